@@ -1,0 +1,119 @@
+//! Loading TOML configs over a documented built-in default.
+//!
+//! Each scenario ships its default config as a commented TOML file (printed by
+//! `planetgym scenarios --show NAME`). A user config only lists what it changes: it is merged
+//! over the default table by table (arrays replace), unknown keys are rejected with their dotted
+//! path, and the merged table is deserialised with `deny_unknown_fields` structs.
+
+use crate::error::EnvError;
+use serde::de::DeserializeOwned;
+use toml::{Table, Value};
+
+/// Parses `user` (TOML text, `origin` names it in errors) over `default` and deserialises it.
+pub fn load_over_default<T: DeserializeOwned>(
+    default: &str,
+    user: &str,
+    origin: &str,
+) -> Result<T, EnvError> {
+    let mut base: Table = default
+        .parse()
+        .map_err(|e| EnvError::config(format!("built-in default config is invalid: {e}")))?;
+    let overrides: Table = user
+        .parse()
+        .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+    merge(&mut base, overrides, "").map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+    from_table(base, origin)
+}
+
+/// Deserialises a complete table, naming `origin` in errors.
+pub fn from_table<T: DeserializeOwned>(table: Table, origin: &str) -> Result<T, EnvError> {
+    T::deserialize(table)
+        .map_err(|e| EnvError::config(format!("{origin}: {}", e.to_string().trim_end())))
+}
+
+fn merge(base: &mut Table, overrides: Table, path: &str) -> Result<(), String> {
+    for (key, value) in overrides {
+        let dotted = if path.is_empty() {
+            key.clone()
+        } else {
+            format!("{path}.{key}")
+        };
+        match (base.get_mut(&key), value) {
+            (None, _) => {
+                let mut allowed: Vec<&str> = base.keys().map(String::as_str).collect();
+                allowed.sort_unstable();
+                return Err(format!(
+                    "unknown field `{dotted}`; allowed here: {}",
+                    allowed.join(", ")
+                ));
+            }
+            (Some(Value::Table(inner)), Value::Table(over)) => merge(inner, over, &dotted)?,
+            (Some(Value::Table(_)), other) => {
+                return Err(format!(
+                    "`{dotted}` must be a table, got {}",
+                    other.type_str()
+                ));
+            }
+            (Some(slot), other) => *slot = other,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        x: f64,
+        list: Vec<u32>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        name: String,
+        inner: Inner,
+    }
+
+    const DEFAULT: &str = "name = \"a\"\n[inner]\nx = 1.0\nlist = [1, 2]\n";
+
+    #[test]
+    fn user_values_override_defaults() {
+        let c: Outer = load_over_default(DEFAULT, "[inner]\nlist = [7]\n", "user.toml").unwrap();
+        assert_eq!(
+            c,
+            Outer {
+                name: "a".into(),
+                inner: Inner {
+                    x: 1.0,
+                    list: vec![7]
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_named() {
+        let err =
+            load_over_default::<Outer>(DEFAULT, "[inner]\nxx = 2.0\n", "user.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error: user.toml: unknown field `inner.xx`; allowed here: list, x"
+        );
+        let err = load_over_default::<Outer>(DEFAULT, "[inner]\nx = \"fast\"\n", "user.toml")
+            .unwrap_err();
+        assert!(err.to_string().contains("user.toml"), "{err}");
+        assert!(err.to_string().contains("x"), "{err}");
+        let err = load_over_default::<Outer>(DEFAULT, "inner = 3\n", "user.toml").unwrap_err();
+        assert!(err.to_string().contains("`inner` must be a table"), "{err}");
+        let err = load_over_default::<Outer>(DEFAULT, "name = \n", "user.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("user.toml") && err.to_string().contains("line 1"),
+            "{err}"
+        );
+    }
+}

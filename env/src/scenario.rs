@@ -1,0 +1,72 @@
+//! The scenario trait: gymnasium semantics over typed observations.
+
+use crate::error::{ActionError, EnvError};
+use crate::features::FeatureSpec;
+use crate::spaces::{Action, Space};
+
+/// Per-step metrics, in the order of the scenario's `metric_names()`. Every policy is scored
+/// from these, by the same code.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Info {
+    pub values: Vec<f64>,
+}
+
+impl Info {
+    /// The value of the metric `name`, looked up in the scenario's `names`.
+    pub fn get(&self, names: &[&str], name: &str) -> Option<f64> {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| self.values.get(i).copied())
+    }
+}
+
+/// What one step returns (gymnasium's `(obs, reward, terminated, truncated, info)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition<O> {
+    pub obs: O,
+    pub reward: f64,
+    /// The episode reached a terminal state of the task.
+    pub terminated: bool,
+    /// The episode was cut by its time limit.
+    pub truncated: bool,
+    pub info: Info,
+}
+
+/// A simulated decision problem.
+///
+/// `reset(seed)` starts an episode whose whole trajectory (given the actions) is a function of
+/// `seed` alone. An action that does not belong to `action_space()` (or is masked out) is an
+/// `EnvError`: it never panics and is never clipped, and a rejected action leaves the state
+/// untouched.
+pub trait Scenario: Send + Sync {
+    /// Typed observation, read directly by heuristics and encoded for networks.
+    type Obs: Clone + Send + Sync + std::fmt::Debug;
+    /// Information only oracles may use (e.g. the true demand of the next interval). Policies
+    /// that see it give bounds, not fair competitors.
+    type OracleView: std::fmt::Debug;
+
+    /// Short name (`traffic`, `batch`, ...).
+    fn name(&self) -> &'static str;
+    fn action_space(&self) -> &Space;
+    fn feature_spec(&self) -> &FeatureSpec;
+    /// Names of the metrics reported in `Info`, in order.
+    fn metric_names(&self) -> &'static [&'static str];
+    /// Mask of legal actions for `Discrete` spaces (true = legal); `None` when all are legal.
+    fn action_mask(&self) -> Option<&[bool]> {
+        None
+    }
+
+    /// Checks an action against the space and mask of the current state without stepping.
+    fn check_action(&self, action: &Action) -> Result<(), ActionError> {
+        self.action_space()
+            .check(action, self.action_mask(), &|_| String::new())
+    }
+
+    fn reset(&mut self, seed: u64) -> Self::Obs;
+    fn step(&mut self, action: &Action) -> Result<Transition<Self::Obs>, EnvError>;
+    /// Writes the normalised observation into `out` (`feature_spec().encoded_len()` values).
+    fn encode(&self, obs: &Self::Obs, out: &mut [f32]);
+    /// What an oracle may see about the interval the next action will act on.
+    fn oracle_view(&self) -> &Self::OracleView;
+}

@@ -1,0 +1,371 @@
+//! Configuration of the traffic scenario. The documented defaults live in `default.toml`.
+
+use crate::config::load_over_default;
+use crate::error::EnvError;
+use crate::world::geography::Season;
+use serde::Deserialize;
+
+/// The built-in default config, with a comment on every field.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficConfig {
+    pub interval_s: f64,
+    pub episode_intervals: usize,
+    pub observation: ObservationKind,
+    pub world: WorldConfig,
+    pub demand: DemandConfig,
+    pub sites: SitesConfig,
+    pub latency: LatencyConfig,
+    pub failures: FailureConfig,
+    pub reward: RewardConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObservationKind {
+    Flat,
+    Pairs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorldKind {
+    Azure,
+    Synthetic,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorldConfig {
+    pub kind: WorldKind,
+    pub season: Season,
+    pub intra_region_rtt_ms: f64,
+    pub synthetic: SyntheticConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    pub regions: usize,
+    pub sites: usize,
+    pub seed: u64,
+    pub cost_per_million_usd: [f64; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemandConfig {
+    pub global_rate_rps: f64,
+    pub diurnal_series: String,
+    pub diurnal_column: String,
+    pub diurnal_gain: f64,
+    pub noise_sigma: f64,
+    pub noise_correlation: f64,
+    pub flash_crowds_per_region_day: f64,
+    pub flash_crowd_peak: [f64; 2],
+    pub flash_crowd_minutes: [f64; 2],
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSpec {
+    pub region: String,
+    pub capacity_rps: Option<f64>,
+    pub cost_per_million_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitesConfig {
+    pub list: Vec<SiteSpec>,
+    pub capacity_factor: f64,
+    pub capacity_balance: f64,
+    pub carbon_price_usd_per_tonne: f64,
+    pub energy_kwh_per_million_requests: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyConfig {
+    pub service_time_ms: f64,
+    pub max_queue_delay_ms: f64,
+    pub slo_ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureConfig {
+    pub site_failures_per_day: f64,
+    pub mean_repair_minutes: f64,
+    pub partial_failure_probability: f64,
+    pub partial_capacity: [f64; 2],
+    pub link_degradations_per_day: f64,
+    pub link_rtt_factor: [f64; 2],
+    pub mean_link_minutes: f64,
+    pub scripted: Vec<ScriptedEvent>,
+}
+
+/// A failure that happens at a fixed time, on top of the random ones.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ScriptedEvent {
+    /// Site `site` keeps `capacity_fraction` of its capacity for `minutes` from `at_minute`.
+    Site {
+        site: String,
+        at_minute: f64,
+        minutes: f64,
+        capacity_fraction: f64,
+    },
+    /// The RTT from `region` to `site` is multiplied by `rtt_factor`.
+    Link {
+        region: String,
+        site: String,
+        at_minute: f64,
+        minutes: f64,
+        rtt_factor: f64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardConfig {
+    pub latency_weight: f64,
+    pub drop_weight: f64,
+    pub cost_weight: f64,
+}
+
+impl Default for TrafficConfig {
+    fn default() -> Self {
+        // The embedded default is checked by a unit test; if it were broken, every use would be.
+        #[allow(clippy::expect_used)]
+        Self::from_toml("", "built-in default")
+            .expect("built-in traffic default config parses and validates")
+    }
+}
+
+impl TrafficConfig {
+    /// Parses a user config (TOML text; `origin` names it in errors) over the default, and
+    /// validates it.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
+        config
+            .validate()
+            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks every range; the message names the field and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        let d = &self.demand;
+        let s = &self.sites;
+        let l = &self.latency;
+        let f = &self.failures;
+        let r = &self.reward;
+        positive("interval_s", self.interval_s)?;
+        if self.episode_intervals == 0 {
+            return Err("episode_intervals = 0: must be at least 1".into());
+        }
+        non_negative("world.intra_region_rtt_ms", self.world.intra_region_rtt_ms)?;
+        if self.world.kind == WorldKind::Synthetic {
+            let syn = &self.world.synthetic;
+            if syn.regions < 2 || syn.sites == 0 || syn.sites > syn.regions {
+                return Err(format!(
+                    "world.synthetic: regions = {}, sites = {}: need regions >= 2 and 1 <= sites <= regions",
+                    syn.regions, syn.sites
+                ));
+            }
+            range_pair(
+                "world.synthetic.cost_per_million_usd",
+                syn.cost_per_million_usd,
+                0.0,
+                f64::INFINITY,
+            )?;
+        }
+        positive("demand.global_rate_rps", d.global_rate_rps)?;
+        non_negative("demand.diurnal_gain", d.diurnal_gain)?;
+        within("demand.noise_sigma", d.noise_sigma, 0.0, 2.0)?;
+        within("demand.noise_correlation", d.noise_correlation, 0.0, 0.999)?;
+        non_negative(
+            "demand.flash_crowds_per_region_day",
+            d.flash_crowds_per_region_day,
+        )?;
+        range_pair("demand.flash_crowd_peak", d.flash_crowd_peak, 1.0, 100.0)?;
+        range_pair(
+            "demand.flash_crowd_minutes",
+            d.flash_crowd_minutes,
+            0.0,
+            f64::INFINITY,
+        )?;
+        if self.world.kind == WorldKind::Azure && s.list.is_empty() {
+            return Err("sites.list is empty: need at least one site".into());
+        }
+        for (i, site) in s.list.iter().enumerate() {
+            if let Some(c) = site.capacity_rps {
+                positive(&format!("sites.list[{i}].capacity_rps"), c)?;
+            }
+            non_negative(
+                &format!("sites.list[{i}].cost_per_million_usd"),
+                site.cost_per_million_usd,
+            )?;
+        }
+        positive("sites.capacity_factor", s.capacity_factor)?;
+        within("sites.capacity_balance", s.capacity_balance, 0.0, 1.0)?;
+        non_negative(
+            "sites.carbon_price_usd_per_tonne",
+            s.carbon_price_usd_per_tonne,
+        )?;
+        non_negative(
+            "sites.energy_kwh_per_million_requests",
+            s.energy_kwh_per_million_requests,
+        )?;
+        positive("latency.service_time_ms", l.service_time_ms)?;
+        if !(l.max_queue_delay_ms > l.service_time_ms) {
+            return Err(format!(
+                "latency.max_queue_delay_ms = {}: must exceed service_time_ms ({})",
+                l.max_queue_delay_ms, l.service_time_ms
+            ));
+        }
+        positive("latency.slo_ms", l.slo_ms)?;
+        non_negative("failures.site_failures_per_day", f.site_failures_per_day)?;
+        positive("failures.mean_repair_minutes", f.mean_repair_minutes)?;
+        within(
+            "failures.partial_failure_probability",
+            f.partial_failure_probability,
+            0.0,
+            1.0,
+        )?;
+        range_pair("failures.partial_capacity", f.partial_capacity, 0.0, 1.0)?;
+        non_negative(
+            "failures.link_degradations_per_day",
+            f.link_degradations_per_day,
+        )?;
+        range_pair("failures.link_rtt_factor", f.link_rtt_factor, 1.0, 100.0)?;
+        positive("failures.mean_link_minutes", f.mean_link_minutes)?;
+        for (i, event) in f.scripted.iter().enumerate() {
+            let at = format!("failures.scripted[{i}]");
+            match event {
+                ScriptedEvent::Site {
+                    at_minute,
+                    minutes,
+                    capacity_fraction,
+                    ..
+                } => {
+                    non_negative(&format!("{at}.at_minute"), *at_minute)?;
+                    positive(&format!("{at}.minutes"), *minutes)?;
+                    within(
+                        &format!("{at}.capacity_fraction"),
+                        *capacity_fraction,
+                        0.0,
+                        1.0,
+                    )?;
+                }
+                ScriptedEvent::Link {
+                    at_minute,
+                    minutes,
+                    rtt_factor,
+                    ..
+                } => {
+                    non_negative(&format!("{at}.at_minute"), *at_minute)?;
+                    positive(&format!("{at}.minutes"), *minutes)?;
+                    within(&format!("{at}.rtt_factor"), *rtt_factor, 1.0, 100.0)?;
+                }
+            }
+        }
+        non_negative("reward.latency_weight", r.latency_weight)?;
+        non_negative("reward.drop_weight", r.drop_weight)?;
+        non_negative("reward.cost_weight", r.cost_weight)?;
+        Ok(())
+    }
+}
+
+fn within(name: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
+    if value >= low && value <= high {
+        Ok(())
+    } else {
+        Err(format!("{name} = {value}: must be in [{low}, {high}]"))
+    }
+}
+
+fn positive(name: &str, value: f64) -> Result<(), String> {
+    if value > 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} = {value}: must be a positive finite number"
+        ))
+    }
+}
+
+fn non_negative(name: &str, value: f64) -> Result<(), String> {
+    within(name, value, 0.0, f64::MAX)
+}
+
+fn range_pair(name: &str, [low, high]: [f64; 2], min: f64, max: f64) -> Result<(), String> {
+    if min <= low && low <= high && high <= max {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} = [{low}, {high}]: need {min} <= low <= high <= {max}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_parses_and_validates() {
+        let c = TrafficConfig::default();
+        assert_eq!(c.sites.list.len(), 12);
+        assert_eq!(c.episode_intervals, 1440);
+        assert_eq!(c.world.kind, WorldKind::Azure);
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_rule() {
+        let err =
+            TrafficConfig::from_toml("[demand]\nnoise_sigma = -0.5\n", "my.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error: my.toml: demand.noise_sigma = -0.5: must be in [0, 2]"
+        );
+        let err = TrafficConfig::from_toml("[demand]\nnosie_sigma = 0.1\n", "my.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("config error: my.toml: unknown field `demand.nosie_sigma`"),
+            "{err}"
+        );
+        let err = TrafficConfig::from_toml("interval_s = nan\n", "my.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error: my.toml: interval_s = NaN: must be a positive finite number"
+        );
+        let err = TrafficConfig::from_toml(
+            "[sites]\nlist = [{ region = \"eastus\", cost = 1.0 }]\n",
+            "my.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown field `cost`"), "{err}");
+        let err = TrafficConfig::from_toml("observation = \"image\"\n", "my.toml").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `image`"), "{err}");
+        let scripted = "[failures]\nscripted = [{ kind = \"site\", site = \"eastus\", at_minute = 1, minutes = 5, capacity_fraction = 2.0 }]\n";
+        let err = TrafficConfig::from_toml(scripted, "my.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("failures.scripted[0].capacity_fraction = 2: must be in [0, 1]"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,619 @@
+//! The `traffic` scenario: cross-region traffic scheduling (global server load balancing).
+//!
+//! Each interval, user demand arises in every region and is split over datacenter sites by
+//! the policy's `Simplex(regions, sites)` action. Sites serve up to their available capacity
+//! (failures cut it), queue with M/M/1 delay as they fill, and drop the rest; requests pay the
+//! RTT between region and site (links may degrade). The action chosen after observing interval
+//! `t` is applied to interval `t + 1`, whose demand and failures the policy has not seen.
+
+pub mod config;
+mod demand;
+mod serving;
+mod sites;
+
+pub use config::TrafficConfig;
+pub use serving::{Interval, Outcome, ServingModel};
+pub use sites::Site;
+
+use crate::error::{ActionError, EnvError};
+use crate::features::{Feature, FeatureSpec, Layout};
+use crate::rng::Rng;
+use crate::scenario::{Info, Scenario, Transition};
+use crate::spaces::{Action, Space};
+use crate::world::disruptions::Disruptions;
+use crate::world::diurnal::DiurnalProfile;
+use crate::world::geography::Geography;
+use config::{ObservationKind, ScriptedEvent, WorldKind};
+use demand::DemandModel;
+use serving::Flow;
+use std::sync::Arc;
+
+/// Metrics reported in every step's `Info`, in this order.
+pub const METRICS: [&str; 7] = [
+    "mean_latency_ms",
+    "p95_latency_ms",
+    "slo_violation_fraction",
+    "dropped_fraction",
+    "cost_usd",
+    "max_site_utilisation",
+    "demand_rps",
+];
+
+/// What a traffic policy sees after interval `interval` has elapsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficObs {
+    /// Index of the interval just observed (0 after reset).
+    pub interval: u64,
+    /// UTC time of day at the start of the interval the next action applies to (hours).
+    pub next_time_of_day_h: f64,
+    /// Mean request rate of each region during the observed interval.
+    pub demand_rps: Vec<f64>,
+    /// Nominal capacity of each site (requests/s).
+    pub capacity_rps: Arc<[f64]>,
+    /// Fraction of each site's capacity that was available (1 = healthy, 0 = down).
+    pub health: Vec<f64>,
+    /// Offered load / available capacity of each site (0 after reset: nothing routed yet;
+    /// infinite for load sent to a failed site).
+    pub utilisation: Vec<f64>,
+    /// Effective RTT region -> site (ms), row-major `[regions, sites]`, link degradations included.
+    pub rtt_ms: Arc<[f64]>,
+    /// Cost per million requests served at each site (USD, carbon included).
+    pub cost_per_million_usd: Arc<[f64]>,
+}
+
+impl TrafficObs {
+    pub fn regions(&self) -> usize {
+        self.demand_rps.len()
+    }
+
+    pub fn sites(&self) -> usize {
+        self.capacity_rps.len()
+    }
+
+    pub fn rtt(&self, region: usize, site: usize) -> f64 {
+        self.rtt_ms[region * self.sites() + site]
+    }
+
+    /// Available capacity of site `s` (requests/s).
+    pub fn available_rps(&self, s: usize) -> f64 {
+        self.capacity_rps[s] * self.health[s]
+    }
+}
+
+/// The true conditions of the interval the next action applies to: for oracles only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficOracleView {
+    pub demand_rps: Vec<f64>,
+    pub health: Vec<f64>,
+    pub rtt_ms: Arc<[f64]>,
+}
+
+/// Conditions of one interval.
+#[derive(Debug, Clone, PartialEq)]
+struct Conditions {
+    demand_rps: Vec<f64>,
+    health: Vec<f64>,
+    rtt_ms: Arc<[f64]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrafficScenario {
+    config: TrafficConfig,
+    geo: Arc<Geography>,
+    sites: Arc<[Site]>,
+    capacity_rps: Arc<[f64]>,
+    cost_per_million_usd: Arc<[f64]>,
+    cost_per_request_usd: Vec<f64>,
+    base_rtt_ms: Arc<[f64]>,
+    serving: ServingModel,
+    space: Space,
+    spec: FeatureSpec,
+    rng: Rng,
+    demand: DemandModel,
+    outages: Disruptions,
+    degradations: Disruptions,
+    /// Intervals elapsed in the episode; `None` before the first reset.
+    interval: Option<u64>,
+    current: Conditions,
+    next: TrafficOracleView,
+    utilisation: Vec<f64>,
+    flows: Vec<Flow>,
+}
+
+impl TrafficScenario {
+    pub fn new(config: TrafficConfig) -> Result<Self, EnvError> {
+        config.validate().map_err(EnvError::Config)?;
+        let geo = match config.world.kind {
+            WorldKind::Azure => {
+                Geography::azure(config.world.season, config.world.intra_region_rtt_ms)?
+            }
+            WorldKind::Synthetic => Geography::synthetic(
+                config.world.synthetic.regions,
+                config.world.synthetic.seed,
+                config.world.intra_region_rtt_ms,
+            )?,
+        };
+        let sites = sites::build_sites(&config, &geo)?;
+        for (i, event) in config.failures.scripted.iter().enumerate() {
+            let (site, region) = match event {
+                ScriptedEvent::Site { site, .. } => (site, None),
+                ScriptedEvent::Link { site, region, .. } => (site, Some(region)),
+            };
+            if !sites.iter().any(|s| geo.regions[s.region].name == *site) {
+                return Err(EnvError::config(format!(
+                    "failures.scripted[{i}].site = `{site}` is not a site"
+                )));
+            }
+            if let Some(region) = region.filter(|r| geo.index_of(r).is_none()) {
+                return Err(EnvError::config(format!(
+                    "failures.scripted[{i}].region = `{region}` is not a region"
+                )));
+            }
+        }
+        let profile =
+            DiurnalProfile::load(&config.demand.diurnal_series, &config.demand.diurnal_column)?;
+        let (r, s) = (geo.regions.len(), sites.len());
+        let weights: Vec<f64> = geo.regions.iter().map(|x| x.demand_weight).collect();
+        let offsets: Vec<f64> = geo.regions.iter().map(|x| x.utc_offset_h).collect();
+        let demand = DemandModel::new(
+            config.demand.clone(),
+            profile,
+            &weights,
+            &offsets,
+            config.interval_s,
+        );
+        let base_rtt_ms: Arc<[f64]> = (0..r)
+            .flat_map(|i| sites.iter().map(move |site| (i, site.region)))
+            .map(|(i, j)| geo.rtt_ms(i, j))
+            .collect();
+        let spec = feature_spec(&config, &geo, &sites);
+        let serving = ServingModel {
+            service_time_ms: config.latency.service_time_ms,
+            max_queue_delay_ms: config.latency.max_queue_delay_ms,
+            slo_ms: config.latency.slo_ms,
+            interval_s: config.interval_s,
+        };
+        let empty = Conditions {
+            demand_rps: vec![0.0; r],
+            health: vec![1.0; s],
+            rtt_ms: base_rtt_ms.clone(),
+        };
+        Ok(Self {
+            capacity_rps: sites.iter().map(|x| x.capacity_rps).collect(),
+            cost_per_million_usd: sites.iter().map(|x| x.cost_per_million_usd).collect(),
+            cost_per_request_usd: sites
+                .iter()
+                .map(|x| x.cost_per_million_usd * 1e-6)
+                .collect(),
+            next: TrafficOracleView {
+                demand_rps: empty.demand_rps.clone(),
+                health: empty.health.clone(),
+                rtt_ms: base_rtt_ms.clone(),
+            },
+            current: empty,
+            base_rtt_ms,
+            serving,
+            space: Space::Simplex { rows: r, cols: s },
+            spec,
+            rng: Rng::new(0),
+            demand,
+            outages: Disruptions::new(s, 1.0, f64::min),
+            degradations: Disruptions::new(r * s, 1.0, f64::max),
+            interval: None,
+            utilisation: vec![0.0; s],
+            flows: Vec::new(),
+            sites: sites.into(),
+            geo: Arc::new(geo),
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &TrafficConfig {
+        &self.config
+    }
+
+    pub fn geography(&self) -> &Geography {
+        &self.geo
+    }
+
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    pub fn serving_model(&self) -> &ServingModel {
+        &self.serving
+    }
+
+    /// Name of the region of site `s`.
+    pub fn site_name(&self, s: usize) -> &str {
+        &self.geo.regions[self.sites[s].region].name
+    }
+
+    fn minutes_to_intervals(&self, minutes: f64) -> u64 {
+        ((minutes * 60.0 / self.config.interval_s).round() as u64).max(1)
+    }
+
+    /// Draws the conditions of interval `k` (demand, then failures: a fixed order keeps
+    /// trajectories reproducible).
+    fn draw_conditions(&mut self, k: u64) -> TrafficOracleView {
+        let mut demand = vec![0.0; self.geo.regions.len()];
+        self.demand.advance(k, &mut self.rng, &mut demand);
+        self.outages.expire(k);
+        let mut links_changed = self.degradations.expire(k);
+        let f = self.config.failures.clone();
+        let day_fraction = self.config.interval_s / 86_400.0;
+        let sites = self.sites.len();
+        for s in 0..sites {
+            if self.rng.uniform() < f.site_failures_per_day * day_fraction
+                && !self.outages.is_disrupted(s)
+            {
+                let fraction = if self.rng.uniform() < f.partial_failure_probability {
+                    self.rng
+                        .uniform_in(f.partial_capacity[0], f.partial_capacity[1])
+                } else {
+                    0.0
+                };
+                let minutes = self.rng.exponential(f.mean_repair_minutes);
+                let repair = self.minutes_to_intervals(minutes);
+                self.outages.add(s, fraction, k + repair);
+            }
+        }
+        // Link events: one Poisson draw for all links, so huge worlds do not pay per link.
+        let links = self.base_rtt_ms.len();
+        let expected = f.link_degradations_per_day * day_fraction * links as f64;
+        for _ in 0..poisson(&mut self.rng, expected) {
+            let link = self.rng.below(links);
+            let factor = self
+                .rng
+                .uniform_in(f.link_rtt_factor[0], f.link_rtt_factor[1]);
+            let minutes = self.rng.exponential(f.mean_link_minutes);
+            let length = self.minutes_to_intervals(minutes);
+            self.degradations.add(link, factor, k + length);
+            links_changed = true;
+        }
+        for event in &self.config.failures.scripted {
+            match event {
+                ScriptedEvent::Site {
+                    site,
+                    at_minute,
+                    minutes,
+                    capacity_fraction,
+                } => {
+                    if self.starts_at(*at_minute, k) {
+                        let s = self.site_index(site);
+                        self.outages.add(
+                            s,
+                            *capacity_fraction,
+                            k + self.minutes_to_intervals(*minutes),
+                        );
+                    }
+                }
+                ScriptedEvent::Link {
+                    region,
+                    site,
+                    at_minute,
+                    minutes,
+                    rtt_factor,
+                } => {
+                    if self.starts_at(*at_minute, k) {
+                        let r = self.geo.index_of(region).unwrap_or(0);
+                        let link = r * sites + self.site_index(site);
+                        self.degradations.add(
+                            link,
+                            *rtt_factor,
+                            k + self.minutes_to_intervals(*minutes),
+                        );
+                        links_changed = true;
+                    }
+                }
+            }
+        }
+        let rtt_ms = if links_changed {
+            self.base_rtt_ms
+                .iter()
+                .zip(self.degradations.effective())
+                .map(|(b, f)| b * f)
+                .collect()
+        } else {
+            self.next.rtt_ms.clone()
+        };
+        TrafficOracleView {
+            demand_rps: demand,
+            health: self.outages.effective().to_vec(),
+            rtt_ms,
+        }
+    }
+
+    fn starts_at(&self, at_minute: f64, k: u64) -> bool {
+        (at_minute * 60.0 / self.config.interval_s).floor() as u64 == k
+    }
+
+    fn site_index(&self, name: &str) -> usize {
+        (0..self.sites.len())
+            .find(|&s| self.site_name(s) == name)
+            .unwrap_or(0)
+    }
+
+    fn observation(&self) -> TrafficObs {
+        let k = self.interval.unwrap_or(0);
+        TrafficObs {
+            interval: k,
+            next_time_of_day_h: self.demand.time_of_day_h(k + 1),
+            demand_rps: self.current.demand_rps.clone(),
+            capacity_rps: self.capacity_rps.clone(),
+            health: self.current.health.clone(),
+            utilisation: self.utilisation.clone(),
+            rtt_ms: self.current.rtt_ms.clone(),
+            cost_per_million_usd: self.cost_per_million_usd.clone(),
+        }
+    }
+
+    /// Scales each row of a checked split to sum to exactly 1.
+    fn normalised_split(&self, values: &[f32]) -> Vec<f64> {
+        let sites = self.sites.len();
+        let mut split: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+        for row in split.chunks_exact_mut(sites) {
+            let sum: f64 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= sum);
+        }
+        split
+    }
+}
+
+/// Poisson sample by inversion (the expectation here is small).
+fn poisson(rng: &mut Rng, mean: f64) -> usize {
+    let (mut k, mut p) = (0, (-mean).exp());
+    let mut cdf = p;
+    let u = rng.uniform();
+    while u > cdf && k < 10_000 {
+        k += 1;
+        p *= mean / k as f64;
+        cdf += p;
+    }
+    k
+}
+
+impl Scenario for TrafficScenario {
+    type Obs = TrafficObs;
+    type OracleView = TrafficOracleView;
+
+    fn name(&self) -> &'static str {
+        "traffic"
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.space
+    }
+
+    fn feature_spec(&self) -> &FeatureSpec {
+        &self.spec
+    }
+
+    fn metric_names(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn check_action(&self, action: &Action) -> Result<(), ActionError> {
+        self.space.check(action, None, &|row| {
+            self.geo
+                .regions
+                .get(row)
+                .map(|r| format!(" (region {})", r.name))
+                .unwrap_or_default()
+        })
+    }
+
+    fn reset(&mut self, seed: u64) -> TrafficObs {
+        self.rng = Rng::new(seed);
+        self.demand.reset(&mut self.rng);
+        self.outages.clear();
+        self.degradations.clear();
+        self.next.rtt_ms = self.base_rtt_ms.clone();
+        let first = self.draw_conditions(0);
+        self.current = Conditions {
+            demand_rps: first.demand_rps,
+            health: first.health,
+            rtt_ms: first.rtt_ms,
+        };
+        self.next = self.draw_conditions(1);
+        self.utilisation.fill(0.0);
+        self.interval = Some(0);
+        self.observation()
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Transition<TrafficObs>, EnvError> {
+        let k = self.interval.ok_or(EnvError::NotReset)?;
+        if k >= self.config.episode_intervals as u64 {
+            return Err(EnvError::EpisodeOver);
+        }
+        self.check_action(action)?;
+        let Action::Continuous(values) = action else {
+            unreachable!("check_action accepts only continuous actions for a simplex space")
+        };
+        let split = self.normalised_split(values);
+        let available: Vec<f64> = self
+            .capacity_rps
+            .iter()
+            .zip(&self.next.health)
+            .map(|(c, h)| c * h)
+            .collect();
+        let outcome = self.serving.serve(
+            Interval {
+                demand_rps: &self.next.demand_rps,
+                split: &split,
+                available_rps: &available,
+                rtt_ms: &self.next.rtt_ms,
+                cost_per_request_usd: &self.cost_per_request_usd,
+            },
+            &mut self.flows,
+        );
+        let next = self.draw_conditions(k + 2);
+        let applied = std::mem::replace(&mut self.next, next);
+        self.current = Conditions {
+            demand_rps: applied.demand_rps,
+            health: applied.health,
+            rtt_ms: applied.rtt_ms,
+        };
+        self.utilisation = outcome.utilisation.clone();
+        self.interval = Some(k + 1);
+        let dropped_fraction = if outcome.demand_rps > 0.0 {
+            outcome.dropped_rps / outcome.demand_rps
+        } else {
+            0.0
+        };
+        let cost_per_million = if outcome.demand_rps > 0.0 {
+            outcome.cost_usd / (outcome.demand_rps * self.config.interval_s) * 1e6
+        } else {
+            0.0
+        };
+        let w = &self.config.reward;
+        let reward = -(w.latency_weight * outcome.mean_latency_ms
+            + w.drop_weight * dropped_fraction
+            + w.cost_weight * cost_per_million);
+        Ok(Transition {
+            obs: self.observation(),
+            reward,
+            terminated: false,
+            truncated: k + 1 == self.config.episode_intervals as u64,
+            info: Info {
+                values: vec![
+                    outcome.mean_latency_ms,
+                    outcome.p95_latency_ms,
+                    outcome.slo_violation_fraction,
+                    dropped_fraction,
+                    outcome.cost_usd,
+                    outcome.max_site_utilisation,
+                    outcome.demand_rps,
+                ],
+            },
+        })
+    }
+
+    fn encode(&self, obs: &TrafficObs, out: &mut [f32]) {
+        let (r, s) = (obs.regions(), obs.sites());
+        let demand_scale = self.config.demand.global_rate_rps / r as f64;
+        let capacity_scale = self.config.demand.global_rate_rps / s as f64;
+        let angle = obs.next_time_of_day_h / 24.0 * std::f64::consts::TAU;
+        let utilisation = |x: f64| x.min(10.0); // a failed site's infinite load encodes as 10
+        match self.config.observation {
+            ObservationKind::Flat => {
+                let mut i = 0;
+                let mut put = |v: f64| {
+                    out[i] = v as f32;
+                    i += 1;
+                };
+                put(angle.sin());
+                put(angle.cos());
+                obs.demand_rps.iter().for_each(|d| put(d / demand_scale));
+                obs.rtt_ms.iter().for_each(|x| put(x / 100.0));
+                obs.capacity_rps
+                    .iter()
+                    .for_each(|c| put(c / capacity_scale));
+                obs.health.iter().for_each(|&h| put(h));
+                obs.utilisation.iter().for_each(|&u| put(utilisation(u)));
+                obs.cost_per_million_usd.iter().for_each(|&c| put(c));
+            }
+            ObservationKind::Pairs => {
+                let total: f64 = obs.demand_rps.iter().sum();
+                out[0] = angle.sin() as f32;
+                out[1] = angle.cos() as f32;
+                out[2] = (total / self.config.demand.global_rate_rps) as f32;
+                let rows = &mut out[3..3 + r * s * PAIR_FEATURES];
+                for (pair, row) in rows.chunks_exact_mut(PAIR_FEATURES).enumerate() {
+                    let (region, site) = (pair / s, pair % s);
+                    let values = [
+                        obs.demand_rps[region] / demand_scale,
+                        obs.rtt_ms[pair] / 100.0,
+                        obs.capacity_rps[site] / capacity_scale,
+                        obs.health[site],
+                        utilisation(obs.utilisation[site]),
+                        obs.cost_per_million_usd[site],
+                    ];
+                    row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+                }
+                out[3 + r * s * PAIR_FEATURES..].fill(1.0);
+            }
+        }
+    }
+
+    fn oracle_view(&self) -> &TrafficOracleView {
+        &self.next
+    }
+}
+
+const PAIR_FEATURES: usize = 6;
+
+fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> FeatureSpec {
+    let regions: Vec<&str> = geo.regions.iter().map(|r| r.name.as_str()).collect();
+    let site_names: Vec<&str> = sites
+        .iter()
+        .map(|s| geo.regions[s.region].name.as_str())
+        .collect();
+    let demand_scale = (config.demand.global_rate_rps / regions.len() as f64) as f32;
+    let capacity_scale = (config.demand.global_rate_rps / sites.len() as f64) as f32;
+    let time = [
+        Feature::new("next_time_of_day_sin", "1", 1.0),
+        Feature::new("next_time_of_day_cos", "1", 1.0),
+    ];
+    let layout = match config.observation {
+        ObservationKind::Flat => {
+            let mut f: Vec<Feature> = time.to_vec();
+            f.extend(
+                regions
+                    .iter()
+                    .map(|r| Feature::new(format!("demand[{r}]"), "req/s", demand_scale)),
+            );
+            for r in &regions {
+                f.extend(
+                    site_names
+                        .iter()
+                        .map(|s| Feature::new(format!("rtt[{r}->{s}]"), "ms", 100.0)),
+                );
+            }
+            f.extend(
+                site_names
+                    .iter()
+                    .map(|s| Feature::new(format!("capacity[{s}]"), "req/s", capacity_scale)),
+            );
+            f.extend(
+                site_names
+                    .iter()
+                    .map(|s| Feature::new(format!("health[{s}]"), "fraction", 1.0)),
+            );
+            f.extend(site_names.iter().map(|s| {
+                Feature::new(format!("utilisation[{s}]"), "fraction (capped at 10)", 1.0)
+            }));
+            f.extend(
+                site_names
+                    .iter()
+                    .map(|s| Feature::new(format!("cost[{s}]"), "USD per million requests", 1.0)),
+            );
+            Layout::Flat { features: f }
+        }
+        ObservationKind::Pairs => {
+            let mut global = time.to_vec();
+            global.push(Feature::new(
+                "total_demand",
+                "req/s",
+                config.demand.global_rate_rps as f32,
+            ));
+            let entity = vec![
+                Feature::new("region_demand", "req/s", demand_scale),
+                Feature::new("rtt", "ms", 100.0),
+                Feature::new("site_capacity", "req/s", capacity_scale),
+                Feature::new("site_health", "fraction", 1.0),
+                Feature::new("site_utilisation", "fraction (capped at 10)", 1.0),
+                Feature::new("site_cost", "USD per million requests", 1.0),
+            ];
+            Layout::Entity {
+                global,
+                entity,
+                entities: regions.len() * sites.len(),
+            }
+        }
+    };
+    FeatureSpec {
+        scenario: "traffic",
+        layout,
+    }
+}

@@ -1,0 +1,288 @@
+//! `VecEnv`: N scenario copies stepped in parallel into contiguous buffers.
+//!
+//! Determinism: copy `i` runs episode `k` from the seed `episode_seed(seed, i, k)`, so results
+//! are bit-identical for any thread count, and copy `i` equals a single scenario reset with that
+//! seed and fed the same actions.
+//!
+//! Auto-reset modes (see `AutoresetMode`): `SameStep` (Stable-Baselines3 style) resets a copy in
+//! the step that ends its episode, returns the new episode's first observation and keeps the final
+//! observation and final info aside; `NextStep` (gymnasium >= 1.0 default) returns the final
+//! observation and resets on the following step, ignoring that step's action for the copy.
+
+use crate::error::EnvError;
+use crate::rng::derive_seed;
+use crate::scenario::{Info, Scenario};
+use crate::spaces::Action;
+use rayon::prelude::*;
+
+/// Seed of episode `episode` of copy `index` in a vector env reset with `seed`.
+pub fn episode_seed(seed: u64, index: usize, episode: u64) -> u64 {
+    derive_seed(seed, &[index as u64, episode])
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoresetMode {
+    SameStep,
+    NextStep,
+}
+
+/// Per-copy state that is not part of the contiguous buffers.
+#[derive(Debug)]
+struct Slot<S: Scenario> {
+    scenario: S,
+    obs: S::Obs,
+    info: Info,
+    episode: u64,
+    /// The copy's episode ended on the previous step (`NextStep` mode only).
+    needs_reset: bool,
+    /// Final observation and info of the episode that ended on the last step, if any.
+    final_obs: Option<S::Obs>,
+    final_info: Option<Info>,
+}
+
+/// N copies of a scenario with contiguous observation, reward and flag buffers.
+#[derive(Debug)]
+pub struct VecEnv<S: Scenario> {
+    copies: Vec<Slot<S>>,
+    obs_len: usize,
+    seed: u64,
+    mode: AutoresetMode,
+    pool: rayon::ThreadPool,
+    obs: Vec<f32>,
+    final_obs: Vec<f32>,
+    rewards: Vec<f64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+}
+
+impl<S: Scenario> VecEnv<S> {
+    /// Builds a vector env over `scenarios` (at least one), stepping on `threads` threads
+    /// (0 = rayon's default), and resets every copy from `seed`.
+    pub fn new(
+        mut scenarios: Vec<S>,
+        seed: u64,
+        threads: usize,
+        mode: AutoresetMode,
+    ) -> Result<Self, EnvError> {
+        let Some(first) = scenarios.first() else {
+            return Err(EnvError::config(
+                "a vector env needs at least one scenario copy",
+            ));
+        };
+        let obs_len = first.feature_spec().encoded_len();
+        if let Some(i) = scenarios
+            .iter()
+            .position(|s| s.feature_spec().encoded_len() != obs_len)
+        {
+            return Err(EnvError::config(format!(
+                "copy {i} encodes {} features, copy 0 encodes {obs_len}: all copies must share one feature spec",
+                scenarios[i].feature_spec().encoded_len()
+            )));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| EnvError::config(format!("could not start {threads} threads: {e}")))?;
+        let n = scenarios.len();
+        let copies = scenarios
+            .drain(..)
+            .enumerate()
+            .map(|(i, mut scenario)| {
+                let obs = scenario.reset(episode_seed(seed, i, 0));
+                Slot {
+                    scenario,
+                    obs,
+                    info: Info::default(),
+                    episode: 0,
+                    needs_reset: false,
+                    final_obs: None,
+                    final_info: None,
+                }
+            })
+            .collect();
+        let mut env = Self {
+            copies,
+            obs_len,
+            seed,
+            mode,
+            pool,
+            obs: vec![0.0; n * obs_len],
+            final_obs: vec![0.0; n * obs_len],
+            rewards: vec![0.0; n],
+            terminated: vec![false; n],
+            truncated: vec![false; n],
+        };
+        env.encode_all();
+        Ok(env)
+    }
+
+    pub fn num_envs(&self) -> usize {
+        self.copies.len()
+    }
+
+    pub fn obs_len(&self) -> usize {
+        self.obs_len
+    }
+
+    pub fn mode(&self) -> AutoresetMode {
+        self.mode
+    }
+
+    /// Restarts every copy from `seed` (episode counters back to 0).
+    pub fn reset(&mut self, seed: u64) {
+        self.seed = seed;
+        self.pool.install(|| {
+            self.copies.par_iter_mut().enumerate().for_each(|(i, c)| {
+                c.episode = 0;
+                c.needs_reset = false;
+                c.final_obs = None;
+                c.final_info = None;
+                c.info = Info::default();
+                c.obs = c.scenario.reset(episode_seed(seed, i, 0));
+            });
+        });
+        self.rewards.fill(0.0);
+        self.terminated.fill(false);
+        self.truncated.fill(false);
+        self.encode_all();
+    }
+
+    /// Steps every copy with its action. All actions are checked first: if any is invalid,
+    /// nothing is stepped and the error names the copy.
+    pub fn step(&mut self, actions: &[Action]) -> Result<(), EnvError> {
+        if actions.len() != self.copies.len() {
+            return Err(EnvError::WrongBatch {
+                expected: self.copies.len(),
+                got: actions.len(),
+            });
+        }
+        for (index, (c, a)) in self.copies.iter().zip(actions).enumerate() {
+            if !c.needs_reset {
+                c.scenario
+                    .check_action(a)
+                    .map_err(|source| EnvError::InvalidActionAt { index, source })?;
+            }
+        }
+        let (seed, mode, obs_len) = (self.seed, self.mode, self.obs_len);
+        let copies = &mut self.copies;
+        let buffers = self
+            .obs
+            .par_chunks_mut(obs_len)
+            .zip(self.final_obs.par_chunks_mut(obs_len))
+            .zip(self.rewards.par_iter_mut())
+            .zip(self.terminated.par_iter_mut())
+            .zip(self.truncated.par_iter_mut());
+        self.pool.install(|| {
+            copies
+                .par_iter_mut()
+                .zip(actions.par_iter())
+                .zip(buffers)
+                .enumerate()
+                .try_for_each(
+                    |(i, ((c, a), ((((obs, final_obs), reward), terminated), truncated)))| {
+                        c.final_obs = None;
+                        c.final_info = None;
+                        if c.needs_reset {
+                            c.needs_reset = false;
+                            c.episode += 1;
+                            c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                            c.info = Info::default();
+                            (*reward, *terminated, *truncated) = (0.0, false, false);
+                            c.scenario.encode(&c.obs, obs);
+                            return Ok(());
+                        }
+                        let t = c.scenario.step(a).map_err(|e| match e {
+                            EnvError::InvalidAction(source) => {
+                                EnvError::InvalidActionAt { index: i, source }
+                            }
+                            other => other,
+                        })?;
+                        (*reward, *terminated, *truncated) = (t.reward, t.terminated, t.truncated);
+                        let done = t.terminated || t.truncated;
+                        match (done, mode) {
+                            (true, AutoresetMode::SameStep) => {
+                                c.scenario.encode(&t.obs, final_obs);
+                                c.final_obs = Some(t.obs);
+                                c.final_info = Some(t.info.clone());
+                                c.info = t.info;
+                                c.episode += 1;
+                                c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                            }
+                            (true, AutoresetMode::NextStep) => {
+                                c.needs_reset = true;
+                                c.obs = t.obs;
+                                c.info = t.info;
+                            }
+                            (false, _) => {
+                                c.obs = t.obs;
+                                c.info = t.info;
+                            }
+                        }
+                        c.scenario.encode(&c.obs, obs);
+                        Ok(())
+                    },
+                )
+        })
+    }
+
+    fn encode_all(&mut self) {
+        let copies = &self.copies;
+        let obs_len = self.obs_len;
+        self.pool.install(|| {
+            self.obs
+                .par_chunks_mut(obs_len)
+                .zip(copies.par_iter())
+                .for_each(|(out, c)| c.scenario.encode(&c.obs, out));
+        });
+    }
+
+    /// Encoded observations `[N, obs_len]`, row-major.
+    pub fn observations(&self) -> &[f32] {
+        &self.obs
+    }
+
+    /// Typed observation of copy `i` (what heuristics read).
+    pub fn typed_observation(&self, i: usize) -> Option<&S::Obs> {
+        self.copies.get(i).map(|c| &c.obs)
+    }
+
+    pub fn rewards(&self) -> &[f64] {
+        &self.rewards
+    }
+
+    pub fn terminated(&self) -> &[bool] {
+        &self.terminated
+    }
+
+    pub fn truncated(&self) -> &[bool] {
+        &self.truncated
+    }
+
+    /// Info of copy `i`'s last step (for a `SameStep` reset copy: the final step's info).
+    pub fn info(&self, i: usize) -> Option<&Info> {
+        self.copies.get(i).map(|c| &c.info)
+    }
+
+    /// `SameStep` mode: the encoded final observation of copy `i` if its episode ended on the
+    /// last step.
+    pub fn final_observation(&self, i: usize) -> Option<&[f32]> {
+        let c = self.copies.get(i)?;
+        c.final_obs.as_ref()?;
+        Some(&self.final_obs[i * self.obs_len..(i + 1) * self.obs_len])
+    }
+
+    /// `SameStep` mode: the typed final observation of copy `i` if its episode ended last step.
+    pub fn final_typed_observation(&self, i: usize) -> Option<&S::Obs> {
+        self.copies.get(i)?.final_obs.as_ref()
+    }
+
+    /// `SameStep` mode: the final info of copy `i` if its episode ended on the last step.
+    pub fn final_info(&self, i: usize) -> Option<&Info> {
+        self.copies.get(i)?.final_info.as_ref()
+    }
+
+    /// The scenario of copy `i` (read-only: spaces, feature spec, metric names).
+    pub fn scenario(&self, i: usize) -> Option<&S> {
+        self.copies.get(i).map(|c| &c.scenario)
+    }
+}

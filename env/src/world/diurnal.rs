@@ -1,0 +1,239 @@
+//! Real diurnal shapes: a demand time series, normalised to mean 1, read at any time of day.
+
+use crate::error::EnvError;
+use std::path::Path;
+
+pub const AZURE_VM_V2_CPU_CSV: &str =
+    include_str!("../../data/azure_vm_v2_2019_cpu_usage_300s_day01-21.csv");
+
+/// A real series `value(t)` with mean 1, evaluated by linear interpolation and wrapping around
+/// at its end (so a 21-day series gives 21 distinct days, then repeats).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiurnalProfile {
+    /// Seconds since the series start, strictly increasing, first = 0.
+    times: Vec<f64>,
+    /// Normalised values (mean 1).
+    values: Vec<f64>,
+    /// Centred 24-hour moving average of `values` (the day-to-day level).
+    levels: Vec<f64>,
+    /// Length of one wrap: last time + the last sampling step.
+    period: f64,
+}
+
+impl DiurnalProfile {
+    /// Loads `spec`: `builtin:azure_vm_v2_2019` (Azure VM v2 2019 summed CPU usage, 300 s,
+    /// days 1-21) or the path of a CSV file with a `timestamp` column (seconds) and `column`.
+    pub fn load(spec: &str, column: &str) -> Result<Self, EnvError> {
+        match spec {
+            "builtin:azure_vm_v2_2019" => Self::parse(AZURE_VM_V2_CPU_CSV, "cpu_usage", spec),
+            path => {
+                let text =
+                    std::fs::read_to_string(Path::new(path)).map_err(|source| EnvError::Io {
+                        path: path.to_string(),
+                        source,
+                    })?;
+                Self::parse(&text, column, path)
+            }
+        }
+    }
+
+    pub fn parse(text: &str, column: &str, source: &str) -> Result<Self, EnvError> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| EnvError::data(source, e.to_string()))?
+            .clone();
+        let find = |name: &str| {
+            headers.iter().position(|h| h == name).ok_or_else(|| {
+                EnvError::data(
+                    source,
+                    format!(
+                        "no column `{name}` (columns: {})",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        };
+        let (tc, vc) = (find("timestamp")?, find(column)?);
+        let (mut times, mut values) = (Vec::new(), Vec::new());
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+            let parse = |c: usize, what: &str| {
+                let cell = record.get(c).unwrap_or("");
+                cell.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        EnvError::data(
+                            source,
+                            format!("line {line}: {what} `{cell}` is not a finite number"),
+                        )
+                    })
+            };
+            let (t, v) = (parse(tc, "timestamp")?, parse(vc, column)?);
+            if v < 0.0 {
+                return Err(EnvError::data(
+                    source,
+                    format!("line {line}: {column} = {v} is negative"),
+                ));
+            }
+            if times.last().is_some_and(|&last| t <= last) {
+                return Err(EnvError::data(
+                    source,
+                    format!("line {line}: timestamp {t} does not increase"),
+                ));
+            }
+            times.push(t);
+            values.push(v);
+        }
+        if times.len() < 2 {
+            return Err(EnvError::data(source, "need at least two samples"));
+        }
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        if !(mean > 0.0) {
+            return Err(EnvError::data(
+                source,
+                format!("column {column} has mean 0"),
+            ));
+        }
+        let t0 = times[0];
+        let last_step = times[times.len() - 1] - times[times.len() - 2];
+        times.iter_mut().for_each(|t| *t -= t0);
+        values.iter_mut().for_each(|v| *v /= mean);
+        let period = times[times.len() - 1] + last_step;
+        let levels = daily_levels(&times, &values, period);
+        Ok(Self {
+            times,
+            values,
+            levels,
+            period,
+        })
+    }
+
+    /// Length of the series before it wraps, in seconds.
+    pub fn period_s(&self) -> f64 {
+        self.period
+    }
+
+    /// Normalised value at `t` seconds after the series start (any real `t`; wraps).
+    pub fn at(&self, t: f64) -> f64 {
+        self.interpolate(&self.values, t)
+    }
+
+    /// The series at `t` with its within-day swing around the day's level multiplied by
+    /// `gain`: `level x (1 + gain x (value / level - 1))`, floored at 5 % of the level. Real
+    /// day-to-day changes of level are kept as they are.
+    pub fn amplified(&self, t: f64, gain: f64) -> f64 {
+        let level = self.interpolate(&self.levels, t);
+        level * (1.0 + gain * (self.at(t) / level - 1.0)).max(0.05)
+    }
+
+    fn interpolate(&self, values: &[f64], t: f64) -> f64 {
+        let t = t.rem_euclid(self.period);
+        let i = self.times.partition_point(|&x| x <= t) - 1; // times[0] = 0 <= t
+        let (t0, v0) = (self.times[i], values[i]);
+        let (t1, v1) = match self.times.get(i + 1) {
+            Some(&t1) => (t1, values[i + 1]),
+            None => (self.period, values[0]),
+        };
+        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+    }
+}
+
+/// Mean of the samples within 12 hours (circularly) of each sample.
+fn daily_levels(times: &[f64], values: &[f64], period: f64) -> Vec<f64> {
+    times
+        .iter()
+        .map(|&t| {
+            let (sum, count) =
+                times
+                    .iter()
+                    .zip(values)
+                    .fold((0.0, 0usize), |(sum, count), (&u, &v)| {
+                        let d = (u - t).rem_euclid(period);
+                        if d.min(period - d) < 43_200.0 {
+                            (sum + v, count + 1)
+                        } else {
+                            (sum, count)
+                        }
+                    });
+            sum / count as f64
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn azure_series_loads_with_mean_one_and_a_daily_cycle() {
+        let p = DiurnalProfile::load("builtin:azure_vm_v2_2019", "").unwrap();
+        assert_eq!(p.period_s(), 21.0 * 86_400.0);
+        let mean: f64 = (0..21 * 288).map(|i| p.at(i as f64 * 300.0)).sum::<f64>() / (21.0 * 288.0);
+        assert!((mean - 1.0).abs() < 1e-9);
+        // Evening (18h) is busier than early morning (8h), averaged over the 21 days.
+        let hour = |h: f64| {
+            (0..21)
+                .map(|d| p.at(d as f64 * 86_400.0 + h * 3600.0))
+                .sum::<f64>()
+                / 21.0
+        };
+        assert!(
+            hour(18.0) > hour(8.0) + 0.05,
+            "{} vs {}",
+            hour(18.0),
+            hour(8.0)
+        );
+    }
+
+    #[test]
+    fn amplification_keeps_the_day_level() {
+        let p = DiurnalProfile::load("builtin:azure_vm_v2_2019", "").unwrap();
+        for day in [0.0, 7.0, 15.0] {
+            let at = |h: f64, gain: f64| p.amplified((day * 24.0 + h) * 3600.0, gain);
+            let mean = |gain: f64| (0..288).map(|i| at(i as f64 / 12.0, gain)).sum::<f64>() / 288.0;
+            assert!(
+                (mean(6.0) / mean(1.0) - 1.0).abs() < 0.05,
+                "day {day}: {} vs {}",
+                mean(6.0),
+                mean(1.0)
+            );
+            let swing = |gain: f64| {
+                (0..288)
+                    .map(|i| at(i as f64 / 12.0, gain))
+                    .fold(0.0, f64::max)
+                    / mean(gain)
+            };
+            assert!(swing(6.0) > swing(1.0) + 0.2, "day {day}");
+        }
+    }
+
+    #[test]
+    fn interpolates_and_wraps() {
+        let p = DiurnalProfile::parse("timestamp,v\n0,1\n10,3\n", "v", "inline").unwrap();
+        assert_eq!(p.period_s(), 20.0);
+        assert!((p.at(5.0) - 1.0).abs() < 1e-12); // halfway between 0.5 and 1.5
+        assert!((p.at(15.0) - 1.0).abs() < 1e-12); // wraps back toward the first sample
+        assert!((p.at(-10.0) - p.at(10.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_series_name_the_line() {
+        let err = DiurnalProfile::parse("timestamp,v\n0,1\n10,abc\n", "v", "s.csv").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data error in s.csv: line 3: v `abc` is not a finite number"
+        );
+        let err = DiurnalProfile::parse("timestamp,v\n0,1\n0,2\n", "v", "s.csv").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("line 3: timestamp 0 does not increase"),
+            "{err}"
+        );
+        let err = DiurnalProfile::parse("timestamp,v\n0,1\n", "w", "s.csv").unwrap_err();
+        assert!(err.to_string().contains("no column `w`"), "{err}");
+        assert!(DiurnalProfile::load("/nonexistent.csv", "v").is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! The world model: regions, their latency and demand shapes, and disruptions.
+
+pub mod disruptions;
+pub mod diurnal;
+pub mod geography;
