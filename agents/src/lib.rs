@@ -1,1 +1,79 @@
+//! planetgym-agents: every decision maker behind one trait, and the evaluator that scores them
+//! on identical episodes.
+//!
+//! `Policy` is what a fair competitor implements: it sees only the observation (and mask).
+//! `Oracle` may also see the scenario's `OracleView` (hidden future information); oracles give
+//! bounds, never fair comparisons, and their names say so.
 
+pub mod classic;
+pub mod evaluate;
+pub mod stats;
+
+use planetgym_env::{Action, Scenario};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PolicyError {
+    #[error("{policy}: solver failed: {message}")]
+    Solver { policy: String, message: String },
+    #[error("{policy}: {message}")]
+    Invalid { policy: String, message: String },
+}
+
+/// A decision maker that sees what a deployed policy would see.
+pub trait Policy<S: Scenario>: Send {
+    fn name(&self) -> String;
+    /// Called at the start of every episode.
+    fn reset(&mut self) {}
+    fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError>;
+    /// Acts for a batch of copies (e.g. a vector env); the default loops over `act`.
+    fn act_batch(&mut self, batch: &[(&S::Obs, Option<&[bool]>)]) -> Result<Vec<Action>, PolicyError> {
+        batch.iter().map(|(obs, mask)| self.act(obs, *mask)).collect()
+    }
+}
+
+/// A decision maker allowed to see hidden information about the interval it acts on.
+pub trait Oracle<S: Scenario>: Send {
+    /// The name, which must say it is an oracle.
+    fn name(&self) -> String;
+    fn act(&mut self, obs: &S::Obs, view: &S::OracleView) -> Result<Action, PolicyError>;
+}
+
+/// Anything the evaluator can run: a fair policy or a labelled oracle.
+pub enum Contender<S: Scenario> {
+    Fair(Box<dyn Policy<S>>),
+    Oracle(Box<dyn Oracle<S>>),
+}
+
+impl<S: Scenario> std::fmt::Debug for Contender<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl<S: Scenario> Contender<S> {
+    pub fn name(&self) -> String {
+        match self {
+            Contender::Fair(p) => p.name(),
+            Contender::Oracle(o) => o.name(),
+        }
+    }
+
+    pub fn is_oracle(&self) -> bool {
+        matches!(self, Contender::Oracle(_))
+    }
+
+    pub fn reset(&mut self) {
+        if let Contender::Fair(p) = self {
+            p.reset();
+        }
+    }
+
+    /// The action for `scenario`'s current state, whose observation is `obs`.
+    pub fn act(&mut self, scenario: &S, obs: &S::Obs) -> Result<Action, PolicyError> {
+        match self {
+            Contender::Fair(p) => p.act(obs, scenario.action_mask()),
+            Contender::Oracle(o) => o.act(obs, scenario.oracle_view()),
+        }
+    }
+}

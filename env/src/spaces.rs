@@ -250,7 +250,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.to_string(),
-            "row 1 (region r1) sums to 0.5, but each row of a simplex must sum to 1 (tolerance 0.001)"
+            "row 1 (region r1) sums to 0.500000, but each row of a simplex must sum to 1 (tolerance 0.001)"
         );
         let negative = vec![1.2, -0.2, 0.0, 1.0, 0.0, 0.0];
         assert!(

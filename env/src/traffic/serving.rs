@@ -139,7 +139,7 @@ impl ServingModel {
         Outcome {
             demand_rps: demand,
             served_rps: served_total,
-            dropped_rps: (demand - served_total).max(0.0),
+            dropped_rps: offered.iter().zip(&served).map(|(o, s)| o - s).sum(),
             mean_latency_ms,
             p95_latency_ms,
             slo_violation_fraction,

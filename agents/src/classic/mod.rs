@@ -1,0 +1,6 @@
+//! Classic decision makers: heuristics, exact optimisers and labelled oracles.
+
+pub mod traffic;
+mod traffic_lp;
+
+pub use traffic_lp::RoutingLp;

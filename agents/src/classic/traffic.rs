@@ -1,0 +1,181 @@
+//! Traffic baselines: what global load balancers do today, an LP on the latest observed demand,
+//! and an oracle LP that sees the true next interval.
+
+use super::traffic_lp::RoutingLp;
+use crate::evaluate::ContenderFactory;
+use crate::{Contender, Oracle, Policy, PolicyError};
+use planetgym_env::traffic::TrafficConfig;
+use planetgym_env::{Action, TrafficObs, TrafficScenario};
+
+/// Geo-DNS: every region goes to its lowest-RTT site that has capacity left (health > 0).
+#[derive(Debug, Clone, Default)]
+pub struct NearestSite;
+
+/// Capacity-weighted round robin: every region is spread over sites in proportion to their
+/// available capacity, ignoring distance.
+#[derive(Debug, Clone, Default)]
+pub struct CapacityProportional;
+
+/// Latency-first with spill-over: regions (largest demand first) fill their sites in order of
+/// RTT up to `target_utilisation` of available capacity, on the last observed demand; what no
+/// site can take within the target is spread in proportion to available capacity.
+#[derive(Debug, Clone)]
+pub struct GreedySpillover {
+    pub target_utilisation: f64,
+}
+
+/// Per-interval LP on the last observed demand: the same information a policy has.
+#[derive(Debug, Clone)]
+pub struct PerIntervalLp {
+    lp: RoutingLp,
+}
+
+/// The LP solved on the true demand, health and RTT of the interval the action applies to.
+/// An oracle: it bounds what a one-interval-ahead router can do, it is not a competitor.
+#[derive(Debug, Clone)]
+pub struct OracleLp {
+    lp: RoutingLp,
+}
+
+fn continuous(split: Vec<f64>) -> Action {
+    Action::Continuous(split.into_iter().map(|v| v as f32).collect())
+}
+
+/// The lowest-RTT site of `region` among those with capacity left (any site if none has), given
+/// site health `[sites]` and RTT `[regions, sites]`.
+pub fn nearest_healthy(health: &[f64], rtt_ms: &[f64], region: usize) -> usize {
+    let sites = health.len();
+    let row = &rtt_ms[region * sites..(region + 1) * sites];
+    let by_rtt = |a: &usize, b: &usize| row[*a].total_cmp(&row[*b]);
+    (0..sites).filter(|&s| health[s] > 0.0).min_by(by_rtt).or_else(|| (0..sites).min_by(by_rtt)).unwrap_or(0)
+}
+
+/// Shares of each site in the available capacity (uniform if nothing is available).
+fn capacity_shares(obs: &TrafficObs) -> Vec<f64> {
+    let available: Vec<f64> = (0..obs.sites()).map(|s| obs.available_rps(s)).collect();
+    let total: f64 = available.iter().sum();
+    if total > 0.0 {
+        available.iter().map(|a| a / total).collect()
+    } else {
+        vec![1.0 / obs.sites() as f64; obs.sites()]
+    }
+}
+
+impl Policy<TrafficScenario> for NearestSite {
+    fn name(&self) -> String {
+        "nearest".into()
+    }
+
+    fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let sites = obs.sites();
+        let mut split = vec![0.0; obs.regions() * sites];
+        for r in 0..obs.regions() {
+            split[r * sites + nearest_healthy(&obs.health, &obs.rtt_ms, r)] = 1.0;
+        }
+        Ok(continuous(split))
+    }
+}
+
+impl Policy<TrafficScenario> for CapacityProportional {
+    fn name(&self) -> String {
+        "capacity-proportional".into()
+    }
+
+    fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let shares = capacity_shares(obs);
+        Ok(continuous(shares.repeat(obs.regions())))
+    }
+}
+
+impl Policy<TrafficScenario> for GreedySpillover {
+    fn name(&self) -> String {
+        format!("greedy-spillover@{}", self.target_utilisation)
+    }
+
+    fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let (regions, sites) = (obs.regions(), obs.sites());
+        let mut room: Vec<f64> = (0..sites).map(|s| self.target_utilisation * obs.available_rps(s)).collect();
+        let shares = capacity_shares(obs);
+        let mut order: Vec<usize> = (0..regions).collect();
+        order.sort_by(|&a, &b| obs.demand_rps[b].total_cmp(&obs.demand_rps[a]));
+        let mut split = vec![0.0; regions * sites];
+        for r in order {
+            let row = &mut split[r * sites..(r + 1) * sites];
+            let demand = obs.demand_rps[r];
+            if demand <= 0.0 {
+                row[nearest_healthy(&obs.health, &obs.rtt_ms, r)] = 1.0;
+                continue;
+            }
+            let mut by_rtt: Vec<usize> = (0..sites).collect();
+            by_rtt.sort_by(|&a, &b| obs.rtt(r, a).total_cmp(&obs.rtt(r, b)));
+            let mut left = demand;
+            for s in by_rtt {
+                let take = left.min(room[s]);
+                row[s] += take / demand;
+                room[s] -= take;
+                left -= take;
+            }
+            if left > 0.0 {
+                row.iter_mut().zip(&shares).for_each(|(v, share)| *v += left / demand * share);
+            }
+        }
+        Ok(continuous(split))
+    }
+}
+
+impl PerIntervalLp {
+    pub fn new(config: &TrafficConfig) -> Self {
+        Self { lp: RoutingLp::new(config) }
+    }
+}
+
+impl Policy<TrafficScenario> for PerIntervalLp {
+    fn name(&self) -> String {
+        "lp".into()
+    }
+
+    fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let available: Vec<f64> = (0..obs.sites()).map(|s| obs.available_rps(s)).collect();
+        self.lp
+            .solve(&obs.demand_rps, &available, &obs.rtt_ms, &obs.cost_per_million_usd, |r| {
+                nearest_healthy(&obs.health, &obs.rtt_ms, r)
+            })
+            .map(continuous)
+            .map_err(|message| PolicyError::Solver { policy: self.name(), message })
+    }
+}
+
+impl OracleLp {
+    pub fn new(config: &TrafficConfig) -> Self {
+        Self { lp: RoutingLp::new(config) }
+    }
+}
+
+impl Oracle<TrafficScenario> for OracleLp {
+    fn name(&self) -> String {
+        "oracle-lp (sees next interval)".into()
+    }
+
+    fn act(&mut self, obs: &TrafficObs, view: &planetgym_env::TrafficOracleView) -> Result<Action, PolicyError> {
+        let available: Vec<f64> = obs.capacity_rps.iter().zip(&view.health).map(|(c, h)| c * h).collect();
+        self.lp
+            .solve(&view.demand_rps, &available, &view.rtt_ms, &obs.cost_per_million_usd, |r| {
+                nearest_healthy(&view.health, &view.rtt_ms, r)
+            })
+            .map(continuous)
+            .map_err(|message| PolicyError::Solver { policy: self.name(), message })
+    }
+}
+
+/// Every traffic baseline, fair ones first, the oracle last.
+pub fn baselines(config: &TrafficConfig) -> Vec<ContenderFactory<TrafficScenario>> {
+    let lp_config = config.clone();
+    let oracle_config = config.clone();
+    vec![
+        Box::new(|| Contender::Fair(Box::new(NearestSite))),
+        Box::new(|| Contender::Fair(Box::new(CapacityProportional))),
+        Box::new(|| Contender::Fair(Box::new(GreedySpillover { target_utilisation: 0.8 }))),
+        Box::new(move || Contender::Fair(Box::new(PerIntervalLp::new(&lp_config)))),
+        Box::new(move || Contender::Oracle(Box::new(OracleLp::new(&oracle_config)))),
+    ]
+}

@@ -1,0 +1,149 @@
+//! Runs contenders on identical seeded episodes and summarises every metric.
+
+use crate::stats::mean_ci95;
+use crate::{Contender, PolicyError};
+use planetgym_env::rng::derive_seed;
+use planetgym_env::{EnvError, Scenario};
+use rayon::prelude::*;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error("{policy}, episode {episode}: {source}")]
+    Env { policy: String, episode: usize, source: EnvError },
+}
+
+/// Builds a fresh contender for each (contender, episode) job, so jobs can run in parallel.
+pub type ContenderFactory<S> = Box<dyn Fn() -> Contender<S> + Send + Sync>;
+
+/// One step of a recorded episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub step: usize,
+    pub reward: f64,
+    /// Values of the scenario's metrics, in `metric_names()` order.
+    pub metrics: Vec<f64>,
+}
+
+/// Result of one contender on one episode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpisodeResult {
+    pub policy: String,
+    pub oracle: bool,
+    pub episode: usize,
+    pub seed: u64,
+    pub steps: usize,
+    /// Sum of rewards.
+    pub reward: f64,
+    /// Mean over the episode's steps of each metric, in `metric_names()` order.
+    pub metrics: Vec<f64>,
+    /// Every step, when recording was asked for.
+    pub trajectory: Vec<StepRecord>,
+}
+
+/// Seed of evaluation episode `episode` (identical for every contender).
+pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
+    derive_seed(seed, &[0xE7A1, episode as u64])
+}
+
+/// Runs one episode of `contender` on `scenario` from `seed`. `on_step` is called after every
+/// step (e.g. to advance a progress bar).
+pub fn run_episode<S: Scenario>(
+    scenario: &mut S,
+    contender: &mut Contender<S>,
+    episode: usize,
+    seed: u64,
+    record: bool,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<EpisodeResult, EvalError> {
+    let policy = contender.name();
+    let mut obs = scenario.reset(seed);
+    contender.reset();
+    let metrics_len = scenario.metric_names().len();
+    let (mut sums, mut reward, mut steps, mut trajectory) = (vec![0.0; metrics_len], 0.0, 0, Vec::new());
+    loop {
+        let action = contender.act(scenario, &obs)?;
+        let t = scenario
+            .step(&action)
+            .map_err(|source| EvalError::Env { policy: policy.clone(), episode, source })?;
+        sums.iter_mut().zip(&t.info.values).for_each(|(s, v)| *s += v);
+        reward += t.reward;
+        steps += 1;
+        if record {
+            trajectory.push(StepRecord { step: steps - 1, reward: t.reward, metrics: t.info.values.clone() });
+        }
+        on_step();
+        if t.terminated || t.truncated {
+            break;
+        }
+        obs = t.obs;
+    }
+    Ok(EpisodeResult {
+        oracle: contender.is_oracle(),
+        policy,
+        episode,
+        seed,
+        steps,
+        reward,
+        metrics: sums.iter().map(|s| s / steps as f64).collect(),
+        trajectory,
+    })
+}
+
+/// Runs every contender on episodes `0..episodes` (seeds from `seed`), in parallel over
+/// (contender, episode) jobs; results come back in (contender, episode) order whatever the
+/// thread count. Episode 0 is recorded step by step when `record_first` is set.
+pub fn evaluate<S: Scenario + Clone>(
+    scenario: &S,
+    contenders: &[ContenderFactory<S>],
+    episodes: usize,
+    seed: u64,
+    record_first: bool,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<Vec<EpisodeResult>, EvalError> {
+    let jobs: Vec<(usize, usize)> =
+        (0..contenders.len()).flat_map(|c| (0..episodes).map(move |e| (c, e))).collect();
+    jobs.par_iter()
+        .map(|&(c, e)| {
+            let mut env = scenario.clone();
+            let mut contender = contenders[c]();
+            run_episode(&mut env, &mut contender, e, evaluation_seed(seed, e), record_first && e == 0, on_step)
+        })
+        .collect()
+}
+
+/// One line of a results table: a metric of a policy over its episodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    pub policy: String,
+    pub metric: String,
+    pub mean: f64,
+    pub ci95: f64,
+    pub episodes: usize,
+}
+
+/// Mean and 95 % CI of `reward` (episode return) and of each metric, per policy, in the order
+/// the policies first appear in `results`.
+pub fn summarise(results: &[EpisodeResult], metric_names: &[&str]) -> Vec<SummaryRow> {
+    let mut policies: Vec<&str> = Vec::new();
+    for r in results {
+        if !policies.contains(&r.policy.as_str()) {
+            policies.push(&r.policy);
+        }
+    }
+    let mut rows = Vec::new();
+    for policy in policies {
+        let mine: Vec<&EpisodeResult> = results.iter().filter(|r| r.policy == policy).collect();
+        let mut push = |metric: &str, values: Vec<f64>| {
+            let (mean, ci95) = mean_ci95(&values);
+            rows.push(SummaryRow { policy: policy.to_string(), metric: metric.to_string(), mean, ci95, episodes: values.len() });
+        };
+        push("reward", mine.iter().map(|r| r.reward).collect());
+        for (i, name) in metric_names.iter().enumerate() {
+            push(name, mine.iter().map(|r| r.metrics[i]).collect());
+        }
+    }
+    rows
+}

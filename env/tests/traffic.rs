@@ -1,0 +1,209 @@
+//! The traffic scenario: invariants under random splits, error messages, failures, layouts, scale.
+
+use planetgym_env::traffic::{Interval, ServingModel};
+use planetgym_env::{Action, EnvError, Layout, Scenario, TrafficConfig, TrafficScenario};
+use proptest::prelude::*;
+
+fn config(extra: &str) -> TrafficConfig {
+    TrafficConfig::from_toml(extra, "test").unwrap()
+}
+
+fn uniform_split(env: &TrafficScenario) -> Action {
+    let s = env.sites().len();
+    Action::Continuous(vec![1.0 / s as f32; env.geography().regions.len() * s])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Served + dropped = demand for any split, availability and latency; nothing is NaN.
+    #[test]
+    fn serving_conserves_requests(
+        regions in 1usize..6,
+        sites in 1usize..5,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = planetgym_env::rng::Rng::new(seed);
+        let demand: Vec<f64> = (0..regions).map(|_| rng.uniform_in(0.0, 1000.0)).collect();
+        let available: Vec<f64> = (0..sites).map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.uniform_in(0.0, 800.0) }).collect();
+        let rtt: Vec<f64> = (0..regions * sites).map(|_| rng.uniform_in(1.0, 300.0)).collect();
+        let mut split = Vec::new();
+        for _ in 0..regions {
+            let w: Vec<f64> = (0..sites).map(|_| if rng.uniform() < 0.3 { 0.0 } else { rng.uniform() }).collect();
+            let total: f64 = w.iter().sum();
+            if total > 0.0 { split.extend(w.iter().map(|x| x / total)) } else { split.extend((0..sites).map(|j| if j == 0 { 1.0 } else { 0.0 })) }
+        }
+        let model = ServingModel { service_time_ms: 20.0, max_queue_delay_ms: 2000.0, slo_ms: 150.0, interval_s: 60.0 };
+        let o = model.serve(Interval { demand_rps: &demand, split: &split, available_rps: &available, rtt_ms: &rtt, cost_per_request_usd: &vec![1e-6; sites] }, &mut Vec::new());
+        let total: f64 = demand.iter().sum();
+        prop_assert!((o.served_rps + o.dropped_rps - total).abs() <= 1e-9 * total.max(1.0));
+        prop_assert!(o.dropped_rps >= 0.0 && o.served_rps <= available.iter().sum::<f64>() + 1e-9);
+        for v in [o.mean_latency_ms, o.p95_latency_ms, o.slo_violation_fraction, o.cost_usd, o.max_site_utilisation] {
+            prop_assert!(v.is_finite() && v >= 0.0);
+        }
+        prop_assert!(o.slo_violation_fraction <= 1.0);
+        if o.served_rps > 0.0 {
+            prop_assert!(o.p95_latency_ms + 0.02 >= rtt.iter().copied().fold(f64::INFINITY, f64::min));
+        }
+    }
+
+    /// Whole episodes under random splits and heavy failures: rows of the applied split sum to
+    /// one, requests are conserved, and no observation, reward or metric is NaN.
+    #[test]
+    fn episodes_keep_their_invariants(seed in any::<u64>(), action_seed in any::<u64>()) {
+        let mut env = TrafficScenario::new(config(
+            "episode_intervals = 20\n[failures]\nsite_failures_per_day = 100.0\nlink_degradations_per_day = 20.0\n",
+        )).unwrap();
+        let mut rng = planetgym_env::rng::Rng::new(action_seed);
+        let mut obs = env.reset(seed);
+        let (r, s) = (obs.regions(), obs.sites());
+        let mut encoded = vec![0.0; env.feature_spec().encoded_len()];
+        for step in 0..20 {
+            let mut split = Vec::with_capacity(r * s);
+            for _ in 0..r {
+                let w: Vec<f32> = (0..s).map(|_| rng.uniform() as f32).collect();
+                let total: f32 = w.iter().sum();
+                split.extend(w.iter().map(|x| x / total));
+            }
+            let t = env.step(&Action::Continuous(split)).unwrap();
+            prop_assert!(t.reward.is_finite());
+            prop_assert!(t.info.values.iter().all(|v| v.is_finite()), "{:?}", t.info);
+            let dropped = t.info.get(env.metric_names(), "dropped_fraction").unwrap();
+            prop_assert!((0.0..=1.0 + 1e-12).contains(&dropped));
+            env.encode(&t.obs, &mut encoded);
+            prop_assert!(encoded.iter().all(|v| v.is_finite()));
+            prop_assert_eq!(t.truncated, step == 19);
+            obs = t.obs;
+        }
+        prop_assert!(obs.health.iter().all(|h| (0.0..=1.0).contains(h)));
+    }
+}
+
+#[test]
+fn same_seed_same_trajectory_and_seeds_differ() {
+    let run = |seed| {
+        let mut env = TrafficScenario::new(config("episode_intervals = 30")).unwrap();
+        let mut out = vec![env.reset(seed).demand_rps];
+        for _ in 0..30 {
+            let a = uniform_split(&env);
+            out.push(env.step(&a).unwrap().obs.demand_rps);
+        }
+        out
+    };
+    assert_eq!(run(5), run(5));
+    assert_ne!(run(5), run(6));
+}
+
+#[test]
+fn bad_actions_are_errors_with_clear_messages_and_leave_the_state_alone() {
+    let mut env = TrafficScenario::new(config("")).unwrap();
+    let err = env.step(&uniform_split(&env)).unwrap_err();
+    assert!(matches!(err, EnvError::NotReset));
+    let obs = env.reset(1);
+    let (r, s) = (obs.regions(), obs.sites());
+    let message = |a: Action, env: &mut TrafficScenario| env.step(&a).unwrap_err().to_string();
+    assert_eq!(
+        message(Action::Continuous(vec![0.5; 3]), &mut env),
+        format!("invalid action: action has 3 values, space Simplex({r}, {s}) needs {}", r * s)
+    );
+    let mut nan = vec![1.0 / s as f32; r * s];
+    nan[s + 1] = f32::NAN;
+    assert_eq!(
+        message(Action::Continuous(nan), &mut env),
+        format!("invalid action: action value at index {} is not finite (NaN)", s + 1)
+    );
+    let mut half = vec![1.0 / s as f32; r * s];
+    half[..s].iter_mut().for_each(|v| *v *= 0.5);
+    assert_eq!(
+        message(Action::Continuous(half), &mut env),
+        "invalid action: row 0 (region australiacentral) sums to 0.500000, but each row of a simplex must sum to 1 (tolerance 0.001)"
+    );
+    assert_eq!(
+        message(Action::Discrete(0), &mut env),
+        format!("invalid action: expected a continuous action for space Simplex({r}, {s}), got a discrete action")
+    );
+    // None of that moved the episode on.
+    let t = env.step(&uniform_split(&env)).unwrap();
+    assert_eq!(t.obs.interval, 1);
+}
+
+#[test]
+fn episode_end_is_a_truncation_and_stepping_past_it_is_an_error() {
+    let mut env = TrafficScenario::new(config("episode_intervals = 3")).unwrap();
+    env.reset(0);
+    let flags: Vec<(bool, bool)> = (0..3)
+        .map(|_| {
+            let t = env.step(&uniform_split(&env)).unwrap();
+            (t.terminated, t.truncated)
+        })
+        .collect();
+    assert_eq!(flags, vec![(false, false), (false, false), (false, true)]);
+    assert!(matches!(env.step(&uniform_split(&env)), Err(EnvError::EpisodeOver)));
+}
+
+#[test]
+fn scripted_outage_drops_traffic_sent_to_the_dead_site_and_shows_in_the_observation() {
+    let toml = "episode_intervals = 10\n[failures]\nsite_failures_per_day = 0.0\nlink_degradations_per_day = 0.0\n\
+                scripted = [{ kind = \"site\", site = \"eastus\", at_minute = 3, minutes = 4, capacity_fraction = 0.0 },\n\
+                { kind = \"link\", region = \"eastasia\", site = \"japaneast\", at_minute = 2, minutes = 60, rtt_factor = 3.0 }]\n";
+    let mut env = TrafficScenario::new(config(toml)).unwrap();
+    let east = (0..env.sites().len()).find(|&s| env.site_name(s) == "eastus").unwrap();
+    let japan = (0..env.sites().len()).find(|&s| env.site_name(s) == "japaneast").unwrap();
+    let eastasia = env.geography().index_of("eastasia").unwrap();
+    let mut obs = env.reset(3);
+    let base_rtt = obs.rtt(eastasia, japan);
+    let s = obs.sites();
+    // Everything to eastus: dropped exactly while it is down (intervals 3..7).
+    let all_east = |r: usize| Action::Continuous((0..r * s).map(|i| if i % s == east { 1.0 } else { 0.0 }).collect());
+    let mut dropped = Vec::new();
+    for _ in 0..9 {
+        let t = env.step(&all_east(obs.regions())).unwrap();
+        dropped.push(t.info.get(env.metric_names(), "dropped_fraction").unwrap());
+        obs = t.obs;
+        let k = obs.interval;
+        assert_eq!(obs.health[east], if (3..7).contains(&k) { 0.0 } else { 1.0 }, "interval {k}");
+        let factor = if k >= 2 { 3.0 } else { 1.0 };
+        assert!((obs.rtt(eastasia, japan) - factor * base_rtt).abs() < 1e-9, "interval {k}");
+    }
+    // Step i serves interval i + 1.
+    assert_eq!(dropped[2..6], [1.0; 4]);
+    assert!(dropped[0] < 1.0 && dropped[1] < 1.0 && dropped[6] < 1.0);
+}
+
+#[test]
+fn scripted_events_must_name_real_sites() {
+    let toml = "[failures]\nscripted = [{ kind = \"site\", site = \"mars\", at_minute = 3, minutes = 4, capacity_fraction = 0.0 }]\n";
+    let err = TrafficScenario::new(config(toml)).unwrap_err();
+    assert_eq!(err.to_string(), "config error: failures.scripted[0].site = `mars` is not a site");
+}
+
+#[test]
+fn pairs_layout_has_one_row_per_region_site_pair() {
+    let mut env = TrafficScenario::new(config("observation = \"pairs\"")).unwrap();
+    let spec = env.feature_spec().clone();
+    let Layout::Entity { entities, .. } = &spec.layout else { panic!("expected the entity layout") };
+    assert_eq!(*entities, 54 * 12);
+    let parts = spec.entity_parts().unwrap();
+    let obs = env.reset(0);
+    let mut out = vec![f32::NAN; spec.encoded_len()];
+    env.encode(&obs, &mut out);
+    assert!(out.iter().all(|v| v.is_finite()));
+    assert!(out[parts.mask_offset()..].iter().all(|&m| m == 1.0));
+    // Row of pair (region 1, site 2): its RTT feature is rtt / 100.
+    let row = parts.entities_offset() + (12 + 2) * parts.entity_features;
+    assert!((f64::from(out[row + 1]) - obs.rtt(1, 2) / 100.0).abs() < 1e-5);
+    let flat = TrafficScenario::new(config("")).unwrap();
+    assert_ne!(flat.feature_spec().hash(), spec.hash());
+    assert_eq!(flat.feature_spec().encoded_len(), 2 + 54 + 54 * 12 + 4 * 12);
+}
+
+#[test]
+fn synthetic_world_scales_to_1000_regions_and_200_sites() {
+    let mut env = TrafficScenario::new(config("episode_intervals = 2\n[world]\nkind = \"synthetic\"\n")).unwrap();
+    assert_eq!((env.geography().regions.len(), env.sites().len()), (1000, 200));
+    env.reset(1);
+    let t = env.step(&uniform_split(&env)).unwrap();
+    assert!(t.reward.is_finite());
+    let demand = t.info.get(env.metric_names(), "demand_rps").unwrap();
+    assert!(demand > 10_000.0, "{demand}");
+}

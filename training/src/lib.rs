@@ -1,0 +1,4 @@
+//! planetgym-training: scenario registry, results tables and the `planetgym` command line.
+
+pub mod registry;
+pub mod report;

@@ -1,0 +1,56 @@
+//! The scenarios the command line knows, with their documented default configs.
+
+use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ScenarioEntry {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The built-in default config, commented field by field.
+    pub default_config: &'static str,
+}
+
+pub const SCENARIOS: [ScenarioEntry; 1] = [ScenarioEntry {
+    name: "traffic",
+    description: "cross-region traffic scheduling: split each user region's requests over datacenter sites",
+    default_config: TRAFFIC_DEFAULT,
+}];
+
+pub fn find(name: &str) -> Option<&'static ScenarioEntry> {
+    SCENARIOS.iter().find(|s| s.name == name)
+}
+
+pub fn names() -> String {
+    SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Dotted paths of every field of a default config, in file order.
+pub fn config_fields(default_config: &str) -> Vec<String> {
+    fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            match value {
+                toml::Value::Table(inner) => walk(inner, &path, out),
+                _ => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = default_config.parse::<toml::Table>() {
+        walk(&table, "", &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traffic_fields_are_listed() {
+        let fields = config_fields(find("traffic").unwrap().default_config);
+        for f in ["interval_s", "demand.global_rate_rps", "world.synthetic.regions", "reward.drop_weight"] {
+            assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
+        }
+    }
+}
