@@ -28,7 +28,7 @@ pub enum ActionError {
     #[error("action {action} is masked out (illegal in this state)")]
     Masked { action: usize },
     #[error(
-        "row {row}{label} sums to {sum}, but each row of a simplex must sum to 1 (tolerance {tolerance})"
+        "row {row}{label} sums to {sum:.6}, but each row of a simplex must sum to 1 (tolerance {tolerance})"
     )]
     RowSum {
         row: usize,

@@ -118,7 +118,7 @@ mod tests {
 
     fn rows() -> Vec<SummaryRow> {
         let row = |policy: &str, metric: &str, mean: f64| SummaryRow { policy: policy.into(), metric: metric.into(), mean, ci95: 0.5, episodes: 3 };
-        vec![row("a", "reward", -120.25), row("a", "latency", 42.0), row("b, c", "reward", f64::NAN)]
+        vec![row("a", "reward", -120.26), row("a", "latency", 42.0), row("b, c", "reward", f64::NAN)]
     }
 
     #[test]
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(json[0]["episodes"], 3);
         assert!(json[2]["mean"].is_null());
         let csv = std::fs::read_to_string(&c).unwrap();
-        assert!(csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.25,0.5,3\n"), "{csv}");
+        assert!(csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"), "{csv}");
         assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
     }
 }
