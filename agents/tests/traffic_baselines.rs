@@ -1,5 +1,7 @@
 //! Acceptance of the traffic baselines on the default scenario (24 h episodes).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use planetgym_agents::classic::traffic::baselines;
 use planetgym_agents::evaluate::{EpisodeResult, evaluate, summarise};
 use planetgym_env::{Scenario, TrafficConfig, TrafficScenario};

@@ -1,1 +1,50 @@
-fn main() {}
+//! Traffic env steps per second: one env, and a VecEnv of 64 copies on 1 and 2 threads.
+//! Run: cargo bench -p planetgym-env --bench traffic_step
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use planetgym_env::{Action, AutoresetMode, Scenario, TrafficConfig, TrafficScenario, VecEnv};
+use std::hint::black_box;
+
+/// Capacity-proportional split: a realistic action that touches every region-site pair.
+fn capacity_split(env: &TrafficScenario) -> Action {
+    let total: f64 = env.sites().iter().map(|s| s.capacity_rps).sum();
+    let row: Vec<f32> = env.sites().iter().map(|s| (s.capacity_rps / total) as f32).collect();
+    Action::Continuous(row.repeat(env.geography().regions.len()))
+}
+
+fn bench(c: &mut Criterion) {
+    let scenario = TrafficScenario::new(TrafficConfig::default()).unwrap();
+    let action = capacity_split(&scenario);
+    let mut group = c.benchmark_group("traffic_step");
+
+    group.throughput(Throughput::Elements(1));
+    let mut env = scenario.clone();
+    env.reset(0);
+    group.bench_function("single_env", |b| {
+        b.iter(|| {
+            let t = env.step(black_box(&action)).unwrap();
+            if t.truncated {
+                env.reset(1);
+            }
+            black_box(t.reward)
+        })
+    });
+
+    group.throughput(Throughput::Elements(64));
+    for threads in [1, 2] {
+        let mut vec = VecEnv::new(vec![scenario.clone(); 64], 0, threads, AutoresetMode::SameStep).unwrap();
+        let actions = vec![action.clone(); 64];
+        group.bench_function(format!("vec_env_64_threads_{threads}"), |b| {
+            b.iter(|| {
+                vec.step(black_box(&actions)).unwrap();
+                black_box(vec.rewards()[0])
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

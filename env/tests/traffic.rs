@@ -1,5 +1,7 @@
 //! The traffic scenario: invariants under random splits, error messages, failures, layouts, scale.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use planetgym_env::traffic::{Interval, ServingModel};
 use planetgym_env::{Action, EnvError, Layout, Scenario, TrafficConfig, TrafficScenario};
 use proptest::prelude::*;

@@ -1,5 +1,7 @@
 //! Vector env: determinism across thread counts, equality with single envs, auto-reset.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use planetgym_env::{Action, AutoresetMode, EnvError, Scenario, TrafficConfig, TrafficScenario, VecEnv, episode_seed};
 
 const EPISODE: usize = 12;
@@ -65,8 +67,8 @@ fn copy_i_equals_a_single_env_seeded_the_same_way() {
     let mut singles: Vec<TrafficScenario> = (0..n).map(|_| TrafficScenario::new(short_config()).unwrap()).collect();
     let mut single_obs: Vec<_> = singles.iter_mut().enumerate().map(|(i, s)| s.reset(episode_seed(99, i, 0))).collect();
     let mut episodes = vec![0u64; n];
-    for i in 0..n {
-        assert_eq!(env.typed_observation(i).unwrap(), &single_obs[i]);
+    for (i, obs) in single_obs.iter().enumerate() {
+        assert_eq!(env.typed_observation(i).unwrap(), obs);
     }
     for step in 0..3 * EPISODE {
         let actions: Vec<Action> = (0..n).map(|i| policy(env.typed_observation(i).unwrap())).collect();

@@ -1,5 +1,7 @@
 //! The `planetgym` command line, run as a user would.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
 use std::process::Command;
 
 fn planetgym(args: &[&str]) -> (bool, String, String) {

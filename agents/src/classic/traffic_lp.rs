@@ -57,7 +57,7 @@ impl RoutingLp {
         let (regions, sites) = (demand.len(), available.len());
         let total: f64 = demand.iter().sum();
         let mut split = vec![0.0; regions * sites];
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             (0..regions).for_each(|r| split[r * sites + fallback(r)] = 1.0);
             return Ok(split);
         }

@@ -230,7 +230,7 @@ impl TrafficConfig {
             s.energy_kwh_per_million_requests,
         )?;
         positive("latency.service_time_ms", l.service_time_ms)?;
-        if !(l.max_queue_delay_ms > l.service_time_ms) {
+        if l.max_queue_delay_ms.is_nan() || l.max_queue_delay_ms <= l.service_time_ms {
             return Err(format!(
                 "latency.max_queue_delay_ms = {}: must exceed service_time_ms ({})",
                 l.max_queue_delay_ms, l.service_time_ms

@@ -91,7 +91,7 @@ impl DiurnalProfile {
             return Err(EnvError::data(source, "need at least two samples"));
         }
         let mean = values.iter().sum::<f64>() / values.len() as f64;
-        if !(mean > 0.0) {
+        if mean.is_nan() || mean <= 0.0 {
             return Err(EnvError::data(
                 source,
                 format!("column {column} has mean 0"),

@@ -164,7 +164,7 @@ fn parse_regions(text: &str, season: Season) -> Result<Vec<Region>, EnvError> {
         });
     }
     let total: f64 = regions.iter().map(|r| r.demand_weight).sum();
-    if !(total > 0.0) {
+    if total.is_nan() || total <= 0.0 {
         return Err(EnvError::data(SOURCE, "demand weights sum to zero"));
     }
     regions.iter_mut().for_each(|r| r.demand_weight /= total);

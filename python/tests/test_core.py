@@ -1,0 +1,31 @@
+import tomllib
+
+import pytest
+
+import planetgym
+
+
+def test_version_matches_the_rust_crate():
+    assert planetgym.__version__ == "0.1.0"
+
+
+def test_traffic_default_config_is_documented_toml():
+    assert "traffic" in planetgym.scenario_names()
+    text = planetgym.default_config("traffic")
+    config = tomllib.loads(text)
+    assert config["interval_s"] == 60
+    assert len(config["sites"]["list"]) == 12
+    assert "# Mean global request rate" in text
+
+
+def test_unknown_scenario_is_a_value_error():
+    with pytest.raises(ValueError, match='unknown scenario "nope"; known: traffic'):
+        planetgym.default_config("nope")
+
+
+def test_bad_configs_raise_value_error_naming_the_field():
+    planetgym.validate_traffic_config("[demand]\nnoise_sigma = 0.1\n")
+    with pytest.raises(ValueError, match=r"demand.noise_sigma = -1: must be in \[0, 2\]"):
+        planetgym.validate_traffic_config("[demand]\nnoise_sigma = -1.0\n")
+    with pytest.raises(ValueError, match="unknown field `demand.sigma`"):
+        planetgym.validate_traffic_config("[demand]\nsigma = 1.0\n")
