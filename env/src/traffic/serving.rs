@@ -160,27 +160,33 @@ fn exceed_probability(f: &Flow, limit: f64) -> f64 {
     }
 }
 
-/// The `q` quantile of the mixture of `rtt + Exp(sojourn)` over flows, by bisection on its CDF.
+/// The `q` quantile of the mixture of `rtt + Exp(sojourn)` over flows: Newton steps on its CDF,
+/// kept inside a shrinking bracket (bisection when a step would leave it).
 fn quantile(flows: &[Flow], weight: f64, q: f64) -> f64 {
-    let cdf = |x: f64| {
-        flows
-            .iter()
-            .filter(|f| x > f.rtt_ms)
-            .map(|f| f.rps * (1.0 - (-(x - f.rtt_ms) / f.sojourn_ms).exp()))
-            .sum::<f64>()
-            / weight
+    // CDF and density at x, in one pass (one exp per flow).
+    let cdf_pdf = |x: f64| {
+        let (mut cdf, mut pdf) = (0.0, 0.0);
+        for f in flows.iter().filter(|f| x > f.rtt_ms) {
+            let tail = (-(x - f.rtt_ms) / f.sojourn_ms).exp();
+            cdf += f.rps * (1.0 - tail);
+            pdf += f.rps * tail / f.sojourn_ms;
+        }
+        (cdf / weight, pdf / weight)
     };
     let mut lo = flows.iter().map(|f| f.rtt_ms).fold(f64::INFINITY, f64::min);
     // Every flow has reached its own q quantile here, so the mixture has too.
-    let mut hi = flows
-        .iter()
-        .map(|f| f.rtt_ms - f.sojourn_ms * (1.0 - q).ln())
-        .fold(0.0, f64::max);
-    while hi - lo > 0.01 {
-        let mid = 0.5 * (lo + hi);
-        if cdf(mid) < q { lo = mid } else { hi = mid }
+    let mut hi = flows.iter().map(|f| f.rtt_ms - f.sojourn_ms * (1.0 - q).ln()).fold(0.0, f64::max);
+    let mut x = 0.5 * (lo + hi);
+    for _ in 0..100 {
+        let (cdf, pdf) = cdf_pdf(x);
+        if (cdf - q).abs() < 1e-9 || hi - lo < 1e-3 {
+            break;
+        }
+        if cdf < q { lo = x } else { hi = x }
+        let newton = x - (cdf - q) / pdf;
+        x = if pdf > 0.0 && newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
     }
-    hi
+    x
 }
 
 #[cfg(test)]
@@ -242,6 +248,23 @@ mod tests {
         // Served flows: region 0 -> site 0 (150/175 of 100) and region 1 -> site 0 (25/175 of 100).
         let mean = (100.0 * 150.0 / 175.0 * 10.0 + 100.0 * 25.0 / 175.0 * 60.0) / 100.0 + 2000.0;
         assert!((o.mean_latency_ms - mean).abs() < 1e-9);
+    }
+
+    #[test]
+    fn p95_of_a_mixture_has_cdf_095() {
+        let flows = [
+            Flow { rps: 30.0, rtt_ms: 10.0, sojourn_ms: 25.0 },
+            Flow { rps: 60.0, rtt_ms: 140.0, sojourn_ms: 400.0 },
+            Flow { rps: 10.0, rtt_ms: 80.0, sojourn_ms: 2000.0 },
+        ];
+        let x = quantile(&flows, 100.0, 0.95);
+        let cdf: f64 = flows
+            .iter()
+            .filter(|f| x > f.rtt_ms)
+            .map(|f| f.rps * (1.0 - (-(x - f.rtt_ms) / f.sojourn_ms).exp()))
+            .sum::<f64>()
+            / 100.0;
+        assert!((cdf - 0.95).abs() < 1e-6, "x = {x}, cdf = {cdf}");
     }
 
     #[test]
