@@ -12,7 +12,10 @@ use std::hint::black_box;
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("traffic_lp");
     group.sample_size(10);
-    for (name, toml) in [("azure_54x12", ""), ("synthetic_1000x200", "[world]\nkind = \"synthetic\"\n")] {
+    for (name, toml) in [
+        ("azure_54x12", ""),
+        ("synthetic_1000x200", "[world]\nkind = \"synthetic\"\n"),
+    ] {
         let config = TrafficConfig::from_toml(toml, name).unwrap();
         let mut env = TrafficScenario::new(config.clone()).unwrap();
         // Mid-day observation, so that the demand is not at its night-time low.
@@ -22,7 +25,9 @@ fn bench(c: &mut Criterion) {
             let action = lp.act(&obs, None).unwrap();
             obs = env.step(&action).unwrap().obs;
         }
-        group.bench_function(name, |b| b.iter(|| black_box(lp.act(black_box(&obs), None).unwrap())));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(lp.act(black_box(&obs), None).unwrap()))
+        });
     }
     group.finish();
 }

@@ -12,7 +12,11 @@ pub enum EvalError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
     #[error("{policy}, episode {episode}: {source}")]
-    Env { policy: String, episode: usize, source: EnvError },
+    Env {
+        policy: String,
+        episode: usize,
+        source: EnvError,
+    },
 }
 
 /// Builds a fresh contender for each (contender, episode) job, so jobs can run in parallel.
@@ -62,17 +66,26 @@ pub fn run_episode<S: Scenario>(
     let mut obs = scenario.reset(seed);
     contender.reset();
     let metrics_len = scenario.metric_names().len();
-    let (mut sums, mut reward, mut steps, mut trajectory) = (vec![0.0; metrics_len], 0.0, 0, Vec::new());
+    let (mut sums, mut reward, mut steps, mut trajectory) =
+        (vec![0.0; metrics_len], 0.0, 0, Vec::new());
     loop {
         let action = contender.act(scenario, &obs)?;
-        let t = scenario
-            .step(&action)
-            .map_err(|source| EvalError::Env { policy: policy.clone(), episode, source })?;
-        sums.iter_mut().zip(&t.info.values).for_each(|(s, v)| *s += v);
+        let t = scenario.step(&action).map_err(|source| EvalError::Env {
+            policy: policy.clone(),
+            episode,
+            source,
+        })?;
+        sums.iter_mut()
+            .zip(&t.info.values)
+            .for_each(|(s, v)| *s += v);
         reward += t.reward;
         steps += 1;
         if record {
-            trajectory.push(StepRecord { step: steps - 1, reward: t.reward, metrics: t.info.values.clone() });
+            trajectory.push(StepRecord {
+                step: steps - 1,
+                reward: t.reward,
+                metrics: t.info.values.clone(),
+            });
         }
         on_step();
         if t.terminated || t.truncated {
@@ -103,13 +116,21 @@ pub fn evaluate<S: Scenario + Clone>(
     record_first: bool,
     on_step: &(dyn Fn() + Sync),
 ) -> Result<Vec<EpisodeResult>, EvalError> {
-    let jobs: Vec<(usize, usize)> =
-        (0..contenders.len()).flat_map(|c| (0..episodes).map(move |e| (c, e))).collect();
+    let jobs: Vec<(usize, usize)> = (0..contenders.len())
+        .flat_map(|c| (0..episodes).map(move |e| (c, e)))
+        .collect();
     jobs.par_iter()
         .map(|&(c, e)| {
             let mut env = scenario.clone();
             let mut contender = contenders[c]();
-            run_episode(&mut env, &mut contender, e, evaluation_seed(seed, e), record_first && e == 0, on_step)
+            run_episode(
+                &mut env,
+                &mut contender,
+                e,
+                evaluation_seed(seed, e),
+                record_first && e == 0,
+                on_step,
+            )
         })
         .collect()
 }
@@ -138,7 +159,13 @@ pub fn summarise(results: &[EpisodeResult], metric_names: &[&str]) -> Vec<Summar
         let mine: Vec<&EpisodeResult> = results.iter().filter(|r| r.policy == policy).collect();
         let mut push = |metric: &str, values: Vec<f64>| {
             let (mean, ci95) = mean_ci95(&values);
-            rows.push(SummaryRow { policy: policy.to_string(), metric: metric.to_string(), mean, ci95, episodes: values.len() });
+            rows.push(SummaryRow {
+                policy: policy.to_string(),
+                metric: metric.to_string(),
+                mean,
+                ci95,
+                episodes: values.len(),
+            });
         };
         push("reward", mine.iter().map(|r| r.reward).collect());
         for (i, name) in metric_names.iter().enumerate() {

@@ -27,8 +27,14 @@ pub trait Policy<S: Scenario>: Send {
     fn reset(&mut self) {}
     fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError>;
     /// Acts for a batch of copies (e.g. a vector env); the default loops over `act`.
-    fn act_batch(&mut self, batch: &[(&S::Obs, Option<&[bool]>)]) -> Result<Vec<Action>, PolicyError> {
-        batch.iter().map(|(obs, mask)| self.act(obs, *mask)).collect()
+    fn act_batch(
+        &mut self,
+        batch: &[(&S::Obs, Option<&[bool]>)],
+    ) -> Result<Vec<Action>, PolicyError> {
+        batch
+            .iter()
+            .map(|(obs, mask)| self.act(obs, *mask))
+            .collect()
     }
 }
 

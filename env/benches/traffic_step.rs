@@ -10,7 +10,11 @@ use std::hint::black_box;
 /// Capacity-proportional split: a realistic action that touches every region-site pair.
 fn capacity_split(env: &TrafficScenario) -> Action {
     let total: f64 = env.sites().iter().map(|s| s.capacity_rps).sum();
-    let row: Vec<f32> = env.sites().iter().map(|s| (s.capacity_rps / total) as f32).collect();
+    let row: Vec<f32> = env
+        .sites()
+        .iter()
+        .map(|s| (s.capacity_rps / total) as f32)
+        .collect();
     Action::Continuous(row.repeat(env.geography().regions.len()))
 }
 
@@ -34,7 +38,13 @@ fn bench(c: &mut Criterion) {
 
     group.throughput(Throughput::Elements(64));
     for threads in [1, 2] {
-        let mut vec = VecEnv::new(vec![scenario.clone(); 64], 0, threads, AutoresetMode::SameStep).unwrap();
+        let mut vec = VecEnv::new(
+            vec![scenario.clone(); 64],
+            0,
+            threads,
+            AutoresetMode::SameStep,
+        )
+        .unwrap();
         let actions = vec![action.clone(); 64];
         group.bench_function(format!("vec_env_64_threads_{threads}"), |b| {
             b.iter(|| {

@@ -106,13 +106,19 @@ fn bad_actions_are_errors_with_clear_messages_and_leave_the_state_alone() {
     let message = |a: Action, env: &mut TrafficScenario| env.step(&a).unwrap_err().to_string();
     assert_eq!(
         message(Action::Continuous(vec![0.5; 3]), &mut env),
-        format!("invalid action: action has 3 values, space Simplex({r}, {s}) needs {}", r * s)
+        format!(
+            "invalid action: action has 3 values, space Simplex({r}, {s}) needs {}",
+            r * s
+        )
     );
     let mut nan = vec![1.0 / s as f32; r * s];
     nan[s + 1] = f32::NAN;
     assert_eq!(
         message(Action::Continuous(nan), &mut env),
-        format!("invalid action: action value at index {} is not finite (NaN)", s + 1)
+        format!(
+            "invalid action: action value at index {} is not finite (NaN)",
+            s + 1
+        )
     );
     let mut half = vec![1.0 / s as f32; r * s];
     half[..s].iter_mut().for_each(|v| *v *= 0.5);
@@ -122,7 +128,9 @@ fn bad_actions_are_errors_with_clear_messages_and_leave_the_state_alone() {
     );
     assert_eq!(
         message(Action::Discrete(0), &mut env),
-        format!("invalid action: expected a continuous action for space Simplex({r}, {s}), got a discrete action")
+        format!(
+            "invalid action: expected a continuous action for space Simplex({r}, {s}), got a discrete action"
+        )
     );
     // None of that moved the episode on.
     let t = env.step(&uniform_split(&env)).unwrap();
@@ -140,7 +148,10 @@ fn episode_end_is_a_truncation_and_stepping_past_it_is_an_error() {
         })
         .collect();
     assert_eq!(flags, vec![(false, false), (false, false), (false, true)]);
-    assert!(matches!(env.step(&uniform_split(&env)), Err(EnvError::EpisodeOver)));
+    assert!(matches!(
+        env.step(&uniform_split(&env)),
+        Err(EnvError::EpisodeOver)
+    ));
 }
 
 #[test]
@@ -149,23 +160,40 @@ fn scripted_outage_drops_traffic_sent_to_the_dead_site_and_shows_in_the_observat
                 scripted = [{ kind = \"site\", site = \"eastus\", at_minute = 3, minutes = 4, capacity_fraction = 0.0 },\n\
                 { kind = \"link\", region = \"eastasia\", site = \"japaneast\", at_minute = 2, minutes = 60, rtt_factor = 3.0 }]\n";
     let mut env = TrafficScenario::new(config(toml)).unwrap();
-    let east = (0..env.sites().len()).find(|&s| env.site_name(s) == "eastus").unwrap();
-    let japan = (0..env.sites().len()).find(|&s| env.site_name(s) == "japaneast").unwrap();
+    let east = (0..env.sites().len())
+        .find(|&s| env.site_name(s) == "eastus")
+        .unwrap();
+    let japan = (0..env.sites().len())
+        .find(|&s| env.site_name(s) == "japaneast")
+        .unwrap();
     let eastasia = env.geography().index_of("eastasia").unwrap();
     let mut obs = env.reset(3);
     let base_rtt = obs.rtt(eastasia, japan);
     let s = obs.sites();
     // Everything to eastus: dropped exactly while it is down (intervals 3..7).
-    let all_east = |r: usize| Action::Continuous((0..r * s).map(|i| if i % s == east { 1.0 } else { 0.0 }).collect());
+    let all_east = |r: usize| {
+        Action::Continuous(
+            (0..r * s)
+                .map(|i| if i % s == east { 1.0 } else { 0.0 })
+                .collect(),
+        )
+    };
     let mut dropped = Vec::new();
     for _ in 0..9 {
         let t = env.step(&all_east(obs.regions())).unwrap();
         dropped.push(t.info.get(env.metric_names(), "dropped_fraction").unwrap());
         obs = t.obs;
         let k = obs.interval;
-        assert_eq!(obs.health[east], if (3..7).contains(&k) { 0.0 } else { 1.0 }, "interval {k}");
+        assert_eq!(
+            obs.health[east],
+            if (3..7).contains(&k) { 0.0 } else { 1.0 },
+            "interval {k}"
+        );
         let factor = if k >= 2 { 3.0 } else { 1.0 };
-        assert!((obs.rtt(eastasia, japan) - factor * base_rtt).abs() < 1e-9, "interval {k}");
+        assert!(
+            (obs.rtt(eastasia, japan) - factor * base_rtt).abs() < 1e-9,
+            "interval {k}"
+        );
     }
     // Step i serves interval i + 1.
     assert_eq!(dropped[2..6], [1.0; 4]);
@@ -176,14 +204,19 @@ fn scripted_outage_drops_traffic_sent_to_the_dead_site_and_shows_in_the_observat
 fn scripted_events_must_name_real_sites() {
     let toml = "[failures]\nscripted = [{ kind = \"site\", site = \"mars\", at_minute = 3, minutes = 4, capacity_fraction = 0.0 }]\n";
     let err = TrafficScenario::new(config(toml)).unwrap_err();
-    assert_eq!(err.to_string(), "config error: failures.scripted[0].site = `mars` is not a site");
+    assert_eq!(
+        err.to_string(),
+        "config error: failures.scripted[0].site = `mars` is not a site"
+    );
 }
 
 #[test]
 fn pairs_layout_has_one_row_per_region_site_pair() {
     let mut env = TrafficScenario::new(config("observation = \"pairs\"")).unwrap();
     let spec = env.feature_spec().clone();
-    let Layout::Entity { entities, .. } = &spec.layout else { panic!("expected the entity layout") };
+    let Layout::Entity { entities, .. } = &spec.layout else {
+        panic!("expected the entity layout")
+    };
     assert_eq!(*entities, 54 * 12);
     let parts = spec.entity_parts().unwrap();
     let obs = env.reset(0);
@@ -201,8 +234,14 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
 
 #[test]
 fn synthetic_world_scales_to_1000_regions_and_200_sites() {
-    let mut env = TrafficScenario::new(config("episode_intervals = 2\n[world]\nkind = \"synthetic\"\n")).unwrap();
-    assert_eq!((env.geography().regions.len(), env.sites().len()), (1000, 200));
+    let mut env = TrafficScenario::new(config(
+        "episode_intervals = 2\n[world]\nkind = \"synthetic\"\n",
+    ))
+    .unwrap();
+    assert_eq!(
+        (env.geography().regions.len(), env.sites().len()),
+        (1000, 200)
+    );
     env.reset(1);
     let t = env.step(&uniform_split(&env)).unwrap();
     assert!(t.reward.is_finite());

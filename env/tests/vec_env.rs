@@ -2,7 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use planetgym_env::{Action, AutoresetMode, EnvError, Scenario, TrafficConfig, TrafficScenario, VecEnv, episode_seed};
+use planetgym_env::{
+    Action, AutoresetMode, EnvError, Scenario, TrafficConfig, TrafficScenario, VecEnv, episode_seed,
+};
 
 const EPISODE: usize = 12;
 
@@ -20,7 +22,9 @@ fn policy(obs: &planetgym_env::TrafficObs) -> Action {
     let s = obs.sites();
     let mut split = Vec::with_capacity(obs.regions() * s);
     for r in 0..obs.regions() {
-        let w: Vec<f64> = (0..s).map(|j| obs.health[j] / (1.0 + obs.rtt(r, j) / 50.0 + obs.utilisation[j].min(5.0))).collect();
+        let w: Vec<f64> = (0..s)
+            .map(|j| obs.health[j] / (1.0 + obs.rtt(r, j) / 50.0 + obs.utilisation[j].min(5.0)))
+            .collect();
         let total: f64 = w.iter().sum::<f64>().max(1e-12);
         split.extend(w.iter().map(|x| (x / total) as f32));
     }
@@ -36,11 +40,18 @@ fn vec_env(n: usize, threads: usize, mode: AutoresetMode) -> VecEnv<TrafficScena
 fn run(env: &mut VecEnv<TrafficScenario>, steps: usize) -> Vec<u64> {
     let mut trace = Vec::new();
     for _ in 0..steps {
-        let actions: Vec<Action> = (0..env.num_envs()).map(|i| policy(env.typed_observation(i).unwrap())).collect();
+        let actions: Vec<Action> = (0..env.num_envs())
+            .map(|i| policy(env.typed_observation(i).unwrap()))
+            .collect();
         env.step(&actions).unwrap();
         trace.extend(env.observations().iter().map(|v| u64::from(v.to_bits())));
         trace.extend(env.rewards().iter().map(|v| v.to_bits()));
-        trace.extend(env.terminated().iter().chain(env.truncated()).map(|&b| u64::from(b)));
+        trace.extend(
+            env.terminated()
+                .iter()
+                .chain(env.truncated())
+                .map(|&b| u64::from(b)),
+        );
         for i in 0..env.num_envs() {
             trace.extend(env.info(i).unwrap().values.iter().map(|v| v.to_bits()));
             if let Some(f) = env.final_observation(i) {
@@ -64,18 +75,30 @@ fn bit_identical_with_one_and_two_threads() {
 fn copy_i_equals_a_single_env_seeded_the_same_way() {
     let n = 4;
     let mut env = vec_env(n, 2, AutoresetMode::SameStep);
-    let mut singles: Vec<TrafficScenario> = (0..n).map(|_| TrafficScenario::new(short_config()).unwrap()).collect();
-    let mut single_obs: Vec<_> = singles.iter_mut().enumerate().map(|(i, s)| s.reset(episode_seed(99, i, 0))).collect();
+    let mut singles: Vec<TrafficScenario> = (0..n)
+        .map(|_| TrafficScenario::new(short_config()).unwrap())
+        .collect();
+    let mut single_obs: Vec<_> = singles
+        .iter_mut()
+        .enumerate()
+        .map(|(i, s)| s.reset(episode_seed(99, i, 0)))
+        .collect();
     let mut episodes = vec![0u64; n];
     for (i, obs) in single_obs.iter().enumerate() {
         assert_eq!(env.typed_observation(i).unwrap(), obs);
     }
     for step in 0..3 * EPISODE {
-        let actions: Vec<Action> = (0..n).map(|i| policy(env.typed_observation(i).unwrap())).collect();
+        let actions: Vec<Action> = (0..n)
+            .map(|i| policy(env.typed_observation(i).unwrap()))
+            .collect();
         env.step(&actions).unwrap();
         for i in 0..n {
             let t = singles[i].step(&actions[i]).unwrap();
-            assert_eq!(env.rewards()[i].to_bits(), t.reward.to_bits(), "copy {i} step {step}");
+            assert_eq!(
+                env.rewards()[i].to_bits(),
+                t.reward.to_bits(),
+                "copy {i} step {step}"
+            );
             assert_eq!(env.truncated()[i], t.truncated);
             assert_eq!(env.info(i).unwrap(), &t.info);
             if t.truncated {
@@ -91,7 +114,11 @@ fn copy_i_equals_a_single_env_seeded_the_same_way() {
                 assert!(env.final_observation(i).is_none());
                 single_obs[i] = t.obs;
             }
-            assert_eq!(env.typed_observation(i).unwrap(), &single_obs[i], "copy {i} step {step}");
+            assert_eq!(
+                env.typed_observation(i).unwrap(),
+                &single_obs[i],
+                "copy {i} step {step}"
+            );
         }
     }
     assert_eq!(episodes, vec![3; n]);
@@ -101,14 +128,17 @@ fn copy_i_equals_a_single_env_seeded_the_same_way() {
 fn next_step_mode_returns_the_final_observation_then_resets() {
     let mut env = vec_env(2, 1, AutoresetMode::NextStep);
     for _ in 0..EPISODE {
-        let actions: Vec<Action> = (0..2).map(|i| policy(env.typed_observation(i).unwrap())).collect();
+        let actions: Vec<Action> = (0..2)
+            .map(|i| policy(env.typed_observation(i).unwrap()))
+            .collect();
         env.step(&actions).unwrap();
     }
     assert_eq!(env.truncated(), &[true, true]);
     let last_interval = env.typed_observation(0).unwrap().interval;
     assert_eq!(last_interval, EPISODE as u64);
     // The next step's actions are ignored (even invalid ones): the copies reset.
-    env.step(&[Action::Continuous(vec![f32::NAN]), Action::Discrete(3)]).unwrap();
+    env.step(&[Action::Continuous(vec![f32::NAN]), Action::Discrete(3)])
+        .unwrap();
     assert_eq!(env.typed_observation(0).unwrap().interval, 0);
     assert_eq!(env.rewards(), &[0.0, 0.0]);
     assert_eq!(env.truncated(), &[false, false]);
@@ -118,15 +148,31 @@ fn next_step_mode_returns_the_final_observation_then_resets() {
 fn invalid_actions_name_the_copy_and_change_nothing() {
     let mut env = vec_env(3, 2, AutoresetMode::SameStep);
     let before: Vec<f32> = env.observations().to_vec();
-    let mut actions: Vec<Action> = (0..3).map(|i| policy(env.typed_observation(i).unwrap())).collect();
-    let Action::Continuous(v) = &mut actions[2] else { unreachable!() };
+    let mut actions: Vec<Action> = (0..3)
+        .map(|i| policy(env.typed_observation(i).unwrap()))
+        .collect();
+    let Action::Continuous(v) = &mut actions[2] else {
+        unreachable!()
+    };
     v[5] = f32::NAN;
     let err = env.step(&actions).unwrap_err();
-    assert_eq!(err.to_string(), "invalid action for env copy 2: action value at index 5 is not finite (NaN)");
+    assert_eq!(
+        err.to_string(),
+        "invalid action for env copy 2: action value at index 5 is not finite (NaN)"
+    );
     assert_eq!(env.observations(), before.as_slice());
     assert_eq!(env.typed_observation(0).unwrap().interval, 0);
     let err = env.step(&actions[..2]).unwrap_err();
-    assert!(matches!(err, EnvError::WrongBatch { expected: 3, got: 2 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EnvError::WrongBatch {
+                expected: 3,
+                got: 2
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -18,9 +18,16 @@ fn scenario_names() -> Vec<&'static str> {
 /// The documented default config (TOML text) of `scenario`.
 #[pyfunction]
 fn default_config(scenario: &str) -> PyResult<&'static str> {
-    SCENARIOS.iter().find(|(name, _)| *name == scenario).map(|(_, toml)| *toml).ok_or_else(|| {
-        PyValueError::new_err(format!("unknown scenario {scenario:?}; known: {}", scenario_names().join(", ")))
-    })
+    SCENARIOS
+        .iter()
+        .find(|(name, _)| *name == scenario)
+        .map(|(_, toml)| *toml)
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown scenario {scenario:?}; known: {}",
+                scenario_names().join(", ")
+            ))
+        })
 }
 
 /// Checks a traffic config (TOML text, only the fields that differ from the default) and

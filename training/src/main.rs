@@ -10,7 +10,11 @@ use planetgym_training::{registry, report};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "planetgym", version, about = "Reinforcement-learning gym for planet-scale infrastructure scheduling")]
+#[command(
+    name = "planetgym",
+    version,
+    about = "Reinforcement-learning gym for planet-scale infrastructure scheduling"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,14 +23,18 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the scenarios and their config fields, or print one scenario's documented default config.
-    #[command(after_help = "Examples:\n  planetgym scenarios\n  planetgym scenarios --show traffic > my.toml")]
+    #[command(
+        after_help = "Examples:\n  planetgym scenarios\n  planetgym scenarios --show traffic > my.toml"
+    )]
     Scenarios {
         /// Print the default config (TOML, every field commented) of this scenario.
         #[arg(long, value_name = "SCENARIO")]
         show: Option<String>,
     },
     /// Run every classic baseline on the same seeded episodes and print a results table.
-    #[command(after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`.")]
+    #[command(
+        after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`."
+    )]
     Baselines {
         /// Scenario name (see `planetgym scenarios`).
         #[arg(long)]
@@ -65,22 +73,41 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Scenarios { show: Some(name) } => {
-            let entry = registry::find(&name)
-                .with_context(|| format!("unknown scenario `{name}`; known: {}", registry::names()))?;
+            let entry = registry::find(&name).with_context(|| {
+                format!("unknown scenario `{name}`; known: {}", registry::names())
+            })?;
             print!("{}", entry.default_config);
         }
         Command::Scenarios { show: None } => {
             for s in registry::SCENARIOS {
                 println!("{:<10} {}", s.name, s.description);
-                println!("{:<10} config fields: {}", "", registry::config_fields(s.default_config).join(", "));
+                println!(
+                    "{:<10} config fields: {}",
+                    "",
+                    registry::config_fields(s.default_config).join(", ")
+                );
             }
-            println!("\n`planetgym scenarios --show NAME` prints a default config with every field documented.");
+            println!(
+                "\n`planetgym scenarios --show NAME` prints a default config with every field documented."
+            );
         }
-        Command::Baselines { scenario, config, episodes, seed, json, csv, timeseries, threads } => {
+        Command::Baselines {
+            scenario,
+            config,
+            episodes,
+            seed,
+            json,
+            csv,
+            timeseries,
+            threads,
+        } => {
             if episodes == 0 {
                 bail!("--episodes must be at least 1");
             }
-            rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("could not start worker threads")?;
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build_global()
+                .context("could not start worker threads")?;
             match scenario.as_str() {
                 "traffic" => {
                     let config = match &config {
@@ -91,11 +118,23 @@ fn run(cli: Cli) -> Result<()> {
                     let contenders = traffic_baselines::baselines(&config);
                     let steps = (contenders.len() * episodes * config.episode_intervals) as u64;
                     let bar = progress_bar(steps);
-                    let results = evaluate(&env, &contenders, episodes, seed, timeseries.is_some(), &|| bar.inc(1))?;
+                    let results = evaluate(
+                        &env,
+                        &contenders,
+                        episodes,
+                        seed,
+                        timeseries.is_some(),
+                        &|| bar.inc(1),
+                    )?;
                     bar.finish_and_clear();
                     let rows = summarise(&results, env.metric_names());
-                    println!("scenario traffic: {} regions, {} sites, {} intervals of {} s, episodes {episodes}, seed {seed}\n",
-                        env.geography().regions.len(), env.sites().len(), config.episode_intervals, config.interval_s);
+                    println!(
+                        "scenario traffic: {} regions, {} sites, {} intervals of {} s, episodes {episodes}, seed {seed}\n",
+                        env.geography().regions.len(),
+                        env.sites().len(),
+                        config.episode_intervals,
+                        config.interval_s
+                    );
                     print!("{}", report::render_table(&rows));
                     if let Some(path) = &json {
                         report::write_json(&rows, path)?;
@@ -116,7 +155,9 @@ fn run(cli: Cli) -> Result<()> {
 
 fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}") {
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}",
+    ) {
         bar.set_style(style.progress_chars("=> "));
     }
     bar

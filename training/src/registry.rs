@@ -21,14 +21,22 @@ pub fn find(name: &str) -> Option<&'static ScenarioEntry> {
 }
 
 pub fn names() -> String {
-    SCENARIOS.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
+    SCENARIOS
+        .iter()
+        .map(|s| s.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Dotted paths of every field of a default config, in file order.
 pub fn config_fields(default_config: &str) -> Vec<String> {
     fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
         for (key, value) in table {
-            let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
             match value {
                 toml::Value::Table(inner) => walk(inner, &path, out),
                 _ => out.push(path),
@@ -49,7 +57,12 @@ mod tests {
     #[test]
     fn traffic_fields_are_listed() {
         let fields = config_fields(find("traffic").unwrap().default_config);
-        for f in ["interval_s", "demand.global_rate_rps", "world.synthetic.regions", "reward.drop_weight"] {
+        for f in [
+            "interval_s",
+            "demand.global_rate_rps",
+            "world.synthetic.regions",
+            "reward.drop_weight",
+        ] {
             assert!(fields.iter().any(|x| x == f), "{f} missing from {fields:?}");
         }
     }

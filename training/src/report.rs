@@ -37,26 +37,54 @@ pub fn render_table(rows: &[SummaryRow]) -> String {
             .map(|r| format!("{} ± {}", significant(r.mean), significant(r.ci95)))
             .unwrap_or_default()
     };
-    let mut grid: Vec<Vec<String>> = vec![std::iter::once("policy".to_string()).chain(metrics.iter().map(|m| m.to_string())).collect()];
+    let mut grid: Vec<Vec<String>> = vec![
+        std::iter::once("policy".to_string())
+            .chain(metrics.iter().map(|m| m.to_string()))
+            .collect(),
+    ];
     for p in &policies {
-        grid.push(std::iter::once(p.to_string()).chain(metrics.iter().map(|m| cell(p, m))).collect());
+        grid.push(
+            std::iter::once(p.to_string())
+                .chain(metrics.iter().map(|m| cell(p, m)))
+                .collect(),
+        );
     }
-    let widths: Vec<usize> = (0..grid[0].len()).map(|c| grid.iter().map(|row| row[c].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..grid[0].len())
+        .map(|c| {
+            grid.iter()
+                .map(|row| row[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for (i, row) in grid.iter().enumerate() {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
             .enumerate()
-            .map(|(c, (v, w))| if c == 0 { format!("{v:<w$}") } else { format!("{v:>w$}") })
+            .map(|(c, (v, w))| {
+                if c == 0 {
+                    format!("{v:<w$}")
+                } else {
+                    format!("{v:>w$}")
+                }
+            })
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
         if i == 0 {
-            let _ = writeln!(out, "{}", "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)));
+            let _ = writeln!(
+                out,
+                "{}",
+                "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
+            );
         }
     }
     let episodes = rows.first().map_or(0, |r| r.episodes);
-    let _ = writeln!(out, "(mean ± 95% CI over {episodes} episodes; reward is the episode return)");
+    let _ = writeln!(
+        out,
+        "(mean ± 95% CI over {episodes} episodes; reward is the episode return)"
+    );
     out
 }
 
@@ -69,13 +97,23 @@ fn significant(v: f64) -> String {
         return "0".into();
     }
     let digits = 3 - v.abs().log10().floor() as i32;
-    if (-2..=8).contains(&digits) { format!("{:.*}", digits.max(0) as usize, v) } else { format!("{v:.3e}") }
+    if (-2..=8).contains(&digits) {
+        format!("{:.*}", digits.max(0) as usize, v)
+    } else {
+        format!("{v:.3e}")
+    }
 }
 
 pub fn write_json(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
     let json: Vec<JsonRow> = rows
         .iter()
-        .map(|r| JsonRow { policy: &r.policy, metric: &r.metric, mean: finite(r.mean), ci95: finite(r.ci95), episodes: r.episodes })
+        .map(|r| JsonRow {
+            policy: &r.policy,
+            metric: &r.metric,
+            mean: finite(r.mean),
+            ci95: finite(r.ci95),
+            episodes: r.episodes,
+        })
         .collect();
     write_file(path, &(serde_json::to_string_pretty(&json)? + "\n"))
 }
@@ -83,25 +121,48 @@ pub fn write_json(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
 pub fn write_csv(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
     let mut out = String::from("policy,metric,mean,ci95,episodes\n");
     for r in rows {
-        let _ = writeln!(out, "{},{},{},{},{}", csv_field(&r.policy), r.metric, r.mean, r.ci95, r.episodes);
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{}",
+            csv_field(&r.policy),
+            r.metric,
+            r.mean,
+            r.ci95,
+            r.episodes
+        );
     }
     write_file(path, &out)
 }
 
 /// Per-step metrics of every recorded episode: `policy,step,reward,<metrics...>`.
-pub fn write_timeseries(results: &[EpisodeResult], metric_names: &[&str], path: &Path) -> anyhow::Result<()> {
+pub fn write_timeseries(
+    results: &[EpisodeResult],
+    metric_names: &[&str],
+    path: &Path,
+) -> anyhow::Result<()> {
     let mut out = format!("policy,step,reward,{}\n", metric_names.join(","));
     for r in results {
         for s in &r.trajectory {
             let values: Vec<String> = s.metrics.iter().map(|v| v.to_string()).collect();
-            let _ = writeln!(out, "{},{},{},{}", csv_field(&r.policy), s.step, s.reward, values.join(","));
+            let _ = writeln!(
+                out,
+                "{},{},{},{}",
+                csv_field(&r.policy),
+                s.step,
+                s.reward,
+                values.join(",")
+            );
         }
     }
     write_file(path, &out)
 }
 
 fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() }
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
+    }
 }
 
 /// Writes through a temporary file and a rename, so a reader never sees half a file.
@@ -117,16 +178,33 @@ mod tests {
     use super::*;
 
     fn rows() -> Vec<SummaryRow> {
-        let row = |policy: &str, metric: &str, mean: f64| SummaryRow { policy: policy.into(), metric: metric.into(), mean, ci95: 0.5, episodes: 3 };
-        vec![row("a", "reward", -120.26), row("a", "latency", 42.0), row("b, c", "reward", f64::NAN)]
+        let row = |policy: &str, metric: &str, mean: f64| SummaryRow {
+            policy: policy.into(),
+            metric: metric.into(),
+            mean,
+            ci95: 0.5,
+            episodes: 3,
+        };
+        vec![
+            row("a", "reward", -120.26),
+            row("a", "latency", 42.0),
+            row("b, c", "reward", f64::NAN),
+        ]
     }
 
     #[test]
     fn table_has_a_line_per_policy() {
         let text = render_table(&rows());
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[0].starts_with("policy") && lines[0].contains("reward") && lines[0].contains("latency"));
-        assert!(lines[2].starts_with("a ") && lines[2].contains("-120.3 ± 0.5000"), "{text}");
+        assert!(
+            lines[0].starts_with("policy")
+                && lines[0].contains("reward")
+                && lines[0].contains("latency")
+        );
+        assert!(
+            lines[2].starts_with("a ") && lines[2].contains("-120.3 ± 0.5000"),
+            "{text}"
+        );
         assert!(lines[3].contains("nan"), "{text}");
     }
 
@@ -136,13 +214,17 @@ mod tests {
         let (j, c) = (dir.path().join("t.json"), dir.path().join("t.csv"));
         write_json(&rows(), &j).unwrap();
         write_csv(&rows(), &c).unwrap();
-        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
         assert_eq!(json[0]["policy"], "a");
         assert_eq!(json[0]["metric"], "reward");
         assert_eq!(json[0]["episodes"], 3);
         assert!(json[2]["mean"].is_null());
         let csv = std::fs::read_to_string(&c).unwrap();
-        assert!(csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"), "{csv}");
+        assert!(
+            csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"),
+            "{csv}"
+        );
         assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
     }
 }

@@ -5,25 +5,41 @@
 use std::process::Command;
 
 fn planetgym(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_planetgym")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_planetgym"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
 fn scenarios_lists_traffic_and_shows_a_default_that_loads_back() {
     let (ok, out, _) = planetgym(&["scenarios"]);
     assert!(ok);
-    assert!(out.contains("traffic") && out.contains("demand.global_rate_rps"), "{out}");
+    assert!(
+        out.contains("traffic") && out.contains("demand.global_rate_rps"),
+        "{out}"
+    );
     let (ok, shown, _) = planetgym(&["scenarios", "--show", "traffic"]);
     assert!(ok);
-    assert!(shown.contains("# Mean global request rate"), "the default must be documented");
+    assert!(
+        shown.contains("# Mean global request rate"),
+        "the default must be documented"
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shown.toml");
     std::fs::write(&path, &shown).unwrap();
     let loaded = planetgym_env::TrafficConfig::from_file(&path).unwrap();
     assert_eq!(loaded, planetgym_env::TrafficConfig::default());
     let (ok, _, err) = planetgym(&["scenarios", "--show", "nope"]);
-    assert!(!ok && err.contains("unknown scenario `nope`; known: traffic"), "{err}");
+    assert!(
+        !ok && err.contains("unknown scenario `nope`; known: traffic"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -31,28 +47,71 @@ fn baselines_prints_the_table_and_writes_json_csv_and_timeseries() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("short.toml");
     std::fs::write(&config, "episode_intervals = 30\n").unwrap();
-    let (json, csv, series) = (dir.path().join("t.json"), dir.path().join("t.csv"), dir.path().join("s.csv"));
+    let (json, csv, series) = (
+        dir.path().join("t.json"),
+        dir.path().join("t.csv"),
+        dir.path().join("s.csv"),
+    );
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
     let (ok, out, err) = planetgym(&[
-        "baselines", "--scenario", "traffic", "--config", &p(&config), "--episodes", "2", "--seed", "4",
-        "--json", &p(&json), "--csv", &p(&csv), "--timeseries", &p(&series),
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--config",
+        &p(&config),
+        "--episodes",
+        "2",
+        "--seed",
+        "4",
+        "--json",
+        &p(&json),
+        "--csv",
+        &p(&csv),
+        "--timeseries",
+        &p(&series),
     ]);
     assert!(ok, "{err}");
-    for policy in ["nearest", "capacity-proportional", "greedy-spillover@0.8", "lp", "oracle-lp (sees next interval)"] {
-        assert!(out.lines().any(|l| l.starts_with(policy)), "{policy} missing:\n{out}");
+    for policy in [
+        "nearest",
+        "capacity-proportional",
+        "greedy-spillover@0.8",
+        "lp",
+        "oracle-lp (sees next interval)",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(policy)),
+            "{policy} missing:\n{out}"
+        );
     }
-    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 5 * 8, "5 policies x (reward + 7 metrics)");
-    assert!(rows.iter().all(|r| r["episodes"] == 2 && r["mean"].is_number() && r["ci95"].is_number()));
-    assert!(rows.iter().any(|r| r["policy"] == "lp" && r["metric"] == "reward"));
+    assert!(
+        rows.iter()
+            .all(|r| r["episodes"] == 2 && r["mean"].is_number() && r["ci95"].is_number())
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["policy"] == "lp" && r["metric"] == "reward")
+    );
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(csv.lines().count(), 1 + 40);
     let series = std::fs::read_to_string(&series).unwrap();
     assert!(series.starts_with("policy,step,reward,mean_latency_ms,"));
     assert_eq!(series.lines().count(), 1 + 5 * 30);
     // Same seed, same table.
-    let (_, again, _) = planetgym(&["baselines", "--scenario", "traffic", "--config", &p(&config), "--episodes", "2", "--seed", "4"]);
+    let (_, again, _) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--config",
+        &p(&config),
+        "--episodes",
+        "2",
+        "--seed",
+        "4",
+    ]);
     assert_eq!(again, out);
 }
 
@@ -61,14 +120,64 @@ fn bad_config_and_arguments_give_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[latency]\nslo_ms = -5\n").unwrap();
-    let (ok, _, err) = planetgym(&["baselines", "--scenario", "traffic", "--config", config.to_str().unwrap()]);
+    let (ok, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(err.contains("bad.toml: latency.slo_ms = -5: must be a positive finite number"), "{err}");
+    assert!(
+        err.contains("bad.toml: latency.slo_ms = -5: must be a positive finite number"),
+        "{err}"
+    );
     std::fs::write(&config, "[demand]\nglobal_rate = 5\n").unwrap();
-    let (_, _, err) = planetgym(&["baselines", "--scenario", "traffic", "--config", config.to_str().unwrap()]);
-    assert!(err.contains("unknown field `demand.global_rate`; allowed here:"), "{err}");
+    let (_, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert!(
+        err.contains("unknown field `demand.global_rate`; allowed here:"),
+        "{err}"
+    );
     let (ok, _, err) = planetgym(&["baselines", "--scenario", "warp"]);
     assert!(!ok && err.contains("unknown scenario `warp`"), "{err}");
-    let (ok, _, err) = planetgym(&["baselines", "--scenario", "traffic", "--config", "/no/such.toml"]);
+    let (ok, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--config",
+        "/no/such.toml",
+    ]);
     assert!(!ok && err.contains("could not read /no/such.toml"), "{err}");
+}
+
+#[test]
+fn committed_experiment_configs_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml")
+            && path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("traffic")
+        {
+            let config = planetgym_env::TrafficConfig::from_file(&path).unwrap();
+            planetgym_env::TrafficScenario::new(config)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(
+        seen >= 2,
+        "expected the traffic configs in {}",
+        dir.display()
+    );
 }

@@ -47,7 +47,11 @@ pub fn nearest_healthy(health: &[f64], rtt_ms: &[f64], region: usize) -> usize {
     let sites = health.len();
     let row = &rtt_ms[region * sites..(region + 1) * sites];
     let by_rtt = |a: &usize, b: &usize| row[*a].total_cmp(&row[*b]);
-    (0..sites).filter(|&s| health[s] > 0.0).min_by(by_rtt).or_else(|| (0..sites).min_by(by_rtt)).unwrap_or(0)
+    (0..sites)
+        .filter(|&s| health[s] > 0.0)
+        .min_by(by_rtt)
+        .or_else(|| (0..sites).min_by(by_rtt))
+        .unwrap_or(0)
 }
 
 /// Shares of each site in the available capacity (uniform if nothing is available).
@@ -94,7 +98,9 @@ impl Policy<TrafficScenario> for GreedySpillover {
 
     fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         let (regions, sites) = (obs.regions(), obs.sites());
-        let mut room: Vec<f64> = (0..sites).map(|s| self.target_utilisation * obs.available_rps(s)).collect();
+        let mut room: Vec<f64> = (0..sites)
+            .map(|s| self.target_utilisation * obs.available_rps(s))
+            .collect();
         let shares = capacity_shares(obs);
         let mut order: Vec<usize> = (0..regions).collect();
         order.sort_by(|&a, &b| obs.demand_rps[b].total_cmp(&obs.demand_rps[a]));
@@ -116,7 +122,9 @@ impl Policy<TrafficScenario> for GreedySpillover {
                 left -= take;
             }
             if left > 0.0 {
-                row.iter_mut().zip(&shares).for_each(|(v, share)| *v += left / demand * share);
+                row.iter_mut()
+                    .zip(&shares)
+                    .for_each(|(v, share)| *v += left / demand * share);
             }
         }
         Ok(continuous(split))
@@ -125,7 +133,9 @@ impl Policy<TrafficScenario> for GreedySpillover {
 
 impl PerIntervalLp {
     pub fn new(config: &TrafficConfig) -> Self {
-        Self { lp: RoutingLp::new(config) }
+        Self {
+            lp: RoutingLp::new(config),
+        }
     }
 }
 
@@ -137,17 +147,26 @@ impl Policy<TrafficScenario> for PerIntervalLp {
     fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         let available: Vec<f64> = (0..obs.sites()).map(|s| obs.available_rps(s)).collect();
         self.lp
-            .solve(&obs.demand_rps, &available, &obs.rtt_ms, &obs.cost_per_million_usd, |r| {
-                nearest_healthy(&obs.health, &obs.rtt_ms, r)
-            })
+            .solve(
+                &obs.demand_rps,
+                &available,
+                &obs.rtt_ms,
+                &obs.cost_per_million_usd,
+                |r| nearest_healthy(&obs.health, &obs.rtt_ms, r),
+            )
             .map(continuous)
-            .map_err(|message| PolicyError::Solver { policy: self.name(), message })
+            .map_err(|message| PolicyError::Solver {
+                policy: self.name(),
+                message,
+            })
     }
 }
 
 impl OracleLp {
     pub fn new(config: &TrafficConfig) -> Self {
-        Self { lp: RoutingLp::new(config) }
+        Self {
+            lp: RoutingLp::new(config),
+        }
     }
 }
 
@@ -156,14 +175,30 @@ impl Oracle<TrafficScenario> for OracleLp {
         "oracle-lp (sees next interval)".into()
     }
 
-    fn act(&mut self, obs: &TrafficObs, view: &planetgym_env::TrafficOracleView) -> Result<Action, PolicyError> {
-        let available: Vec<f64> = obs.capacity_rps.iter().zip(&view.health).map(|(c, h)| c * h).collect();
+    fn act(
+        &mut self,
+        obs: &TrafficObs,
+        view: &planetgym_env::TrafficOracleView,
+    ) -> Result<Action, PolicyError> {
+        let available: Vec<f64> = obs
+            .capacity_rps
+            .iter()
+            .zip(&view.health)
+            .map(|(c, h)| c * h)
+            .collect();
         self.lp
-            .solve(&view.demand_rps, &available, &view.rtt_ms, &obs.cost_per_million_usd, |r| {
-                nearest_healthy(&view.health, &view.rtt_ms, r)
-            })
+            .solve(
+                &view.demand_rps,
+                &available,
+                &view.rtt_ms,
+                &obs.cost_per_million_usd,
+                |r| nearest_healthy(&view.health, &view.rtt_ms, r),
+            )
             .map(continuous)
-            .map_err(|message| PolicyError::Solver { policy: self.name(), message })
+            .map_err(|message| PolicyError::Solver {
+                policy: self.name(),
+                message,
+            })
     }
 }
 
@@ -174,7 +209,11 @@ pub fn baselines(config: &TrafficConfig) -> Vec<ContenderFactory<TrafficScenario
     vec![
         Box::new(|| Contender::Fair(Box::new(NearestSite))),
         Box::new(|| Contender::Fair(Box::new(CapacityProportional))),
-        Box::new(|| Contender::Fair(Box::new(GreedySpillover { target_utilisation: 0.8 }))),
+        Box::new(|| {
+            Contender::Fair(Box::new(GreedySpillover {
+                target_utilisation: 0.8,
+            }))
+        }),
         Box::new(move || Contender::Fair(Box::new(PerIntervalLp::new(&lp_config)))),
         Box::new(move || Contender::Oracle(Box::new(OracleLp::new(&oracle_config)))),
     ]

@@ -13,7 +13,9 @@ use highs::{ColProblem, HighsModelStatus, Sense};
 use planetgym_env::traffic::{ServingModel, TrafficConfig};
 
 /// Utilisation breakpoints of the piecewise-linear queueing cost.
-const BREAKPOINTS: [f64; 13] = [0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98, 1.0];
+const BREAKPOINTS: [f64; 13] = [
+    0.0, 0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.96, 0.98, 1.0,
+];
 
 #[derive(Debug, Clone)]
 pub struct RoutingLp {
@@ -41,7 +43,10 @@ impl RoutingLp {
     /// Marginal queueing cost (ms per request) of each utilisation segment.
     fn segment_slopes(&self) -> Vec<f64> {
         let total = |rho: f64| rho * self.serving.sojourn_ms(rho);
-        BREAKPOINTS.windows(2).map(|w| (total(w[1]) - total(w[0])) / (w[1] - w[0])).collect()
+        BREAKPOINTS
+            .windows(2)
+            .map(|w| (total(w[1]) - total(w[0])) / (w[1] - w[0]))
+            .collect()
     }
 
     /// Solves for the split `[regions, sites]` (rows sum to 1). `fallback(r)` picks the site of a
@@ -72,8 +77,13 @@ impl RoutingLp {
                 continue;
             }
             for s in (0..sites).filter(|&s| available[s] > 0.0) {
-                let cost = self.latency_weight * rtt_ms[r * sites + s] + self.cost_weight * cost_per_million_usd[s];
-                pb.add_column(cost * per_request, 0.0.., [(region_rows[r], 1.0), (site_rows[s], 1.0)]);
+                let cost = self.latency_weight * rtt_ms[r * sites + s]
+                    + self.cost_weight * cost_per_million_usd[s];
+                pb.add_column(
+                    cost * per_request,
+                    0.0..,
+                    [(region_rows[r], 1.0), (site_rows[s], 1.0)],
+                );
                 flow_columns.push((r, s));
             }
         }
@@ -81,7 +91,11 @@ impl RoutingLp {
         for s in (0..sites).filter(|&s| available[s] > 0.0) {
             for (w, slope) in BREAKPOINTS.windows(2).zip(&slopes) {
                 let width = (w[1] - w[0]) * available[s];
-                pb.add_column(self.latency_weight * slope * per_request, 0.0..=width, [(site_rows[s], -1.0)]);
+                pb.add_column(
+                    self.latency_weight * slope * per_request,
+                    0.0..=width,
+                    [(site_rows[s], -1.0)],
+                );
             }
         }
         let overflow = (self.drop_weight + self.latency_weight * self.serving.max_queue_delay_ms)
@@ -89,10 +103,16 @@ impl RoutingLp {
         for s in (0..sites).filter(|&s| available[s] > 0.0) {
             pb.add_column(overflow * per_request, 0.0.., [(site_rows[s], -1.0)]);
         }
-        let mut model = pb.try_optimise(Sense::Minimise).map_err(|e| format!("HiGHS rejected the model: {e:?}"))?;
+        let mut model = pb
+            .try_optimise(Sense::Minimise)
+            .map_err(|e| format!("HiGHS rejected the model: {e:?}"))?;
         model.make_quiet();
-        model.try_set_option("threads", 1).map_err(|e| format!("HiGHS option: {e:?}"))?;
-        let solved = model.try_solve().map_err(|e| format!("HiGHS failed: {e:?}"))?;
+        model
+            .try_set_option("threads", 1)
+            .map_err(|e| format!("HiGHS option: {e:?}"))?;
+        let solved = model
+            .try_solve()
+            .map_err(|e| format!("HiGHS failed: {e:?}"))?;
         if solved.status() != HighsModelStatus::Optimal {
             return Err(format!("HiGHS ended with status {:?}", solved.status()));
         }
@@ -135,10 +155,14 @@ mod tests {
     fn spills_to_the_far_site_only_when_the_near_one_fills() {
         // Two regions, two sites; site 0 is near both. Light load: everything to site 0.
         let rtt = [5.0, 100.0, 5.0, 100.0];
-        let split = lp().solve(&[10.0, 10.0], &[100.0, 100.0], &rtt, &[0.4, 0.4], |_| 0).unwrap();
+        let split = lp()
+            .solve(&[10.0, 10.0], &[100.0, 100.0], &rtt, &[0.4, 0.4], |_| 0)
+            .unwrap();
         assert!(split[0] > 0.999 && split[2] > 0.999, "{split:?}");
         // Heavy load: site 0 alone would be far past its capacity.
-        let split = lp().solve(&[90.0, 90.0], &[100.0, 100.0], &rtt, &[0.4, 0.4], |_| 0).unwrap();
+        let split = lp()
+            .solve(&[90.0, 90.0], &[100.0, 100.0], &rtt, &[0.4, 0.4], |_| 0)
+            .unwrap();
         let to_far = 90.0 * split[1] + 90.0 * split[3];
         assert!(to_far > 70.0 && to_far < 110.0, "{split:?}");
         for row in split.chunks(2) {
@@ -149,7 +173,9 @@ mod tests {
     #[test]
     fn failed_sites_get_nothing_and_overload_is_routed_somewhere() {
         let rtt = [5.0, 50.0];
-        let split = lp().solve(&[500.0], &[0.0, 100.0], &rtt, &[0.4, 0.4], |_| 0).unwrap();
+        let split = lp()
+            .solve(&[500.0], &[0.0, 100.0], &rtt, &[0.4, 0.4], |_| 0)
+            .unwrap();
         assert_eq!(split, vec![0.0, 1.0]);
     }
 }

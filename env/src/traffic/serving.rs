@@ -175,16 +175,27 @@ fn quantile(flows: &[Flow], weight: f64, q: f64) -> f64 {
     };
     let mut lo = flows.iter().map(|f| f.rtt_ms).fold(f64::INFINITY, f64::min);
     // Every flow has reached its own q quantile here, so the mixture has too.
-    let mut hi = flows.iter().map(|f| f.rtt_ms - f.sojourn_ms * (1.0 - q).ln()).fold(0.0, f64::max);
+    let mut hi = flows
+        .iter()
+        .map(|f| f.rtt_ms - f.sojourn_ms * (1.0 - q).ln())
+        .fold(0.0, f64::max);
     let mut x = 0.5 * (lo + hi);
     for _ in 0..100 {
         let (cdf, pdf) = cdf_pdf(x);
         if (cdf - q).abs() < 1e-9 || hi - lo < 1e-3 {
             break;
         }
-        if cdf < q { lo = x } else { hi = x }
+        if cdf < q {
+            lo = x
+        } else {
+            hi = x
+        }
         let newton = x - (cdf - q) / pdf;
-        x = if pdf > 0.0 && newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
+        x = if pdf > 0.0 && newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
     }
     x
 }
@@ -253,9 +264,21 @@ mod tests {
     #[test]
     fn p95_of_a_mixture_has_cdf_095() {
         let flows = [
-            Flow { rps: 30.0, rtt_ms: 10.0, sojourn_ms: 25.0 },
-            Flow { rps: 60.0, rtt_ms: 140.0, sojourn_ms: 400.0 },
-            Flow { rps: 10.0, rtt_ms: 80.0, sojourn_ms: 2000.0 },
+            Flow {
+                rps: 30.0,
+                rtt_ms: 10.0,
+                sojourn_ms: 25.0,
+            },
+            Flow {
+                rps: 60.0,
+                rtt_ms: 140.0,
+                sojourn_ms: 400.0,
+            },
+            Flow {
+                rps: 10.0,
+                rtt_ms: 80.0,
+                sojourn_ms: 2000.0,
+            },
         ];
         let x = quantile(&flows, 100.0, 0.95);
         let cdf: f64 = flows
