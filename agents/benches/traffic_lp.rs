@@ -5,6 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use planetgym_agents::Policy;
+use planetgym_agents::classic::RoutingLp;
 use planetgym_agents::classic::traffic::PerIntervalLp;
 use planetgym_env::{Scenario, TrafficConfig, TrafficScenario};
 use std::hint::black_box;
@@ -20,7 +21,11 @@ fn bench(c: &mut Criterion) {
         let mut env = TrafficScenario::new(config.clone()).unwrap();
         // Mid-day observation, so that the demand is not at its night-time low.
         let mut obs = env.reset(0);
-        let mut lp = PerIntervalLp::new(&config);
+        let routing = RoutingLp::new(&config);
+        let mut lp = PerIntervalLp::new(match candidates {
+            Some(k) => routing.with_candidates(k),
+            None => routing,
+        });
         for _ in 0..3 {
             let action = lp.act(&obs, None).unwrap();
             obs = env.step(&action).unwrap().obs;

@@ -17,7 +17,7 @@ fn mean_of(rows: &[planetgym_agents::evaluate::SummaryRow], policy: &str, metric
 fn default_scenario_ranks_the_baselines_as_expected() {
     let config = TrafficConfig::default();
     let env = TrafficScenario::new(config.clone()).unwrap();
-    let results = evaluate(&env, &baselines(&config), 3, 11, true, &|| {}).unwrap();
+    let results = evaluate(&env, &baselines(&config, 54 * 12), 3, 11, true, &|| {}).unwrap();
     let rows = summarise(&results, env.metric_names());
     let reward = |p: &str| mean_of(&rows, p, "reward");
     assert!(reward("lp") > reward("nearest"), "{rows:#?}");
@@ -69,7 +69,7 @@ fn evaluation_is_identical_for_any_thread_count() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| evaluate(&env, &baselines(&config), 2, 5, true, &|| {}).unwrap())
+        pool.install(|| evaluate(&env, &baselines(&config, 54 * 12), 2, 5, true, &|| {}).unwrap())
     };
     assert_eq!(run(1), run(2));
 }

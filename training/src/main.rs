@@ -115,7 +115,8 @@ fn run(cli: Cli) -> Result<()> {
                         None => TrafficConfig::default(),
                     };
                     let env = TrafficScenario::new(config.clone())?;
-                    let contenders = traffic_baselines::baselines(&config);
+                    let pairs = env.geography().regions.len() * env.sites().len();
+                    let contenders = traffic_baselines::baselines(&config, pairs);
                     let steps = (contenders.len() * episodes * config.episode_intervals) as u64;
                     let bar = progress_bar(steps);
                     let results = evaluate(

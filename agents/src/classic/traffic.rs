@@ -132,16 +132,22 @@ impl Policy<TrafficScenario> for GreedySpillover {
 }
 
 impl PerIntervalLp {
-    pub fn new(config: &TrafficConfig) -> Self {
-        Self {
-            lp: RoutingLp::new(config),
-        }
+    pub fn new(lp: RoutingLp) -> Self {
+        Self { lp }
+    }
+}
+
+/// `base`, or `base (k nearest sites)` for a restricted LP.
+fn lp_name(base: &str, lp: &RoutingLp) -> String {
+    match lp.candidates() {
+        Some(k) => format!("{base} ({k} nearest sites)"),
+        None => base.to_string(),
     }
 }
 
 impl Policy<TrafficScenario> for PerIntervalLp {
     fn name(&self) -> String {
-        "lp".into()
+        lp_name("lp", &self.lp)
     }
 
     fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
@@ -163,16 +169,14 @@ impl Policy<TrafficScenario> for PerIntervalLp {
 }
 
 impl OracleLp {
-    pub fn new(config: &TrafficConfig) -> Self {
-        Self {
-            lp: RoutingLp::new(config),
-        }
+    pub fn new(lp: RoutingLp) -> Self {
+        Self { lp }
     }
 }
 
 impl Oracle<TrafficScenario> for OracleLp {
     fn name(&self) -> String {
-        "oracle-lp (sees next interval)".into()
+        lp_name("oracle-lp (sees next interval)", &self.lp)
     }
 
     fn act(
@@ -202,10 +206,21 @@ impl Oracle<TrafficScenario> for OracleLp {
     }
 }
 
-/// Every traffic baseline, fair ones first, the oracle last.
-pub fn baselines(config: &TrafficConfig) -> Vec<ContenderFactory<TrafficScenario>> {
-    let lp_config = config.clone();
-    let oracle_config = config.clone();
+/// Above this many region-site pairs, the LPs of `baselines` use only each region's
+/// `LARGE_WORLD_CANDIDATES` nearest sites (the exact LP takes seconds per interval there).
+pub const LARGE_WORLD_PAIRS: usize = 20_000;
+pub const LARGE_WORLD_CANDIDATES: usize = 20;
+
+/// Every traffic baseline for a world of `pairs` region-site pairs, fair ones first, the
+/// oracle last.
+pub fn baselines(config: &TrafficConfig, pairs: usize) -> Vec<ContenderFactory<TrafficScenario>> {
+    let lp = RoutingLp::new(config);
+    let lp = if pairs > LARGE_WORLD_PAIRS {
+        lp.with_candidates(LARGE_WORLD_CANDIDATES)
+    } else {
+        lp
+    };
+    let oracle_lp = lp.clone();
     vec![
         Box::new(|| Contender::Fair(Box::new(NearestSite))),
         Box::new(|| Contender::Fair(Box::new(CapacityProportional))),
@@ -214,7 +229,7 @@ pub fn baselines(config: &TrafficConfig) -> Vec<ContenderFactory<TrafficScenario
                 target_utilisation: 0.8,
             }))
         }),
-        Box::new(move || Contender::Fair(Box::new(PerIntervalLp::new(&lp_config)))),
-        Box::new(move || Contender::Oracle(Box::new(OracleLp::new(&oracle_config)))),
+        Box::new(move || Contender::Fair(Box::new(PerIntervalLp::new(lp.clone())))),
+        Box::new(move || Contender::Oracle(Box::new(OracleLp::new(oracle_lp.clone())))),
     ]
 }

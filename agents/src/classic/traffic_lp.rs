@@ -23,6 +23,9 @@ pub struct RoutingLp {
     latency_weight: f64,
     drop_weight: f64,
     cost_weight: f64,
+    /// If set, each region may only use its this-many lowest-RTT sites with capacity: a much
+    /// smaller LP for huge worlds, at the price of optimality.
+    candidates: Option<usize>,
 }
 
 impl RoutingLp {
@@ -37,7 +40,18 @@ impl RoutingLp {
             latency_weight: config.reward.latency_weight,
             drop_weight: config.reward.drop_weight,
             cost_weight: config.reward.cost_weight,
+            candidates: None,
         }
+    }
+
+    /// The same LP restricted to each region's `k` lowest-RTT sites with capacity.
+    pub fn with_candidates(mut self, k: usize) -> Self {
+        self.candidates = Some(k.max(1));
+        self
+    }
+
+    pub fn candidates(&self) -> Option<usize> {
+        self.candidates
     }
 
     /// Marginal queueing cost (ms per request) of each utilisation segment.
@@ -72,11 +86,20 @@ impl RoutingLp {
         let region_rows: Vec<_> = demand.iter().map(|&d| pb.add_row(d..=d)).collect();
         let site_rows: Vec<_> = (0..sites).map(|_| pb.add_row(0.0..=0.0)).collect();
         let mut flow_columns = Vec::new();
+        let mut usable: Vec<usize> = Vec::with_capacity(sites);
         for r in 0..regions {
             if demand[r] <= 0.0 {
                 continue;
             }
-            for s in (0..sites).filter(|&s| available[s] > 0.0) {
+            usable.clear();
+            usable.extend((0..sites).filter(|&s| available[s] > 0.0));
+            if let Some(k) = self.candidates.filter(|&k| k < usable.len()) {
+                let row = &rtt_ms[r * sites..(r + 1) * sites];
+                usable.select_nth_unstable_by(k - 1, |&a, &b| row[a].total_cmp(&row[b]));
+                usable.truncate(k);
+                usable.sort_unstable();
+            }
+            for &s in &usable {
                 let cost = self.latency_weight * rtt_ms[r * sites + s]
                     + self.cost_weight * cost_per_million_usd[s];
                 pb.add_column(
@@ -168,6 +191,22 @@ mod tests {
         for row in split.chunks(2) {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
+    }
+
+    #[test]
+    fn candidates_limit_each_region_to_its_nearest_sites() {
+        // One region, three sites: the farthest has the cheapest queue (lots of capacity).
+        let rtt = [5.0, 10.0, 60.0];
+        let full = lp()
+            .solve(&[150.0], &[100.0, 100.0, 1000.0], &rtt, &[0.4; 3], |_| 0)
+            .unwrap();
+        assert!(full[2] > 0.0, "{full:?}");
+        let near = lp()
+            .with_candidates(2)
+            .solve(&[150.0], &[100.0, 100.0, 1000.0], &rtt, &[0.4; 3], |_| 0)
+            .unwrap();
+        assert_eq!(near[2], 0.0, "{near:?}");
+        assert!((near[0] + near[1] - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -347,17 +347,16 @@ impl TrafficScenario {
             cost_per_million_usd: self.cost_per_million_usd.clone(),
         }
     }
+}
 
-    /// Scales each row of a checked split to sum to exactly 1.
-    fn normalised_split(&self, values: &[f32]) -> Vec<f64> {
-        let sites = self.sites.len();
-        let mut split: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-        for row in split.chunks_exact_mut(sites) {
-            let sum: f64 = row.iter().sum();
-            row.iter_mut().for_each(|v| *v /= sum);
-        }
-        split
+/// Scales each row of a checked split (rows within the simplex tolerance of 1) to sum to 1.
+fn normalise_rows(values: &[f32], cols: usize) -> Vec<f64> {
+    let mut split: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
+    for row in split.chunks_exact_mut(cols) {
+        let sum: f64 = row.iter().sum();
+        row.iter_mut().for_each(|v| *v /= sum);
     }
+    split
 }
 
 /// Poisson sample by inversion (the expectation here is small).
@@ -430,7 +429,7 @@ impl Scenario for TrafficScenario {
         let Action::Continuous(values) = action else {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
-        let split = self.normalised_split(values);
+        let split = normalise_rows(values, self.sites.len());
         let available: Vec<f64> = self
             .capacity_rps
             .iter()
@@ -615,5 +614,36 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
     FeatureSpec {
         scenario: "traffic",
         layout,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spaces::SIMPLEX_TOLERANCE;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any row the space accepts is applied as a split summing to 1.
+        #[test]
+        fn accepted_rows_are_applied_summing_to_one(
+            rows in proptest::collection::vec(proptest::collection::vec(0.0f32..1.0, 1..8), 1..6),
+            jitter in -0.9f64..0.9,
+        ) {
+            let cols = rows[0].len();
+            let mut values = Vec::new();
+            for row in &rows {
+                let row: Vec<f32> = (0..cols).map(|j| row.get(j).copied().unwrap_or(0.5) + 1e-3).collect();
+                let sum: f32 = row.iter().sum();
+                let scale = (1.0 + jitter * SIMPLEX_TOLERANCE) as f32 / sum;
+                values.extend(row.iter().map(|v| v * scale));
+            }
+            let space = Space::Simplex { rows: rows.len(), cols };
+            prop_assert!(space.check(&Action::Continuous(values.clone()), None, &|_| String::new()).is_ok());
+            for row in normalise_rows(&values, cols).chunks(cols) {
+                prop_assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                prop_assert!(row.iter().all(|v| *v >= 0.0));
+            }
+        }
     }
 }

@@ -141,24 +141,32 @@ impl DiurnalProfile {
     }
 }
 
-/// Mean of the samples within 12 hours (circularly) of each sample.
+/// Mean of the samples within 12 hours (circularly) of each sample: prefix sums over the series
+/// laid out three times (previous wrap, itself, next wrap) and two binary searches per sample.
 fn daily_levels(times: &[f64], values: &[f64], period: f64) -> Vec<f64> {
+    const HALF_DAY: f64 = 43_200.0;
+    let n = times.len();
+    let extended: Vec<f64> = [-period, 0.0, period]
+        .iter()
+        .flat_map(|shift| times.iter().map(move |t| t + shift))
+        .collect();
+    let mut prefix = vec![0.0; 3 * n + 1];
+    for i in 0..3 * n {
+        prefix[i + 1] = prefix[i] + values[i % n];
+    }
     times
         .iter()
         .map(|&t| {
-            let (sum, count) =
-                times
-                    .iter()
-                    .zip(values)
-                    .fold((0.0, 0usize), |(sum, count), (&u, &v)| {
-                        let d = (u - t).rem_euclid(period);
-                        if d.min(period - d) < 43_200.0 {
-                            (sum + v, count + 1)
-                        } else {
-                            (sum, count)
-                        }
-                    });
-            sum / count as f64
+            // A window wider than the series covers it once, as in the circular definition.
+            let (from, to) = if 2.0 * HALF_DAY >= period {
+                (n, 2 * n)
+            } else {
+                (
+                    extended.partition_point(|&u| u <= t - HALF_DAY),
+                    extended.partition_point(|&u| u < t + HALF_DAY),
+                )
+            };
+            (prefix[to] - prefix[from]) / (to - from) as f64
         })
         .collect()
 }
@@ -207,6 +215,33 @@ mod tests {
                     / mean(gain)
             };
             assert!(swing(6.0) > swing(1.0) + 0.2, "day {day}");
+        }
+    }
+
+    #[test]
+    fn daily_levels_match_the_direct_definition() {
+        let times: Vec<f64> = (0..500)
+            .map(|i| i as f64 * 1000.0 + if i % 7 == 0 { 300.0 } else { 0.0 })
+            .collect();
+        let values: Vec<f64> = (0..500).map(|i| 1.0 + (i as f64 * 0.37).sin()).collect();
+        let period = 500_000.0;
+        let direct: Vec<f64> = times
+            .iter()
+            .map(|&t| {
+                let near: Vec<f64> = times
+                    .iter()
+                    .zip(&values)
+                    .filter(|(u, _)| {
+                        let d = (*u - t).rem_euclid(period);
+                        d.min(period - d) < 43_200.0
+                    })
+                    .map(|(_, &v)| v)
+                    .collect();
+                near.iter().sum::<f64>() / near.len() as f64
+            })
+            .collect();
+        for (a, b) in daily_levels(&times, &values, period).iter().zip(&direct) {
+            assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
     }
 
