@@ -13,13 +13,15 @@ use std::hint::black_box;
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("traffic_lp");
     group.sample_size(10);
-    for (name, toml) in [
-        ("azure_54x12", ""),
-        ("synthetic_1000x200", "[world]\nkind = \"synthetic\"\n"),
+    let synthetic = "[world]\nkind = \"synthetic\"\n";
+    for (name, toml, candidates) in [
+        ("azure_54x12", "", None),
+        ("synthetic_1000x200", synthetic, None),
+        ("synthetic_1000x200_20_nearest", synthetic, Some(20)),
     ] {
         let config = TrafficConfig::from_toml(toml, name).unwrap();
         let mut env = TrafficScenario::new(config.clone()).unwrap();
-        // Mid-day observation, so that the demand is not at its night-time low.
+        // An observation a few intervals in, with utilisation from real routing.
         let mut obs = env.reset(0);
         let routing = RoutingLp::new(&config);
         let mut lp = PerIntervalLp::new(match candidates {
