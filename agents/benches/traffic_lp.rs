@@ -17,7 +17,7 @@ fn bench(c: &mut Criterion) {
     for (name, toml, candidates) in [
         ("azure_54x12", "", None),
         ("synthetic_1000x200", synthetic, None),
-        ("synthetic_1000x200_20_nearest", synthetic, Some(20)),
+        ("synthetic_1000x200_column_generation", synthetic, Some(8)),
     ] {
         let config = TrafficConfig::from_toml(toml, name).unwrap();
         let mut env = TrafficScenario::new(config.clone()).unwrap();
@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
         let mut obs = env.reset(0);
         let routing = RoutingLp::new(&config);
         let mut lp = PerIntervalLp::new(match candidates {
-            Some(k) => routing.with_candidates(k),
+            Some(k) => routing.with_column_generation(k),
             None => routing,
         });
         for _ in 0..3 {

@@ -107,13 +107,13 @@ pub fn run_episode<S: Scenario>(
 
 /// Runs every contender on episodes `0..episodes` (seeds from `seed`), in parallel over
 /// (contender, episode) jobs; results come back in (contender, episode) order whatever the
-/// thread count. Episode 0 is recorded step by step when `record_first` is set.
+/// thread count. Every step is recorded when `record` is set.
 pub fn evaluate<S: Scenario + Clone>(
     scenario: &S,
     contenders: &[ContenderFactory<S>],
     episodes: usize,
     seed: u64,
-    record_first: bool,
+    record: bool,
     on_step: &(dyn Fn() + Sync),
 ) -> Result<Vec<EpisodeResult>, EvalError> {
     let jobs: Vec<(usize, usize)> = (0..contenders.len())
@@ -128,7 +128,7 @@ pub fn evaluate<S: Scenario + Clone>(
                 &mut contender,
                 e,
                 evaluation_seed(seed, e),
-                record_first && e == 0,
+                record,
                 on_step,
             )
         })

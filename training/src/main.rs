@@ -54,7 +54,7 @@ enum Command {
         /// Also write the table as CSV (same columns as the JSON rows).
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
-        /// Write every step of episode 0 of every policy as CSV (policy, step, reward, metrics).
+        /// Write every step of every episode as CSV (policy, episode, step, reward, metrics).
         #[arg(long, value_name = "FILE")]
         timeseries: Option<PathBuf>,
         /// Worker threads (0 = one per core). Results do not depend on it.

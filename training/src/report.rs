@@ -134,20 +134,21 @@ pub fn write_csv(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
     write_file(path, &out)
 }
 
-/// Per-step metrics of every recorded episode: `policy,step,reward,<metrics...>`.
+/// Per-step metrics of every recorded episode: `policy,episode,step,reward,<metrics...>`.
 pub fn write_timeseries(
     results: &[EpisodeResult],
     metric_names: &[&str],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let mut out = format!("policy,step,reward,{}\n", metric_names.join(","));
+    let mut out = format!("policy,episode,step,reward,{}\n", metric_names.join(","));
     for r in results {
         for s in &r.trajectory {
             let values: Vec<String> = s.metrics.iter().map(|v| v.to_string()).collect();
             let _ = writeln!(
                 out,
-                "{},{},{},{}",
+                "{},{},{},{},{}",
                 csv_field(&r.policy),
+                r.episode,
                 s.step,
                 s.reward,
                 values.join(",")

@@ -98,8 +98,8 @@ fn baselines_prints_the_table_and_writes_json_csv_and_timeseries() {
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(csv.lines().count(), 1 + 40);
     let series = std::fs::read_to_string(&series).unwrap();
-    assert!(series.starts_with("policy,step,reward,mean_latency_ms,"));
-    assert_eq!(series.lines().count(), 1 + 5 * 30);
+    assert!(series.starts_with("policy,episode,step,reward,mean_latency_ms,"));
+    assert_eq!(series.lines().count(), 1 + 5 * 2 * 30);
     // Same seed, same table.
     let (_, again, _) = planetgym(&[
         "baselines",
