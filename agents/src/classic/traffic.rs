@@ -5,7 +5,7 @@ use super::traffic_lp::RoutingLp;
 use crate::evaluate::ContenderFactory;
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::traffic::TrafficConfig;
-use planetgym_env::{Action, TrafficObs, TrafficScenario};
+use planetgym_env::{Action, TrafficObs, TrafficOracleView, TrafficScenario};
 
 /// Geo-DNS: every region goes to its lowest-RTT site that has capacity left (health > 0).
 #[derive(Debug, Clone, Default)]
@@ -143,21 +143,38 @@ impl Policy<TrafficScenario> for PerIntervalLp {
     }
 
     fn act(&mut self, obs: &TrafficObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        let available: Vec<f64> = (0..obs.sites()).map(|s| obs.available_rps(s)).collect();
-        self.lp
-            .solve(
-                &obs.demand_rps,
-                &available,
-                &obs.rtt_ms,
-                &obs.cost_per_million_usd,
-                |r| nearest_healthy(&obs.health, &obs.rtt_ms, r),
-            )
-            .map(continuous)
-            .map_err(|message| PolicyError::Solver {
-                policy: self.name(),
-                message,
-            })
+        lp_action(
+            &self.lp,
+            self.name(),
+            obs,
+            &obs.demand_rps,
+            &obs.health,
+            &obs.rtt_ms,
+        )
     }
+}
+
+/// The LP's split as an action, for the given demand, site health and RTT (the capacities and
+/// costs come from `obs`).
+fn lp_action(
+    lp: &RoutingLp,
+    policy: String,
+    obs: &TrafficObs,
+    demand: &[f64],
+    health: &[f64],
+    rtt_ms: &[f64],
+) -> Result<Action, PolicyError> {
+    let available: Vec<f64> = obs
+        .capacity_rps
+        .iter()
+        .zip(health)
+        .map(|(c, h)| c * h)
+        .collect();
+    lp.solve(demand, &available, rtt_ms, &obs.cost_per_million_usd, |r| {
+        nearest_healthy(health, rtt_ms, r)
+    })
+    .map(continuous)
+    .map_err(|message| PolicyError::Solver { policy, message })
 }
 
 impl OracleLp {
@@ -171,30 +188,15 @@ impl Oracle<TrafficScenario> for OracleLp {
         "oracle-lp (sees next interval)".into()
     }
 
-    fn act(
-        &mut self,
-        obs: &TrafficObs,
-        view: &planetgym_env::TrafficOracleView,
-    ) -> Result<Action, PolicyError> {
-        let available: Vec<f64> = obs
-            .capacity_rps
-            .iter()
-            .zip(&view.health)
-            .map(|(c, h)| c * h)
-            .collect();
-        self.lp
-            .solve(
-                &view.demand_rps,
-                &available,
-                &view.rtt_ms,
-                &obs.cost_per_million_usd,
-                |r| nearest_healthy(&view.health, &view.rtt_ms, r),
-            )
-            .map(continuous)
-            .map_err(|message| PolicyError::Solver {
-                policy: self.name(),
-                message,
-            })
+    fn act(&mut self, obs: &TrafficObs, view: &TrafficOracleView) -> Result<Action, PolicyError> {
+        lp_action(
+            &self.lp,
+            self.name(),
+            obs,
+            &view.demand_rps,
+            &view.health,
+            &view.rtt_ms,
+        )
     }
 }
 

@@ -128,6 +128,20 @@ pub enum ScriptedEvent {
     },
 }
 
+impl ScriptedEvent {
+    /// Start and length, in minutes from the episode start.
+    pub fn timing(&self) -> (f64, f64) {
+        match self {
+            ScriptedEvent::Site {
+                at_minute, minutes, ..
+            }
+            | ScriptedEvent::Link {
+                at_minute, minutes, ..
+            } => (*at_minute, *minutes),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewardConfig {
@@ -254,31 +268,20 @@ impl TrafficConfig {
         positive("failures.mean_link_minutes", f.mean_link_minutes)?;
         for (i, event) in f.scripted.iter().enumerate() {
             let at = format!("failures.scripted[{i}]");
+            let (at_minute, minutes) = event.timing();
+            non_negative(&format!("{at}.at_minute"), at_minute)?;
+            positive(&format!("{at}.minutes"), minutes)?;
             match event {
                 ScriptedEvent::Site {
-                    at_minute,
-                    minutes,
-                    capacity_fraction,
-                    ..
-                } => {
-                    non_negative(&format!("{at}.at_minute"), *at_minute)?;
-                    positive(&format!("{at}.minutes"), *minutes)?;
-                    within(
-                        &format!("{at}.capacity_fraction"),
-                        *capacity_fraction,
-                        0.0,
-                        1.0,
-                    )?;
-                }
-                ScriptedEvent::Link {
-                    at_minute,
-                    minutes,
-                    rtt_factor,
-                    ..
-                } => {
-                    non_negative(&format!("{at}.at_minute"), *at_minute)?;
-                    positive(&format!("{at}.minutes"), *minutes)?;
-                    within(&format!("{at}.rtt_factor"), *rtt_factor, 1.0, 100.0)?;
+                    capacity_fraction, ..
+                } => within(
+                    &format!("{at}.capacity_fraction"),
+                    *capacity_fraction,
+                    0.0,
+                    1.0,
+                )?,
+                ScriptedEvent::Link { rtt_factor, .. } => {
+                    within(&format!("{at}.rtt_factor"), *rtt_factor, 1.0, 100.0)?
                 }
             }
         }

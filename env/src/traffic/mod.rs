@@ -272,39 +272,30 @@ impl TrafficScenario {
             links_changed = true;
         }
         for event in &self.config.failures.scripted {
+            let (at_minute, minutes) = event.timing();
+            if !self.starts_at(at_minute, k) {
+                continue;
+            }
+            let until = k + self.minutes_to_intervals(minutes);
             match event {
                 ScriptedEvent::Site {
                     site,
-                    at_minute,
-                    minutes,
                     capacity_fraction,
+                    ..
                 } => {
-                    if self.starts_at(*at_minute, k) {
-                        let s = self.site_index(site);
-                        self.outages.add(
-                            s,
-                            *capacity_fraction,
-                            k + self.minutes_to_intervals(*minutes),
-                        );
-                    }
+                    self.outages
+                        .add(self.site_index(site), *capacity_fraction, until);
                 }
                 ScriptedEvent::Link {
                     region,
                     site,
-                    at_minute,
-                    minutes,
                     rtt_factor,
+                    ..
                 } => {
-                    if self.starts_at(*at_minute, k) {
-                        let r = self.geo.index_of(region).unwrap_or(0);
-                        let link = r * sites + self.site_index(site);
-                        self.degradations.add(
-                            link,
-                            *rtt_factor,
-                            k + self.minutes_to_intervals(*minutes),
-                        );
-                        links_changed = true;
-                    }
+                    let r = self.geo.index_of(region).unwrap_or(0);
+                    self.degradations
+                        .add(r * sites + self.site_index(site), *rtt_factor, until);
+                    links_changed = true;
                 }
             }
         }
