@@ -3,7 +3,7 @@
 use crate::stats::mean_ci95;
 use crate::{Contender, PolicyError};
 use planetgym_env::rng::derive_seed;
-use planetgym_env::{EnvError, Scenario};
+use planetgym_env::{EnvError, MetricAggregation, Scenario};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -64,11 +64,11 @@ pub fn run_episode<S: Scenario>(
 ) -> Result<EpisodeResult, EvalError> {
     let policy = contender.name();
     let mut obs = scenario.reset(seed);
-    contender.reset();
+    contender.reset(seed);
     let metrics_len = scenario.metric_names().len();
     let (mut sums, mut reward, mut steps, mut trajectory) =
         (vec![0.0; metrics_len], 0.0, 0, Vec::new());
-    loop {
+    let last = loop {
         let action = contender.act(scenario, &obs)?;
         let t = scenario.step(&action).map_err(|source| EvalError::Env {
             policy: policy.clone(),
@@ -89,10 +89,10 @@ pub fn run_episode<S: Scenario>(
         }
         on_step();
         if t.terminated || t.truncated {
-            break;
+            break t.info.values;
         }
         obs = t.obs;
-    }
+    };
     Ok(EpisodeResult {
         oracle: contender.is_oracle(),
         policy,
@@ -100,7 +100,10 @@ pub fn run_episode<S: Scenario>(
         seed,
         steps,
         reward,
-        metrics: sums.iter().map(|s| s / steps as f64).collect(),
+        metrics: match scenario.metric_aggregation() {
+            MetricAggregation::PerStepMean => sums.iter().map(|s| s / steps as f64).collect(),
+            MetricAggregation::Final => last,
+        },
         trajectory,
     })
 }

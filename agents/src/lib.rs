@@ -23,8 +23,8 @@ pub enum PolicyError {
 /// A decision maker that sees what a deployed policy would see.
 pub trait Policy<S: Scenario>: Send {
     fn name(&self) -> String;
-    /// Called at the start of every episode.
-    fn reset(&mut self) {}
+    /// Called at the start of every episode with its seed (for policies that randomise).
+    fn reset(&mut self, _episode_seed: u64) {}
     fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError>;
     /// Acts for a batch of copies (e.g. a vector env); the default loops over `act`.
     fn act_batch(
@@ -69,9 +69,9 @@ impl<S: Scenario> Contender<S> {
         matches!(self, Contender::Oracle(_))
     }
 
-    pub fn reset(&mut self) {
+    pub fn reset(&mut self, episode_seed: u64) {
         if let Contender::Fair(p) = self {
-            p.reset();
+            p.reset(episode_seed);
         }
     }
 

@@ -21,6 +21,15 @@ impl Info {
     }
 }
 
+/// How a scenario's per-step metrics summarise an episode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricAggregation {
+    /// Each step reports that step's metrics; the episode's value is their mean over steps.
+    PerStepMean,
+    /// Each step reports the episode's metrics so far; the episode's value is the last step's.
+    Final,
+}
+
 /// What one step returns (gymnasium's `(obs, reward, terminated, truncated, info)`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition<O> {
@@ -52,6 +61,10 @@ pub trait Scenario: Send + Sync {
     fn feature_spec(&self) -> &FeatureSpec;
     /// Names of the metrics reported in `Info`, in order.
     fn metric_names(&self) -> &'static [&'static str];
+    /// How `Info` metrics summarise an episode.
+    fn metric_aggregation(&self) -> MetricAggregation {
+        MetricAggregation::PerStepMean
+    }
     /// Mask of legal actions for `Discrete` spaces (true = legal); `None` when all are legal.
     fn action_mask(&self) -> Option<&[bool]> {
         None

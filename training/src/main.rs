@@ -1,11 +1,11 @@
 //! The `planetgym` command line.
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use planetgym_agents::classic::traffic as traffic_baselines;
-use planetgym_agents::evaluate::{evaluate, summarise};
-use planetgym_env::{Scenario, TrafficConfig, TrafficScenario};
+use planetgym_agents::classic::{batch as batch_baselines, traffic as traffic_baselines};
+use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
+use planetgym_env::{BatchConfig, BatchScenario, Scenario, TrafficConfig, TrafficScenario};
 use planetgym_training::{registry, report};
 use std::path::PathBuf;
 
@@ -33,34 +33,49 @@ enum Command {
     },
     /// Run every classic baseline on the same seeded episodes and print a results table.
     #[command(
-        after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`."
+        after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario batch --trace log.swf --jobs 1024 --episodes 10 --seed 0 --backfill\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`;\n--trace, --jobs, --backfill and --lenient override the batch config."
     )]
-    Baselines {
-        /// Scenario name (see `planetgym scenarios`).
-        #[arg(long)]
-        scenario: String,
-        /// TOML config with the fields to change from the scenario's default.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-        /// Number of evaluation episodes (the same episodes for every policy).
-        #[arg(long, default_value_t = 5)]
-        episodes: usize,
-        /// Seed of the evaluation episodes.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes"}.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Also write the table as CSV (same columns as the JSON rows).
-        #[arg(long, value_name = "FILE")]
-        csv: Option<PathBuf>,
-        /// Write every step of every episode as CSV (policy, episode, step, reward, metrics).
-        #[arg(long, value_name = "FILE")]
-        timeseries: Option<PathBuf>,
-        /// Worker threads (0 = one per core). Results do not depend on it.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
-    },
+    Baselines(BaselinesArgs),
+}
+
+#[derive(Debug, Args)]
+struct BaselinesArgs {
+    /// Scenario name (see `planetgym scenarios`).
+    #[arg(long)]
+    scenario: String,
+    /// TOML config with the fields to change from the scenario's default.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Number of evaluation episodes (the same episodes for every policy).
+    #[arg(long, default_value_t = 5)]
+    episodes: usize,
+    /// Seed of the evaluation episodes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes"}.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the table as CSV (same columns as the JSON rows).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write every step of every episode as CSV (policy, episode, step, reward, metrics).
+    #[arg(long, value_name = "FILE")]
+    timeseries: Option<PathBuf>,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// batch: job log (SWF, plain or gzip) or a builtin name (see the default config).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    /// batch: jobs per episode window.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// batch: schedule with EASY backfilling.
+    #[arg(long)]
+    backfill: bool,
+    /// batch: skip (and count) malformed log lines instead of stopping.
+    #[arg(long)]
+    lenient: bool,
 }
 
 fn main() {
@@ -91,65 +106,124 @@ fn run(cli: Cli) -> Result<()> {
                 "\n`planetgym scenarios --show NAME` prints a default config with every field documented."
             );
         }
-        Command::Baselines {
-            scenario,
-            config,
-            episodes,
-            seed,
-            json,
-            csv,
-            timeseries,
-            threads,
-        } => {
-            if episodes == 0 {
-                bail!("--episodes must be at least 1");
+        Command::Baselines(args) => baselines(args)?,
+    }
+    Ok(())
+}
+
+fn baselines(args: BaselinesArgs) -> Result<()> {
+    if args.episodes == 0 {
+        bail!("--episodes must be at least 1");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()
+        .context("could not start worker threads")?;
+    match args.scenario.as_str() {
+        "traffic" => {
+            if args.trace.is_some() || args.jobs.is_some() || args.backfill || args.lenient {
+                bail!("--trace, --jobs, --backfill and --lenient apply to the batch scenario only");
             }
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build_global()
-                .context("could not start worker threads")?;
-            match scenario.as_str() {
-                "traffic" => {
-                    let config = match &config {
-                        Some(path) => TrafficConfig::from_file(path)?,
-                        None => TrafficConfig::default(),
-                    };
-                    let env = TrafficScenario::new(config.clone())?;
-                    let pairs = env.geography().regions.len() * env.sites().len();
-                    let contenders = traffic_baselines::baselines(&config, pairs);
-                    let steps = (contenders.len() * episodes * config.episode_intervals) as u64;
-                    let bar = progress_bar(steps);
-                    let results = evaluate(
-                        &env,
-                        &contenders,
-                        episodes,
-                        seed,
-                        timeseries.is_some(),
-                        &|| bar.inc(1),
-                    )?;
-                    bar.finish_and_clear();
-                    let rows = summarise(&results, env.metric_names());
-                    println!(
-                        "scenario traffic: {} regions, {} sites, {} intervals of {} s, episodes {episodes}, seed {seed}\n",
-                        env.geography().regions.len(),
-                        env.sites().len(),
-                        config.episode_intervals,
-                        config.interval_s
-                    );
-                    print!("{}", report::render_table(&rows));
-                    if let Some(path) = &json {
-                        report::write_json(&rows, path)?;
-                    }
-                    if let Some(path) = &csv {
-                        report::write_csv(&rows, path)?;
-                    }
-                    if let Some(path) = &timeseries {
-                        report::write_timeseries(&results, env.metric_names(), path)?;
-                    }
-                }
-                other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
-            }
+            let config = match &args.config {
+                Some(path) => TrafficConfig::from_file(path)?,
+                None => TrafficConfig::default(),
+            };
+            let env = TrafficScenario::new(config.clone())?;
+            let pairs = env.geography().regions.len() * env.sites().len();
+            let heading = format!(
+                "scenario traffic: {} regions, {} sites, {} intervals of {} s",
+                env.geography().regions.len(),
+                env.sites().len(),
+                config.episode_intervals,
+                config.interval_s
+            );
+            run_baselines(
+                &env,
+                &traffic_baselines::baselines(&config, pairs),
+                config.episode_intervals,
+                &heading,
+                &args,
+            )
         }
+        "batch" => {
+            let mut config = match &args.config {
+                Some(path) => BatchConfig::from_file(path)?,
+                None => BatchConfig::default(),
+            };
+            if let Some(trace) = &args.trace {
+                config.trace = trace.clone();
+            }
+            if let Some(jobs) = args.jobs {
+                config.window_jobs = jobs;
+            }
+            config.backfill |= args.backfill;
+            config.lenient |= args.lenient;
+            let env = BatchScenario::new(config.clone())?;
+            let log = env.log();
+            let mut heading = format!(
+                "scenario batch: {} ({} jobs, {} processors), windows of {} jobs, backfilling {}",
+                log.source,
+                log.jobs.len(),
+                log.machine_procs,
+                config.window_jobs,
+                if config.backfill { "EASY" } else { "off" }
+            );
+            for (count, what) in [
+                (log.skipped_lines.len(), "malformed lines skipped"),
+                (
+                    log.unusable_jobs,
+                    "jobs without run time or processors skipped",
+                ),
+                (log.too_wide_jobs, "jobs wider than the machine dropped"),
+            ] {
+                if count > 0 {
+                    heading += &format!("\n  {count} {what}");
+                }
+            }
+            run_baselines(
+                &env,
+                &batch_baselines::baselines(),
+                config.window_jobs,
+                &heading,
+                &args,
+            )
+        }
+        other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
+    }
+}
+
+/// Evaluates `contenders` on `env`, prints the table and writes the requested files.
+fn run_baselines<S: Scenario + Clone>(
+    env: &S,
+    contenders: &[ContenderFactory<S>],
+    steps_per_episode: usize,
+    heading: &str,
+    args: &BaselinesArgs,
+) -> Result<()> {
+    let bar = progress_bar((contenders.len() * args.episodes * steps_per_episode) as u64);
+    let results = evaluate(
+        env,
+        contenders,
+        args.episodes,
+        args.seed,
+        args.timeseries.is_some(),
+        &|| bar.inc(1),
+    )?;
+    bar.finish_and_clear();
+    let rows = summarise(&results, env.metric_names());
+    println!(
+        "{heading}\nepisodes {}, seed {}\n",
+        args.episodes, args.seed
+    );
+    print!("{}", report::render_table(&rows));
+    if let Some(path) = &args.json {
+        report::write_json(&rows, path)?;
+    }
+    if let Some(path) = &args.csv {
+        report::write_csv(&rows, path)?;
+    }
+    if let Some(path) = &args.timeseries {
+        report::write_timeseries(&results, env.metric_names(), path)?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The scenarios the command line knows, with their documented default configs.
 
+use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
 
 #[derive(Debug, Clone, Copy)]
@@ -10,11 +11,18 @@ pub struct ScenarioEntry {
     pub default_config: &'static str,
 }
 
-pub const SCENARIOS: [ScenarioEntry; 1] = [ScenarioEntry {
-    name: "traffic",
-    description: "cross-region traffic scheduling: split each user region's requests over datacenter sites",
-    default_config: TRAFFIC_DEFAULT,
-}];
+pub const SCENARIOS: [ScenarioEntry; 2] = [
+    ScenarioEntry {
+        name: "traffic",
+        description: "cross-region traffic scheduling: split each user region's requests over datacenter sites",
+        default_config: TRAFFIC_DEFAULT,
+    },
+    ScenarioEntry {
+        name: "batch",
+        description: "batch job scheduling: pick which queued HPC job runs next (real SWF logs, EASY backfilling)",
+        default_config: BATCH_DEFAULT,
+    },
+];
 
 pub fn find(name: &str) -> Option<&'static ScenarioEntry> {
     SCENARIOS.iter().find(|s| s.name == name)

@@ -181,3 +181,77 @@ fn committed_experiment_configs_load() {
         dir.display()
     );
 }
+
+#[test]
+fn batch_baselines_on_a_log_file_with_backfilling() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tiny.swf");
+    let mut text = String::from("; MaxProcs: 8\n");
+    for i in 0..40 {
+        text += &format!(
+            "{} {} -1 {} {} -1 -1 -1 -1 -1 1 1 -1 -1 0 -1 -1 -1\n",
+            i + 1,
+            i * 30,
+            100 + (i * 37) % 400,
+            1 + i % 8
+        );
+    }
+    text += "41 2000 -1 50 16 -1 -1 -1 -1 -1 1 1 -1 -1 0 -1 -1 -1\n";
+    std::fs::write(&log, &text).unwrap();
+    let json = dir.path().join("b.json");
+    let args = [
+        "baselines",
+        "--scenario",
+        "batch",
+        "--trace",
+        log.to_str().unwrap(),
+        "--jobs",
+        "20",
+        "--episodes",
+        "3",
+        "--backfill",
+    ];
+    let (ok, out, err) = planetgym(&[&args[..], &["--json", json.to_str().unwrap()]].concat());
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("40 jobs, 8 processors") && out.contains("backfilling EASY"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 jobs wider than the machine dropped"),
+        "{out}"
+    );
+    for policy in ["fcfs", "sjf", "saf", "wfp3", "unicep", "f1", "random"] {
+        assert!(
+            out.lines().any(|l| l.starts_with(policy)),
+            "{policy} missing:\n{out}"
+        );
+    }
+    let rows: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        7 * 7,
+        "7 policies x (reward + 6 metrics)"
+    );
+
+    // A malformed line stops the run with file and line, unless --lenient.
+    std::fs::write(
+        &log,
+        format!("{text}42 2100 -1 oops 1 -1 -1 -1 -1 -1 1 1 -1 -1 0 -1 -1 -1\n"),
+    )
+    .unwrap();
+    let (ok, _, err) = planetgym(&args);
+    assert!(
+        !ok && err.contains("tiny.swf: line 43: field 4 (run) = `oops` is not a number"),
+        "{err}"
+    );
+    let (ok, out, err) = planetgym(&[&args[..], &["--lenient"]].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("1 malformed lines skipped"), "{out}");
+    let (ok, _, err) = planetgym(&["baselines", "--scenario", "traffic", "--backfill"]);
+    assert!(
+        !ok && err.contains("apply to the batch scenario only"),
+        "{err}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Classic decision makers: heuristics, exact optimisers and labelled oracles.
 
+pub mod batch;
 pub mod traffic;
 mod traffic_lp;
 

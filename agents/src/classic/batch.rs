@@ -1,0 +1,143 @@
+//! Batch scheduling heuristics: each ranks the visible queued jobs by a priority score and
+//! picks the best (ties go to the oldest). Backfilling is the scenario's, so every rule runs
+//! with and without it.
+//!
+//! Definitions (r = requested time, n = processors, w = wait so far, s = submit time, all in
+//! seconds; smaller score first):
+//! - FCFS: s. SJF: r. SAF (smallest area): r x n.
+//! - WFP3 (Tang et al.): -(w / r)^3 x n. UNICEP (Tang et al.): -w / (log2(n) x r).
+//! - F1 (Carastan-Santos & de Camargo, SC'17): log10(r) x n + 870 x log10(s).
+//!
+//! Departures, on purpose:
+//! - RLScheduler (SC'20) computes the wait of WFP3 and UNICEP as `scheduled_time - submit_time`
+//!   on queued jobs whose `scheduled_time` is still -1, i.e. a large negative wait; here the
+//!   wait is the real one (now - submit), as the rules' authors define it.
+//! - UNICEP's log2(n) is 0 for one-processor jobs; n is floored at 2 there (log2 = 1) so that
+//!   the score stays finite, instead of RLScheduler's 1e-15 offsets.
+//! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
+//!   RLScheduler (which uses absolute log times).
+
+use crate::{Policy, PolicyError};
+use planetgym_env::batch::{BatchObs, QueuedJob};
+use planetgym_env::rng::Rng;
+use planetgym_env::{Action, BatchScenario};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriorityRule {
+    Fcfs,
+    Sjf,
+    Saf,
+    Wfp3,
+    Unicep,
+    F1,
+}
+
+impl PriorityRule {
+    pub const ALL: [PriorityRule; 6] = [
+        PriorityRule::Fcfs,
+        PriorityRule::Sjf,
+        PriorityRule::Saf,
+        PriorityRule::Wfp3,
+        PriorityRule::Unicep,
+        PriorityRule::F1,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PriorityRule::Fcfs => "fcfs",
+            PriorityRule::Sjf => "sjf",
+            PriorityRule::Saf => "saf",
+            PriorityRule::Wfp3 => "wfp3",
+            PriorityRule::Unicep => "unicep",
+            PriorityRule::F1 => "f1",
+        }
+    }
+
+    /// Priority score of a queued job; the smallest runs first.
+    pub fn score(self, job: &QueuedJob) -> f64 {
+        let r = job.requested_s as f64;
+        let n = f64::from(job.procs);
+        let w = job.wait_s as f64;
+        let s = job.submit_s as f64;
+        match self {
+            PriorityRule::Fcfs => s,
+            PriorityRule::Sjf => r,
+            PriorityRule::Saf => r * n,
+            PriorityRule::Wfp3 => -(w / r).powi(3) * n,
+            PriorityRule::Unicep => -w / (n.max(2.0).log2() * r),
+            PriorityRule::F1 => r.log10() * n + 870.0 * s.max(0.1).log10(),
+        }
+    }
+}
+
+/// A heuristic scheduler: the visible job with the smallest score of its rule.
+#[derive(Debug, Clone, Copy)]
+pub struct PriorityScheduler(pub PriorityRule);
+
+impl Policy<BatchScenario> for PriorityScheduler {
+    fn name(&self) -> String {
+        self.0.name().into()
+    }
+
+    fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let best = obs
+            .visible
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| self.0.score(a).total_cmp(&self.0.score(b)).then(i.cmp(j)))
+            .map(|(i, _)| i)
+            .ok_or_else(|| PolicyError::Invalid {
+                policy: self.name(),
+                message: "asked to act on an empty queue".into(),
+            })?;
+        Ok(Action::Discrete(best))
+    }
+}
+
+/// Picks a visible job uniformly at random (seeded by the episode).
+#[derive(Debug, Clone)]
+pub struct RandomScheduler {
+    rng: Rng,
+}
+
+impl Default for RandomScheduler {
+    fn default() -> Self {
+        Self { rng: Rng::new(0) }
+    }
+}
+
+impl Policy<BatchScenario> for RandomScheduler {
+    fn name(&self) -> String {
+        "random".into()
+    }
+
+    fn reset(&mut self, episode_seed: u64) {
+        self.rng = Rng::new(episode_seed ^ 0x005E_ED0F_4A4D);
+    }
+
+    fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        if obs.visible.is_empty() {
+            return Err(PolicyError::Invalid {
+                policy: self.name(),
+                message: "asked to act on an empty queue".into(),
+            });
+        }
+        Ok(Action::Discrete(self.rng.below(obs.visible.len())))
+    }
+}
+
+/// Every batch heuristic, then random.
+pub fn baselines() -> Vec<crate::evaluate::ContenderFactory<BatchScenario>> {
+    let mut all: Vec<crate::evaluate::ContenderFactory<BatchScenario>> = PriorityRule::ALL
+        .iter()
+        .map(
+            |&rule| -> crate::evaluate::ContenderFactory<BatchScenario> {
+                Box::new(move || crate::Contender::Fair(Box::new(PriorityScheduler(rule))))
+            },
+        )
+        .collect();
+    all.push(Box::new(|| {
+        crate::Contender::Fair(Box::new(RandomScheduler::default()))
+    }));
+    all
+}

@@ -1,0 +1,100 @@
+//! Configuration of the batch scenario. The documented defaults live in `default.toml`.
+
+use crate::config::load_over_default;
+use crate::error::EnvError;
+use serde::Deserialize;
+
+/// The built-in default config, with a comment on every field.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    pub trace: String,
+    pub processors: u32,
+    pub lenient: bool,
+    pub window_jobs: usize,
+    pub visible_jobs: usize,
+    pub backfill: bool,
+    pub bounded_slowdown_threshold_s: f64,
+    pub reward: RewardMetric,
+}
+
+/// The episode metric the reward optimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardMetric {
+    BoundedSlowdown,
+    Wait,
+    Turnaround,
+    Utilisation,
+    Makespan,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        // The embedded default is checked by a unit test; if it were broken, every use would be.
+        #[allow(clippy::expect_used)]
+        Self::from_toml("", "built-in default")
+            .expect("built-in batch default config parses and validates")
+    }
+}
+
+impl BatchConfig {
+    /// Parses a user config (TOML text; `origin` names it in errors) over the default, and
+    /// validates it.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
+        config
+            .validate()
+            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.window_jobs == 0 {
+            return Err("window_jobs = 0: must be at least 1".into());
+        }
+        if self.visible_jobs == 0 {
+            return Err("visible_jobs = 0: must be at least 1".into());
+        }
+        let t = self.bounded_slowdown_threshold_s;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!(
+                "bounded_slowdown_threshold_s = {t}: must be a positive finite number"
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_and_errors() {
+        let c = BatchConfig::default();
+        assert_eq!(
+            (c.window_jobs, c.visible_jobs, c.backfill),
+            (256, 128, false)
+        );
+        let err = BatchConfig::from_toml("window_jobs = 0", "b.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error: b.toml: window_jobs = 0: must be at least 1"
+        );
+        let err = BatchConfig::from_toml("reward = \"speed\"", "b.toml").unwrap_err();
+        assert!(err.to_string().contains("unknown variant `speed`"), "{err}");
+        let err = BatchConfig::from_toml("processors = -3", "b.toml").unwrap_err();
+        assert!(err.to_string().contains("b.toml"), "{err}");
+    }
+}

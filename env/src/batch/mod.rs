@@ -1,0 +1,364 @@
+//! The `batch` scenario: which queued job runs next on a cluster of processors.
+//!
+//! An episode is a window of consecutive jobs from a real log (SWF), starting at a seeded random
+//! position, on an initially empty machine. Whenever jobs are queued and the previously chosen
+//! job has started, the policy picks one of the first `visible_jobs` queued jobs
+//! (`Discrete(visible_jobs)` with a mask). The chosen job starts as soon as enough processors
+//! are free; until then nothing else starts, except by EASY backfilling when enabled. The episode
+//! ends when every job of the window has started; metrics and the reward come at its end.
+
+pub mod config;
+mod sim;
+
+pub use config::{BatchConfig, RewardMetric};
+pub use sim::{Job, ScheduleMetrics, Simulation};
+
+use crate::error::EnvError;
+use crate::features::{Feature, FeatureSpec, Layout};
+use crate::rng::Rng;
+use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
+use crate::spaces::{Action, Space};
+use crate::traces::read_bytes_maybe_gzip;
+use crate::traces::swf::{self, SwfLog, SwfOptions};
+use std::sync::Arc;
+
+/// Metrics in every step's `Info` (over the jobs started so far; the whole window at the end).
+pub const METRICS: [&str; 6] = [
+    "avg_bounded_slowdown",
+    "avg_wait_s",
+    "avg_turnaround_s",
+    "utilisation",
+    "makespan_s",
+    "jobs_started",
+];
+
+/// Logs shipped in the binary: name, gzip bytes.
+const BUILTIN_LOGS: [(&str, &[u8]); 3] = [
+    (
+        "builtin:lublin_256",
+        include_bytes!("../../data/lublin_256.swf.gz"),
+    ),
+    (
+        "builtin:lublin_256_new2",
+        include_bytes!("../../data/lublin_256_new2.swf.gz"),
+    ),
+    (
+        "builtin:nasa_ipsc",
+        include_bytes!("../../data/NASA-iPSC-1993-3.1-cln_part1.swf.gz"),
+    ),
+];
+
+/// Loads the log named by `trace` (a builtin name or a file path).
+pub fn load_log(trace: &str, options: SwfOptions) -> Result<SwfLog, EnvError> {
+    match BUILTIN_LOGS.iter().find(|(name, _)| *name == trace) {
+        Some((name, bytes)) => swf::parse(read_bytes_maybe_gzip(bytes), name, options),
+        None if trace.starts_with("builtin:") => Err(EnvError::config(format!(
+            "trace = `{trace}`: unknown builtin log; known: {}",
+            BUILTIN_LOGS
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        None => swf::read(std::path::Path::new(trace), options),
+    }
+}
+
+/// A queued job as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueuedJob {
+    /// Submit time, s since the window's first submission.
+    pub submit_s: i64,
+    pub wait_s: i64,
+    pub requested_s: i64,
+    pub procs: u32,
+    pub fits_now: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchObs {
+    /// s since the window's first submission.
+    pub now_s: i64,
+    pub free_procs: u32,
+    pub total_procs: u32,
+    pub queue_len: usize,
+    pub running_jobs: usize,
+    /// Jobs of the window not started yet (queued or still to arrive).
+    pub jobs_left: usize,
+    /// The first `visible_jobs` queued jobs, oldest first: action `i` picks `visible[i]`.
+    pub visible: Vec<QueuedJob>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchScenario {
+    config: BatchConfig,
+    log: Arc<SwfLog>,
+    space: Space,
+    spec: FeatureSpec,
+    sim: Option<Simulation>,
+    mask: Vec<bool>,
+    done: bool,
+}
+
+impl BatchScenario {
+    pub fn new(config: BatchConfig) -> Result<Self, EnvError> {
+        config.validate().map_err(EnvError::Config)?;
+        let options = SwfOptions {
+            lenient: config.lenient,
+            machine_procs: (config.processors > 0).then_some(config.processors),
+        };
+        let log = load_log(&config.trace, options)?;
+        Self::with_log(config, Arc::new(log))
+    }
+
+    /// A scenario over an already loaded log (shared between copies).
+    pub fn with_log(config: BatchConfig, log: Arc<SwfLog>) -> Result<Self, EnvError> {
+        config.validate().map_err(EnvError::Config)?;
+        if log.jobs.len() < config.window_jobs {
+            return Err(EnvError::config(format!(
+                "window_jobs = {}, but {} has only {} usable jobs",
+                config.window_jobs,
+                log.source,
+                log.jobs.len()
+            )));
+        }
+        let k = config.visible_jobs;
+        Ok(Self {
+            space: Space::Discrete { n: k },
+            spec: feature_spec(k),
+            mask: vec![false; k],
+            sim: None,
+            done: false,
+            log,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &BatchConfig {
+        &self.config
+    }
+
+    pub fn log(&self) -> &SwfLog {
+        &self.log
+    }
+
+    /// The simulation of the current episode (after `reset`).
+    pub fn simulation(&self) -> Option<&Simulation> {
+        self.sim.as_ref()
+    }
+
+    fn observation(&self) -> BatchObs {
+        let Some(sim) = &self.sim else {
+            return BatchObs {
+                now_s: 0,
+                free_procs: 0,
+                total_procs: 0,
+                queue_len: 0,
+                running_jobs: 0,
+                jobs_left: 0,
+                visible: Vec::new(),
+            };
+        };
+        let now = sim.now();
+        let visible = sim
+            .queue()
+            .iter()
+            .take(self.config.visible_jobs)
+            .map(|&j| {
+                let job = sim.jobs()[j];
+                QueuedJob {
+                    submit_s: job.submit,
+                    wait_s: now - job.submit,
+                    requested_s: job.requested,
+                    procs: job.procs,
+                    fits_now: job.procs <= sim.free_procs(),
+                }
+            })
+            .collect();
+        BatchObs {
+            now_s: now,
+            free_procs: sim.free_procs(),
+            total_procs: sim.total_procs(),
+            queue_len: sim.queue().len(),
+            running_jobs: sim.running_jobs(),
+            jobs_left: sim.jobs().len() - sim.started_jobs(),
+            visible,
+        }
+    }
+
+    fn update_mask(&mut self) {
+        let visible = self
+            .sim
+            .as_ref()
+            .map_or(0, |s| s.queue().len().min(self.config.visible_jobs));
+        self.mask
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, m)| *m = i < visible);
+    }
+
+    fn info(&self) -> Info {
+        let Some(sim) = &self.sim else {
+            return Info::default();
+        };
+        let m = sim.metrics(self.config.bounded_slowdown_threshold_s);
+        Info {
+            values: vec![
+                m.bounded_slowdown,
+                m.wait_s,
+                m.turnaround_s,
+                m.utilisation,
+                m.makespan_s,
+                sim.started_jobs() as f64,
+            ],
+        }
+    }
+
+    fn final_reward(&self, m: &ScheduleMetrics) -> f64 {
+        match self.config.reward {
+            RewardMetric::BoundedSlowdown => -m.bounded_slowdown,
+            RewardMetric::Wait => -m.wait_s / 3600.0,
+            RewardMetric::Turnaround => -m.turnaround_s / 3600.0,
+            RewardMetric::Utilisation => m.utilisation,
+            RewardMetric::Makespan => -m.makespan_s / 3600.0,
+        }
+    }
+}
+
+impl Scenario for BatchScenario {
+    type Obs = BatchObs;
+    type OracleView = ();
+
+    fn name(&self) -> &'static str {
+        "batch"
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.space
+    }
+
+    fn feature_spec(&self) -> &FeatureSpec {
+        &self.spec
+    }
+
+    fn metric_names(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn metric_aggregation(&self) -> MetricAggregation {
+        MetricAggregation::Final
+    }
+
+    fn action_mask(&self) -> Option<&[bool]> {
+        Some(&self.mask)
+    }
+
+    fn reset(&mut self, seed: u64) -> BatchObs {
+        let mut rng = Rng::new(seed);
+        let n = self.config.window_jobs;
+        let first = rng.below(self.log.jobs.len() - n + 1);
+        let window = &self.log.jobs[first..first + n];
+        let t0 = window[0].submit;
+        let jobs = window
+            .iter()
+            .map(|j| Job {
+                submit: j.submit - t0,
+                run: j.run,
+                requested: j.requested_time,
+                procs: j.procs,
+            })
+            .collect();
+        let mut sim = Simulation::new(jobs, self.log.machine_procs, self.config.backfill);
+        sim.advance_to_decision();
+        self.sim = Some(sim);
+        self.done = false;
+        self.update_mask();
+        self.observation()
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Transition<BatchObs>, EnvError> {
+        if self.sim.is_none() {
+            return Err(EnvError::NotReset);
+        }
+        if self.done {
+            return Err(EnvError::EpisodeOver);
+        }
+        self.check_action(action)?;
+        let (Action::Discrete(position), Some(sim)) = (action, self.sim.as_mut()) else {
+            unreachable!("check_action accepts only discrete actions for a discrete space")
+        };
+        sim.schedule(*position);
+        self.done = !sim.advance_to_decision();
+        let metrics = sim.metrics(self.config.bounded_slowdown_threshold_s);
+        self.update_mask();
+        Ok(Transition {
+            obs: self.observation(),
+            reward: if self.done {
+                self.final_reward(&metrics)
+            } else {
+                0.0
+            },
+            terminated: self.done,
+            truncated: false,
+            info: self.info(),
+        })
+    }
+
+    fn encode(&self, obs: &BatchObs, out: &mut [f32]) {
+        let p = f64::from(obs.total_procs.max(1));
+        let k = self.config.visible_jobs;
+        let global = [
+            f64::from(obs.free_procs) / p,
+            obs.queue_len as f64 / k as f64,
+            obs.running_jobs as f64 / p,
+            obs.jobs_left as f64 / self.config.window_jobs as f64,
+        ];
+        out[..GLOBAL_FEATURES]
+            .iter_mut()
+            .zip(global)
+            .for_each(|(o, v)| *o = v as f32);
+        let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * JOB_FEATURES];
+        rows.fill(0.0);
+        for (row, job) in rows.chunks_exact_mut(JOB_FEATURES).zip(&obs.visible) {
+            let values = [
+                job.wait_s as f64 / 3600.0,
+                job.requested_s as f64 / 3600.0,
+                f64::from(job.procs) / p,
+                if job.fits_now { 1.0 } else { 0.0 },
+            ];
+            row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+        }
+        let mask = &mut out[GLOBAL_FEATURES + k * JOB_FEATURES..];
+        mask.iter_mut()
+            .enumerate()
+            .for_each(|(i, m)| *m = if i < obs.visible.len() { 1.0 } else { 0.0 });
+    }
+
+    fn oracle_view(&self) -> &() {
+        &()
+    }
+}
+
+const GLOBAL_FEATURES: usize = 4;
+const JOB_FEATURES: usize = 4;
+
+fn feature_spec(visible_jobs: usize) -> FeatureSpec {
+    FeatureSpec {
+        scenario: "batch",
+        layout: Layout::Entity {
+            global: vec![
+                Feature::new("free_processors", "fraction of the machine", 1.0),
+                Feature::new("queue_length", "jobs / visible_jobs", 1.0),
+                Feature::new("running_jobs", "jobs / processors", 1.0),
+                Feature::new("jobs_left", "fraction of the window", 1.0),
+            ],
+            entity: vec![
+                Feature::new("wait", "s", 3600.0),
+                Feature::new("requested_time", "s", 3600.0),
+                Feature::new("processors", "fraction of the machine", 1.0),
+                Feature::new("fits_now", "0/1", 1.0),
+            ],
+            entities: visible_jobs,
+        },
+    }
+}

@@ -1,0 +1,86 @@
+//! The batch scenario through the vector env: determinism, masks, episode ends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use planetgym_env::{Action, AutoresetMode, BatchConfig, BatchScenario, Scenario, VecEnv};
+
+/// Picks the visible job with the shortest requested time.
+fn shortest(obs: &planetgym_env::BatchObs) -> Action {
+    let best = (0..obs.visible.len())
+        .min_by_key(|&i| (obs.visible[i].requested_s, i))
+        .unwrap();
+    Action::Discrete(best)
+}
+
+fn trace(threads: usize) -> Vec<u64> {
+    let config = BatchConfig::from_toml("window_jobs = 64\nbackfill = true\n", "test").unwrap();
+    let scenario = BatchScenario::new(config).unwrap();
+    let mut env = VecEnv::new(vec![scenario; 5], 3, threads, AutoresetMode::SameStep).unwrap();
+    let mut out = Vec::new();
+    for _ in 0..300 {
+        let actions: Vec<Action> = (0..5)
+            .map(|i| shortest(env.typed_observation(i).unwrap()))
+            .collect();
+        env.step(&actions).unwrap();
+        out.extend(env.observations().iter().map(|v| u64::from(v.to_bits())));
+        out.extend(env.rewards().iter().map(|r| r.to_bits()));
+        out.extend(env.terminated().iter().map(|&t| u64::from(t)));
+    }
+    out
+}
+
+#[test]
+fn vector_env_is_identical_on_one_and_two_threads() {
+    assert_eq!(trace(1), trace(2));
+}
+
+#[test]
+fn episodes_end_terminated_with_the_reward_at_the_end() {
+    let config = BatchConfig::from_toml("window_jobs = 100", "test").unwrap();
+    let mut env = BatchScenario::new(config).unwrap();
+    let mut obs = env.reset(4);
+    let spec = env.feature_spec().clone();
+    let mut encoded = vec![0.0; spec.encoded_len()];
+    let mut steps = 0;
+    loop {
+        env.encode(&obs, &mut encoded);
+        let parts = spec.entity_parts().unwrap();
+        let visible = encoded[parts.mask_offset()..]
+            .iter()
+            .filter(|&&m| m == 1.0)
+            .count();
+        assert_eq!(visible, obs.visible.len().min(128));
+        assert_eq!(
+            env.action_mask().unwrap().iter().filter(|&&m| m).count(),
+            visible
+        );
+        let t = env.step(&shortest(&obs)).unwrap();
+        steps += 1;
+        assert!(!t.truncated);
+        if t.terminated {
+            assert!(
+                t.reward <= -1.0,
+                "minus the average bounded slowdown, which is at least 1"
+            );
+            assert_eq!(t.info.get(env.metric_names(), "jobs_started"), Some(100.0));
+            break;
+        }
+        assert_eq!(t.reward, 0.0);
+        obs = t.obs;
+    }
+    assert_eq!(steps, 100, "without backfilling every job is one decision");
+    assert!(matches!(
+        env.step(&Action::Discrete(0)),
+        Err(planetgym_env::EnvError::EpisodeOver)
+    ));
+}
+
+#[test]
+fn a_window_longer_than_the_log_is_a_config_error() {
+    let config = BatchConfig::from_toml("window_jobs = 20000", "test").unwrap();
+    let err = BatchScenario::new(config).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config error: window_jobs = 20000, but builtin:lublin_256 has only 10000 usable jobs"
+    );
+}
