@@ -84,3 +84,29 @@ fn a_window_longer_than_the_log_is_a_config_error() {
         "config error: window_jobs = 20000, but builtin:lublin_256 has only 10000 usable jobs"
     );
 }
+
+#[test]
+fn load_scale_compresses_arrivals() {
+    let submits = |scale: f64| {
+        let config =
+            BatchConfig::from_toml(&format!("window_jobs = 50\nload_scale = {scale}\n"), "test")
+                .unwrap();
+        let mut env = BatchScenario::new(config).unwrap();
+        env.reset(8);
+        env.simulation()
+            .unwrap()
+            .jobs()
+            .iter()
+            .map(|j| j.submit)
+            .collect::<Vec<_>>()
+    };
+    let (base, double) = (submits(1.0), submits(2.0));
+    for (a, b) in base.iter().zip(&double) {
+        assert!((a / 2 - b).abs() <= 1, "{a} / 2 vs {b}");
+    }
+    let err = BatchConfig::from_toml("load_scale = 0", "test").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config error: test: load_scale = 0: must be in [0.01, 100]"
+    );
+}

@@ -12,6 +12,7 @@ pub const DEFAULT_TOML: &str = include_str!("default.toml");
 pub struct BatchConfig {
     pub trace: String,
     pub processors: u32,
+    pub load_scale: f64,
     pub lenient: bool,
     pub window_jobs: usize,
     pub visible_jobs: usize,
@@ -65,6 +66,10 @@ impl BatchConfig {
         }
         if self.visible_jobs == 0 {
             return Err("visible_jobs = 0: must be at least 1".into());
+        }
+        let l = self.load_scale;
+        if !(l.is_finite() && (0.01..=100.0).contains(&l)) {
+            return Err(format!("load_scale = {l}: must be in [0.01, 100]"));
         }
         let t = self.bounded_slowdown_threshold_s;
         if !(t.is_finite() && t > 0.0) {

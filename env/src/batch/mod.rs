@@ -262,7 +262,7 @@ impl Scenario for BatchScenario {
         let jobs = window
             .iter()
             .map(|j| Job {
-                submit: j.submit - t0,
+                submit: ((j.submit - t0) as f64 / self.config.load_scale).round() as i64,
                 run: j.run,
                 requested: j.requested_time,
                 procs: j.procs,
