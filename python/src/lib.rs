@@ -3,11 +3,12 @@
 //! For now it exposes the scenarios' documented default configs; the gymnasium environments,
 //! the vector env and the trainer are bound here as they land.
 
+use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-const SCENARIOS: [(&str, &str); 1] = [("traffic", TRAFFIC_DEFAULT)];
+const SCENARIOS: [(&str, &str); 2] = [("traffic", TRAFFIC_DEFAULT), ("batch", BATCH_DEFAULT)];
 
 /// Names of the scenarios this build provides.
 #[pyfunction]

@@ -18,8 +18,14 @@ def test_traffic_default_config_is_documented_toml():
     assert "# Mean global request rate" in text
 
 
+def test_batch_default_config_is_documented_toml():
+    config = tomllib.loads(planetgym.default_config("batch"))
+    assert config["trace"] == "builtin:lublin_256"
+    assert config["visible_jobs"] == 128
+
+
 def test_unknown_scenario_is_a_value_error():
-    with pytest.raises(ValueError, match='unknown scenario "nope"; known: traffic'):
+    with pytest.raises(ValueError, match='unknown scenario "nope"; known: traffic, batch'):
         planetgym.default_config("nope")
 
 
