@@ -214,6 +214,29 @@ mod tests {
     }
 
     #[test]
+    fn reads_plain_and_gzip_files_alike() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("log.swf");
+        std::fs::write(&plain, LOG).unwrap();
+        let gz = dir.path().join("log.swf.gz");
+        let mut encoder = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
+        encoder.write_all(LOG.as_bytes()).unwrap();
+        encoder.finish().unwrap();
+        let (a, b) = (
+            read(&plain, SwfOptions::default()).unwrap(),
+            read(&gz, SwfOptions::default()).unwrap(),
+        );
+        assert_eq!(a.jobs, b.jobs);
+        assert_eq!(a.jobs.len(), 3);
+        let err = read(&dir.path().join("missing.swf"), SwfOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("could not read"), "{err}");
+    }
+
+    #[test]
     fn malformed_lines_name_the_file_and_line_or_are_skipped_when_lenient() {
         let bad = format!("{LOG}6 50 -1 abc 2 -1 -1 -1 -1 -1 1 7 -1 -1 0 -1 -1 -1\n7 60 -1 10 2\n");
         let err = parse_str(&bad, SwfOptions::default()).unwrap_err();
