@@ -70,6 +70,9 @@ pub fn run_episode<S: Scenario>(
         (vec![0.0; metrics_len], 0.0, 0, Vec::new());
     let last = loop {
         let action = contender.act(scenario, &obs)?;
+        // An observation may share state with the scenario (an Arc'd cluster): let go of it
+        // first so that stepping does not copy that state.
+        drop(obs);
         let t = scenario.step(&action).map_err(|source| EvalError::Env {
             policy: policy.clone(),
             episode,

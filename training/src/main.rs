@@ -3,10 +3,15 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use planetgym_agents::classic::{batch as batch_baselines, traffic as traffic_baselines};
+use planetgym_agents::classic::{
+    batch as batch_baselines, placement as placement_baselines, traffic as traffic_baselines,
+};
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
-use planetgym_env::{BatchConfig, BatchScenario, Scenario, TrafficConfig, TrafficScenario};
-use planetgym_training::{registry, report};
+use planetgym_env::{
+    BatchConfig, BatchScenario, PlacementConfig, PlacementScenario, Scenario, TrafficConfig,
+    TrafficScenario,
+};
+use planetgym_training::{plot, registry, report};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -76,6 +81,18 @@ struct BaselinesArgs {
     /// batch: skip (and count) malformed log lines instead of stopping.
     #[arg(long)]
     lenient: bool,
+    /// placement: pod list (openb CSV schema), instead of the config's.
+    #[arg(long, value_name = "FILE")]
+    pods: Option<String>,
+    /// placement: node list (openb CSV schema), instead of the config's.
+    #[arg(long, value_name = "FILE")]
+    nodes: Option<String>,
+    /// placement: where to write the metric curves over arrived workload (CSV).
+    #[arg(long, value_name = "FILE", default_value = "placement_curves.csv")]
+    curves: PathBuf,
+    /// placement: where to write the plot of GPU allocation ratio over arrived workload (PNG).
+    #[arg(long, value_name = "FILE", default_value = "placement_allocation.png")]
+    plot: PathBuf,
 }
 
 fn main() {
@@ -121,9 +138,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         .context("could not start worker threads")?;
     match args.scenario.as_str() {
         "traffic" => {
-            if args.trace.is_some() || args.jobs.is_some() || args.backfill || args.lenient {
-                bail!("--trace, --jobs, --backfill and --lenient apply to the batch scenario only");
-            }
+            reject_foreign_flags(&args, "traffic")?;
             let config = match &args.config {
                 Some(path) => TrafficConfig::from_file(path)?,
                 None => TrafficConfig::default(),
@@ -143,9 +158,12 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
                 config.episode_intervals,
                 &heading,
                 &args,
+                false,
             )
+            .map(drop)
         }
         "batch" => {
+            reject_foreign_flags(&args, "batch")?;
             let mut config = match &args.config {
                 Some(path) => BatchConfig::from_file(path)?,
                 None => BatchConfig::default(),
@@ -186,27 +204,115 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
                 config.window_jobs,
                 &heading,
                 &args,
+                false,
             )
+            .map(drop)
+        }
+        "placement" => {
+            reject_foreign_flags(&args, "placement")?;
+            let mut config = match &args.config {
+                Some(path) => PlacementConfig::from_file(path)?,
+                None => PlacementConfig::default(),
+            };
+            if let Some(pods) = &args.pods {
+                config.pods = pods.clone();
+            }
+            if let Some(nodes) = &args.nodes {
+                config.nodes = nodes.clone();
+            }
+            let env = PlacementScenario::new(config.clone())?;
+            let heading = format!(
+                "scenario placement: {} nodes, {} GPUs, {} trace pods ({}), {:?} arrivals, GPU selection {:?}",
+                env.nodes(),
+                env.total_gpus(),
+                env.trace_pods().len(),
+                config.pods,
+                config.mode,
+                config.gpu_selection
+            );
+            // Decisions per episode: about the pods that fill the cluster once.
+            let steps = (env.total_gpus() * config.inflation_target / 0.8) as usize;
+            let results = run_baselines(
+                &env,
+                &placement_baselines::baselines(),
+                steps,
+                &heading,
+                &args,
+                true,
+            )?;
+            let metrics = [
+                "gpu_allocation_ratio",
+                "fragmentation_rate",
+                "unallocated_gpu_fraction",
+                "failed_pods",
+            ];
+            let x_values: Vec<f64> = (0..=200).map(|i| f64::from(i) / 100.0).collect();
+            let curves = report::curves(
+                &results,
+                env.metric_names(),
+                "arrived_gpu_ratio",
+                &metrics,
+                &x_values,
+            )?;
+            report::write_curves(&curves, "arrived_gpu_ratio", &metrics, &args.curves)?;
+            let series: Vec<plot::Series> = curves
+                .iter()
+                .map(|(name, rows)| plot::Series {
+                    name: name.clone(),
+                    points: rows
+                        .iter()
+                        .map(|(x, v)| (100.0 * x, 100.0 * v[0]))
+                        .collect(),
+                })
+                .collect();
+            plot::line_chart(
+                &args.plot,
+                "GPU allocation vs arrived workload",
+                "arrived GPU requests (% of cluster GPUs)",
+                "allocated GPUs (%)",
+                &series,
+            )?;
+            println!(
+                "\ncurves: {}\nplot: {}",
+                args.curves.display(),
+                args.plot.display()
+            );
+            Ok(())
         }
         other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
     }
 }
 
-/// Evaluates `contenders` on `env`, prints the table and writes the requested files.
+/// Flags that belong to another scenario are errors, not silently ignored.
+fn reject_foreign_flags(args: &BaselinesArgs, scenario: &str) -> Result<()> {
+    let batch = args.trace.is_some() || args.jobs.is_some() || args.backfill || args.lenient;
+    let placement = args.pods.is_some() || args.nodes.is_some();
+    if batch && scenario != "batch" {
+        bail!("--trace, --jobs, --backfill and --lenient apply to the batch scenario only");
+    }
+    if placement && scenario != "placement" {
+        bail!("--pods and --nodes apply to the placement scenario only");
+    }
+    Ok(())
+}
+
+/// Evaluates `contenders` on `env`, prints the table and writes the requested files. Returns
+/// the episodes (with every step when `record` or `--timeseries` asks for it).
 fn run_baselines<S: Scenario + Clone>(
     env: &S,
     contenders: &[ContenderFactory<S>],
     steps_per_episode: usize,
     heading: &str,
     args: &BaselinesArgs,
-) -> Result<()> {
+    record: bool,
+) -> Result<Vec<planetgym_agents::evaluate::EpisodeResult>> {
     let bar = progress_bar((contenders.len() * args.episodes * steps_per_episode) as u64);
     let results = evaluate(
         env,
         contenders,
         args.episodes,
         args.seed,
-        args.timeseries.is_some(),
+        record || args.timeseries.is_some(),
         &|| bar.inc(1),
     )?;
     bar.finish_and_clear();
@@ -225,7 +331,7 @@ fn run_baselines<S: Scenario + Clone>(
     if let Some(path) = &args.timeseries {
         report::write_timeseries(&results, env.metric_names(), path)?;
     }
-    Ok(())
+    Ok(results)
 }
 
 fn progress_bar(total: u64) -> ProgressBar {

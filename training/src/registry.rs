@@ -1,6 +1,7 @@
 //! The scenarios the command line knows, with their documented default configs.
 
 use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
+use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
 
 #[derive(Debug, Clone, Copy)]
@@ -11,7 +12,7 @@ pub struct ScenarioEntry {
     pub default_config: &'static str,
 }
 
-pub const SCENARIOS: [ScenarioEntry; 2] = [
+pub const SCENARIOS: [ScenarioEntry; 3] = [
     ScenarioEntry {
         name: "traffic",
         description: "cross-region traffic scheduling: split each user region's requests over datacenter sites",
@@ -21,6 +22,11 @@ pub const SCENARIOS: [ScenarioEntry; 2] = [
         name: "batch",
         description: "batch job scheduling: pick which queued HPC job runs next (real SWF logs, EASY backfilling)",
         default_config: BATCH_DEFAULT,
+    },
+    ScenarioEntry {
+        name: "placement",
+        description: "service placement: a node for every arriving GPU-sharing pod (Alibaba openb cluster, FGD baselines)",
+        default_config: PLACEMENT_DEFAULT,
     },
 ];
 

@@ -229,3 +229,82 @@ mod tests {
         assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
     }
 }
+
+/// Mean over episodes of `metrics` as curves over `x_metric` sampled at `x_values`: each
+/// episode contributes its state at its last step with `x <= x_value` (none before its first).
+/// Returns, per policy, one row per x value that every episode reached: (x, means).
+pub fn curves(
+    results: &[EpisodeResult],
+    metric_names: &[&str],
+    x_metric: &str,
+    metrics: &[&str],
+    x_values: &[f64],
+) -> anyhow::Result<Vec<(String, Vec<(f64, Vec<f64>)>)>> {
+    let column = |name: &str| {
+        metric_names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| anyhow::anyhow!("no metric `{name}`"))
+    };
+    let x_col = column(x_metric)?;
+    let cols: Vec<usize> = metrics
+        .iter()
+        .map(|m| column(m))
+        .collect::<anyhow::Result<_>>()?;
+    let mut out: Vec<(String, Vec<(f64, Vec<f64>)>)> = Vec::new();
+    let mut policies: Vec<&str> = Vec::new();
+    for r in results {
+        if !policies.contains(&r.policy.as_str()) {
+            policies.push(&r.policy);
+        }
+    }
+    for policy in policies {
+        let episodes: Vec<&EpisodeResult> = results.iter().filter(|r| r.policy == policy).collect();
+        let mut rows = Vec::new();
+        for &x in x_values {
+            let states: Vec<&Vec<f64>> = episodes
+                .iter()
+                .filter_map(|e| {
+                    e.trajectory
+                        .iter()
+                        .take_while(|s| s.metrics[x_col] <= x + 1e-12)
+                        .last()
+                        .map(|s| &s.metrics)
+                })
+                .collect();
+            if states.len() < episodes.len()
+                || episodes.iter().any(|e| {
+                    e.trajectory
+                        .last()
+                        .is_none_or(|s| s.metrics[x_col] + 0.02 < x)
+                })
+            {
+                continue;
+            }
+            let means = cols
+                .iter()
+                .map(|&c| states.iter().map(|s| s[c]).sum::<f64>() / states.len() as f64)
+                .collect();
+            rows.push((x, means));
+        }
+        out.push((policy.to_string(), rows));
+    }
+    Ok(out)
+}
+
+/// Writes curves as CSV: `policy,<x_name>,<metrics...>`.
+pub fn write_curves(
+    curves: &[(String, Vec<(f64, Vec<f64>)>)],
+    x_name: &str,
+    metrics: &[&str],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let mut out = format!("policy,{x_name},{}\n", metrics.join(","));
+    for (policy, rows) in curves {
+        for (x, values) in rows {
+            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+            let _ = writeln!(out, "{},{x},{}", csv_field(policy), values.join(","));
+        }
+    }
+    write_file(path, &out)
+}

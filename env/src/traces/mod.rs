@@ -1,5 +1,6 @@
 //! Trace readers, one module per format. Streaming, with line-numbered errors; gzip supported.
 
+pub mod openb;
 pub mod swf;
 
 use crate::error::EnvError;

@@ -1,0 +1,260 @@
+//! Placement heuristics of the FGD paper's evaluation (Weng et al., ATC'23), scored once per
+//! group of identical nodes (`Cluster` classes) and resolved to the lowest-numbered node of the
+//! best group.
+//!
+//! Definitions follow the authors' simulator (resources: free CPU in milli, free GPU in milli
+//! summed over the node's GPUs; `128000` and `8000` are its normalisers):
+//! - best fit: least `0.5 (cpu_free - cpu) / 128000 + 0.5 (gpu_free - gpu) / 8000` left over;
+//! - worst fit: most `(cpu_free - cpu) + 100 (gpu_free - gpu)` left over;
+//! - dot product: least `[cpu_free/128000, gpu_free/8000] . [cpu/128000, gpu/8000]`;
+//! - GPU packing: prefer partly used GPUs (the fuller the better), then free GPUs of partly used
+//!   nodes, then untouched nodes with fewer GPUs;
+//! - GPU clustering: prefer nodes holding only pods of the same kind (sharing, 1, 2, ... GPUs),
+//!   then mixed nodes holding that kind, then empty nodes; among them the fuller;
+//! - FGD: least growth of the node's expected fragmentation under the target workload;
+//! - first fit: lowest-numbered feasible node; random: uniform over feasible nodes.
+//!
+//! Ties are broken uniformly at random among the tied nodes (seeded), as in the reference
+//! simulator. Departure: the GPU a sharing pod takes inside the chosen node is the scenario's `gpu_selection` for every
+//! policy (FGD's own choice is `gpu_selection = "fgd"`).
+
+use crate::evaluate::ContenderFactory;
+use crate::{Contender, Policy, PolicyError};
+use planetgym_env::placement::{ClassKey, PodRequest, TypicalPod, node_fragment};
+use planetgym_env::rng::Rng;
+use planetgym_env::{Action, PlacementObs, PlacementScenario};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacementRule {
+    FirstFit,
+    BestFit,
+    WorstFit,
+    DotProduct,
+    GpuPacking,
+    GpuClustering,
+    Fgd,
+}
+
+impl PlacementRule {
+    pub const ALL: [PlacementRule; 7] = [
+        PlacementRule::FirstFit,
+        PlacementRule::BestFit,
+        PlacementRule::WorstFit,
+        PlacementRule::DotProduct,
+        PlacementRule::GpuPacking,
+        PlacementRule::GpuClustering,
+        PlacementRule::Fgd,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PlacementRule::FirstFit => "first-fit",
+            PlacementRule::BestFit => "best-fit",
+            PlacementRule::WorstFit => "worst-fit",
+            PlacementRule::DotProduct => "dot-product",
+            PlacementRule::GpuPacking => "gpu-packing",
+            PlacementRule::GpuClustering => "gpu-clustering",
+            PlacementRule::Fgd => "fgd",
+        }
+    }
+
+    /// Cost of placing `pod` on a node in state `key` (which fits it); the least wins.
+    pub fn cost(self, key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> f64 {
+        let cpu_left = f64::from(key.cpu_left) - f64::from(pod.cpu_milli);
+        let gpu_free = f64::from(key.gpu_left_total());
+        let gpu_left = gpu_free - f64::from(pod.gpu_total());
+        match self {
+            PlacementRule::FirstFit => 0.0,
+            PlacementRule::BestFit => 0.5 * cpu_left / 128_000.0 + 0.5 * gpu_left / 8000.0,
+            PlacementRule::WorstFit => -(cpu_left + 100.0 * gpu_left),
+            PlacementRule::DotProduct => {
+                (f64::from(key.cpu_left) / 128_000.0) * (f64::from(pod.cpu_milli) / 128_000.0)
+                    + (gpu_free / 8000.0) * (f64::from(pod.gpu_total()) / 8000.0)
+            }
+            PlacementRule::GpuPacking => -gpu_packing_score(key, pod),
+            PlacementRule::GpuClustering => -gpu_clustering_score(key, pod),
+            PlacementRule::Fgd => fragment_growth(key, pod, typical),
+        }
+    }
+}
+
+/// GPU packing's score (higher is better), after the authors' simulator.
+fn gpu_packing_score(key: &ClassKey, pod: &PodRequest) -> f64 {
+    if pod.num_gpu == 0 {
+        return 0.0;
+    }
+    let gpus = usize::from(key.spec.gpus);
+    let fully_free = key.fully_free_gpus();
+    if fully_free == gpus {
+        return (33 - fully_free as i64).max(fully_free as i64) as f64;
+    }
+    // The GPUs the pod would take: the fullest that fit.
+    let mut fitting: Vec<u16> = key.gpu_left[..gpus]
+        .iter()
+        .copied()
+        .filter(|&g| g >= pod.gpu_milli)
+        .collect();
+    fitting.sort_unstable();
+    let chosen = &fitting[..usize::from(pod.num_gpu).min(fitting.len())];
+    let free_used = chosen.iter().filter(|&&g| g == 1000).count() as i64;
+    if free_used > 0 {
+        (50 - free_used).max(33) as f64
+    } else {
+        let percent: i64 = chosen.iter().map(|&g| i64::from(g) * 100 / 1000).sum();
+        (100 - percent / 10).max(50) as f64
+    }
+}
+
+/// GPU clustering's score (higher is better), after the authors' simulator.
+fn gpu_clustering_score(key: &ClassKey, pod: &PodRequest) -> f64 {
+    let tag = pod.tag();
+    if tag == 0 {
+        return 0.0;
+    }
+    let base = 25 * (8000 - i64::from(key.gpu_left_total())) / 8000;
+    let offset = match key.tags {
+        0 => 25,
+        t if t == tag => 75,
+        t if t & tag != 0 => 50,
+        _ => 0,
+    };
+    (base + offset) as f64
+}
+
+/// Growth of a node's expected fragmentation if it takes the pod (sharing pods on their best
+/// GPU for it, as FGD scores them).
+pub fn fragment_growth(key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> f64 {
+    let before = node_fragment(key, typical);
+    let after = if pod.is_sharing() {
+        key.sharing_candidates(pod)
+            .map(|g| node_fragment(&key.after(pod, Some(g)), typical))
+            .fold(f64::INFINITY, f64::min)
+    } else {
+        node_fragment(&key.after(pod, None), typical)
+    };
+    after - before
+}
+
+/// Scores each group of identical feasible nodes by `rule` and picks a node of the best
+/// groups: uniformly at random among all tied nodes (seeded by the episode), as the reference
+/// simulator breaks ties, or the lowest-numbered one for first fit.
+#[derive(Debug, Clone)]
+pub struct PlacementHeuristic {
+    rule: PlacementRule,
+    rng: Rng,
+}
+
+impl PlacementHeuristic {
+    pub fn new(rule: PlacementRule) -> Self {
+        Self {
+            rule,
+            rng: Rng::new(0),
+        }
+    }
+}
+
+impl Policy<PlacementScenario> for PlacementHeuristic {
+    fn name(&self) -> String {
+        self.rule.name().into()
+    }
+
+    fn reset(&mut self, episode_seed: u64) {
+        self.rng = Rng::new(episode_seed ^ 0x0070_1ACE);
+    }
+
+    fn act(&mut self, obs: &PlacementObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let cluster = &obs.cluster;
+        let scored: Vec<(f64, usize)> = cluster
+            .classes()
+            .filter(|(_, c)| c.key.fits(&obs.pod))
+            .map(|(id, c)| (self.rule.cost(&c.key, &obs.pod, &obs.typical), id))
+            .collect();
+        let best = scored.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+        let tied: Vec<usize> = scored
+            .iter()
+            .filter(|s| s.0 <= best + 1e-12 * best.abs().max(1.0))
+            .map(|s| s.1)
+            .collect();
+        let node = if self.rule == PlacementRule::FirstFit {
+            tied.iter()
+                .filter_map(|&id| cluster.lowest_member(id))
+                .min()
+        } else {
+            let groups: Vec<&[u32]> = tied
+                .iter()
+                .map(|&id| cluster.class(id).members.as_slice())
+                .collect();
+            pick_uniform(&mut self.rng, &groups)
+        };
+        node.map(Action::Discrete)
+            .ok_or_else(|| PolicyError::Invalid {
+                policy: self.name(),
+                message: "no node can host the pod".into(),
+            })
+    }
+}
+
+/// A node drawn uniformly from the union of the member lists.
+fn pick_uniform(rng: &mut Rng, groups: &[&[u32]]) -> Option<usize> {
+    let total: usize = groups.iter().map(|g| g.len()).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut pick = rng.below(total);
+    for members in groups {
+        if pick < members.len() {
+            return Some(members[pick] as usize);
+        }
+        pick -= members.len();
+    }
+    None
+}
+
+/// A uniformly random feasible node (seeded by the episode).
+#[derive(Debug, Clone)]
+pub struct RandomPlacement {
+    rng: Rng,
+}
+
+impl Default for RandomPlacement {
+    fn default() -> Self {
+        Self { rng: Rng::new(0) }
+    }
+}
+
+impl Policy<PlacementScenario> for RandomPlacement {
+    fn name(&self) -> String {
+        "random".into()
+    }
+
+    fn reset(&mut self, episode_seed: u64) {
+        self.rng = Rng::new(episode_seed ^ 0x0070_1ACE);
+    }
+
+    fn act(&mut self, obs: &PlacementObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let feasible = obs
+            .cluster
+            .classes()
+            .filter(|(_, c)| c.key.fits(&obs.pod))
+            .map(|(_, c)| c.members.as_slice());
+        pick_uniform(&mut self.rng, &feasible.collect::<Vec<_>>())
+            .map(Action::Discrete)
+            .ok_or_else(|| PolicyError::Invalid {
+                policy: self.name(),
+                message: "no node can host the pod".into(),
+            })
+    }
+}
+
+/// Random, then every heuristic.
+pub fn baselines() -> Vec<ContenderFactory<PlacementScenario>> {
+    let mut all: Vec<ContenderFactory<PlacementScenario>> = vec![Box::new(|| {
+        Contender::Fair(Box::new(RandomPlacement::default()))
+    })];
+    for rule in PlacementRule::ALL {
+        all.push(Box::new(move || {
+            Contender::Fair(Box::new(PlacementHeuristic::new(rule)))
+        }));
+    }
+    all
+}

@@ -1,0 +1,625 @@
+//! The `placement` scenario: a node for every arriving GPU-sharing pod.
+//!
+//! Pods come from the Alibaba openb trace, either by Monte-Carlo workload inflation (sampled
+//! with replacement until the requested GPUs pass a multiple of the cluster's, none leaving: the
+//! FGD paper's evaluation) or by trace replay (pods leave at their deletion times). Each pod
+//! with at least one feasible node is a decision: `Discrete(nodes)` with the feasibility mask,
+//! entity observation with one row per node. Pods with no feasible node fail and are counted.
+
+pub mod cluster;
+pub mod config;
+pub mod frag;
+
+pub use cluster::{ClassKey, Cluster, NodeSpec, PodRequest};
+pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
+pub use frag::{TypicalPod, node_fragment, typical_pods};
+
+use crate::error::EnvError;
+use crate::features::{Feature, FeatureSpec, Layout};
+use crate::rng::Rng;
+use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
+use crate::spaces::{Action, Space};
+use crate::traces::openb::{self, OpenbNode, OpenbPod};
+use crate::traces::read_bytes_maybe_gzip;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+
+/// Metrics in every step's `Info` (the cluster after that step; the episode's are the last).
+pub const METRICS: [&str; 9] = [
+    "arrived_gpu_ratio",
+    "gpu_allocation_ratio",
+    "fragmentation_rate",
+    "unallocated_gpus",
+    "unallocated_gpu_fraction",
+    "failed_pods",
+    "failed_gpu_ratio",
+    "cpu_utilisation",
+    "memory_utilisation",
+];
+
+const BUILTIN_NODES: &[u8] = include_bytes!("../../data/openb_node_list_all_node.csv.gz");
+const BUILTIN_PODS: &[u8] = include_bytes!("../../data/openb_pod_list_default.csv.gz");
+
+fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
+    match source {
+        "builtin:openb" => openb::read_nodes(read_bytes_maybe_gzip(BUILTIN_NODES), source),
+        path => openb::read_nodes(
+            crate::traces::open_maybe_gzip(std::path::Path::new(path))?,
+            path,
+        ),
+    }
+}
+
+fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
+    match source {
+        "builtin:openb_default" => openb::read_pods(read_bytes_maybe_gzip(BUILTIN_PODS), source),
+        path => openb::read_pods(
+            crate::traces::open_maybe_gzip(std::path::Path::new(path))?,
+            path,
+        ),
+    }
+}
+
+/// A pod of the trace, as the simulator uses it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TracePod {
+    pub request: PodRequest,
+    pub creation: i64,
+    pub deletion: Option<i64>,
+}
+
+/// What the policy sees: the pod to place and the whole cluster (shared, not copied).
+#[derive(Debug, Clone)]
+pub struct PlacementObs {
+    pub pod: PodRequest,
+    pub cluster: Arc<Cluster>,
+    /// The target workload fragmentation is measured against.
+    pub typical: Arc<Vec<TypicalPod>>,
+    pub arrived_gpu_ratio: f64,
+    pub gpu_allocation_ratio: f64,
+}
+
+impl PartialEq for PlacementObs {
+    fn eq(&self, other: &Self) -> bool {
+        self.pod == other.pod
+            && self.arrived_gpu_ratio == other.arrived_gpu_ratio
+            && self.gpu_allocation_ratio == other.gpu_allocation_ratio
+            && (0..self.cluster.len()).all(|n| {
+                other.cluster.len() == self.cluster.len()
+                    && self.cluster.state(n) == other.cluster.state(n)
+            })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlacementScenario {
+    config: PlacementConfig,
+    models: Arc<Vec<String>>,
+    specs: Arc<Vec<NodeSpec>>,
+    pods: Arc<Vec<TracePod>>,
+    typical: Arc<Vec<TypicalPod>>,
+    totals: Totals,
+    space: Space,
+    spec: FeatureSpec,
+    episode: Episode,
+}
+
+/// Cluster capacity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Totals {
+    gpu_milli: f64,
+    cpu_milli: f64,
+    memory_mib: f64,
+}
+
+/// The state of one episode.
+#[derive(Debug, Clone)]
+struct Episode {
+    started: bool,
+    rng: Rng,
+    cluster: Arc<Cluster>,
+    /// Replay: next pod index and end of the window. Inflation: unused.
+    next_pod: usize,
+    end_pod: usize,
+    /// The pod waiting for a decision.
+    current: Option<usize>,
+    /// Pods placed in replay mode, by deletion time: (time, node, pod, GPUs used).
+    departures: BinaryHeap<Reverse<(i64, usize, usize, Vec<u8>)>>,
+    arrived_gpu: f64,
+    allocated_gpu: f64,
+    allocated_cpu: f64,
+    allocated_memory: f64,
+    fragment: f64,
+    failed_pods: usize,
+    failed_gpu: f64,
+    mask: Vec<bool>,
+}
+
+impl PlacementScenario {
+    pub fn new(config: PlacementConfig) -> Result<Self, EnvError> {
+        config.validate().map_err(EnvError::Config)?;
+        let nodes = load_nodes(&config.nodes)?;
+        let pods = load_pods(&config.pods)?;
+        Self::from_trace(config, &nodes, &pods)
+    }
+
+    /// A scenario over already loaded node and pod lists.
+    pub fn from_trace(
+        config: PlacementConfig,
+        nodes: &[OpenbNode],
+        pods: &[OpenbPod],
+    ) -> Result<Self, EnvError> {
+        config.validate().map_err(EnvError::Config)?;
+        if nodes.is_empty() || pods.is_empty() {
+            return Err(EnvError::config(
+                "the node list and the pod list must not be empty",
+            ));
+        }
+        let mut models: Vec<String> = Vec::new();
+        for n in nodes.iter().filter(|n| !n.model.is_empty()) {
+            if !models.contains(&n.model) {
+                models.push(n.model.clone());
+            }
+        }
+        if models.len() > 32 {
+            return Err(EnvError::config(format!(
+                "{} GPU models: at most 32 are supported",
+                models.len()
+            )));
+        }
+        models.sort();
+        let model_id = |name: &str| models.iter().position(|m| m == name).map(|i| i as u8);
+        let mut specs: Vec<NodeSpec> = nodes
+            .iter()
+            .map(|n| NodeSpec {
+                cpu_milli: n.cpu_milli,
+                memory_mib: n.memory_mib,
+                gpus: n.gpus as u8,
+                model: model_id(&n.model),
+            })
+            .collect();
+        if config.synthetic_nodes > 0 {
+            let mut rng = Rng::new(config.synthetic_seed);
+            specs = (0..config.synthetic_nodes)
+                .map(|_| specs[rng.below(specs.len())])
+                .collect();
+        }
+        let mut trace: Vec<TracePod> = pods
+            .iter()
+            .map(|p| {
+                let allowed = p
+                    .gpu_spec
+                    .iter()
+                    .filter_map(|m| model_id(m))
+                    .fold(0u32, |acc, m| acc | (1 << m));
+                // A spec naming only models this cluster lacks can never be placed: keep it
+                // impossible rather than "any model".
+                let allowed = if !p.gpu_spec.is_empty() && allowed == 0 {
+                    u32::MAX << models.len().min(31)
+                } else {
+                    allowed
+                };
+                TracePod {
+                    request: PodRequest {
+                        cpu_milli: p.cpu_milli,
+                        memory_mib: p.memory_mib,
+                        num_gpu: p.num_gpu as u8,
+                        gpu_milli: p.gpu_milli as u16,
+                        allowed_models: allowed,
+                    },
+                    creation: p.creation_time,
+                    deletion: p.deletion_time,
+                }
+            })
+            .collect();
+        trace.sort_by_key(|p| p.creation);
+        let requests: Vec<PodRequest> = trace.iter().map(|p| p.request).collect();
+        let typical = typical_pods(&requests, config.typical_coverage);
+        let totals = Totals {
+            gpu_milli: specs.iter().map(|s| f64::from(s.gpus) * 1000.0).sum(),
+            cpu_milli: specs.iter().map(|s| f64::from(s.cpu_milli)).sum(),
+            memory_mib: specs.iter().map(|s| f64::from(s.memory_mib)).sum(),
+        };
+        if totals.gpu_milli <= 0.0 {
+            return Err(EnvError::config("the cluster has no GPU"));
+        }
+        let n = specs.len();
+        let cluster = Arc::new(Cluster::new(specs.clone()));
+        Ok(Self {
+            space: Space::Discrete { n },
+            spec: feature_spec(n),
+            episode: Episode {
+                started: false,
+                rng: Rng::new(0),
+                cluster,
+                next_pod: 0,
+                end_pod: 0,
+                current: None,
+                departures: BinaryHeap::new(),
+                arrived_gpu: 0.0,
+                allocated_gpu: 0.0,
+                allocated_cpu: 0.0,
+                allocated_memory: 0.0,
+                fragment: 0.0,
+                failed_pods: 0,
+                failed_gpu: 0.0,
+                mask: vec![false; n],
+            },
+            models: Arc::new(models),
+            specs: Arc::new(specs),
+            pods: Arc::new(trace),
+            typical: Arc::new(typical),
+            totals,
+            config,
+        })
+    }
+
+    pub fn config(&self) -> &PlacementConfig {
+        &self.config
+    }
+
+    pub fn models(&self) -> &[String] {
+        &self.models
+    }
+
+    pub fn nodes(&self) -> usize {
+        self.specs.len()
+    }
+
+    pub fn trace_pods(&self) -> &[TracePod] {
+        &self.pods
+    }
+
+    pub fn typical(&self) -> &[TypicalPod] {
+        &self.typical
+    }
+
+    /// The cluster's total GPUs.
+    pub fn total_gpus(&self) -> f64 {
+        self.totals.gpu_milli / 1000.0
+    }
+
+    /// The pod after the current one, or `None` at the end of the episode.
+    fn draw_pod(&mut self) -> Option<usize> {
+        let e = &mut self.episode;
+        match self.config.mode {
+            ArrivalMode::Inflation => {
+                let i = e.rng.below(self.pods.len());
+                let gpu = f64::from(self.pods[i].request.gpu_total());
+                (e.arrived_gpu + gpu <= self.config.inflation_target * self.totals.gpu_milli)
+                    .then_some(i)
+            }
+            ArrivalMode::Replay => (e.next_pod < e.end_pod).then(|| {
+                e.next_pod += 1;
+                e.next_pod - 1
+            }),
+        }
+    }
+
+    /// Releases replayed pods that have left by `time`.
+    fn depart_until(&mut self, time: i64) {
+        while let Some(Reverse((t, node, pod, used))) = self.episode.departures.peek().cloned() {
+            if t > time {
+                break;
+            }
+            self.episode.departures.pop();
+            let request = self.pods[pod].request;
+            let before = node_fragment(&self.episode.cluster.key_of(node), &self.typical);
+            let cluster = Arc::make_mut(&mut self.episode.cluster);
+            cluster.release(node, &request, &used);
+            let after = node_fragment(&cluster.key_of(node), &self.typical);
+            self.book(&request, -1.0, after - before);
+        }
+    }
+
+    /// Adds (sign +1) or removes (-1) a pod's resources from the allocation totals.
+    fn book(&mut self, pod: &PodRequest, sign: f64, fragment_change: f64) {
+        let e = &mut self.episode;
+        e.allocated_gpu += sign * f64::from(pod.gpu_total());
+        e.allocated_cpu += sign * f64::from(pod.cpu_milli);
+        e.allocated_memory += sign * f64::from(pod.memory_mib);
+        e.fragment += fragment_change;
+    }
+
+    /// Moves to the next pod that some node can host, failing those none can. Returns the GPU
+    /// milli of the pods that failed on the way; `current` is `None` at the end of the episode.
+    fn advance_to_decision(&mut self) -> f64 {
+        let mut failed = 0.0;
+        self.episode.current = None;
+        while let Some(i) = self.draw_pod() {
+            let pod = self.pods[i];
+            if self.config.mode == ArrivalMode::Replay {
+                self.depart_until(pod.creation);
+            }
+            self.episode.arrived_gpu += f64::from(pod.request.gpu_total());
+            if self.update_mask(&pod.request) {
+                self.episode.current = Some(i);
+                break;
+            }
+            self.episode.failed_pods += 1;
+            self.episode.failed_gpu += f64::from(pod.request.gpu_total());
+            failed += f64::from(pod.request.gpu_total());
+        }
+        if self.episode.current.is_none() {
+            self.episode.mask.fill(false);
+        }
+        failed
+    }
+
+    /// Feasibility per node class, expanded to the node mask. Returns whether any node fits.
+    fn update_mask(&mut self, pod: &PodRequest) -> bool {
+        let cluster = &self.episode.cluster;
+        let mut fits_class =
+            vec![false; cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)];
+        let mut any = false;
+        for (id, class) in cluster.classes() {
+            fits_class[id] = class.key.fits(pod);
+            any |= fits_class[id];
+        }
+        for (node, m) in self.episode.mask.iter_mut().enumerate() {
+            *m = fits_class[cluster.class_of(node)];
+        }
+        any
+    }
+
+    /// Index (into the sorted shares of `key`) of the GPU a sharing pod takes.
+    fn pick_gpu(&self, key: &ClassKey, pod: &PodRequest) -> Option<usize> {
+        match self.config.gpu_selection {
+            // Shares are sorted largest first: the last that fits is the fullest GPU.
+            GpuSelection::Best => key.sharing_candidates(pod).last(),
+            GpuSelection::Fgd => key
+                .sharing_candidates(pod)
+                .map(|g| (g, node_fragment(&key.after(pod, Some(g)), &self.typical)))
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                .map(|(g, _)| g),
+        }
+    }
+
+    fn observation(&self) -> PlacementObs {
+        let e = &self.episode;
+        PlacementObs {
+            pod: e
+                .current
+                .map(|i| self.pods[i].request)
+                .unwrap_or(PodRequest {
+                    cpu_milli: 0,
+                    memory_mib: 0,
+                    num_gpu: 0,
+                    gpu_milli: 0,
+                    allowed_models: 0,
+                }),
+            cluster: e.cluster.clone(),
+            typical: self.typical.clone(),
+            arrived_gpu_ratio: e.arrived_gpu / self.totals.gpu_milli,
+            gpu_allocation_ratio: e.allocated_gpu / self.totals.gpu_milli,
+        }
+    }
+
+    fn info(&self) -> Info {
+        let e = &self.episode;
+        let g = self.totals.gpu_milli;
+        let idle = g - e.allocated_gpu;
+        Info {
+            values: vec![
+                e.arrived_gpu / g,
+                e.allocated_gpu / g,
+                if idle > 0.0 {
+                    (e.fragment / idle).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                },
+                idle / 1000.0,
+                idle / g,
+                e.failed_pods as f64,
+                e.failed_gpu / g,
+                e.allocated_cpu / self.totals.cpu_milli,
+                e.allocated_memory / self.totals.memory_mib,
+            ],
+        }
+    }
+}
+
+impl Scenario for PlacementScenario {
+    type Obs = PlacementObs;
+    type OracleView = ();
+
+    fn name(&self) -> &'static str {
+        "placement"
+    }
+
+    fn action_space(&self) -> &Space {
+        &self.space
+    }
+
+    fn feature_spec(&self) -> &FeatureSpec {
+        &self.spec
+    }
+
+    fn metric_names(&self) -> &'static [&'static str] {
+        &METRICS
+    }
+
+    fn metric_aggregation(&self) -> MetricAggregation {
+        MetricAggregation::Final
+    }
+
+    fn action_mask(&self) -> Option<&[bool]> {
+        Some(&self.episode.mask)
+    }
+
+    fn reset(&mut self, seed: u64) -> PlacementObs {
+        let mut rng = Rng::new(seed);
+        let (next_pod, end_pod) = match (self.config.mode, self.config.replay_pods) {
+            (ArrivalMode::Replay, 0) => (0, self.pods.len()),
+            (ArrivalMode::Replay, n) => {
+                let n = n.min(self.pods.len());
+                let start = rng.below(self.pods.len() - n + 1);
+                (start, start + n)
+            }
+            (ArrivalMode::Inflation, _) => (0, 0),
+        };
+        let e = &mut self.episode;
+        e.started = true;
+        e.rng = rng;
+        e.cluster = Arc::new(Cluster::new(self.specs.to_vec()));
+        (e.next_pod, e.end_pod, e.current) = (next_pod, end_pod, None);
+        e.departures.clear();
+        (
+            e.arrived_gpu,
+            e.allocated_gpu,
+            e.allocated_cpu,
+            e.allocated_memory,
+        ) = (0.0, 0.0, 0.0, 0.0);
+        (e.failed_pods, e.failed_gpu) = (0, 0.0);
+        e.fragment = e
+            .cluster
+            .classes()
+            .map(|(_, c)| c.members.len() as f64 * node_fragment(&c.key, &self.typical))
+            .sum();
+        self.advance_to_decision();
+        self.observation()
+    }
+
+    fn step(&mut self, action: &Action) -> Result<Transition<PlacementObs>, EnvError> {
+        if !self.episode.started {
+            return Err(EnvError::NotReset);
+        }
+        let Some(pod_index) = self.episode.current else {
+            return Err(EnvError::EpisodeOver);
+        };
+        self.check_action(action)?;
+        let Action::Discrete(node) = *action else {
+            unreachable!("check_action accepts only discrete actions for a discrete space")
+        };
+        let pod = self.pods[pod_index];
+        let fragment_before = self.episode.fragment;
+        let key = self.episode.cluster.key_of(node);
+        let gpu = if pod.request.is_sharing() {
+            self.pick_gpu(&key, &pod.request)
+        } else {
+            None
+        };
+        let cluster = Arc::make_mut(&mut self.episode.cluster);
+        let used = cluster.place(node, &pod.request, |_| gpu).ok_or_else(|| {
+            EnvError::data(
+                "placement",
+                format!("node {node} passed the mask but cannot host the pod"),
+            )
+        })?;
+        let node_after = node_fragment(&cluster.key_of(node), &self.typical);
+        self.book(
+            &pod.request,
+            1.0,
+            node_after - node_fragment(&key, &self.typical),
+        );
+        if let (ArrivalMode::Replay, Some(t)) = (self.config.mode, pod.deletion) {
+            self.episode
+                .departures
+                .push(Reverse((t, node, pod_index, used)));
+        }
+        let failed = self.advance_to_decision();
+        let w = &self.config.reward;
+        let reward = 100.0 / self.totals.gpu_milli
+            * (w.allocation_weight * f64::from(pod.request.gpu_total())
+                - w.fragmentation_weight * (self.episode.fragment - fragment_before)
+                - w.failure_weight * failed);
+        Ok(Transition {
+            obs: self.observation(),
+            reward,
+            terminated: self.episode.current.is_none(),
+            truncated: false,
+            info: self.info(),
+        })
+    }
+
+    fn encode(&self, obs: &PlacementObs, out: &mut [f32]) {
+        let pod = &obs.pod;
+        let global = [
+            f64::from(pod.cpu_milli) / 64_000.0,
+            f64::from(pod.memory_mib) / 262_144.0,
+            f64::from(pod.num_gpu) / 8.0,
+            f64::from(pod.gpu_milli) / 1000.0,
+            obs.arrived_gpu_ratio,
+            obs.gpu_allocation_ratio,
+        ];
+        out[..GLOBAL_FEATURES]
+            .iter_mut()
+            .zip(global)
+            .for_each(|(o, v)| *o = v as f32);
+        let cluster = &obs.cluster;
+        // Per class once, then copied to its member rows.
+        let mut rows = vec![
+            [0.0f32; NODE_FEATURES];
+            cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)
+        ];
+        for (id, class) in cluster.classes() {
+            let k = &class.key;
+            let gpus = f64::from(k.spec.gpus);
+            let values = [
+                f64::from(k.cpu_left) / f64::from(k.spec.cpu_milli.max(1)),
+                f64::from(k.memory_left) / f64::from(k.spec.memory_mib.max(1)),
+                if gpus > 0.0 {
+                    f64::from(k.gpu_left_total()) / (1000.0 * gpus)
+                } else {
+                    0.0
+                },
+                gpus / 8.0,
+                k.fully_free_gpus() as f64 / 8.0,
+                f64::from(k.gpu_left[0]) / 1000.0,
+                if pod.num_gpu > 0 && pod.model_allowed(k.spec.model) {
+                    1.0
+                } else {
+                    0.0
+                },
+                if k.fits(pod) { 1.0 } else { 0.0 },
+                node_fragment(k, &obs.typical) / 8000.0,
+            ];
+            rows[id]
+                .iter_mut()
+                .zip(values)
+                .for_each(|(o, v)| *o = v as f32);
+        }
+        let n = cluster.len();
+        let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * NODE_FEATURES];
+        for (node, row) in body.chunks_exact_mut(NODE_FEATURES).enumerate() {
+            row.copy_from_slice(&rows[cluster.class_of(node)]);
+        }
+        out[GLOBAL_FEATURES + n * NODE_FEATURES..].fill(1.0);
+    }
+
+    fn oracle_view(&self) -> &() {
+        &()
+    }
+}
+
+const GLOBAL_FEATURES: usize = 6;
+const NODE_FEATURES: usize = 9;
+
+fn feature_spec(nodes: usize) -> FeatureSpec {
+    FeatureSpec {
+        scenario: "placement",
+        layout: Layout::Entity {
+            global: vec![
+                Feature::new("pod_cpu", "milli-CPU", 64_000.0),
+                Feature::new("pod_memory", "MiB", 262_144.0),
+                Feature::new("pod_gpus", "GPUs", 8.0),
+                Feature::new("pod_gpu_share", "milli-GPU per GPU", 1000.0),
+                Feature::new("arrived_gpu_ratio", "fraction of cluster GPUs", 1.0),
+                Feature::new("gpu_allocation_ratio", "fraction of cluster GPUs", 1.0),
+            ],
+            entity: vec![
+                Feature::new("cpu_free", "fraction of the node", 1.0),
+                Feature::new("memory_free", "fraction of the node", 1.0),
+                Feature::new("gpu_free", "fraction of the node's GPUs", 1.0),
+                Feature::new("gpus", "GPUs", 8.0),
+                Feature::new("fully_free_gpus", "GPUs", 8.0),
+                Feature::new("largest_gpu_share_free", "milli-GPU", 1000.0),
+                Feature::new("gpu_model_allowed", "0/1", 1.0),
+                Feature::new("fits", "0/1", 1.0),
+                Feature::new("fragment", "milli-GPU", 8000.0),
+            ],
+            entities: nodes,
+        },
+    }
+}

@@ -1,0 +1,203 @@
+//! Alibaba cluster-trace-gpu-v2023 ("openb", Weng et al. ATC'23): node lists and pod lists.
+//!
+//! Nodes: `sn, cpu_milli, memory_mib, gpu, model` (model empty for CPU-only nodes).
+//! Pods: `name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, qos, pod_phase,
+//! creation_time, deletion_time, scheduled_time`; `gpu_milli` is the share of one GPU (x1000)
+//! a sharing pod needs, `gpu_spec` the allowed GPU models joined by `|` (empty = any).
+
+use crate::error::EnvError;
+use std::io::Read;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenbNode {
+    pub name: String,
+    pub cpu_milli: u32,
+    pub memory_mib: u32,
+    pub gpus: u32,
+    /// GPU model (`T4`, `V100M16`, ...); empty for CPU-only nodes.
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenbPod {
+    pub name: String,
+    pub cpu_milli: u32,
+    pub memory_mib: u32,
+    pub num_gpu: u32,
+    /// Per-GPU share (x1000) for `num_gpu` = 1; 1000 for whole GPUs; 0 for CPU-only pods.
+    pub gpu_milli: u32,
+    /// Allowed GPU models; empty = any.
+    pub gpu_spec: Vec<String>,
+    pub qos: String,
+    pub phase: String,
+    pub creation_time: i64,
+    /// `None` when the pod outlives the trace.
+    pub deletion_time: Option<i64>,
+}
+
+/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line.
+fn read_rows<T>(
+    reader: impl Read,
+    source: &str,
+    columns: &[&str],
+    mut row: impl FnMut(&[&str], usize) -> Result<T, String>,
+) -> Result<Vec<T>, EnvError> {
+    let mut csv = csv::Reader::from_reader(reader);
+    let headers = csv
+        .headers()
+        .map_err(|e| EnvError::data(source, e.to_string()))?
+        .clone();
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| {
+            headers.iter().position(|h| h == *c).ok_or_else(|| {
+                EnvError::data(
+                    source,
+                    format!(
+                        "missing column `{c}` (columns: {})",
+                        headers.iter().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for (i, record) in csv.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+        let fields: Vec<&str> = index
+            .iter()
+            .map(|&c| record.get(c).unwrap_or("").trim())
+            .collect();
+        out.push(
+            row(&fields, line).map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
+        );
+    }
+    Ok(out)
+}
+
+fn number<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, String> {
+    value
+        .parse::<T>()
+        .map_err(|_| format!("{column} = `{value}` is not a valid non-negative integer"))
+}
+
+pub fn read_nodes(reader: impl Read, source: &str) -> Result<Vec<OpenbNode>, EnvError> {
+    let columns = ["sn", "cpu_milli", "memory_mib", "gpu", "model"];
+    read_rows(reader, source, &columns, |f, _| {
+        let node = OpenbNode {
+            name: f[0].to_string(),
+            cpu_milli: number(f[1], "cpu_milli")?,
+            memory_mib: number(f[2], "memory_mib")?,
+            gpus: number(f[3], "gpu")?,
+            model: f[4].to_string(),
+        };
+        if node.gpus > 8 {
+            return Err(format!(
+                "gpu = {}: at most 8 GPUs per node are supported",
+                node.gpus
+            ));
+        }
+        if node.gpus > 0 && node.model.is_empty() {
+            return Err("a GPU node needs a model".into());
+        }
+        Ok(node)
+    })
+}
+
+pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvError> {
+    let columns = [
+        "name",
+        "cpu_milli",
+        "memory_mib",
+        "num_gpu",
+        "gpu_milli",
+        "gpu_spec",
+        "qos",
+        "pod_phase",
+        "creation_time",
+        "deletion_time",
+    ];
+    read_rows(reader, source, &columns, |f, _| {
+        let num_gpu: u32 = number(f[3], "num_gpu")?;
+        let gpu_milli: u32 = number(f[4], "gpu_milli")?;
+        if num_gpu > 8 {
+            return Err(format!("num_gpu = {num_gpu}: at most 8"));
+        }
+        if gpu_milli > 1000
+            || (num_gpu > 1 && gpu_milli != 1000)
+            || (num_gpu == 0) != (gpu_milli == 0)
+        {
+            return Err(format!(
+                "num_gpu = {num_gpu}, gpu_milli = {gpu_milli}: a pod takes a share (1..=1000) of one GPU, or whole GPUs (1000), or none (0, 0)"
+            ));
+        }
+        let deletion_time = if f[9].is_empty() {
+            None
+        } else {
+            Some(number::<i64>(f[9], "deletion_time")?)
+        };
+        Ok(OpenbPod {
+            name: f[0].to_string(),
+            cpu_milli: number(f[1], "cpu_milli")?,
+            memory_mib: number(f[2], "memory_mib")?,
+            num_gpu,
+            gpu_milli,
+            gpu_spec: f[5]
+                .split('|')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            qos: f[6].to_string(),
+            phase: f[7].to_string(),
+            creation_time: number(f[8], "creation_time")?,
+            deletion_time,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_nodes_and_pods_and_names_bad_lines() {
+        let nodes = "sn,cpu_milli,memory_mib,gpu,model\nn0,32000,262144,0,\nn1,96000,786432,8,G2\n";
+        let nodes = read_nodes(nodes.as_bytes(), "nodes.csv").unwrap();
+        assert_eq!(
+            nodes[1],
+            OpenbNode {
+                name: "n1".into(),
+                cpu_milli: 96000,
+                memory_mib: 786432,
+                gpus: 8,
+                model: "G2".into()
+            }
+        );
+        let pods = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n\
+                    p0,6000,12288,1,460,V100M16|V100M32,LS,Running,10,20,10\np1,1000,100,0,0,,BE,Failed,5,,5\n";
+        let pods = read_pods(pods.as_bytes(), "pods.csv").unwrap();
+        assert_eq!(pods[0].gpu_spec, vec!["V100M16", "V100M32"]);
+        assert_eq!((pods[0].gpu_milli, pods[1].deletion_time), (460, None));
+        let bad = "sn,cpu_milli,memory_mib,gpu,model\nn0,lots,1,0,\n";
+        let err = read_nodes(bad.as_bytes(), "nodes.csv").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "data error in nodes.csv: line 2: cpu_milli = `lots` is not a valid non-negative integer"
+        );
+        let bad = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time\np,1,1,2,500,,LS,Running,0,1\n";
+        assert!(
+            read_pods(bad.as_bytes(), "pods.csv")
+                .unwrap_err()
+                .to_string()
+                .contains("line 2: num_gpu = 2, gpu_milli = 500")
+        );
+        let bad = "name,cpu_milli\np,1\n";
+        assert!(
+            read_pods(bad.as_bytes(), "pods.csv")
+                .unwrap_err()
+                .to_string()
+                .contains("missing column `memory_mib`")
+        );
+    }
+}
