@@ -230,6 +230,9 @@ mod tests {
     }
 }
 
+/// A policy's curve: (x, mean of each metric) rows.
+pub type Curve = (String, Vec<(f64, Vec<f64>)>);
+
 /// Mean over episodes of `metrics` as curves over `x_metric` sampled at `x_values`: each
 /// episode contributes its state at its last step with `x <= x_value` (none before its first).
 /// Returns, per policy, one row per x value that every episode reached: (x, means).
@@ -239,7 +242,7 @@ pub fn curves(
     x_metric: &str,
     metrics: &[&str],
     x_values: &[f64],
-) -> anyhow::Result<Vec<(String, Vec<(f64, Vec<f64>)>)>> {
+) -> anyhow::Result<Vec<Curve>> {
     let column = |name: &str| {
         metric_names
             .iter()
@@ -251,7 +254,7 @@ pub fn curves(
         .iter()
         .map(|m| column(m))
         .collect::<anyhow::Result<_>>()?;
-    let mut out: Vec<(String, Vec<(f64, Vec<f64>)>)> = Vec::new();
+    let mut out: Vec<Curve> = Vec::new();
     let mut policies: Vec<&str> = Vec::new();
     for r in results {
         if !policies.contains(&r.policy.as_str()) {
@@ -294,7 +297,7 @@ pub fn curves(
 
 /// Writes curves as CSV: `policy,<x_name>,<metrics...>`.
 pub fn write_curves(
-    curves: &[(String, Vec<(f64, Vec<f64>)>)],
+    curves: &[Curve],
     x_name: &str,
     metrics: &[&str],
     path: &Path,

@@ -255,3 +255,78 @@ fn batch_baselines_on_a_log_file_with_backfilling() {
         "{err}"
     );
 }
+
+#[test]
+fn placement_baselines_write_curves_and_a_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes = dir.path().join("nodes.csv");
+    let pods = dir.path().join("pods.csv");
+    let mut node_text = String::from("sn,cpu_milli,memory_mib,gpu,model\n");
+    for i in 0..20 {
+        node_text += &format!(
+            "n{i},32000,131072,{},{}\n",
+            if i % 5 == 0 { 0 } else { 4 },
+            if i % 5 == 0 { "" } else { "T4" }
+        );
+    }
+    std::fs::write(&nodes, node_text).unwrap();
+    let mut pod_text = String::from(
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n",
+    );
+    for (i, (gpus, milli)) in [(1, 500), (1, 1000), (0, 0), (1, 250), (2, 1000)]
+        .iter()
+        .enumerate()
+    {
+        pod_text += &format!("p{i},4000,8192,{gpus},{milli},,LS,Running,{i},,{i}\n");
+    }
+    std::fs::write(&pods, pod_text).unwrap();
+    let (curves, plot) = (dir.path().join("c.csv"), dir.path().join("a.png"));
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (ok, out, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "placement",
+        "--nodes",
+        &p(&nodes),
+        "--pods",
+        &p(&pods),
+        "--episodes",
+        "2",
+        "--curves",
+        &p(&curves),
+        "--plot",
+        &p(&plot),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("20 nodes, 64 GPUs"), "{out}");
+    for policy in [
+        "random",
+        "first-fit",
+        "best-fit",
+        "worst-fit",
+        "dot-product",
+        "gpu-packing",
+        "gpu-clustering",
+        "fgd",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(policy)),
+            "{policy} missing:\n{out}"
+        );
+    }
+    let csv = std::fs::read_to_string(&curves).unwrap();
+    assert!(csv.starts_with("policy,arrived_gpu_ratio,gpu_allocation_ratio,fragmentation_rate,unallocated_gpu_fraction,failed_pods\n"));
+    assert!(
+        csv.lines().any(|l| l.starts_with("fgd,1.2,")),
+        "curve reaches 120 % arrived:\n{csv}"
+    );
+    assert!(std::fs::read(&plot).unwrap().starts_with(b"\x89PNG"));
+    let (ok, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "placement",
+        "--pods",
+        "/nope.csv",
+    ]);
+    assert!(!ok && err.contains("could not read /nope.csv"), "{err}");
+}

@@ -113,6 +113,9 @@ struct Totals {
     memory_mib: f64,
 }
 
+/// A placed pod's leaving: (deletion time, node, pod index, GPUs it holds).
+type Departure = (i64, usize, usize, Vec<u8>);
+
 /// The state of one episode.
 #[derive(Debug, Clone)]
 struct Episode {
@@ -125,7 +128,7 @@ struct Episode {
     /// The pod waiting for a decision.
     current: Option<usize>,
     /// Pods placed in replay mode, by deletion time: (time, node, pod, GPUs used).
-    departures: BinaryHeap<Reverse<(i64, usize, usize, Vec<u8>)>>,
+    departures: BinaryHeap<Reverse<Departure>>,
     arrived_gpu: f64,
     allocated_gpu: f64,
     allocated_cpu: f64,

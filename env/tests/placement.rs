@@ -1,0 +1,170 @@
+//! The placement scenario: bookkeeping against the cluster state, masks, replay departures,
+//! determinism and scale.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use planetgym_env::placement::{PodRequest, node_fragment};
+use planetgym_env::{
+    Action, AutoresetMode, PlacementConfig, PlacementObs, PlacementScenario, Scenario, VecEnv,
+};
+
+fn config(toml: &str) -> PlacementConfig {
+    PlacementConfig::from_toml(toml, "test").unwrap()
+}
+
+/// The lowest-numbered node the mask allows.
+fn first_allowed(env: &PlacementScenario) -> Action {
+    Action::Discrete(env.action_mask().unwrap().iter().position(|&m| m).unwrap())
+}
+
+/// Checks the scenario's running totals against a recount of the cluster.
+fn check_books(env: &PlacementScenario, obs: &PlacementObs, info: &planetgym_env::Info) {
+    let cluster = &obs.cluster;
+    let names = env.metric_names();
+    let total_gpu = env.total_gpus() * 1000.0;
+    let idle: f64 = (0..cluster.len())
+        .map(|n| f64::from(cluster.key_of(n).gpu_left_total()))
+        .sum();
+    let allocation = info.get(names, "gpu_allocation_ratio").unwrap();
+    assert!(
+        (allocation - (1.0 - idle / total_gpu)).abs() < 1e-9,
+        "{allocation}"
+    );
+    let fragment: f64 = (0..cluster.len())
+        .map(|n| node_fragment(&cluster.key_of(n), &obs.typical))
+        .sum();
+    let rate = info.get(names, "fragmentation_rate").unwrap();
+    assert!(
+        (rate - (fragment / idle).min(1.0)).abs() < 1e-6,
+        "{rate} vs {}",
+        fragment / idle
+    );
+    // The mask is exactly the set of nodes that fit the waiting pod (none once the episode ended).
+    if let Some(mask) = env.action_mask().filter(|m| m.iter().any(|&x| x)) {
+        for (node, &allowed) in mask.iter().enumerate().step_by(37) {
+            assert_eq!(allowed, cluster.key_of(node).fits(&obs.pod), "node {node}");
+        }
+    }
+}
+
+#[test]
+fn inflation_books_match_the_cluster_and_stop_at_the_target() {
+    let mut env = PlacementScenario::new(config("inflation_target = 0.5")).unwrap();
+    assert_eq!((env.nodes(), env.total_gpus()), (1523, 6212.0));
+    let mut obs = env.reset(3);
+    let mut steps = 0;
+    loop {
+        let t = env.step(&first_allowed(&env)).unwrap();
+        steps += 1;
+        if steps % 200 == 0 || t.terminated {
+            check_books(&env, &t.obs, &t.info);
+        }
+        if t.terminated {
+            let arrived = t.info.get(env.metric_names(), "arrived_gpu_ratio").unwrap();
+            assert!(arrived <= 0.5 && arrived > 0.45, "{arrived}");
+            assert!(matches!(
+                env.step(&Action::Discrete(0)),
+                Err(planetgym_env::EnvError::EpisodeOver)
+            ));
+            break;
+        }
+        obs = t.obs;
+    }
+    assert!(steps > 1000, "{steps} placements");
+    drop(obs);
+}
+
+#[test]
+fn replay_pods_leave_at_their_deletion_times() {
+    let mut env = PlacementScenario::new(config("mode = \"replay\"\nreplay_pods = 3000")).unwrap();
+    env.reset(5);
+    let names = env.metric_names();
+    let mut peak = 0.0f64;
+    let last = loop {
+        let t = env.step(&first_allowed(&env)).unwrap();
+        let last = t.info.get(names, "gpu_allocation_ratio").unwrap();
+        peak = peak.max(last);
+        check_books(&env, &t.obs, &t.info);
+        if t.terminated {
+            break last;
+        }
+    };
+    assert!(last < peak, "departures free GPUs: peak {peak}, end {last}");
+}
+
+#[test]
+fn bad_actions_are_refused_without_changing_anything() {
+    let mut env = PlacementScenario::new(config("")).unwrap();
+    let obs = env.reset(1);
+    let blocked = env.action_mask().unwrap().iter().position(|&m| !m);
+    if let Some(node) = blocked {
+        let err = env.step(&Action::Discrete(node)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("invalid action: action {node} is masked out (illegal in this state)")
+        );
+    }
+    let err = env.step(&Action::Discrete(99_999)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid action: action value 99999 at index 0 is out of range: allowed 0..1523"
+    );
+    let err = env.step(&Action::Continuous(vec![0.5])).unwrap_err();
+    assert!(
+        err.to_string().contains("expected a discrete action"),
+        "{err}"
+    );
+    // Nothing moved: the same pod still waits.
+    let again = env.step(&first_allowed(&env)).unwrap();
+    assert_ne!(
+        again.obs.pod,
+        PodRequest {
+            cpu_milli: 0,
+            memory_mib: 0,
+            num_gpu: 0,
+            gpu_milli: 0,
+            allowed_models: 0
+        }
+    );
+    drop(obs);
+}
+
+#[test]
+fn vector_env_is_identical_on_one_and_two_threads() {
+    let run = |threads: usize| {
+        let scenario =
+            PlacementScenario::new(config("synthetic_nodes = 60\ninflation_target = 0.6")).unwrap();
+        let mut env = VecEnv::new(vec![scenario; 3], 11, threads, AutoresetMode::SameStep).unwrap();
+        let mut trace = Vec::new();
+        for _ in 0..400 {
+            let actions: Vec<Action> = (0..3)
+                .map(|i| {
+                    let mask = env.scenario(i).unwrap().action_mask().unwrap();
+                    // The last allowed node: a different habit from first fit.
+                    Action::Discrete(mask.iter().rposition(|&m| m).unwrap_or(0))
+                })
+                .collect();
+            env.step(&actions).unwrap();
+            trace.extend(env.observations().iter().map(|v| u64::from(v.to_bits())));
+            trace.extend(env.rewards().iter().map(|r| r.to_bits()));
+        }
+        trace
+    };
+    assert_eq!(run(1), run(2));
+}
+
+#[test]
+fn a_synthetic_cluster_of_100k_nodes_runs() {
+    let mut env = PlacementScenario::new(config("synthetic_nodes = 100000")).unwrap();
+    assert_eq!(env.nodes(), 100_000);
+    let obs = env.reset(2);
+    let classes = obs.cluster.classes().count();
+    assert!(
+        classes < 50,
+        "{classes} node classes at the start: identical nodes share one"
+    );
+    drop(obs);
+    for _ in 0..50 {
+        env.step(&first_allowed(&env)).unwrap();
+    }
+}
