@@ -40,7 +40,7 @@ enum Command {
     #[command(
         after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario batch --trace log.swf --jobs 1024 --episodes 10 --seed 0 --backfill\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`;\n--trace, --jobs, --backfill and --lenient override the batch config."
     )]
-    Baselines(BaselinesArgs),
+    Baselines(Box<BaselinesArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -123,7 +123,7 @@ fn run(cli: Cli) -> Result<()> {
                 "\n`planetgym scenarios --show NAME` prints a default config with every field documented."
             );
         }
-        Command::Baselines(args) => baselines(args)?,
+        Command::Baselines(args) => baselines(*args)?,
     }
     Ok(())
 }
