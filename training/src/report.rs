@@ -174,62 +174,6 @@ fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows() -> Vec<SummaryRow> {
-        let row = |policy: &str, metric: &str, mean: f64| SummaryRow {
-            policy: policy.into(),
-            metric: metric.into(),
-            mean,
-            ci95: 0.5,
-            episodes: 3,
-        };
-        vec![
-            row("a", "reward", -120.26),
-            row("a", "latency", 42.0),
-            row("b, c", "reward", f64::NAN),
-        ]
-    }
-
-    #[test]
-    fn table_has_a_line_per_policy() {
-        let text = render_table(&rows());
-        let lines: Vec<&str> = text.lines().collect();
-        assert!(
-            lines[0].starts_with("policy")
-                && lines[0].contains("reward")
-                && lines[0].contains("latency")
-        );
-        assert!(
-            lines[2].starts_with("a ") && lines[2].contains("-120.3 ± 0.5000"),
-            "{text}"
-        );
-        assert!(lines[3].contains("nan"), "{text}");
-    }
-
-    #[test]
-    fn json_and_csv_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let (j, c) = (dir.path().join("t.json"), dir.path().join("t.csv"));
-        write_json(&rows(), &j).unwrap();
-        write_csv(&rows(), &c).unwrap();
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
-        assert_eq!(json[0]["policy"], "a");
-        assert_eq!(json[0]["metric"], "reward");
-        assert_eq!(json[0]["episodes"], 3);
-        assert!(json[2]["mean"].is_null());
-        let csv = std::fs::read_to_string(&c).unwrap();
-        assert!(
-            csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"),
-            "{csv}"
-        );
-        assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
-    }
-}
-
 /// A policy's curve: (x, mean of each metric) rows.
 pub type Curve = (String, Vec<(f64, Vec<f64>)>);
 
@@ -310,4 +254,60 @@ pub fn write_curves(
         }
     }
     write_file(path, &out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<SummaryRow> {
+        let row = |policy: &str, metric: &str, mean: f64| SummaryRow {
+            policy: policy.into(),
+            metric: metric.into(),
+            mean,
+            ci95: 0.5,
+            episodes: 3,
+        };
+        vec![
+            row("a", "reward", -120.26),
+            row("a", "latency", 42.0),
+            row("b, c", "reward", f64::NAN),
+        ]
+    }
+
+    #[test]
+    fn table_has_a_line_per_policy() {
+        let text = render_table(&rows());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("policy")
+                && lines[0].contains("reward")
+                && lines[0].contains("latency")
+        );
+        assert!(
+            lines[2].starts_with("a ") && lines[2].contains("-120.3 ± 0.5000"),
+            "{text}"
+        );
+        assert!(lines[3].contains("nan"), "{text}");
+    }
+
+    #[test]
+    fn json_and_csv_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (j, c) = (dir.path().join("t.json"), dir.path().join("t.csv"));
+        write_json(&rows(), &j).unwrap();
+        write_csv(&rows(), &c).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+        assert_eq!(json[0]["policy"], "a");
+        assert_eq!(json[0]["metric"], "reward");
+        assert_eq!(json[0]["episodes"], 3);
+        assert!(json[2]["mean"].is_null());
+        let csv = std::fs::read_to_string(&c).unwrap();
+        assert!(
+            csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"),
+            "{csv}"
+        );
+        assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
+    }
 }
