@@ -27,6 +27,8 @@ pub enum ActionError {
     NotFinite { index: usize, value: f32 },
     #[error("action {action} is masked out (illegal in this state)")]
     Masked { action: usize },
+    #[error("action {action} of dimension {index} is masked out (illegal in this state)")]
+    MaskedDimension { index: usize, action: usize },
     #[error(
         "row {row}{label} sums to {sum:.6}, but each row of a simplex must sum to 1 (tolerance {tolerance})"
     )]

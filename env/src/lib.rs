@@ -1,9 +1,11 @@
 //! planetgym-env: the simulator. Scenarios, world model, spaces, feature specs and the vector env.
 
 pub mod batch;
+pub mod capacity;
 pub mod config;
 pub mod error;
 pub mod features;
+pub mod forecast;
 pub mod placement;
 pub mod rng;
 pub mod scenario;
@@ -14,6 +16,7 @@ pub mod vec_env;
 pub mod world;
 
 pub use batch::{BatchConfig, BatchObs, BatchScenario};
+pub use capacity::{CapacityConfig, CapacityObs, CapacityScenario};
 pub use error::{ActionError, EnvError};
 pub use features::{Feature, FeatureSpec, Layout};
 pub use placement::{PlacementConfig, PlacementObs, PlacementScenario};

@@ -93,6 +93,8 @@ impl Space {
             (Space::Discrete { .. }, _) => Err(wrong_kind("discrete")),
             (Space::MultiDiscrete { nvec }, Action::MultiDiscrete(values)) => {
                 self.check_len(values.len())?;
+                // The mask, if any, lists each dimension's options one after the other.
+                let mut offset = 0;
                 for (index, (&v, &n)) in values.iter().zip(nvec).enumerate() {
                     if v >= n {
                         return Err(ActionError::OutOfRange {
@@ -101,6 +103,10 @@ impl Space {
                             allowed: format!("0..{n}"),
                         });
                     }
+                    if mask.is_some_and(|m| !m.get(offset + v).copied().unwrap_or(false)) {
+                        return Err(ActionError::MaskedDimension { index, action: v });
+                    }
+                    offset += n;
                 }
                 Ok(())
             }
@@ -211,6 +217,13 @@ mod tests {
         assert!(check(&space, Action::MultiDiscrete(vec![1, 4]), None).is_ok());
         let err = check(&space, Action::MultiDiscrete(vec![1, 5]), None).unwrap_err();
         assert!(err.to_string().contains("index 1"), "{err}");
+        let mask = [true, true, true, false, true, true, true];
+        let err = check(&space, Action::MultiDiscrete(vec![1, 1]), Some(&mask)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "action 1 of dimension 1 is masked out (illegal in this state)"
+        );
+        assert!(check(&space, Action::MultiDiscrete(vec![1, 2]), Some(&mask)).is_ok());
         let err = check(&space, Action::MultiDiscrete(vec![1]), None).unwrap_err();
         assert_eq!(
             err.to_string(),

@@ -4,15 +4,17 @@
 //! the vector env and the trainer are bound here as they land.
 
 use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
+use planetgym_env::capacity::config::DEFAULT_TOML as CAPACITY_DEFAULT;
 use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-const SCENARIOS: [(&str, &str); 3] = [
+const SCENARIOS: [(&str, &str); 4] = [
     ("traffic", TRAFFIC_DEFAULT),
     ("batch", BATCH_DEFAULT),
     ("placement", PLACEMENT_DEFAULT),
+    ("capacity", CAPACITY_DEFAULT),
 ];
 
 /// Names of the scenarios this build provides.

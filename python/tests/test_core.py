@@ -25,7 +25,7 @@ def test_batch_default_config_is_documented_toml():
 
 
 def test_unknown_scenario_is_a_value_error():
-    with pytest.raises(ValueError, match='unknown scenario "nope"; known: traffic, batch, placement'):
+    with pytest.raises(ValueError, match='unknown scenario "nope"; known: traffic, batch, placement, capacity'):
         planetgym.default_config("nope")
 
 

@@ -4,12 +4,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use planetgym_agents::classic::{
-    batch as batch_baselines, placement as placement_baselines, traffic as traffic_baselines,
+    batch as batch_baselines, capacity as capacity_baselines, placement as placement_baselines,
+    traffic as traffic_baselines,
 };
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
 use planetgym_env::{
-    BatchConfig, BatchScenario, PlacementConfig, PlacementScenario, Scenario, TrafficConfig,
-    TrafficScenario,
+    BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
+    PlacementScenario, Scenario, TrafficConfig, TrafficScenario,
 };
 use planetgym_training::{plot, registry, report};
 use std::path::PathBuf;
@@ -41,6 +42,33 @@ enum Command {
         after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario batch --trace log.swf --jobs 1024 --episodes 10 --seed 0 --backfill\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`;\n--trace, --jobs, --backfill and --lenient override the batch config."
     )]
     Baselines(Box<BaselinesArgs>),
+    /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
+    #[command(
+        after_help = "Examples:\n  planetgym forecast --series builtin:azure_vm_v2 --horizon 24\n  planetgym forecast --series google2019:../shared/data/google/cluster2019_aggregated/instance_usage_avg_300s_day01-21.csv --horizon 6 --plot g.png\n\nSeries: builtin:azure_vm_v2, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW, qps:PATH.\nGaps are not filled: the series is cut to its longest gap-free stretch, and the cut is reported."
+    )]
+    Forecast {
+        /// The demand series (see below).
+        #[arg(long)]
+        series: String,
+        /// Periods ahead to forecast.
+        #[arg(long, default_value_t = 24)]
+        horizon: usize,
+        /// Period length in seconds (a multiple of 300).
+        #[arg(long, default_value_t = 3600.0)]
+        period_s: f64,
+        /// Season length in periods.
+        #[arg(long, default_value_t = 24)]
+        season: usize,
+        /// Moving-average window in periods.
+        #[arg(long, default_value_t = 6)]
+        window: usize,
+        /// Evaluate from this fraction of the series on (earlier values are the first history).
+        #[arg(long, default_value_t = 0.5)]
+        start_fraction: f64,
+        /// Where to write the plot of the horizon-step forecasts against the actual series (PNG).
+        #[arg(long, value_name = "FILE", default_value = "forecast.png")]
+        plot: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +152,23 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Baselines(args) => baselines(*args)?,
+        Command::Forecast {
+            series,
+            horizon,
+            period_s,
+            season,
+            window,
+            start_fraction,
+            plot,
+        } => forecast(
+            &series,
+            horizon,
+            period_s,
+            season,
+            window,
+            start_fraction,
+            &plot,
+        )?,
     }
     Ok(())
 }
@@ -279,8 +324,139 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             );
             Ok(())
         }
+        "capacity" => {
+            reject_foreign_flags(&args, "capacity")?;
+            let config = match &args.config {
+                Some(path) => CapacityConfig::from_file(path)?,
+                None => CapacityConfig::default(),
+            };
+            let env = CapacityScenario::new(config.clone())?;
+            let mut heading = format!(
+                "scenario capacity: {} sites, {} periods of {} s, lead time {}, series {}",
+                config.sites,
+                config.episode_periods,
+                config.period_s,
+                config.lead_time_periods,
+                config.series.join(", ")
+            );
+            for gap in env.gaps() {
+                heading += &format!("\n  gaps: {gap}");
+            }
+            let results = run_baselines(
+                &env,
+                &capacity_baselines::baselines(&config),
+                config.episode_periods,
+                &heading,
+                &args,
+                false,
+            )?;
+            print_gap_to_oracle(&results);
+            Ok(())
+        }
         other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
     }
+}
+
+/// Each policy's mean cost and its gap to the oracle's (same episodes).
+fn print_gap_to_oracle(results: &[planetgym_agents::evaluate::EpisodeResult]) {
+    let Some(oracle) = results.iter().find(|r| r.oracle).map(|r| r.policy.clone()) else {
+        return;
+    };
+    let mean_cost = |p: &str| {
+        let costs: Vec<f64> = results
+            .iter()
+            .filter(|r| r.policy == p)
+            .map(|r| -r.reward)
+            .collect();
+        costs.iter().sum::<f64>() / costs.len().max(1) as f64
+    };
+    let best = mean_cost(&oracle);
+    println!("\n{:<50} {:>12} {:>10}", "policy", "episode cost", "gap");
+    let mut seen: Vec<&str> = Vec::new();
+    for r in results {
+        if !seen.contains(&r.policy.as_str()) {
+            seen.push(&r.policy);
+            let cost = mean_cost(&r.policy);
+            println!(
+                "{:<50} {:>12.1} {:>9.1}%",
+                r.policy,
+                cost,
+                100.0 * (cost - best) / best
+            );
+        }
+    }
+}
+
+/// Rolling-origin accuracy table of every forecaster, and the plot.
+fn forecast(
+    spec: &str,
+    horizon: usize,
+    period_s: f64,
+    season: usize,
+    window: usize,
+    start_fraction: f64,
+    plot_path: &std::path::Path,
+) -> Result<()> {
+    use planetgym_env::capacity::{ForecasterKind, series};
+    use planetgym_env::forecast::rolling_origin;
+    if horizon == 0 || season == 0 || window == 0 || !(0.05..=0.95).contains(&start_fraction) {
+        bail!(
+            "--horizon, --season and --window must be at least 1, --start-fraction in [0.05, 0.95]"
+        );
+    }
+    let loaded = series::load(spec)?;
+    let values = loaded.resample(period_s)?;
+    let warmup = ((values.len() as f64 * start_fraction) as usize).max(2 * season + 1);
+    if warmup + horizon > values.len() {
+        bail!(
+            "{spec}: {} periods of {period_s} s are too few for a history of {warmup} and a horizon of {horizon}",
+            values.len()
+        );
+    }
+    println!(
+        "series {spec}: {} periods of {period_s} s{}",
+        values.len(),
+        if loaded.gaps.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", loaded.gaps)
+        }
+    );
+    println!("rolling origin every period from {warmup}, horizon {horizon}\n");
+    println!(
+        "{:<34} {:>9} {:>9} {:>9}",
+        "forecaster", "MAPE %", "sMAPE %", "MASE"
+    );
+    let mut lines = vec![plot::Series {
+        name: "actual".into(),
+        points: values
+            .iter()
+            .enumerate()
+            .skip(warmup)
+            .map(|(t, &v)| (t as f64, v))
+            .collect(),
+    }];
+    for kind in ForecasterKind::ALL {
+        let forecaster = kind.build(season, window);
+        let (accuracy, points) =
+            rolling_origin(&values, forecaster.as_ref(), warmup, horizon, 1, season)
+                .with_context(|| format!("no forecast origin for {}", forecaster.name()))?;
+        println!(
+            "{:<34} {:>9.2} {:>9.2} {:>9.3}",
+            forecaster.name(),
+            accuracy.mape,
+            accuracy.smape,
+            accuracy.mase
+        );
+        lines.push(plot::Series {
+            name: forecaster.name(),
+            points: points.iter().map(|&(t, v)| (t as f64, v)).collect(),
+        });
+    }
+    let title = format!("{horizon}-period-ahead forecasts vs actual");
+    plot::line_chart(plot_path, &title, "period", "demand", &lines)?;
+    println!("\nplot: {}", plot_path.display());
+    Ok(())
 }
 
 /// Flags that belong to another scenario are errors, not silently ignored.

@@ -1,6 +1,7 @@
 //! The scenarios the command line knows, with their documented default configs.
 
 use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
+use planetgym_env::capacity::config::DEFAULT_TOML as CAPACITY_DEFAULT;
 use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
 
@@ -12,7 +13,7 @@ pub struct ScenarioEntry {
     pub default_config: &'static str,
 }
 
-pub const SCENARIOS: [ScenarioEntry; 3] = [
+pub const SCENARIOS: [ScenarioEntry; 4] = [
     ScenarioEntry {
         name: "traffic",
         description: "cross-region traffic scheduling: split each user region's requests over datacenter sites",
@@ -27,6 +28,11 @@ pub const SCENARIOS: [ScenarioEntry; 3] = [
         name: "placement",
         description: "service placement: a node for every arriving GPU-sharing pod (Alibaba openb cluster, FGD baselines)",
         default_config: PLACEMENT_DEFAULT,
+    },
+    ScenarioEntry {
+        name: "capacity",
+        description: "capacity planning: order or remove capacity per site ahead of real demand, with a lead time",
+        default_config: CAPACITY_DEFAULT,
     },
 ];
 

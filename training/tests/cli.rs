@@ -330,3 +330,66 @@ fn placement_baselines_write_curves_and_a_plot() {
     ]);
     assert!(!ok && err.contains("could not read /nope.csv"), "{err}");
 }
+
+#[test]
+fn capacity_baselines_and_forecast_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "episode_periods = 48\nsites = 2\n").unwrap();
+    let (ok, out, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "capacity",
+        "--config",
+        config.to_str().unwrap(),
+        "--episodes",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("oracle-dp (perfect foresight)")
+            && out.contains("reactive@0.8")
+            && out.contains("gap"),
+        "{out}"
+    );
+    let oracle_gap = out
+        .lines()
+        .find(|l| l.starts_with("oracle-dp") && l.trim_end().ends_with('%'))
+        .unwrap();
+    assert!(oracle_gap.trim_end().ends_with("0.0%"), "{oracle_gap}");
+
+    let plot = dir.path().join("f.png");
+    let (ok, out, err) = planetgym(&[
+        "forecast",
+        "--series",
+        "builtin:azure_vm_v2",
+        "--horizon",
+        "6",
+        "--plot",
+        plot.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    for name in [
+        "seasonal-naive(24)",
+        "moving-average(6)",
+        "holt-winters-additive(24)",
+        "holt-winters-multiplicative(24)",
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{out}"));
+        let numbers: Vec<f64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(
+            numbers.len() == 3 && numbers.iter().all(|v| v.is_finite() && *v > 0.0),
+            "{line}"
+        );
+    }
+    assert!(std::fs::read(&plot).unwrap().starts_with(b"\x89PNG"));
+    let (ok, _, err) = planetgym(&["forecast", "--series", "nope:x"]);
+    assert!(!ok && err.contains("unknown series `nope:x`"), "{err}");
+}

@@ -1,0 +1,328 @@
+//! Capacity planning baselines: a reactive target-utilisation rule (Kubernetes HPA-like), a
+//! forecast plus safety headroom per forecaster, and the perfect-foresight optimum by dynamic
+//! programming (an oracle: it sees the episode's whole demand).
+
+use crate::evaluate::ContenderFactory;
+use crate::{Contender, Oracle, Policy, PolicyError};
+use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
+use planetgym_env::forecast::Forecaster;
+use planetgym_env::{Action, CapacityObs, CapacityScenario};
+
+/// The index of the allowed change closest to `wanted` (0 if nothing else is allowed).
+fn closest_change(
+    config: &CapacityConfig,
+    site: usize,
+    wanted: i64,
+    mask: Option<&[bool]>,
+) -> usize {
+    let options = config.changes.len();
+    let allowed =
+        |k: usize| mask.is_none_or(|m| m.get(site * options + k).copied().unwrap_or(false));
+    (0..options)
+        .filter(|&k| allowed(k))
+        .min_by_key(|&k| ((config.changes[k] - wanted).abs(), config.changes[k].abs()))
+        .unwrap_or_else(|| config.changes.iter().position(|&c| c == 0).unwrap_or(0))
+}
+
+/// Scales to `ceil(demand / target)` of the last period: up at once (as far as the change set
+/// allows), down only to the highest recommendation of the stabilisation window.
+#[derive(Debug, Clone)]
+pub struct ReactiveTarget {
+    pub config: CapacityConfig,
+    pub target_utilisation: f64,
+    pub stabilisation_periods: usize,
+}
+
+impl Policy<CapacityScenario> for ReactiveTarget {
+    fn name(&self) -> String {
+        format!("reactive@{}", self.target_utilisation)
+    }
+
+    fn act(&mut self, obs: &CapacityObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let choices = (0..self.config.sites)
+            .map(|site| {
+                let history = &obs.history[site];
+                let desired = |d: f64| (d / self.target_utilisation).ceil() as i64;
+                let now = history.last().map_or(0, |&d| desired(d));
+                let window = &history[history
+                    .len()
+                    .saturating_sub(self.stabilisation_periods.max(1))..];
+                let keep = window.iter().map(|&d| desired(d)).max().unwrap_or(now);
+                let planned = obs.capacity[site] + obs.in_flight[site].iter().sum::<i64>();
+                let wanted = if now > planned {
+                    now - planned
+                } else {
+                    (keep - obs.capacity[site]).min(0)
+                };
+                closest_change(&self.config, site, wanted, mask)
+            })
+            .collect();
+        Ok(Action::MultiDiscrete(choices))
+    }
+}
+
+/// Plans capacity to `(1 + headroom)` x the forecast: orders now what the forecast needs when
+/// an order would arrive, removes what neither this period nor the lead time needs.
+#[derive(Debug)]
+pub struct ForecastHeadroom {
+    pub config: CapacityConfig,
+    pub forecaster: Box<dyn Forecaster>,
+    pub headroom: f64,
+}
+
+impl Policy<CapacityScenario> for ForecastHeadroom {
+    fn name(&self) -> String {
+        format!(
+            "forecast+{:.0}%:{}",
+            100.0 * self.headroom,
+            self.forecaster.name()
+        )
+    }
+
+    fn act(&mut self, obs: &CapacityObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let lead = self.config.lead_time_periods;
+        let choices = (0..self.config.sites)
+            .map(|site| {
+                // The forecast from the full visible history (the observation's own forecast is
+                // the scenario's configured forecaster, not necessarily this one).
+                let forecast = self.forecaster.forecast(&obs.history[site], lead + 1);
+                let need = |f: f64| (f * (1.0 + self.headroom)).ceil() as i64;
+                let at_arrival = forecast.get(lead).map_or(0, |&f| need(f));
+                let until_arrival = forecast.iter().map(|&f| need(f)).max().unwrap_or(0);
+                let planned = obs.capacity[site] + obs.in_flight[site].iter().sum::<i64>();
+                let wanted = if at_arrival > planned {
+                    at_arrival - planned
+                } else {
+                    (until_arrival.max(at_arrival) - obs.capacity[site])
+                        .min(0)
+                        .max(at_arrival - planned)
+                };
+                closest_change(&self.config, site, wanted, mask)
+            })
+            .collect();
+        Ok(Action::MultiDiscrete(choices))
+    }
+}
+
+/// Exact dynamic programme for one site: states are (capacity, in-flight units per arrival
+/// slot), the horizon is the episode, the demand is the true one. Returns the optimal cost from
+/// each state at each period as a table and the policy.
+#[derive(Debug, Clone)]
+pub struct CapacityDp {
+    max_units: i64,
+    /// Values of in-flight slots: additions only, so 0..=max positive change.
+    slot_values: i64,
+    slots: usize,
+    /// policy[t][state] = index into changes.
+    policy: Vec<Vec<u8>>,
+    /// Optimal cost from period 0 of each state.
+    pub value0: Vec<f64>,
+}
+
+impl CapacityDp {
+    /// The optimal cost of the whole horizon from `capacity` with nothing in flight.
+    pub fn optimal_cost(&self, capacity: i64) -> Option<f64> {
+        self.encode(capacity, &vec![0; self.slots])
+            .map(|s| self.value0[s])
+    }
+}
+
+impl CapacityDp {
+    fn states(config: &CapacityConfig) -> (i64, usize, usize) {
+        let slot_values = config
+            .changes
+            .iter()
+            .copied()
+            .filter(|&c| c > 0)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let slots = config.lead_time_periods.saturating_sub(1);
+        let levels = (config.max_units + 1) as usize;
+        (
+            slot_values,
+            slots,
+            levels * (slot_values as usize).pow(slots as u32),
+        )
+    }
+
+    fn encode(&self, capacity: i64, in_flight: &[i64]) -> Option<usize> {
+        if !(0..=self.max_units).contains(&capacity) {
+            return None;
+        }
+        let mut index = capacity as usize;
+        for &v in &in_flight[..self.slots] {
+            if !(0..self.slot_values).contains(&v) {
+                return None;
+            }
+            index = index * self.slot_values as usize + v as usize;
+        }
+        Some(index)
+    }
+
+    fn decode(&self, mut index: usize) -> (i64, Vec<i64>) {
+        let mut in_flight = vec![0; self.slots];
+        for slot in (0..self.slots).rev() {
+            in_flight[slot] = (index % self.slot_values as usize) as i64;
+            index /= self.slot_values as usize;
+        }
+        (index as i64, in_flight)
+    }
+
+    /// Solves the site's problem for `demand` (one value per period).
+    pub fn solve(config: &CapacityConfig, demand: &[f64]) -> Self {
+        let (slot_values, slots, n_states) = Self::states(config);
+        let mut dp = Self {
+            max_units: config.max_units,
+            slot_values,
+            slots,
+            policy: Vec::new(),
+            value0: Vec::new(),
+        };
+        let lead = config.lead_time_periods;
+        let mut next = vec![0.0; n_states];
+        let mut policy = vec![vec![0u8; n_states]; demand.len()];
+        for t in (0..demand.len()).rev() {
+            let mut current = vec![f64::INFINITY; n_states];
+            for (state, value) in current.iter_mut().enumerate() {
+                let (cap, flying) = dp.decode(state);
+                let planned = cap + flying.iter().sum::<i64>();
+                for (k, &change) in config.changes.iter().enumerate() {
+                    let allowed = if change < 0 {
+                        cap + change >= config.min_units
+                    } else {
+                        planned + change <= config.max_units
+                    };
+                    if !allowed {
+                        continue;
+                    }
+                    let serving = if change < 0 || lead == 0 {
+                        cap + change
+                    } else {
+                        cap
+                    };
+                    let (a, b, c) = period_cost(&config.cost, serving, demand[t], change);
+                    // Next period: slot 0 arrives, the others move up, the order joins last.
+                    let mut pipeline: Vec<i64> = flying.clone();
+                    if lead >= 1 {
+                        pipeline.push(change.max(0));
+                    }
+                    let arriving = if pipeline.is_empty() {
+                        0
+                    } else {
+                        pipeline.remove(0)
+                    };
+                    let Some(next_state) = dp.encode(serving + arriving, &pipeline) else {
+                        continue;
+                    };
+                    let total = a + b + c + next[next_state];
+                    if total < *value {
+                        *value = total;
+                        policy[t][state] = k as u8;
+                    }
+                }
+            }
+            next = current;
+        }
+        dp.policy = policy;
+        dp.value0 = next;
+        dp
+    }
+
+    /// The optimal change index at period `t` from the given state.
+    pub fn decide(&self, t: usize, capacity: i64, in_flight: &[i64]) -> Option<usize> {
+        let flying = if self.slots == 0 {
+            &[][..]
+        } else {
+            &in_flight[..self.slots]
+        };
+        // in_flight from the scenario has lead slots; the last is always empty at decision time.
+        let state = self.encode(capacity, flying)?;
+        self.policy.get(t).map(|p| usize::from(p[state]))
+    }
+}
+
+/// The demand the plans were made for, and one DP per site.
+type Plans = (std::sync::Arc<Vec<Vec<f64>>>, Vec<CapacityDp>);
+
+/// Perfect foresight: the DP optimum per site on the episode's true demand (labelled oracle).
+#[derive(Debug, Clone)]
+pub struct CapacityOracle {
+    config: CapacityConfig,
+    plans: Option<Plans>,
+}
+
+impl CapacityOracle {
+    pub fn new(config: CapacityConfig) -> Self {
+        Self {
+            config,
+            plans: None,
+        }
+    }
+}
+
+impl Oracle<CapacityScenario> for CapacityOracle {
+    fn name(&self) -> String {
+        "oracle-dp (perfect foresight)".into()
+    }
+
+    fn act(&mut self, obs: &CapacityObs, view: &CapacityOracleView) -> Result<Action, PolicyError> {
+        let stale = self
+            .plans
+            .as_ref()
+            .is_none_or(|(demand, _)| !std::sync::Arc::ptr_eq(demand, &view.demand));
+        if stale {
+            let plans = view
+                .demand
+                .iter()
+                .map(|d| CapacityDp::solve(&self.config, d))
+                .collect();
+            self.plans = Some((view.demand.clone(), plans));
+        }
+        let Some((_, plans)) = &self.plans else {
+            unreachable!("plans were just computed")
+        };
+        let choices = plans
+            .iter()
+            .enumerate()
+            .map(|(site, dp)| {
+                dp.decide(obs.period, obs.capacity[site], &obs.in_flight[site])
+                    .ok_or_else(|| PolicyError::Invalid {
+                        policy: "oracle-dp".into(),
+                        message: format!("site {site}: state outside the DP's table"),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Action::MultiDiscrete(choices))
+    }
+}
+
+/// Reactive rule, forecast + 20 % headroom for every forecaster, then the oracle.
+pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenario>> {
+    let mut all: Vec<ContenderFactory<CapacityScenario>> = Vec::new();
+    let c = config.clone();
+    all.push(Box::new(move || {
+        Contender::Fair(Box::new(ReactiveTarget {
+            config: c.clone(),
+            target_utilisation: 0.8,
+            stabilisation_periods: 6,
+        }))
+    }));
+    for kind in ForecasterKind::ALL {
+        let c = config.clone();
+        all.push(Box::new(move || {
+            let forecaster =
+                kind.build(c.forecast.season_periods, c.forecast.moving_average_window);
+            Contender::Fair(Box::new(ForecastHeadroom {
+                config: c.clone(),
+                forecaster,
+                headroom: 0.2,
+            }))
+        }));
+    }
+    let c = config.clone();
+    all.push(Box::new(move || {
+        Contender::Oracle(Box::new(CapacityOracle::new(c.clone())))
+    }));
+    all
+}

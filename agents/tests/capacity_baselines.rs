@@ -1,0 +1,97 @@
+//! Capacity planning: the DP optimum against brute force, the oracle against every baseline.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use planetgym_agents::classic::capacity::{CapacityDp, baselines};
+use planetgym_agents::evaluate::evaluate;
+use planetgym_env::capacity::period_cost;
+use planetgym_env::{CapacityConfig, CapacityScenario};
+
+fn small(lead: usize) -> CapacityConfig {
+    CapacityConfig::from_toml(
+        &format!("changes = [-1, 0, 1, 2]\nmax_units = 4\nlead_time_periods = {lead}\n"),
+        "test",
+    )
+    .unwrap()
+}
+
+/// The cheapest cost over every sequence of changes, simulated step by step.
+fn brute_force(config: &CapacityConfig, demand: &[f64], capacity: i64) -> f64 {
+    let options = config.changes.len();
+    let lead = config.lead_time_periods;
+    let mut best = f64::INFINITY;
+    for code in 0..options.pow(demand.len() as u32) {
+        let (mut cap, mut pipeline, mut total, mut code) = (capacity, vec![0i64; lead], 0.0, code);
+        let mut feasible = true;
+        for &d in demand {
+            let change = config.changes[code % options];
+            code /= options;
+            let planned = cap + pipeline.iter().sum::<i64>();
+            if (change < 0 && cap + change < config.min_units)
+                || (change > 0 && planned + change > config.max_units)
+            {
+                feasible = false;
+                break;
+            }
+            if change < 0 || lead == 0 {
+                cap += change;
+            } else {
+                pipeline[lead - 1] += change;
+            }
+            let (a, b, c) = period_cost(&config.cost, cap, d, change);
+            total += a + b + c;
+            if lead > 0 {
+                cap += pipeline.remove(0);
+                pipeline.push(0);
+            }
+        }
+        if feasible {
+            best = best.min(total);
+        }
+    }
+    best
+}
+
+#[test]
+fn dp_matches_brute_force_on_small_instances() {
+    let demands: [&[f64]; 4] = [
+        &[1.0, 3.0, 2.5, 0.5, 4.0],
+        &[0.0, 0.0, 3.9, 3.9, 1.0],
+        &[2.2, 2.2, 2.2, 2.2, 2.2],
+        &[4.0, 0.1, 4.0, 0.1, 4.0],
+    ];
+    for lead in [0, 1, 2] {
+        let config = small(lead);
+        for demand in demands {
+            for start in [0, 2, 4] {
+                let dp = CapacityDp::solve(&config, demand);
+                let expected = brute_force(&config, demand, start);
+                let got = dp.optimal_cost(start).unwrap();
+                assert!(
+                    (got - expected).abs() < 1e-9,
+                    "lead {lead}, demand {demand:?}, start {start}: dp {got} vs brute {expected}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_oracle_is_never_beaten_on_the_same_episode() {
+    let config = CapacityConfig::from_toml("episode_periods = 72", "test").unwrap();
+    let env = CapacityScenario::new(config.clone()).unwrap();
+    let results = evaluate(&env, &baselines(&config), 3, 2, false, &|| {}).unwrap();
+    for episode in 0..3 {
+        let mine: Vec<_> = results.iter().filter(|r| r.episode == episode).collect();
+        let oracle = mine.iter().find(|r| r.oracle).unwrap();
+        for r in mine.iter().filter(|r| !r.oracle) {
+            assert!(
+                oracle.reward >= r.reward - 1e-6,
+                "episode {episode}: oracle {} < {} {}",
+                oracle.reward,
+                r.policy,
+                r.reward
+            );
+        }
+    }
+}
