@@ -7,6 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use planetgym_agents::Contender;
 use planetgym_agents::classic::batch::{PriorityRule, PriorityScheduler};
 use planetgym_agents::evaluate::run_episode;
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{BatchConfig, BatchScenario};
 use std::hint::black_box;
 

@@ -7,6 +7,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use planetgym_agents::Policy;
 use planetgym_agents::classic::placement::{PlacementHeuristic, PlacementRule};
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{PlacementConfig, PlacementScenario, Scenario};
 use std::hint::black_box;
 

@@ -7,6 +7,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use planetgym_agents::Policy;
 use planetgym_agents::classic::RoutingLp;
 use planetgym_agents::classic::traffic::PerIntervalLp;
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{Scenario, TrafficConfig, TrafficScenario};
 use std::hint::black_box;
 

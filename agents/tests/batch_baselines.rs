@@ -7,6 +7,7 @@ use planetgym_agents::classic::batch::{
     PriorityRule, PriorityScheduler, RandomScheduler, baselines,
 };
 use planetgym_agents::evaluate::{evaluate, run_episode, summarise};
+use planetgym_env::ScenarioConfig;
 use planetgym_env::batch::load_log;
 use planetgym_env::traces::swf::{self, SwfOptions};
 use planetgym_env::{BatchConfig, BatchScenario, Scenario};

@@ -4,6 +4,7 @@
 
 use planetgym_agents::classic::capacity::{CapacityDp, baselines};
 use planetgym_agents::evaluate::evaluate;
+use planetgym_env::ScenarioConfig;
 use planetgym_env::capacity::period_cost;
 use planetgym_env::{CapacityConfig, CapacityScenario};
 

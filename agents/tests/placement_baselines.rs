@@ -8,6 +8,7 @@ use planetgym_agents::classic::placement::{
     PlacementHeuristic, PlacementRule, baselines, fragment_growth,
 };
 use planetgym_agents::evaluate::{evaluate, summarise};
+use planetgym_env::ScenarioConfig;
 use planetgym_env::placement::node_fragment;
 use planetgym_env::traces::openb::{read_nodes, read_pods};
 use planetgym_env::{Action, PlacementConfig, PlacementObs, PlacementScenario, Scenario};

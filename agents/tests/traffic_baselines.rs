@@ -4,6 +4,7 @@
 
 use planetgym_agents::classic::traffic::baselines;
 use planetgym_agents::evaluate::{EpisodeResult, evaluate, summarise};
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{Scenario, TrafficConfig, TrafficScenario};
 
 fn mean_of(rows: &[planetgym_agents::evaluate::SummaryRow], policy: &str, metric: &str) -> f64 {

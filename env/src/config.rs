@@ -9,6 +9,43 @@ use crate::error::EnvError;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+/// A scenario's configuration: a documented default TOML, range validation, and loading of
+/// user configs over the default.
+pub trait ScenarioConfig: DeserializeOwned {
+    /// The built-in default config, with a comment on every field.
+    const DEFAULT_TOML: &'static str;
+
+    /// Checks every range; the message names the field and what is allowed.
+    fn validate(&self) -> Result<(), String>;
+
+    /// Parses a user config (TOML text with only the fields that change; `origin` names it in
+    /// errors) over the default, and validates it.
+    fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
+        let config: Self = load_over_default(Self::DEFAULT_TOML, text, origin)?;
+        config
+            .validate()
+            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
+        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// The built-in default. A unit test of every scenario checks that it parses and
+    /// validates; if it did not, every use of the scenario would fail.
+    fn builtin_default() -> Self {
+        #[allow(clippy::expect_used)]
+        Self::from_toml("", "built-in default")
+            .expect("built-in default config parses and validates")
+    }
+}
+
 /// Parses `user` (TOML text, `origin` names it in errors) over `default` and deserialises it.
 pub fn load_over_default<T: DeserializeOwned>(
     default: &str,

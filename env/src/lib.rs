@@ -17,6 +17,7 @@ pub mod world;
 
 pub use batch::{BatchConfig, BatchObs, BatchScenario};
 pub use capacity::{CapacityConfig, CapacityObs, CapacityScenario};
+pub use config::ScenarioConfig;
 pub use error::{ActionError, EnvError};
 pub use features::{Feature, FeatureSpec, Layout};
 pub use placement::{PlacementConfig, PlacementObs, PlacementScenario};

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{Action, AutoresetMode, BatchConfig, BatchScenario, Scenario, VecEnv};
 
 /// Picks the visible job with the shortest requested time.

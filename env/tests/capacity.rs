@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_env::ScenarioConfig;
 use planetgym_env::capacity::series;
 use planetgym_env::{Action, CapacityConfig, CapacityScenario, Scenario};
 

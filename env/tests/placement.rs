@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_env::ScenarioConfig;
 use planetgym_env::placement::{PodRequest, node_fragment};
 use planetgym_env::{
     Action, AutoresetMode, PlacementConfig, PlacementObs, PlacementScenario, Scenario, VecEnv,

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_env::ScenarioConfig;
 use planetgym_env::traffic::{Interval, ServingModel};
 use planetgym_env::{Action, EnvError, Layout, Scenario, TrafficConfig, TrafficScenario};
 use proptest::prelude::*;

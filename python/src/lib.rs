@@ -3,6 +3,7 @@
 //! For now it exposes the scenarios' documented default configs; the gymnasium environments,
 //! the vector env and the trainer are bound here as they land.
 
+use planetgym_env::ScenarioConfig;
 use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
 use planetgym_env::capacity::config::DEFAULT_TOML as CAPACITY_DEFAULT;
 use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;

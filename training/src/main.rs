@@ -8,6 +8,7 @@ use planetgym_agents::classic::{
     traffic as traffic_baselines,
 };
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
+use planetgym_env::ScenarioConfig;
 use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, TrafficConfig, TrafficScenario,

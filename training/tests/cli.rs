@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_env::ScenarioConfig;
 use std::process::Command;
 
 fn planetgym(args: &[&str]) -> (bool, String, String) {

@@ -1,7 +1,6 @@
 //! Configuration of the batch scenario. The documented defaults live in `default.toml`.
 
-use crate::config::load_over_default;
-use crate::error::EnvError;
+use crate::config::ScenarioConfig;
 use serde::Deserialize;
 
 /// The built-in default config, with a comment on every field.
@@ -34,33 +33,14 @@ pub enum RewardMetric {
 
 impl Default for BatchConfig {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; if it were broken, every use would be.
-        #[allow(clippy::expect_used)]
-        Self::from_toml("", "built-in default")
-            .expect("built-in batch default config parses and validates")
+        Self::builtin_default()
     }
 }
 
-impl BatchConfig {
-    /// Parses a user config (TOML text; `origin` names it in errors) over the default, and
-    /// validates it.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
-        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
-        config
-            .validate()
-            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
-        Ok(config)
-    }
+impl ScenarioConfig for BatchConfig {
+    const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
-    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.window_jobs == 0 {
             return Err("window_jobs = 0: must be at least 1".into());
         }

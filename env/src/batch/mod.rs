@@ -13,6 +13,7 @@ mod sim;
 pub use config::{BatchConfig, RewardMetric};
 pub use sim::{Job, ScheduleMetrics, Simulation};
 
+use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;

@@ -1,7 +1,6 @@
 //! Configuration of the capacity scenario. The documented defaults live in `default.toml`.
 
-use crate::config::load_over_default;
-use crate::error::EnvError;
+use crate::config::ScenarioConfig;
 use crate::forecast::{Forecaster, HoltWinters, MovingAverage, SeasonalNaive, Seasonality};
 use serde::Deserialize;
 
@@ -80,31 +79,14 @@ impl ForecasterKind {
 
 impl Default for CapacityConfig {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; if it were broken, every use would be.
-        #[allow(clippy::expect_used)]
-        Self::from_toml("", "built-in default")
-            .expect("built-in capacity default config parses and validates")
+        Self::builtin_default()
     }
 }
 
-impl CapacityConfig {
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
-        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
-        config
-            .validate()
-            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
-        Ok(config)
-    }
+impl ScenarioConfig for CapacityConfig {
+    const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
-    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         if self.series.is_empty() || self.sites == 0 || self.sites > 64 {
             return Err(format!(
                 "series = {:?}, sites = {}: need at least one series and 1..=64 sites",

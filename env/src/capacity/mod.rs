@@ -10,6 +10,7 @@ pub mod series;
 
 pub use config::{CapacityConfig, CostConfig, ForecasterKind};
 
+use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::forecast::Forecaster;

@@ -1,7 +1,6 @@
 //! Configuration of the placement scenario. The documented defaults live in `default.toml`.
 
-use crate::config::load_over_default;
-use crate::error::EnvError;
+use crate::config::ScenarioConfig;
 use serde::Deserialize;
 
 /// The built-in default config, with a comment on every field.
@@ -46,31 +45,14 @@ pub struct PlacementReward {
 
 impl Default for PlacementConfig {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; if it were broken, every use would be.
-        #[allow(clippy::expect_used)]
-        Self::from_toml("", "built-in default")
-            .expect("built-in placement default config parses and validates")
+        Self::builtin_default()
     }
 }
 
-impl PlacementConfig {
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
-        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
-        config
-            .validate()
-            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
-        Ok(config)
-    }
+impl ScenarioConfig for PlacementConfig {
+    const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
-    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
-    }
-
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let t = self.inflation_target;
         if !(t.is_finite() && t > 0.0 && t <= 10.0) {
             return Err(format!("inflation_target = {t}: must be in (0, 10]"));

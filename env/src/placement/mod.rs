@@ -14,6 +14,7 @@ pub use cluster::{ClassKey, Cluster, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
 pub use frag::{TypicalPod, node_fragment, typical_pods};
 
+use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;

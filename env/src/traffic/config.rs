@@ -1,7 +1,6 @@
 //! Configuration of the traffic scenario. The documented defaults live in `default.toml`.
 
-use crate::config::load_over_default;
-use crate::error::EnvError;
+use crate::config::ScenarioConfig;
 use crate::world::geography::Season;
 use serde::Deserialize;
 
@@ -152,35 +151,14 @@ pub struct RewardConfig {
 
 impl Default for TrafficConfig {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; if it were broken, every use would be.
-        #[allow(clippy::expect_used)]
-        Self::from_toml("", "built-in default")
-            .expect("built-in traffic default config parses and validates")
+        Self::builtin_default()
     }
 }
 
-impl TrafficConfig {
-    /// Parses a user config (TOML text; `origin` names it in errors) over the default, and
-    /// validates it.
-    pub fn from_toml(text: &str, origin: &str) -> Result<Self, EnvError> {
-        let config: Self = load_over_default(DEFAULT_TOML, text, origin)?;
-        config
-            .validate()
-            .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
-        Ok(config)
-    }
+impl ScenarioConfig for TrafficConfig {
+    const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
-    /// Reads and parses a config file.
-    pub fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::from_toml(&text, &path.display().to_string())
-    }
-
-    /// Checks every range; the message names the field and what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let d = &self.demand;
         let s = &self.sites;
         let l = &self.latency;

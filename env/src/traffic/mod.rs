@@ -15,6 +15,7 @@ pub use config::TrafficConfig;
 pub use serving::{Interval, Outcome, ServingModel};
 pub use sites::Site;
 
+use crate::config::ScenarioConfig;
 use crate::error::{ActionError, EnvError};
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;

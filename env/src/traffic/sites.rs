@@ -156,6 +156,7 @@ fn grid_intensities() -> Result<Vec<(&'static str, f64)>, EnvError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ScenarioConfig;
 
     #[test]
     fn default_sites_are_sized_and_priced() {
