@@ -23,6 +23,7 @@ use crate::{Contender, Policy, PolicyError};
 use planetgym_env::placement::{ClassKey, PodRequest, TypicalPod, node_fragment};
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlacementRule {
@@ -124,13 +125,22 @@ fn gpu_clustering_score(key: &ClassKey, pod: &PodRequest) -> f64 {
 /// Growth of a node's expected fragmentation if it takes the pod (sharing pods on their best
 /// GPU for it, as FGD scores them).
 pub fn fragment_growth(key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> f64 {
-    let before = node_fragment(key, typical);
+    growth_with(key, pod, &mut |k| node_fragment(k, typical))
+}
+
+/// `fragment_growth` with the node fragment supplied by `fragment` (e.g. memoised).
+fn growth_with(
+    key: &ClassKey,
+    pod: &PodRequest,
+    fragment: &mut dyn FnMut(&ClassKey) -> f64,
+) -> f64 {
+    let before = fragment(key);
     let after = if pod.is_sharing() {
         key.sharing_candidates(pod)
-            .map(|g| node_fragment(&key.after(pod, Some(g)), typical))
+            .map(|g| fragment(&key.after(pod, Some(g))))
             .fold(f64::INFINITY, f64::min)
     } else {
-        node_fragment(&key.after(pod, None), typical)
+        fragment(&key.after(pod, None))
     };
     after - before
 }
@@ -142,6 +152,9 @@ pub fn fragment_growth(key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod])
 pub struct PlacementHeuristic {
     rule: PlacementRule,
     rng: Rng,
+    /// FGD: node fragments by state, computed once per state (node states recur constantly;
+    /// the target workload is fixed per scenario, and the memo is cleared every episode).
+    fragments: HashMap<ClassKey, f64>,
 }
 
 impl PlacementHeuristic {
@@ -149,6 +162,7 @@ impl PlacementHeuristic {
         Self {
             rule,
             rng: Rng::new(0),
+            fragments: HashMap::new(),
         }
     }
 }
@@ -160,14 +174,31 @@ impl Policy<PlacementScenario> for PlacementHeuristic {
 
     fn reset(&mut self, episode_seed: u64) {
         self.rng = Rng::new(episode_seed ^ 0x0070_1ACE);
+        self.fragments.clear();
     }
 
     fn act(&mut self, obs: &PlacementObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         let cluster = &obs.cluster;
+        let rule = self.rule;
+        if self.fragments.len() > 1 << 18 {
+            self.fragments.clear(); // bound the memory: states of long episodes rarely recur
+        }
+        let memo = &mut self.fragments;
         let scored: Vec<(f64, usize)> = cluster
             .classes()
             .filter(|(_, c)| c.key.fits(&obs.pod))
-            .map(|(id, c)| (self.rule.cost(&c.key, &obs.pod, &obs.typical), id))
+            .map(|(id, c)| {
+                let cost = if rule == PlacementRule::Fgd {
+                    growth_with(&c.key, &obs.pod, &mut |k| {
+                        *memo
+                            .entry(*k)
+                            .or_insert_with(|| node_fragment(k, &obs.typical))
+                    })
+                } else {
+                    rule.cost(&c.key, &obs.pod, &obs.typical)
+                };
+                (cost, id)
+            })
             .collect();
         let best = scored.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
         let tied: Vec<usize> = scored

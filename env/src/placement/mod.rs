@@ -138,6 +138,11 @@ struct Episode {
     failed_pods: usize,
     failed_gpu: f64,
     mask: Vec<bool>,
+    /// Feasibility of each class id for the pod of the last mask; valid while `mask_valid`.
+    class_fits: Vec<bool>,
+    mask_valid: bool,
+    /// Nodes that changed class since the last mask.
+    moved: Vec<usize>,
 }
 
 impl PlacementScenario {
@@ -249,6 +254,9 @@ impl PlacementScenario {
                 failed_pods: 0,
                 failed_gpu: 0.0,
                 mask: vec![false; n],
+                class_fits: Vec::new(),
+                mask_valid: false,
+                moved: Vec::new(),
             },
             models: Arc::new(models),
             specs: Arc::new(specs),
@@ -314,6 +322,7 @@ impl PlacementScenario {
             cluster.release(node, &request, &used);
             let after = node_fragment(&cluster.key_of(node), &self.typical);
             self.book(&request, -1.0, after - before);
+            self.episode.moved.push(node);
         }
     }
 
@@ -347,23 +356,39 @@ impl PlacementScenario {
         }
         if self.episode.current.is_none() {
             self.episode.mask.fill(false);
+            self.episode.mask_valid = false;
         }
         failed
     }
 
     /// Feasibility per node class, expanded to the node mask. Returns whether any node fits.
+    ///
+    /// Incremental: only the members of classes whose feasibility changed since the last mask,
+    /// and the nodes that changed class since then (`moved`), are rewritten, so a step costs
+    /// O(classes + changes) rather than O(nodes).
     fn update_mask(&mut self, pod: &PodRequest) -> bool {
-        let cluster = &self.episode.cluster;
-        let mut fits_class =
-            vec![false; cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)];
+        let e = &mut self.episode;
+        let cluster = &e.cluster;
+        let ids = cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0);
+        if e.class_fits.len() < ids {
+            e.class_fits.resize(ids, false);
+        }
         let mut any = false;
         for (id, class) in cluster.classes() {
-            fits_class[id] = class.key.fits(pod);
-            any |= fits_class[id];
+            let fits = class.key.fits(pod);
+            any |= fits;
+            if fits != e.class_fits[id] || !e.mask_valid {
+                class
+                    .members
+                    .iter()
+                    .for_each(|&m| e.mask[m as usize] = fits);
+            }
+            e.class_fits[id] = fits;
         }
-        for (node, m) in self.episode.mask.iter_mut().enumerate() {
-            *m = fits_class[cluster.class_of(node)];
+        for node in e.moved.drain(..) {
+            e.mask[node] = e.class_fits[cluster.class_of(node)];
         }
+        e.mask_valid = true;
         any
     }
 
@@ -467,6 +492,8 @@ impl Scenario for PlacementScenario {
         e.started = true;
         e.rng = rng;
         e.cluster = Arc::new(Cluster::new(self.specs.to_vec()));
+        (e.mask_valid, e.class_fits) = (false, Vec::new());
+        e.moved.clear();
         (e.next_pod, e.end_pod, e.current) = (next_pod, end_pod, None);
         e.departures.clear();
         (
@@ -512,6 +539,7 @@ impl Scenario for PlacementScenario {
             )
         })?;
         let node_after = node_fragment(&cluster.key_of(node), &self.typical);
+        self.episode.moved.push(node);
         self.book(
             &pod.request,
             1.0,
