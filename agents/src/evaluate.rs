@@ -41,7 +41,8 @@ pub struct EpisodeResult {
     pub steps: usize,
     /// Sum of rewards.
     pub reward: f64,
-    /// Mean over the episode's steps of each metric, in `metric_names()` order.
+    /// Each metric over the episode, in `metric_names()` order: the mean over steps, or the last
+    /// step's value for scenarios whose metrics are `MetricAggregation::Final`.
     pub metrics: Vec<f64>,
     /// Every step, when recording was asked for.
     pub trajectory: Vec<StepRecord>,

@@ -96,3 +96,19 @@ fn the_oracle_is_never_beaten_on_the_same_episode() {
         }
     }
 }
+
+#[test]
+fn an_oversized_dp_is_refused_with_a_clear_error() {
+    let config = CapacityConfig::from_toml(
+        "lead_time_periods = 8\nmax_units = 60\nchanges = [0, 10, 20, 30]",
+        "test",
+    )
+    .unwrap();
+    let env = CapacityScenario::new(config.clone()).unwrap();
+    let oracle = baselines(&config).pop().unwrap();
+    let err = evaluate(&env, &[oracle], 1, 0, false, &|| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("too large for the exact DP"),
+        "{err}"
+    );
+}

@@ -118,3 +118,35 @@ fn fgd_leaves_fewer_unallocated_gpus_than_the_packing_baselines_on_openb() {
         );
     }
 }
+
+#[test]
+fn an_episode_with_nothing_to_place_ends_at_its_first_step() {
+    let nodes = "sn,cpu_milli,memory_mib,gpu,model\nn0,16000,65536,4,T4\n";
+    let pods = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time\n\
+                big,2000,1024,8,1000,,LS,Running,0,\n";
+    let (nodes, pods) = (
+        read_nodes(nodes.as_bytes(), "n").unwrap(),
+        read_pods(pods.as_bytes(), "p").unwrap(),
+    );
+    let config = PlacementConfig::from_toml("mode = \"replay\"", "test").unwrap();
+    let env = PlacementScenario::from_trace(config, &nodes, &pods).unwrap();
+    let results = evaluate(&env, &baselines(), 1, 0, false, &|| {}).unwrap();
+    for r in &results {
+        assert_eq!(
+            (r.steps, r.metrics[5]),
+            (1, 1.0),
+            "{}: one step, one failed pod",
+            r.policy
+        );
+    }
+    let mut env = env;
+    env.reset(0);
+    assert!(env.action_mask().is_none());
+    assert!(env.step(&Action::Discrete(0)).unwrap().terminated);
+    assert!(env.step(&Action::Discrete(0)).is_err());
+    // Inflation stops on requested GPUs, so a list of CPU-only pods is refused up front.
+    let cpu_only = read_pods("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time\np,1,1,0,0,,LS,Running,0,\n".as_bytes(), "p").unwrap();
+    let err =
+        PlacementScenario::from_trace(PlacementConfig::default(), &nodes, &cpu_only).unwrap_err();
+    assert!(err.to_string().contains("needs GPU pods"), "{err}");
+}

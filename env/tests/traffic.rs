@@ -249,3 +249,30 @@ fn synthetic_world_scales_to_1000_regions_and_200_sites() {
     let demand = t.info.get(env.metric_names(), "demand_rps").unwrap();
     assert!(demand > 10_000.0, "{demand}");
 }
+
+#[test]
+fn a_link_slowdown_from_minute_zero_lasts_its_whole_duration() {
+    let toml = "episode_intervals = 10\n[failures]\nsite_failures_per_day = 0.0\nlink_degradations_per_day = 0.0\n\
+                scripted = [{ kind = \"link\", region = \"eastasia\", site = \"japaneast\", at_minute = 0, minutes = 5, rtt_factor = 4.0 }]\n";
+    let mut env = TrafficScenario::new(config(toml)).unwrap();
+    let japan = (0..env.sites().len())
+        .find(|&s| env.site_name(s) == "japaneast")
+        .unwrap();
+    let eastasia = env.geography().index_of("eastasia").unwrap();
+    let base = env.geography().rtt_ms(eastasia, env.sites()[japan].region);
+    let obs = env.reset(0);
+    let s = obs.sites();
+    assert!((obs.rtt(eastasia, japan) - 4.0 * base).abs() < 1e-9);
+    assert!(
+        (env.oracle_view().rtt_ms[eastasia * s + japan] - 4.0 * base).abs() < 1e-9,
+        "interval 1 is still slow"
+    );
+    for k in 1..8u64 {
+        let t = env.step(&uniform_split(&env)).unwrap();
+        let expected = if k < 5 { 4.0 * base } else { base };
+        assert!(
+            (t.obs.rtt(eastasia, japan) - expected).abs() < 1e-9,
+            "interval {k}"
+        );
+    }
+}

@@ -242,6 +242,9 @@ impl CapacityDp {
     }
 }
 
+/// Largest DP table (states x periods) the oracle builds, about 2 GB with its values.
+const MAX_DP_ENTRIES: usize = 200_000_000;
+
 /// The demand the plans were made for, and one DP per site.
 type Plans = (std::sync::Arc<Vec<Vec<f64>>>, Vec<CapacityDp>);
 
@@ -267,6 +270,16 @@ impl Oracle<CapacityScenario> for CapacityOracle {
     }
 
     fn act(&mut self, obs: &CapacityObs, view: &CapacityOracleView) -> Result<Action, PolicyError> {
+        let (_, _, states) = CapacityDp::states(&self.config);
+        let periods = view.demand.first().map_or(0, Vec::len);
+        if states.saturating_mul(periods) > MAX_DP_ENTRIES {
+            return Err(PolicyError::Invalid {
+                policy: self.name(),
+                message: format!(
+                    "{states} states x {periods} periods is too large for the exact DP (limit {MAX_DP_ENTRIES}): lower max_units, the largest change or the lead time"
+                ),
+            });
+        }
         let stale = self
             .plans
             .as_ref()

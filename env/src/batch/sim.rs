@@ -142,7 +142,7 @@ impl Simulation {
                 let j = *j;
                 let start = self.start[j].unwrap_or(self.now);
                 (
-                    (start + self.jobs[j].requested).max(self.now),
+                    start.saturating_add(self.jobs[j].requested).max(self.now),
                     self.jobs[j].procs,
                 )
             })
@@ -161,7 +161,7 @@ impl Simulation {
         while i < self.queue.len() {
             let j = self.queue[i];
             let job = self.jobs[j];
-            let ends_in_time = self.now + job.requested <= shadow;
+            let ends_in_time = self.now.saturating_add(job.requested) <= shadow;
             if job.procs <= self.free_procs && (ends_in_time || job.procs <= extra) {
                 if !ends_in_time {
                     extra -= job.procs;
@@ -178,7 +178,8 @@ impl Simulation {
         self.free_procs -= self.jobs[j].procs;
         self.start[j] = Some(self.now);
         self.started += 1;
-        self.running.push(Reverse((self.now + self.jobs[j].run, j)));
+        self.running
+            .push(Reverse((self.now.saturating_add(self.jobs[j].run), j)));
     }
 
     fn next_event(&self) -> Option<i64> {
@@ -223,7 +224,7 @@ impl Simulation {
             turnaround += w + r;
             work += r * f64::from(job.procs);
             first = first.min(job.submit);
-            last = last.max(start + job.run);
+            last = last.max(start.saturating_add(job.run));
             n += 1;
         }
         if n == 0 {

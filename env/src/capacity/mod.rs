@@ -49,7 +49,8 @@ pub struct CapacityObs {
     /// Demand of the last `history_periods` periods per site, oldest first.
     pub history: Vec<Vec<f64>>,
     pub capacity: Vec<i64>,
-    /// Units arriving in 1, 2, ... lead_time - 1 periods (index 0 = next period), per site.
+    /// Per site, units arriving in 1, 2, ..., lead_time periods (index 0 = next period); the
+    /// last entry is always 0 when observed (this period's order goes there).
     pub in_flight: Vec<Vec<i64>>,
     /// The configured forecaster's demand for this period and the next `lead_time` ones.
     pub forecast: Vec<Vec<f64>>,

@@ -2,7 +2,7 @@
 //!
 //! Pods come from the Alibaba openb trace, either by Monte-Carlo workload inflation (sampled
 //! with replacement until the requested GPUs pass a multiple of the cluster's, none leaving: the
-//! FGD paper's evaluation) or by trace replay (pods leave at their deletion times). Each pod
+//! FGD paper's evaluation; the pod that would pass the target is not placed) or by trace replay (pods leave at their deletion times). Each pod
 //! with at least one feasible node is a decision: `Discrete(nodes)` with the feasibility mask,
 //! entity observation with one row per node. Pods with no feasible node fail and are counted.
 
@@ -26,7 +26,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 
-/// Metrics in every step's `Info` (the cluster after that step; the episode's are the last).
+/// Metrics in every step's `Info` (the cluster after that step, arrivals counting the pod now
+/// waiting for a decision; the episode's are the last step's).
 pub const METRICS: [&str; 9] = [
     "arrived_gpu_ratio",
     "gpu_allocation_ratio",
@@ -143,6 +144,8 @@ struct Episode {
     mask_valid: bool,
     /// Nodes that changed class since the last mask.
     moved: Vec<usize>,
+    /// The reset found nothing to decide: the next step ends the episode.
+    pending_end: bool,
 }
 
 impl PlacementScenario {
@@ -171,9 +174,10 @@ impl PlacementScenario {
                 models.push(n.model.clone());
             }
         }
-        if models.len() > 32 {
+        // Model sets are 32-bit masks; bit 31 and above mark "no model of this cluster".
+        if models.len() > 31 {
             return Err(EnvError::config(format!(
-                "{} GPU models: at most 32 are supported",
+                "{} GPU models: at most 31 are supported",
                 models.len()
             )));
         }
@@ -205,7 +209,7 @@ impl PlacementScenario {
                 // A spec naming only models this cluster lacks can never be placed: keep it
                 // impossible rather than "any model".
                 let allowed = if !p.gpu_spec.is_empty() && allowed == 0 {
-                    u32::MAX << models.len().min(31)
+                    u32::MAX << models.len()
                 } else {
                     allowed
                 };
@@ -233,6 +237,12 @@ impl PlacementScenario {
         if totals.gpu_milli <= 0.0 {
             return Err(EnvError::config("the cluster has no GPU"));
         }
+        // Inflation stops on requested GPUs: a pod list without GPU pods would never stop.
+        if config.mode == ArrivalMode::Inflation && trace.iter().all(|p| p.request.num_gpu == 0) {
+            return Err(EnvError::config(
+                "mode = \"inflation\" needs GPU pods in the pod list; use mode = \"replay\"",
+            ));
+        }
         let n = specs.len();
         let cluster = Arc::new(Cluster::new(specs.clone()));
         Ok(Self {
@@ -257,6 +267,7 @@ impl PlacementScenario {
                 class_fits: Vec::new(),
                 mask_valid: false,
                 moved: Vec::new(),
+                pending_end: false,
             },
             models: Arc::new(models),
             specs: Arc::new(specs),
@@ -442,8 +453,8 @@ impl PlacementScenario {
                 idle / g,
                 e.failed_pods as f64,
                 e.failed_gpu / g,
-                e.allocated_cpu / self.totals.cpu_milli,
-                e.allocated_memory / self.totals.memory_mib,
+                e.allocated_cpu / self.totals.cpu_milli.max(1.0),
+                e.allocated_memory / self.totals.memory_mib.max(1.0),
             ],
         }
     }
@@ -474,7 +485,8 @@ impl Scenario for PlacementScenario {
     }
 
     fn action_mask(&self) -> Option<&[bool]> {
-        Some(&self.episode.mask)
+        // No mask once nothing waits: the step that follows an empty reset ends the episode.
+        self.episode.current.map(|_| self.episode.mask.as_slice())
     }
 
     fn reset(&mut self, seed: u64) -> PlacementObs {
@@ -509,6 +521,7 @@ impl Scenario for PlacementScenario {
             .map(|(_, c)| c.members.len() as f64 * node_fragment(&c.key, &self.typical))
             .sum();
         self.advance_to_decision();
+        self.episode.pending_end = self.episode.current.is_none();
         self.observation()
     }
 
@@ -517,6 +530,18 @@ impl Scenario for PlacementScenario {
             return Err(EnvError::NotReset);
         }
         let Some(pod_index) = self.episode.current else {
+            // A reset with nothing to decide (no pod of the episode fits anywhere): the first
+            // step, whatever node it names, ends the episode; later steps are errors.
+            if std::mem::take(&mut self.episode.pending_end) {
+                self.check_action(action)?;
+                return Ok(Transition {
+                    obs: self.observation(),
+                    reward: 0.0,
+                    terminated: true,
+                    truncated: false,
+                    info: self.info(),
+                });
+            }
             return Err(EnvError::EpisodeOver);
         };
         self.check_action(action)?;

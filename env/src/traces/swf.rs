@@ -104,7 +104,7 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
             Err(reason) => return Err(EnvError::data(source, format!("line {number}: {reason}"))),
         }
     }
-    log.machine_procs = options.machine_procs.or(max_procs).or(max_nodes).filter(|&p| p > 0).ok_or_else(|| {
+    log.machine_procs = options.machine_procs.or(max_procs.filter(|&p| p > 0)).or(max_nodes).filter(|&p| p > 0).ok_or_else(|| {
         EnvError::data(source, "no machine size: the header has no MaxProcs or MaxNodes; set the processor count in the config")
     })?;
     let machine = log.machine_procs;

@@ -80,7 +80,7 @@ impl DemandModel {
             let noise = (self.noise[r] - 0.5 * c.noise_sigma * c.noise_sigma).exp();
             if self.crowds[r]
                 .as_ref()
-                .is_some_and(|f| k >= f.start + f.length)
+                .is_some_and(|f| k >= f.start.saturating_add(f.length))
             {
                 self.crowds[r] = None;
             }

@@ -106,6 +106,8 @@ pub struct TrafficScenario {
     cost_per_million_usd: Arc<[f64]>,
     cost_per_request_usd: Vec<f64>,
     base_rtt_ms: Arc<[f64]>,
+    /// RTT of the last interval drawn (reused while no link changes).
+    last_rtt_ms: Arc<[f64]>,
     serving: ServingModel,
     space: Space,
     spec: FeatureSpec,
@@ -192,6 +194,7 @@ impl TrafficScenario {
                 rtt_ms: base_rtt_ms.clone(),
             },
             current: empty,
+            last_rtt_ms: base_rtt_ms.clone(),
             base_rtt_ms,
             serving,
             space: Space::Simplex { rows: r, cols: s },
@@ -256,7 +259,7 @@ impl TrafficScenario {
                 };
                 let minutes = self.rng.exponential(f.mean_repair_minutes);
                 let repair = self.minutes_to_intervals(minutes);
-                self.outages.add(s, fraction, k + repair);
+                self.outages.add(s, fraction, k.saturating_add(repair));
             }
         }
         // Link events: one Poisson draw for all links, so huge worlds do not pay per link.
@@ -269,7 +272,8 @@ impl TrafficScenario {
                 .uniform_in(f.link_rtt_factor[0], f.link_rtt_factor[1]);
             let minutes = self.rng.exponential(f.mean_link_minutes);
             let length = self.minutes_to_intervals(minutes);
-            self.degradations.add(link, factor, k + length);
+            self.degradations
+                .add(link, factor, k.saturating_add(length));
             links_changed = true;
         }
         for event in &self.config.failures.scripted {
@@ -277,7 +281,7 @@ impl TrafficScenario {
             if !self.starts_at(at_minute, k) {
                 continue;
             }
-            let until = k + self.minutes_to_intervals(minutes);
+            let until = k.saturating_add(self.minutes_to_intervals(minutes));
             match event {
                 ScriptedEvent::Site {
                     site,
@@ -307,8 +311,9 @@ impl TrafficScenario {
                 .map(|(b, f)| b * f)
                 .collect()
         } else {
-            self.next.rtt_ms.clone()
+            self.last_rtt_ms.clone()
         };
+        self.last_rtt_ms = rtt_ms.clone();
         TrafficOracleView {
             demand_rps: demand,
             health: self.outages.effective().to_vec(),
@@ -351,8 +356,12 @@ fn normalise_rows(values: &[f32], cols: usize) -> Vec<f64> {
     split
 }
 
-/// Poisson sample by inversion (the expectation here is small).
+/// Poisson sample: by inversion for small means, by the normal approximation above 50 (where
+/// inversion's exp(-mean) would underflow for huge worlds).
 fn poisson(rng: &mut Rng, mean: f64) -> usize {
+    if mean > 50.0 {
+        return (mean + mean.sqrt() * rng.normal()).round().max(0.0) as usize;
+    }
     let (mut k, mut p) = (0, (-mean).exp());
     let mut cdf = p;
     let u = rng.uniform();
@@ -399,7 +408,7 @@ impl Scenario for TrafficScenario {
         self.demand.reset(&mut self.rng);
         self.outages.clear();
         self.degradations.clear();
-        self.next.rtt_ms = self.base_rtt_ms.clone();
+        self.last_rtt_ms = self.base_rtt_ms.clone();
         let first = self.draw_conditions(0);
         self.current = Conditions {
             demand_rps: first.demand_rps,
