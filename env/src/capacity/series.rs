@@ -11,6 +11,7 @@
 //! - `qps:PATH`: Alibaba 2026 GenAI per-container QPS samples summed in 300 s bins.
 
 use crate::error::EnvError;
+use crate::traces::table;
 use crate::world::diurnal::AZURE_VM_V2_CPU_CSV;
 use std::collections::BTreeMap;
 
@@ -123,40 +124,6 @@ fn longest_run(slots: &Slots) -> (Vec<f64>, String) {
     (values, gaps)
 }
 
-fn columns(
-    headers: &csv::StringRecord,
-    names: &[&str],
-    source: &str,
-) -> Result<Vec<usize>, EnvError> {
-    names
-        .iter()
-        .map(|n| {
-            headers
-                .iter()
-                .position(|h| h == *n)
-                .ok_or_else(|| EnvError::data(source, format!("no column `{n}`")))
-        })
-        .collect()
-}
-
-fn number(
-    record: &csv::StringRecord,
-    column: usize,
-    line: usize,
-    source: &str,
-) -> Result<f64, EnvError> {
-    let cell = record.get(column).unwrap_or("");
-    cell.parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
-        .ok_or_else(|| {
-            EnvError::data(
-                source,
-                format!("line {line}: `{cell}` is not a finite number"),
-            )
-        })
-}
-
 /// `time,value` rows; with `sum` several samples per slot are added (per-container QPS).
 fn timestamped(
     text: &str,
@@ -170,15 +137,18 @@ fn timestamped(
         .headers()
         .map_err(|e| EnvError::data(source, e.to_string()))?
         .clone();
-    let cols = columns(&headers, &[time, value], source)?;
+    let cols = [
+        table::column(&headers, time, source)?,
+        table::column(&headers, value, source)?,
+    ];
     let mut slots = Slots::new();
     let mut t0 = None;
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
         let (t, v) = (
-            number(&record, cols[0], line, source)?,
-            number(&record, cols[1], line, source)?,
+            table::finite(&record, cols[0], line, source, time)?,
+            table::finite(&record, cols[1], line, source, value)?,
         );
         let start = *t0.get_or_insert(t);
         let slot = ((t - start) / STEP_S).floor() as i64;
@@ -207,16 +177,20 @@ fn day_rows(
         .headers()
         .map_err(|e| EnvError::data(source, e.to_string()))?
         .clone();
-    let cols = columns(&headers, &["day", "row_in_day", value], source)?;
+    let cols = [
+        table::column(&headers, "day", source)?,
+        table::column(&headers, "row_in_day", source)?,
+        table::column(&headers, value, source)?,
+    ];
     let mut per_day: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
-        let day = number(&record, cols[0], line, source)? as i64;
+        let day = table::finite(&record, cols[0], line, source, "day")? as i64;
         per_day
             .entry(day)
             .or_default()
-            .push(number(&record, cols[2], line, source)?);
+            .push(table::finite(&record, cols[2], line, source, value)?);
     }
     // `row_in_day` is a row index, not a clock: a day with fewer than 288 rows has gaps at
     // unknown times, so none of its rows can be placed and the whole day counts as missing.
@@ -247,7 +221,12 @@ fn planetlab_row(text: &str, source: &str, row: &str) -> Result<Slots, EnvError>
         .ok_or_else(|| EnvError::data(source, format!("no row {index}")))?
         .map_err(|e| EnvError::data(source, e.to_string()))?;
     (1..record.len())
-        .map(|c| Ok(((c - 1) as i64, number(&record, c, index + 2, source)?)))
+        .map(|c| {
+            Ok((
+                (c - 1) as i64,
+                table::finite(&record, c, index + 2, source, "utilisation")?,
+            ))
+        })
         .collect()
 }
 
@@ -282,7 +261,7 @@ mod tests {
             day_rows(text, "d.csv", "v", &mut Vec::new())
                 .unwrap_err()
                 .to_string()
-                .contains("line 3: `x` is not a finite number")
+                .contains("line 3: v `x` is not a finite number")
         );
         assert!(
             load("nope:x")

@@ -2,6 +2,7 @@
 
 pub mod openb;
 pub mod swf;
+pub mod table;
 
 use crate::error::EnvError;
 use flate2::read::GzDecoder;

@@ -1,6 +1,7 @@
 //! Real diurnal shapes: a demand time series, normalised to mean 1, read at any time of day.
 
 use crate::error::EnvError;
+use crate::traces::table;
 use std::path::Path;
 
 pub const AZURE_VM_V2_CPU_CSV: &str =
@@ -43,35 +44,16 @@ impl DiurnalProfile {
             .headers()
             .map_err(|e| EnvError::data(source, e.to_string()))?
             .clone();
-        let find = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| {
-                EnvError::data(
-                    source,
-                    format!(
-                        "no column `{name}` (columns: {})",
-                        headers.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })
-        };
-        let (tc, vc) = (find("timestamp")?, find(column)?);
+        let (tc, vc) = (
+            table::column(&headers, "timestamp", source)?,
+            table::column(&headers, column, source)?,
+        );
         let (mut times, mut values) = (Vec::new(), Vec::new());
         for (i, record) in reader.records().enumerate() {
             let line = i + 2;
             let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
-            let parse = |c: usize, what: &str| {
-                let cell = record.get(c).unwrap_or("");
-                cell.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| {
-                        EnvError::data(
-                            source,
-                            format!("line {line}: {what} `{cell}` is not a finite number"),
-                        )
-                    })
-            };
-            let (t, v) = (parse(tc, "timestamp")?, parse(vc, column)?);
+            let t = table::finite(&record, tc, line, source, "timestamp")?;
+            let v = table::finite(&record, vc, line, source, column)?;
             if v < 0.0 {
                 return Err(EnvError::data(
                     source,
