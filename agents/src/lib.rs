@@ -7,6 +7,7 @@
 
 pub mod classic;
 pub mod evaluate;
+pub mod nn;
 pub mod stats;
 
 use planetgym_env::{Action, Scenario};

@@ -1,0 +1,198 @@
+//! Policy networks.
+//!
+//! `MlpActorCritic`: flat observation -> shared tanh trunk -> action parameters and a value.
+//! `EntityScorer`: scores every candidate (node, job, site, region-site pair) with the same
+//! weights from its own row plus a context of the global features, so one set of weights runs on
+//! any number of candidates; masked softmax over candidates; the value reads the mean of the
+//! candidates' hidden rows (over present candidates) and the context.
+
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::tanh;
+use burn::tensor::{Bool, Device, Tensor};
+
+#[derive(Module, Debug)]
+pub struct MlpActorCritic {
+    hidden1: Linear,
+    hidden2: Linear,
+    policy: Linear,
+    value: Linear,
+}
+
+impl MlpActorCritic {
+    /// `inputs` features, `outputs` action parameters (logits or means), `hidden` units.
+    pub fn new(inputs: usize, outputs: usize, hidden: usize, device: &Device) -> Self {
+        Self {
+            hidden1: LinearConfig::new(inputs, hidden).init(device),
+            hidden2: LinearConfig::new(hidden, hidden).init(device),
+            policy: LinearConfig::new(hidden, outputs).init(device),
+            value: LinearConfig::new(hidden, 1).init(device),
+        }
+    }
+
+    /// Action parameters `[B, outputs]` and values `[B]` for observations `[B, inputs]`.
+    pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        let [batch, _] = obs.dims();
+        let h = tanh(self.hidden2.forward(tanh(self.hidden1.forward(obs))));
+        (
+            self.policy.forward(h.clone()),
+            self.value.forward(h).reshape([batch]),
+        )
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct EntityScorer {
+    context: Linear,
+    entity1: Linear,
+    entity2: Linear,
+    score: Linear,
+    value: Linear,
+}
+
+impl EntityScorer {
+    pub fn new(
+        global_features: usize,
+        entity_features: usize,
+        hidden: usize,
+        device: &Device,
+    ) -> Self {
+        Self {
+            context: LinearConfig::new(global_features, hidden).init(device),
+            entity1: LinearConfig::new(entity_features, hidden).init(device),
+            entity2: LinearConfig::new(hidden, hidden).init(device),
+            score: LinearConfig::new(hidden, 1).init(device),
+            value: LinearConfig::new(2 * hidden, 1).init(device),
+        }
+    }
+
+    /// Scores `[B, E]` (masked entries at a very low logit) and values `[B]` for global features
+    /// `[B, G]`, entity rows `[B, E, F]` and the presence mask `[B, E]`.
+    pub fn forward(
+        &self,
+        global: Tensor<2>,
+        entities: Tensor<3>,
+        present: Tensor<2, Bool>,
+    ) -> (Tensor<2>, Tensor<1>) {
+        let [batch, count, _] = entities.dims();
+        let context = tanh(self.context.forward(global));
+        let [_, hidden] = context.dims();
+        let rows =
+            tanh(self.entity1.forward(entities) + context.clone().reshape([batch, 1, hidden]));
+        let rows = tanh(self.entity2.forward(rows));
+        let scores = self.score.forward(rows.clone()).reshape([batch, count]);
+        let weights = present.clone().float().reshape([batch, count, 1]);
+        let counted = weights.clone().sum_dim(1).clamp_min(1.0);
+        let pooled = ((rows * weights).sum_dim(1) / counted).reshape([batch, hidden]);
+        let value = self
+            .value
+            .forward(Tensor::cat(vec![pooled, context], 1))
+            .reshape([batch]);
+        (scores.mask_fill(present.bool_not(), -1.0e9), value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::TensorData;
+
+    fn device() -> Device {
+        Device::flex()
+    }
+
+    fn random(shape: [usize; 3], seed: u64, d: &Device) -> Tensor<3> {
+        let mut rng = planetgym_env::rng::Rng::new(seed);
+        let n = shape.iter().product();
+        Tensor::<3>::from_data(
+            TensorData::new(
+                (0..n).map(|_| rng.normal() as f32).collect::<Vec<f32>>(),
+                shape,
+            ),
+            d,
+        )
+    }
+
+    #[test]
+    fn gradients_flow_and_adam_fits_a_target() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let d = crate::nn::training_device();
+        let mut model = MlpActorCritic::new(2, 1, 16, &d);
+        let mut optim = AdamConfig::new().init();
+        let obs = Tensor::<2>::from_data(
+            TensorData::new(vec![0.0f32, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], [4, 2]),
+            &d,
+        );
+        let target = Tensor::<1>::from_data(TensorData::new(vec![1.0f32, -1.0, 0.5, 0.0], [4]), &d);
+        let loss_of = |m: &MlpActorCritic| {
+            let (_, value) = m.forward(obs.clone());
+            (value - target.clone()).powf_scalar(2.0).mean()
+        };
+        let first: f32 = loss_of(&model).into_scalar();
+        for _ in 0..200 {
+            let loss = loss_of(&model);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(0.01, model, grads);
+        }
+        let last: f32 = loss_of(&model).into_scalar();
+        assert!(last < 0.05 * first, "value loss {first} -> {last}");
+    }
+
+    #[test]
+    fn mlp_shapes() {
+        let d = device();
+        let model = MlpActorCritic::new(7, 4, 16, &d);
+        let (policy, value) = model.forward(Tensor::<2>::zeros([3, 7], &d));
+        assert_eq!((policy.dims(), value.dims()), ([3, 4], [3]));
+    }
+
+    #[test]
+    fn one_entity_scorer_runs_on_any_number_of_candidates_and_respects_order_and_masks() {
+        let d = device();
+        let model = EntityScorer::new(3, 5, 16, &d);
+        let global = Tensor::<2>::zeros([1, 3], &d);
+        for count in [500, 1500] {
+            let entities = random([1, count, 5], count as u64, &d);
+            let present = Tensor::<2, Bool>::from_data(
+                TensorData::new(
+                    (0..count).map(|i| i % 3 != 0).collect::<Vec<bool>>(),
+                    [1, count],
+                ),
+                &d,
+            );
+            let (scores, value) = model.forward(global.clone(), entities.clone(), present);
+            assert_eq!((scores.dims(), value.dims()), ([1, count], [1]));
+            let s = scores.into_data().try_to_vec::<f32>().unwrap();
+            assert!(
+                s.iter().step_by(3).all(|&v| v <= -1.0e8),
+                "masked candidates are never chosen"
+            );
+            // The same candidate scores the same wherever it sits: swap the first two rows.
+            let swapped = Tensor::cat(
+                vec![
+                    entities.clone().narrow(1, 1, 1),
+                    entities.clone().narrow(1, 0, 1),
+                    entities.narrow(1, 2, count - 2),
+                ],
+                1,
+            );
+            let all =
+                Tensor::<2, Bool>::from_data(TensorData::new(vec![true; count], [1, count]), &d);
+            let (a, _) = model.forward(
+                global.clone(),
+                random([1, count, 5], count as u64, &d),
+                all.clone(),
+            );
+            let (b, _) = model.forward(global.clone(), swapped, all);
+            let (a, b) = (
+                a.into_data().try_to_vec::<f32>().unwrap(),
+                b.into_data().try_to_vec::<f32>().unwrap(),
+            );
+            assert!(
+                (a[0] - b[1]).abs() < 1e-5
+                    && (a[1] - b[0]).abs() < 1e-5
+                    && (a[5] - b[5]).abs() < 1e-5
+            );
+        }
+    }
+}
