@@ -4,6 +4,7 @@
 
 pub mod distributions;
 pub mod models;
+pub mod policy;
 
 use burn::tensor::Device;
 
