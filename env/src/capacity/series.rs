@@ -132,20 +132,15 @@ fn timestamped(
     value: &str,
     sum: bool,
 ) -> Result<Slots, EnvError> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| EnvError::data(source, e.to_string()))?
-        .clone();
+    let (headers, rows) = table::rows(text, source)?;
     let cols = [
         table::column(&headers, time, source)?,
         table::column(&headers, value, source)?,
     ];
     let mut slots = Slots::new();
     let mut t0 = None;
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+    for row in rows {
+        let (line, record) = row?;
         let (t, v) = (
             table::finite(&record, cols[0], line, source, time)?,
             table::finite(&record, cols[1], line, source, value)?,
@@ -172,20 +167,15 @@ fn day_rows(
     value: &str,
     notes: &mut Vec<String>,
 ) -> Result<Slots, EnvError> {
-    let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| EnvError::data(source, e.to_string()))?
-        .clone();
+    let (headers, rows) = table::rows(text, source)?;
     let cols = [
         table::column(&headers, "day", source)?,
         table::column(&headers, "row_in_day", source)?,
         table::column(&headers, value, source)?,
     ];
     let mut per_day: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+    for row in rows {
+        let (line, record) = row?;
         let day = table::finite(&record, cols[0], line, source, "day")? as i64;
         per_day
             .entry(day)

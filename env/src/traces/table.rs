@@ -36,3 +36,26 @@ pub fn finite(
             )
         })
 }
+
+/// A data row with its line number, or what was wrong with it.
+pub type Row = Result<(usize, StringRecord), EnvError>;
+
+/// The header and the data rows of CSV `text`, each row with its line number (the header is
+/// line 1), errors naming `source` and the line.
+pub fn rows<'a>(
+    text: &'a str,
+    source: &'a str,
+) -> Result<(StringRecord, impl Iterator<Item = Row> + 'a), EnvError> {
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| EnvError::data(source, e.to_string()))?
+        .clone();
+    let records = reader.into_records().enumerate().map(move |(i, record)| {
+        let line = i + 2;
+        record
+            .map(|r| (line, r))
+            .map_err(|e| EnvError::data(source, format!("line {line}: {e}")))
+    });
+    Ok((headers, records))
+}

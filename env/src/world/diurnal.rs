@@ -39,19 +39,14 @@ impl DiurnalProfile {
     }
 
     pub fn parse(text: &str, column: &str, source: &str) -> Result<Self, EnvError> {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers = reader
-            .headers()
-            .map_err(|e| EnvError::data(source, e.to_string()))?
-            .clone();
+        let (headers, rows) = table::rows(text, source)?;
         let (tc, vc) = (
             table::column(&headers, "timestamp", source)?,
             table::column(&headers, column, source)?,
         );
         let (mut times, mut values) = (Vec::new(), Vec::new());
-        for (i, record) in reader.records().enumerate() {
-            let line = i + 2;
-            let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+        for row in rows {
+            let (line, record) = row?;
             let t = table::finite(&record, tc, line, source, "timestamp")?;
             let v = table::finite(&record, vc, line, source, column)?;
             if v < 0.0 {
