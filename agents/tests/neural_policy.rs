@@ -17,7 +17,7 @@ fn neural<S: Scenario + Clone + 'static>(env: &S) -> Vec<ContenderFactory<S>> {
             let env = env.clone();
             Box::new(move || {
                 Contender::Fair(Box::new(
-                    NeuralPolicy::new(&format!("{mode:?}"), &env, 32, mode).unwrap(),
+                    NeuralPolicy::new(&format!("{mode:?}"), &env, 32, mode, 7).unwrap(),
                 ))
             })
         })

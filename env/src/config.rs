@@ -28,6 +28,14 @@ pub trait ScenarioConfig: DeserializeOwned {
         Ok(config)
     }
 
+    /// The complete config (default merged with `text`) as TOML, after checking that it
+    /// parses and validates: what a run saves so that it can be rebuilt exactly.
+    fn resolved_toml(text: &str, origin: &str) -> Result<String, EnvError> {
+        Self::from_toml(text, origin)?;
+        let table = merged_table(Self::DEFAULT_TOML, text, origin)?;
+        toml::to_string(&table).map_err(|e| EnvError::config(format!("{origin}: {e}")))
+    }
+
     /// Reads and parses a config file.
     fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
         let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
@@ -52,6 +60,11 @@ pub fn load_over_default<T: DeserializeOwned>(
     user: &str,
     origin: &str,
 ) -> Result<T, EnvError> {
+    from_table(merged_table(default, user, origin)?, origin)
+}
+
+/// `user` merged over `default`, as a table.
+fn merged_table(default: &str, user: &str, origin: &str) -> Result<Table, EnvError> {
     let mut base: Table = default
         .parse()
         .map_err(|e| EnvError::config(format!("built-in default config is invalid: {e}")))?;
@@ -59,7 +72,7 @@ pub fn load_over_default<T: DeserializeOwned>(
         .parse()
         .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
     merge(&mut base, overrides, "").map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
-    from_table(base, origin)
+    Ok(base)
 }
 
 /// Deserialises a complete table, naming `origin` in errors.
@@ -117,6 +130,19 @@ mod tests {
     }
 
     const DEFAULT: &str = "name = \"a\"\n[inner]\nx = 1.0\nlist = [1, 2]\n";
+
+    #[test]
+    fn resolved_configs_rebuild_the_same_config() {
+        use crate::{ScenarioConfig, TrafficConfig};
+        let text = "episode_intervals = 30\n[demand]\nglobal_rate_rps = 1000.0";
+        let resolved = TrafficConfig::resolved_toml(text, "t").unwrap();
+        assert!(resolved.contains("diurnal_gain"), "every field is written");
+        assert_eq!(
+            TrafficConfig::from_toml(&resolved, "r").unwrap(),
+            TrafficConfig::from_toml(text, "t").unwrap()
+        );
+        assert!(TrafficConfig::resolved_toml("episode_intervals = -1", "t").is_err());
+    }
 
     #[test]
     fn user_values_override_defaults() {

@@ -37,6 +37,16 @@ impl Rng {
         Self { s }
     }
 
+    /// The generator's state, to save it (see `from_state`).
+    pub fn state(&self) -> [u64; 4] {
+        self.s
+    }
+
+    /// A generator that continues exactly where the one whose `state()` this is stopped.
+    pub fn from_state(s: [u64; 4]) -> Self {
+        Self { s }
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         let s = &mut self.s;
         let result = s[0].wrapping_add(s[3]).rotate_left(23).wrapping_add(s[0]);

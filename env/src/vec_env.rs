@@ -236,6 +236,42 @@ impl<S: Scenario> VecEnv<S> {
         });
     }
 
+    /// Index of the episode copy `i` is in (0 for the first since the last reset).
+    pub fn episode(&self, i: usize) -> Option<u64> {
+        self.copies.get(i).map(|c| c.episode)
+    }
+
+    /// Puts copy `index` back into the state it had after taking `actions` in its episode
+    /// `episode` (replayed from that episode's seed: scenarios are deterministic given seed and
+    /// actions). Used to resume training exactly where a checkpoint left it.
+    pub fn restore(&mut self, index: usize, episode: u64, actions: &[Action]) -> Result<(), EnvError> {
+        let seed = self.seed;
+        let obs_len = self.obs_len;
+        let Some(c) = self.copies.get_mut(index) else {
+            return Err(EnvError::config(format!("no copy {index} to restore")));
+        };
+        c.episode = episode;
+        c.needs_reset = false;
+        c.final_obs = None;
+        c.final_info = None;
+        c.info = Info::default();
+        c.obs = c.scenario.reset(episode_seed(seed, index, episode));
+        for (k, a) in actions.iter().enumerate() {
+            let t = c.scenario.step(a)?;
+            if t.terminated || t.truncated {
+                return Err(EnvError::config(format!(
+                    "copy {index}: the episode ended at replayed step {k} of {}",
+                    actions.len()
+                )));
+            }
+            c.obs = t.obs;
+            c.info = t.info;
+        }
+        c.scenario
+            .encode(&c.obs, &mut self.obs[index * obs_len..(index + 1) * obs_len]);
+        Ok(())
+    }
+
     /// Encoded observations `[N, obs_len]`, row-major.
     pub fn observations(&self) -> &[f32] {
         &self.obs

@@ -1,5 +1,9 @@
-//! planetgym-training: scenario registry, results tables and the `planetgym` command line.
+//! planetgym-training: PPO training, scenario registry, results tables, TensorBoard logs and
+//! the `planetgym` command line.
 
 pub mod plot;
+pub mod ppo;
 pub mod registry;
 pub mod report;
+pub mod session;
+pub mod tensorboard;

@@ -13,8 +13,16 @@ use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, TrafficConfig, TrafficScenario,
 };
+use planetgym_agents::Contender;
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
+use planetgym_training::ppo::{self, TrainConfig};
+use planetgym_training::session::{self, LEARNED};
 use planetgym_training::{plot, registry, report};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by Ctrl-C: training stops after the current update, with a checkpoint.
+static STOP: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,6 +51,16 @@ enum Command {
         after_help = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario batch --trace log.swf --jobs 1024 --episodes 10 --seed 0 --backfill\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`;\n--trace, --jobs, --backfill and --lenient override the batch config."
     )]
     Baselines(Box<BaselinesArgs>),
+    /// Train a PPO agent from a config; ends with an evaluation table against the baselines.
+    #[command(
+        after_help = "Examples:\n  planetgym train --config experiments/configs/ppo_capacity.toml\n  planetgym train --config my.toml --run-dir runs/try1\n  planetgym train --resume runs/try1\n\nThe run directory holds config.toml (resolved), metrics.csv, tb/ (TensorBoard events),\ncheckpoint.json, policy.json (latest weights), eval.json/eval.csv and curve.png.\nCtrl-C stops after the current update with a checkpoint; --resume continues as if never stopped."
+    )]
+    Train(TrainArgs),
+    /// Evaluate a trained policy against the baselines on fresh seeded episodes (same table as `baselines`).
+    #[command(
+        after_help = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it."
+    )]
+    Eval(Box<BaselinesArgs>),
     /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
     #[command(
         after_help = "Examples:\n  planetgym forecast --series builtin:azure_vm_v2 --horizon 24\n  planetgym forecast --series google2019:../shared/data/google/cluster2019_aggregated/instance_usage_avg_300s_day01-21.csv --horizon 6 --plot g.png\n\nSeries: builtin:azure_vm_v2, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW, qps:PATH.\nGaps are not filled: the series is cut to its longest gap-free stretch, and the cut is reported."
@@ -73,10 +91,29 @@ enum Command {
 }
 
 #[derive(Debug, Args)]
+struct TrainArgs {
+    /// Training config (TOML; see experiments/configs/ppo_*.toml).
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    config: Option<PathBuf>,
+    /// Run directory (default: runs/<config file name>).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    run_dir: Option<PathBuf>,
+    /// Continue the run in DIR from its last checkpoint.
+    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    resume: Option<PathBuf>,
+    /// Stop cleanly (checkpoint saved) once this many updates are done, as Ctrl-C would.
+    #[arg(long, value_name = "UPDATES")]
+    stop_after: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 struct BaselinesArgs {
-    /// Scenario name (see `planetgym scenarios`).
+    /// Scenario name (see `planetgym scenarios`); for eval, defaults to the policy's.
     #[arg(long)]
-    scenario: String,
+    scenario: Option<String>,
+    /// eval: directory holding the policy.json to evaluate (a run directory or an exported policy).
+    #[arg(long, value_name = "DIR")]
+    policy: Option<PathBuf>,
     /// TOML config with the fields to change from the scenario's default.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -152,7 +189,19 @@ fn run(cli: Cli) -> Result<()> {
                 "\n`planetgym scenarios --show NAME` prints a default config with every field documented."
             );
         }
-        Command::Baselines(args) => baselines(*args)?,
+        Command::Baselines(args) => {
+            if args.policy.is_some() {
+                bail!("--policy belongs to `planetgym eval`");
+            }
+            baselines(*args)?
+        }
+        Command::Eval(args) => {
+            if args.policy.is_none() {
+                bail!("eval needs --policy DIR (a run directory or an exported policy)");
+            }
+            baselines(*args)?
+        }
+        Command::Train(args) => train(args)?,
         Command::Forecast {
             series,
             horizon,
@@ -182,13 +231,23 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         .num_threads(args.threads)
         .build_global()
         .context("could not start worker threads")?;
-    match args.scenario.as_str() {
+    let policy = match &args.policy {
+        Some(dir) => Some(ppo::load_policy(dir)?),
+        None => None,
+    };
+    let scenario = match (&args.scenario, &policy) {
+        (Some(s), Some(p)) if *s != p.scenario => {
+            bail!("the policy was trained on `{}`, not `{s}`", p.scenario)
+        }
+        (Some(s), _) => s.clone(),
+        (None, Some(p)) => p.scenario.clone(),
+        (None, None) => bail!("--scenario is required; known: {}", registry::names()),
+    };
+    let policy = policy.as_ref();
+    match scenario.as_str() {
         "traffic" => {
             reject_foreign_flags(&args, "traffic")?;
-            let config = match &args.config {
-                Some(path) => TrafficConfig::from_file(path)?,
-                None => TrafficConfig::default(),
-            };
+            let config: TrafficConfig = scenario_config(&args, policy)?;
             let env = TrafficScenario::new(config.clone())?;
             let pairs = env.geography().regions.len() * env.sites().len();
             let heading = format!(
@@ -200,7 +259,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             );
             run_baselines(
                 &env,
-                &traffic_baselines::baselines(&config, pairs),
+                &with_policy(&env, traffic_baselines::baselines(&config, pairs), policy)?,
                 config.episode_intervals,
                 &heading,
                 &args,
@@ -210,10 +269,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         }
         "batch" => {
             reject_foreign_flags(&args, "batch")?;
-            let mut config = match &args.config {
-                Some(path) => BatchConfig::from_file(path)?,
-                None => BatchConfig::default(),
-            };
+            let mut config: BatchConfig = scenario_config(&args, policy)?;
             if let Some(trace) = &args.trace {
                 config.trace = trace.clone();
             }
@@ -246,7 +302,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             }
             run_baselines(
                 &env,
-                &batch_baselines::baselines(),
+                &with_policy(&env, batch_baselines::baselines(), policy)?,
                 config.window_jobs,
                 &heading,
                 &args,
@@ -256,10 +312,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         }
         "placement" => {
             reject_foreign_flags(&args, "placement")?;
-            let mut config = match &args.config {
-                Some(path) => PlacementConfig::from_file(path)?,
-                None => PlacementConfig::default(),
-            };
+            let mut config: PlacementConfig = scenario_config(&args, policy)?;
             if let Some(pods) = &args.pods {
                 config.pods = pods.clone();
             }
@@ -280,7 +333,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             let steps = (env.total_gpus() * config.inflation_target / 0.8) as usize;
             let results = run_baselines(
                 &env,
-                &placement_baselines::baselines(),
+                &with_policy(&env, placement_baselines::baselines(), policy)?,
                 steps,
                 &heading,
                 &args,
@@ -327,10 +380,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         }
         "capacity" => {
             reject_foreign_flags(&args, "capacity")?;
-            let config = match &args.config {
-                Some(path) => CapacityConfig::from_file(path)?,
-                None => CapacityConfig::default(),
-            };
+            let config: CapacityConfig = scenario_config(&args, policy)?;
             let env = CapacityScenario::new(config.clone())?;
             let mut heading = format!(
                 "scenario capacity: {} sites, {} periods of {} s, lead time {}, series {}",
@@ -345,7 +395,7 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             }
             let results = run_baselines(
                 &env,
-                &capacity_baselines::baselines(&config),
+                &with_policy(&env, capacity_baselines::baselines(&config), policy)?,
                 config.episode_periods,
                 &heading,
                 &args,
@@ -356,6 +406,105 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         }
         other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
     }
+}
+
+fn train(args: TrainArgs) -> Result<()> {
+    let (config, origin, run_dir) = match (&args.resume, &args.config) {
+        (Some(dir), _) => {
+            let path = dir.join(ppo::trainer::CONFIG_FILE);
+            (TrainConfig::from_file(&path)?, path.display().to_string(), dir.clone())
+        }
+        (None, Some(path)) => {
+            let stem = path
+                .file_stem()
+                .map_or_else(|| "run".into(), |s| s.to_string_lossy().to_string());
+            let dir = args
+                .run_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("runs").join(stem));
+            (TrainConfig::from_file(path)?, path.display().to_string(), dir)
+        }
+        (None, None) => bail!("train needs --config FILE or --resume DIR"),
+    };
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+        .context("cannot install the Ctrl-C handler")?;
+    let request = session::Request {
+        config,
+        origin,
+        run_dir: run_dir.clone(),
+        resume: args.resume.is_some(),
+        stop: &STOP,
+        stop_after: args.stop_after,
+    };
+    println!(
+        "training {} for {} steps ({} copies); run directory {}",
+        request.config.scenario,
+        request.config.total_steps,
+        request.config.num_envs,
+        run_dir.display()
+    );
+    let bar = ProgressBar::new(request.config.total_steps);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let result = session::run(&request, &mut |r| {
+        bar.set_length(r.total_steps);
+        bar.set_position(r.env_steps);
+        bar.set_message(format!(
+            "{:.0} steps/s  return {:.4}  update {}/{}",
+            r.sps, r.episode_return, r.updates, r.total_updates
+        ));
+    })?;
+    bar.finish();
+    let o = &result.outcome;
+    if o.interrupted {
+        println!(
+            "stopped after update {} ({} steps), checkpoint saved; continue with: planetgym train --resume {}",
+            o.updates,
+            o.env_steps,
+            run_dir.display()
+        );
+    }
+    if let Some(rows) = &result.evaluation {
+        println!(
+            "\nevaluation: {} episodes from seed {} (policy `{LEARNED}` = {})\n",
+            request.config.eval.episodes,
+            request.config.eval.seed,
+            run_dir.display()
+        );
+        print!("{}", report::render_table(rows));
+        println!(
+            "\nwritten: {0}/eval.json, {0}/eval.csv, {0}/curve.png, {0}/metrics.csv, {0}/tb/",
+            run_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The scenario config: --config if given, else the one the policy was trained on, else the
+/// built-in default.
+fn scenario_config<C: ScenarioConfig>(args: &BaselinesArgs, policy: Option<&PolicyFile>) -> Result<C> {
+    Ok(match (&args.config, policy) {
+        (Some(path), _) => C::from_file(path)?,
+        (None, Some(p)) => C::from_toml(&p.scenario_config, "the policy's scenario config")?,
+        (None, None) => C::builtin_default(),
+    })
+}
+
+/// The baselines, plus the learned policy as a row when there is one (checked against the
+/// scenario before any episode runs).
+fn with_policy<S: Scenario + Clone + 'static>(
+    env: &S,
+    mut contenders: Vec<ContenderFactory<S>>,
+    policy: Option<&PolicyFile>,
+) -> Result<Vec<ContenderFactory<S>>> {
+    if let Some(file) = policy {
+        let learned = NeuralPolicy::load(LEARNED, env, file, Mode::Greedy)?;
+        contenders.push(Box::new(move || Contender::Fair(Box::new(learned.clone()))));
+    }
+    Ok(contenders)
 }
 
 /// Each policy's mean cost and its gap to the oracle's (same episodes).

@@ -1,9 +1,13 @@
-//! Neural decision makers (burn 0.22, CPU `flex` backend by default): action distributions for
-//! every action space, an MLP actor-critic for flat observations and an entity scorer for entity
-//! observations. Training lives in the training crate.
+//! Neural decision makers (burn 0.22, CPU `flex` backend by default): action heads for every
+//! action space, an MLP actor-critic for flat observations, an entity scorer for entity
+//! observations, running normalisation statistics and the saved policy format. Training lives
+//! in the training crate.
 
 pub mod distributions;
+pub mod head;
 pub mod models;
+pub mod normalise;
+pub mod params;
 pub mod policy;
 
 use burn::tensor::Device;

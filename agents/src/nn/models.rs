@@ -1,15 +1,40 @@
 //! Policy networks.
 //!
-//! `MlpActorCritic`: flat observation -> shared tanh trunk -> action parameters and a value.
+//! ReLU rather than tanh: burn's CPU backend evaluates tanh as a serial scalar loop, which
+//! halved the update speed in our measurements (see STACK.md).
+//!
+//! `MlpActorCritic`: flat observation -> shared ReLU trunk -> action parameters and a value.
 //! `EntityScorer`: scores every candidate (node, job, site, region-site pair) with the same
 //! weights from its own row plus a context of the global features, so one set of weights runs on
 //! any number of candidates; masked softmax over candidates; the value reads the mean of the
 //! candidates' hidden rows (over present candidates) and the context.
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::tanh;
-use burn::tensor::{Bool, Device, Tensor};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
+use burn::tensor::activation::relu;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+use planetgym_env::rng::Rng;
+use planetgym_env::features::EntityParts;
+
+/// A linear layer with weights drawn from `rng` (uniform in +-gain/sqrt(inputs), burn's default
+/// bound when gain = 1) and zero biases: initialisation is a function of the seed alone. The
+/// action layers use a small gain, so that a fresh policy is close to uniform.
+fn linear(inputs: usize, outputs: usize, gain: f64, rng: &mut Rng, device: &Device) -> Linear {
+    let bound = gain / (inputs.max(1) as f64).sqrt();
+    let weights: Vec<f32> = (0..inputs * outputs)
+        .map(|_| rng.uniform_in(-bound, bound) as f32)
+        .collect();
+    Linear {
+        weight: Param::from_data(TensorData::new(weights, [inputs, outputs]), device),
+        bias: Some(Param::from_data(
+            TensorData::new(vec![0.0f32; outputs], [outputs]),
+            device,
+        )),
+    }
+}
+
+/// Gain of the layers producing action parameters.
+const ACTION_GAIN: f64 = 0.01;
 
 #[derive(Module, Debug)]
 pub struct MlpActorCritic {
@@ -21,19 +46,25 @@ pub struct MlpActorCritic {
 
 impl MlpActorCritic {
     /// `inputs` features, `outputs` action parameters (logits or means), `hidden` units.
-    pub fn new(inputs: usize, outputs: usize, hidden: usize, device: &Device) -> Self {
+    pub fn new(
+        inputs: usize,
+        outputs: usize,
+        hidden: usize,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Self {
         Self {
-            hidden1: LinearConfig::new(inputs, hidden).init(device),
-            hidden2: LinearConfig::new(hidden, hidden).init(device),
-            policy: LinearConfig::new(hidden, outputs).init(device),
-            value: LinearConfig::new(hidden, 1).init(device),
+            hidden1: linear(inputs, hidden, 1.0, rng, device),
+            hidden2: linear(hidden, hidden, 1.0, rng, device),
+            policy: linear(hidden, outputs, ACTION_GAIN, rng, device),
+            value: linear(hidden, 1, 1.0, rng, device),
         }
     }
 
     /// Action parameters `[B, outputs]` and values `[B]` for observations `[B, inputs]`.
     pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
         let [batch, _] = obs.dims();
-        let h = tanh(self.hidden2.forward(tanh(self.hidden1.forward(obs))));
+        let h = relu(self.hidden2.forward(relu(self.hidden1.forward(obs))));
         (
             self.policy.forward(h.clone()),
             self.value.forward(h).reshape([batch]),
@@ -43,6 +74,9 @@ impl MlpActorCritic {
 
 #[derive(Module, Debug)]
 pub struct EntityScorer {
+    /// Where the global features, entity rows and presence mask sit in an encoded observation.
+    #[module(skip)]
+    parts: EntityParts,
     context: Linear,
     entity1: Linear,
     entity2: Linear,
@@ -51,19 +85,29 @@ pub struct EntityScorer {
 }
 
 impl EntityScorer {
-    pub fn new(
-        global_features: usize,
-        entity_features: usize,
-        hidden: usize,
-        device: &Device,
-    ) -> Self {
+    /// A scorer for observations laid out as `parts` (the number of entities there is only
+    /// the encoder's maximum: the weights run on any number).
+    pub fn new(parts: EntityParts, hidden: usize, rng: &mut Rng, device: &Device) -> Self {
         Self {
-            context: LinearConfig::new(global_features, hidden).init(device),
-            entity1: LinearConfig::new(entity_features, hidden).init(device),
-            entity2: LinearConfig::new(hidden, hidden).init(device),
-            score: LinearConfig::new(hidden, 1).init(device),
-            value: LinearConfig::new(2 * hidden, 1).init(device),
+            parts,
+            context: linear(parts.global_len, hidden, 1.0, rng, device),
+            entity1: linear(parts.entity_features, hidden, 1.0, rng, device),
+            entity2: linear(hidden, hidden, 1.0, rng, device),
+            score: linear(hidden, 1, ACTION_GAIN, rng, device),
+            value: linear(2 * hidden, 1, 1.0, rng, device),
         }
+    }
+
+    /// Scores and values for encoded observations `[B, obs_len]` (global features, entity rows,
+    /// presence mask, as the encoder lays them out).
+    pub fn forward_encoded(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        let [batch, _] = obs.dims();
+        let p = self.parts;
+        let (g, e, f) = (p.global_len, p.entities, p.entity_features);
+        let global = obs.clone().narrow(1, 0, g);
+        let rows = obs.clone().narrow(1, g, e * f).reshape([batch, e, f]);
+        let present = obs.narrow(1, p.mask_offset(), e).greater_elem(0.5);
+        self.forward(global, rows, present)
     }
 
     /// Scores `[B, E]` (masked entries at a very low logit) and values `[B]` for global features
@@ -75,11 +119,11 @@ impl EntityScorer {
         present: Tensor<2, Bool>,
     ) -> (Tensor<2>, Tensor<1>) {
         let [batch, count, _] = entities.dims();
-        let context = tanh(self.context.forward(global));
+        let context = relu(self.context.forward(global));
         let [_, hidden] = context.dims();
         let rows =
-            tanh(self.entity1.forward(entities) + context.clone().reshape([batch, 1, hidden]));
-        let rows = tanh(self.entity2.forward(rows));
+            relu(self.entity1.forward(entities) + context.clone().reshape([batch, 1, hidden]));
+        let rows = relu(self.entity2.forward(rows));
         let scores = self.score.forward(rows.clone()).reshape([batch, count]);
         let weights = present.clone().float().reshape([batch, count, 1]);
         let counted = weights.clone().sum_dim(1).clamp_min(1.0);
@@ -89,6 +133,53 @@ impl EntityScorer {
             .forward(Tensor::cat(vec![pooled, context], 1))
             .reshape([batch]);
         (scores.mask_fill(present.bool_not(), -1.0e9), value)
+    }
+}
+
+/// The trunk chosen from the observation layout.
+#[derive(Module, Debug)]
+pub enum Network {
+    Mlp(MlpActorCritic),
+    Entity(EntityScorer),
+}
+
+/// A network plus the state-independent log standard deviations of Gaussian heads (an empty
+/// parameter for categorical heads).
+#[derive(Module, Debug)]
+pub struct ActorCritic {
+    pub network: Network,
+    pub log_std: Param<Tensor<1>>,
+}
+
+impl ActorCritic {
+    /// An MLP for flat observations (`parts` = None), an entity scorer otherwise; `outputs`
+    /// action parameters, `std_len` log standard deviations starting at `initial_log_std`.
+    pub fn new(
+        obs_len: usize,
+        parts: Option<EntityParts>,
+        outputs: usize,
+        std_len: usize,
+        hidden: usize,
+        initial_log_std: f32,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Self {
+        let network = match parts {
+            None => Network::Mlp(MlpActorCritic::new(obs_len, outputs, hidden, rng, device)),
+            Some(p) => Network::Entity(EntityScorer::new(p, hidden, rng, device)),
+        };
+        Self {
+            network,
+            log_std: Param::from_tensor(Tensor::<1>::full([std_len], initial_log_std, device)),
+        }
+    }
+
+    /// Action parameters `[B, outputs]` and values `[B]` for encoded observations `[B, obs_len]`.
+    pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+        match &self.network {
+            Network::Mlp(m) => m.forward(obs),
+            Network::Entity(m) => m.forward_encoded(obs),
+        }
     }
 }
 
@@ -102,7 +193,7 @@ mod tests {
     }
 
     fn random(shape: [usize; 3], seed: u64, d: &Device) -> Tensor<3> {
-        let mut rng = planetgym_env::rng::Rng::new(seed);
+        let mut rng = Rng::new(seed);
         let n = shape.iter().product();
         Tensor::<3>::from_data(
             TensorData::new(
@@ -117,7 +208,7 @@ mod tests {
     fn gradients_flow_and_adam_fits_a_target() {
         use burn::optim::{AdamConfig, GradientsParams};
         let d = crate::nn::training_device();
-        let mut model = MlpActorCritic::new(2, 1, 16, &d);
+        let mut model = MlpActorCritic::new(2, 1, 16, &mut Rng::new(1), &d);
         let mut optim = AdamConfig::new().init();
         let obs = Tensor::<2>::from_data(
             TensorData::new(vec![0.0f32, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0, 0.0], [4, 2]),
@@ -141,7 +232,7 @@ mod tests {
     #[test]
     fn mlp_shapes() {
         let d = device();
-        let model = MlpActorCritic::new(7, 4, 16, &d);
+        let model = MlpActorCritic::new(7, 4, 16, &mut Rng::new(1), &d);
         let (policy, value) = model.forward(Tensor::<2>::zeros([3, 7], &d));
         assert_eq!((policy.dims(), value.dims()), ([3, 4], [3]));
     }
@@ -149,7 +240,12 @@ mod tests {
     #[test]
     fn one_entity_scorer_runs_on_any_number_of_candidates_and_respects_order_and_masks() {
         let d = device();
-        let model = EntityScorer::new(3, 5, 16, &d);
+        let parts = EntityParts {
+            global_len: 3,
+            entities: 1500,
+            entity_features: 5,
+        };
+        let model = EntityScorer::new(parts, 16, &mut Rng::new(1), &d);
         let global = Tensor::<2>::zeros([1, 3], &d);
         for count in [500, 1500] {
             let entities = random([1, count, 5], count as u64, &d);

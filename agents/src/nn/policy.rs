@@ -1,20 +1,20 @@
 //! A network as a `Policy`: it encodes the typed observation with the scenario's own feature
-//! spec, runs the network and turns its outputs into a valid action of the scenario's space, so
-//! learned policies are evaluated exactly like the baselines.
+//! spec, normalises it with the statistics saved at training time, runs the network and turns
+//! its outputs into a valid action through the action head, so learned policies are evaluated
+//! exactly like the baselines.
+//!
+//! `PolicyFile` is the saved form (`policy.json`): everything needed to rebuild the policy and
+//! to refuse it for a scenario whose observations or actions differ from the training ones.
 
-use super::models::{EntityScorer, MlpActorCritic};
+use super::head::ActionHead;
+use super::models::ActorCritic;
+use super::normalise::{ObsNormaliser, RunningStats};
+use super::params::{self, Weights};
 use crate::{Policy, PolicyError};
-use burn::tensor::activation::softmax;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use planetgym_env::rng::Rng;
-use planetgym_env::{Action, Layout, Scenario, Space};
-
-/// The network behind a policy, chosen from the scenario's observation layout.
-#[derive(Debug)]
-pub enum Network {
-    Mlp(MlpActorCritic),
-    Entity(EntityScorer),
-}
+use planetgym_env::{Action, Scenario};
+use serde::{Deserialize, Serialize};
 
 /// How actions are drawn from the network's distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,11 +25,173 @@ pub enum Mode {
     Sample,
 }
 
-#[derive(Debug)]
+/// Version of the `policy.json` layout.
+pub const POLICY_FORMAT: u32 = 1;
+
+/// A trained (or fresh) policy as saved on disk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyFile {
+    pub format: u32,
+    pub scenario: String,
+    /// The scenario config the policy was trained on (TOML).
+    pub scenario_config: String,
+    pub feature_spec_hash: String,
+    /// The action space, as `Display` prints it (e.g. `Discrete(128)`).
+    pub action_space: String,
+    pub hidden: usize,
+    pub weights: Weights,
+    /// Observation statistics (None: observations are used as encoded).
+    pub obs_stats: Option<RunningStats>,
+    /// Environment steps of training behind these weights.
+    pub trained_steps: u64,
+}
+
+/// Network, head and normaliser for one scenario: builds, checks and runs a policy's network.
+#[derive(Debug, Clone)]
+pub struct Brain {
+    pub model: ActorCritic,
+    pub head: ActionHead,
+    pub normaliser: Option<ObsNormaliser>,
+    pub obs_len: usize,
+}
+
+impl Brain {
+    /// A freshly initialised network on `device`, sized for `scenario`: an MLP for flat
+    /// observations, an entity scorer for entity observations (whose actions pick among, or
+    /// split over, the entities).
+    pub fn new<S: Scenario>(
+        scenario: &S,
+        hidden: usize,
+        initial_log_std: f32,
+        normalise: bool,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self, String> {
+        let head = ActionHead::for_space(scenario.action_space());
+        let spec = scenario.feature_spec();
+        let parts = spec.entity_parts();
+        if let Some(p) = parts
+            && p.entities != head.outputs()
+        {
+            return Err(format!(
+                "{} entities but {} action outputs: an entity scorer needs one per entity",
+                p.entities,
+                head.outputs()
+            ));
+        }
+        if hidden == 0 {
+            return Err("hidden must be at least 1".into());
+        }
+        Ok(Self {
+            model: ActorCritic::new(
+                spec.encoded_len(),
+                parts,
+                head.outputs(),
+                head.std_len(),
+                hidden,
+                initial_log_std,
+                &mut Rng::new(seed),
+                device,
+            ),
+            head,
+            normaliser: normalise.then(|| ObsNormaliser::new(spec)),
+            obs_len: spec.encoded_len(),
+        })
+    }
+
+    /// The network saved in `file`, on `device`, after checking that it was trained on
+    /// observations and actions like `scenario`'s.
+    pub fn load<S: Scenario>(scenario: &S, file: &PolicyFile, device: &Device) -> Result<Self, String> {
+        if file.format != POLICY_FORMAT {
+            return Err(format!(
+                "policy format {} is not supported (this build reads {POLICY_FORMAT})",
+                file.format
+            ));
+        }
+        if file.scenario != scenario.name() {
+            return Err(format!(
+                "the policy was trained on `{}`, not `{}`",
+                file.scenario,
+                scenario.name()
+            ));
+        }
+        let hash = scenario.feature_spec().hash();
+        if file.feature_spec_hash != hash {
+            return Err(format!(
+                "feature spec hash {} differs from the scenario's {hash}: the observations (features, order or scales) are not the ones the policy was trained on",
+                file.feature_spec_hash
+            ));
+        }
+        let space = scenario.action_space().to_string();
+        if file.action_space != space {
+            return Err(format!(
+                "the policy acts in {}, the scenario's action space is {space}",
+                file.action_space
+            ));
+        }
+        let mut brain = Self::new(scenario, file.hidden, 0.0, false, 0, device)?;
+        brain.model = params::write(brain.model, &file.weights)?;
+        brain.normaliser = match &file.obs_stats {
+            Some(stats) => Some(ObsNormaliser::with_stats(
+                scenario.feature_spec(),
+                stats.clone(),
+            )?),
+            None => None,
+        };
+        Ok(brain)
+    }
+
+    /// The saved form of this network.
+    pub fn to_file<S: Scenario>(
+        &self,
+        scenario: &S,
+        scenario_config: &str,
+        hidden: usize,
+        trained_steps: u64,
+    ) -> PolicyFile {
+        PolicyFile {
+            format: POLICY_FORMAT,
+            scenario: scenario.name().to_string(),
+            scenario_config: scenario_config.to_string(),
+            feature_spec_hash: scenario.feature_spec().hash(),
+            action_space: scenario.action_space().to_string(),
+            hidden,
+            weights: params::read(&self.model),
+            obs_stats: self.normaliser.as_ref().map(|n| n.stats.clone()),
+            trained_steps,
+        }
+    }
+
+    /// Normalises encoded observations `[B, obs_len]` in place.
+    pub fn normalise(&self, batch: &mut [f32]) {
+        if let Some(n) = &self.normaliser {
+            n.apply(batch, self.obs_len);
+        }
+    }
+
+    /// Action parameters `[B, outputs]` and values `[B]` for normalised observations.
+    pub fn forward(&self, normalised: Vec<f32>, device: &Device) -> (Tensor<2>, Tensor<1>) {
+        let rows = normalised.len() / self.obs_len.max(1);
+        let obs = Tensor::<2>::from_data(TensorData::new(normalised, [rows, self.obs_len]), device);
+        self.model.forward(obs)
+    }
+
+    /// The learned log standard deviations (empty for categorical heads).
+    pub fn log_std(&self) -> Vec<f32> {
+        self.model
+            .log_std
+            .val()
+            .into_data()
+            .try_into_vec::<f32>()
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct NeuralPolicy<S: Scenario + Clone> {
     name: String,
-    network: Network,
-    /// A copy of the scenario, used only for its encoder and spaces.
+    brain: Brain,
+    /// A copy of the scenario, used only for its encoder.
     scenario: S,
     device: Device,
     mode: Mode,
@@ -38,119 +200,49 @@ pub struct NeuralPolicy<S: Scenario + Clone> {
 }
 
 impl<S: Scenario + Clone> NeuralPolicy<S> {
-    /// A freshly initialised network sized for `scenario`: an MLP for flat observations, an
-    /// entity scorer for entity observations (whose actions pick among, or split over, the
-    /// entities).
-    pub fn new(name: &str, scenario: &S, hidden: usize, mode: Mode) -> Result<Self, PolicyError> {
+    /// A freshly initialised network sized for `scenario`, its weights drawn from `seed`.
+    pub fn new(
+        name: &str,
+        scenario: &S,
+        hidden: usize,
+        mode: Mode,
+        seed: u64,
+    ) -> Result<Self, PolicyError> {
         let device = super::inference_device();
-        let invalid = |message: String| PolicyError::Invalid {
-            policy: name.to_string(),
-            message,
-        };
-        let outputs = match scenario.action_space() {
-            Space::Discrete { n } => *n,
-            Space::MultiDiscrete { nvec } => nvec.iter().sum(),
-            Space::Simplex { rows, cols } => rows * cols,
-            Space::Box { .. } => {
-                return Err(invalid(
-                    "Box action spaces are not supported by the neural policy yet".into(),
-                ));
+        let brain = Brain::new(scenario, hidden, 0.0, false, seed, &device).map_err(|message| {
+            PolicyError::Invalid {
+                policy: name.to_string(),
+                message,
             }
-        };
-        let network = match &scenario.feature_spec().layout {
-            Layout::Flat { features } => Network::Mlp(MlpActorCritic::new(
-                features.len(),
-                outputs,
-                hidden,
-                &device,
-            )),
-            Layout::Entity {
-                global,
-                entity,
-                entities,
-            } => {
-                if *entities != outputs {
-                    return Err(invalid(format!(
-                        "{entities} entities but {outputs} action outputs: an entity scorer needs one per entity"
-                    )));
-                }
-                Network::Entity(EntityScorer::new(
-                    global.len(),
-                    entity.len(),
-                    hidden,
-                    &device,
-                ))
-            }
-        };
-        Ok(Self {
+        })?;
+        Ok(Self::from_brain(name, scenario, brain, device, mode))
+    }
+
+    /// The policy saved in `file` (checked against `scenario`).
+    pub fn load(
+        name: &str,
+        scenario: &S,
+        file: &PolicyFile,
+        mode: Mode,
+    ) -> Result<Self, PolicyError> {
+        let device = super::inference_device();
+        let brain =
+            Brain::load(scenario, file, &device).map_err(|message| PolicyError::Invalid {
+                policy: name.to_string(),
+                message,
+            })?;
+        Ok(Self::from_brain(name, scenario, brain, device, mode))
+    }
+
+    fn from_brain(name: &str, scenario: &S, brain: Brain, device: Device, mode: Mode) -> Self {
+        Self {
             name: name.to_string(),
-            network,
+            buffer: vec![0.0; brain.obs_len],
+            brain,
             scenario: scenario.clone(),
             device,
             mode,
             rng: Rng::new(0),
-            buffer: vec![0.0; scenario.feature_spec().encoded_len()],
-        })
-    }
-
-    /// Network outputs (one per action parameter) for an encoded observation.
-    fn outputs(&self) -> Vec<f32> {
-        let d = &self.device;
-        let out = match &self.network {
-            Network::Mlp(m) => {
-                let obs = Tensor::<2>::from_data(
-                    TensorData::new(self.buffer.clone(), [1, self.buffer.len()]),
-                    d,
-                );
-                m.forward(obs).0
-            }
-            Network::Entity(m) => {
-                let Some(parts) = self.scenario.feature_spec().entity_parts() else {
-                    unreachable!("entity network")
-                };
-                let (g, e, f) = (parts.global_len, parts.entities, parts.entity_features);
-                let global =
-                    Tensor::<2>::from_data(TensorData::new(self.buffer[..g].to_vec(), [1, g]), d);
-                let rows = self.buffer[parts.entities_offset()..parts.mask_offset()].to_vec();
-                let entities = Tensor::<3>::from_data(TensorData::new(rows, [1, e, f]), d);
-                let present: Vec<bool> = self.buffer[parts.mask_offset()..]
-                    .iter()
-                    .map(|&m| m > 0.5)
-                    .collect();
-                let present = Tensor::<2, Bool>::from_data(TensorData::new(present, [1, e]), d);
-                m.forward(global, entities, present).0
-            }
-        };
-        out.into_data().try_to_vec::<f32>().unwrap_or_default()
-    }
-
-    /// Index among `logits` (restricted to `legal`), greedy or sampled.
-    fn choose(&mut self, logits: &[f32], legal: impl Fn(usize) -> bool) -> Option<usize> {
-        let allowed: Vec<usize> = (0..logits.len())
-            .filter(|&i| legal(i) && logits[i].is_finite())
-            .collect();
-        match self.mode {
-            Mode::Greedy => allowed
-                .into_iter()
-                .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a))),
-            Mode::Sample => {
-                let max = allowed
-                    .iter()
-                    .map(|&i| logits[i])
-                    .fold(f32::NEG_INFINITY, f32::max);
-                let weights: Vec<f64> = allowed
-                    .iter()
-                    .map(|&i| f64::from(logits[i] - max).exp())
-                    .collect();
-                let mut u = self.rng.uniform() * weights.iter().sum::<f64>();
-                for (k, w) in weights.iter().enumerate() {
-                    if u < *w {
-                        return Some(allowed[k]);
-                    }
-                    u -= w;
-                }
-                allowed.last().copied()
-            }
         }
     }
 }
@@ -166,48 +258,21 @@ impl<S: Scenario + Clone> Policy<S> for NeuralPolicy<S> {
 
     fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         self.scenario.encode(obs, &mut self.buffer);
-        let out = self.outputs();
-        let name = self.name.clone();
-        let none_legal = || PolicyError::Invalid {
-            policy: name.clone(),
-            message: "no legal action".into(),
+        let mut input = self.buffer.clone();
+        self.brain.normalise(&mut input);
+        let (out, _) = self.brain.forward(input, &self.device);
+        let out = out.into_data().try_into_vec::<f32>().unwrap_or_default();
+        let rng = match self.mode {
+            Mode::Greedy => None,
+            Mode::Sample => Some(&mut self.rng),
         };
-        match self.scenario.action_space().clone() {
-            Space::Discrete { .. } => {
-                let legal = |i: usize| mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
-                self.choose(&out, legal)
-                    .map(Action::Discrete)
-                    .ok_or_else(none_legal)
-            }
-            Space::MultiDiscrete { nvec } => {
-                let mut choices = Vec::with_capacity(nvec.len());
-                let mut offset = 0;
-                for n in nvec {
-                    let legal =
-                        |i: usize| mask.is_none_or(|m| m.get(offset + i).copied().unwrap_or(false));
-                    choices.push(
-                        self.choose(&out[offset..offset + n], legal)
-                            .ok_or_else(none_legal)?,
-                    );
-                    offset += n;
-                }
-                Ok(Action::MultiDiscrete(choices))
-            }
-            Space::Simplex { cols, .. } => {
-                // The split is the row-wise softmax of the outputs (the distribution's mean).
-                let logits =
-                    Tensor::<1>::from_data(TensorData::new(out.clone(), [out.len()]), &self.device);
-                let rows = out.len() / cols.max(1);
-                let split = softmax(logits.reshape([rows, cols]), 1)
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
-                Ok(Action::Continuous(split))
-            }
-            Space::Box { .. } => Err(PolicyError::Invalid {
+        self.brain
+            .head
+            .act(&out, &self.brain.log_std(), mask, rng)
+            .map(|(_, action)| action)
+            .map_err(|message| PolicyError::Invalid {
                 policy: self.name.clone(),
-                message: "Box actions are not supported yet".into(),
-            }),
-        }
+                message,
+            })
     }
 }

@@ -1,0 +1,287 @@
+//! Action heads: how a row of network outputs becomes an action of the scenario's space, and
+//! the log-probability and entropy of a stored action under those outputs.
+//!
+//! A stored ("raw") action is what the distribution generated: the index for `Discrete`, one
+//! index per dimension for `MultiDiscrete`, the unclipped Gaussian sample for `Box` (the
+//! environment gets it clipped to the bounds) and the Gaussian logits for `Simplex` (the
+//! environment gets their row-wise softmax). PPO's ratios are taken on raw actions.
+
+use super::distributions::{
+    categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob,
+    masked_log_probs, multi_discrete, simplex_from_logits,
+};
+use burn::tensor::{Bool, Int, Tensor};
+use planetgym_env::rng::Rng;
+use planetgym_env::{Action, Space};
+
+const MASKED_LOGIT: f32 = -1.0e9;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionHead {
+    Discrete { n: usize },
+    MultiDiscrete { nvec: Vec<usize> },
+    Gaussian { low: Vec<f32>, high: Vec<f32> },
+    Simplex { rows: usize, cols: usize },
+}
+
+impl ActionHead {
+    pub fn for_space(space: &Space) -> Self {
+        match space {
+            Space::Discrete { n } => Self::Discrete { n: *n },
+            Space::MultiDiscrete { nvec } => Self::MultiDiscrete { nvec: nvec.clone() },
+            Space::Box { low, high } => Self::Gaussian {
+                low: low.clone(),
+                high: high.clone(),
+            },
+            Space::Simplex { rows, cols } => Self::Simplex {
+                rows: *rows,
+                cols: *cols,
+            },
+        }
+    }
+
+    /// Network outputs per observation (logits or means).
+    pub fn outputs(&self) -> usize {
+        match self {
+            Self::Discrete { n } => *n,
+            Self::MultiDiscrete { nvec } => nvec.iter().sum(),
+            Self::Gaussian { low, .. } => low.len(),
+            Self::Simplex { rows, cols } => rows * cols,
+        }
+    }
+
+    /// Values per stored action.
+    pub fn raw_len(&self) -> usize {
+        match self {
+            Self::Discrete { .. } => 1,
+            Self::MultiDiscrete { nvec } => nvec.len(),
+            Self::Gaussian { .. } | Self::Simplex { .. } => self.outputs(),
+        }
+    }
+
+    /// Learned log standard deviations: one per dimension for `Box`, one shared by every logit
+    /// for `Simplex` (so an entity network stays independent of the number of entities).
+    pub fn std_len(&self) -> usize {
+        match self {
+            Self::Discrete { .. } | Self::MultiDiscrete { .. } => 0,
+            Self::Gaussian { low, .. } => low.len(),
+            Self::Simplex { .. } => 1,
+        }
+    }
+
+    /// Length of the legal-action mask (0 for continuous heads).
+    pub fn mask_len(&self) -> usize {
+        match self {
+            Self::Discrete { .. } | Self::MultiDiscrete { .. } => self.outputs(),
+            Self::Gaussian { .. } | Self::Simplex { .. } => 0,
+        }
+    }
+
+    /// One action from one row of outputs: sampled with `rng`, or the mode when `rng` is None.
+    /// Returns the raw action and the environment's action.
+    pub fn act(
+        &self,
+        params: &[f32],
+        log_std: &[f32],
+        mask: Option<&[bool]>,
+        mut rng: Option<&mut Rng>,
+    ) -> Result<(Vec<f32>, Action), String> {
+        if let Some(i) = params.iter().position(|v| !v.is_finite()) {
+            return Err(format!("network output {i} is {} (diverged)", params[i]));
+        }
+        let legal = |i: usize| mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
+        let raw = match self {
+            Self::Discrete { .. } => {
+                vec![choose(params, 0, &legal, rng).ok_or("no legal action")? as f32]
+            }
+            Self::MultiDiscrete { nvec } => {
+                let mut raw = Vec::with_capacity(nvec.len());
+                let mut offset = 0;
+                for &n in nvec {
+                    let i = choose(&params[offset..offset + n], offset, &legal, rng.as_deref_mut())
+                        .ok_or_else(|| format!("no legal choice in dimension {}", raw.len()))?;
+                    raw.push(i as f32);
+                    offset += n;
+                }
+                raw
+            }
+            Self::Gaussian { .. } | Self::Simplex { .. } => gaussian_sample(params, log_std, rng),
+        };
+        let action = self.to_action(&raw)?;
+        Ok((raw, action))
+    }
+
+    /// The environment's action for a raw action.
+    pub fn to_action(&self, raw: &[f32]) -> Result<Action, String> {
+        if raw.len() != self.raw_len() || raw.iter().any(|v| !v.is_finite()) {
+            return Err(format!(
+                "a raw action needs {} finite values, got {raw:?}",
+                self.raw_len()
+            ));
+        }
+        Ok(match self {
+            Self::Discrete { .. } => Action::Discrete(raw[0] as usize),
+            Self::MultiDiscrete { .. } => {
+                Action::MultiDiscrete(raw.iter().map(|&v| v as usize).collect())
+            }
+            Self::Gaussian { low, high } => Action::Continuous(
+                raw.iter()
+                    .zip(low.iter().zip(high))
+                    .map(|(v, (lo, hi))| v.clamp(*lo, *hi))
+                    .collect(),
+            ),
+            Self::Simplex { cols, .. } => Action::Continuous(simplex_from_logits(raw, *cols)),
+        })
+    }
+
+    /// Log-probabilities and entropies `[B]` of raw actions `[B, raw_len]` under outputs
+    /// `[B, outputs]`; `legal` `[B, mask_len]` for categorical heads.
+    pub fn log_prob_entropy(
+        &self,
+        params: Tensor<2>,
+        log_std: Tensor<1>,
+        raw: Tensor<2>,
+        legal: Option<Tensor<2, Bool>>,
+    ) -> (Tensor<1>, Tensor<1>) {
+        let [batch, _] = params.dims();
+        let params = match legal {
+            Some(legal) => params.mask_fill(legal.bool_not(), MASKED_LOGIT),
+            None => params,
+        };
+        match self {
+            Self::Discrete { n } => {
+                let all = Tensor::<2, Bool>::full([batch, *n], true, &params.device());
+                let lp = masked_log_probs(params, all);
+                let actions: Tensor<1, Int> = raw.reshape([batch]).int();
+                (categorical_log_prob(lp.clone(), actions), categorical_entropy(lp))
+            }
+            Self::MultiDiscrete { nvec } => multi_discrete(params, nvec, raw.int()),
+            Self::Gaussian { .. } | Self::Simplex { .. } => {
+                let dims = self.outputs();
+                let log_std = if self.std_len() == 1 {
+                    log_std.repeat_dim(0, dims)
+                } else {
+                    log_std
+                };
+                let entropy = gaussian_entropy(log_std.clone()).repeat_dim(0, batch);
+                (gaussian_log_prob(params, log_std, raw), entropy)
+            }
+        }
+    }
+}
+
+/// Index (offset by `offset` for the mask) among `logits`, sampled or greedy; masked and
+/// non-finite entries are never chosen.
+fn choose(
+    logits: &[f32],
+    offset: usize,
+    legal: &impl Fn(usize) -> bool,
+    rng: Option<&mut Rng>,
+) -> Option<usize> {
+    let allowed: Vec<usize> = (0..logits.len()).filter(|&i| legal(offset + i)).collect();
+    let Some(rng) = rng else {
+        return allowed
+            .into_iter()
+            .max_by(|&a, &b| logits[a].total_cmp(&logits[b]).then(b.cmp(&a)));
+    };
+    let max = allowed
+        .iter()
+        .map(|&i| logits[i])
+        .fold(f32::NEG_INFINITY, f32::max);
+    let weights: Vec<f64> = allowed
+        .iter()
+        .map(|&i| f64::from(logits[i] - max).exp())
+        .collect();
+    let mut u = rng.uniform() * weights.iter().sum::<f64>();
+    for (k, w) in weights.iter().enumerate() {
+        if u < *w {
+            return Some(allowed[k]);
+        }
+        u -= w;
+    }
+    allowed.last().copied()
+}
+
+/// `mean + std * N(0, 1)` per dimension (the mean itself without `rng`); one shared log std
+/// when `log_std` has a single entry.
+fn gaussian_sample(mean: &[f32], log_std: &[f32], rng: Option<&mut Rng>) -> Vec<f32> {
+    let Some(rng) = rng else {
+        return mean.to_vec();
+    };
+    mean.iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let s = log_std.get(i).or(log_std.first()).copied().unwrap_or(0.0);
+            m + s.exp() * rng.normal() as f32
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn t2(v: Vec<f32>, shape: [usize; 2]) -> Tensor<2> {
+        Tensor::from_data(TensorData::new(v, shape), &Device::flex())
+    }
+
+    fn vals(t: Tensor<1>) -> Vec<f32> {
+        t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn masked_discrete_never_samples_illegal_and_scores_like_a_renormalised_softmax() {
+        let head = ActionHead::for_space(&Space::Discrete { n: 3 });
+        let mask = [true, false, true];
+        let mut rng = Rng::new(1);
+        for _ in 0..200 {
+            let (raw, a) = head
+                .act(&[0.0, 5.0, 0.0], &[], Some(&mask), Some(&mut rng))
+                .unwrap();
+            assert_ne!(a, Action::Discrete(1));
+            assert_eq!(raw.len(), 1);
+        }
+        let legal = Tensor::<2, Bool>::from_data(
+            TensorData::new(mask.to_vec(), [1, 3]),
+            &Device::flex(),
+        );
+        let (lp, h) = head.log_prob_entropy(
+            t2(vec![0.0, 5.0, 0.0], [1, 3]),
+            Tensor::zeros([0], &Device::flex()),
+            t2(vec![2.0], [1, 1]),
+            Some(legal),
+        );
+        assert!((vals(lp)[0] - 0.5f32.ln()).abs() < 1e-5);
+        assert!((vals(h)[0] - 2.0f32.ln()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn simplex_head_sends_row_softmax_and_scores_the_logits() {
+        let head = ActionHead::for_space(&Space::Simplex { rows: 2, cols: 2 });
+        let (raw, action) = head.act(&[0.0, 0.0, 1.0, 1.0], &[0.0], None, None).unwrap();
+        assert_eq!(raw, vec![0.0, 0.0, 1.0, 1.0]);
+        assert_eq!(action, Action::Continuous(vec![0.5, 0.5, 0.5, 0.5]));
+        // Raw equal to the mean, std 1 on 4 dims: log N(0; 0, 1) * 4.
+        let (lp, h) = head.log_prob_entropy(
+            t2(vec![0.0, 0.0, 1.0, 1.0], [1, 4]),
+            Tensor::zeros([1], &Device::flex()),
+            t2(raw, [1, 4]),
+            None,
+        );
+        let ln2pi = (2.0 * std::f32::consts::PI).ln();
+        assert!((vals(lp)[0] + 2.0 * ln2pi).abs() < 1e-4);
+        assert!((vals(h)[0] - 4.0 * (0.5 + 0.5 * ln2pi)).abs() < 1e-4);
+    }
+
+    #[test]
+    fn box_actions_are_clipped_for_the_env_but_stored_raw() {
+        let head = ActionHead::for_space(&Space::Box {
+            low: vec![-1.0],
+            high: vec![1.0],
+        });
+        let (raw, action) = head.act(&[3.0], &[0.0], None, None).unwrap();
+        assert_eq!((raw, action), (vec![3.0], Action::Continuous(vec![1.0])));
+        assert!(head.act(&[f32::NAN], &[0.0], None, None).is_err());
+    }
+}

@@ -1,0 +1,83 @@
+//! Checkpoints: everything a resumed run needs to continue as if it had never stopped, written
+//! atomically (temporary file, flush, rename) so that a crash never leaves a torn checkpoint.
+
+use super::adam::Adam;
+use super::config::TrainConfig;
+use anyhow::{Context, Result, bail};
+use planetgym_agents::nn::normalise::RewardScaler;
+use planetgym_agents::nn::policy::PolicyFile;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+pub const CHECKPOINT_FORMAT: u32 = 1;
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+
+/// Where one scenario copy stands: its episode and the raw actions taken in it so far (the
+/// copy is rebuilt by replaying them from the episode's seed), and the running episode totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CopyState {
+    pub episode: u64,
+    pub raw_actions: Vec<Vec<f32>>,
+    pub episode_return: f64,
+    pub episode_steps: u64,
+    pub metric_sums: Vec<f64>,
+    pub last_metrics: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: u32,
+    pub config: TrainConfig,
+    pub updates: u64,
+    pub env_steps: u64,
+    /// Wall time trained so far (s), for SPS and ETA across resumes.
+    pub elapsed_s: f64,
+    pub policy: PolicyFile,
+    pub adam: Adam,
+    pub rng: [u64; 4],
+    pub reward_scaler: Option<RewardScaler>,
+    pub copies: Vec<CopyState>,
+}
+
+/// Writes `bytes` to `path` atomically.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+impl Checkpoint {
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let json = serde_json::to_vec(self).context("cannot serialise the checkpoint")?;
+        write_atomic(&dir.join(CHECKPOINT_FILE), &json)
+    }
+
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(CHECKPOINT_FILE);
+        let text = std::fs::read(&path)
+            .with_context(|| format!("no checkpoint to resume from at {}", path.display()))?;
+        let c: Self = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is corrupt or not a checkpoint", path.display()))?;
+        if c.format != CHECKPOINT_FORMAT {
+            bail!(
+                "{}: checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})",
+                path.display(),
+                c.format
+            );
+        }
+        if c.copies.len() != c.config.num_envs {
+            bail!(
+                "{}: {} copies saved for num_envs = {}",
+                path.display(),
+                c.copies.len(),
+                c.config.num_envs
+            );
+        }
+        Ok(c)
+    }
+}

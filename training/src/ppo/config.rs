@@ -1,0 +1,209 @@
+//! Training configs (`planetgym train --config FILE`): the scenario, its config overrides, the
+//! PPO hyper-parameters and the final evaluation. Every field has a default, unknown fields are
+//! errors, and the resolved config is written to the run directory.
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// `traffic`, `batch`, `placement` or `capacity`.
+    pub scenario: String,
+    /// Seeds the network initialisation, the action sampling and the training episodes.
+    pub seed: u64,
+    /// Environment steps to train for (rounded up to whole updates).
+    pub total_steps: u64,
+    /// Scenario copies stepped in parallel.
+    pub num_envs: usize,
+    /// Threads stepping the copies (0 = one per core).
+    pub threads: usize,
+    /// Hidden units per layer.
+    pub hidden: usize,
+    /// Save a checkpoint every this many updates (and at the end, and on Ctrl-C).
+    pub checkpoint_every: u64,
+    /// Scenario config fields that differ from the scenario's default (its documented TOML).
+    pub env: toml::Table,
+    pub ppo: PpoConfig,
+    pub eval: EvalConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PpoConfig {
+    /// Steps per copy between updates.
+    pub rollout_steps: usize,
+    pub epochs: usize,
+    pub minibatches: usize,
+    pub learning_rate: f64,
+    /// Decay the learning rate linearly to 0 over the run.
+    pub anneal_lr: bool,
+    pub gamma: f64,
+    pub gae_lambda: f64,
+    /// Policy ratio clip range.
+    pub clip: f64,
+    /// Value clip range around the rollout's values (0 = unclipped value loss).
+    pub clip_value: f64,
+    pub value_coef: f64,
+    pub entropy_coef: f64,
+    /// Global gradient-norm clip (0 = none).
+    pub max_grad_norm: f64,
+    /// Stop an update's epochs once the approximate KL divergence exceeds this (0 = never).
+    pub target_kl: f64,
+    pub normalise_advantages: bool,
+    pub normalise_obs: bool,
+    pub normalise_reward: bool,
+    /// Starting log standard deviation of Gaussian (Box and Simplex) heads.
+    pub initial_log_std: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvalConfig {
+    /// Episodes of the final evaluation against the baselines (0 = skip it).
+    pub episodes: usize,
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            scenario: "traffic".into(),
+            seed: 0,
+            total_steps: 100_000,
+            num_envs: 8,
+            threads: 0,
+            hidden: 64,
+            checkpoint_every: 10,
+            env: toml::Table::new(),
+            ppo: PpoConfig::default(),
+            eval: EvalConfig::default(),
+        }
+    }
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        Self {
+            rollout_steps: 128,
+            epochs: 4,
+            minibatches: 4,
+            learning_rate: 3e-4,
+            anneal_lr: true,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            clip: 0.2,
+            clip_value: 0.2,
+            value_coef: 0.5,
+            entropy_coef: 0.01,
+            max_grad_norm: 0.5,
+            target_kl: 0.05,
+            normalise_advantages: true,
+            normalise_obs: true,
+            normalise_reward: true,
+            initial_log_std: -0.5,
+        }
+    }
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        Self {
+            episodes: 5,
+            seed: 1000,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        config.validate().map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string(self).context("cannot write the resolved config")
+    }
+
+    /// The `[env]` table as the scenario's own TOML.
+    pub fn env_toml(&self) -> Result<String> {
+        toml::to_string(&self.env).context("cannot write the [env] table")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let p = &self.ppo;
+        let checks: [(bool, &str); 14] = [
+            (self.total_steps > 0, "total_steps must be at least 1"),
+            (self.num_envs > 0, "num_envs must be at least 1"),
+            (self.hidden > 0, "hidden must be at least 1"),
+            (self.checkpoint_every > 0, "checkpoint_every must be at least 1"),
+            (p.rollout_steps > 0, "ppo.rollout_steps must be at least 1"),
+            (p.epochs > 0, "ppo.epochs must be at least 1"),
+            (
+                p.minibatches > 0 && p.minibatches <= p.rollout_steps * self.num_envs,
+                "ppo.minibatches must be in [1, rollout_steps x num_envs]",
+            ),
+            (
+                p.learning_rate > 0.0 && p.learning_rate.is_finite(),
+                "ppo.learning_rate must be positive",
+            ),
+            ((0.0..=1.0).contains(&p.gamma), "ppo.gamma must be in [0, 1]"),
+            (
+                (0.0..=1.0).contains(&p.gae_lambda),
+                "ppo.gae_lambda must be in [0, 1]",
+            ),
+            (p.clip > 0.0 && p.clip.is_finite(), "ppo.clip must be positive"),
+            (
+                p.clip_value >= 0.0 && p.value_coef >= 0.0 && p.entropy_coef >= 0.0,
+                "ppo.clip_value, ppo.value_coef and ppo.entropy_coef must be >= 0",
+            ),
+            (
+                p.max_grad_norm >= 0.0 && p.target_kl >= 0.0,
+                "ppo.max_grad_norm and ppo.target_kl must be >= 0",
+            ),
+            (
+                p.initial_log_std.is_finite() && p.initial_log_std.abs() <= 5.0,
+                "ppo.initial_log_std must be in [-5, 5]",
+            ),
+        ];
+        for (ok, message) in checks {
+            if !ok {
+                bail!("{message}");
+            }
+        }
+        if crate::registry::find(&self.scenario).is_none() {
+            bail!(
+                "unknown scenario `{}`; known: {}",
+                self.scenario,
+                crate::registry::names()
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_in_and_mistakes_are_named() {
+        let c = TrainConfig::from_toml("scenario = \"batch\"\n[ppo]\nepochs = 2", "t").unwrap();
+        assert_eq!((c.ppo.epochs, c.ppo.rollout_steps), (2, 128));
+        let e = TrainConfig::from_toml("[ppo]\nepoch = 2", "cfg.toml").unwrap_err();
+        assert!(e.to_string().contains("cfg.toml") && e.to_string().contains("epoch"));
+        let e = TrainConfig::from_toml("[ppo]\ngamma = 1.5", "t").unwrap_err();
+        assert!(e.to_string().contains("gamma"));
+        let e = TrainConfig::from_toml("scenario = \"nope\"", "t").unwrap_err();
+        assert!(e.to_string().contains("nope"));
+        let round = TrainConfig::from_toml(&c.to_toml().unwrap(), "r").unwrap();
+        assert_eq!(round, c);
+    }
+}

@@ -1,0 +1,13 @@
+//! Proximal policy optimisation (clipped objective, GAE, value clipping, entropy bonus,
+//! advantage/observation/reward normalisation, minibatch epochs, learning-rate annealing,
+//! gradient-norm clipping, KL early stop) over the environment's `VecEnv`.
+
+pub mod adam;
+pub mod checkpoint;
+pub mod config;
+pub mod rollout;
+pub mod trainer;
+pub mod update;
+
+pub use config::TrainConfig;
+pub use trainer::{Outcome, Run, UpdateReport, load_policy, train};

@@ -1,0 +1,167 @@
+//! A whole training session from a config: builds the scenario, trains, then evaluates the
+//! learned policy against the scenario's baselines on fresh episodes and draws the learning
+//! curve. Used by `planetgym train` and by the Python package.
+
+use crate::plot::{self, Series};
+use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
+use crate::report;
+use anyhow::{Context, Result, bail};
+use planetgym_agents::Contender;
+use planetgym_agents::classic::{batch, capacity, placement, traffic};
+use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy};
+use planetgym_env::{
+    BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
+    PlacementScenario, Scenario, ScenarioConfig, TrafficConfig, TrafficScenario,
+};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// Name of the learned policy's row in evaluation tables.
+pub const LEARNED: &str = "ppo";
+
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub config: TrainConfig,
+    /// Where the config came from (named in errors).
+    pub origin: String,
+    pub run_dir: PathBuf,
+    pub resume: bool,
+    pub stop: &'a AtomicBool,
+    pub stop_after: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct SessionResult {
+    pub outcome: Outcome,
+    /// The final evaluation table (None when interrupted or `eval.episodes = 0`).
+    pub evaluation: Option<Vec<SummaryRow>>,
+}
+
+/// Trains as `request` says, then evaluates (unless interrupted).
+pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
+    let config = &request.config;
+    if !request.resume && request.run_dir.join(ppo::checkpoint::CHECKPOINT_FILE).exists() {
+        bail!(
+            "{} already holds a run; resume it with --resume or choose another --run-dir",
+            request.run_dir.display()
+        );
+    }
+    let origin = format!("{} [env]", request.origin);
+    let text = config.env_toml()?;
+    match config.scenario.as_str() {
+        "traffic" => {
+            let sc = TrafficConfig::from_toml(&text, &origin)?;
+            let env = TrafficScenario::new(sc.clone())?;
+            let pairs = env.geography().regions.len() * env.sites().len();
+            let resolved = TrafficConfig::resolved_toml(&text, &origin)?;
+            session(&env, &resolved, traffic::baselines(&sc, pairs), request, on_update)
+        }
+        "batch" => {
+            let sc = BatchConfig::from_toml(&text, &origin)?;
+            let env = BatchScenario::new(sc)?;
+            let resolved = BatchConfig::resolved_toml(&text, &origin)?;
+            session(&env, &resolved, batch::baselines(), request, on_update)
+        }
+        "placement" => {
+            let sc = PlacementConfig::from_toml(&text, &origin)?;
+            let env = PlacementScenario::new(sc)?;
+            let resolved = PlacementConfig::resolved_toml(&text, &origin)?;
+            session(&env, &resolved, placement::baselines(), request, on_update)
+        }
+        "capacity" => {
+            let sc = CapacityConfig::from_toml(&text, &origin)?;
+            let env = CapacityScenario::new(sc.clone())?;
+            let resolved = CapacityConfig::resolved_toml(&text, &origin)?;
+            session(&env, &resolved, capacity::baselines(&sc), request, on_update)
+        }
+        other => bail!("unknown scenario `{other}`"),
+    }
+}
+
+fn session<S: Scenario + Clone + 'static>(
+    env: &S,
+    scenario_config: &str,
+    mut contenders: Vec<ContenderFactory<S>>,
+    request: &Request,
+    on_update: &mut dyn FnMut(&UpdateReport),
+) -> Result<SessionResult> {
+    let run = Run {
+        config: &request.config,
+        scenario_config,
+        run_dir: &request.run_dir,
+        resume: request.resume,
+        stop: request.stop,
+        stop_after: request.stop_after,
+    };
+    let outcome = ppo::train(env, &run, on_update)?;
+    let eval = &request.config.eval;
+    if outcome.interrupted || eval.episodes == 0 {
+        return Ok(SessionResult {
+            outcome,
+            evaluation: None,
+        });
+    }
+    let dir = &request.run_dir;
+    let file = ppo::load_policy(dir)?;
+    let learned = NeuralPolicy::load(LEARNED, env, &file, Mode::Greedy)?;
+    contenders.push(Box::new(move || Contender::Fair(Box::new(learned.clone()))));
+    let results = evaluate(env, &contenders, eval.episodes, eval.seed, false, &|| {})?;
+    let rows = summarise(&results, env.metric_names());
+    report::write_json(&rows, &dir.join("eval.json"))?;
+    report::write_csv(&rows, &dir.join("eval.csv"))?;
+    let mut baselines: Vec<(String, f64)> = Vec::new();
+    for r in results.iter().filter(|r| r.policy != LEARNED) {
+        match baselines.iter_mut().find(|(p, _)| *p == r.policy) {
+            Some((_, sum)) => *sum += r.reward,
+            None => baselines.push((r.policy.clone(), r.reward)),
+        }
+    }
+    let baselines: Vec<(String, f64)> = baselines
+        .into_iter()
+        .map(|(p, sum)| (p, sum / eval.episodes as f64))
+        .collect();
+    learning_curve(dir, &baselines)?;
+    Ok(SessionResult {
+        outcome,
+        evaluation: Some(rows),
+    })
+}
+
+/// `curve.png`: mean training episode return per update against environment steps, with each
+/// baseline's mean evaluation return as a flat line.
+pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
+    let csv = dir.join(ppo::trainer::METRICS_FILE);
+    let text =
+        std::fs::read_to_string(&csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name);
+    let (Some(steps), Some(ret)) = (col("env_steps"), col("charts/episode_return")) else {
+        bail!("{}: no env_steps / episode return columns", csv.display());
+    };
+    let points: Vec<(f64, f64)> = lines
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            let x = f.get(steps)?.parse::<f64>().ok()?;
+            let y = f.get(ret)?.parse::<f64>().ok()?;
+            y.is_finite().then_some((x, y))
+        })
+        .collect();
+    let last_x = points.last().map_or(1.0, |p| p.0);
+    let mut series = vec![Series {
+        name: format!("{LEARNED} (training episodes)"),
+        points,
+    }];
+    series.extend(baselines.iter().map(|(name, y)| Series {
+        name: name.clone(),
+        points: vec![(0.0, *y), (last_x, *y)],
+    }));
+    plot::line_chart(
+        &dir.join("curve.png"),
+        "episode return during training",
+        "environment steps",
+        "episode return",
+        &series,
+    )
+}
