@@ -244,7 +244,12 @@ impl<S: Scenario> VecEnv<S> {
     /// Puts copy `index` back into the state it had after taking `actions` in its episode
     /// `episode` (replayed from that episode's seed: scenarios are deterministic given seed and
     /// actions). Used to resume training exactly where a checkpoint left it.
-    pub fn restore(&mut self, index: usize, episode: u64, actions: &[Action]) -> Result<(), EnvError> {
+    pub fn restore(
+        &mut self,
+        index: usize,
+        episode: u64,
+        actions: &[Action],
+    ) -> Result<(), EnvError> {
         let seed = self.seed;
         let obs_len = self.obs_len;
         let Some(c) = self.copies.get_mut(index) else {
@@ -267,8 +272,10 @@ impl<S: Scenario> VecEnv<S> {
             c.obs = t.obs;
             c.info = t.info;
         }
-        c.scenario
-            .encode(&c.obs, &mut self.obs[index * obs_len..(index + 1) * obs_len]);
+        c.scenario.encode(
+            &c.obs,
+            &mut self.obs[index * obs_len..(index + 1) * obs_len],
+        );
         Ok(())
     }
 

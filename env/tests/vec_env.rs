@@ -185,3 +185,47 @@ fn reset_restarts_identically() {
     env.reset(100);
     assert_ne!(run(&mut env, 5), first);
 }
+
+#[test]
+fn a_copy_restored_by_replay_continues_identically() {
+    // Run 17 steps (one auto-reset at 12, then 5 steps into episode 1), recording copy 1's
+    // actions in its current episode; a fresh vector env restored from them must continue
+    // bit-identically.
+    let mut a = vec_env(2, 1, AutoresetMode::SameStep);
+    let mut episode_actions: Vec<Action> = Vec::new();
+    for _ in 0..17 {
+        let actions: Vec<Action> = (0..2)
+            .map(|i| policy(a.typed_observation(i).unwrap()))
+            .collect();
+        a.step(&actions).unwrap();
+        episode_actions.push(actions[1].clone());
+        if a.truncated()[1] || a.terminated()[1] {
+            episode_actions.clear();
+        }
+    }
+    assert_eq!(a.episode(1), Some(1));
+    assert_eq!(episode_actions.len(), 5);
+    let mut b = vec_env(2, 1, AutoresetMode::SameStep);
+    b.restore(1, 1, &episode_actions).unwrap();
+    assert_eq!(
+        a.observations()[a.obs_len()..],
+        b.observations()[b.obs_len()..]
+    );
+    // Copy 0 of `b` is still at its start; step both copies' 1 and compare copy 1 only.
+    for _ in 0..8 {
+        let act = policy(a.typed_observation(1).unwrap());
+        let a0 = policy(a.typed_observation(0).unwrap());
+        let b0 = policy(b.typed_observation(0).unwrap());
+        a.step(&[a0, act.clone()]).unwrap();
+        b.step(&[b0, act]).unwrap();
+        assert_eq!(a.rewards()[1].to_bits(), b.rewards()[1].to_bits());
+        assert_eq!(
+            a.observations()[a.obs_len()..],
+            b.observations()[b.obs_len()..]
+        );
+        assert_eq!(a.episode(1), b.episode(1));
+    }
+    // Replaying past the end of an episode is an error, not a silent reset.
+    let too_many = vec![policy(b.typed_observation(0).unwrap()); EPISODE];
+    assert!(b.restore(0, 0, &too_many).is_err());
+}

@@ -3,18 +3,18 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use planetgym_agents::Contender;
 use planetgym_agents::classic::{
     batch as batch_baselines, capacity as capacity_baselines, placement as placement_baselines,
     traffic as traffic_baselines,
 };
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_env::ScenarioConfig;
 use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, TrafficConfig, TrafficScenario,
 };
-use planetgym_agents::Contender;
-use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_training::ppo::{self, TrainConfig};
 use planetgym_training::session::{self, LEARNED};
 use planetgym_training::{plot, registry, report};
@@ -412,7 +412,11 @@ fn train(args: TrainArgs) -> Result<()> {
     let (config, origin, run_dir) = match (&args.resume, &args.config) {
         (Some(dir), _) => {
             let path = dir.join(ppo::trainer::CONFIG_FILE);
-            (TrainConfig::from_file(&path)?, path.display().to_string(), dir.clone())
+            (
+                TrainConfig::from_file(&path)?,
+                path.display().to_string(),
+                dir.clone(),
+            )
         }
         (None, Some(path)) => {
             let stem = path
@@ -422,7 +426,11 @@ fn train(args: TrainArgs) -> Result<()> {
                 .run_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("runs").join(stem));
-            (TrainConfig::from_file(path)?, path.display().to_string(), dir)
+            (
+                TrainConfig::from_file(path)?,
+                path.display().to_string(),
+                dir,
+            )
         }
         (None, None) => bail!("train needs --config FILE or --resume DIR"),
     };
@@ -444,9 +452,9 @@ fn train(args: TrainArgs) -> Result<()> {
         run_dir.display()
     );
     let bar = ProgressBar::new(request.config.total_steps);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     let result = session::run(&request, &mut |r| {
@@ -485,7 +493,10 @@ fn train(args: TrainArgs) -> Result<()> {
 
 /// The scenario config: --config if given, else the one the policy was trained on, else the
 /// built-in default.
-fn scenario_config<C: ScenarioConfig>(args: &BaselinesArgs, policy: Option<&PolicyFile>) -> Result<C> {
+fn scenario_config<C: ScenarioConfig>(
+    args: &BaselinesArgs,
+    policy: Option<&PolicyFile>,
+) -> Result<C> {
     Ok(match (&args.config, policy) {
         (Some(path), _) => C::from_file(path)?,
         (None, Some(p)) => C::from_toml(&p.scenario_config, "the policy's scenario config")?,

@@ -41,7 +41,12 @@ pub struct SessionResult {
 /// Trains as `request` says, then evaluates (unless interrupted).
 pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
     let config = &request.config;
-    if !request.resume && request.run_dir.join(ppo::checkpoint::CHECKPOINT_FILE).exists() {
+    if !request.resume
+        && request
+            .run_dir
+            .join(ppo::checkpoint::CHECKPOINT_FILE)
+            .exists()
+    {
         bail!(
             "{} already holds a run; resume it with --resume or choose another --run-dir",
             request.run_dir.display()
@@ -55,7 +60,13 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
             let env = TrafficScenario::new(sc.clone())?;
             let pairs = env.geography().regions.len() * env.sites().len();
             let resolved = TrafficConfig::resolved_toml(&text, &origin)?;
-            session(&env, &resolved, traffic::baselines(&sc, pairs), request, on_update)
+            session(
+                &env,
+                &resolved,
+                traffic::baselines(&sc, pairs),
+                request,
+                on_update,
+            )
         }
         "batch" => {
             let sc = BatchConfig::from_toml(&text, &origin)?;
@@ -73,7 +84,13 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
             let sc = CapacityConfig::from_toml(&text, &origin)?;
             let env = CapacityScenario::new(sc.clone())?;
             let resolved = CapacityConfig::resolved_toml(&text, &origin)?;
-            session(&env, &resolved, capacity::baselines(&sc), request, on_update)
+            session(
+                &env,
+                &resolved,
+                capacity::baselines(&sc),
+                request,
+                on_update,
+            )
         }
         other => bail!("unknown scenario `{other}`"),
     }

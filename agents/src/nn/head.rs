@@ -98,8 +98,13 @@ impl ActionHead {
                 let mut raw = Vec::with_capacity(nvec.len());
                 let mut offset = 0;
                 for &n in nvec {
-                    let i = choose(&params[offset..offset + n], offset, &legal, rng.as_deref_mut())
-                        .ok_or_else(|| format!("no legal choice in dimension {}", raw.len()))?;
+                    let i = choose(
+                        &params[offset..offset + n],
+                        offset,
+                        &legal,
+                        rng.as_deref_mut(),
+                    )
+                    .ok_or_else(|| format!("no legal choice in dimension {}", raw.len()))?;
                     raw.push(i as f32);
                     offset += n;
                 }
@@ -153,7 +158,10 @@ impl ActionHead {
                 let all = Tensor::<2, Bool>::full([batch, *n], true, &params.device());
                 let lp = masked_log_probs(params, all);
                 let actions: Tensor<1, Int> = raw.reshape([batch]).int();
-                (categorical_log_prob(lp.clone(), actions), categorical_entropy(lp))
+                (
+                    categorical_log_prob(lp.clone(), actions),
+                    categorical_entropy(lp),
+                )
             }
             Self::MultiDiscrete { nvec } => multi_discrete(params, nvec, raw.int()),
             Self::Gaussian { .. } | Self::Simplex { .. } => {
@@ -242,10 +250,8 @@ mod tests {
             assert_ne!(a, Action::Discrete(1));
             assert_eq!(raw.len(), 1);
         }
-        let legal = Tensor::<2, Bool>::from_data(
-            TensorData::new(mask.to_vec(), [1, 3]),
-            &Device::flex(),
-        );
+        let legal =
+            Tensor::<2, Bool>::from_data(TensorData::new(mask.to_vec(), [1, 3]), &Device::flex());
         let (lp, h) = head.log_prob_entropy(
             t2(vec![0.0, 5.0, 0.0], [1, 3]),
             Tensor::zeros([0], &Device::flex()),

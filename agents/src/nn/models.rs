@@ -9,12 +9,13 @@
 //! any number of candidates; masked softmax over candidates; the value reads the mean of the
 //! candidates' hidden rows (over present candidates) and the context.
 
+use super::head::ActionHead;
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
-use planetgym_env::rng::Rng;
 use planetgym_env::features::EntityParts;
+use planetgym_env::rng::Rng;
 
 /// A linear layer with weights drawn from `rng` (uniform in +-gain/sqrt(inputs), burn's default
 /// bound when gain = 1) and zero biases: initialisation is a function of the seed alone. The
@@ -152,25 +153,34 @@ pub struct ActorCritic {
 }
 
 impl ActorCritic {
-    /// An MLP for flat observations (`parts` = None), an entity scorer otherwise; `outputs`
-    /// action parameters, `std_len` log standard deviations starting at `initial_log_std`.
+    /// An MLP for flat observations (`parts` = None), an entity scorer otherwise, with the
+    /// outputs `head` needs and its log standard deviations starting at `initial_log_std`.
     pub fn new(
         obs_len: usize,
         parts: Option<EntityParts>,
-        outputs: usize,
-        std_len: usize,
+        head: &ActionHead,
         hidden: usize,
         initial_log_std: f32,
         rng: &mut Rng,
         device: &Device,
     ) -> Self {
         let network = match parts {
-            None => Network::Mlp(MlpActorCritic::new(obs_len, outputs, hidden, rng, device)),
+            None => Network::Mlp(MlpActorCritic::new(
+                obs_len,
+                head.outputs(),
+                hidden,
+                rng,
+                device,
+            )),
             Some(p) => Network::Entity(EntityScorer::new(p, hidden, rng, device)),
         };
         Self {
             network,
-            log_std: Param::from_tensor(Tensor::<1>::full([std_len], initial_log_std, device)),
+            log_std: Param::from_tensor(Tensor::<1>::full(
+                [head.std_len()],
+                initial_log_std,
+                device,
+            )),
         }
     }
 

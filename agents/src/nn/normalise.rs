@@ -50,7 +50,9 @@ impl RunningStats {
 /// Where each encoded value's statistic lives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Slots {
-    Flat { len: usize },
+    Flat {
+        len: usize,
+    },
     Entity {
         global: usize,
         entities: usize,

@@ -108,7 +108,11 @@ impl ModuleMapper for Writer<'_> {
             }
             let trainable = t.is_require_grad();
             let fresh = Tensor::<D>::from_data(TensorData::new(values, shape), &t.device());
-            if trainable { fresh.require_grad() } else { fresh }
+            if trainable {
+                fresh.require_grad()
+            } else {
+                fresh
+            }
         })
     }
 }

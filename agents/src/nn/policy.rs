@@ -86,8 +86,7 @@ impl Brain {
             model: ActorCritic::new(
                 spec.encoded_len(),
                 parts,
-                head.outputs(),
-                head.std_len(),
+                &head,
                 hidden,
                 initial_log_std,
                 &mut Rng::new(seed),
@@ -101,7 +100,11 @@ impl Brain {
 
     /// The network saved in `file`, on `device`, after checking that it was trained on
     /// observations and actions like `scenario`'s.
-    pub fn load<S: Scenario>(scenario: &S, file: &PolicyFile, device: &Device) -> Result<Self, String> {
+    pub fn load<S: Scenario>(
+        scenario: &S,
+        file: &PolicyFile,
+        device: &Device,
+    ) -> Result<Self, String> {
         if file.format != POLICY_FORMAT {
             return Err(format!(
                 "policy format {} is not supported (this build reads {POLICY_FORMAT})",

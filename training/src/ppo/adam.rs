@@ -31,7 +31,10 @@ impl Adam {
     pub fn check(&self, params: &Weights) -> Result<(), String> {
         let fits = |state: &Vec<Vec<f32>>| {
             state.len() == params.values.len()
-                && state.iter().zip(&params.values).all(|(s, p)| s.len() == p.len())
+                && state
+                    .iter()
+                    .zip(&params.values)
+                    .all(|(s, p)| s.len() == p.len())
         };
         if fits(&self.m) && fits(&self.v) {
             Ok(())

@@ -124,7 +124,9 @@ impl TrainConfig {
 
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
-        config.validate().map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         Ok(config)
     }
 
@@ -143,7 +145,10 @@ impl TrainConfig {
             (self.total_steps > 0, "total_steps must be at least 1"),
             (self.num_envs > 0, "num_envs must be at least 1"),
             (self.hidden > 0, "hidden must be at least 1"),
-            (self.checkpoint_every > 0, "checkpoint_every must be at least 1"),
+            (
+                self.checkpoint_every > 0,
+                "checkpoint_every must be at least 1",
+            ),
             (p.rollout_steps > 0, "ppo.rollout_steps must be at least 1"),
             (p.epochs > 0, "ppo.epochs must be at least 1"),
             (
@@ -154,12 +159,18 @@ impl TrainConfig {
                 p.learning_rate > 0.0 && p.learning_rate.is_finite(),
                 "ppo.learning_rate must be positive",
             ),
-            ((0.0..=1.0).contains(&p.gamma), "ppo.gamma must be in [0, 1]"),
+            (
+                (0.0..=1.0).contains(&p.gamma),
+                "ppo.gamma must be in [0, 1]",
+            ),
             (
                 (0.0..=1.0).contains(&p.gae_lambda),
                 "ppo.gae_lambda must be in [0, 1]",
             ),
-            (p.clip > 0.0 && p.clip.is_finite(), "ppo.clip must be positive"),
+            (
+                p.clip > 0.0 && p.clip.is_finite(),
+                "ppo.clip must be positive",
+            ),
             (
                 p.clip_value >= 0.0 && p.value_coef >= 0.0 && p.entropy_coef >= 0.0,
                 "ppo.clip_value, ppo.value_coef and ppo.entropy_coef must be >= 0",

@@ -51,12 +51,12 @@ impl Rollout {
         let n = self.copies;
         let steps = self.len() / n.max(1);
         let mut adv = vec![0.0f32; self.len()];
-        for c in 0..n {
+        for (c, &last) in last_values.iter().enumerate().take(n) {
             let mut running = 0.0f64;
             for t in (0..steps).rev() {
                 let i = t * n + c;
                 let next_value = if t + 1 == steps {
-                    last_values[c]
+                    last
                 } else {
                     self.values[i + n]
                 };

@@ -259,7 +259,12 @@ pub fn train<S: Scenario + Clone>(
                     .and_then(|s| s.action_mask())
                     .filter(|m| m.len() == head.mask_len());
                 let (raw, action) = head
-                    .act(&out[i * width..(i + 1) * width], &log_std, mask, Some(&mut rng))
+                    .act(
+                        &out[i * width..(i + 1) * width],
+                        &log_std,
+                        mask,
+                        Some(&mut rng),
+                    )
                     .map_err(|e| anyhow!("update {updates}, copy {i}: {e}"))?;
                 match mask {
                     Some(m) => masks.extend_from_slice(m),
@@ -310,7 +315,11 @@ pub fn train<S: Scenario + Clone>(
                     .rewards
                     .push(scaled + (c.gamma as f32) * bootstrap[i]);
                 rollout.dones.push(done);
-                let info = if done { envs.final_info(i) } else { envs.info(i) };
+                let info = if done {
+                    envs.final_info(i)
+                } else {
+                    envs.info(i)
+                };
                 let t = &mut trackers[i].state;
                 t.episode_return += reward;
                 t.episode_steps += 1;
@@ -493,8 +502,7 @@ pub fn save_policy(dir: &Path, policy: &PolicyFile) -> Result<()> {
 /// Reads `DIR/policy.json`.
 pub fn load_policy(dir: &Path) -> Result<PolicyFile> {
     let path = dir.join(POLICY_FILE);
-    let text =
-        std::fs::read(&path).with_context(|| format!("no policy at {}", path.display()))?;
+    let text = std::fs::read(&path).with_context(|| format!("no policy at {}", path.display()))?;
     serde_json::from_slice(&text)
         .with_context(|| format!("{} is corrupt or not a planetgym policy", path.display()))
 }
@@ -514,7 +522,11 @@ fn log(events: &mut EventWriter, csv: &Path, report: &UpdateReport) -> Result<()
     let mut text = String::new();
     if new {
         text += "update,env_steps,";
-        text += &scalars.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(",");
+        text += &scalars
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         text += "\n";
     }
     text += &format!("{},{},", report.updates, report.env_steps);

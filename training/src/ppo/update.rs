@@ -4,11 +4,11 @@
 use super::adam::Adam;
 use super::config::PpoConfig;
 use super::rollout::Rollout;
+use burn::tensor::{Bool, Device, Tensor, TensorData};
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::models::ActorCritic;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_env::rng::Rng;
-use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 /// What one update did, averaged over its minibatches.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -115,13 +115,20 @@ impl Update<'_> {
         let mut adv = gather(advantages, 1);
         if c.normalise_advantages && m > 1 {
             let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / m as f64;
-            let var = adv.iter().map(|&a| (f64::from(a) - mean).powi(2)).sum::<f64>() / m as f64;
+            let var = adv
+                .iter()
+                .map(|&a| (f64::from(a) - mean).powi(2))
+                .sum::<f64>()
+                / m as f64;
             let std = var.sqrt() + 1e-8;
             adv.iter_mut()
                 .for_each(|a| *a = ((f64::from(*a) - mean) / std) as f32);
         }
         let obs = t2(gather(&rollout.obs, rollout.obs_len), rollout.obs_len);
-        let raw = t2(gather(&rollout.raw_actions, rollout.raw_len), rollout.raw_len);
+        let raw = t2(
+            gather(&rollout.raw_actions, rollout.raw_len),
+            rollout.raw_len,
+        );
         let legal = (rollout.mask_len > 0).then(|| {
             let w = rollout.mask_len;
             let v: Vec<bool> = idx
@@ -136,9 +143,9 @@ impl Update<'_> {
         let adv = t1(adv);
 
         let (out, values) = model.forward(obs);
-        let (log_probs, entropy) =
-            self.head
-                .log_prob_entropy(out, model.log_std.val(), raw, legal);
+        let (log_probs, entropy) = self
+            .head
+            .log_prob_entropy(out, model.log_std.val(), raw, legal);
         let log_ratio = log_probs - old_log_probs;
         let ratio = log_ratio.clone().exp();
         let clip = c.clip as f32;
@@ -147,8 +154,7 @@ impl Update<'_> {
         let policy_loss = -unclipped.min_pair(clipped).mean();
         let value_loss = if c.clip_value > 0.0 {
             let cv = c.clip_value as f32;
-            let v_clipped =
-                old_values.clone() + (values.clone() - old_values).clamp(-cv, cv);
+            let v_clipped = old_values.clone() + (values.clone() - old_values).clamp(-cv, cv);
             let a = (values - returns.clone()).powf_scalar(2.0);
             let b = (v_clipped - returns).powf_scalar(2.0);
             a.max_pair(b).mean().mul_scalar(0.5)

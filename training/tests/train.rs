@@ -1,0 +1,222 @@
+//! PPO training sessions: files of a run, exact resumption, determinism across thread counts,
+//! learning on a real scenario, every action head, and refused bad inputs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use planetgym_training::ppo::{self, TrainConfig};
+use planetgym_training::session::{self, Request, SessionResult};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+static NEVER: AtomicBool = AtomicBool::new(false);
+
+fn config(text: &str) -> TrainConfig {
+    TrainConfig::from_toml(text, "test config").unwrap()
+}
+
+fn train(config: &TrainConfig, dir: &Path, resume: bool, stop_after: Option<u64>) -> SessionResult {
+    try_train(config, dir, resume, stop_after).unwrap()
+}
+
+fn try_train(
+    config: &TrainConfig,
+    dir: &Path,
+    resume: bool,
+    stop_after: Option<u64>,
+) -> anyhow::Result<SessionResult> {
+    let request = Request {
+        config: config.clone(),
+        origin: "test config".into(),
+        run_dir: dir.to_path_buf(),
+        resume,
+        stop: &NEVER,
+        stop_after,
+    };
+    session::run(&request, &mut |_| {})
+}
+
+/// Metrics rows without the wall-clock columns.
+fn metrics_without_timing(dir: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            l.split(',')
+                .zip(&header)
+                .filter(|(_, h)| !h.starts_with("time/") && **h != "charts/sps")
+                .map(|(v, _)| v.to_string())
+                .collect()
+        })
+        .collect()
+}
+
+const CAPACITY_SMALL: &str = r#"
+scenario = "capacity"
+seed = 3
+total_steps = 1536
+num_envs = 4
+hidden = 16
+checkpoint_every = 1
+[env]
+episode_periods = 48
+[ppo]
+rollout_steps = 64
+epochs = 2
+minibatches = 2
+[eval]
+episodes = 2
+"#;
+
+#[test]
+fn a_run_writes_its_files_and_a_resumed_run_continues_as_if_never_stopped() {
+    let cfg = config(CAPACITY_SMALL);
+    let straight = tempfile::tempdir().unwrap();
+    let r = train(&cfg, straight.path(), false, None);
+    assert_eq!((r.outcome.updates, r.outcome.env_steps), (6, 1536));
+    assert!(!r.outcome.interrupted);
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "checkpoint.json",
+        "policy.json",
+        "eval.json",
+        "eval.csv",
+        "curve.png",
+    ] {
+        assert!(straight.path().join(f).exists(), "{f} missing");
+    }
+    let events: Vec<_> = std::fs::read_dir(straight.path().join("tb"))
+        .unwrap()
+        .collect();
+    assert_eq!(events.len(), 1);
+    let rows = summary_policies(&r);
+    assert!(rows.contains(&"ppo".to_string()) && rows.contains(&"reactive@0.8".to_string()));
+    assert_eq!(metrics_without_timing(straight.path()).len(), 6);
+
+    // Stopped after 2 updates (mid-episode: 4 x 64 steps per update, 48-step episodes), then
+    // resumed: same weights, same optimiser, same metrics as the straight run.
+    let split = tempfile::tempdir().unwrap();
+    let first = train(&cfg, split.path(), false, Some(2));
+    assert!(first.outcome.interrupted && first.evaluation.is_none());
+    assert_eq!(first.outcome.updates, 2);
+    let second = train(&cfg, split.path(), true, None);
+    assert_eq!(second.outcome.updates, 6);
+    let policy = |d: &Path| std::fs::read_to_string(d.join("policy.json")).unwrap();
+    assert_eq!(policy(straight.path()), policy(split.path()));
+    assert_eq!(
+        metrics_without_timing(straight.path()),
+        metrics_without_timing(split.path())
+    );
+
+    // A finished run is not silently overwritten.
+    let e = try_train(&cfg, straight.path(), false, None).unwrap_err();
+    assert!(e.to_string().contains("already holds a run"), "{e}");
+}
+
+fn summary_policies(r: &SessionResult) -> Vec<String> {
+    r.evaluation
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|row| row.policy.clone())
+        .collect()
+}
+
+#[test]
+fn results_do_not_depend_on_the_number_of_env_threads() {
+    let mut cfg = config(CAPACITY_SMALL);
+    cfg.total_steps = 512;
+    cfg.eval.episodes = 0;
+    let weights = |threads: usize| {
+        let mut c = cfg.clone();
+        c.threads = threads;
+        let dir = tempfile::tempdir().unwrap();
+        train(&c, dir.path(), false, None);
+        std::fs::read_to_string(dir.path().join("policy.json")).unwrap()
+    };
+    assert_eq!(weights(1), weights(2));
+}
+
+#[test]
+fn corrupt_or_foreign_checkpoints_are_refused_with_the_reason() {
+    let cfg = config(CAPACITY_SMALL);
+    let dir = tempfile::tempdir().unwrap();
+    train(&cfg, dir.path(), false, Some(1));
+    let ck = dir.path().join("checkpoint.json");
+    let good = std::fs::read_to_string(&ck).unwrap();
+    std::fs::write(&ck, &good[..good.len() / 2]).unwrap();
+    let e = try_train(&cfg, dir.path(), true, None).unwrap_err();
+    assert!(format!("{e:#}").contains("corrupt"), "{e:#}");
+    std::fs::write(&ck, &good).unwrap();
+    let mut other = cfg.clone();
+    other.ppo.learning_rate = 1e-3;
+    let e = try_train(&other, dir.path(), true, None).unwrap_err();
+    assert!(e.to_string().contains("another config"), "{e}");
+    let e = try_train(&cfg, &dir.path().join("missing"), true, None).unwrap_err();
+    assert!(format!("{e:#}").contains("no checkpoint"), "{e:#}");
+}
+
+#[test]
+fn ppo_learns_capacity_planning() {
+    // 40 updates of 1024 steps: the mean training return of the last updates must beat the
+    // first updates' by a wide margin (an untrained policy orders and removes at random).
+    let cfg = config(
+        r#"
+scenario = "capacity"
+seed = 1
+total_steps = 40960
+num_envs = 8
+hidden = 64
+checkpoint_every = 100
+[env]
+episode_periods = 96
+[ppo]
+rollout_steps = 128
+epochs = 10
+gamma = 0.95
+entropy_coef = 0.0
+learning_rate = 1e-3
+[eval]
+episodes = 0
+"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    train(&cfg, dir.path(), false, None);
+    let text = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "charts/episode_return")
+        .unwrap();
+    let returns: Vec<f64> = lines
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let (early, late) = (mean(&returns[..5]), mean(&returns[returns.len() - 5..]));
+    assert!(
+        late > 0.8 * early,
+        "returns {early:.0} -> {late:.0} (costs must fall by 20 %)"
+    );
+}
+
+#[test]
+fn every_action_head_trains_a_few_updates() {
+    for (scenario, env) in [
+        ("traffic", "episode_intervals = 16\nobservation = \"pairs\""),
+        ("traffic", "episode_intervals = 16"),
+        ("batch", "window_jobs = 32"),
+        ("placement", "inflation_target = 0.05"),
+    ] {
+        let cfg = config(&format!(
+            "scenario = \"{scenario}\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[eval]\nepisodes = 0\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let r = train(&cfg, dir.path(), false, None);
+        assert_eq!(r.outcome.updates, 2, "{scenario} {env}");
+        let policy = ppo::load_policy(dir.path()).unwrap();
+        assert_eq!(policy.scenario, scenario);
+        assert_eq!(policy.trained_steps, 64);
+    }
+}
