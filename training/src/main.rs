@@ -21,6 +21,12 @@ use planetgym_training::{plot, registry, report};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// mimalloc instead of the system allocator: training allocates and frees large tensors every
+/// minibatch, and glibc returned them to the kernel each time (half the update time was spent
+/// in the kernel); see the note of the training benchmark.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set by Ctrl-C: training stops after the current update, with a checkpoint.
 static STOP: AtomicBool = AtomicBool::new(false);
 

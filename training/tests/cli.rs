@@ -394,3 +394,167 @@ fn capacity_baselines_and_forecast_accuracy() {
     let (ok, _, err) = planetgym(&["forecast", "--series", "nope:x"]);
     assert!(!ok && err.contains("unknown series `nope:x`"), "{err}");
 }
+
+const TINY_TRAIN: &str = "scenario = \"capacity\"\ntotal_steps = 1024\nnum_envs = 2\nhidden = 8\ncheckpoint_every = 1\n[env]\nepisode_periods = 24\n[ppo]\nrollout_steps = 64\nminibatches = 2\n[eval]\nepisodes = 2\n";
+
+#[test]
+fn train_then_eval_the_run_with_the_same_table_as_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(&config, TINY_TRAIN).unwrap();
+    let run = dir.path().join("run");
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (ok, out, err) = planetgym(&[
+        "train",
+        "--config",
+        &p(&config),
+        "--run-dir",
+        &p(&run),
+        "--stop-after",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("stopped after update 3") && out.contains("--resume"),
+        "{out}"
+    );
+    let (ok, out, err) = planetgym(&["train", "--resume", &p(&run)]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("evaluation: 2 episodes") && out.contains("\nppo "),
+        "{out}"
+    );
+    let json = dir.path().join("eval.json");
+    let (ok, out, err) = planetgym(&[
+        "eval",
+        "--policy",
+        &p(&run),
+        "--episodes",
+        "2",
+        "--seed",
+        "5",
+        "--json",
+        &p(&json),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("reactive@0.8") && out.contains("\nppo "),
+        "{out}"
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["policy"] == "ppo" && r["metric"] == "cost")
+    );
+    // Mismatches and missing pieces are named.
+    let (ok, _, err) = planetgym(&["eval", "--policy", &p(&run), "--scenario", "traffic"]);
+    assert!(
+        !ok && err.contains("trained on `capacity`, not `traffic`"),
+        "{err}"
+    );
+    let (ok, _, err) = planetgym(&["eval", "--scenario", "capacity"]);
+    assert!(!ok && err.contains("--policy"), "{err}");
+    let (ok, _, err) = planetgym(&["eval", "--policy", &p(dir.path())]);
+    assert!(!ok && err.contains("no policy at"), "{err}");
+    std::fs::write(run.join("policy.json"), "{\"format\": 1}").unwrap();
+    let (ok, _, err) = planetgym(&["eval", "--policy", &p(&run)]);
+    assert!(
+        !ok && err.contains("corrupt or not a planetgym policy"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_training_cleanly_with_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("long.toml");
+    std::fs::write(
+        &config,
+        TINY_TRAIN.replace("total_steps = 1024", "total_steps = 100000000"),
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let child = Command::new(env!("CARGO_BIN_EXE_planetgym"))
+        .args([
+            "train",
+            "--config",
+            config.to_str().unwrap(),
+            "--run-dir",
+            run.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let metrics = run.join("metrics.csv");
+    let started = std::time::Instant::now();
+    while std::fs::read_to_string(&metrics)
+        .unwrap_or_default()
+        .lines()
+        .count()
+        < 3
+    {
+        assert!(started.elapsed().as_secs() < 120, "training did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("stopped after update"), "{stdout}");
+    let ck: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("checkpoint.json")).unwrap())
+            .unwrap();
+    assert!(ck["updates"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn committed_policies_re_evaluate_in_one_command() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for scenario in ["capacity", "batch", "placement", "traffic"] {
+        let policy = root.join("experiments/policies").join(scenario);
+        if !policy.exists() {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("e.json");
+        let (ok, out, err) = planetgym(&[
+            "eval",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--episodes",
+            "1",
+            "--seed",
+            "11",
+            "--json",
+            json.to_str().unwrap(),
+            "--curves",
+            dir.path().join("c.csv").to_str().unwrap(),
+            "--plot",
+            dir.path().join("c.png").to_str().unwrap(),
+        ]);
+        assert!(ok, "{scenario}: {err}");
+        assert!(out.contains("\nppo "), "{scenario}: {out}");
+    }
+    // The training configs parse and name existing scenarios.
+    for entry in std::fs::read_dir(root.join("experiments/configs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("ppo_")
+        {
+            planetgym_training::ppo::TrainConfig::from_file(&path).unwrap();
+        }
+    }
+}
