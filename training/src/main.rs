@@ -3,20 +3,19 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use planetgym_agents::Contender;
 use planetgym_agents::classic::{
     batch as batch_baselines, capacity as capacity_baselines, placement as placement_baselines,
     traffic as traffic_baselines,
 };
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, summarise};
-use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
+use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_env::ScenarioConfig;
 use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, TrafficConfig, TrafficScenario,
 };
 use planetgym_training::ppo::{self, TrainConfig};
-use planetgym_training::session::{self, LEARNED};
+use planetgym_training::session::{self, LEARNED, LEARNED_SAMPLED};
 use planetgym_training::{plot, registry, report};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -483,7 +482,7 @@ fn train(args: TrainArgs) -> Result<()> {
     }
     if let Some(rows) = &result.evaluation {
         println!(
-            "\nevaluation: {} episodes from seed {} (policy `{LEARNED}` = {})\n",
+            "\nevaluation: {} episodes from seed {} (`{LEARNED}`: greedy actions of {}; `{LEARNED_SAMPLED}`: sampled)\n",
             request.config.eval.episodes,
             request.config.eval.seed,
             run_dir.display()
@@ -510,7 +509,7 @@ fn scenario_config<C: ScenarioConfig>(
     })
 }
 
-/// The baselines, plus the learned policy as a row when there is one (checked against the
+/// The baselines, plus the learned policy's rows when there is one (checked against the
 /// scenario before any episode runs).
 fn with_policy<S: Scenario + Clone + 'static>(
     env: &S,
@@ -518,8 +517,7 @@ fn with_policy<S: Scenario + Clone + 'static>(
     policy: Option<&PolicyFile>,
 ) -> Result<Vec<ContenderFactory<S>>> {
     if let Some(file) = policy {
-        let learned = NeuralPolicy::load(LEARNED, env, file, Mode::Greedy)?;
-        contenders.push(Box::new(move || Contender::Fair(Box::new(learned.clone()))));
+        contenders.extend(session::learned_contenders(env, file)?);
     }
     Ok(contenders)
 }

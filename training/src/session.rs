@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use planetgym_agents::Contender;
 use planetgym_agents::classic::{batch, capacity, placement, traffic};
 use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
-use planetgym_agents::nn::policy::{Mode, NeuralPolicy};
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, ScenarioConfig, TrafficConfig, TrafficScenario,
@@ -17,8 +17,23 @@ use planetgym_env::{
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// Name of the learned policy's row in evaluation tables.
+/// Name of the learned policy's row in evaluation tables (greedy actions).
 pub const LEARNED: &str = "ppo";
+/// The same policy drawing its actions from its distribution, seeded per episode.
+pub const LEARNED_SAMPLED: &str = "ppo-sampled";
+
+/// The learned policy as evaluation rows (greedy and sampled), checked against `env` once.
+pub fn learned_contenders<S: Scenario + Clone + 'static>(
+    env: &S,
+    file: &PolicyFile,
+) -> Result<Vec<ContenderFactory<S>>> {
+    let mut rows: Vec<ContenderFactory<S>> = Vec::new();
+    for (name, mode) in [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)] {
+        let policy = NeuralPolicy::load(name, env, file, mode)?;
+        rows.push(Box::new(move || Contender::Fair(Box::new(policy.clone()))));
+    }
+    Ok(rows)
+}
 
 #[derive(Debug)]
 pub struct Request<'a> {
@@ -121,14 +136,16 @@ fn session<S: Scenario + Clone + 'static>(
     }
     let dir = &request.run_dir;
     let file = ppo::load_policy(dir)?;
-    let learned = NeuralPolicy::load(LEARNED, env, &file, Mode::Greedy)?;
-    contenders.push(Box::new(move || Contender::Fair(Box::new(learned.clone()))));
+    contenders.extend(learned_contenders(env, &file)?);
     let results = evaluate(env, &contenders, eval.episodes, eval.seed, false, &|| {})?;
     let rows = summarise(&results, env.metric_names());
     report::write_json(&rows, &dir.join("eval.json"))?;
     report::write_csv(&rows, &dir.join("eval.csv"))?;
     let mut baselines: Vec<(String, f64)> = Vec::new();
-    for r in results.iter().filter(|r| r.policy != LEARNED) {
+    for r in results
+        .iter()
+        .filter(|r| r.policy != LEARNED && r.policy != LEARNED_SAMPLED)
+    {
         match baselines.iter_mut().find(|(p, _)| *p == r.policy) {
             Some((_, sum)) => *sum += r.reward,
             None => baselines.push((r.policy.clone(), r.reward)),
