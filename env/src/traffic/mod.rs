@@ -518,9 +518,13 @@ impl Scenario for TrafficScenario {
                 out[0] = angle.sin() as f32;
                 out[1] = angle.cos() as f32;
                 out[2] = (total / self.config.demand.global_rate_rps) as f32;
+                let competition = closer_demand_load(obs);
                 let rows = &mut out[3..3 + r * s * PAIR_FEATURES];
                 for (pair, row) in rows.chunks_exact_mut(PAIR_FEATURES).enumerate() {
                     let (region, site) = (pair / s, pair % s);
+                    let rank = (0..s)
+                        .filter(|&j| obs.rtt(region, j) < obs.rtt_ms[pair])
+                        .count();
                     let values = [
                         obs.demand_rps[region] / demand_scale,
                         obs.rtt_ms[pair] / 100.0,
@@ -528,6 +532,8 @@ impl Scenario for TrafficScenario {
                         obs.health[site],
                         utilisation(obs.utilisation[site]),
                         obs.cost_per_million_usd[site],
+                        rank as f64 / (s.max(2) - 1) as f64,
+                        competition[pair],
                     ];
                     row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
                 }
@@ -541,7 +547,41 @@ impl Scenario for TrafficScenario {
     }
 }
 
-const PAIR_FEATURES: usize = 6;
+const PAIR_FEATURES: usize = 8;
+
+/// For each pair (region r, site s): the demand of the regions nearer to s than r, over s's
+/// available capacity (capped at 10): how much of the site closer users would take first if
+/// everyone preferred nearby sites. Per site, regions sorted by RTT and prefix-summed.
+fn closer_demand_load(obs: &TrafficObs) -> Vec<f64> {
+    let (r, s) = (obs.regions(), obs.sites());
+    let mut out = vec![0.0; r * s];
+    let mut order: Vec<usize> = (0..r).collect();
+    for site in 0..s {
+        let available = obs.capacity_rps[site] * obs.health[site];
+        order.sort_by(|&a, &b| obs.rtt(a, site).total_cmp(&obs.rtt(b, site)));
+        let (mut before, mut k) = (0.0, 0);
+        while k < r {
+            // Regions at the same RTT do not count each other.
+            let rtt = obs.rtt(order[k], site);
+            let mut end = k;
+            let mut tied = 0.0;
+            while end < r && obs.rtt(order[end], site) == rtt {
+                tied += obs.demand_rps[order[end]];
+                end += 1;
+            }
+            for &region in &order[k..end] {
+                out[region * s + site] = if available > 0.0 {
+                    (before / available).min(10.0)
+                } else {
+                    10.0
+                };
+            }
+            before += tied;
+            k = end;
+        }
+    }
+    out
+}
 
 fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> FeatureSpec {
     let regions: Vec<&str> = geo.regions.iter().map(|r| r.name.as_str()).collect();
@@ -604,6 +644,12 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
                 Feature::new("site_health", "fraction", 1.0),
                 Feature::new("site_utilisation", "fraction (capped at 10)", 1.0),
                 Feature::new("site_cost", "USD per million requests", 1.0),
+                Feature::new("rtt_rank", "fraction of sites nearer", 1.0),
+                Feature::new(
+                    "closer_demand_load",
+                    "demand of nearer regions / available capacity (capped at 10)",
+                    1.0,
+                ),
             ];
             Layout::Entity {
                 global,
