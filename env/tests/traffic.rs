@@ -236,7 +236,11 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
         .map(|q| obs.demand_rps[q])
         .sum();
     let load = (nearer_demand / (obs.capacity_rps[2] * obs.health[2])).min(10.0);
-    assert!((f64::from(out[row + 7]) - load).abs() < 1e-4 * load.max(1.0), "{} vs {load}", out[row + 7]);
+    assert!(
+        (f64::from(out[row + 7]) - load).abs() < 1e-4 * load.max(1.0),
+        "{} vs {load}",
+        out[row + 7]
+    );
     let flat = TrafficScenario::new(config("")).unwrap();
     assert_ne!(flat.feature_spec().hash(), spec.hash());
     assert_eq!(flat.feature_spec().encoded_len(), 2 + 54 + 54 * 12 + 4 * 12);
