@@ -116,12 +116,6 @@ pub struct Run<'a> {
     pub stop_after: Option<u64>,
 }
 
-/// Per-copy running episode totals, and the raw actions of the current episode (for resuming).
-#[derive(Debug)]
-struct Tracker {
-    state: CopyState,
-}
-
 struct Finished {
     ret: f64,
     steps: u64,
@@ -170,13 +164,12 @@ pub fn train<S: Scenario + Clone>(
     let mut reward_scaler = c
         .normalise_reward
         .then(|| RewardScaler::new(copies, c.gamma));
-    let mut trackers: Vec<Tracker> = (0..copies)
-        .map(|_| Tracker {
-            state: CopyState {
-                metric_sums: vec![0.0; metric_names.len()],
-                last_metrics: vec![0.0; metric_names.len()],
-                ..CopyState::default()
-            },
+    // Per copy: running episode totals and the raw actions of the current episode.
+    let mut trackers: Vec<CopyState> = (0..copies)
+        .map(|_| CopyState {
+            metric_sums: vec![0.0; metric_names.len()],
+            last_metrics: vec![0.0; metric_names.len()],
+            ..CopyState::default()
         })
         .collect();
     let (mut updates, mut env_steps, mut elapsed_before) = (0u64, 0u64, 0.0f64);
@@ -208,7 +201,7 @@ pub fn train<S: Scenario + Clone>(
                 .collect::<Result<Vec<Action>, String>>()
                 .map_err(|e| anyhow!("{}: copy {i}: {e}", dir.display()))?;
             envs.restore(i, state.episode, &actions)?;
-            trackers[i].state = state;
+            trackers[i] = state;
         }
         (updates, env_steps, elapsed_before) = (ck.updates, ck.env_steps, ck.elapsed_s);
         truncate_metrics(&dir.join(METRICS_FILE), updates)?;
@@ -270,7 +263,7 @@ pub fn train<S: Scenario + Clone>(
                     Some(m) => masks.extend_from_slice(m),
                     None => masks.extend(std::iter::repeat_n(true, head.mask_len())),
                 }
-                trackers[i].state.raw_actions.push(raw.clone());
+                trackers[i].raw_actions.push(raw.clone());
                 raws.extend(raw);
                 actions.push(action);
             }
@@ -320,7 +313,7 @@ pub fn train<S: Scenario + Clone>(
                 } else {
                     envs.info(i)
                 };
-                let t = &mut trackers[i].state;
+                let t = &mut trackers[i];
                 t.episode_return += reward;
                 t.episode_steps += 1;
                 if let Some(info) = info {
@@ -431,7 +424,7 @@ pub fn train<S: Scenario + Clone>(
                 adam: adam.clone(),
                 rng: rng.state(),
                 reward_scaler: reward_scaler.clone(),
-                copies: trackers.iter().map(|t| t.state.clone()).collect(),
+                copies: trackers.clone(),
             }
             .save(dir)?;
         }
