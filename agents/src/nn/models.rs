@@ -184,6 +184,23 @@ impl ActorCritic {
         }
     }
 
+    /// `forward` on row-major observations `[B * obs_len]`, returning plain vectors: action
+    /// parameters `[B * outputs]` and values `[B]`.
+    pub fn forward_rows(
+        &self,
+        obs: &[f32],
+        obs_len: usize,
+        device: &Device,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let rows = obs.len() / obs_len.max(1);
+        let input = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [rows, obs_len]), device);
+        let (out, values) = self.forward(input);
+        (
+            out.into_data().try_into_vec::<f32>().unwrap_or_default(),
+            values.into_data().try_into_vec::<f32>().unwrap_or_default(),
+        )
+    }
+
     /// Action parameters `[B, outputs]` and values `[B]` for encoded observations `[B, obs_len]`.
     pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
         match &self.network {

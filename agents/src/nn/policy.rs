@@ -11,7 +11,7 @@ use super::models::ActorCritic;
 use super::normalise::{ObsNormaliser, RunningStats};
 use super::params::{self, Weights};
 use crate::{Policy, PolicyError};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Scenario};
 use serde::{Deserialize, Serialize};
@@ -172,13 +172,6 @@ impl Brain {
         }
     }
 
-    /// Action parameters `[B, outputs]` and values `[B]` for normalised observations.
-    pub fn forward(&self, normalised: Vec<f32>, device: &Device) -> (Tensor<2>, Tensor<1>) {
-        let rows = normalised.len() / self.obs_len.max(1);
-        let obs = Tensor::<2>::from_data(TensorData::new(normalised, [rows, self.obs_len]), device);
-        self.model.forward(obs)
-    }
-
     /// The learned log standard deviations (empty for categorical heads).
     pub fn log_std(&self) -> Vec<f32> {
         self.model
@@ -263,8 +256,10 @@ impl<S: Scenario + Clone> Policy<S> for NeuralPolicy<S> {
         self.scenario.encode(obs, &mut self.buffer);
         let mut input = self.buffer.clone();
         self.brain.normalise(&mut input);
-        let (out, _) = self.brain.forward(input, &self.device);
-        let out = out.into_data().try_into_vec::<f32>().unwrap_or_default();
+        let (out, _) = self
+            .brain
+            .model
+            .forward_rows(&input, self.brain.obs_len, &self.device);
         let rng = match self.mode {
             Mode::Greedy => None,
             Mode::Sample => Some(&mut self.rng),

@@ -241,7 +241,7 @@ pub fn train<S: Scenario + Clone>(
                 n.update(&obs, obs_len);
                 n.apply(&mut obs, obs_len);
             }
-            let (out, values) = brain_forward(&infer, &obs, obs_len, &infer_device);
+            let (out, values) = infer.forward_rows(&obs, obs_len, &infer_device);
             let width = head.outputs();
             let mut actions = Vec::with_capacity(copies);
             let mut masks = Vec::with_capacity(copies * head.mask_len());
@@ -289,7 +289,7 @@ pub fn train<S: Scenario + Clone>(
                     .collect();
                 if finals.len() == truncated.len() * obs_len {
                     brain.normalise(&mut finals);
-                    let (_, v) = brain_forward(&infer, &finals, obs_len, &infer_device);
+                    let (_, v) = infer.forward_rows(&finals, obs_len, &infer_device);
                     for (k, &i) in truncated.iter().enumerate() {
                         bootstrap[i] = v[k];
                     }
@@ -352,7 +352,7 @@ pub fn train<S: Scenario + Clone>(
         let t3 = Instant::now();
         let mut last_obs = envs.observations().to_vec();
         brain.normalise(&mut last_obs);
-        let (_, last_values) = brain_forward(&infer, &last_obs, obs_len, &infer_device);
+        let (_, last_values) = infer.forward_rows(&last_obs, obs_len, &infer_device);
         let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
         let update = Update {
             config: c,
@@ -437,22 +437,6 @@ pub fn train<S: Scenario + Clone>(
         interrupted,
         last,
     })
-}
-
-/// Outputs `[B * outputs]` and values `[B]` of the inference network for normalised `obs`.
-fn brain_forward(
-    model: &planetgym_agents::nn::models::ActorCritic,
-    obs: &[f32],
-    obs_len: usize,
-    device: &burn::tensor::Device,
-) -> (Vec<f32>, Vec<f32>) {
-    let rows = obs.len() / obs_len.max(1);
-    let input = Tensor::<2>::from_data(TensorData::new(obs.to_vec(), [rows, obs_len]), device);
-    let (out, values) = model.forward(input);
-    (
-        out.into_data().try_into_vec::<f32>().unwrap_or_default(),
-        values.into_data().try_into_vec::<f32>().unwrap_or_default(),
-    )
 }
 
 /// Log-probabilities of the sampled raw actions, computed by the same tensor code as the update
