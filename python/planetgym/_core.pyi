@@ -1,3 +1,13 @@
+"""The compiled half of planetgym (Rust, pyo3). Most users want the Python classes built on it:
+``planetgym.PlanetgymEnv``, ``planetgym.make_vec``, ``planetgym.sb3``, ``planetgym.train``."""
+
+from collections.abc import Callable
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
 __version__: str
 
 def scenario_names() -> list[str]:
@@ -6,5 +16,100 @@ def scenario_names() -> list[str]:
 def default_config(scenario: str) -> str:
     """The documented default config (TOML text) of ``scenario``; ValueError if unknown."""
 
-def validate_traffic_config(toml: str) -> None:
-    """Raise ValueError naming the field and the rule if the traffic config is invalid."""
+def resolve_config(scenario: str, config: str, origin: str = "config") -> str:
+    """The complete config (defaults merged with ``config``) as TOML; ValueError names the
+    wrong field and what is allowed."""
+
+def toml_from_json(json: str) -> str:
+    """TOML text for a JSON object (how dict configs reach the Rust loaders)."""
+
+def train(
+    config: str,
+    run_dir: str | PathLike[str],
+    origin: str = "config",
+    resume: bool = False,
+    callback: Callable[[dict[str, Any]], bool | None] | None = None,
+) -> dict[str, Any]:
+    """Runs the PPO trainer (GIL released). ``callback(report)`` after every update; False, an
+    exception or KeyboardInterrupt stop the run after that update, with a checkpoint. Returns
+    run_dir, updates, env_steps, interrupted, keyboard_interrupt, last (report) and evaluation
+    (rows of policy, metric, mean, ci95, episodes, or None)."""
+
+def baselines(scenario: str, config: str = "", origin: str = "config") -> list[tuple[str, bool]]:
+    """(name, is_oracle) of each baseline of ``scenario``."""
+
+def evaluate(
+    scenario: str,
+    config: str = "",
+    origin: str = "config",
+    baselines: list[str] | None = None,
+    policies: list[tuple[str, str | PathLike[str]]] = ...,
+    episodes: int = 5,
+    seed: int = 0,
+) -> dict[str, list[Any]]:
+    """Columns policy, oracle, episode, seed, steps, reward and one per metric: one row per
+    (policy, episode), identical episodes for every policy."""
+
+class Env:
+    """One scenario instance (what ``planetgym.PlanetgymEnv`` wraps)."""
+
+    def __init__(
+        self, scenario: str, config: str = "", origin: str = "config", illegal_actions: str = "remap"
+    ) -> None: ...
+    def describe(self) -> dict[str, Any]:
+        """scenario, resolved_config, metric_names, obs_len, mask_len, feature_spec_hash,
+        space (kind and sizes) and layout (feature names, units, scales)."""
+    def reset(self, seed: int) -> npt.NDArray[np.float32]: ...
+    def step(
+        self, action: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float32], float, bool, bool, list[float], bool]:
+        """One flat float64 action row -> (obs, reward, terminated, truncated, metrics,
+        remapped)."""
+    def action_mask(self) -> npt.NDArray[np.bool_] | None: ...
+
+class VecEnv:
+    """N copies stepped together on Rust threads (``planetgym.make_vec`` and the SB3 adapter)."""
+
+    num_envs: int
+    def __init__(
+        self,
+        scenario: str,
+        num_envs: int,
+        config: str = "",
+        origin: str = "config",
+        seed: int = 0,
+        threads: int = 0,
+        autoreset: str = "next_step",
+        illegal_actions: str = "remap",
+    ) -> None: ...
+    def describe(self) -> dict[str, Any]: ...
+    def reset(self, seed: int) -> npt.NDArray[np.float32]: ...
+    def step(
+        self, actions: npt.NDArray[np.float64]
+    ) -> tuple[
+        npt.NDArray[np.float32],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.bool_],
+        npt.NDArray[np.float64],
+        npt.NDArray[np.bool_],
+        tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]] | None,
+    ]:
+        """Actions ``[N, flat_len]`` -> (obs, rewards, terminated, truncated, metrics
+        ``[N, M]`` (NaN: none reported), remapped, finals (same-step mode: final observations
+        and metrics of the episodes that just ended, else None))."""
+    def action_masks(self) -> npt.NDArray[np.bool_] | None: ...
+
+class Policy:
+    """A trained policy read from a directory holding ``policy.json``."""
+
+    name: str
+    path: str
+    def __init__(
+        self, path: str | PathLike[str], name: str = "ppo", mode: str = "greedy", seed: int = 0
+    ) -> None: ...
+    def describe(self) -> dict[str, Any]: ...
+    def act_batch(
+        self, obs: npt.NDArray[np.float32], masks: npt.NDArray[np.bool_] | None = None
+    ) -> npt.NDArray[np.float64]:
+        """Flat action rows ``[B, flat_len]`` for observations ``[B, obs_len]``."""

@@ -1,51 +1,66 @@
-//! planetgym._core: the compiled half of the Python package.
-//!
-//! For now it exposes the scenarios' documented default configs; the gymnasium environments,
-//! the vector env and the trainer are bound here as they land.
+//! planetgym._core: the compiled half of the Python package. The gymnasium classes, the
+//! Stable-Baselines3 adapter and the pandas tables are written in Python on top of it
+//! (`python/planetgym`).
 
-use planetgym_env::ScenarioConfig;
-use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
-use planetgym_env::capacity::config::DEFAULT_TOML as CAPACITY_DEFAULT;
-use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;
-use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
-use pyo3::exceptions::PyValueError;
+mod actions;
+mod dynamic;
+mod envs;
+mod errors;
+mod training;
+
+use errors::{any_error, value_error};
+use planetgym_training::registry::{self, SCENARIOS, with_scenario};
 use pyo3::prelude::*;
-
-const SCENARIOS: [(&str, &str); 4] = [
-    ("traffic", TRAFFIC_DEFAULT),
-    ("batch", BATCH_DEFAULT),
-    ("placement", PLACEMENT_DEFAULT),
-    ("capacity", CAPACITY_DEFAULT),
-];
 
 /// Names of the scenarios this build provides.
 #[pyfunction]
 fn scenario_names() -> Vec<&'static str> {
-    SCENARIOS.iter().map(|(name, _)| *name).collect()
+    SCENARIOS.iter().map(|s| s.name).collect()
 }
 
 /// The documented default config (TOML text) of `scenario`.
 #[pyfunction]
 fn default_config(scenario: &str) -> PyResult<&'static str> {
-    SCENARIOS
-        .iter()
-        .find(|(name, _)| *name == scenario)
-        .map(|(_, toml)| *toml)
+    registry::find(scenario)
+        .map(|s| s.default_config)
         .ok_or_else(|| {
-            PyValueError::new_err(format!(
+            value_error(format!(
                 "unknown scenario {scenario:?}; known: {}",
-                scenario_names().join(", ")
+                registry::names()
             ))
         })
 }
 
-/// Checks a traffic config (TOML text, only the fields that differ from the default) and
-/// raises ValueError with the field and the rule when it is invalid.
+/// The complete config of `scenario` (its default merged with `config`, TOML text with only
+/// the fields that change), after checking it; ValueError names the field and the rule.
 #[pyfunction]
-fn validate_traffic_config(toml: &str) -> PyResult<()> {
-    planetgym_env::TrafficConfig::from_toml(toml, "config")
-        .map(|_| ())
-        .map_err(|e| PyValueError::new_err(e.to_string()))
+#[pyo3(signature = (scenario, config, origin = "config"))]
+fn resolve_config(py: Python<'_>, scenario: &str, config: &str, origin: &str) -> PyResult<String> {
+    struct Resolved;
+    impl registry::ScenarioVisitor for Resolved {
+        type Output = String;
+        fn visit<S: planetgym_env::Scenario + Clone + 'static>(
+            self,
+            built: registry::Built<S>,
+            _: Vec<planetgym_agents::evaluate::ContenderFactory<S>>,
+        ) -> anyhow::Result<String> {
+            Ok(built.resolved_config)
+        }
+    }
+    py.detach(|| with_scenario(scenario, config, origin, Resolved))
+        .map_err(any_error)
+}
+
+/// TOML text for a JSON document (how Python dict configs reach the Rust loaders).
+#[pyfunction]
+fn toml_from_json(json: &str) -> PyResult<String> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(value_error)?;
+    let table = toml::Table::try_from(value).map_err(|e| {
+        value_error(format!(
+            "config cannot be written as TOML (a None value?): {e}"
+        ))
+    })?;
+    toml::to_string(&table).map_err(value_error)
 }
 
 #[pymodule]
@@ -53,6 +68,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(scenario_names, m)?)?;
     m.add_function(wrap_pyfunction!(default_config, m)?)?;
-    m.add_function(wrap_pyfunction!(validate_traffic_config, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
+    m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;
+    m.add_function(wrap_pyfunction!(training::train, m)?)?;
+    m.add_function(wrap_pyfunction!(training::baselines, m)?)?;
+    m.add_function(wrap_pyfunction!(training::evaluate, m)?)?;
+    m.add_class::<envs::Env>()?;
+    m.add_class::<envs::VecEnv>()?;
+    m.add_class::<training::Policy>()?;
     Ok(())
 }

@@ -30,8 +30,13 @@ def test_unknown_scenario_is_a_value_error():
 
 
 def test_bad_configs_raise_value_error_naming_the_field():
-    planetgym.validate_traffic_config("[demand]\nnoise_sigma = 0.1\n")
+    resolved = planetgym.resolve_config("traffic", {"demand": {"noise_sigma": 0.1}})
+    assert tomllib.loads(resolved)["demand"]["noise_sigma"] == 0.1
     with pytest.raises(ValueError, match=r"demand.noise_sigma = -1: must be in \[0, 2\]"):
-        planetgym.validate_traffic_config("[demand]\nnoise_sigma = -1.0\n")
+        planetgym.resolve_config("traffic", demand={"noise_sigma": -1.0})
     with pytest.raises(ValueError, match="unknown field `demand.sigma`"):
-        planetgym.validate_traffic_config("[demand]\nsigma = 1.0\n")
+        planetgym.resolve_config("traffic", {"demand": {"sigma": 1.0}})
+    with pytest.raises(ValueError, match="not a TOML value"):
+        planetgym.resolve_config("traffic", {"demand": {"noise_sigma": object()}})
+    with pytest.raises(ValueError, match="None value"):
+        planetgym.resolve_config("traffic", {"demand": {"noise_sigma": None}})

@@ -1,9 +1,17 @@
-//! The scenarios the command line knows, with their documented default configs.
+//! The scenarios the command line knows, with their documented default configs, and a way to
+//! build any of them by name with its baselines.
 
+use anyhow::{Result, bail};
+use planetgym_agents::classic::{batch, capacity, placement, traffic};
+use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_env::batch::config::DEFAULT_TOML as BATCH_DEFAULT;
 use planetgym_env::capacity::config::DEFAULT_TOML as CAPACITY_DEFAULT;
 use planetgym_env::placement::config::DEFAULT_TOML as PLACEMENT_DEFAULT;
 use planetgym_env::traffic::config::DEFAULT_TOML as TRAFFIC_DEFAULT;
+use planetgym_env::{
+    BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
+    PlacementScenario, Scenario, ScenarioConfig, TrafficConfig, TrafficScenario,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ScenarioEntry {
@@ -46,6 +54,87 @@ pub fn names() -> String {
         .map(|s| s.name)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A scenario built from a config, with what every front end needs next to it.
+#[derive(Debug)]
+pub struct Built<S: Scenario> {
+    pub env: S,
+    /// The complete config (default merged with the user's), which rebuilds `env` exactly.
+    pub resolved_config: String,
+}
+
+/// Something to do with a scenario whose type is only known at run time (its name comes from a
+/// config file, the command line or Python).
+pub trait ScenarioVisitor {
+    type Output;
+    fn visit<S: Scenario + Clone + 'static>(
+        self,
+        built: Built<S>,
+        baselines: Vec<ContenderFactory<S>>,
+    ) -> Result<Self::Output>;
+}
+
+/// Builds scenario `name` from `config` (TOML with only the fields that change; `origin` names
+/// it in errors) and hands it, with its baselines, to `visitor`.
+pub fn with_scenario<V: ScenarioVisitor>(
+    name: &str,
+    config: &str,
+    origin: &str,
+    visitor: V,
+) -> Result<V::Output> {
+    match name {
+        "traffic" => {
+            let sc = TrafficConfig::from_toml(config, origin)?;
+            let env = TrafficScenario::new(sc.clone())?;
+            let pairs = env.geography().regions.len() * env.sites().len();
+            let resolved_config = TrafficConfig::resolved_toml(config, origin)?;
+            let baselines = traffic::baselines(&sc, pairs);
+            visitor.visit(
+                Built {
+                    env,
+                    resolved_config,
+                },
+                baselines,
+            )
+        }
+        "batch" => {
+            let env = BatchScenario::new(BatchConfig::from_toml(config, origin)?)?;
+            let resolved_config = BatchConfig::resolved_toml(config, origin)?;
+            visitor.visit(
+                Built {
+                    env,
+                    resolved_config,
+                },
+                batch::baselines(),
+            )
+        }
+        "placement" => {
+            let env = PlacementScenario::new(PlacementConfig::from_toml(config, origin)?)?;
+            let resolved_config = PlacementConfig::resolved_toml(config, origin)?;
+            visitor.visit(
+                Built {
+                    env,
+                    resolved_config,
+                },
+                placement::baselines(),
+            )
+        }
+        "capacity" => {
+            let sc = CapacityConfig::from_toml(config, origin)?;
+            let env = CapacityScenario::new(sc.clone())?;
+            let resolved_config = CapacityConfig::resolved_toml(config, origin)?;
+            let baselines = capacity::baselines(&sc);
+            visitor.visit(
+                Built {
+                    env,
+                    resolved_config,
+                },
+                baselines,
+            )
+        }
+        other => bail!("unknown scenario `{other}`; known: {}", names()),
+    }
 }
 
 /// Dotted paths of every field of a default config, in file order.

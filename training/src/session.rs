@@ -4,16 +4,13 @@
 
 use crate::plot::{self, Series};
 use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
+use crate::registry::{self, Built, ScenarioVisitor};
 use crate::report;
 use anyhow::{Context, Result, bail};
 use planetgym_agents::Contender;
-use planetgym_agents::classic::{batch, capacity, placement, traffic};
 use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
-use planetgym_env::{
-    BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
-    PlacementScenario, Scenario, ScenarioConfig, TrafficConfig, TrafficScenario,
-};
+use planetgym_env::Scenario;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -69,45 +66,34 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
     }
     let origin = format!("{} [env]", request.origin);
     let text = config.env_toml()?;
-    match config.scenario.as_str() {
-        "traffic" => {
-            let sc = TrafficConfig::from_toml(&text, &origin)?;
-            let env = TrafficScenario::new(sc.clone())?;
-            let pairs = env.geography().regions.len() * env.sites().len();
-            let resolved = TrafficConfig::resolved_toml(&text, &origin)?;
-            session(
-                &env,
-                &resolved,
-                traffic::baselines(&sc, pairs),
-                request,
-                on_update,
-            )
-        }
-        "batch" => {
-            let sc = BatchConfig::from_toml(&text, &origin)?;
-            let env = BatchScenario::new(sc)?;
-            let resolved = BatchConfig::resolved_toml(&text, &origin)?;
-            session(&env, &resolved, batch::baselines(), request, on_update)
-        }
-        "placement" => {
-            let sc = PlacementConfig::from_toml(&text, &origin)?;
-            let env = PlacementScenario::new(sc)?;
-            let resolved = PlacementConfig::resolved_toml(&text, &origin)?;
-            session(&env, &resolved, placement::baselines(), request, on_update)
-        }
-        "capacity" => {
-            let sc = CapacityConfig::from_toml(&text, &origin)?;
-            let env = CapacityScenario::new(sc.clone())?;
-            let resolved = CapacityConfig::resolved_toml(&text, &origin)?;
-            session(
-                &env,
-                &resolved,
-                capacity::baselines(&sc),
-                request,
-                on_update,
-            )
-        }
-        other => bail!("unknown scenario `{other}`"),
+    registry::with_scenario(
+        &config.scenario,
+        &text,
+        &origin,
+        Session { request, on_update },
+    )
+}
+
+struct Session<'a, 'b> {
+    request: &'a Request<'a>,
+    on_update: &'b mut dyn FnMut(&UpdateReport),
+}
+
+impl ScenarioVisitor for Session<'_, '_> {
+    type Output = SessionResult;
+
+    fn visit<S: Scenario + Clone + 'static>(
+        self,
+        built: Built<S>,
+        baselines: Vec<ContenderFactory<S>>,
+    ) -> Result<SessionResult> {
+        session(
+            &built.env,
+            &built.resolved_config,
+            baselines,
+            self.request,
+            self.on_update,
+        )
     }
 }
 

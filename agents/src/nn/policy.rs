@@ -253,24 +253,80 @@ impl<S: Scenario + Clone> Policy<S> for NeuralPolicy<S> {
     }
 
     fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        self.scenario.encode(obs, &mut self.buffer);
-        let mut input = self.buffer.clone();
+        let mut row = std::mem::take(&mut self.buffer);
+        self.scenario.encode(obs, &mut row);
+        let actions = self.act_encoded(&row, mask);
+        self.buffer = row;
+        actions?
+            .pop()
+            .ok_or_else(|| self.invalid("no action for one observation".into()))
+    }
+}
+
+impl<S: Scenario + Clone> NeuralPolicy<S> {
+    /// Length of one encoded observation row.
+    pub fn obs_len(&self) -> usize {
+        self.brain.obs_len
+    }
+
+    /// Length of one row's action mask (0 when the space has none).
+    pub fn mask_len(&self) -> usize {
+        self.brain.head.mask_len()
+    }
+
+    /// Actions for `rows` (`[B, obs_len]`, encoded as the scenario's encoder writes them) in one
+    /// forward pass; `masks` holds each row's mask one after the other (`[B, mask_len]`).
+    pub fn act_encoded(
+        &mut self,
+        rows: &[f32],
+        masks: Option<&[bool]>,
+    ) -> Result<Vec<Action>, PolicyError> {
+        let (obs_len, mask_len) = (self.brain.obs_len, self.mask_len());
+        if obs_len == 0 || !rows.len().is_multiple_of(obs_len) {
+            return Err(self.invalid(format!(
+                "observations hold {} values, not a multiple of the {obs_len} features of one",
+                rows.len()
+            )));
+        }
+        let batch = rows.len() / obs_len;
+        if batch == 0 {
+            return Ok(Vec::new());
+        }
+        if let Some(m) = masks
+            && m.len() != batch * mask_len
+        {
+            return Err(self.invalid(format!(
+                "masks hold {} values; {batch} observations need {}",
+                m.len(),
+                batch * mask_len
+            )));
+        }
+        let mut input = rows.to_vec();
         self.brain.normalise(&mut input);
-        let (out, _) = self
-            .brain
-            .model
-            .forward_rows(&input, self.brain.obs_len, &self.device);
-        let rng = match self.mode {
-            Mode::Greedy => None,
-            Mode::Sample => Some(&mut self.rng),
-        };
-        self.brain
-            .head
-            .act(&out, &self.brain.log_std(), mask, rng)
-            .map(|(_, action)| action)
-            .map_err(|message| PolicyError::Invalid {
-                policy: self.name.clone(),
-                message,
-            })
+        let (out, _) = self.brain.model.forward_rows(&input, obs_len, &self.device);
+        let outputs = out.len() / batch;
+        let log_std = self.brain.log_std();
+        let mut actions = Vec::with_capacity(batch);
+        for (b, params) in out.chunks(outputs).enumerate() {
+            let mask = masks.map(|m| &m[b * mask_len..(b + 1) * mask_len]);
+            let rng = match self.mode {
+                Mode::Greedy => None,
+                Mode::Sample => Some(&mut self.rng),
+            };
+            let (_, action) = self
+                .brain
+                .head
+                .act(params, &log_std, mask, rng)
+                .map_err(|message| self.invalid(message))?;
+            actions.push(action);
+        }
+        Ok(actions)
+    }
+
+    fn invalid(&self, message: String) -> PolicyError {
+        PolicyError::Invalid {
+            policy: self.name.clone(),
+            message,
+        }
     }
 }

@@ -1,0 +1,132 @@
+"""The scenarios as gymnasium environments: ``gymnasium.make("planetgym/Traffic-v0", ...)``."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import gymnasium
+import numpy as np
+
+from planetgym import _core
+from planetgym._config import ConfigLike, to_toml
+from planetgym._spaces import action_space, flat_actions, observation_space
+
+#: gymnasium id of each scenario.
+ENV_IDS = {
+    "traffic": "planetgym/Traffic-v0",
+    "batch": "planetgym/Batch-v0",
+    "placement": "planetgym/Placement-v0",
+    "capacity": "planetgym/Capacity-v0",
+}
+
+_SEED_BOUND = 2**63
+
+
+class PlanetgymEnv(gymnasium.Env):
+    """One planetgym scenario as a ``gymnasium.Env``.
+
+    Args:
+        scenario: ``traffic``, ``batch``, ``placement`` or ``capacity``.
+        config: the scenario config, as a dict, a path to a TOML file, or None for the defaults
+            (``planetgym.default_config(scenario)`` documents every field).
+        render_mode: must be None (scenarios are observed through ``info`` metrics).
+        illegal_actions: ``"remap"`` (default) replaces an action the mask forbids by the first
+            legal one at or after it and sets ``info["action_remapped"]``; ``"raise"`` refuses
+            it with ValueError.
+        **overrides: config fields merged over ``config`` (nested tables as dicts).
+
+    Observations are the scenario's encoded features (``float32``, see ``feature_names``).
+    ``reset(seed=s)`` runs the same episode as the Rust scenario reset with seed ``s``.
+    ``info`` holds every scenario metric of the step and, for scenarios with masks,
+    ``info["action_mask"]`` (also available from ``action_masks()``).
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(
+        self,
+        scenario: str,
+        config: ConfigLike = None,
+        render_mode: str | None = None,
+        illegal_actions: str = "remap",
+        **overrides: Any,
+    ) -> None:
+        if render_mode is not None:
+            raise ValueError(f"render_mode={render_mode!r}: planetgym envs do not render; use None")
+        text, origin = to_toml(config, overrides)
+        self._core = _core.Env(scenario, text, origin, illegal_actions)
+        self.description: dict = self._core.describe()
+        self.scenario = scenario
+        self.render_mode = None
+        self.observation_space = observation_space(self.description)
+        self.action_space = action_space(self.description)
+        self.metric_names: tuple[str, ...] = tuple(self.description["metric_names"])
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Name of every value of the observation vector, in order."""
+        return feature_names(self.description)
+
+    def reset(
+        self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        obs = self._core.reset(episode_seed(seed, options, self.np_random))
+        return obs, self._mask_info({})
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        flat = flat_actions(self.action_space, action)
+        obs, reward, terminated, truncated, metrics, remapped = self._core.step(flat)
+        info = dict(zip(self.metric_names, metrics))
+        info["action_remapped"] = remapped
+        return obs, float(reward), bool(terminated), bool(truncated), self._mask_info(info)
+
+    def action_masks(self) -> np.ndarray | None:
+        """Legal actions of the current state (sb3-contrib MaskablePPO convention): a boolean
+        array over the ``Discrete`` choices, or the ``MultiDiscrete`` options one dimension
+        after the other; None for continuous spaces."""
+        return self._core.action_mask()
+
+    def _mask_info(self, info: dict) -> dict:
+        mask = self._core.action_mask()
+        if mask is not None:
+            info["action_mask"] = mask
+        return info
+
+
+def episode_seed(seed: int | None, options: Mapping[str, Any] | None, np_random: np.random.Generator) -> int:
+    """The Rust seed of the episode a gymnasium ``reset(seed=..., options=...)`` starts: the
+    seed itself, or for ``seed=None`` the next draw of the env's (seeded) generator."""
+    if options:
+        raise ValueError(f"planetgym envs take no reset options, got {dict(options)}")
+    if seed is None:
+        return int(np_random.integers(0, _SEED_BOUND))
+    if not 0 <= seed < 2**64:
+        raise ValueError(f"seed={seed}: must be in [0, 2**64)")
+    return int(seed)
+
+
+def feature_names(description: dict) -> list[str]:
+    """Names of the observation vector's values for a scenario description (entity layouts:
+    the global features, then ``e{i}.{feature}`` per entity, then ``e{i}.present``)."""
+    layout = description["layout"]
+    if layout["kind"] == "flat":
+        return [name for name, _, _ in layout["features"]]
+    names = [name for name, _, _ in layout["global"]]
+    for i in range(layout["entities"]):
+        names += [f"e{i}.{name}" for name, _, _ in layout["entity"]]
+    names += [f"e{i}.present" for i in range(layout["entities"])]
+    return names
+
+
+def register_envs() -> None:
+    """Registers every scenario's id with gymnasium (done on ``import planetgym``)."""
+    for scenario, env_id in ENV_IDS.items():
+        if env_id in gymnasium.registry:
+            continue
+        gymnasium.register(
+            id=env_id,
+            entry_point="planetgym.envs:PlanetgymEnv",
+            vector_entry_point="planetgym.vector:PlanetgymVectorEnv",
+            kwargs={"scenario": scenario},
+        )

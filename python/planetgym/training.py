@@ -1,0 +1,231 @@
+"""Training, trained policies and evaluation tables from Python, run by the Rust trainer and
+evaluator."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from planetgym import _core
+from planetgym._config import ConfigLike, to_toml
+from planetgym._spaces import action_space, unflatten_actions
+from planetgym.envs import feature_names
+
+PathLike = str | os.PathLike
+
+
+@dataclass
+class TrainResult:
+    """How a training run ended."""
+
+    run_dir: Path
+    updates: int
+    env_steps: int
+    #: Stopped before ``total_steps`` (callback returned False, or KeyboardInterrupt); the run
+    #: directory holds a checkpoint: continue with ``train(run_dir=..., resume=True)``.
+    interrupted: bool
+    #: The last update's report (losses, returns, every scenario metric, SPS, learning rate).
+    last: dict | None
+    #: The final evaluation against the baselines (policy, metric, mean, ci95, episodes), or
+    #: None when interrupted or ``eval.episodes = 0``.
+    evaluation: pd.DataFrame | None
+
+    def policy(self, **kwargs: Any) -> "Policy":
+        """The trained policy (``load_policy(self.run_dir, ...)``)."""
+        return load_policy(self.run_dir, **kwargs)
+
+
+def _progress(report: dict) -> None:
+    sys.stderr.write(
+        f"\rupdate {report['updates']}/{report['total_updates']}  "
+        f"{report['env_steps']} steps  {report['charts/sps']:.0f} steps/s  "
+        f"return {report['charts/episode_return']:.4g}   "
+    )
+    sys.stderr.flush()
+
+
+def train(
+    config: ConfigLike = None,
+    run_dir: PathLike | None = None,
+    resume: bool = False,
+    callback: Callable[[dict], bool | None] | None = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> TrainResult:
+    """Trains a PPO policy with the Rust trainer (the GIL is released while it runs).
+
+    Args:
+        config: the training config (dict, or path to a TOML file such as
+            ``experiments/configs/ppo_batch.toml``); fields as ``planetgym train --config``.
+            With ``resume=True`` it may be None (the run directory's saved config is used).
+        run_dir: where the run writes its files (default ``runs/<config stem>`` for a file,
+            ``runs/<scenario>-<time>`` for a dict).
+        resume: continue the run in ``run_dir`` from its checkpoint.
+        callback: called with a report dict after every update; returning False stops the
+            run after that update, with a checkpoint. An exception it raises stops the run the
+            same way and is then re-raised.
+        progress: print a progress line after every update.
+        **overrides: config fields merged over ``config``.
+
+    A KeyboardInterrupt (Ctrl-C, or a notebook's interrupt) stops the run after the current
+    update with a checkpoint; the result says ``interrupted``.
+    """
+    if resume and config is None:
+        if run_dir is None:
+            raise ValueError("resume=True needs run_dir")
+        config = Path(run_dir) / "config.toml"
+    text, origin = to_toml(config, overrides)
+    if run_dir is None:
+        if isinstance(config, (str, os.PathLike)):
+            run_dir = Path("runs") / Path(config).stem
+        else:
+            scenario = tomllib.loads(text).get("scenario", "run")
+            run_dir = Path("runs") / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+    def on_update(report: dict) -> bool | None:
+        if progress:
+            _progress(report)
+        return callback(report) if callback is not None else None
+
+    out = _core.train(text, Path(run_dir), origin, resume, on_update)
+    if progress:
+        sys.stderr.write("\n")
+    if out["keyboard_interrupt"]:
+        sys.stderr.write(
+            f"training interrupted after update {out['updates']}, checkpoint saved; continue with "
+            f"planetgym.train(run_dir={str(out['run_dir'])!r}, resume=True)\n"
+        )
+    evaluation = out["evaluation"]
+    if evaluation is not None:
+        evaluation = pd.DataFrame(evaluation, columns=["policy", "metric", "mean", "ci95", "episodes"])
+    return TrainResult(
+        run_dir=Path(out["run_dir"]),
+        updates=out["updates"],
+        env_steps=out["env_steps"],
+        interrupted=out["interrupted"],
+        last=out["last"],
+        evaluation=evaluation,
+    )
+
+
+class Policy:
+    """A trained policy, loaded from a run directory (or any directory with ``policy.json``).
+
+    ``act`` and ``act_batch`` take encoded observations, as the planetgym envs return them,
+    and give actions of the env's action space. Pass the env's ``info["action_mask"]`` for
+    masked scenarios, so the policy chooses among legal actions only.
+    """
+
+    def __init__(self, path: PathLike, name: str = "ppo", mode: str = "greedy", seed: int = 0) -> None:
+        self._core = _core.Policy(Path(path), name, mode, seed)
+        self.path = Path(path)
+        self.name = name
+        self.description: dict = self._core.describe()
+        self.scenario: str = self.description["scenario"]
+        self.action_space = action_space(self.description)
+        self.obs_len: int = self.description["obs_len"]
+
+    def __repr__(self) -> str:
+        return f"Policy({str(self.path)!r}, name={self.name!r}, scenario={self.scenario!r})"
+
+    @property
+    def feature_names(self) -> list[str]:
+        return feature_names(self.description)
+
+    def act_batch(self, obs: Any, masks: Any = None) -> np.ndarray:
+        """Actions ``[B, ...]`` for observations ``[B, obs_len]`` (masks ``[B, mask_len]``)."""
+        try:
+            rows = np.ascontiguousarray(obs, dtype=np.float32)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"observations are not a float array: {e}") from e
+        if rows.ndim != 2 or rows.shape[1] != self.obs_len:
+            raise ValueError(f"observations have shape {rows.shape}, expected (B, {self.obs_len})")
+        if masks is not None:
+            masks = np.ascontiguousarray(masks, dtype=bool)
+            if masks.ndim != 2:
+                raise ValueError(f"masks have shape {masks.shape}, expected (B, mask_len)")
+        return unflatten_actions(self.action_space, self._core.act_batch(rows, masks))
+
+    def act(self, obs: Any, mask: Any = None) -> Any:
+        """The action for one observation ``[obs_len]`` (an int for ``Discrete`` spaces)."""
+        rows = np.asarray(obs, dtype=np.float32)
+        if rows.shape != (self.obs_len,):
+            raise ValueError(f"observation has shape {rows.shape}, expected ({self.obs_len},)")
+        masks = None if mask is None else np.asarray(mask, dtype=bool)[None, :]
+        action = self.act_batch(rows[None, :], masks)[0]
+        return int(action) if action.ndim == 0 else action
+
+
+def load_policy(path: PathLike, name: str = "ppo", mode: str = "greedy", seed: int = 0) -> Policy:
+    """The policy saved in ``path`` (a training run directory or a committed policy such as
+    ``experiments/policies/batch``). ``mode="sample"`` draws actions (seeded by ``seed``)."""
+    return Policy(path, name=name, mode=mode, seed=seed)
+
+
+def baselines(scenario: str, config: ConfigLike = None, **overrides: Any) -> list[str]:
+    """Names of ``scenario``'s baselines (oracles, which see hidden information and give
+    bounds rather than fair comparisons, have names that say so)."""
+    text, origin = to_toml(config, overrides)
+    return [name for name, _ in _core.baselines(scenario, text, origin)]
+
+
+def evaluate(
+    policies: Iterable[str | Policy | PathLike] | None = None,
+    scenario: str | None = None,
+    episodes: int = 5,
+    seed: int = 0,
+    config: ConfigLike = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Runs policies on identical seeded episodes and returns one row per (policy, episode)
+    with the episode return and every scenario metric.
+
+    ``policies`` holds baseline names (see ``baselines``), ``Policy`` objects and directories
+    of trained policies; None runs every baseline. ``scenario`` defaults to the trained
+    policies' scenario, and ``config`` to the config they were trained on.
+    """
+    names: list[str] | None = None
+    trained: list[Policy] = []
+    if policies is not None:
+        names = []
+        for p in policies:
+            if isinstance(p, Policy):
+                trained.append(p)
+            elif isinstance(p, str) and not os.path.isdir(p):
+                names.append(p)
+            elif isinstance(p, (str, os.PathLike)):
+                trained.append(load_policy(p, name=Path(p).name))
+            else:
+                raise ValueError(f"not a policy: {p!r} (a baseline name, a Policy or a directory)")
+    scenarios = {p.scenario for p in trained}
+    if scenario is None:
+        if len(scenarios) != 1:
+            raise ValueError("scenario is required unless trained policies of one scenario are given")
+        scenario = scenarios.pop()
+    elif scenarios - {scenario}:
+        raise ValueError(f"policies trained on {sorted(scenarios)} cannot run on {scenario!r}")
+    if config is None and not overrides and trained:
+        text, origin = trained[0].description["resolved_config"], "the policy's scenario config"
+    else:
+        text, origin = to_toml(config, overrides)
+    columns = _core.evaluate(
+        scenario,
+        text,
+        origin,
+        baselines=names,
+        policies=[(p.name, p.path) for p in trained],
+        episodes=episodes,
+        seed=seed,
+    )
+    return pd.DataFrame(columns)
+
+
+__all__ = ["TrainResult", "Policy", "train", "load_policy", "baselines", "evaluate"]

@@ -1,0 +1,409 @@
+//! Training, loaded policies and evaluation, as the Python package calls them.
+
+use crate::actions;
+use crate::dynamic::Meta;
+use crate::errors::{any_error, value_error};
+use anyhow::{Context, Result, bail};
+use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
+use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate as run_evaluation};
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
+use planetgym_agents::{Contender, Policy as _, PolicyError};
+use planetgym_env::{Action, Scenario};
+use planetgym_training::ppo::{self, TrainConfig, UpdateReport};
+use planetgym_training::registry::{Built, ScenarioVisitor, with_scenario};
+use planetgym_training::session::{self, Request};
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("updates", r.updates)?;
+    d.set_item("total_updates", r.total_updates)?;
+    d.set_item("env_steps", r.env_steps)?;
+    d.set_item("total_steps", r.total_steps)?;
+    d.set_item("elapsed_s", r.elapsed_s)?;
+    for (name, value) in r.scalars() {
+        d.set_item(name, value)?;
+    }
+    Ok(d)
+}
+
+/// Runs the PPO trainer on `config` (a training TOML) in `run_dir`, with the GIL released.
+/// `callback(report: dict)` is called after every update; returning False, raising, or a
+/// KeyboardInterrupt stops the run after that update with a checkpoint. Returns a dict with
+/// the outcome; an exception raised by the callback is re-raised once the run has stopped.
+#[pyfunction]
+#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None))]
+pub fn train<'py>(
+    py: Python<'py>,
+    config: &str,
+    run_dir: PathBuf,
+    origin: &str,
+    resume: bool,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let config = TrainConfig::from_toml(config, origin).map_err(any_error)?;
+    let stop = AtomicBool::new(false);
+    let request = Request {
+        config,
+        origin: origin.to_string(),
+        run_dir,
+        resume,
+        stop: &stop,
+        stop_after: None,
+    };
+    let mut raised: Option<PyErr> = None;
+    let mut interrupted_by_user = false;
+    let result = py.detach(|| {
+        session::run(&request, &mut |report| {
+            Python::attach(|py| {
+                if let Err(e) = py.check_signals() {
+                    interrupted_by_user = e.is_instance_of::<PyKeyboardInterrupt>(py);
+                    if !interrupted_by_user {
+                        raised = Some(e);
+                    }
+                    stop.store(true, Ordering::SeqCst);
+                    return;
+                }
+                let Some(callback) = &callback else { return };
+                let outcome = report_dict(py, report).and_then(|d| callback.call1(py, (d,)));
+                match outcome {
+                    Ok(value) if matches!(value.bind(py).extract::<bool>(), Ok(false)) => {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => {
+                        interrupted_by_user = true;
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    Err(e) => {
+                        raised = Some(e);
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+            });
+        })
+    });
+    if let Some(e) = raised {
+        return Err(e);
+    }
+    let result = result.map_err(any_error)?;
+    let o = &result.outcome;
+    let d = PyDict::new(py);
+    d.set_item("run_dir", o.run_dir.display().to_string())?;
+    d.set_item("updates", o.updates)?;
+    d.set_item("env_steps", o.env_steps)?;
+    d.set_item("interrupted", o.interrupted)?;
+    d.set_item("keyboard_interrupt", interrupted_by_user)?;
+    match &o.last {
+        Some(r) => d.set_item("last", report_dict(py, r)?)?,
+        None => d.set_item("last", py.None())?,
+    }
+    match &result.evaluation {
+        Some(rows) => {
+            let list = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.policy.clone(),
+                        r.metric.clone(),
+                        r.mean,
+                        r.ci95,
+                        r.episodes,
+                    )
+                })
+                .collect::<Vec<_>>();
+            d.set_item("evaluation", list)?;
+        }
+        None => d.set_item("evaluation", py.None())?,
+    }
+    Ok(d)
+}
+
+/// A policy that acts on encoded observation rows, for any scenario.
+trait RowPolicy: Send {
+    fn act(&mut self, rows: &[f32], masks: Option<&[bool]>) -> Result<Vec<Action>, PolicyError>;
+}
+
+impl std::fmt::Debug for dyn RowPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowPolicy")
+    }
+}
+
+impl<S: Scenario + Clone> RowPolicy for NeuralPolicy<S> {
+    fn act(&mut self, rows: &[f32], masks: Option<&[bool]>) -> Result<Vec<Action>, PolicyError> {
+        self.act_encoded(rows, masks)
+    }
+}
+
+struct LoadPolicy<'a> {
+    name: &'a str,
+    file: &'a PolicyFile,
+    mode: Mode,
+    seed: u64,
+}
+
+impl ScenarioVisitor for LoadPolicy<'_> {
+    type Output = (Box<dyn RowPolicy>, Meta);
+
+    fn visit<S: Scenario + Clone + 'static>(
+        self,
+        built: Built<S>,
+        _baselines: Vec<ContenderFactory<S>>,
+    ) -> Result<Self::Output> {
+        let mut policy = NeuralPolicy::load(self.name, &built.env, self.file, self.mode)?;
+        policy.reset(self.seed);
+        let meta = Meta::of(&built.env, built.resolved_config);
+        Ok((Box::new(policy), meta))
+    }
+}
+
+fn read_policy(path: &Path) -> Result<PolicyFile> {
+    ppo::load_policy(path)
+}
+
+/// A trained policy loaded from a run directory (or any directory holding `policy.json`).
+#[pyclass(module = "planetgym._core")]
+#[derive(Debug)]
+pub struct Policy {
+    policy: Mutex<Box<dyn RowPolicy>>,
+    meta: Meta,
+    name: String,
+    path: PathBuf,
+}
+
+#[pymethods]
+impl Policy {
+    /// `mode`: "greedy" (the most likely action) or "sample" (drawn, seeded by `seed`).
+    #[new]
+    #[pyo3(signature = (path, name = "ppo", mode = "greedy", seed = 0))]
+    fn new(path: PathBuf, name: &str, mode: &str, seed: u64) -> PyResult<Self> {
+        let mode = match mode {
+            "greedy" => Mode::Greedy,
+            "sample" => Mode::Sample,
+            other => {
+                return Err(value_error(format!(
+                    "mode = {other:?}: allowed \"greedy\" or \"sample\""
+                )));
+            }
+        };
+        let file = read_policy(&path).map_err(any_error)?;
+        let visitor = LoadPolicy {
+            name,
+            file: &file,
+            mode,
+            seed,
+        };
+        let (policy, meta) = with_scenario(
+            &file.scenario,
+            &file.scenario_config,
+            "the policy's scenario config",
+            visitor,
+        )
+        .map_err(any_error)?;
+        Ok(Self {
+            policy: Mutex::new(policy),
+            meta,
+            name: name.to_string(),
+            path,
+        })
+    }
+
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    #[getter]
+    fn path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// The scenario the policy was trained on: spaces, features, resolved config.
+    fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        crate::envs::describe(py, &self.meta)
+    }
+
+    /// Actions `[B, flat_len]` (float64) for encoded observations `[B, obs_len]` (float32),
+    /// with optional masks `[B, mask_len]`; one forward pass, GIL released.
+    #[pyo3(signature = (obs, masks = None))]
+    fn act_batch<'py>(
+        &self,
+        py: Python<'py>,
+        obs: PyReadonlyArray2<'py, f32>,
+        masks: Option<PyReadonlyArray2<'py, bool>>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let (obs_len, mask_len) = (self.meta.spec.encoded_len(), self.meta.mask_len);
+        let [batch, cols] = [obs.shape()[0], obs.shape()[1]];
+        if cols != obs_len {
+            return Err(value_error(format!(
+                "observations have shape [{batch}, {cols}], expected [B, {obs_len}]"
+            )));
+        }
+        let rows = obs.as_slice().map_err(value_error)?.to_vec();
+        let masks = match &masks {
+            Some(m) if m.shape() != [batch, mask_len] => {
+                return Err(value_error(format!(
+                    "masks have shape {:?}, expected [{batch}, {mask_len}]",
+                    m.shape()
+                )));
+            }
+            Some(m) => Some(m.as_slice().map_err(value_error)?.to_vec()),
+            None => None,
+        };
+        let policy = &self.policy;
+        let actions = py.detach(|| -> Result<Vec<Action>> {
+            let mut policy = policy
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the policy was poisoned by an earlier panic"))?;
+            Ok(policy.act(&rows, masks.as_deref())?)
+        });
+        let actions = actions.map_err(any_error)?;
+        let flat = self.meta.space.flat_len();
+        let values: Vec<f64> = actions.iter().flat_map(actions::to_values).collect();
+        numpy::PyArray1::from_vec(py, values).reshape([batch, flat])
+    }
+}
+
+/// Names of `scenario`'s baselines, each with whether it is an oracle (sees hidden information).
+#[pyfunction]
+#[pyo3(signature = (scenario, config = "", origin = "config"))]
+pub fn baselines(
+    py: Python<'_>,
+    scenario: &str,
+    config: &str,
+    origin: &str,
+) -> PyResult<Vec<(String, bool)>> {
+    struct Names;
+    impl ScenarioVisitor for Names {
+        type Output = Vec<(String, bool)>;
+        fn visit<S: Scenario + Clone + 'static>(
+            self,
+            _built: Built<S>,
+            baselines: Vec<ContenderFactory<S>>,
+        ) -> Result<Self::Output> {
+            Ok(baselines
+                .iter()
+                .map(|make| {
+                    let c = make();
+                    (c.name(), c.is_oracle())
+                })
+                .collect())
+        }
+    }
+    py.detach(|| with_scenario(scenario, config, origin, Names))
+        .map_err(any_error)
+}
+
+struct Evaluate {
+    baselines: Option<Vec<String>>,
+    policies: Vec<(String, PathBuf)>,
+    episodes: usize,
+    seed: u64,
+}
+
+impl ScenarioVisitor for Evaluate {
+    type Output = (Vec<EpisodeResult>, Vec<&'static str>);
+
+    fn visit<S: Scenario + Clone + 'static>(
+        self,
+        built: Built<S>,
+        baselines: Vec<ContenderFactory<S>>,
+    ) -> Result<Self::Output> {
+        let mut contenders: Vec<ContenderFactory<S>> = Vec::new();
+        let names: Vec<String> = baselines.iter().map(|make| make().name()).collect();
+        match &self.baselines {
+            None => contenders.extend(baselines),
+            Some(wanted) => {
+                if let Some(unknown) = wanted.iter().find(|w| !names.contains(w)) {
+                    bail!(
+                        "no baseline `{unknown}` for scenario {}; known: {}",
+                        built.env.name(),
+                        names.join(", ")
+                    );
+                }
+                for (name, make) in names.iter().zip(baselines) {
+                    if wanted.contains(name) {
+                        contenders.push(make);
+                    }
+                }
+            }
+        }
+        for (name, path) in &self.policies {
+            let file = read_policy(path)?;
+            let policy = NeuralPolicy::load(name, &built.env, &file, Mode::Greedy)
+                .with_context(|| format!("policy {name} ({})", path.display()))?;
+            contenders.push(Box::new(move || Contender::Fair(Box::new(policy.clone()))));
+        }
+        let results = run_evaluation(
+            &built.env,
+            &contenders,
+            self.episodes,
+            self.seed,
+            false,
+            &|| {},
+        )?;
+        Ok((results, built.env.metric_names().to_vec()))
+    }
+}
+
+/// Runs baselines (all when `baselines` is None) and trained policies (name, directory) on the
+/// same `episodes` seeded episodes. Returns columns: policy, oracle, episode, seed, steps,
+/// reward and one per metric.
+#[pyfunction]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = 5, seed = 0))]
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    scenario: &str,
+    config: &str,
+    origin: &str,
+    baselines: Option<Vec<String>>,
+    policies: Vec<(String, PathBuf)>,
+    episodes: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    if episodes == 0 {
+        return Err(value_error("episodes must be at least 1"));
+    }
+    let visitor = Evaluate {
+        baselines,
+        policies,
+        episodes,
+        seed,
+    };
+    let (results, metric_names) = py
+        .detach(|| with_scenario(scenario, config, origin, visitor))
+        .map_err(any_error)?;
+    let d = PyDict::new(py);
+    d.set_item(
+        "policy",
+        results.iter().map(|r| r.policy.clone()).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "oracle",
+        results.iter().map(|r| r.oracle).collect::<Vec<_>>(),
+    )?;
+    d.set_item(
+        "episode",
+        results.iter().map(|r| r.episode).collect::<Vec<_>>(),
+    )?;
+    d.set_item("seed", results.iter().map(|r| r.seed).collect::<Vec<_>>())?;
+    d.set_item("steps", results.iter().map(|r| r.steps).collect::<Vec<_>>())?;
+    d.set_item(
+        "reward",
+        results.iter().map(|r| r.reward).collect::<Vec<_>>(),
+    )?;
+    for (i, name) in metric_names.iter().enumerate() {
+        d.set_item(
+            *name,
+            results.iter().map(|r| r.metrics[i]).collect::<Vec<_>>(),
+        )?;
+    }
+    Ok(d)
+}

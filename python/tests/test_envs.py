@@ -1,0 +1,201 @@
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import planetgym
+from conftest import SMALL
+
+
+def make(scenario, **kwargs):
+    return gymnasium.make(planetgym.ENV_IDS[scenario], config=SMALL[scenario], **kwargs)
+
+
+def test_every_scenario_passes_gymnasiums_checker(scenario):
+    env = make(scenario)
+    assert isinstance(env.unwrapped, gymnasium.Env)
+    check_env(env.unwrapped, skip_render_check=True)
+    check_env(env, skip_render_check=True)
+
+
+def test_every_scenario_passes_stable_baselines3s_checker(scenario):
+    sb3_check_env(planetgym.PlanetgymEnv(scenario, SMALL[scenario]), warn=True)
+
+
+def test_default_configs_build_every_scenario(scenario):
+    env = gymnasium.make(planetgym.ENV_IDS[scenario])
+    obs, info = env.reset(seed=0)
+    assert obs.dtype == np.float32 and obs.shape == env.observation_space.shape
+    assert len(env.unwrapped.feature_names) == obs.shape[0]
+
+
+def test_steps_return_python_types_fresh_arrays_and_metrics(scenario):
+    env = make(scenario)
+    obs, info = env.reset(seed=3)
+    env.action_space.seed(0)
+    seen = [obs, obs.copy()]
+    for _ in range(5):
+        mask = env.unwrapped.action_masks()
+        action = env.action_space.sample(mask=_sample_mask(env, mask))
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert type(reward) is float and type(terminated) is bool and type(truncated) is bool
+        for name in env.unwrapped.metric_names:
+            assert type(info[name]) is float, name
+        assert not info["action_remapped"]
+        if mask is not None:
+            np.testing.assert_array_equal(info["action_mask"], env.unwrapped.action_masks())
+        assert obs is not seen[-2]
+        np.testing.assert_array_equal(seen[0], seen[1])  # the first array was not overwritten
+        if terminated or truncated:
+            break
+
+
+def _sample_mask(env, mask):
+    space = env.action_space
+    if mask is None:
+        return None
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return mask.astype(np.int8)
+    bounds = np.cumsum([0, *space.nvec])
+    return tuple(mask[a:b].astype(np.int8) for a, b in zip(bounds[:-1], bounds[1:]))
+
+
+def rollout(env, seed, steps):
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    out = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        out += [obs, reward]
+        if terminated or truncated:
+            break
+    return out
+
+
+def test_same_seed_same_episode_other_seed_other_episode():
+    env = make("traffic")
+    a, b, c = rollout(env, 7, 10), rollout(env, 7, 10), rollout(env, 8, 10)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_configs_as_dict_toml_path_and_keywords(tmp_path):
+    path = tmp_path / "traffic.toml"
+    path.write_text("episode_intervals = 12\n[world]\nkind = \"synthetic\"\n[world.synthetic]\nregions = 4\nsites = 2\n")
+    from_path = gymnasium.make("planetgym/Traffic-v0", config=str(path))
+    assert from_path.action_space.shape == (4, 2)
+    overridden = gymnasium.make("planetgym/Traffic-v0", config=path, episode_intervals=3)
+    overridden.reset(seed=0)
+    steps = 0
+    while True:
+        steps += 1
+        *_, terminated, truncated, _ = overridden.step(overridden.action_space.sample())
+        if terminated or truncated:
+            break
+    assert steps == 3
+    kwargs = gymnasium.make("planetgym/Traffic-v0", world={"kind": "synthetic", "synthetic": {"regions": 5, "sites": 2}})
+    assert kwargs.action_space.shape == (5, 2)
+    assert "regions = 5" in kwargs.unwrapped.description["resolved_config"]
+
+
+def test_bad_configs_name_the_field():
+    with pytest.raises(ValueError, match="unknown field `demand.sigma`"):
+        gymnasium.make("planetgym/Traffic-v0", demand={"sigma": 1.0})
+    with pytest.raises(ValueError, match=r"demand.noise_sigma = -1: must be in \[0, 2\]"):
+        planetgym.PlanetgymEnv("traffic", {"demand": {"noise_sigma": -1.0}})
+    with pytest.raises(ValueError, match="unknown scenario `nope`"):
+        planetgym.PlanetgymEnv("nope")
+    with pytest.raises(OSError, match="cannot read config"):
+        planetgym.PlanetgymEnv("traffic", "/no/such/file.toml")
+    with pytest.raises(ValueError, match="render_mode"):
+        planetgym.PlanetgymEnv("traffic", render_mode="human")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "action", "message"),
+    [
+        ("batch", 2.0, "dtype float64, expected an integer"),
+        ("batch", [1, 2], r"shape \(2,\), expected \(\)"),
+        ("batch", 16, "out of range: allowed 0..16"),
+        ("batch", -1, "must be a non-negative whole number"),
+        ("batch", "x", "expected an integer"),
+        ("capacity", [1, 2], r"shape \(2,\), expected \(3,\)"),
+        ("capacity", [0, 0, 9], "out of range: allowed 0..9"),
+        ("traffic", np.full((6, 3), np.nan), r"action\[0, 0\] = NaN"),
+        ("traffic", -np.ones((6, 3)), "split weights must be in \\[0, 1\\]"),
+        ("traffic", np.ones((3, 6)), r"shape \(3, 6\), expected \(6, 3\)"),
+        ("traffic", [[object()] * 3] * 6, "dtype object"),
+    ],
+)
+def test_bad_actions_raise_value_error_and_change_nothing(scenario, action, message):
+    env = planetgym.PlanetgymEnv(scenario, SMALL[scenario])
+    reference = planetgym.PlanetgymEnv(scenario, SMALL[scenario])
+    env.reset(seed=1)
+    reference.reset(seed=1)
+    with pytest.raises(ValueError, match=message):
+        env.step(action)
+    good = _first_legal_action(env)
+    a, b = env.step(good), reference.step(good)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
+
+
+def _first_legal_action(env):
+    mask = env.action_masks()
+    space = env.action_space
+    if isinstance(space, gymnasium.spaces.Discrete):
+        return int(np.flatnonzero(mask)[0])
+    if isinstance(space, gymnasium.spaces.MultiDiscrete):
+        bounds = np.cumsum([0, *space.nvec])
+        return np.array([np.flatnonzero(mask[a:b])[0] for a, b in zip(bounds[:-1], bounds[1:])])
+    return np.full(space.shape, 1.0, dtype=np.float32)
+
+
+def test_masked_actions_are_remapped_or_refused():
+    env = planetgym.PlanetgymEnv("batch", SMALL["batch"])
+    _, info = env.reset(seed=0)
+    mask = info["action_mask"]
+    illegal = int(np.flatnonzero(~mask)[0])
+    expected = next(i % 16 for i in range(illegal, illegal + 16) if mask[i % 16])
+    strict = planetgym.PlanetgymEnv("batch", SMALL["batch"], illegal_actions="raise")
+    strict.reset(seed=0)
+    with pytest.raises(ValueError, match=f"action {illegal} is masked out"):
+        strict.step(illegal)
+    remapped = env.step(illegal)
+    assert remapped[4]["action_remapped"]
+    np.testing.assert_array_equal(remapped[0], strict.step(expected)[0])
+    with pytest.raises(ValueError, match="illegal_actions"):
+        planetgym.PlanetgymEnv("batch", illegal_actions="ignore")
+
+
+def test_traffic_weights_are_normalised_per_row():
+    env = planetgym.PlanetgymEnv("traffic", SMALL["traffic"])
+    reference = planetgym.PlanetgymEnv("traffic", SMALL["traffic"])
+    env.reset(seed=2)
+    reference.reset(seed=2)
+    weights = np.zeros((6, 3), dtype=np.float32)
+    weights[:, 0] = 0.5
+    weights[0] = 0.0  # an all-zero row splits evenly
+    split = np.zeros((6, 3))
+    split[:, 0] = 1.0
+    split[0] = 1.0 / 3.0
+    a, b = env.step(weights), reference.step(split)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1] == b[1]
+
+
+def test_protocol_errors():
+    env = planetgym.PlanetgymEnv("traffic", SMALL["traffic"], episode_intervals=1)
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step(np.ones((6, 3)))
+    env.reset(seed=0)
+    *_, terminated, truncated, _ = env.step(np.ones((6, 3)))
+    assert terminated or truncated
+    with pytest.raises(RuntimeError, match="episode ended"):
+        env.step(np.ones((6, 3)))
+    with pytest.raises(ValueError, match="no reset options"):
+        env.reset(seed=0, options={"x": 1})
+    with pytest.raises(gymnasium.error.ResetNeeded):
+        gymnasium.make("planetgym/Traffic-v0").step(np.ones((54, 12)))
