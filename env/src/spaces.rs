@@ -63,6 +63,16 @@ impl Space {
         }
     }
 
+    /// Length of a legal-action mask: one flag per `Discrete` choice, the `MultiDiscrete`
+    /// options one dimension after the other; 0 for continuous spaces, which have none.
+    pub fn mask_len(&self) -> usize {
+        match self {
+            Space::Discrete { n } => *n,
+            Space::MultiDiscrete { nvec } => nvec.iter().sum(),
+            Space::Box { .. } | Space::Simplex { .. } => 0,
+        }
+    }
+
     /// Checks `action` against the space and, for `Discrete`, against `mask` (true = legal).
     /// `row_label` names simplex rows in messages (e.g. the region of a routing row).
     pub fn check(
@@ -214,6 +224,8 @@ mod tests {
     #[test]
     fn multi_discrete_checks_each_dimension() {
         let space = Space::MultiDiscrete { nvec: vec![2, 5] };
+        assert_eq!(space.mask_len(), 7);
+        assert_eq!(Space::Simplex { rows: 2, cols: 3 }.mask_len(), 0);
         assert!(check(&space, Action::MultiDiscrete(vec![1, 4]), None).is_ok());
         let err = check(&space, Action::MultiDiscrete(vec![1, 5]), None).unwrap_err();
         assert!(err.to_string().contains("index 1"), "{err}");

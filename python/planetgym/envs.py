@@ -19,7 +19,8 @@ ENV_IDS = {
     "capacity": "planetgym/Capacity-v0",
 }
 
-_SEED_BOUND = 2**63
+#: Seeds drawn for unseeded resets are below this bound.
+SEED_BOUND = 2**63
 
 
 class PlanetgymEnv(gymnasium.Env):
@@ -100,7 +101,7 @@ def episode_seed(seed: int | None, options: Mapping[str, Any] | None, np_random:
     if options:
         raise ValueError(f"planetgym envs take no reset options, got {dict(options)}")
     if seed is None:
-        return int(np_random.integers(0, _SEED_BOUND))
+        return int(np_random.integers(0, SEED_BOUND))
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed={seed}: must be in [0, 2**64)")
     return int(seed)

@@ -19,9 +19,8 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 from planetgym import _core
 from planetgym._config import ConfigLike, to_toml
 from planetgym._spaces import action_space, flat_actions, observation_space
+from planetgym.envs import SEED_BOUND
 from planetgym.vector import _scenario_name
-
-_SEED_BOUND = 2**63
 
 
 class PlanetgymSB3VecEnv(VecEnv):
@@ -72,7 +71,7 @@ class PlanetgymSB3VecEnv(VecEnv):
     def reset(self) -> VecEnvObs:
         seed = self._next_seed
         if seed is None:
-            seed = int(self._rng.integers(0, _SEED_BOUND))
+            seed = int(self._rng.integers(0, SEED_BOUND))
         self._next_seed = None
         obs = self._core.reset(seed)
         masks = self._core.action_masks()

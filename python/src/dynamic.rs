@@ -23,18 +23,13 @@ pub struct Meta {
 
 impl Meta {
     pub(crate) fn of<S: Scenario>(env: &S, resolved_config: String) -> Self {
-        let mask_len = match env.action_space() {
-            Space::Discrete { n } => *n,
-            Space::MultiDiscrete { nvec } => nvec.iter().sum(),
-            Space::Box { .. } | Space::Simplex { .. } => 0,
-        };
         Self {
             scenario: env.name(),
             space: env.action_space().clone(),
             spec: env.feature_spec().clone(),
             metric_names: env.metric_names().to_vec(),
             resolved_config,
-            mask_len,
+            mask_len: env.action_space().mask_len(),
         }
     }
 }

@@ -93,7 +93,6 @@ pub struct Env {
     env: Box<dyn DynEnv>,
     meta: Meta,
     illegal: Illegal,
-    started: bool,
 }
 
 #[pymethods]
@@ -103,12 +102,7 @@ impl Env {
     fn new(scenario: &str, config: &str, origin: &str, illegal_actions: &str) -> PyResult<Self> {
         let illegal = Illegal::parse(illegal_actions).map_err(value_error)?;
         let (env, meta) = build(scenario, config, origin, MakeEnv)?;
-        Ok(Self {
-            env,
-            meta,
-            illegal,
-            started: false,
-        })
+        Ok(Self { env, meta, illegal })
     }
 
     /// Scenario description: spaces, features, metrics, resolved config.
@@ -120,7 +114,6 @@ impl Env {
     fn reset<'py>(&mut self, py: Python<'py>, seed: u64) -> Bound<'py, PyArray1<f32>> {
         let mut obs = vec![0.0; self.meta.spec.encoded_len()];
         self.env.reset(seed, &mut obs);
-        self.started = true;
         PyArray1::from_vec(py, obs)
     }
 
@@ -132,9 +125,6 @@ impl Env {
         py: Python<'py>,
         action: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<(Bound<'py, PyArray1<f32>>, f64, bool, bool, Vec<f64>, bool)> {
-        if !self.started {
-            return Err(env_error(planetgym_env::EnvError::NotReset));
-        }
         let values = action.as_slice().map_err(value_error)?;
         let mut action = actions::from_values(&self.meta.space, values).map_err(value_error)?;
         let remapped = self.illegal == Illegal::Remap

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate as run_evaluation};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
-use planetgym_agents::{Contender, Policy as _, PolicyError};
+use planetgym_agents::{Policy as _, PolicyError};
 use planetgym_env::{Action, Scenario};
 use planetgym_training::ppo::{self, TrainConfig, UpdateReport};
 use planetgym_training::registry::{Built, ScenarioVisitor, with_scenario};
@@ -15,7 +15,7 @@ use planetgym_training::session::{self, Request};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -61,30 +61,24 @@ pub fn train<'py>(
     let result = py.detach(|| {
         session::run(&request, &mut |report| {
             Python::attach(|py| {
-                if let Err(e) = py.check_signals() {
-                    interrupted_by_user = e.is_instance_of::<PyKeyboardInterrupt>(py);
-                    if !interrupted_by_user {
-                        raised = Some(e);
+                // A signal (Ctrl-C) first, then the callback's answer: False or an exception
+                // stops the run.
+                let outcome = py.check_signals().and_then(|()| match &callback {
+                    Some(callback) => {
+                        let value = callback.call1(py, (report_dict(py, report)?,))?;
+                        Ok(!matches!(value.bind(py).extract::<bool>(), Ok(false)))
                     }
-                    stop.store(true, Ordering::SeqCst);
-                    return;
-                }
-                let Some(callback) = &callback else { return };
-                let outcome = report_dict(py, report).and_then(|d| callback.call1(py, (d,)));
+                    None => Ok(true),
+                });
                 match outcome {
-                    Ok(value) if matches!(value.bind(py).extract::<bool>(), Ok(false)) => {
-                        stop.store(true, Ordering::SeqCst);
-                    }
-                    Ok(_) => {}
+                    Ok(true) => return,
+                    Ok(false) => {}
                     Err(e) if e.is_instance_of::<PyKeyboardInterrupt>(py) => {
                         interrupted_by_user = true;
-                        stop.store(true, Ordering::SeqCst);
                     }
-                    Err(e) => {
-                        raised = Some(e);
-                        stop.store(true, Ordering::SeqCst);
-                    }
+                    Err(e) => raised = Some(e),
                 }
+                stop.store(true, Ordering::SeqCst);
             });
         })
     });
@@ -163,10 +157,6 @@ impl ScenarioVisitor for LoadPolicy<'_> {
     }
 }
 
-fn read_policy(path: &Path) -> Result<PolicyFile> {
-    ppo::load_policy(path)
-}
-
 /// A trained policy loaded from a run directory (or any directory holding `policy.json`).
 #[pyclass(module = "planetgym._core")]
 #[derive(Debug)]
@@ -192,7 +182,7 @@ impl Policy {
                 )));
             }
         };
-        let file = read_policy(&path).map_err(any_error)?;
+        let file = ppo::load_policy(&path).map_err(any_error)?;
         let visitor = LoadPolicy {
             name,
             file: &file,
@@ -316,10 +306,10 @@ impl ScenarioVisitor for Evaluate {
         baselines: Vec<ContenderFactory<S>>,
     ) -> Result<Self::Output> {
         let mut contenders: Vec<ContenderFactory<S>> = Vec::new();
-        let names: Vec<String> = baselines.iter().map(|make| make().name()).collect();
         match &self.baselines {
             None => contenders.extend(baselines),
             Some(wanted) => {
+                let names: Vec<String> = baselines.iter().map(|make| make().name()).collect();
                 if let Some(unknown) = wanted.iter().find(|w| !names.contains(w)) {
                     bail!(
                         "no baseline `{unknown}` for scenario {}; known: {}",
@@ -335,10 +325,10 @@ impl ScenarioVisitor for Evaluate {
             }
         }
         for (name, path) in &self.policies {
-            let file = read_policy(path)?;
-            let policy = NeuralPolicy::load(name, &built.env, &file, Mode::Greedy)
+            let file = ppo::load_policy(path)?;
+            let row = session::learned_contender(&built.env, &file, name, Mode::Greedy)
                 .with_context(|| format!("policy {name} ({})", path.display()))?;
-            contenders.push(Box::new(move || Contender::Fair(Box::new(policy.clone()))));
+            contenders.push(row);
         }
         let results = run_evaluation(
             &built.env,

@@ -24,12 +24,21 @@ pub fn learned_contenders<S: Scenario + Clone + 'static>(
     env: &S,
     file: &PolicyFile,
 ) -> Result<Vec<ContenderFactory<S>>> {
-    let mut rows: Vec<ContenderFactory<S>> = Vec::new();
-    for (name, mode) in [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)] {
-        let policy = NeuralPolicy::load(name, env, file, mode)?;
-        rows.push(Box::new(move || Contender::Fair(Box::new(policy.clone()))));
-    }
-    Ok(rows)
+    [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)]
+        .into_iter()
+        .map(|(name, mode)| learned_contender(env, file, name, mode))
+        .collect()
+}
+
+/// The policy in `file` as one evaluation row named `name`, checked against `env` once.
+pub fn learned_contender<S: Scenario + Clone + 'static>(
+    env: &S,
+    file: &PolicyFile,
+    name: &str,
+    mode: Mode,
+) -> Result<ContenderFactory<S>> {
+    let policy = NeuralPolicy::load(name, env, file, mode)?;
+    Ok(Box::new(move || Contender::Fair(Box::new(policy.clone()))))
 }
 
 #[derive(Debug)]
