@@ -26,7 +26,7 @@ cargo build --release --workspace --bins
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip "maturin>=1.16,<2"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" \
-    .venv/bin/maturin develop --release --quiet -m python/Cargo.toml --extras test,sb3,notebook
+    .venv/bin/maturin develop --release --quiet -m python/Cargo.toml --extras test,sb3,notebook,shadow
 
 if [ "${1:-}" != "--no-run" ]; then
     ./target/release/planetgym baselines --scenario traffic

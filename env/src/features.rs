@@ -2,19 +2,21 @@
 //! observation, in the order the encoder writes them. The spec's hash travels with exported
 //! policies so that a policy is never fed features it was not trained on.
 
+use serde::{Deserialize, Serialize};
+
 /// One scalar feature: encoded value = raw value / `scale`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {
     pub name: String,
-    pub unit: &'static str,
+    pub unit: String,
     pub scale: f32,
 }
 
 impl Feature {
-    pub fn new(name: impl Into<String>, unit: &'static str, scale: f32) -> Self {
+    pub fn new(name: impl Into<String>, unit: impl Into<String>, scale: f32) -> Self {
         Self {
             name: name.into(),
-            unit,
+            unit: unit.into(),
             scale,
         }
     }
@@ -26,7 +28,8 @@ impl Feature {
 }
 
 /// How encoded observations are laid out in memory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Layout {
     /// One vector `[features.len()]`.
     Flat { features: Vec<Feature> },
@@ -59,9 +62,9 @@ impl EntityParts {
 }
 
 /// The observation encoding of one scenario instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureSpec {
-    pub scenario: &'static str,
+    pub scenario: String,
     pub layout: Layout,
 }
 
@@ -151,7 +154,7 @@ mod tests {
 
     fn spec(scale: f32) -> FeatureSpec {
         FeatureSpec {
-            scenario: "test",
+            scenario: "test".into(),
             layout: Layout::Flat {
                 features: vec![Feature::new("a", "ms", scale), Feature::new("b", "1", 1.0)],
             },
@@ -164,7 +167,7 @@ mod tests {
         assert_eq!(spec(100.0).hash(), spec(100.0).hash());
         assert_ne!(spec(100.0).hash(), spec(10.0).hash());
         let entity = FeatureSpec {
-            scenario: "test",
+            scenario: "test".into(),
             layout: Layout::Entity {
                 global: vec![Feature::new("a", "ms", 100.0)],
                 entity: vec![Feature::new("b", "1", 1.0)],

@@ -3,6 +3,7 @@
 //! A space checks an action and says precisely what is wrong with it; nothing is clipped.
 
 use crate::error::ActionError;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Tolerance on the row sums of a `Simplex` action. Rows within it are rescaled to sum to 1
@@ -28,7 +29,8 @@ impl Action {
 }
 
 /// The set of legal actions of a scenario.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Space {
     /// One of `n` choices; the scenario publishes a mask of the legal ones.
     Discrete { n: usize },

@@ -3,13 +3,15 @@
 The simulator, baselines and trainer are written in Rust; this package is their Python face:
 gymnasium environments (``gymnasium.make("planetgym/Traffic-v0")``), a batched vector env
 (``make_vec``), a Stable-Baselines3 adapter (``planetgym.sb3``), and training, trained policies
-and evaluation tables.
+and evaluation tables, and exported policies for production shadow mode (``export``,
+``ShadowPolicy``).
 """
 
 from planetgym._config import to_toml as _to_toml
 from planetgym._core import __version__, default_config, scenario_names
 from planetgym._core import resolve_config as _resolve
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
+from planetgym.shadow import ShadowPolicy, export
 from planetgym.training import Policy, TrainResult, baselines, evaluate, load_policy, train
 from planetgym.vector import PlanetgymVectorEnv, make_vec
 
@@ -28,10 +30,12 @@ __all__ = [
     "PlanetgymEnv",
     "PlanetgymVectorEnv",
     "Policy",
+    "ShadowPolicy",
     "TrainResult",
     "baselines",
     "default_config",
     "evaluate",
+    "export",
     "load_policy",
     "make_vec",
     "resolve_config",

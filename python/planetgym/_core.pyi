@@ -113,3 +113,35 @@ class Policy:
         self, obs: npt.NDArray[np.float32], masks: npt.NDArray[np.bool_] | None = None
     ) -> npt.NDArray[np.float64]:
         """Flat action rows ``[B, flat_len]`` for observations ``[B, obs_len]``."""
+    def forward(
+        self, obs: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Raw network outputs for observations ``[B, obs_len]``: action parameters
+        ``[B, outputs]`` and values ``[B]``."""
+
+def export(run_dir: str | PathLike[str], out_dir: str | PathLike[str]) -> str:
+    """Exports a policy directory to ``policy.onnx`` + ``manifest.json``; returns the manifest
+    (JSON text)."""
+
+def record_schema(target: str, config: str = "") -> str:
+    """JSON Schema (text) of a shadow-mode decision record, for a scenario or an export."""
+
+def sample_records(
+    scenario: str, incumbent: str, records: int, config: str = "", seed: int = 0
+) -> str:
+    """Decision records (JSON Lines text) from the simulator with ``incumbent`` deciding."""
+
+class Record:
+    """A decision record validated against an export's FeatureSpec and action space."""
+
+    incumbent: str | None
+    def inputs(self) -> dict[str, npt.NDArray[np.float32]]: ...
+
+class ShadowArtifact:
+    """An exported policy loaded after checking its checksum, FeatureSpec hash and tensors."""
+
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def manifest_json(self) -> str: ...
+    def parse(self, record: str) -> Record: ...
+    def outputs(self, record: Record) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    def decide(self, record: Record, params: npt.NDArray[np.float32] | None = None) -> str: ...

@@ -140,14 +140,24 @@ class Policy:
     def feature_names(self) -> list[str]:
         return feature_names(self.description)
 
-    def act_batch(self, obs: Any, masks: Any = None) -> np.ndarray:
-        """Actions ``[B, ...]`` for observations ``[B, obs_len]`` (masks ``[B, mask_len]``)."""
+    def _rows(self, obs: Any) -> np.ndarray:
         try:
             rows = np.ascontiguousarray(obs, dtype=np.float32)
         except (ValueError, TypeError) as e:
             raise ValueError(f"observations are not a float array: {e}") from e
         if rows.ndim != 2 or rows.shape[1] != self.obs_len:
             raise ValueError(f"observations have shape {rows.shape}, expected (B, {self.obs_len})")
+        return rows
+
+    def forward(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The network's raw outputs for observations ``[B, obs_len]``: action parameters
+        ``[B, outputs]`` (logits or means) and values ``[B]``, normalised inputs included: what
+        an exported ``policy.onnx`` reproduces."""
+        return self._core.forward(self._rows(obs))
+
+    def act_batch(self, obs: Any, masks: Any = None) -> np.ndarray:
+        """Actions ``[B, ...]`` for observations ``[B, obs_len]`` (masks ``[B, mask_len]``)."""
+        rows = self._rows(obs)
         if masks is not None:
             masks = np.ascontiguousarray(masks, dtype=bool)
             if masks.ndim != 2:

@@ -43,9 +43,9 @@ pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py,
         }
     }
     d.set_item("space", space)?;
-    let features = |list: &[planetgym_env::Feature]| -> Vec<(String, &'static str, f32)> {
+    let features = |list: &[planetgym_env::Feature]| -> Vec<(String, String, f32)> {
         list.iter()
-            .map(|f| (f.name.clone(), f.unit, f.scale))
+            .map(|f| (f.name.clone(), f.unit.clone(), f.scale))
             .collect()
     };
     let layout = PyDict::new(py);

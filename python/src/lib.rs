@@ -6,6 +6,7 @@ mod actions;
 mod dynamic;
 mod envs;
 mod errors;
+mod shadow;
 mod training;
 
 use errors::{any_error, value_error};
@@ -76,5 +77,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<envs::Env>()?;
     m.add_class::<envs::VecEnv>()?;
     m.add_class::<training::Policy>()?;
+    m.add_function(wrap_pyfunction!(shadow::export, m)?)?;
+    m.add_function(wrap_pyfunction!(shadow::record_schema, m)?)?;
+    m.add_function(wrap_pyfunction!(shadow::sample_records, m)?)?;
+    m.add_class::<shadow::ShadowArtifact>()?;
+    m.add_class::<shadow::Record>()?;
     Ok(())
 }

@@ -121,6 +121,7 @@ pub fn train<'py>(
 /// A policy that acts on encoded observation rows, for any scenario.
 trait RowPolicy: Send {
     fn act(&mut self, rows: &[f32], masks: Option<&[bool]>) -> Result<Vec<Action>, PolicyError>;
+    fn outputs(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>);
 }
 
 impl std::fmt::Debug for dyn RowPolicy {
@@ -132,6 +133,10 @@ impl std::fmt::Debug for dyn RowPolicy {
 impl<S: Scenario + Clone> RowPolicy for NeuralPolicy<S> {
     fn act(&mut self, rows: &[f32], masks: Option<&[bool]>) -> Result<Vec<Action>, PolicyError> {
         self.act_encoded(rows, masks)
+    }
+
+    fn outputs(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        NeuralPolicy::outputs(self, rows)
     }
 }
 
@@ -154,6 +159,23 @@ impl ScenarioVisitor for LoadPolicy<'_> {
         policy.reset(self.seed);
         let meta = Meta::of(&built.env, built.resolved_config);
         Ok((Box::new(policy), meta))
+    }
+}
+
+/// A network's action parameters `[B, outputs]` and values `[B]`.
+pub type NetworkOutputs<'py> = (Bound<'py, PyArray2<f32>>, Bound<'py, numpy::PyArray1<f32>>);
+
+impl Policy {
+    /// The rows of `obs` after checking its width against the policy's observations.
+    fn rows(&self, obs: &PyReadonlyArray2<'_, f32>) -> PyResult<Vec<f32>> {
+        let obs_len = self.meta.spec.encoded_len();
+        let [batch, cols] = [obs.shape()[0], obs.shape()[1]];
+        if cols != obs_len {
+            return Err(value_error(format!(
+                "observations have shape [{batch}, {cols}], expected [B, {obs_len}]"
+            )));
+        }
+        Ok(obs.as_slice().map_err(value_error)?.to_vec())
     }
 }
 
@@ -219,6 +241,32 @@ impl Policy {
         crate::envs::describe(py, &self.meta)
     }
 
+    /// The network's raw outputs for encoded observations `[B, obs_len]` (float32): action
+    /// parameters `[B, outputs]` and values `[B]`, as burn computes them (the reference for
+    /// exported graphs).
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        obs: PyReadonlyArray2<'py, f32>,
+    ) -> PyResult<NetworkOutputs<'py>> {
+        let rows = self.rows(&obs)?;
+        let batch = obs.shape()[0];
+        let policy = &self.policy;
+        let (params, values) = py
+            .detach(|| {
+                policy
+                    .lock()
+                    .map(|p| p.outputs(&rows))
+                    .map_err(|_| anyhow::anyhow!("the policy was poisoned by an earlier panic"))
+            })
+            .map_err(any_error)?;
+        let per_row = params.len() / batch.max(1);
+        Ok((
+            numpy::PyArray1::from_vec(py, params).reshape([batch, per_row])?,
+            numpy::PyArray1::from_vec(py, values),
+        ))
+    }
+
     /// Actions `[B, flat_len]` (float64) for encoded observations `[B, obs_len]` (float32),
     /// with optional masks `[B, mask_len]`; one forward pass, GIL released.
     #[pyo3(signature = (obs, masks = None))]
@@ -228,14 +276,9 @@ impl Policy {
         obs: PyReadonlyArray2<'py, f32>,
         masks: Option<PyReadonlyArray2<'py, bool>>,
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
-        let (obs_len, mask_len) = (self.meta.spec.encoded_len(), self.meta.mask_len);
-        let [batch, cols] = [obs.shape()[0], obs.shape()[1]];
-        if cols != obs_len {
-            return Err(value_error(format!(
-                "observations have shape [{batch}, {cols}], expected [B, {obs_len}]"
-            )));
-        }
-        let rows = obs.as_slice().map_err(value_error)?.to_vec();
+        let mask_len = self.meta.mask_len;
+        let rows = self.rows(&obs)?;
+        let batch = obs.shape()[0];
         let masks = match &masks {
             Some(m) if m.shape() != [batch, mask_len] => {
                 return Err(value_error(format!(

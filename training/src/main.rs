@@ -14,9 +14,12 @@ use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
     PlacementScenario, Scenario, TrafficConfig, TrafficScenario,
 };
+use planetgym_training::export::{self, Artifact};
 use planetgym_training::ppo::{self, TrainConfig};
 use planetgym_training::session::{self, LEARNED, LEARNED_SAMPLED};
-use planetgym_training::{plot, registry, report};
+use planetgym_training::{plot, registry, report, shadow};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -66,6 +69,45 @@ enum Command {
         after_help = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it."
     )]
     Eval(Box<BaselinesArgs>),
+    /// Export a trained policy for production: policy.onnx (normalisation included) + manifest.json.
+    #[command(
+        after_help = "Examples:\n  planetgym export --run runs/try1 --out exports/try1\n  planetgym export --run experiments/policies/placement --out exports/placement\n\nThe graph takes features in the units of manifest.json's feature_spec and returns the action\nparameters and the value; the export checks it against the burn policy before writing it."
+    )]
+    Export {
+        /// Run directory, or any directory holding a policy.json.
+        #[arg(long, value_name = "DIR")]
+        run: PathBuf,
+        /// Where to write policy.onnx and manifest.json (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Shadow mode: replay logged decisions (JSON Lines) through an exported policy, next to the incumbent's.
+    #[command(
+        after_help = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped."
+    )]
+    Shadow(ShadowArgs),
+    /// Write simulated decision logs (JSON Lines) with a baseline as the incumbent, for shadow mode.
+    #[command(
+        after_help = "Examples:\n  planetgym shadow-sample --scenario placement --incumbent best-fit --records 500 --output decisions.jsonl\n  planetgym shadow-sample --scenario traffic --config my.toml --incumbent nearest --records 100"
+    )]
+    ShadowSample {
+        #[arg(long)]
+        scenario: String,
+        /// TOML config with the fields to change from the scenario's default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Who takes the logged decisions: a baseline (see `planetgym baselines`) or a policy directory.
+        #[arg(long)]
+        incumbent: String,
+        #[arg(long, default_value_t = 1000)]
+        records: u64,
+        /// Seed of the first episode (later episodes: seed + 1, ...).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output file (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
     #[command(
         after_help = "Examples:\n  planetgym forecast --series builtin:azure_vm_v2 --horizon 24\n  planetgym forecast --series google2019:../shared/data/google/cluster2019_aggregated/instance_usage_avg_300s_day01-21.csv --horizon 6 --plot g.png\n\nSeries: builtin:azure_vm_v2, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW, qps:PATH.\nGaps are not filled: the series is cut to its longest gap-free stretch, and the cut is reported."
@@ -109,6 +151,31 @@ struct TrainArgs {
     /// Stop cleanly (checkpoint saved) once this many updates are done, as Ctrl-C would.
     #[arg(long, value_name = "UPDATES")]
     stop_after: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct ShadowArgs {
+    /// Print the JSON Schema of a decision record for SCENARIO (or for the export in DIR) and exit.
+    #[arg(long, value_name = "SCENARIO|DIR", conflicts_with = "policy")]
+    schema: Option<String>,
+    /// With --schema SCENARIO: the scenario config (fields that change from the default).
+    #[arg(long, value_name = "FILE", requires = "schema")]
+    config: Option<PathBuf>,
+    /// Directory of an exported policy (`planetgym export`).
+    #[arg(long, value_name = "DIR", required_unless_present = "schema")]
+    policy: Option<PathBuf>,
+    /// Decision log, JSON Lines (default: stdin).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Where to write the policy's decisions, JSON Lines (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Also write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Continuous decisions agree when no value differs by more than this.
+    #[arg(long, default_value_t = shadow::DEFAULT_TOLERANCE)]
+    tolerance: f64,
 }
 
 #[derive(Debug, Args)]
@@ -207,6 +274,47 @@ fn run(cli: Cli) -> Result<()> {
             baselines(*args)?
         }
         Command::Train(args) => train(args)?,
+        Command::Export { run, out } => {
+            let m = export::export(&run, &out)?;
+            println!(
+                "exported {} policy ({} steps) to {}: {} ({} bytes, sha256 {}), {}\nchecked against burn on {} observations: largest difference {:.2e} (relative to max(1, |output|))",
+                m.scenario,
+                m.training.trained_steps,
+                out.display(),
+                export::ONNX_FILE,
+                m.onnx.bytes,
+                m.onnx.sha256,
+                export::MANIFEST_FILE,
+                m.verification.observations,
+                m.verification.max_difference
+            );
+        }
+        Command::Shadow(args) => shadow_command(args)?,
+        Command::ShadowSample {
+            scenario,
+            config,
+            incumbent,
+            records,
+            seed,
+            output,
+        } => {
+            let (text, origin) = read_config(config.as_deref())?;
+            let out: Box<dyn Write> = match &output {
+                Some(path) => Box::new(BufWriter::new(
+                    File::create(path)
+                        .with_context(|| format!("cannot create {}", path.display()))?,
+                )),
+                None => Box::new(BufWriter::new(std::io::stdout().lock())),
+            };
+            let sampler = shadow::sample::Sampler {
+                incumbent,
+                records,
+                seed,
+                out,
+            };
+            let written = registry::with_scenario(&scenario, &text, &origin, sampler)?;
+            eprintln!("wrote {written} decision records");
+        }
         Command::Forecast {
             series,
             horizon,
@@ -411,6 +519,56 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
         }
         other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
     }
+}
+
+/// A scenario config file's text and its name for messages (empty: the default config).
+fn read_config(path: Option<&std::path::Path>) -> Result<(String, String)> {
+    match path {
+        Some(p) => Ok((
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+            p.display().to_string(),
+        )),
+        None => Ok((String::new(), "the default config".into())),
+    }
+}
+
+fn shadow_command(args: ShadowArgs) -> Result<()> {
+    if let Some(target) = &args.schema {
+        let (text, origin) = read_config(args.config.as_deref())?;
+        let schema = shadow::schema_for(target, &text, &origin)?;
+        println!("{}", serde_json::to_string_pretty(&schema)?);
+        return Ok(());
+    }
+    let Some(dir) = &args.policy else {
+        bail!("shadow needs --policy DIR (or --schema SCENARIO)");
+    };
+    let artifact = Artifact::load(dir)?;
+    let input: Box<dyn BufRead> = match &args.input {
+        Some(path) => Box::new(BufReader::new(
+            File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let output: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let report = shadow::run(
+        &artifact,
+        &dir.display().to_string(),
+        input,
+        output,
+        std::io::stderr().lock(),
+        args.tolerance,
+    )?;
+    eprintln!("{}", report.text());
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn train(args: TrainArgs) -> Result<()> {

@@ -13,6 +13,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::protobuf::{put_bytes, put_f32, put_f64, put_varint_field};
+
 #[derive(Debug)]
 pub struct EventWriter {
     out: BufWriter<File>,
@@ -78,35 +80,6 @@ fn wall_time() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint_field(out: &mut Vec<u8>, field: u64, v: u64) {
-    put_varint(out, field << 3);
-    put_varint(out, v);
-}
-
-fn put_f64(out: &mut Vec<u8>, field: u64, v: f64) {
-    put_varint(out, (field << 3) | 1);
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_f32(out: &mut Vec<u8>, field: u64, v: f32) {
-    put_varint(out, (field << 3) | 5);
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-    put_varint(out, (field << 3) | 2);
-    put_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
 }
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bitwise: records are small and few.

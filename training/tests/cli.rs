@@ -5,17 +5,8 @@
 use planetgym_env::ScenarioConfig;
 use std::process::Command;
 
-fn planetgym(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_planetgym"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
+mod common;
+use common::planetgym;
 
 #[test]
 fn scenarios_lists_traffic_and_shows_a_default_that_loads_back() {

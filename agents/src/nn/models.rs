@@ -34,6 +34,32 @@ fn linear(inputs: usize, outputs: usize, gain: f64, rng: &mut Rng, device: &Devi
     }
 }
 
+/// A linear layer as plain values, `y = x W + b`: for export to other runtimes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    pub inputs: usize,
+    pub outputs: usize,
+    /// `[inputs, outputs]`, row-major.
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl Dense {
+    fn of(layer: &Linear) -> Self {
+        let [inputs, outputs] = layer.weight.val().dims();
+        let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
+        Self {
+            inputs,
+            outputs,
+            weight: values(layer.weight.val().reshape([inputs * outputs])),
+            bias: layer
+                .bias
+                .as_ref()
+                .map_or_else(|| vec![0.0; outputs], |b| values(b.val())),
+        }
+    }
+}
+
 /// Gain of the layers producing action parameters.
 const ACTION_GAIN: f64 = 0.01;
 
@@ -60,6 +86,16 @@ impl MlpActorCritic {
             policy: linear(hidden, outputs, ACTION_GAIN, rng, device),
             value: linear(hidden, 1, 1.0, rng, device),
         }
+    }
+
+    /// The layers by name, in the order `forward` applies them.
+    pub fn layers(&self) -> [(&'static str, Dense); 4] {
+        [
+            ("hidden1", Dense::of(&self.hidden1)),
+            ("hidden2", Dense::of(&self.hidden2)),
+            ("policy", Dense::of(&self.policy)),
+            ("value", Dense::of(&self.value)),
+        ]
     }
 
     /// Action parameters `[B, outputs]` and values `[B]` for observations `[B, inputs]`.
@@ -97,6 +133,18 @@ impl EntityScorer {
             score: linear(hidden, 1, ACTION_GAIN, rng, device),
             value: linear(2 * hidden, 1, 1.0, rng, device),
         }
+    }
+
+    /// The layers by name: `context` (global features), `entity1`, `entity2`, `score`, `value`
+    /// (over the pooled rows followed by the context).
+    pub fn layers(&self) -> [(&'static str, Dense); 5] {
+        [
+            ("context", Dense::of(&self.context)),
+            ("entity1", Dense::of(&self.entity1)),
+            ("entity2", Dense::of(&self.entity2)),
+            ("score", Dense::of(&self.score)),
+            ("value", Dense::of(&self.value)),
+        ]
     }
 
     /// Scores and values for encoded observations `[B, obs_len]` (global features, entity rows,

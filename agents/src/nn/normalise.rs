@@ -137,10 +137,25 @@ impl ObsNormaliser {
         }
     }
 
+    /// The standard deviation `apply` divides slot `slot` by.
+    fn std(&self, slot: usize) -> f64 {
+        (self.stats.variance(slot) + EPSILON).sqrt()
+    }
+
+    /// Per-slot means and the standard deviations `apply` divides by; the slots are the flat
+    /// features, or the global features followed by the entity features.
+    pub fn moments(&self) -> (Vec<f64>, Vec<f64>) {
+        let slots = 0..self.stats.mean.len();
+        (
+            self.stats.mean.clone(),
+            slots.map(|i| self.std(i)).collect(),
+        )
+    }
+
     /// Normalises observations `[B, obs_len]` in place.
     pub fn apply(&self, batch: &mut [f32], obs_len: usize) {
         let scale = |slot: usize, x: &mut f32| {
-            let std = (self.stats.variance(slot) + EPSILON).sqrt();
+            let std = self.std(slot);
             *x = (((f64::from(*x) - self.stats.mean[slot]) / std) as f32).clamp(-CLIP, CLIP);
         };
         for obs in batch.chunks_mut(obs_len) {
@@ -201,7 +216,7 @@ mod tests {
     #[test]
     fn flat_features_end_up_standardised() {
         let spec = FeatureSpec {
-            scenario: "t",
+            scenario: "t".into(),
             layout: Layout::Flat {
                 features: vec![Feature::new("a", "u", 1.0), Feature::new("b", "u", 1.0)],
             },
@@ -221,7 +236,7 @@ mod tests {
     #[test]
     fn entity_rows_share_statistics_ignore_absent_rows_and_keep_the_mask() {
         let spec = FeatureSpec {
-            scenario: "t",
+            scenario: "t".into(),
             layout: Layout::Entity {
                 global: vec![],
                 entity: vec![Feature::new("x", "u", 1.0)],

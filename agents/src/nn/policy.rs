@@ -301,9 +301,7 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
                 batch * mask_len
             )));
         }
-        let mut input = rows.to_vec();
-        self.brain.normalise(&mut input);
-        let (out, _) = self.brain.model.forward_rows(&input, obs_len, &self.device);
+        let (out, _) = self.outputs(rows);
         let outputs = out.len() / batch;
         let log_std = self.brain.log_std();
         let mut actions = Vec::with_capacity(batch);
@@ -321,6 +319,16 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
             actions.push(action);
         }
         Ok(actions)
+    }
+
+    /// The network's action parameters `[B, outputs]` and values `[B]` for encoded rows
+    /// `[B, obs_len]` (whole rows; normalised first, as when acting).
+    pub fn outputs(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let mut input = rows.to_vec();
+        self.brain.normalise(&mut input);
+        self.brain
+            .model
+            .forward_rows(&input, self.brain.obs_len, &self.device)
     }
 
     fn invalid(&self, message: String) -> PolicyError {

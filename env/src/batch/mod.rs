@@ -345,7 +345,7 @@ const JOB_FEATURES: usize = 4;
 
 fn feature_spec(visible_jobs: usize) -> FeatureSpec {
     FeatureSpec {
-        scenario: "batch",
+        scenario: "batch".into(),
         layout: Layout::Entity {
             global: vec![
                 Feature::new("free_processors", "fraction of the machine", 1.0),

@@ -383,7 +383,7 @@ fn feature_spec(c: &CapacityConfig) -> FeatureSpec {
         }
     }
     FeatureSpec {
-        scenario: "capacity",
+        scenario: "capacity".into(),
         layout: Layout::Flat { features },
     }
 }

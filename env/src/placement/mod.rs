@@ -655,7 +655,7 @@ const NODE_FEATURES: usize = 9;
 
 fn feature_spec(nodes: usize) -> FeatureSpec {
     FeatureSpec {
-        scenario: "placement",
+        scenario: "placement".into(),
         layout: Layout::Entity {
             global: vec![
                 Feature::new("pod_cpu", "milli-CPU", 64_000.0),

@@ -233,6 +233,70 @@ impl TrafficScenario {
         &self.geo.regions[self.sites[s].region].name
     }
 
+    /// The reward `split` (the simplex action's values, rows normalised as a step does) would
+    /// have earned in an interval with `conditions`: the step's own model, for shadow mode's
+    /// counterfactual rewards.
+    pub fn one_step_reward(
+        &self,
+        conditions: &TrafficOracleView,
+        split: &Action,
+    ) -> Result<f64, EnvError> {
+        self.check_action(split)?;
+        let (r, s) = (self.geo.regions.len(), self.sites.len());
+        for (name, len, want) in [
+            ("demand_rps", conditions.demand_rps.len(), r),
+            ("health", conditions.health.len(), s),
+            ("rtt_ms", conditions.rtt_ms.len(), r * s),
+        ] {
+            if len != want {
+                return Err(EnvError::data(
+                    "traffic conditions",
+                    format!("`{name}` has {len} values, the world needs {want}"),
+                ));
+            }
+        }
+        let Action::Continuous(values) = split else {
+            unreachable!("check_action accepts only continuous actions for a simplex space")
+        };
+        Ok(self.serve(conditions, values, &mut Vec::new()).1)
+    }
+
+    /// Serves the split `values` under `conditions`: the outcome and its reward.
+    fn serve(
+        &self,
+        conditions: &TrafficOracleView,
+        values: &[f32],
+        flows: &mut Vec<Flow>,
+    ) -> (Outcome, f64) {
+        let split = normalise_rows(values, self.sites.len());
+        let available: Vec<f64> = self
+            .capacity_rps
+            .iter()
+            .zip(&conditions.health)
+            .map(|(c, h)| c * h)
+            .collect();
+        let outcome = self.serving.serve(
+            Interval {
+                demand_rps: &conditions.demand_rps,
+                split: &split,
+                available_rps: &available,
+                rtt_ms: &conditions.rtt_ms,
+                cost_per_request_usd: &self.cost_per_request_usd,
+            },
+            flows,
+        );
+        let cost_per_million = if outcome.demand_rps > 0.0 {
+            outcome.cost_usd / (outcome.demand_rps * self.config.interval_s) * 1e6
+        } else {
+            0.0
+        };
+        let w = &self.config.reward;
+        let reward = -(w.latency_weight * outcome.mean_latency_ms
+            + w.drop_weight * outcome.dropped_fraction()
+            + w.cost_weight * cost_per_million);
+        (outcome, reward)
+    }
+
     fn minutes_to_intervals(&self, minutes: f64) -> u64 {
         ((minutes * 60.0 / self.config.interval_s).round() as u64).max(1)
     }
@@ -430,23 +494,9 @@ impl Scenario for TrafficScenario {
         let Action::Continuous(values) = action else {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
-        let split = normalise_rows(values, self.sites.len());
-        let available: Vec<f64> = self
-            .capacity_rps
-            .iter()
-            .zip(&self.next.health)
-            .map(|(c, h)| c * h)
-            .collect();
-        let outcome = self.serving.serve(
-            Interval {
-                demand_rps: &self.next.demand_rps,
-                split: &split,
-                available_rps: &available,
-                rtt_ms: &self.next.rtt_ms,
-                cost_per_request_usd: &self.cost_per_request_usd,
-            },
-            &mut self.flows,
-        );
+        let mut flows = std::mem::take(&mut self.flows);
+        let (outcome, reward) = self.serve(&self.next, values, &mut flows);
+        self.flows = flows;
         let next = self.draw_conditions(k + 2);
         let applied = std::mem::replace(&mut self.next, next);
         self.current = Conditions {
@@ -456,20 +506,6 @@ impl Scenario for TrafficScenario {
         };
         self.utilisation = outcome.utilisation.clone();
         self.interval = Some(k + 1);
-        let dropped_fraction = if outcome.demand_rps > 0.0 {
-            outcome.dropped_rps / outcome.demand_rps
-        } else {
-            0.0
-        };
-        let cost_per_million = if outcome.demand_rps > 0.0 {
-            outcome.cost_usd / (outcome.demand_rps * self.config.interval_s) * 1e6
-        } else {
-            0.0
-        };
-        let w = &self.config.reward;
-        let reward = -(w.latency_weight * outcome.mean_latency_ms
-            + w.drop_weight * dropped_fraction
-            + w.cost_weight * cost_per_million);
         Ok(Transition {
             obs: self.observation(),
             reward,
@@ -480,7 +516,7 @@ impl Scenario for TrafficScenario {
                     outcome.mean_latency_ms,
                     outcome.p95_latency_ms,
                     outcome.slo_violation_fraction,
-                    dropped_fraction,
+                    outcome.dropped_fraction(),
                     outcome.cost_usd,
                     outcome.max_site_utilisation,
                     outcome.demand_rps,
@@ -659,7 +695,7 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
         }
     };
     FeatureSpec {
-        scenario: "traffic",
+        scenario: "traffic".into(),
         layout,
     }
 }

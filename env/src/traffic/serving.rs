@@ -37,6 +37,17 @@ pub struct Outcome {
     pub served_per_site_rps: Vec<f64>,
 }
 
+impl Outcome {
+    /// Dropped share of the demand (0 without demand).
+    pub fn dropped_fraction(&self) -> f64 {
+        if self.demand_rps > 0.0 {
+            self.dropped_rps / self.demand_rps
+        } else {
+            0.0
+        }
+    }
+}
+
 /// Served request flow on one region-site pair.
 #[derive(Debug, Clone, Copy)]
 pub struct Flow {

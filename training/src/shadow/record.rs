@@ -1,0 +1,356 @@
+//! The shadow-mode decision record: one JSON object per line, as a production system would log
+//! a decision. Its schema (a JSON Schema document) is generated from the scenario's FeatureSpec
+//! and action space, so it always names the features the policy reads.
+//!
+//! ```text
+//! {"timestamp": 1767225600 | "2026-01-01T00:00:00Z",
+//!  "id": "optional, copied to the output",
+//!  "observation": {"features": {"<name>": value, ...}}                      flat layouts
+//!               | {"global": {...}, "entities": [{...}, ...], "entity_mask": [1, 0, ...]?}
+//!  "action_mask": [true, false, ...]?       legal choices (discrete spaces; absent: all legal)
+//!  "incumbent": 3 | [1, 0, 2] | [0.5, ...] | [[0.2, 0.8], ...]    the incumbent's decision
+//!  "outcome": {...}?}                        what was observed afterwards (scenario-specific)
+//! ```
+//!
+//! Feature values are in the units the FeatureSpec names (the policy divides by the scales).
+
+use crate::export::{Inputs, input};
+use planetgym_env::features::{Feature, Layout};
+use planetgym_env::{Action, FeatureSpec, Space};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+/// An action as it appears in records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ActionJson {
+    Index(usize),
+    Indices(Vec<usize>),
+    Values(Vec<f32>),
+    Rows(Vec<Vec<f32>>),
+}
+
+impl ActionJson {
+    pub fn of(action: &Action, space: &Space) -> Self {
+        match (action, space) {
+            (Action::Discrete(i), _) => Self::Index(*i),
+            (Action::MultiDiscrete(v), _) => Self::Indices(v.clone()),
+            (Action::Continuous(v), Space::Simplex { cols, .. }) => {
+                Self::Rows(v.chunks((*cols).max(1)).map(<[f32]>::to_vec).collect())
+            }
+            (Action::Continuous(v), _) => Self::Values(v.clone()),
+        }
+    }
+}
+
+/// One validated record.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub timestamp: Value,
+    pub id: Option<Value>,
+    /// The policy's inputs (batch of one), named as in the manifest.
+    pub inputs: Inputs,
+    /// The action space of this decision (a `Discrete` space over the candidates listed, for
+    /// entity layouts choosing among entities).
+    pub space: Space,
+    pub mask: Option<Vec<bool>>,
+    /// The incumbent's decision (required by `shadow`; a policy asked to act ignores it).
+    pub incumbent: Option<Action>,
+    pub outcome: Option<Value>,
+}
+
+/// The space decisions live in when `entities` candidates are listed.
+fn decision_space(space: &Space, spec: &FeatureSpec, entities: Option<usize>) -> Space {
+    match (space, spec.entity_parts(), entities) {
+        (Space::Discrete { .. }, Some(_), Some(n)) => Space::Discrete { n },
+        _ => space.clone(),
+    }
+}
+
+/// Reads `features` by name from the object `value` (at `at`, for messages).
+fn read_features(
+    value: &Value,
+    features: &[Feature],
+    at: &str,
+    out: &mut Vec<f32>,
+) -> Result<(), String> {
+    let map = value
+        .as_object()
+        .ok_or_else(|| format!("{at}: expected an object of named features"))?;
+    for f in features {
+        let v = map
+            .get(&f.name)
+            .ok_or_else(|| format!("{at}: feature `{}` ({}) is missing", f.name, f.unit))?;
+        let x = v
+            .as_f64()
+            .filter(|x| x.is_finite() && x.abs() <= f64::from(f32::MAX))
+            .ok_or_else(|| format!("{at}.{}: expected a finite number, got {v}", f.name))?;
+        out.push(x as f32);
+    }
+    if map.len() != features.len()
+        && let Some(unknown) = map.keys().find(|k| !features.iter().any(|f| &f.name == *k))
+    {
+        return Err(format!(
+            "{at}: unknown feature `{unknown}` (not in the policy's FeatureSpec)"
+        ));
+    }
+    Ok(())
+}
+
+fn flags(value: &Value, len: usize, at: &str) -> Result<Vec<bool>, String> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| format!("{at}: expected an array of {len} flags"))?;
+    if items.len() != len {
+        return Err(format!("{at}: {} flags, expected {len}", items.len()));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Bool(b) => Ok(*b),
+            Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
+            Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
+            _ => Err(format!("{at}[{i}]: expected true/false or 1/0, got {v}")),
+        })
+        .collect()
+}
+
+/// The policy's inputs from the record's observation; also returns the number of entities.
+fn observation(value: &Value, spec: &FeatureSpec) -> Result<(Inputs, Option<usize>), String> {
+    match &spec.layout {
+        Layout::Flat { features } => {
+            let mut obs = Vec::with_capacity(features.len());
+            let f = value
+                .get("features")
+                .ok_or("observation: `features` is missing")?;
+            read_features(f, features, "observation.features", &mut obs)?;
+            Ok((vec![input("obs", vec![1, features.len()], obs)], None))
+        }
+        Layout::Entity { global, entity, .. } => {
+            let mut g = Vec::with_capacity(global.len());
+            let gv = value
+                .get("global")
+                .ok_or("observation: `global` is missing")?;
+            read_features(gv, global, "observation.global", &mut g)?;
+            let rows = value
+                .get("entities")
+                .and_then(Value::as_array)
+                .ok_or("observation: `entities` must be an array of objects")?;
+            if rows.is_empty() {
+                return Err("observation.entities: at least one candidate is needed".into());
+            }
+            let mut e = Vec::with_capacity(rows.len() * entity.len());
+            for (i, row) in rows.iter().enumerate() {
+                read_features(row, entity, &format!("observation.entities[{i}]"), &mut e)?;
+            }
+            let mask = match value.get("entity_mask") {
+                None => vec![1.0; rows.len()],
+                Some(m) => flags(m, rows.len(), "observation.entity_mask")?
+                    .into_iter()
+                    .map(|b| if b { 1.0 } else { 0.0 })
+                    .collect(),
+            };
+            let n = rows.len();
+            Ok((
+                vec![
+                    input("global", vec![1, global.len()], g),
+                    input("entities", vec![1, n, entity.len()], e),
+                    input("entity_mask", vec![1, n], mask),
+                ],
+                Some(n),
+            ))
+        }
+    }
+}
+
+/// The action `value` in `space`, checked (mask included).
+pub fn parse_action(
+    value: &Value,
+    space: &Space,
+    mask: Option<&[bool]>,
+    at: &str,
+) -> Result<Action, String> {
+    let index = |v: &Value, at: &str| {
+        v.as_u64()
+            .map(|i| i as usize)
+            .ok_or_else(|| format!("{at}: expected a non-negative integer, got {v}"))
+    };
+    let number = |v: &Value, at: &str| {
+        v.as_f64()
+            .filter(|x| x.is_finite())
+            .map(|x| x as f32)
+            .ok_or_else(|| format!("{at}: expected a finite number, got {v}"))
+    };
+    fn array<'v>(v: &'v Value, at: &str, space: &Space) -> Result<&'v Vec<Value>, String> {
+        v.as_array()
+            .ok_or_else(|| format!("{at}: expected an array for {space}, got {v}"))
+    }
+    let action = match space {
+        Space::Discrete { .. } => Action::Discrete(index(value, at)?),
+        Space::MultiDiscrete { .. } => Action::MultiDiscrete(
+            array(value, at, space)?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| index(v, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Space::Box { .. } => Action::Continuous(
+            array(value, at, space)?
+                .iter()
+                .enumerate()
+                .map(|(i, v)| number(v, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Space::Simplex { rows, .. } => {
+            let items = array(value, at, space)?;
+            if items.len() != *rows {
+                return Err(format!("{at}: {} rows, {space} has {rows}", items.len()));
+            }
+            let mut values = Vec::new();
+            for (r, row) in items.iter().enumerate() {
+                for (c, v) in array(row, at, space)?.iter().enumerate() {
+                    values.push(number(v, &format!("{at}[{r}][{c}]"))?);
+                }
+            }
+            Action::Continuous(values)
+        }
+    };
+    space
+        .check(&action, mask, &|row| format!(" (row {row})"))
+        .map_err(|e| format!("{at}: {e}"))?;
+    Ok(action)
+}
+
+/// Parses and validates one record against the policy's FeatureSpec and action space.
+pub fn parse(line: &str, spec: &FeatureSpec, space: &Space) -> Result<Decision, String> {
+    let record: Value =
+        serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
+    let Value::Object(mut record) = record else {
+        return Err("expected a JSON object".into());
+    };
+    let timestamp = record
+        .remove("timestamp")
+        .filter(|t| t.is_string() || t.is_number())
+        .ok_or("`timestamp` (a string or a number) is missing")?;
+    let obs = record
+        .remove("observation")
+        .ok_or("`observation` is missing")?;
+    let (inputs, entities) = observation(&obs, spec)?;
+    let space = decision_space(space, spec, entities);
+    if let (Space::Simplex { rows, cols }, Some(n)) = (&space, entities)
+        && n != rows * cols
+    {
+        return Err(format!(
+            "observation.entities: {n} rows; the {rows}x{cols} split needs one per pair"
+        ));
+    }
+    let mask = match record.remove("action_mask") {
+        Some(m) if space.mask_len() > 0 => Some(flags(&m, space.mask_len(), "action_mask")?),
+        Some(_) => return Err(format!("action_mask: {space} has no mask")),
+        None => None,
+    };
+    let incumbent = match record.remove("incumbent") {
+        Some(v) => Some(parse_action(&v, &space, mask.as_deref(), "incumbent")?),
+        None => None,
+    };
+    let id = record.remove("id");
+    let outcome = record.remove("outcome");
+    if let Some(key) = record.keys().next() {
+        return Err(format!(
+            "unknown field `{key}` (expected timestamp, id, observation, action_mask, incumbent, outcome)"
+        ));
+    }
+    Ok(Decision {
+        timestamp,
+        id,
+        inputs,
+        space,
+        mask,
+        incumbent,
+        outcome,
+    })
+}
+
+fn features_schema(features: &[Feature]) -> Value {
+    let properties: Map<String, Value> = features
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                json!({"type": "number", "description": format!("unit: {}; the policy reads value / {}", f.unit, f.scale)}),
+            )
+        })
+        .collect();
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": features.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
+        "additionalProperties": false,
+    })
+}
+
+fn action_schema(space: &Space, entity: bool) -> Value {
+    let integer = json!({"type": "integer", "minimum": 0});
+    match space {
+        Space::Discrete { .. } if entity => json!({"type": "integer", "minimum": 0,
+            "description": "index of the chosen candidate in observation.entities"}),
+        Space::Discrete { n } => json!({"type": "integer", "minimum": 0, "maximum": n - 1}),
+        Space::MultiDiscrete { nvec } => json!({"type": "array", "items": integer,
+            "minItems": nvec.len(), "maxItems": nvec.len(),
+            "description": format!("one choice per dimension, dimension i in 0..nvec[i], nvec = {nvec:?}")}),
+        Space::Box { low, high } => json!({"type": "array", "items": {"type": "number"},
+            "minItems": low.len(), "maxItems": low.len(),
+            "description": format!("within low = {low:?} and high = {high:?}")}),
+        Space::Simplex { rows, cols } => {
+            json!({"type": "array", "minItems": rows, "maxItems": rows,
+            "items": {"type": "array", "minItems": cols, "maxItems": cols, "items": {"type": "number", "minimum": 0}},
+            "description": format!("{rows} rows of {cols} non-negative weights, each row summing to 1")})
+        }
+    }
+}
+
+/// The JSON Schema of a record for a policy reading `spec` and acting in `space`; `outcome`
+/// is the scenario's outcome schema, when it has one.
+pub fn schema(spec: &FeatureSpec, space: &Space, outcome: Option<Value>) -> Value {
+    let observation = match &spec.layout {
+        Layout::Flat { features } => json!({
+            "type": "object", "required": ["features"], "additionalProperties": false,
+            "properties": {"features": features_schema(features)}}),
+        Layout::Entity {
+            global,
+            entity,
+            entities,
+        } => json!({
+            "type": "object", "required": ["global", "entities"], "additionalProperties": false,
+            "properties": {
+                "global": features_schema(global),
+                "entities": {"type": "array", "minItems": 1, "items": features_schema(entity),
+                    "description": format!("one object per candidate, any number ({entities} in training)")},
+                "entity_mask": {"type": "array", "items": {"type": ["boolean", "integer"]},
+                    "description": "1/true for a present candidate, 0/false for padding; absent: all present"}}}),
+    };
+    let entity = spec.entity_parts().is_some();
+    let mut properties = json!({
+        "timestamp": {"type": ["string", "number"], "description": "when the decision was taken (RFC 3339 or Unix seconds)"},
+        "id": {"description": "optional identifier, copied to the shadow output"},
+        "observation": observation,
+        "incumbent": action_schema(space, entity),
+    });
+    if space.mask_len() > 0 {
+        properties["action_mask"] = json!({"type": "array", "items": {"type": ["boolean", "integer"]},
+            "description": "legal choices, one flag per choice (per candidate for entity layouts); absent: all legal"});
+    }
+    properties["outcome"] = outcome.unwrap_or_else(
+        || json!({"description": "optional; not used by this scenario's counterfactual model"}),
+    );
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": format!("planetgym shadow-mode decision record: {}", spec.scenario),
+        "description": format!("One JSON object per line. FeatureSpec hash {}.", spec.hash()),
+        "type": "object",
+        "required": ["timestamp", "observation", "incumbent"],
+        "additionalProperties": false,
+        "properties": properties,
+    })
+}
