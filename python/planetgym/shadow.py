@@ -86,10 +86,9 @@ class ShadowPolicy:
                 ) from e
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1
+            # The bytes that passed the checks, not the file again.
             self._session = onnxruntime.InferenceSession(
-                os.fspath(self.path / self.manifest["onnx"]["file"]),
-                options,
-                providers=["CPUExecutionProvider"],
+                self._artifact.onnx_bytes(), options, providers=["CPUExecutionProvider"]
             )
 
     @property

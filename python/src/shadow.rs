@@ -4,7 +4,7 @@
 
 use crate::errors::{any_error, value_error};
 use crate::training::NetworkOutputs;
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use planetgym_training::export::{Artifact, export as export_policy};
 use planetgym_training::registry::with_scenario;
 use planetgym_training::shadow::record::{self, ActionJson, Decision};
@@ -108,6 +108,11 @@ impl ShadowArtifact {
         Ok(Self { artifact })
     }
 
+    /// The ONNX file, as checked against the manifest (for onnxruntime).
+    fn onnx_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, pyo3::types::PyBytes> {
+        pyo3::types::PyBytes::new(py, self.artifact.onnx_bytes())
+    }
+
     /// The manifest as JSON text.
     fn manifest_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.artifact.manifest).map_err(value_error)
@@ -145,25 +150,10 @@ impl ShadowArtifact {
     ) -> PyResult<String> {
         let d = &record.decision;
         let action = match params {
-            Some(p) => {
-                let head = planetgym_agents::nn::head::ActionHead::for_space(&d.space);
-                if p.len() != head.outputs() {
-                    return Err(value_error(format!(
-                        "params hold {} values, the decision needs {}",
-                        p.len(),
-                        head.outputs()
-                    )));
-                }
-                let params = p.as_slice().map_err(value_error)?;
-                head.act(
-                    params,
-                    &self.artifact.manifest.log_std,
-                    d.mask.as_deref(),
-                    None,
-                )
-                .map_err(value_error)?
-                .1
-            }
+            Some(p) => self
+                .artifact
+                .decode(d, p.as_slice().map_err(value_error)?)
+                .map_err(any_error)?,
             None => self.artifact.decide(d).map_err(any_error)?.action,
         };
         serde_json::to_string(&ActionJson::of(&action, &d.space)).map_err(value_error)

@@ -19,7 +19,7 @@ use planetgym_agents::nn::inference_device;
 use planetgym_agents::nn::models::{Dense, Network};
 use planetgym_agents::nn::normalise::CLIP;
 use planetgym_agents::nn::policy::{Brain, Mode, NeuralPolicy, POLICY_FORMAT};
-use planetgym_env::features::{EntityParts, Feature, Layout};
+use planetgym_env::features::{Feature, Layout};
 use planetgym_env::{FeatureSpec, Scenario, Space};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -121,18 +121,6 @@ pub struct Manifest {
     pub onnx: OnnxFile,
 }
 
-impl Manifest {
-    /// The action head that decodes the outputs (`Discrete` over the entities given, for entity
-    /// layouts scoring a variable number of candidates).
-    pub fn head(&self) -> ActionHead {
-        ActionHead::for_space(&self.action_space)
-    }
-
-    pub fn parts(&self) -> Option<EntityParts> {
-        self.feature_spec.entity_parts()
-    }
-}
-
 /// Name of the action-parameter output for a space.
 fn params_output(space: &Space) -> &'static str {
     match space {
@@ -206,13 +194,16 @@ impl ScenarioVisitor for Exporter {
             producer_name: "planetgym".into(),
             producer_version: env!("CARGO_PKG_VERSION").into(),
             doc: format!("planetgym {} policy; see manifest.json", env.name()),
-            metadata: vec![
-                ("planetgym.scenario".into(), env.name().into()),
-                ("planetgym.feature_spec_hash".into(), spec.hash()),
-            ],
+            metadata: pinned(
+                env.name(),
+                &spec.hash(),
+                space,
+                &brain.log_std(),
+                &self.file.scenario_config,
+            ),
         };
         let bytes = model.to_bytes();
-        let verification = verify(&env, &self.file, &brain, &model.graph)?;
+        let verification = verify(&env, &self.file, &model.graph)?;
         let (inputs, outputs) = tensor_specs(spec, space);
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -246,6 +237,36 @@ impl ScenarioVisitor for Exporter {
         write_atomic(&self.out.join(MANIFEST_FILE), &json)?;
         Ok(manifest)
     }
+}
+
+/// What the graph's metadata pins, so that a manifest edited in these fields no longer matches
+/// the graph, whose checksum the manifest holds.
+fn pinned(
+    scenario: &str,
+    feature_spec_hash: &str,
+    space: &Space,
+    log_std: &[f32],
+    scenario_config: &str,
+) -> Vec<(String, String)> {
+    [
+        ("planetgym.scenario", scenario.to_string()),
+        ("planetgym.feature_spec_hash", feature_spec_hash.to_string()),
+        (
+            "planetgym.action_space",
+            serde_json::to_string(space).unwrap_or_default(),
+        ),
+        (
+            "planetgym.log_std",
+            serde_json::to_string(log_std).unwrap_or_default(),
+        ),
+        (
+            "planetgym.scenario_config_sha256",
+            sha256_hex(scenario_config.as_bytes()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -539,7 +560,7 @@ fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> Graph {
 
 /// Encoded observation rows `[B, obs_len]` (the burn network's input) as the graph's named
 /// inputs in feature units.
-pub fn graph_inputs(spec: &FeatureSpec, rows: &[f32]) -> Inputs {
+fn graph_inputs(spec: &FeatureSpec, rows: &[f32]) -> Inputs {
     let obs_len = spec.encoded_len().max(1);
     let batch = rows.len() / obs_len;
     let unscale = |values: &mut Vec<f32>, features: &[Feature]| {
@@ -581,22 +602,22 @@ pub fn graph_inputs(spec: &FeatureSpec, rows: &[f32]) -> Inputs {
 fn verify<S: Scenario + Clone>(
     env: &S,
     file: &planetgym_agents::nn::policy::PolicyFile,
-    brain: &Brain,
     graph: &Graph,
 ) -> Result<Verification> {
     let mut env = env.clone();
     let mut policy = NeuralPolicy::load("export", &env, file, Mode::Sample)?;
-    let mut rows = Vec::with_capacity(VERIFY_OBSERVATIONS * brain.obs_len);
-    let mut row = vec![0.0; brain.obs_len];
+    let obs_len = policy.obs_len();
+    let mut rows = Vec::with_capacity(VERIFY_OBSERVATIONS * obs_len);
+    let mut row = vec![0.0; obs_len];
     let mut seed = 0;
-    'episodes: while rows.len() < VERIFY_OBSERVATIONS * brain.obs_len {
+    'episodes: while rows.len() < VERIFY_OBSERVATIONS * obs_len {
         let mut obs = env.reset(seed);
         policy.reset(seed);
         seed += 1;
         loop {
             env.encode(&obs, &mut row);
             rows.extend_from_slice(&row);
-            if rows.len() >= VERIFY_OBSERVATIONS * brain.obs_len {
+            if rows.len() >= VERIFY_OBSERVATIONS * obs_len {
                 break 'episodes;
             }
             let action = policy.act(&obs, env.action_mask())?;
@@ -607,11 +628,7 @@ fn verify<S: Scenario + Clone>(
             obs = t.obs;
         }
     }
-    let mut input = rows.clone();
-    brain.normalise(&mut input);
-    let (params, values) = brain
-        .model
-        .forward_rows(&input, brain.obs_len, &inference_device());
+    let (params, values) = policy.outputs(&rows);
     let spec = env.feature_spec();
     let outputs = graph
         .prepare()?
@@ -630,7 +647,10 @@ fn verify<S: Scenario + Clone>(
         Ok(want
             .iter()
             .zip(got)
-            .map(|(a, b)| (a - b).abs() / a.abs().max(1.0))
+            .map(|(a, b)| {
+                let d = (a - b).abs() / a.abs().max(1.0);
+                if d.is_finite() { d } else { f32::INFINITY }
+            })
             .fold(0.0, f32::max))
     };
     let max_difference = diff(&params, &outputs[0])?.max(diff(&values, &outputs[1])?);
@@ -639,7 +659,7 @@ fn verify<S: Scenario + Clone>(
         "the exported graph differs from the burn policy by {max_difference:e} (tolerance {VERIFY_TOLERANCE:e}): not written"
     );
     Ok(Verification {
-        observations: rows.len() / brain.obs_len,
+        observations: rows.len() / obs_len,
         max_difference,
         runtime: "planetgym's ONNX interpreter".into(),
     })
@@ -650,6 +670,8 @@ fn verify<S: Scenario + Clone>(
 pub struct Artifact {
     pub manifest: Manifest,
     graph: Prepared,
+    /// The checked ONNX file, for other runtimes.
+    bytes: Vec<u8>,
 }
 
 impl Artifact {
@@ -681,7 +703,22 @@ impl Artifact {
             manifest.feature_spec_hash,
             manifest.feature_spec.scenario
         );
-        let onnx_path = dir.join(&manifest.onnx.file);
+        ensure!(
+            manifest.onnx.file == ONNX_FILE,
+            "{}: onnx.file is `{}`; an export's graph is always `{ONNX_FILE}` beside its manifest",
+            path.display(),
+            manifest.onnx.file
+        );
+        let onnx_path = dir.join(ONNX_FILE);
+        let size = std::fs::metadata(&onnx_path)
+            .with_context(|| format!("cannot read {}", onnx_path.display()))?
+            .len();
+        ensure!(
+            size == manifest.onnx.bytes,
+            "{}: {size} bytes, the manifest says {}: the file is truncated or from another export",
+            onnx_path.display(),
+            manifest.onnx.bytes
+        );
         let bytes = std::fs::read(&onnx_path)
             .with_context(|| format!("cannot read {}", onnx_path.display()))?;
         let sum = sha256_hex(&bytes);
@@ -693,18 +730,28 @@ impl Artifact {
         );
         let model = Model::from_bytes(&bytes)
             .with_context(|| format!("{} is not a valid ONNX model", onnx_path.display()))?;
-        let meta = |key: &str| {
-            model
-                .metadata
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let expected = pinned(
+            &manifest.scenario,
+            &manifest.feature_spec_hash,
+            &manifest.action_space,
+            &manifest.log_std,
+            &manifest.scenario_config,
+        );
+        if let Some((key, _)) = expected.iter().find(|kv| !model.metadata.contains(kv)) {
+            bail!(
+                "{}: the manifest's `{}` differs from what the graph was exported with (another scenario or feature spec, or an edited manifest)",
+                path.display(),
+                key.trim_start_matches("planetgym.")
+            );
+        }
+        let head = ActionHead::for_space(&manifest.action_space);
         ensure!(
-            meta("planetgym.scenario") == Some(&manifest.scenario)
-                && meta("planetgym.feature_spec_hash") == Some(&manifest.feature_spec_hash),
-            "{}: the graph was exported for another scenario or feature spec than the manifest's",
-            onnx_path.display()
+            manifest.log_std.len() == head.std_len()
+                && manifest.log_std.iter().all(|v| v.is_finite()),
+            "{}: log_std needs {} finite values for {}",
+            path.display(),
+            head.std_len(),
+            manifest.action_space
         );
         let (inputs, outputs) = tensor_specs(&manifest.feature_spec, &manifest.action_space);
         ensure!(
@@ -721,7 +768,13 @@ impl Artifact {
         Ok(Self {
             graph: model.graph.prepare()?,
             manifest,
+            bytes,
         })
+    }
+
+    /// The ONNX file's bytes, as checked against the manifest.
+    pub fn onnx_bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Action parameters and values for named inputs in feature units.

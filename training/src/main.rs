@@ -83,7 +83,7 @@ enum Command {
     },
     /// Shadow mode: replay logged decisions (JSON Lines) through an exported policy, next to the incumbent's.
     #[command(
-        after_help = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped."
+        after_help = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover@0.8 --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped."
     )]
     Shadow(ShadowArgs),
     /// Write simulated decision logs (JSON Lines) with a baseline as the incumbent, for shadow mode.
@@ -174,7 +174,7 @@ struct ShadowArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// Continuous decisions agree when no value differs by more than this.
-    #[arg(long, default_value_t = shadow::DEFAULT_TOLERANCE)]
+    #[arg(long, default_value_t = shadow::DEFAULT_TOLERANCE, value_parser = tolerance)]
     tolerance: f64,
 }
 
@@ -518,6 +518,13 @@ fn baselines(args: BaselinesArgs) -> Result<()> {
             Ok(())
         }
         other => bail!("unknown scenario `{other}`; known: {}", registry::names()),
+    }
+}
+
+fn tolerance(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!("`{text}` is not a finite number >= 0")),
     }
 }
 

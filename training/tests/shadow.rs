@@ -13,7 +13,7 @@ mod common;
 use common::planetgym;
 
 /// Runs planetgym with `input` on stdin.
-fn piped(args: &[&str], input: &str) -> (bool, String, String) {
+fn piped(args: &[&str], input: &[u8]) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_planetgym"))
         .args(args)
         .stdin(Stdio::piped())
@@ -22,8 +22,8 @@ fn piped(args: &[&str], input: &str) -> (bool, String, String) {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
     (
@@ -187,8 +187,16 @@ fn shadow_streams_and_reports_bad_lines_by_number() {
     let mut illegal = record.clone();
     let n = record["observation"]["entities"].as_array().unwrap().len();
     illegal["incumbent"] = Value::from(n + 3);
+    // The incumbent's node marked as padding: it could not have been chosen.
+    let mut padded = record.clone();
+    let chosen = padded["incumbent"].as_u64().unwrap() as usize;
+    let mut present = vec![1; n];
+    present[chosen] = 0;
+    padded["observation"]["entity_mask"] = Value::from(present);
+    let mut no_outcome = record.clone();
+    no_outcome["outcome"] = Value::Null;
     record.as_object_mut().unwrap().remove("timestamp");
-    let input = [
+    let mut input = [
         good[0].clone(),
         "{not json".into(),
         missing.to_string(),
@@ -199,11 +207,15 @@ fn shadow_streams_and_reports_bad_lines_by_number() {
         record.to_string(),
         String::new(),
         good[2].clone(),
+        padded.to_string(),
     ]
-    .join("\n");
+    .join("\n")
+    .into_bytes();
+    input.extend_from_slice(b"\n{\"timestamp\": \"\xff\xfe\"}\n");
+    input.extend_from_slice(no_outcome.to_string().as_bytes());
     let (ok, stdout, err) = piped(&["shadow", "--policy", s(&out)], &input);
     assert!(ok, "{err}");
-    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
     for expected in [
         "line 2: not a JSON object",
         "line 3: observation.global: feature `pod_gpus` (GPUs) is missing",
@@ -211,7 +223,9 @@ fn shadow_streams_and_reports_bad_lines_by_number() {
         "line 6: observation.global.pod_cpu: expected a finite number, got \"NaN\"",
         "line 7: incumbent:",
         "line 8: `timestamp`",
-        "10 lines: 3 decisions, 6 skipped",
+        "line 11: incumbent:",
+        "line 12: not UTF-8 text (byte 15)",
+        "13 lines: 4 decisions, 8 skipped",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in\n{err}");
     }
@@ -224,7 +238,7 @@ fn shadow_streams_and_reports_bad_lines_by_number() {
             .iter()
             .map(|l| l["line"].as_u64().unwrap())
             .collect::<Vec<_>>(),
-        [1, 4, 10]
+        [1, 4, 10, 13]
     );
 
     // The sampler writes to stdout too, so the two commands pipe together.
@@ -240,7 +254,7 @@ fn shadow_streams_and_reports_bad_lines_by_number() {
         "4",
     ]);
     assert!(ok, "{err}");
-    let (ok, stdout, err) = piped(&["shadow", "--policy", s(&out)], &sampled);
+    let (ok, stdout, err) = piped(&["shadow", "--policy", s(&out)], sampled.as_bytes());
     assert!(ok && stdout.lines().count() == 4, "{err}");
 
     // The schema names every feature, per scenario and per export.
@@ -350,4 +364,87 @@ fn corrupted_or_mismatched_artifacts_are_refused() {
     save(&future, &m);
     refused(&future, "manifest format 99 is not supported");
     refused(&dir.path().join("nothing"), "no exported policy");
+
+    // Fields the graph's metadata pins: the action space, log_std, the scenario config.
+    for (name, field, value) in [
+        (
+            "space",
+            "action_space",
+            serde_json::json!({"kind": "discrete", "n": 3}),
+        ),
+        ("std", "log_std", serde_json::json!([0.5])),
+        (
+            "config",
+            "scenario_config",
+            Value::from("replay_pods = 1\n"),
+        ),
+    ] {
+        let edited = copy(name);
+        let mut m = manifest(&edited);
+        m[field] = value;
+        save(&edited, &m);
+        let pinned = if field == "scenario_config" {
+            "scenario_config_sha256"
+        } else {
+            field
+        };
+        refused(
+            &edited,
+            &format!("the manifest's `{pinned}` differs from what the graph was exported with"),
+        );
+    }
+    // The graph is always policy.onnx beside the manifest.
+    let elsewhere = copy("elsewhere");
+    let mut m = manifest(&elsewhere);
+    m["onnx"]["file"] = Value::from("../placement/policy.onnx");
+    save(&elsewhere, &m);
+    refused(&elsewhere, "onnx.file is `../placement/policy.onnx`");
+}
+
+/// Traffic records: ragged splits and outcomes are refused, a missing outcome only loses the
+/// counterfactual reward, and a bad tolerance is refused up front.
+#[test]
+fn traffic_records_are_checked_row_by_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export");
+    export("traffic", &out);
+    let logs = dir.path().join("logs.jsonl");
+    sample("traffic", "nearest", "1", &logs);
+    let record: Value =
+        serde_json::from_str(std::fs::read_to_string(&logs).unwrap().trim()).unwrap();
+    let mut ragged = record.clone();
+    ragged["incumbent"][1].as_array_mut().unwrap().pop();
+    let mut short_rtt = record.clone();
+    short_rtt["outcome"]["rtt_ms"][0]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let mut extra = record.clone();
+    extra["outcome"]["weather"] = Value::from("rain");
+    let mut bare = record.clone();
+    bare.as_object_mut().unwrap().remove("outcome");
+    let input = [record, ragged, short_rtt, extra, bare]
+        .map(|r| r.to_string())
+        .join("\n");
+    let (ok, stdout, err) = piped(&["shadow", "--policy", s(&out)], input.as_bytes());
+    assert!(ok, "{err}");
+    for expected in [
+        "line 2: incumbent[1]: 11 weights",
+        "line 3: outcome.rtt_ms[0]: 11 values, one per site (12) expected",
+        "line 4: outcome: unknown field `weather`",
+        "5 lines: 2 decisions, 3 skipped",
+        "counterfactual one-step reward over 1 records",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in\n{err}");
+    }
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines[0]["reward_policy"].is_number() && lines[1].get("reward_policy").is_none());
+    let (ok, _, err) = planetgym(&["shadow", "--policy", s(&out), "--tolerance", "NaN"]);
+    assert!(
+        !ok && err.contains("`NaN` is not a finite number >= 0"),
+        "{err}"
+    );
 }

@@ -8,7 +8,7 @@
 //! state that the node features summarise.
 
 use crate::export::Manifest;
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, bail, ensure};
 use planetgym_env::{
     Action, Scenario, ScenarioConfig, Space, TrafficConfig, TrafficOracleView, TrafficScenario,
 };
@@ -74,7 +74,12 @@ impl Counterfactual {
             return Ok(None);
         };
         let conditions = traffic_conditions(outcome)?;
-        Ok(Some(env.one_step_reward(&conditions, action)?))
+        let reward = env.one_step_reward(&conditions, action)?;
+        ensure!(
+            reward.is_finite(),
+            "outcome: the model's reward is {reward} (demand or RTT out of any realistic range)"
+        );
+        Ok(Some(reward))
     }
 }
 
@@ -129,16 +134,39 @@ fn traffic_conditions(outcome: &Value) -> Result<TrafficOracleView> {
             .get(name)
             .with_context(|| format!("outcome: `{name}` is missing"))
     };
-    let mut rtt = Vec::new();
+    if let Some(key) = outcome
+        .as_object()
+        .context("outcome: expected an object")?
+        .keys()
+        .find(|k| !["demand_rps", "health", "rtt_ms"].contains(&k.as_str()))
+    {
+        bail!("outcome: unknown field `{key}` (expected demand_rps, health, rtt_ms)");
+    }
+    let demand_rps = numbers(field("demand_rps")?, "demand_rps")?;
+    let health = numbers(field("health")?, "health")?;
     let rows = field("rtt_ms")?
         .as_array()
         .context("outcome.rtt_ms: expected one array of RTTs per region")?;
+    ensure!(
+        rows.len() == demand_rps.len(),
+        "outcome.rtt_ms: {} rows, one per region ({}) expected",
+        rows.len(),
+        demand_rps.len()
+    );
+    let mut rtt = Vec::new();
     for (r, row) in rows.iter().enumerate() {
-        rtt.extend(numbers(row, &format!("rtt_ms[{r}]"))?);
+        let row = numbers(row, &format!("rtt_ms[{r}]"))?;
+        ensure!(
+            row.len() == health.len(),
+            "outcome.rtt_ms[{r}]: {} values, one per site ({}) expected",
+            row.len(),
+            health.len()
+        );
+        rtt.extend(row);
     }
     Ok(TrafficOracleView {
-        demand_rps: numbers(field("demand_rps")?, "demand_rps")?,
-        health: numbers(field("health")?, "health")?,
+        demand_rps,
+        health,
         rtt_ms: Arc::from(rtt),
     })
 }

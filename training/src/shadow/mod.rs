@@ -12,11 +12,13 @@ pub mod sample;
 
 use crate::export::Artifact;
 use crate::registry::{Built, ScenarioVisitor};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, ensure};
 use counterfactual::Counterfactual;
 use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::nn::head::ActionHead;
 use planetgym_env::Scenario;
 use planetgym_env::{Action, Space};
+use rayon::prelude::*;
 use record::{ActionJson, Decision};
 use serde::Serialize;
 use std::io::{BufRead, Write};
@@ -69,14 +71,26 @@ impl Artifact {
     /// The policy's (greedy) decision for a validated record.
     pub fn decide(&self, d: &Decision) -> Result<PolicyDecision> {
         let (params, values) = self.run(&d.inputs)?;
-        let head = planetgym_agents::nn::head::ActionHead::for_space(&d.space);
-        let (_, action) = head
-            .act(&params, &self.manifest.log_std, d.mask.as_deref(), None)
-            .map_err(anyhow::Error::msg)?;
         Ok(PolicyDecision {
-            action,
+            action: self.decode(d, &params)?,
             value: values.first().copied().unwrap_or(f32::NAN),
         })
+    }
+
+    /// The (greedy) action that action parameters `params` (one row of the graph's first
+    /// output, computed here or by another runtime) give for record `d`.
+    pub fn decode(&self, d: &Decision, params: &[f32]) -> Result<Action> {
+        let head = ActionHead::for_space(&d.space);
+        ensure!(
+            params.len() == head.outputs(),
+            "{} action parameters, the decision needs {}",
+            params.len(),
+            head.outputs()
+        );
+        let (_, action) = head
+            .act(params, &self.manifest.log_std, d.mask.as_deref(), None)
+            .map_err(anyhow::Error::msg)?;
+        Ok(action)
     }
 }
 
@@ -249,12 +263,108 @@ struct ShadowLine<'a> {
     latency_us: f64,
 }
 
+/// A record with both decisions scored.
+struct Scored {
+    record: Decision,
+    incumbent: Action,
+    decision: PolicyDecision,
+    rewards: (Option<f64>, Option<f64>),
+    latency_ns: u64,
+}
+
+fn score(artifact: &Artifact, model: &Counterfactual, line: &str) -> Result<Scored> {
+    let m = &artifact.manifest;
+    let record =
+        record::parse(line, &m.feature_spec, &m.action_space).map_err(anyhow::Error::msg)?;
+    let incumbent = record.incumbent.clone().context("`incumbent` is missing")?;
+    let t0 = Instant::now();
+    let decision = artifact.decide(&record)?;
+    let latency_ns = t0.elapsed().as_nanos() as u64;
+    let reward = |a: &Action| model.reward(record.outcome.as_ref(), a);
+    let rewards = (reward(&incumbent)?, reward(&decision.action)?);
+    Ok(Scored {
+        record,
+        incumbent,
+        decision,
+        rewards,
+        latency_ns,
+    })
+}
+
+/// Running totals of a replay.
+struct Tally {
+    tolerance: f64,
+    decisions: u64,
+    agreed: u64,
+    distance_sum: f64,
+    rewards: u64,
+    incumbent_sum: f64,
+    policy_sum: f64,
+    policy_better: u64,
+    skipped: u64,
+    shown: Vec<LineError>,
+    latencies: Latencies,
+}
+
+impl Tally {
+    /// Writes the output line of a scored record and counts it.
+    fn decided(&mut self, line: u64, s: &Scored, output: &mut impl Write) -> Result<()> {
+        let dist = distance(&s.incumbent, &s.decision.action, &s.record.space);
+        let agree = dist <= self.tolerance;
+        let (ri, rp) = s.rewards;
+        serde_json::to_writer(
+            &mut *output,
+            &ShadowLine {
+                line,
+                timestamp: &s.record.timestamp,
+                id: s.record.id.as_ref(),
+                incumbent: ActionJson::of(&s.incumbent, &s.record.space),
+                policy: ActionJson::of(&s.decision.action, &s.record.space),
+                agree,
+                distance: dist,
+                value: s.decision.value,
+                reward_incumbent: ri,
+                reward_policy: rp,
+                latency_us: s.latency_ns as f64 / 1e3,
+            },
+        )
+        .context("cannot write the output")?;
+        output.write_all(b"\n").context("cannot write the output")?;
+        self.latencies.push(s.latency_ns);
+        self.decisions += 1;
+        self.agreed += u64::from(agree);
+        self.distance_sum += dist;
+        if let (Some(ri), Some(rp)) = (ri, rp) {
+            self.rewards += 1;
+            self.incumbent_sum += ri;
+            self.policy_sum += rp;
+            self.policy_better += u64::from(rp > ri);
+        }
+        Ok(())
+    }
+
+    /// Reports a bad line and counts it.
+    fn skipped(&mut self, line: u64, e: &anyhow::Error, errors: &mut impl Write) -> Result<()> {
+        self.skipped += 1;
+        let message = format!("{e:#}");
+        writeln!(errors, "line {line}: {message}")?;
+        if self.shown.len() < ERRORS_SHOWN {
+            self.shown.push(LineError { line, message });
+        }
+        Ok(())
+    }
+}
+
+/// Lines scored in parallel at a time: enough to keep the cores busy, few enough to keep the
+/// memory flat whatever the length of the stream.
+const CHUNK: usize = 256;
+
 /// Replays `input` through the exported policy, writing one line per valid record to `output`
-/// and each bad line's error to `errors`.
+/// (in input order) and each bad line's error to `errors`.
 pub fn run(
     artifact: &Artifact,
     name: &str,
-    input: impl BufRead,
+    mut input: impl BufRead,
     mut output: impl Write,
     mut errors: impl Write,
     tolerance: f64,
@@ -262,97 +372,81 @@ pub fn run(
     let m = &artifact.manifest;
     let model = Counterfactual::for_manifest(m)?;
     let start = Instant::now();
-    let mut latencies = Latencies::new();
-    let (mut lines, mut decisions, mut agreed, mut distance_sum) = (0u64, 0u64, 0u64, 0.0);
-    let (mut rewards, mut incumbent_sum, mut policy_sum, mut better) = (0u64, 0.0, 0.0, 0u64);
-    let mut shown = Vec::new();
-    let mut skipped = 0u64;
-    for line in input.lines() {
-        let line = line.context("cannot read the input")?;
-        lines += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let scored = (|| -> Result<_> {
-            let record = record::parse(&line, &m.feature_spec, &m.action_space)
-                .map_err(anyhow::Error::msg)?;
-            let incumbent = record.incumbent.clone().context("`incumbent` is missing")?;
-            let t0 = Instant::now();
-            let decision = artifact.decide(&record)?;
-            let ns = t0.elapsed().as_nanos() as u64;
-            let reward = |a: &Action| model.reward(record.outcome.as_ref(), a);
-            let rewards = (reward(&incumbent)?, reward(&decision.action)?);
-            Ok((record, incumbent, decision, rewards, ns))
-        })();
-        let (record, incumbent, decision, (ri, rp), ns) = match scored {
-            Ok(scored) => scored,
-            Err(e) => {
-                skipped += 1;
-                let message = format!("{e:#}");
-                writeln!(errors, "line {lines}: {message}")?;
-                if shown.len() < ERRORS_SHOWN {
-                    shown.push(LineError {
-                        line: lines,
-                        message,
-                    });
-                }
+    let mut tally = Tally {
+        tolerance,
+        decisions: 0,
+        agreed: 0,
+        distance_sum: 0.0,
+        rewards: 0,
+        incumbent_sum: 0.0,
+        policy_sum: 0.0,
+        policy_better: 0,
+        skipped: 0,
+        shown: Vec::new(),
+        latencies: Latencies::new(),
+    };
+    let mut read = 0u64;
+    let mut buffer = Vec::new();
+    let mut chunk: Vec<(u64, Result<String, String>)> = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        while chunk.len() < CHUNK {
+            buffer.clear();
+            let n = input
+                .read_until(b'\n', &mut buffer)
+                .with_context(|| format!("cannot read line {} of the input", read + 1))?;
+            if n == 0 {
+                break;
+            }
+            read += 1;
+            if buffer.trim_ascii().is_empty() {
                 continue;
             }
-        };
-        let dist = distance(&incumbent, &decision.action, &record.space);
-        let agree = dist <= tolerance;
-        serde_json::to_writer(
-            &mut output,
-            &ShadowLine {
-                line: lines,
-                timestamp: &record.timestamp,
-                id: record.id.as_ref(),
-                incumbent: ActionJson::of(&incumbent, &record.space),
-                policy: ActionJson::of(&decision.action, &record.space),
-                agree,
-                distance: dist,
-                value: decision.value,
-                reward_incumbent: ri,
-                reward_policy: rp,
-                latency_us: ns as f64 / 1e3,
-            },
-        )
-        .context("cannot write the output")?;
-        output.write_all(b"\n").context("cannot write the output")?;
-        latencies.push(ns);
-        decisions += 1;
-        agreed += u64::from(agree);
-        distance_sum += dist;
-        if let (Some(ri), Some(rp)) = (ri, rp) {
-            rewards += 1;
-            incumbent_sum += ri;
-            policy_sum += rp;
-            better += u64::from(rp > ri);
+            let line = String::from_utf8(buffer.clone())
+                .map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()));
+            chunk.push((read, line));
+        }
+        if chunk.is_empty() {
+            break;
+        }
+        let scored: Vec<Result<Scored>> = chunk
+            .par_iter()
+            .map(|(_, line)| match line {
+                Ok(line) => score(artifact, &model, line),
+                Err(e) => Err(anyhow::anyhow!("{e}")),
+            })
+            .collect();
+        for ((line, _), s) in chunk.iter().zip(scored) {
+            match s {
+                Ok(s) => tally.decided(*line, &s, &mut output)?,
+                Err(e) => tally.skipped(*line, &e, &mut errors)?,
+            }
         }
     }
     output.flush().context("cannot write the output")?;
     let per = |x: f64, n: u64| if n > 0 { x / n as f64 } else { 0.0 };
+    let t = &tally;
     Ok(Report {
         policy: name.to_string(),
         scenario: m.scenario.clone(),
-        lines,
-        decisions,
-        skipped,
-        errors: shown,
-        agreement_rate: per(agreed as f64, decisions),
-        mean_distance: per(distance_sum, decisions),
+        lines: read,
+        decisions: t.decisions,
+        skipped: t.skipped,
+        errors: t.shown.clone(),
+        agreement_rate: per(t.agreed as f64, t.decisions),
+        mean_distance: per(t.distance_sum, t.decisions),
         tolerance,
-        counterfactual_reward: (rewards > 0).then(|| RewardSummary {
-            records: rewards,
-            incumbent_mean: per(incumbent_sum, rewards),
-            policy_mean: per(policy_sum, rewards),
-            policy_better_fraction: per(better as f64, rewards),
+        counterfactual_reward: (t.rewards > 0).then(|| RewardSummary {
+            records: t.rewards,
+            incumbent_mean: per(t.incumbent_sum, t.rewards),
+            policy_mean: per(t.policy_sum, t.rewards),
+            policy_better_fraction: per(t.policy_better as f64, t.rewards),
         }),
         reward_note: model.note(),
-        latency_p50_us: latencies.quantile_us(0.5),
-        latency_p99_us: latencies.quantile_us(0.99),
-        latency_max_us: latencies.max_ns as f64 / 1e3,
-        records_per_s: decisions as f64 / start.elapsed().as_secs_f64().max(1e-9),
+        latency_p50_us: t.latencies.quantile_us(0.5),
+        latency_p99_us: t.latencies.quantile_us(0.99),
+        latency_max_us: t.latencies.max_ns as f64 / 1e3,
+        records_per_s: t.decisions as f64 / start.elapsed().as_secs_f64().max(1e-9),
     })
 }
 

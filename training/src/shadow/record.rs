@@ -116,8 +116,9 @@ fn flags(value: &Value, len: usize, at: &str) -> Result<Vec<bool>, String> {
         .collect()
 }
 
-/// The policy's inputs from the record's observation; also returns the number of entities.
-fn observation(value: &Value, spec: &FeatureSpec) -> Result<(Inputs, Option<usize>), String> {
+/// The policy's inputs from the record's observation and, for entity layouts, which candidates
+/// are present.
+fn observation(value: &Value, spec: &FeatureSpec) -> Result<(Inputs, Option<Vec<bool>>), String> {
     match &spec.layout {
         Layout::Flat { features } => {
             let mut obs = Vec::with_capacity(features.len());
@@ -144,21 +145,19 @@ fn observation(value: &Value, spec: &FeatureSpec) -> Result<(Inputs, Option<usiz
             for (i, row) in rows.iter().enumerate() {
                 read_features(row, entity, &format!("observation.entities[{i}]"), &mut e)?;
             }
-            let mask = match value.get("entity_mask") {
-                None => vec![1.0; rows.len()],
-                Some(m) => flags(m, rows.len(), "observation.entity_mask")?
-                    .into_iter()
-                    .map(|b| if b { 1.0 } else { 0.0 })
-                    .collect(),
+            let present = match value.get("entity_mask") {
+                None => vec![true; rows.len()],
+                Some(m) => flags(m, rows.len(), "observation.entity_mask")?,
             };
             let n = rows.len();
+            let mask = present.iter().map(|&p| if p { 1.0 } else { 0.0 }).collect();
             Ok((
                 vec![
                     input("global", vec![1, global.len()], g),
                     input("entities", vec![1, n, entity.len()], e),
                     input("entity_mask", vec![1, n], mask),
                 ],
-                Some(n),
+                Some(present),
             ))
         }
     }
@@ -202,14 +201,21 @@ pub fn parse_action(
                 .map(|(i, v)| number(v, &format!("{at}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
-        Space::Simplex { rows, .. } => {
+        Space::Simplex { rows, cols } => {
             let items = array(value, at, space)?;
             if items.len() != *rows {
                 return Err(format!("{at}: {} rows, {space} has {rows}", items.len()));
             }
             let mut values = Vec::new();
             for (r, row) in items.iter().enumerate() {
-                for (c, v) in array(row, at, space)?.iter().enumerate() {
+                let row = array(row, at, space)?;
+                if row.len() != *cols {
+                    return Err(format!(
+                        "{at}[{r}]: {} weights, {space} has {cols} per row",
+                        row.len()
+                    ));
+                }
+                for (c, v) in row.iter().enumerate() {
                     values.push(number(v, &format!("{at}[{r}][{c}]"))?);
                 }
             }
@@ -236,26 +242,43 @@ pub fn parse(line: &str, spec: &FeatureSpec, space: &Space) -> Result<Decision, 
     let obs = record
         .remove("observation")
         .ok_or("`observation` is missing")?;
-    let (inputs, entities) = observation(&obs, spec)?;
-    let space = decision_space(space, spec, entities);
-    if let (Space::Simplex { rows, cols }, Some(n)) = (&space, entities)
-        && n != rows * cols
-    {
-        return Err(format!(
-            "observation.entities: {n} rows; the {rows}x{cols} split needs one per pair"
-        ));
-    }
-    let mask = match record.remove("action_mask") {
+    let (inputs, present) = observation(&obs, spec)?;
+    let space = decision_space(space, spec, present.as_ref().map(Vec::len));
+    let mut mask = match record.remove("action_mask") {
         Some(m) if space.mask_len() > 0 => Some(flags(&m, space.mask_len(), "action_mask")?),
         Some(_) => return Err(format!("action_mask: {space} has no mask")),
         None => None,
     };
+    if let Some(present) = &present {
+        match &space {
+            Space::Simplex { rows, cols } => {
+                if present.len() != rows * cols {
+                    return Err(format!(
+                        "observation.entities: {} rows; the {rows}x{cols} split needs one per pair, region by region",
+                        present.len()
+                    ));
+                }
+                if present.contains(&false) {
+                    return Err("observation.entity_mask: every pair of a split is present".into());
+                }
+            }
+            _ if !present.contains(&true) => {
+                return Err("observation.entity_mask: no candidate is present".into());
+            }
+            // A candidate that is not present cannot be chosen.
+            _ if present.contains(&false) => {
+                let legal = mask.get_or_insert_with(|| vec![true; present.len()]);
+                legal.iter_mut().zip(present).for_each(|(l, p)| *l &= p);
+            }
+            _ => {}
+        }
+    }
     let incumbent = match record.remove("incumbent") {
         Some(v) => Some(parse_action(&v, &space, mask.as_deref(), "incumbent")?),
         None => None,
     };
     let id = record.remove("id");
-    let outcome = record.remove("outcome");
+    let outcome = record.remove("outcome").filter(|o| !o.is_null());
     if let Some(key) = record.keys().next() {
         return Err(format!(
             "unknown field `{key}` (expected timestamp, id, observation, action_mask, incumbent, outcome)"
@@ -326,7 +349,11 @@ pub fn schema(spec: &FeatureSpec, space: &Space, outcome: Option<Value>) -> Valu
             "properties": {
                 "global": features_schema(global),
                 "entities": {"type": "array", "minItems": 1, "items": features_schema(entity),
-                    "description": format!("one object per candidate, any number ({entities} in training)")},
+                    "description": if matches!(space, Space::Simplex { .. }) {
+                        format!("one object per (region, site) pair, region by region ({entities})")
+                    } else {
+                        format!("one object per candidate, any number ({entities} in training)")
+                    }},
                 "entity_mask": {"type": "array", "items": {"type": ["boolean", "integer"]},
                     "description": "1/true for a present candidate, 0/false for padding; absent: all present"}}}),
     };
