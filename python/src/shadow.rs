@@ -7,7 +7,7 @@ use crate::training::NetworkOutputs;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use planetgym_training::export::{Artifact, export as export_policy};
 use planetgym_training::registry::with_scenario;
-use planetgym_training::shadow::record::{self, ActionJson, Decision};
+use planetgym_training::shadow::record::{ActionJson, Decision, RecordReader};
 use planetgym_training::shadow::{self, sample::Sampler};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -98,6 +98,7 @@ impl Record {
 #[derive(Debug)]
 pub struct ShadowArtifact {
     artifact: Artifact,
+    reader: RecordReader,
 }
 
 #[pymethods]
@@ -105,7 +106,9 @@ impl ShadowArtifact {
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let artifact = py.detach(|| Artifact::load(&path)).map_err(any_error)?;
-        Ok(Self { artifact })
+        let m = &artifact.manifest;
+        let reader = RecordReader::new(&m.feature_spec, &m.action_space);
+        Ok(Self { artifact, reader })
     }
 
     /// The ONNX file, as checked against the manifest (for onnxruntime).
@@ -120,9 +123,7 @@ impl ShadowArtifact {
 
     /// Validates a record (JSON text); ValueError names the field and what is wrong.
     fn parse(&self, record: &str) -> PyResult<Record> {
-        let m = &self.artifact.manifest;
-        let decision =
-            record::parse(record, &m.feature_spec, &m.action_space).map_err(value_error)?;
+        let decision = self.reader.parse(record).map_err(value_error)?;
         Ok(Record { decision })
     }
 

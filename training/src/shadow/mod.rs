@@ -7,6 +7,7 @@
 //! it from the record, and the policy's decision latency.
 
 pub mod counterfactual;
+mod observation;
 pub mod record;
 pub mod sample;
 
@@ -19,7 +20,7 @@ use planetgym_agents::nn::head::ActionHead;
 use planetgym_env::Scenario;
 use planetgym_env::{Action, Space};
 use rayon::prelude::*;
-use record::{ActionJson, Decision};
+use record::{ActionJson, Decision, RecordReader};
 use serde::Serialize;
 use std::io::{BufRead, Write};
 use std::time::Instant;
@@ -272,10 +273,13 @@ struct Scored {
     latency_ns: u64,
 }
 
-fn score(artifact: &Artifact, model: &Counterfactual, line: &str) -> Result<Scored> {
-    let m = &artifact.manifest;
-    let record =
-        record::parse(line, &m.feature_spec, &m.action_space).map_err(anyhow::Error::msg)?;
+fn score(
+    artifact: &Artifact,
+    reader: &RecordReader,
+    model: &Counterfactual,
+    line: &str,
+) -> Result<Scored> {
+    let record = reader.parse(line).map_err(anyhow::Error::msg)?;
     let incumbent = record.incumbent.clone().context("`incumbent` is missing")?;
     let t0 = Instant::now();
     let decision = artifact.decide(&record)?;
@@ -371,6 +375,7 @@ pub fn run(
 ) -> Result<Report> {
     let m = &artifact.manifest;
     let model = Counterfactual::for_manifest(m)?;
+    let reader = RecordReader::new(&m.feature_spec, &m.action_space);
     let start = Instant::now();
     let mut tally = Tally {
         tolerance,
@@ -412,7 +417,7 @@ pub fn run(
         let scored: Vec<Result<Scored>> = chunk
             .par_iter()
             .map(|(_, line)| match line {
-                Ok(line) => score(artifact, &model, line),
+                Ok(line) => score(artifact, &reader, &model, line),
                 Err(e) => Err(anyhow::anyhow!("{e}")),
             })
             .collect();

@@ -14,11 +14,16 @@
 //!
 //! Feature values are in the units the FeatureSpec names (the policy divides by the scales).
 
-use crate::export::{Inputs, input};
+use super::observation::{Observation, ObservationReader, flags};
+use crate::export::Inputs;
 use planetgym_env::features::{Feature, Layout};
 use planetgym_env::{Action, FeatureSpec, Space};
+use serde::Deserializer as _;
 use serde::Serialize;
+use serde::de::{self, MapAccess, Visitor};
+use serde_json::error::Category;
 use serde_json::{Map, Value, json};
+use std::fmt;
 
 /// An action as it appears in records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,102 +69,6 @@ fn decision_space(space: &Space, spec: &FeatureSpec, entities: Option<usize>) ->
     match (space, spec.entity_parts(), entities) {
         (Space::Discrete { .. }, Some(_), Some(n)) => Space::Discrete { n },
         _ => space.clone(),
-    }
-}
-
-/// Reads `features` by name from the object `value` (at `at`, for messages).
-fn read_features(
-    value: &Value,
-    features: &[Feature],
-    at: &str,
-    out: &mut Vec<f32>,
-) -> Result<(), String> {
-    let map = value
-        .as_object()
-        .ok_or_else(|| format!("{at}: expected an object of named features"))?;
-    for f in features {
-        let v = map
-            .get(&f.name)
-            .ok_or_else(|| format!("{at}: feature `{}` ({}) is missing", f.name, f.unit))?;
-        let x = v
-            .as_f64()
-            .filter(|x| x.is_finite() && x.abs() <= f64::from(f32::MAX))
-            .ok_or_else(|| format!("{at}.{}: expected a finite number, got {v}", f.name))?;
-        out.push(x as f32);
-    }
-    if map.len() != features.len()
-        && let Some(unknown) = map.keys().find(|k| !features.iter().any(|f| &f.name == *k))
-    {
-        return Err(format!(
-            "{at}: unknown feature `{unknown}` (not in the policy's FeatureSpec)"
-        ));
-    }
-    Ok(())
-}
-
-fn flags(value: &Value, len: usize, at: &str) -> Result<Vec<bool>, String> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| format!("{at}: expected an array of {len} flags"))?;
-    if items.len() != len {
-        return Err(format!("{at}: {} flags, expected {len}", items.len()));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| match v {
-            Value::Bool(b) => Ok(*b),
-            Value::Number(n) if n.as_f64() == Some(1.0) => Ok(true),
-            Value::Number(n) if n.as_f64() == Some(0.0) => Ok(false),
-            _ => Err(format!("{at}[{i}]: expected true/false or 1/0, got {v}")),
-        })
-        .collect()
-}
-
-/// The policy's inputs from the record's observation and, for entity layouts, which candidates
-/// are present.
-fn observation(value: &Value, spec: &FeatureSpec) -> Result<(Inputs, Option<Vec<bool>>), String> {
-    match &spec.layout {
-        Layout::Flat { features } => {
-            let mut obs = Vec::with_capacity(features.len());
-            let f = value
-                .get("features")
-                .ok_or("observation: `features` is missing")?;
-            read_features(f, features, "observation.features", &mut obs)?;
-            Ok((vec![input("obs", vec![1, features.len()], obs)], None))
-        }
-        Layout::Entity { global, entity, .. } => {
-            let mut g = Vec::with_capacity(global.len());
-            let gv = value
-                .get("global")
-                .ok_or("observation: `global` is missing")?;
-            read_features(gv, global, "observation.global", &mut g)?;
-            let rows = value
-                .get("entities")
-                .and_then(Value::as_array)
-                .ok_or("observation: `entities` must be an array of objects")?;
-            if rows.is_empty() {
-                return Err("observation.entities: at least one candidate is needed".into());
-            }
-            let mut e = Vec::with_capacity(rows.len() * entity.len());
-            for (i, row) in rows.iter().enumerate() {
-                read_features(row, entity, &format!("observation.entities[{i}]"), &mut e)?;
-            }
-            let present = match value.get("entity_mask") {
-                None => vec![true; rows.len()],
-                Some(m) => flags(m, rows.len(), "observation.entity_mask")?,
-            };
-            let n = rows.len();
-            let mask = present.iter().map(|&p| if p { 1.0 } else { 0.0 }).collect();
-            Ok((
-                vec![
-                    input("global", vec![1, global.len()], g),
-                    input("entities", vec![1, n, entity.len()], e),
-                    input("entity_mask", vec![1, n], mask),
-                ],
-                Some(present),
-            ))
-        }
     }
 }
 
@@ -228,71 +137,138 @@ pub fn parse_action(
     Ok(action)
 }
 
-/// Parses and validates one record against the policy's FeatureSpec and action space.
-pub fn parse(line: &str, spec: &FeatureSpec, space: &Space) -> Result<Decision, String> {
-    let record: Value =
-        serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
-    let Value::Object(mut record) = record else {
-        return Err("expected a JSON object".into());
-    };
-    let timestamp = record
-        .remove("timestamp")
-        .filter(|t| t.is_string() || t.is_number())
-        .ok_or("`timestamp` (a string or a number) is missing")?;
-    let obs = record
-        .remove("observation")
-        .ok_or("`observation` is missing")?;
-    let (inputs, present) = observation(&obs, spec)?;
-    let space = decision_space(space, spec, present.as_ref().map(Vec::len));
-    let mut mask = match record.remove("action_mask") {
-        Some(m) if space.mask_len() > 0 => Some(flags(&m, space.mask_len(), "action_mask")?),
-        Some(_) => return Err(format!("action_mask: {space} has no mask")),
-        None => None,
-    };
-    if let Some(present) = &present {
-        match &space {
-            Space::Simplex { rows, cols } => {
-                if present.len() != rows * cols {
-                    return Err(format!(
-                        "observation.entities: {} rows; the {rows}x{cols} split needs one per pair, region by region",
-                        present.len()
-                    ));
+/// The fields of a record, the observation already read into the policy's inputs.
+#[derive(Default)]
+struct Fields {
+    timestamp: Option<Value>,
+    id: Option<Value>,
+    observation: Option<Observation>,
+    action_mask: Option<Value>,
+    incumbent: Option<Value>,
+    outcome: Option<Value>,
+}
+
+/// Reads the records of one policy: validates them against its FeatureSpec (feature names
+/// indexed once) and action space.
+#[derive(Debug)]
+pub struct RecordReader {
+    spec: FeatureSpec,
+    space: Space,
+    observation: ObservationReader,
+}
+
+/// Reads a record's fields, the observation with `0`.
+struct FieldsVisitor<'a>(&'a ObservationReader);
+
+impl<'de> Visitor<'de> for FieldsVisitor<'_> {
+    type Value = Fields;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decision record (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+        let mut r = Fields::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let slot = match key.as_str() {
+                "observation" => {
+                    r.observation = Some(map.next_value_seed(self.0)?);
+                    continue;
                 }
-                if present.contains(&false) {
-                    return Err("observation.entity_mask: every pair of a split is present".into());
+                "timestamp" => &mut r.timestamp,
+                "id" => &mut r.id,
+                "action_mask" => &mut r.action_mask,
+                "incumbent" => &mut r.incumbent,
+                "outcome" => &mut r.outcome,
+                other => {
+                    return Err(de::Error::custom(format!(
+                        "unknown field `{other}` (expected timestamp, id, observation, action_mask, incumbent, outcome)"
+                    )));
                 }
-            }
-            _ if !present.contains(&true) => {
-                return Err("observation.entity_mask: no candidate is present".into());
-            }
-            // A candidate that is not present cannot be chosen.
-            _ if present.contains(&false) => {
-                let legal = mask.get_or_insert_with(|| vec![true; present.len()]);
-                legal.iter_mut().zip(present).for_each(|(l, p)| *l &= p);
-            }
-            _ => {}
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(r)
+    }
+}
+
+impl RecordReader {
+    pub fn new(spec: &FeatureSpec, space: &Space) -> Self {
+        Self {
+            spec: spec.clone(),
+            space: space.clone(),
+            observation: ObservationReader::new(spec),
         }
     }
-    let incumbent = match record.remove("incumbent") {
-        Some(v) => Some(parse_action(&v, &space, mask.as_deref(), "incumbent")?),
-        None => None,
-    };
-    let id = record.remove("id");
-    let outcome = record.remove("outcome").filter(|o| !o.is_null());
-    if let Some(key) = record.keys().next() {
-        return Err(format!(
-            "unknown field `{key}` (expected timestamp, id, observation, action_mask, incumbent, outcome)"
-        ));
+
+    /// Parses and validates one record.
+    pub fn parse(&self, line: &str) -> Result<Decision, String> {
+        let mut de = serde_json::Deserializer::from_str(line);
+        let fields = de
+            .deserialize_map(FieldsVisitor(&self.observation))
+            .and_then(|f| de.end().map(|()| f))
+            .map_err(|e| match e.classify() {
+                Category::Data => e.to_string(),
+                _ => format!("not a JSON object: {e}"),
+            })?;
+        self.check(fields)
     }
-    Ok(Decision {
-        timestamp,
-        id,
-        inputs,
-        space,
-        mask,
-        incumbent,
-        outcome,
-    })
+
+    fn check(&self, r: Fields) -> Result<Decision, String> {
+        let (spec, space) = (&self.spec, &self.space);
+        let timestamp = r
+            .timestamp
+            .filter(|t| t.is_string() || t.is_number())
+            .ok_or("`timestamp` (a string or a number) is missing")?;
+        let Observation { inputs, present } = r.observation.ok_or("`observation` is missing")?;
+        let space = decision_space(space, spec, present.as_ref().map(Vec::len));
+        let mut mask = match r.action_mask {
+            Some(m) if space.mask_len() > 0 => Some(flags(&m, space.mask_len(), "action_mask")?),
+            Some(_) => return Err(format!("action_mask: {space} has no mask")),
+            None => None,
+        };
+        if let Some(present) = &present {
+            match &space {
+                Space::Simplex { rows, cols } => {
+                    if present.len() != rows * cols {
+                        return Err(format!(
+                            "observation.entities: {} rows; the {rows}x{cols} split needs one per pair, region by region",
+                            present.len()
+                        ));
+                    }
+                    if present.contains(&false) {
+                        return Err(
+                            "observation.entity_mask: every pair of a split is present".into()
+                        );
+                    }
+                }
+                _ if !present.contains(&true) => {
+                    return Err("observation.entity_mask: no candidate is present".into());
+                }
+                // A candidate that is not present cannot be chosen.
+                _ if present.contains(&false) => {
+                    let legal = mask.get_or_insert_with(|| vec![true; present.len()]);
+                    legal.iter_mut().zip(present).for_each(|(l, p)| *l &= p);
+                }
+                _ => {}
+            }
+        }
+        let incumbent = match r.incumbent {
+            Some(v) => Some(parse_action(&v, &space, mask.as_deref(), "incumbent")?),
+            None => None,
+        };
+        let id = r.id;
+        let outcome = r.outcome.filter(|o| !o.is_null());
+        Ok(Decision {
+            timestamp,
+            id,
+            inputs,
+            space,
+            mask,
+            incumbent,
+            outcome,
+        })
+    }
 }
 
 fn features_schema(features: &[Feature]) -> Value {
