@@ -1,0 +1,133 @@
+//! An export loaded for inference, after every check.
+
+use super::manifest::{TensorSpec, tensor_specs, value_info};
+use super::{Inputs, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ONNX_FILE, pinned, sha256_hex};
+use crate::onnx::{Model, Prepared, Tensor};
+use anyhow::{Context, Result, bail, ensure};
+use planetgym_agents::nn::head::ActionHead;
+use std::path::Path;
+
+/// An export loaded for inference, after every check.
+#[derive(Debug)]
+pub struct Artifact {
+    pub manifest: Manifest,
+    graph: Prepared,
+    /// The checked ONNX file, for other runtimes.
+    bytes: Vec<u8>,
+}
+
+impl Artifact {
+    /// Loads `dir/manifest.json` and `dir/policy.onnx`, refusing an artifact whose checksum,
+    /// FeatureSpec hash, scenario or tensors do not match.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read(&path).with_context(|| {
+            format!(
+                "no exported policy at {} (run `planetgym export`)",
+                path.display()
+            )
+        })?;
+        let manifest: Manifest = serde_json::from_slice(&text).with_context(|| {
+            format!("{} is corrupt or not a planetgym manifest", path.display())
+        })?;
+        ensure!(
+            manifest.format == MANIFEST_FORMAT,
+            "{}: manifest format {} is not supported (this build reads {MANIFEST_FORMAT})",
+            path.display(),
+            manifest.format
+        );
+        let hash = manifest.feature_spec.hash();
+        ensure!(
+            manifest.feature_spec_hash == hash
+                && manifest.feature_spec.scenario == manifest.scenario,
+            "{}: feature_spec_hash {} does not match its feature spec ({hash}, scenario `{}`): the manifest was edited or mixed with another export",
+            path.display(),
+            manifest.feature_spec_hash,
+            manifest.feature_spec.scenario
+        );
+        ensure!(
+            manifest.onnx.file == ONNX_FILE,
+            "{}: onnx.file is `{}`; an export's graph is always `{ONNX_FILE}` beside its manifest",
+            path.display(),
+            manifest.onnx.file
+        );
+        let onnx_path = dir.join(ONNX_FILE);
+        let size = std::fs::metadata(&onnx_path)
+            .with_context(|| format!("cannot read {}", onnx_path.display()))?
+            .len();
+        ensure!(
+            size == manifest.onnx.bytes,
+            "{}: {size} bytes, the manifest says {}: the file is truncated or from another export",
+            onnx_path.display(),
+            manifest.onnx.bytes
+        );
+        let bytes = std::fs::read(&onnx_path)
+            .with_context(|| format!("cannot read {}", onnx_path.display()))?;
+        let sum = sha256_hex(&bytes);
+        ensure!(
+            sum == manifest.onnx.sha256,
+            "{}: SHA-256 {sum} differs from the manifest's {}: the file is corrupt or from another export",
+            onnx_path.display(),
+            manifest.onnx.sha256
+        );
+        let model = Model::from_bytes(&bytes)
+            .with_context(|| format!("{} is not a valid ONNX model", onnx_path.display()))?;
+        let expected = pinned(
+            &manifest.scenario,
+            &manifest.feature_spec_hash,
+            &manifest.action_space,
+            &manifest.log_std,
+            &manifest.scenario_config,
+        );
+        if let Some((key, _)) = expected.iter().find(|kv| !model.metadata.contains(kv)) {
+            bail!(
+                "{}: the manifest's `{}` differs from what the graph was exported with (another scenario or feature spec, or an edited manifest)",
+                path.display(),
+                key.trim_start_matches("planetgym.")
+            );
+        }
+        let head = ActionHead::for_space(&manifest.action_space);
+        ensure!(
+            manifest.log_std.len() == head.std_len()
+                && manifest.log_std.iter().all(|v| v.is_finite()),
+            "{}: log_std needs {} finite values for {}",
+            path.display(),
+            head.std_len(),
+            manifest.action_space
+        );
+        let (inputs, outputs) = tensor_specs(&manifest.feature_spec, &manifest.action_space);
+        ensure!(
+            inputs == manifest.inputs && outputs == manifest.outputs,
+            "{}: input/output tensors do not match its feature spec and action space",
+            path.display()
+        );
+        let declared = |specs: &[TensorSpec]| specs.iter().map(value_info).collect::<Vec<_>>();
+        ensure!(
+            model.graph.inputs == declared(&inputs) && model.graph.outputs == declared(&outputs),
+            "{}: the graph's inputs/outputs differ from the manifest's",
+            onnx_path.display()
+        );
+        Ok(Self {
+            graph: model.graph.prepare()?,
+            manifest,
+            bytes,
+        })
+    }
+
+    /// The ONNX file's bytes, as checked against the manifest.
+    pub fn onnx_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Action parameters and values for named inputs in feature units.
+    pub fn run(&self, inputs: &Inputs) -> Result<(Vec<f32>, Vec<f32>)> {
+        let mut out = self.graph.run(inputs)?.into_iter();
+        match (
+            out.next().and_then(Tensor::into_f32),
+            out.next().and_then(Tensor::into_f32),
+        ) {
+            (Some(params), Some(values)) => Ok((params, values)),
+            _ => bail!("the graph did not return float action parameters and values"),
+        }
+    }
+}

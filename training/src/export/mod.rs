@@ -1,0 +1,267 @@
+//! Export of a trained policy for production systems, and the loading of such an export.
+//!
+//! `policy.onnx` holds the network with the feature scales and the observation normalisation
+//! folded in, so it takes features in the units the manifest names (as production logs them)
+//! and returns the action parameters and the value. `manifest.json` says everything a
+//! production system (or `planetgym shadow`) needs to feed it and read it, and what
+//! `Artifact::load` checks before trusting the file: scenario, config, FeatureSpec and its
+//! hash, action space and decoding, tensor names and shapes, training metrics, versions, the
+//! ONNX file's SHA-256.
+
+mod artifact;
+mod graph;
+mod manifest;
+
+pub use artifact::Artifact;
+pub use graph::{Inputs, input};
+pub use manifest::{Axis, Manifest, OnnxFile, TensorSpec, Training, Verification, Versions};
+
+use crate::onnx::{Graph, Model, Tensor};
+use crate::ppo::checkpoint::write_atomic;
+use crate::ppo::trainer::{METRICS_FILE, load_policy};
+use crate::registry::{self, Built, ScenarioVisitor};
+use anyhow::{Context, Result, bail, ensure};
+use graph::{graph_inputs, policy_graph};
+use manifest::{decoding, tensor_specs};
+use planetgym_agents::Policy;
+use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::nn::inference_device;
+use planetgym_agents::nn::policy::{Brain, Mode, NeuralPolicy, POLICY_FORMAT, PolicyFile};
+use planetgym_env::{Scenario, Space};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const ONNX_FILE: &str = "policy.onnx";
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const MANIFEST_FORMAT: u32 = 1;
+pub const OPSET: i64 = 17;
+/// Names of the dynamic axes.
+pub const BATCH_AXIS: &str = "batch";
+pub const ENTITY_AXIS: &str = "entities";
+/// Observations the export runs through both burn and the written graph before keeping it.
+const VERIFY_OBSERVATIONS: usize = 256;
+/// Largest difference tolerated there (relative to max(1, |value|)).
+const VERIFY_TOLERANCE: f32 = 1e-4;
+
+/// Exports the policy in `policy_dir` (a run directory or a directory holding `policy.json`)
+/// to `out` and returns its manifest.
+pub fn export(policy_dir: &Path, out: &Path) -> Result<Manifest> {
+    let file = load_policy(policy_dir)?;
+    let origin = format!("the config saved in {}", policy_dir.display());
+    let scenario = file.scenario.clone();
+    let config = file.scenario_config.clone();
+    registry::with_scenario(
+        &scenario,
+        &config,
+        &origin,
+        Exporter {
+            file,
+            policy_dir: policy_dir.to_path_buf(),
+            out: out.to_path_buf(),
+        },
+    )
+}
+
+struct Exporter {
+    file: PolicyFile,
+    policy_dir: PathBuf,
+    out: PathBuf,
+}
+
+impl ScenarioVisitor for Exporter {
+    type Output = Manifest;
+
+    fn visit<S: Scenario + Clone + 'static>(
+        self,
+        built: Built<S>,
+        _baselines: Vec<ContenderFactory<S>>,
+    ) -> Result<Manifest> {
+        let env = built.env;
+        let brain = Brain::load(&env, &self.file, &inference_device())
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("{} does not fit its scenario", self.policy_dir.display()))?;
+        let spec = env.feature_spec();
+        let space = env.action_space();
+        let model = Model {
+            graph: policy_graph(&brain, spec, space),
+            opset: OPSET,
+            producer_name: "planetgym".into(),
+            producer_version: env!("CARGO_PKG_VERSION").into(),
+            doc: format!("planetgym {} policy; see manifest.json", env.name()),
+            metadata: pinned(
+                env.name(),
+                &spec.hash(),
+                space,
+                &brain.log_std(),
+                &self.file.scenario_config,
+            ),
+        };
+        let bytes = model.to_bytes();
+        let verification = verify(&env, &self.file, &model.graph)?;
+        let (inputs, outputs) = tensor_specs(spec, space);
+        let manifest = Manifest {
+            format: MANIFEST_FORMAT,
+            scenario: env.name().into(),
+            scenario_config: self.file.scenario_config.clone(),
+            feature_spec_hash: spec.hash(),
+            feature_spec: spec.clone(),
+            action_space: space.clone(),
+            action_decoding: decoding(space, spec.entity_parts().is_some()),
+            log_std: brain.log_std(),
+            inputs,
+            outputs,
+            training: training_summary(&self.policy_dir, &self.file)?,
+            verification,
+            versions: Versions {
+                planetgym: env!("CARGO_PKG_VERSION").into(),
+                manifest_format: MANIFEST_FORMAT,
+                policy_format: POLICY_FORMAT,
+                onnx_opset: OPSET,
+            },
+            onnx: OnnxFile {
+                file: ONNX_FILE.into(),
+                bytes: bytes.len() as u64,
+                sha256: sha256_hex(&bytes),
+            },
+        };
+        std::fs::create_dir_all(&self.out)
+            .with_context(|| format!("cannot create {}", self.out.display()))?;
+        write_atomic(&self.out.join(ONNX_FILE), &bytes)?;
+        let json = serde_json::to_vec_pretty(&manifest).context("cannot serialise the manifest")?;
+        write_atomic(&self.out.join(MANIFEST_FILE), &json)?;
+        Ok(manifest)
+    }
+}
+
+/// What the graph's metadata pins, so that a manifest edited in these fields no longer matches
+/// the graph, whose checksum the manifest holds.
+pub(super) fn pinned(
+    scenario: &str,
+    feature_spec_hash: &str,
+    space: &Space,
+    log_std: &[f32],
+    scenario_config: &str,
+) -> Vec<(String, String)> {
+    [
+        ("planetgym.scenario", scenario.to_string()),
+        ("planetgym.feature_spec_hash", feature_spec_hash.to_string()),
+        (
+            "planetgym.action_space",
+            serde_json::to_string(space).unwrap_or_default(),
+        ),
+        (
+            "planetgym.log_std",
+            serde_json::to_string(log_std).unwrap_or_default(),
+        ),
+        (
+            "planetgym.scenario_config_sha256",
+            sha256_hex(scenario_config.as_bytes()),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
+    let mut last_metrics = BTreeMap::new();
+    let metrics = dir.join(METRICS_FILE);
+    if metrics.exists() {
+        let text = std::fs::read_to_string(&metrics)
+            .with_context(|| format!("cannot read {}", metrics.display()))?;
+        let mut lines = text.lines();
+        if let (Some(header), Some(last)) = (lines.next(), lines.next_back()) {
+            for (name, value) in header.split(',').zip(last.split(',')) {
+                if let Ok(v) = value.parse::<f64>() {
+                    last_metrics.insert(name.to_string(), v);
+                }
+            }
+        }
+    }
+    let eval = dir.join("eval.json");
+    let evaluation = match std::fs::read(&eval) {
+        Ok(bytes) => Some(
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not JSON", eval.display()))?,
+        ),
+        Err(_) => None,
+    };
+    Ok(Training {
+        trained_steps: file.trained_steps,
+        hidden: file.hidden,
+        last_metrics,
+        evaluation,
+    })
+}
+
+/// Runs the policy (sampling, to visit varied states) for `VERIFY_OBSERVATIONS` steps and
+/// compares burn's outputs with the graph's on every observation.
+fn verify<S: Scenario + Clone>(env: &S, file: &PolicyFile, graph: &Graph) -> Result<Verification> {
+    let mut env = env.clone();
+    let mut policy = NeuralPolicy::load("export", &env, file, Mode::Sample)?;
+    let obs_len = policy.obs_len();
+    let mut rows = Vec::with_capacity(VERIFY_OBSERVATIONS * obs_len);
+    let mut row = vec![0.0; obs_len];
+    let mut seed = 0;
+    'episodes: while rows.len() < VERIFY_OBSERVATIONS * obs_len {
+        let mut obs = env.reset(seed);
+        policy.reset(seed);
+        seed += 1;
+        loop {
+            env.encode(&obs, &mut row);
+            rows.extend_from_slice(&row);
+            if rows.len() >= VERIFY_OBSERVATIONS * obs_len {
+                break 'episodes;
+            }
+            let action = policy.act(&obs, env.action_mask())?;
+            let t = env.step(&action)?;
+            if t.terminated || t.truncated {
+                break;
+            }
+            obs = t.obs;
+        }
+    }
+    let (params, values) = policy.outputs(&rows);
+    let spec = env.feature_spec();
+    let outputs = graph
+        .prepare()?
+        .run(&graph_inputs(spec, &rows))
+        .context("the exported graph does not run")?;
+    let diff = |want: &[f32], got: &Tensor| -> Result<f32> {
+        let Some(got) = got.as_f32() else {
+            bail!("the exported graph returns a non-float output");
+        };
+        ensure!(
+            got.len() == want.len(),
+            "the exported graph returns {} values, burn {}",
+            got.len(),
+            want.len()
+        );
+        Ok(want
+            .iter()
+            .zip(got)
+            .map(|(a, b)| {
+                let d = (a - b).abs() / a.abs().max(1.0);
+                if d.is_finite() { d } else { f32::INFINITY }
+            })
+            .fold(0.0, f32::max))
+    };
+    let max_difference = diff(&params, &outputs[0])?.max(diff(&values, &outputs[1])?);
+    ensure!(
+        max_difference <= VERIFY_TOLERANCE,
+        "the exported graph differs from the burn policy by {max_difference:e} (tolerance {VERIFY_TOLERANCE:e}): not written"
+    );
+    Ok(Verification {
+        observations: rows.len() / obs_len,
+        max_difference,
+        runtime: "planetgym's ONNX interpreter".into(),
+    })
+}
