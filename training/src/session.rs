@@ -14,6 +14,8 @@ use planetgym_env::Scenario;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+/// The final evaluation table in a run directory.
+pub const EVAL_FILE: &str = "eval.json";
 /// Name of the learned policy's row in evaluation tables (greedy actions).
 pub const LEARNED: &str = "ppo";
 /// The same policy drawing its actions from its distribution, seeded per episode.
@@ -134,7 +136,7 @@ fn session<S: Scenario + Clone + 'static>(
     contenders.extend(learned_contenders(env, &file)?);
     let results = evaluate(env, &contenders, eval.episodes, eval.seed, false, &|| {})?;
     let rows = summarise(&results, env.metric_names());
-    report::write_json(&rows, &dir.join("eval.json"))?;
+    report::write_json(&rows, &dir.join(EVAL_FILE))?;
     report::write_csv(&rows, &dir.join("eval.csv"))?;
     let mut baselines: Vec<(String, f64)> = Vec::new();
     for r in results

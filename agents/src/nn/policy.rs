@@ -264,6 +264,11 @@ impl<S: Scenario + Clone> Policy<S> for NeuralPolicy<S> {
 }
 
 impl<S: Scenario + Clone> NeuralPolicy<S> {
+    /// The network, head and normaliser behind this policy.
+    pub fn brain(&self) -> &Brain {
+        &self.brain
+    }
+
     /// Length of one encoded observation row.
     pub fn obs_len(&self) -> usize {
         self.brain.obs_len

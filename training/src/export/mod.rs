@@ -20,13 +20,13 @@ use crate::onnx::{Graph, Model, Tensor};
 use crate::ppo::checkpoint::write_atomic;
 use crate::ppo::trainer::{METRICS_FILE, load_policy};
 use crate::registry::{self, Built, ScenarioVisitor};
+use crate::session::EVAL_FILE;
 use anyhow::{Context, Result, bail, ensure};
 use graph::{graph_inputs, policy_graph};
 use manifest::{decoding, tensor_specs};
 use planetgym_agents::Policy;
 use planetgym_agents::evaluate::ContenderFactory;
-use planetgym_agents::nn::inference_device;
-use planetgym_agents::nn::policy::{Brain, Mode, NeuralPolicy, POLICY_FORMAT, PolicyFile};
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy, POLICY_FORMAT, PolicyFile};
 use planetgym_env::{Scenario, Space};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -78,37 +78,38 @@ impl ScenarioVisitor for Exporter {
         _baselines: Vec<ContenderFactory<S>>,
     ) -> Result<Manifest> {
         let env = built.env;
-        let brain = Brain::load(&env, &self.file, &inference_device())
-            .map_err(anyhow::Error::msg)
+        // Sampling, so that the verification visits varied states.
+        let mut policy = NeuralPolicy::load("export", &env, &self.file, Mode::Sample)
             .with_context(|| format!("{} does not fit its scenario", self.policy_dir.display()))?;
         let spec = env.feature_spec();
         let space = env.action_space();
+        let (hash, log_std) = (spec.hash(), policy.brain().log_std());
         let model = Model {
-            graph: policy_graph(&brain, spec, space),
+            graph: policy_graph(policy.brain(), spec, space),
             opset: OPSET,
             producer_name: "planetgym".into(),
             producer_version: env!("CARGO_PKG_VERSION").into(),
             doc: format!("planetgym {} policy; see manifest.json", env.name()),
             metadata: pinned(
                 env.name(),
-                &spec.hash(),
+                &hash,
                 space,
-                &brain.log_std(),
+                &log_std,
                 &self.file.scenario_config,
             ),
         };
         let bytes = model.to_bytes();
-        let verification = verify(&env, &self.file, &model.graph)?;
+        let verification = verify(&env, &mut policy, &model.graph)?;
         let (inputs, outputs) = tensor_specs(spec, space);
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
             scenario: env.name().into(),
             scenario_config: self.file.scenario_config.clone(),
-            feature_spec_hash: spec.hash(),
+            feature_spec_hash: hash,
             feature_spec: spec.clone(),
             action_space: space.clone(),
             action_decoding: decoding(space, spec.entity_parts().is_some()),
-            log_std: brain.log_std(),
+            log_std,
             inputs,
             outputs,
             training: training_summary(&self.policy_dir, &self.file)?,
@@ -186,7 +187,7 @@ fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
             }
         }
     }
-    let eval = dir.join("eval.json");
+    let eval = dir.join(EVAL_FILE);
     let evaluation = match std::fs::read(&eval) {
         Ok(bytes) => Some(
             serde_json::from_slice(&bytes)
@@ -202,11 +203,14 @@ fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
     })
 }
 
-/// Runs the policy (sampling, to visit varied states) for `VERIFY_OBSERVATIONS` steps and
-/// compares burn's outputs with the graph's on every observation.
-fn verify<S: Scenario + Clone>(env: &S, file: &PolicyFile, graph: &Graph) -> Result<Verification> {
+/// Runs `policy` for `VERIFY_OBSERVATIONS` steps and compares burn's outputs with the graph's
+/// on every observation.
+fn verify<S: Scenario + Clone>(
+    env: &S,
+    policy: &mut NeuralPolicy<S>,
+    graph: &Graph,
+) -> Result<Verification> {
     let mut env = env.clone();
-    let mut policy = NeuralPolicy::load("export", &env, file, Mode::Sample)?;
     let obs_len = policy.obs_len();
     let mut rows = Vec::with_capacity(VERIFY_OBSERVATIONS * obs_len);
     let mut row = vec![0.0; obs_len];

@@ -1,8 +1,8 @@
 //! Shadow mode: an exported policy reads logged production decisions, one JSON line at a time,
 //! and writes what it would have done next to what the incumbent did. It never acts.
 //!
-//! The stream is processed in constant memory (one line in flight, latencies in a fixed
-//! histogram); a bad line is reported with its number and skipped. The report gives agreement,
+//! The stream is processed in constant memory (chunks of `CHUNK` lines scored in parallel,
+//! written in input order; latencies in a fixed histogram); a bad line is reported with its number and skipped. The report gives agreement,
 //! the counterfactual one-step reward of both decisions where the scenario's model can compute
 //! it from the record, and the policy's decision latency.
 
@@ -18,7 +18,7 @@ use counterfactual::Counterfactual;
 use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_env::Scenario;
-use planetgym_env::{Action, Space};
+use planetgym_env::{Action, FeatureSpec, Space};
 use rayon::prelude::*;
 use record::{ActionJson, Decision, RecordReader};
 use serde::Serialize;
@@ -43,10 +43,14 @@ impl ScenarioVisitor for SchemaOf {
         built: Built<S>,
         _baselines: Vec<ContenderFactory<S>>,
     ) -> Result<serde_json::Value> {
-        let (spec, space) = (built.env.feature_spec(), built.env.action_space());
-        let outcome = counterfactual::outcome_schema(built.env.name(), space);
-        Ok(record::schema(spec, space, outcome))
+        let env = &built.env;
+        Ok(schema(env.name(), env.feature_spec(), env.action_space()))
     }
+}
+
+/// The record schema of a policy for `scenario` reading `spec` and acting in `space`.
+fn schema(scenario: &str, spec: &FeatureSpec, space: &Space) -> serde_json::Value {
+    record::schema(spec, space, counterfactual::outcome_schema(scenario, space))
 }
 
 /// The record schema for `target`: the directory of an export, or a scenario name built from
@@ -55,8 +59,7 @@ pub fn schema_for(target: &str, config: &str, origin: &str) -> Result<serde_json
     let dir = std::path::Path::new(target);
     if dir.join(crate::export::MANIFEST_FILE).exists() {
         let m = Artifact::load(dir)?.manifest;
-        let outcome = counterfactual::outcome_schema(&m.scenario, &m.action_space);
-        return Ok(record::schema(&m.feature_spec, &m.action_space, outcome));
+        return Ok(schema(&m.scenario, &m.feature_spec, &m.action_space));
     }
     crate::registry::with_scenario(target, config, origin, SchemaOf)
 }

@@ -64,16 +64,16 @@ pub struct Decision {
     pub outcome: Option<Value>,
 }
 
-/// The space decisions live in when `entities` candidates are listed.
-fn decision_space(space: &Space, spec: &FeatureSpec, entities: Option<usize>) -> Space {
-    match (space, spec.entity_parts(), entities) {
-        (Space::Discrete { .. }, Some(_), Some(n)) => Space::Discrete { n },
+/// The space decisions live in when `entities` candidates are listed (entity layouts only).
+fn decision_space(space: &Space, entities: Option<usize>) -> Space {
+    match (space, entities) {
+        (Space::Discrete { .. }, Some(n)) => Space::Discrete { n },
         _ => space.clone(),
     }
 }
 
 /// The action `value` in `space`, checked (mask included).
-pub fn parse_action(
+fn parse_action(
     value: &Value,
     space: &Space,
     mask: Option<&[bool]>,
@@ -152,7 +152,6 @@ struct Fields {
 /// indexed once) and action space.
 #[derive(Debug)]
 pub struct RecordReader {
-    spec: FeatureSpec,
     space: Space,
     observation: ObservationReader,
 }
@@ -195,7 +194,6 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
 impl RecordReader {
     pub fn new(spec: &FeatureSpec, space: &Space) -> Self {
         Self {
-            spec: spec.clone(),
             space: space.clone(),
             observation: ObservationReader::new(spec),
         }
@@ -215,13 +213,12 @@ impl RecordReader {
     }
 
     fn check(&self, r: Fields) -> Result<Decision, String> {
-        let (spec, space) = (&self.spec, &self.space);
         let timestamp = r
             .timestamp
             .filter(|t| t.is_string() || t.is_number())
             .ok_or("`timestamp` (a string or a number) is missing")?;
         let Observation { inputs, present } = r.observation.ok_or("`observation` is missing")?;
-        let space = decision_space(space, spec, present.as_ref().map(Vec::len));
+        let space = decision_space(&self.space, present.as_ref().map(Vec::len));
         let mut mask = match r.action_mask {
             Some(m) if space.mask_len() > 0 => Some(flags(&m, space.mask_len(), "action_mask")?),
             Some(_) => return Err(format!("action_mask: {space} has no mask")),
@@ -257,16 +254,14 @@ impl RecordReader {
             Some(v) => Some(parse_action(&v, &space, mask.as_deref(), "incumbent")?),
             None => None,
         };
-        let id = r.id;
-        let outcome = r.outcome.filter(|o| !o.is_null());
         Ok(Decision {
             timestamp,
-            id,
+            id: r.id,
             inputs,
             space,
             mask,
             incumbent,
-            outcome,
+            outcome: r.outcome.filter(|o| !o.is_null()),
         })
     }
 }
