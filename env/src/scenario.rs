@@ -82,4 +82,16 @@ pub trait Scenario: Send + Sync {
     fn encode(&self, obs: &Self::Obs, out: &mut [f32]);
     /// What an oracle may see about the interval the next action will act on.
     fn oracle_view(&self) -> &Self::OracleView;
+
+    /// For actions made of rows decided independently (a traffic split's regions): the reward
+    /// the next `step(action)` would earn had row `r` been `reference`'s row `r` instead, for
+    /// every row, in the conditions that step will meet. PPO subtracts them as per-row
+    /// counterfactual baselines. `None` where the scenario has no such rows.
+    fn row_counterfactual_rewards(
+        &self,
+        _action: &Action,
+        _reference: &Action,
+    ) -> Option<Result<Vec<f64>, EnvError>> {
+        None
+    }
 }

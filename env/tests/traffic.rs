@@ -241,6 +241,23 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
         "{} vs {load}",
         out[row + 7]
     );
+    // After a step: the pair's share in the applied split and the site's queueing delay at the
+    // utilisation that split caused.
+    assert_eq!(out[row + 8], 0.0, "nothing routed before the first step");
+    let obs = env.step(&uniform_split(&env)).unwrap().obs;
+    env.encode(&obs, &mut out);
+    assert!((f64::from(out[row + 8]) - 1.0 / 12.0).abs() < 1e-6);
+    let delay = env.serving_model().sojourn_ms(obs.utilisation[2]) / 100.0;
+    assert!(
+        (f64::from(out[row + 9]) - delay).abs() < 1e-5,
+        "{} vs {delay}",
+        out[row + 9]
+    );
+    assert!(
+        obs.split
+            .chunks(12)
+            .all(|row| (row.iter().sum::<f64>() - 1.0).abs() < 1e-9)
+    );
     let flat = TrafficScenario::new(config("")).unwrap();
     assert_ne!(flat.feature_spec().hash(), spec.hash());
     assert_eq!(flat.feature_spec().encoded_len(), 2 + 54 + 54 * 12 + 4 * 12);
@@ -288,4 +305,80 @@ fn a_link_slowdown_from_minute_zero_lasts_its_whole_duration() {
             "interval {k}"
         );
     }
+}
+
+fn random_split(env: &TrafficScenario, rng: &mut planetgym_env::rng::Rng, zeros: f64) -> Vec<f32> {
+    let s = env.sites().len();
+    let mut split = Vec::new();
+    for _ in 0..env.geography().regions.len() {
+        let w: Vec<f64> = (0..s)
+            .map(|_| {
+                if rng.uniform() < zeros {
+                    0.0
+                } else {
+                    rng.uniform()
+                }
+            })
+            .collect();
+        let total: f64 = w.iter().sum::<f64>().max(1e-12);
+        split.extend(w.iter().map(|x| {
+            if total > 1e-12 {
+                (x / total) as f32
+            } else {
+                1.0 / s as f32
+            }
+        }));
+    }
+    split
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Each region's counterfactual reward equals the step's own model on the action with that
+    /// row swapped (failures and overloads included), and swapping a row for itself gives the
+    /// reward the step then returns.
+    #[test]
+    fn region_counterfactuals_match_the_step(seed in any::<u64>(), zeros in 0.0f64..0.9) {
+        let mut env = TrafficScenario::new(config(
+            "episode_intervals = 10\n[failures]\nsite_failures_per_day = 200.0\n[demand]\nglobal_rate_rps = 180000.0\n",
+        )).unwrap();
+        let mut rng = planetgym_env::rng::Rng::new(seed);
+        env.reset(seed);
+        for _ in 0..3 {
+            let a = Action::Continuous(random_split(&env, &mut rng, zeros));
+            env.step(&a).unwrap();
+        }
+        let (taken, other) = (random_split(&env, &mut rng, zeros), random_split(&env, &mut rng, zeros));
+        let s = env.sites().len();
+        let (action, reference) = (Action::Continuous(taken.clone()), Action::Continuous(other.clone()));
+        let swapped = env.row_counterfactual_rewards(&action, &reference).unwrap().unwrap();
+        let itself = env.row_counterfactual_rewards(&action, &action).unwrap().unwrap();
+        prop_assert_eq!(swapped.len(), env.geography().regions.len());
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        for r in [0, 7, swapped.len() - 1] {
+            let mut row_swapped = taken.clone();
+            row_swapped[r * s..(r + 1) * s].copy_from_slice(&other[r * s..(r + 1) * s]);
+            let want = env.one_step_reward(env.oracle_view(), &Action::Continuous(row_swapped)).unwrap();
+            prop_assert!(close(swapped[r], want), "region {}: {} vs {}", r, swapped[r], want);
+        }
+        let reward = env.step(&action).unwrap().reward;
+        prop_assert!(itself.iter().all(|&c| close(c, reward)), "{:?} vs {}", &itself[..3], reward);
+    }
+}
+
+#[test]
+fn region_counterfactuals_refuse_bad_actions() {
+    let mut env = TrafficScenario::new(config("episode_intervals = 3")).unwrap();
+    let split = uniform_split(&env);
+    assert!(matches!(
+        env.row_counterfactual_rewards(&split, &split),
+        Some(Err(EnvError::NotReset))
+    ));
+    env.reset(1);
+    let err = env
+        .row_counterfactual_rewards(&split, &Action::Continuous(vec![f32::NAN; 3]))
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("values"), "{err}");
 }

@@ -66,12 +66,27 @@ pub fn multi_discrete(
 /// Log-probability `[B]` of `x` `[B, D]` under a diagonal Gaussian with `mean` `[B, D]` and
 /// `log_std` `[D]`.
 pub fn gaussian_log_prob(mean: Tensor<2>, log_std: Tensor<1>, x: Tensor<2>) -> Tensor<1> {
+    let [batch, _] = mean.dims();
+    gaussian_log_prob_parts(mean, log_std, x, 1).reshape([batch])
+}
+
+/// Log-probabilities `[B, parts]` of `parts` equal consecutive groups of the dimensions of `x`
+/// `[B, D]` (their sum is `gaussian_log_prob`); `parts` divides `D`.
+pub fn gaussian_log_prob_parts(
+    mean: Tensor<2>,
+    log_std: Tensor<1>,
+    x: Tensor<2>,
+    parts: usize,
+) -> Tensor<2> {
     let [batch, dims] = mean.dims();
     let log_std = log_std.reshape([1, dims]);
     let z = (x - mean) / log_std.clone().exp();
     let per_dim =
         z.powf_scalar(2.0).mul_scalar(-0.5) - log_std - 0.5 * (2.0 * std::f32::consts::PI).ln();
-    per_dim.sum_dim(1).reshape([batch])
+    per_dim
+        .reshape([batch, parts, dims / parts])
+        .sum_dim(2)
+        .reshape([batch, parts])
 }
 
 /// Entropy `[1]` of a diagonal Gaussian with `log_std` `[D]` (the same for every row).

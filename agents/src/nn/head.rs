@@ -7,7 +7,7 @@
 //! environment gets their row-wise softmax). PPO's ratios are taken on raw actions.
 
 use super::distributions::{
-    categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob,
+    categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob_parts,
     masked_log_probs, multi_discrete, simplex_from_logits,
 };
 use burn::tensor::{Bool, Int, Tensor};
@@ -139,21 +139,46 @@ impl ActionHead {
         })
     }
 
-    /// Log-probabilities and entropies `[B]` of raw actions `[B, raw_len]` under outputs
-    /// `[B, outputs]`; `legal` `[B, mask_len]` for categorical heads.
+    /// Parts of an action whose log-probabilities are kept apart: a simplex's rows when
+    /// `per_row` (they are drawn independently), else the whole action.
+    pub fn parts(&self, per_row: bool) -> usize {
+        match self {
+            Self::Simplex { rows, .. } if per_row => *rows,
+            _ => 1,
+        }
+    }
+
+    /// Log-probabilities `[B, parts]` of raw actions `[B, raw_len]` under outputs
+    /// `[B, outputs]`, per part of `parts(per_row)` (they add up to the action's), and
+    /// entropies `[B]`; `legal` `[B, mask_len]` for categorical heads.
     pub fn log_prob_entropy(
         &self,
         params: Tensor<2>,
         log_std: Tensor<1>,
         raw: Tensor<2>,
         legal: Option<Tensor<2, Bool>>,
-    ) -> (Tensor<1>, Tensor<1>) {
+        per_row: bool,
+    ) -> (Tensor<2>, Tensor<1>) {
         let [batch, _] = params.dims();
         let params = match legal {
             Some(legal) => params.mask_fill(legal.bool_not(), MASKED_LOGIT),
             None => params,
         };
-        match self {
+        let (log_prob, entropy) = match self {
+            Self::Gaussian { .. } | Self::Simplex { .. } => {
+                let dims = self.outputs();
+                let log_std = if self.std_len() == 1 {
+                    log_std.repeat_dim(0, dims)
+                } else {
+                    log_std
+                };
+                let entropy = gaussian_entropy(log_std.clone()).repeat_dim(0, batch);
+                let parts = self.parts(per_row);
+                return (
+                    gaussian_log_prob_parts(params, log_std, raw, parts),
+                    entropy,
+                );
+            }
             Self::Discrete { n } => {
                 let all = Tensor::<2, Bool>::full([batch, *n], true, &params.device());
                 let lp = masked_log_probs(params, all);
@@ -164,17 +189,8 @@ impl ActionHead {
                 )
             }
             Self::MultiDiscrete { nvec } => multi_discrete(params, nvec, raw.int()),
-            Self::Gaussian { .. } | Self::Simplex { .. } => {
-                let dims = self.outputs();
-                let log_std = if self.std_len() == 1 {
-                    log_std.repeat_dim(0, dims)
-                } else {
-                    log_std
-                };
-                let entropy = gaussian_entropy(log_std.clone()).repeat_dim(0, batch);
-                (gaussian_log_prob(params, log_std, raw), entropy)
-            }
-        }
+        };
+        (log_prob.reshape([batch, 1]), entropy)
     }
 }
 
@@ -234,7 +250,7 @@ mod tests {
         Tensor::from_data(TensorData::new(v, shape), &Device::flex())
     }
 
-    fn vals(t: Tensor<1>) -> Vec<f32> {
+    fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
     }
 
@@ -257,6 +273,7 @@ mod tests {
             Tensor::zeros([0], &Device::flex()),
             t2(vec![2.0], [1, 1]),
             Some(legal),
+            true,
         );
         assert!((vals(lp)[0] - 0.5f32.ln()).abs() < 1e-5);
         assert!((vals(h)[0] - 2.0f32.ln()).abs() < 1e-5);
@@ -274,10 +291,26 @@ mod tests {
             Tensor::zeros([1], &Device::flex()),
             t2(raw, [1, 4]),
             None,
+            false,
         );
         let ln2pi = (2.0 * std::f32::consts::PI).ln();
         assert!((vals(lp)[0] + 2.0 * ln2pi).abs() < 1e-4);
         assert!((vals(h)[0] - 4.0 * (0.5 + 0.5 * ln2pi)).abs() < 1e-4);
+        // Per row: row 0 sits at its mean (log N(0; 0, 1) x 2), row 1 one std away on both
+        // logits (each dimension loses another 1/2).
+        let (rows, _) = head.log_prob_entropy(
+            t2(vec![0.0, 0.0, 1.0, 1.0], [1, 4]),
+            Tensor::zeros([1], &Device::flex()),
+            t2(vec![0.0, 0.0, 2.0, 0.0], [1, 4]),
+            None,
+            true,
+        );
+        assert_eq!(head.parts(true), 2);
+        let rows = vals(rows);
+        assert!(
+            (rows[0] + ln2pi).abs() < 1e-5 && (rows[1] + ln2pi + 1.0).abs() < 1e-5,
+            "{rows:?}"
+        );
     }
 
     #[test]

@@ -203,6 +203,11 @@ impl RewardScaler {
         if done {
             self.returns[i] = 0.0;
         }
+        self.rescale(reward)
+    }
+
+    /// `reward` in the units of the last `scale` (without updating the statistics).
+    pub fn rescale(&self, reward: f64) -> f32 {
         let std = (self.stats.variance(0) + EPSILON).sqrt();
         ((reward / std) as f32).clamp(-CLIP, CLIP)
     }

@@ -60,6 +60,9 @@ pub struct TrafficObs {
     pub rtt_ms: Arc<[f64]>,
     /// Cost per million requests served at each site (USD, carbon included).
     pub cost_per_million_usd: Arc<[f64]>,
+    /// The split applied during the observed interval (what the balancer is configured with),
+    /// row-major `[regions, sites]`, rows summing to 1 (all 0 after reset: nothing routed yet).
+    pub split: Vec<f64>,
 }
 
 impl TrafficObs {
@@ -120,6 +123,7 @@ pub struct TrafficScenario {
     current: Conditions,
     next: TrafficOracleView,
     utilisation: Vec<f64>,
+    split: Vec<f64>,
     flows: Vec<Flow>,
 }
 
@@ -205,6 +209,7 @@ impl TrafficScenario {
             degradations: Disruptions::new(r * s, 1.0, f64::max),
             interval: None,
             utilisation: vec![0.0; s],
+            split: vec![0.0; r * s],
             flows: Vec::new(),
             sites: sites.into(),
             geo: Arc::new(geo),
@@ -285,16 +290,33 @@ impl TrafficScenario {
             },
             flows,
         );
-        let cost_per_million = if outcome.demand_rps > 0.0 {
-            outcome.cost_usd / (outcome.demand_rps * self.config.interval_s) * 1e6
+        let reward = self.reward(
+            outcome.demand_rps,
+            outcome.mean_latency_ms,
+            outcome.dropped_rps,
+            outcome.cost_usd / self.config.interval_s,
+        );
+        (outcome, reward)
+    }
+
+    /// The reward of an interval with `demand_rps` in total, the mean latency of its served
+    /// requests, `dropped_rps` and the cost rate of what was served (USD/s).
+    fn reward(
+        &self,
+        demand_rps: f64,
+        mean_latency_ms: f64,
+        dropped_rps: f64,
+        cost_usd_per_s: f64,
+    ) -> f64 {
+        let (dropped_fraction, cost_per_million) = if demand_rps > 0.0 {
+            (dropped_rps / demand_rps, cost_usd_per_s / demand_rps * 1e6)
         } else {
-            0.0
+            (0.0, 0.0)
         };
         let w = &self.config.reward;
-        let reward = -(w.latency_weight * outcome.mean_latency_ms
-            + w.drop_weight * outcome.dropped_fraction()
-            + w.cost_weight * cost_per_million);
-        (outcome, reward)
+        -(w.latency_weight * mean_latency_ms
+            + w.drop_weight * dropped_fraction
+            + w.cost_weight * cost_per_million)
     }
 
     fn minutes_to_intervals(&self, minutes: f64) -> u64 {
@@ -406,6 +428,7 @@ impl TrafficScenario {
             utilisation: self.utilisation.clone(),
             rtt_ms: self.current.rtt_ms.clone(),
             cost_per_million_usd: self.cost_per_million_usd.clone(),
+            split: self.split.clone(),
         }
     }
 }
@@ -481,6 +504,7 @@ impl Scenario for TrafficScenario {
         };
         self.next = self.draw_conditions(1);
         self.utilisation.fill(0.0);
+        self.split.fill(0.0);
         self.interval = Some(0);
         self.observation()
     }
@@ -505,6 +529,7 @@ impl Scenario for TrafficScenario {
             rtt_ms: applied.rtt_ms,
         };
         self.utilisation = outcome.utilisation.clone();
+        self.split = normalise_rows(values, self.sites.len());
         self.interval = Some(k + 1);
         Ok(Transition {
             obs: self.observation(),
@@ -570,6 +595,8 @@ impl Scenario for TrafficScenario {
                         obs.cost_per_million_usd[site],
                         rank as f64 / (s.max(2) - 1) as f64,
                         competition[pair],
+                        obs.split[pair],
+                        self.serving.sojourn_ms(obs.utilisation[site]) / 100.0,
                     ];
                     row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
                 }
@@ -581,9 +608,70 @@ impl Scenario for TrafficScenario {
     fn oracle_view(&self) -> &TrafficOracleView {
         &self.next
     }
+
+    /// Per region, from per-site totals: the action's offered load and demand-weighted RTT per
+    /// site, then each region's row swapped for the reference's, O(regions x sites) in all.
+    fn row_counterfactual_rewards(
+        &self,
+        action: &Action,
+        reference: &Action,
+    ) -> Option<Result<Vec<f64>, EnvError>> {
+        Some(self.region_counterfactuals(action, reference))
+    }
 }
 
-const PAIR_FEATURES: usize = 8;
+impl TrafficScenario {
+    fn region_counterfactuals(
+        &self,
+        action: &Action,
+        reference: &Action,
+    ) -> Result<Vec<f64>, EnvError> {
+        if self.interval.is_none() {
+            return Err(EnvError::NotReset);
+        }
+        self.check_action(action)?;
+        self.check_action(reference)?;
+        let (Action::Continuous(taken), Action::Continuous(other)) = (action, reference) else {
+            unreachable!("check_action accepts only continuous actions for a simplex space")
+        };
+        let s = self.sites.len();
+        let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
+        let view = &self.next;
+        let available: Vec<f64> = self
+            .capacity_rps
+            .iter()
+            .zip(&view.health)
+            .map(|(c, h)| c * h)
+            .collect();
+        let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
+        for (r, &d) in view.demand_rps.iter().enumerate() {
+            for j in 0..s {
+                offered[j] += d * taken[r * s + j];
+                rtt_weighted[j] += d * taken[r * s + j] * view.rtt_ms[r * s + j];
+            }
+        }
+        let demand: f64 = view.demand_rps.iter().sum();
+        let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
+        Ok(view
+            .demand_rps
+            .iter()
+            .enumerate()
+            .map(|(r, &d)| {
+                for j in 0..s {
+                    let change = d * (other[r * s + j] - taken[r * s + j]);
+                    o[j] = offered[j] + change;
+                    w[j] = rtt_weighted[j] + change * view.rtt_ms[r * s + j];
+                }
+                let t = self
+                    .serving
+                    .site_totals(&o, &w, &available, &self.cost_per_request_usd);
+                self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
+            })
+            .collect())
+    }
+}
+
+const PAIR_FEATURES: usize = 10;
 
 /// For each pair (region r, site s): the demand of the regions nearer to s than r, over s's
 /// available capacity (capped at 10): how much of the site closer users would take first if
@@ -686,6 +774,8 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
                     "demand of nearer regions / available capacity (capped at 10)",
                     1.0,
                 ),
+                Feature::new("share", "fraction of the region's requests", 1.0),
+                Feature::new("site_queue_delay", "ms", 100.0),
             ];
             Layout::Entity {
                 global,

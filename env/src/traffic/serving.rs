@@ -162,6 +162,53 @@ impl ServingModel {
     }
 }
 
+/// What one interval's reward needs, from per-site totals alone: with `offered_rps` and
+/// `rtt_weighted` (sum over regions of demand x share x RTT) per site, the mean latency of the
+/// served requests, the dropped and the served request rates and the cost rate (USD/s). Equal to
+/// `serve`'s statistics up to rounding, in O(sites): counterfactuals that change one region's
+/// row update the totals instead of re-serving every flow.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SiteTotals {
+    pub mean_latency_ms: f64,
+    pub dropped_rps: f64,
+    pub cost_usd_per_s: f64,
+}
+
+impl ServingModel {
+    pub fn site_totals(
+        &self,
+        offered_rps: &[f64],
+        rtt_weighted: &[f64],
+        available_rps: &[f64],
+        cost_per_request_usd: &[f64],
+    ) -> SiteTotals {
+        let (mut latency, mut served_total, mut dropped, mut cost) = (0.0, 0.0, 0.0, 0.0);
+        for s in 0..offered_rps.len() {
+            let (o, a) = (offered_rps[s], available_rps[s]);
+            if o <= 0.0 {
+                continue;
+            }
+            let served = o.min(a);
+            dropped += o - served;
+            if served > 0.0 {
+                // Drops hit every flow alike: the served flows carry served / offered of the RTT.
+                latency += served / o * rtt_weighted[s] + served * self.sojourn_ms(served / a);
+                served_total += served;
+                cost += served * cost_per_request_usd[s];
+            }
+        }
+        SiteTotals {
+            mean_latency_ms: if served_total > 0.0 {
+                latency / served_total
+            } else {
+                0.0
+            },
+            dropped_rps: dropped,
+            cost_usd_per_s: cost,
+        }
+    }
+}
+
 /// P(rtt + Exp(sojourn) > limit).
 fn exceed_probability(f: &Flow, limit: f64) -> f64 {
     if f.rtt_ms >= limit {

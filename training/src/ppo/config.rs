@@ -48,13 +48,21 @@ pub struct PpoConfig {
     pub entropy_coef: f64,
     /// Global gradient-norm clip (0 = none).
     pub max_grad_norm: f64,
-    /// Stop an update's epochs once the approximate KL divergence exceeds this (0 = never).
+    /// Stop an update's epochs once the approximate KL divergence exceeds this (0 = never);
+    /// with `counterfactual_rows`, the mean KL of a row.
     pub target_kl: f64,
     pub normalise_advantages: bool,
     pub normalise_obs: bool,
     pub normalise_reward: bool,
     /// Starting log standard deviation of Gaussian (Box and Simplex) heads.
     pub initial_log_std: f64,
+    /// Give each row of a simplex action (a traffic region's split) its own advantage: the
+    /// state-value baseline is replaced by the reward the step would have earned had that row
+    /// taken its mean action, the other rows keeping their sampled ones (a counterfactual
+    /// baseline, still unbiased), and PPO clips each row's probability ratio. One reward
+    /// otherwise credits hundreds of noisy logits at once. Needs a scenario that computes
+    /// these rewards (traffic does).
+    pub counterfactual_rows: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +110,7 @@ impl Default for PpoConfig {
             normalise_obs: true,
             normalise_reward: true,
             initial_log_std: -0.5,
+            counterfactual_rows: false,
         }
     }
 }

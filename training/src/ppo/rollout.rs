@@ -7,13 +7,19 @@ pub struct Rollout {
     pub obs_len: usize,
     pub raw_len: usize,
     pub mask_len: usize,
+    /// Parts of an action with their own log-probability and advantage (1, or the rows of a
+    /// simplex with counterfactual baselines).
+    pub parts: usize,
     /// Normalised observations.
     pub obs: Vec<f32>,
     pub raw_actions: Vec<f32>,
     /// Legal-action masks (empty for continuous heads).
     pub masks: Vec<bool>,
+    /// Per part (`parts` per step).
     pub log_probs: Vec<f32>,
     pub values: Vec<f32>,
+    /// Per part, when `parts` > 1: the (scaled) reward had only that part taken its mean action.
+    pub counterfactuals: Vec<f32>,
     /// Rewards as trained on (scaled, with the bootstrapped value of truncated episodes added).
     pub rewards: Vec<f32>,
     /// The episode ended with this transition.
@@ -21,17 +27,25 @@ pub struct Rollout {
 }
 
 impl Rollout {
-    pub fn new(copies: usize, obs_len: usize, raw_len: usize, mask_len: usize) -> Self {
+    pub fn new(
+        copies: usize,
+        obs_len: usize,
+        raw_len: usize,
+        mask_len: usize,
+        parts: usize,
+    ) -> Self {
         Self {
             copies,
             obs_len,
             raw_len,
             mask_len,
+            parts,
             obs: Vec::new(),
             raw_actions: Vec::new(),
             masks: Vec::new(),
             log_probs: Vec::new(),
             values: Vec::new(),
+            counterfactuals: Vec::new(),
             rewards: Vec::new(),
             dones: Vec::new(),
         }
@@ -70,6 +84,20 @@ impl Rollout {
         let returns = adv.iter().zip(&self.values).map(|(a, v)| a + v).collect();
         (adv, returns)
     }
+
+    /// Advantages per part (`parts` per step) from the steps' advantages `adv`: the same
+    /// advantage for a single part; with counterfactuals, the value baseline swapped for each
+    /// part's counterfactual reward, A + V - C (r - C plus the discounted future).
+    pub fn part_advantages(&self, adv: &[f32]) -> Vec<f32> {
+        if self.counterfactuals.is_empty() {
+            return adv.to_vec();
+        }
+        self.counterfactuals
+            .chunks_exact(self.parts)
+            .zip(adv.iter().zip(&self.values))
+            .flat_map(|(c, (a, v))| c.iter().map(move |c| a + v - c))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -78,7 +106,7 @@ mod tests {
 
     #[test]
     fn gae_matches_a_hand_computation_and_stops_at_episode_ends() {
-        let mut r = Rollout::new(1, 1, 1, 0);
+        let mut r = Rollout::new(1, 1, 1, 0, 1);
         r.values = vec![0.5, 1.0, 2.0];
         r.rewards = vec![1.0, 0.0, 3.0];
         r.dones = vec![false, true, false];
@@ -93,5 +121,36 @@ mod tests {
         // Lambda 1, gamma 1, no ends: advantages are the remaining reward sums minus values.
         let (adv, _) = r.advantages(&[0.0], 1.0, 1.0);
         assert!((adv[1] + 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn counterfactual_parts_replace_the_value_baseline() {
+        let mut r = Rollout::new(1, 1, 2, 0, 2);
+        r.values = vec![0.5, 1.0];
+        r.rewards = vec![1.0, 2.0];
+        r.dones = vec![false, true];
+        // Two rows per step: had row 0 (1) taken its mean action, the reward would be 0.25 (1.5).
+        r.counterfactuals = vec![0.25, 1.5, 3.0, 2.5];
+        // gamma 0: each part's advantage is r - C, whatever the values.
+        let (adv, _) = r.advantages(&[7.0], 0.0, 0.9);
+        let parts = r.part_advantages(&adv);
+        let want = [0.75f32, -0.5, -1.0, -0.5];
+        assert!(
+            parts.iter().zip(want).all(|(a, w)| (a - w).abs() < 1e-6),
+            "{parts:?}"
+        );
+        // gamma > 0 adds the same discounted future to every part of a step: at step 0,
+        // r - C + gamma (V(s1) + A(s1)) with A(s1) = 2 - 1 (the episode ends there).
+        let (adv, _) = r.advantages(&[7.0], 0.5, 1.0);
+        let parts = r.part_advantages(&adv);
+        assert!(
+            (parts[0] - (0.75 + 0.5 * (1.0 + 1.0))).abs() < 1e-6,
+            "{parts:?}"
+        );
+        assert!((parts[0] - parts[1] - 1.25).abs() < 1e-6);
+        assert_eq!(
+            Rollout::new(1, 1, 1, 0, 1).part_advantages(&[0.5]),
+            vec![0.5]
+        );
     }
 }

@@ -152,6 +152,15 @@ pub fn train<S: Scenario + Clone>(
     )
     .map_err(|e| anyhow!("{}: {e}", prototype.name()))?;
     let head = brain.head.clone();
+    let per_row = c.counterfactual_rows;
+    if per_row && head.parts(true) == 1 {
+        bail!(
+            "ppo.counterfactual_rows needs an action made of rows (a simplex); {} has {:?}",
+            prototype.name(),
+            prototype.action_space()
+        );
+    }
+    let parts = head.parts(per_row);
     let mut envs = VecEnv::new(
         vec![prototype.clone(); copies],
         derive_seed(config.seed, &[0xE1]),
@@ -230,7 +239,7 @@ pub fn train<S: Scenario + Clone>(
         };
         let infer = brain.model.valid();
         let log_std = params::read(&infer.log_std).values.concat();
-        let mut rollout = Rollout::new(copies, obs_len, head.raw_len(), head.mask_len());
+        let mut rollout = Rollout::new(copies, obs_len, head.raw_len(), head.mask_len(), parts);
         let mut finished: Vec<Finished> = Vec::new();
         let (mut env_s, mut inference_s) = (0.0, 0.0);
 
@@ -267,11 +276,26 @@ pub fn train<S: Scenario + Clone>(
                 raws.extend(raw);
                 actions.push(action);
             }
-            let log_probs =
-                log_probs_of(&head, &out, &log_std, &raws, &masks, copies, &infer_device);
+            let log_probs = log_probs_of(
+                &head,
+                &out,
+                &log_std,
+                &raws,
+                &masks,
+                copies,
+                per_row,
+                &infer_device,
+            );
             inference_s += t0.elapsed().as_secs_f64();
 
             let t1 = Instant::now();
+            let counterfactuals = if per_row {
+                row_counterfactuals(&envs, &head, &out, &actions)
+                    .with_context(|| format!("update {updates}"))?
+            } else {
+                Vec::new()
+            };
+
             envs.step(&actions)
                 .with_context(|| format!("update {updates}"))?;
             env_s += t1.elapsed().as_secs_f64();
@@ -307,6 +331,17 @@ pub fn train<S: Scenario + Clone>(
                 rollout
                     .rewards
                     .push(scaled + (c.gamma as f32) * bootstrap[i]);
+                if per_row {
+                    // Counterfactual rewards in the trained-on units (the scale just used).
+                    rollout.counterfactuals.extend(
+                        counterfactuals[i * parts..(i + 1) * parts]
+                            .iter()
+                            .map(|&cf| match &reward_scaler {
+                                Some(s) => s.rescale(cf),
+                                None => cf as f32,
+                            }),
+                    );
+                }
                 rollout.dones.push(done);
                 let info = if done {
                     envs.final_info(i)
@@ -354,6 +389,7 @@ pub fn train<S: Scenario + Clone>(
         brain.normalise(&mut last_obs);
         let (_, last_values) = infer.forward_rows(&last_obs, obs_len, &infer_device);
         let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
+        let advantages = rollout.part_advantages(&advantages);
         let update = Update {
             config: c,
             head: &head,
@@ -449,6 +485,7 @@ fn log_probs_of(
     raws: &[f32],
     masks: &[bool],
     copies: usize,
+    per_row: bool,
     device: &burn::tensor::Device,
 ) -> Vec<f32> {
     let params = Tensor::<2>::from_data(
@@ -466,8 +503,47 @@ fn log_probs_of(
             device,
         )
     });
-    let (lp, _) = head.log_prob_entropy(params, std, raw, legal);
+    let (lp, _) = head.log_prob_entropy(params, std, raw, legal, per_row);
     lp.into_data().try_into_vec::<f32>().unwrap_or_default()
+}
+
+/// Per copy and row, the reward of the coming step had only that row taken the mean action
+/// (`out` holds the copies' means), laid out copy-major.
+fn row_counterfactuals<S: Scenario + Clone>(
+    envs: &VecEnv<S>,
+    head: &planetgym_agents::nn::head::ActionHead,
+    out: &[f32],
+    actions: &[Action],
+) -> Result<Vec<f64>> {
+    let width = head.outputs();
+    let mut all = Vec::new();
+    for (i, action) in actions.iter().enumerate() {
+        let scenario = envs
+            .scenario(i)
+            .ok_or_else(|| anyhow!("copy {i} does not exist"))?;
+        let mean = head
+            .to_action(&out[i * width..(i + 1) * width])
+            .map_err(|e| anyhow!("copy {i}: {e}"))?;
+        let rewards = scenario
+            .row_counterfactual_rewards(action, &mean)
+            .ok_or_else(|| {
+                anyhow!(
+                    "ppo.counterfactual_rows: the {} scenario cannot compute per-row counterfactual rewards",
+                    scenario.name()
+                )
+            })?
+            .with_context(|| format!("copy {i}: counterfactual rewards"))?;
+        if rewards.len() != head.parts(true) || rewards.iter().any(|r| !r.is_finite()) {
+            bail!(
+                "copy {i}: the {} scenario gave {} counterfactual rewards for {} rows, or a non-finite one",
+                scenario.name(),
+                rewards.len(),
+                head.parts(true)
+            );
+        }
+        all.extend(rewards);
+    }
+    Ok(all)
 }
 
 /// Writes the latest policy (what `planetgym eval --policy RUN_DIR` reads).

@@ -112,14 +112,16 @@ impl Update<'_> {
         };
         let t1 = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [m]), d);
         let t2 = |v: Vec<f32>, w: usize| Tensor::<2>::from_data(TensorData::new(v, [m, w]), d);
-        let mut adv = gather(advantages, 1);
-        if c.normalise_advantages && m > 1 {
-            let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / m as f64;
+        let parts = rollout.parts;
+        let mut adv = gather(advantages, parts);
+        if c.normalise_advantages && adv.len() > 1 {
+            let n = adv.len() as f64;
+            let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / n;
             let var = adv
                 .iter()
                 .map(|&a| (f64::from(a) - mean).powi(2))
                 .sum::<f64>()
-                / m as f64;
+                / n;
             let std = var.sqrt() + 1e-8;
             adv.iter_mut()
                 .for_each(|a| *a = ((f64::from(*a) - mean) / std) as f32);
@@ -137,15 +139,17 @@ impl Update<'_> {
                 .collect();
             Tensor::<2, Bool>::from_data(TensorData::new(v, [m, w]), d)
         });
-        let old_log_probs = t1(gather(&rollout.log_probs, 1));
+        let old_log_probs = t2(gather(&rollout.log_probs, parts), parts);
         let old_values = t1(gather(&rollout.values, 1));
         let returns = t1(gather(returns, 1));
-        let adv = t1(adv);
+        let adv = t2(adv, parts);
 
         let (out, values) = model.forward(obs);
-        let (log_probs, entropy) = self
-            .head
-            .log_prob_entropy(out, model.log_std.val(), raw, legal);
+        let (log_probs, entropy) =
+            self.head
+                .log_prob_entropy(out, model.log_std.val(), raw, legal, parts > 1);
+        // Each part's ratio is clipped on its own, and the KL early stop reads the mean over
+        // parts: each row keeps its own trust region.
         let log_ratio = log_probs - old_log_probs;
         let ratio = log_ratio.clone().exp();
         let clip = c.clip as f32;
