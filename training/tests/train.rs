@@ -123,19 +123,21 @@ fn summary_policies(r: &SessionResult) -> Vec<String> {
         .collect()
 }
 
+/// The trained policy file of `cfg` run with `threads` env threads.
+fn policy_with_threads(cfg: &TrainConfig, threads: usize) -> String {
+    let mut c = cfg.clone();
+    c.threads = threads;
+    let dir = tempfile::tempdir().unwrap();
+    train(&c, dir.path(), false, None);
+    std::fs::read_to_string(dir.path().join("policy.json")).unwrap()
+}
+
 #[test]
 fn results_do_not_depend_on_the_number_of_env_threads() {
     let mut cfg = config(CAPACITY_SMALL);
     cfg.total_steps = 512;
     cfg.eval.episodes = 0;
-    let weights = |threads: usize| {
-        let mut c = cfg.clone();
-        c.threads = threads;
-        let dir = tempfile::tempdir().unwrap();
-        train(&c, dir.path(), false, None);
-        std::fs::read_to_string(dir.path().join("policy.json")).unwrap()
-    };
-    assert_eq!(weights(1), weights(2));
+    assert_eq!(policy_with_threads(&cfg, 1), policy_with_threads(&cfg, 2));
 }
 
 #[test]
@@ -286,14 +288,7 @@ fn counterfactual_rows_credit_each_region_and_learn_traffic_faster() {
 fn counterfactual_rows_are_deterministic_and_refused_where_actions_have_no_rows() {
     let mut cfg = traffic_small(true);
     cfg.total_steps = 480;
-    let weights = |threads: usize| {
-        let mut c = cfg.clone();
-        c.threads = threads;
-        let dir = tempfile::tempdir().unwrap();
-        train(&c, dir.path(), false, None);
-        std::fs::read_to_string(dir.path().join("policy.json")).unwrap()
-    };
-    assert_eq!(weights(1), weights(2));
+    assert_eq!(policy_with_threads(&cfg, 1), policy_with_threads(&cfg, 2));
     let mut batch = config(CAPACITY_SMALL);
     batch.ppo.counterfactual_rows = true;
     let dir = tempfile::tempdir().unwrap();

@@ -266,6 +266,15 @@ impl TrafficScenario {
         Ok(self.serve(conditions, values, &mut Vec::new()).1)
     }
 
+    /// Capacity left at each site under `health` (requests/s).
+    fn available_rps(&self, health: &[f64]) -> Vec<f64> {
+        self.capacity_rps
+            .iter()
+            .zip(health)
+            .map(|(c, h)| c * h)
+            .collect()
+    }
+
     /// Serves the split `values` under `conditions`: the outcome and its reward.
     fn serve(
         &self,
@@ -274,12 +283,7 @@ impl TrafficScenario {
         flows: &mut Vec<Flow>,
     ) -> (Outcome, f64) {
         let split = normalise_rows(values, self.sites.len());
-        let available: Vec<f64> = self
-            .capacity_rps
-            .iter()
-            .zip(&conditions.health)
-            .map(|(c, h)| c * h)
-            .collect();
+        let available = self.available_rps(&conditions.health);
         let outcome = self.serving.serve(
             Interval {
                 demand_rps: &conditions.demand_rps,
@@ -637,12 +641,7 @@ impl TrafficScenario {
         let s = self.sites.len();
         let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
         let view = &self.next;
-        let available: Vec<f64> = self
-            .capacity_rps
-            .iter()
-            .zip(&view.health)
-            .map(|(c, h)| c * h)
-            .collect();
+        let available = self.available_rps(&view.health);
         let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
         for (r, &d) in view.demand_rps.iter().enumerate() {
             for j in 0..s {
