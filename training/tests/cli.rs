@@ -161,7 +161,12 @@ fn committed_experiment_configs_load() {
                 .to_string_lossy()
                 .starts_with("traffic")
         {
-            let config = planetgym_env::TrafficConfig::from_file(&path).unwrap();
+            let mut config = planetgym_env::TrafficConfig::from_file(&path).unwrap();
+            // Paths in the configs are relative to the repository root, where the commands run.
+            let series = std::path::Path::new(&config.demand.diurnal_series);
+            if !config.demand.diurnal_series.starts_with("builtin:") && series.is_relative() {
+                config.demand.diurnal_series = dir.join("../..").join(series).display().to_string();
+            }
             planetgym_env::TrafficScenario::new(config)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             seen += 1;
