@@ -185,16 +185,8 @@ episodes = 0
     );
     let dir = tempfile::tempdir().unwrap();
     train(&cfg, dir.path(), false, None);
-    let text = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = header
-        .iter()
-        .position(|h| *h == "charts/episode_return")
-        .unwrap();
-    let returns: Vec<f64> = lines
-        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
-        .collect();
+    let returns = training_returns(dir.path());
+    assert_eq!(returns.len(), 40, "every update ends episodes");
     let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
     let (early, late) = (mean(&returns[..5]), mean(&returns[returns.len() - 5..]));
     assert!(
@@ -249,6 +241,7 @@ episodes = 0
     ))
 }
 
+/// The mean training return of each update that ended episodes, from `metrics.csv`.
 fn training_returns(dir: &Path) -> Vec<f64> {
     let text = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
     let mut lines = text.lines();
