@@ -63,16 +63,10 @@ pub fn multi_discrete(
     (log_prob.unwrap_or_else(zero), entropy.unwrap_or_else(zero))
 }
 
-/// Log-probability `[B]` of `x` `[B, D]` under a diagonal Gaussian with `mean` `[B, D]` and
-/// `log_std` `[D]`.
-pub fn gaussian_log_prob(mean: Tensor<2>, log_std: Tensor<1>, x: Tensor<2>) -> Tensor<1> {
-    let [batch, _] = mean.dims();
-    gaussian_log_prob_parts(mean, log_std, x, 1).reshape([batch])
-}
-
-/// Log-probabilities `[B, parts]` of `parts` equal consecutive groups of the dimensions of `x`
-/// `[B, D]` (their sum is `gaussian_log_prob`); `parts` divides `D`.
-pub fn gaussian_log_prob_parts(
+/// Log-probabilities `[B, parts]` of `x` `[B, D]` under a diagonal Gaussian with `mean`
+/// `[B, D]` and `log_std` `[D]`, per group of `D / parts` consecutive dimensions (`parts` = 1:
+/// the whole vector's); `parts` divides `D`.
+pub fn gaussian_log_prob(
     mean: Tensor<2>,
     log_std: Tensor<1>,
     x: Tensor<2>,
@@ -174,8 +168,13 @@ mod tests {
         // dim 0: N(0, 1) at 1; dim 1: N(1, 0.5) at 1.5 (z = 1).
         let expected = (-0.5 - 0.5 * ln2pi) + (-0.5 - 0.5f64.ln() - 0.5 * ln2pi);
         close(
-            &values(gaussian_log_prob(mean, log_std.clone(), x)),
+            &values(gaussian_log_prob(mean.clone(), log_std.clone(), x.clone(), 1).reshape([1])),
             &[expected],
+        );
+        // Per dimension (two parts of one), the two terms apart.
+        close(
+            &values(gaussian_log_prob(mean, log_std.clone(), x, 2).reshape([2])),
+            &[-0.5 - 0.5 * ln2pi, -0.5 - 0.5f64.ln() - 0.5 * ln2pi],
         );
         close(
             &values(gaussian_entropy(log_std)),

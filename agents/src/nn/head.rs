@@ -7,7 +7,7 @@
 //! environment gets their row-wise softmax). PPO's ratios are taken on raw actions.
 
 use super::distributions::{
-    categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob_parts,
+    categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob,
     masked_log_probs, multi_discrete, simplex_from_logits,
 };
 use burn::tensor::{Bool, Int, Tensor};
@@ -174,10 +174,7 @@ impl ActionHead {
                 };
                 let entropy = gaussian_entropy(log_std.clone()).repeat_dim(0, batch);
                 let parts = self.parts(per_row);
-                return (
-                    gaussian_log_prob_parts(params, log_std, raw, parts),
-                    entropy,
-                );
+                return (gaussian_log_prob(params, log_std, raw, parts), entropy);
             }
             Self::Discrete { n } => {
                 let all = Tensor::<2, Bool>::full([batch, *n], true, &params.device());

@@ -263,7 +263,55 @@ impl TrafficScenario {
         let Action::Continuous(values) = split else {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
-        Ok(self.serve(conditions, values, &mut Vec::new()).1)
+        let split = normalise_rows(values, self.sites.len());
+        Ok(self.serve(conditions, &split, &mut Vec::new()).1)
+    }
+
+    /// `row_counterfactual_rewards` for the traffic split: per region, from per-site totals
+    /// (the action's offered load and demand-weighted RTT per site, then each region's row
+    /// swapped for the reference's), O(regions x sites) in all.
+    fn region_counterfactuals(
+        &self,
+        action: &Action,
+        reference: &Action,
+    ) -> Result<Vec<f64>, EnvError> {
+        if self.interval.is_none() {
+            return Err(EnvError::NotReset);
+        }
+        self.check_action(action)?;
+        self.check_action(reference)?;
+        let (Action::Continuous(taken), Action::Continuous(other)) = (action, reference) else {
+            unreachable!("check_action accepts only continuous actions for a simplex space")
+        };
+        let s = self.sites.len();
+        let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
+        let view = &self.next;
+        let available = self.available_rps(&view.health);
+        let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
+        for (r, &d) in view.demand_rps.iter().enumerate() {
+            for j in 0..s {
+                offered[j] += d * taken[r * s + j];
+                rtt_weighted[j] += d * taken[r * s + j] * view.rtt_ms[r * s + j];
+            }
+        }
+        let demand: f64 = view.demand_rps.iter().sum();
+        let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
+        Ok(view
+            .demand_rps
+            .iter()
+            .enumerate()
+            .map(|(r, &d)| {
+                for j in 0..s {
+                    let change = d * (other[r * s + j] - taken[r * s + j]);
+                    o[j] = offered[j] + change;
+                    w[j] = rtt_weighted[j] + change * view.rtt_ms[r * s + j];
+                }
+                let t = self
+                    .serving
+                    .site_totals(&o, &w, &available, &self.cost_per_request_usd);
+                self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
+            })
+            .collect())
     }
 
     /// Capacity left at each site under `health` (requests/s).
@@ -275,19 +323,18 @@ impl TrafficScenario {
             .collect()
     }
 
-    /// Serves the split `values` under `conditions`: the outcome and its reward.
+    /// Serves `split` (rows summing to 1) under `conditions`: the outcome and its reward.
     fn serve(
         &self,
         conditions: &TrafficOracleView,
-        values: &[f32],
+        split: &[f64],
         flows: &mut Vec<Flow>,
     ) -> (Outcome, f64) {
-        let split = normalise_rows(values, self.sites.len());
         let available = self.available_rps(&conditions.health);
         let outcome = self.serving.serve(
             Interval {
                 demand_rps: &conditions.demand_rps,
-                split: &split,
+                split,
                 available_rps: &available,
                 rtt_ms: &conditions.rtt_ms,
                 cost_per_request_usd: &self.cost_per_request_usd,
@@ -522,8 +569,9 @@ impl Scenario for TrafficScenario {
         let Action::Continuous(values) = action else {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
+        let split = normalise_rows(values, self.sites.len());
         let mut flows = std::mem::take(&mut self.flows);
-        let (outcome, reward) = self.serve(&self.next, values, &mut flows);
+        let (outcome, reward) = self.serve(&self.next, &split, &mut flows);
         self.flows = flows;
         let next = self.draw_conditions(k + 2);
         let applied = std::mem::replace(&mut self.next, next);
@@ -533,7 +581,7 @@ impl Scenario for TrafficScenario {
             rtt_ms: applied.rtt_ms,
         };
         self.utilisation = outcome.utilisation.clone();
-        self.split = normalise_rows(values, self.sites.len());
+        self.split = split;
         self.interval = Some(k + 1);
         Ok(Transition {
             obs: self.observation(),
@@ -613,60 +661,12 @@ impl Scenario for TrafficScenario {
         &self.next
     }
 
-    /// Per region, from per-site totals: the action's offered load and demand-weighted RTT per
-    /// site, then each region's row swapped for the reference's, O(regions x sites) in all.
     fn row_counterfactual_rewards(
         &self,
         action: &Action,
         reference: &Action,
     ) -> Option<Result<Vec<f64>, EnvError>> {
         Some(self.region_counterfactuals(action, reference))
-    }
-}
-
-impl TrafficScenario {
-    fn region_counterfactuals(
-        &self,
-        action: &Action,
-        reference: &Action,
-    ) -> Result<Vec<f64>, EnvError> {
-        if self.interval.is_none() {
-            return Err(EnvError::NotReset);
-        }
-        self.check_action(action)?;
-        self.check_action(reference)?;
-        let (Action::Continuous(taken), Action::Continuous(other)) = (action, reference) else {
-            unreachable!("check_action accepts only continuous actions for a simplex space")
-        };
-        let s = self.sites.len();
-        let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
-        let view = &self.next;
-        let available = self.available_rps(&view.health);
-        let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
-        for (r, &d) in view.demand_rps.iter().enumerate() {
-            for j in 0..s {
-                offered[j] += d * taken[r * s + j];
-                rtt_weighted[j] += d * taken[r * s + j] * view.rtt_ms[r * s + j];
-            }
-        }
-        let demand: f64 = view.demand_rps.iter().sum();
-        let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
-        Ok(view
-            .demand_rps
-            .iter()
-            .enumerate()
-            .map(|(r, &d)| {
-                for j in 0..s {
-                    let change = d * (other[r * s + j] - taken[r * s + j]);
-                    o[j] = offered[j] + change;
-                    w[j] = rtt_weighted[j] + change * view.rtt_ms[r * s + j];
-                }
-                let t = self
-                    .serving
-                    .site_totals(&o, &w, &available, &self.cost_per_request_usd);
-                self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
-            })
-            .collect())
     }
 }
 
