@@ -8,6 +8,7 @@
 pub mod classic;
 pub mod evaluate;
 pub mod nn;
+pub mod registry;
 pub mod stats;
 
 use planetgym_env::{Action, Scenario};

@@ -81,6 +81,52 @@ pub fn from_table<T: DeserializeOwned>(table: Table, origin: &str) -> Result<T, 
         .map_err(|e| EnvError::config(format!("{origin}: {}", e.to_string().trim_end())))
 }
 
+/// `text` (a user config, TOML) with `--set` overrides applied: each `dotted.path=value` sets
+/// one field, creating the tables on its path. `value` is read as a TOML value (`3`, `1e-3`,
+/// `true`, `"text"`, `[1, 2]`), or taken as a string when it is not one (`trace=log.swf`). The
+/// scenario's loader then validates the result like any config, naming wrong fields.
+pub fn apply_overrides(text: &str, origin: &str, sets: &[String]) -> Result<String, EnvError> {
+    if sets.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut table: Table = text
+        .parse()
+        .map_err(|e| EnvError::config(format!("{origin}: {e}")))?;
+    for set in sets {
+        let (path, raw) = set.split_once('=').ok_or_else(|| {
+            EnvError::config(format!(
+                "--set {set}: expected key=value (e.g. interval_s=300)"
+            ))
+        })?;
+        let value = format!("v = {raw}")
+            .parse::<Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| Value::String(raw.to_string()));
+        let keys: Vec<&str> = path.trim().split('.').collect();
+        if keys.iter().any(|k| k.is_empty()) {
+            return Err(EnvError::config(format!(
+                "--set {set}: `{path}` is not a dotted field path"
+            )));
+        }
+        let (last, parents) = keys.split_last().unwrap_or((&"", &[]));
+        let mut at = &mut table;
+        for (depth, key) in parents.iter().enumerate() {
+            let slot = at
+                .entry(key.to_string())
+                .or_insert_with(|| Value::Table(Table::new()));
+            at = slot.as_table_mut().ok_or_else(|| {
+                EnvError::config(format!(
+                    "--set {set}: `{}` is not a table",
+                    keys[..=depth].join(".")
+                ))
+            })?;
+        }
+        at.insert(last.to_string(), value);
+    }
+    toml::to_string(&table).map_err(|e| EnvError::config(format!("{origin}: {e}")))
+}
+
 fn merge(base: &mut Table, overrides: Table, path: &str) -> Result<(), String> {
     for (key, value) in overrides {
         let dotted = if path.is_empty() {
@@ -142,6 +188,31 @@ mod tests {
             TrafficConfig::from_toml(text, "t").unwrap()
         );
         assert!(TrafficConfig::resolved_toml("episode_intervals = -1", "t").is_err());
+    }
+
+    #[test]
+    fn set_overrides_dotted_fields_and_are_validated_by_the_loader() {
+        use crate::{ScenarioConfig, TrafficConfig};
+        let sets = [
+            "episode_intervals=30".to_string(),
+            "demand.global_rate_rps=1000".to_string(),
+        ];
+        let text = apply_overrides("interval_s = 120\n", "t", &sets).unwrap();
+        let c = TrafficConfig::from_toml(&text, "t").unwrap();
+        assert_eq!((c.episode_intervals, c.interval_s), (30, 120.0));
+        assert_eq!(c.demand.global_rate_rps, 1000.0);
+        let text = apply_overrides("", "t", &["world.kind=synthetic".into()]).unwrap();
+        assert!(text.contains("kind = \"synthetic\""), "{text}");
+        for bad in ["nope", "=3", "a..b=1"] {
+            assert!(apply_overrides("", "t", &[bad.into()]).is_err(), "{bad}");
+        }
+        let text = apply_overrides("", "t", &["episode_intervalz=3".into()]).unwrap();
+        let e = TrafficConfig::from_toml(&text, "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `episode_intervalz`"), "{e}");
+        let e = apply_overrides("x = 1", "t", &["x.y=1".into()]).unwrap_err();
+        assert!(e.to_string().contains("`x` is not a table"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 #   experiments/bench/train_sps.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release -p planetgym-training
+cargo build --release -p planetgym-cli
 out=$(mktemp -d)
 for s in traffic batch; do
     sed -e 's/^total_steps = .*/total_steps = 23040/' -e 's/^episodes = .*/episodes = 0/' \

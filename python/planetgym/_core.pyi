@@ -13,6 +13,9 @@ __version__: str
 def scenario_names() -> list[str]:
     """Names of the scenarios this build provides."""
 
+def gym_ids() -> list[tuple[str, str]]:
+    """(scenario name, gymnasium id) of every registered scenario."""
+
 def default_config(scenario: str) -> str:
     """The documented default config (TOML text) of ``scenario``; ValueError if unknown."""
 

@@ -11,13 +11,8 @@ from planetgym import _core
 from planetgym._config import ConfigLike, to_toml
 from planetgym._spaces import action_space, flat_actions, observation_space
 
-#: gymnasium id of each scenario.
-ENV_IDS = {
-    "traffic": "planetgym/Traffic-v0",
-    "batch": "planetgym/Batch-v0",
-    "placement": "planetgym/Placement-v0",
-    "capacity": "planetgym/Capacity-v0",
-}
+#: gymnasium id of each scenario, from the Rust registry (the one place scenarios are listed).
+ENV_IDS = dict(_core.gym_ids())
 
 #: Seeds drawn for unseeded resets are below this bound.
 SEED_BOUND = 2**63
@@ -27,7 +22,7 @@ class PlanetgymEnv(gymnasium.Env):
     """One planetgym scenario as a ``gymnasium.Env``.
 
     Args:
-        scenario: ``traffic``, ``batch``, ``placement`` or ``capacity``.
+        scenario: a registered scenario name (``planetgym.scenario_names()``).
         config: the scenario config, as a dict, a path to a TOML file, or None for the defaults
             (``planetgym.default_config(scenario)`` documents every field).
         render_mode: must be None (scenarios are observed through ``info`` metrics).

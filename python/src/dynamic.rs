@@ -3,11 +3,10 @@
 //! as `Box<dyn ...>` with a plain description next to them.
 
 use anyhow::Result;
-use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::{
     Action, AutoresetMode, EnvError, FeatureSpec, Info, Scenario, Space, Transition, VecEnv,
 };
-use planetgym_training::registry::{Built, ScenarioVisitor};
 
 /// What Python needs to know about a scenario instance to declare its spaces.
 #[derive(Debug, Clone)]
@@ -141,12 +140,9 @@ pub struct MakeEnv;
 
 impl ScenarioVisitor for MakeEnv {
     type Output = (Box<dyn DynEnv>, Meta);
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        _baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<Self::Output> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         let meta = Meta::of(&built.env, built.resolved_config);
         let live = Live {
             scenario: built.env,
@@ -166,12 +162,9 @@ pub struct MakeVec {
 
 impl ScenarioVisitor for MakeVec {
     type Output = (Box<dyn DynVec>, Meta);
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        _baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<Self::Output> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         let meta = Meta::of(&built.env, built.resolved_config);
         let copies = vec![built.env; self.num_envs];
         let env = VecEnv::new(copies, self.seed, self.threads, self.mode)?;

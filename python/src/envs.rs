@@ -7,8 +7,8 @@ use crate::errors::{any_error, env_error, value_error};
 use numpy::{
     PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
 };
+use planetgym_agents::registry::with_scenario;
 use planetgym_env::{Action, AutoresetMode, Info, Layout, Space};
-use planetgym_training::registry::with_scenario;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -69,7 +69,7 @@ pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py,
     Ok(d)
 }
 
-fn build<V: planetgym_training::registry::ScenarioVisitor>(
+fn build<V: planetgym_agents::registry::ScenarioVisitor<Error = anyhow::Error>>(
     scenario: &str,
     config: &str,
     origin: &str,

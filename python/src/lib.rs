@@ -10,13 +10,19 @@ mod shadow;
 mod training;
 
 use errors::{any_error, value_error};
-use planetgym_training::registry::{self, SCENARIOS, with_scenario};
+use planetgym_agents::registry::{self, RegisteredScenario, SCENARIOS, with_scenario};
 use pyo3::prelude::*;
 
 /// Names of the scenarios this build provides.
 #[pyfunction]
 fn scenario_names() -> Vec<&'static str> {
     SCENARIOS.iter().map(|s| s.name).collect()
+}
+
+/// Every registered scenario's gymnasium id, by scenario name.
+#[pyfunction]
+fn gym_ids() -> Vec<(&'static str, &'static str)> {
+    SCENARIOS.iter().map(|s| (s.name, s.gym_id)).collect()
 }
 
 /// The documented default config (TOML text) of `scenario`.
@@ -40,11 +46,8 @@ fn resolve_config(py: Python<'_>, scenario: &str, config: &str, origin: &str) ->
     struct Resolved;
     impl registry::ScenarioVisitor for Resolved {
         type Output = String;
-        fn visit<S: planetgym_env::Scenario + Clone + 'static>(
-            self,
-            built: registry::Built<S>,
-            _: Vec<planetgym_agents::evaluate::ContenderFactory<S>>,
-        ) -> anyhow::Result<String> {
+        type Error = anyhow::Error;
+        fn visit<S: RegisteredScenario>(self, built: registry::Built<S>) -> anyhow::Result<String> {
             Ok(built.resolved_config)
         }
     }
@@ -68,6 +71,7 @@ fn toml_from_json(json: &str) -> PyResult<String> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(scenario_names, m)?)?;
+    m.add_function(wrap_pyfunction!(gym_ids, m)?)?;
     m.add_function(wrap_pyfunction!(default_config, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_config, m)?)?;
     m.add_function(wrap_pyfunction!(toml_from_json, m)?)?;

@@ -5,10 +5,10 @@
 use crate::errors::{any_error, value_error};
 use crate::training::NetworkOutputs;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
-use planetgym_training::export::{Artifact, export as export_policy};
-use planetgym_training::registry::with_scenario;
-use planetgym_training::shadow::record::{ActionJson, Decision, RecordReader};
-use planetgym_training::shadow::{self, sample::Sampler};
+use planetgym_agents::registry::with_scenario;
+use planetgym_deploy::export::{Artifact, export as export_policy};
+use planetgym_deploy::shadow::record::{ActionJson, Decision, RecordReader};
+use planetgym_deploy::shadow::{self, sample::Sampler};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;

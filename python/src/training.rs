@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate as run_evaluation};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
+use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
 use planetgym_agents::{Policy as _, PolicyError};
 use planetgym_env::{Action, Scenario};
 use planetgym_training::ppo::{self, TrainConfig, UpdateReport};
-use planetgym_training::registry::{Built, ScenarioVisitor, with_scenario};
 use planetgym_training::session::{self, Request};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
@@ -149,12 +149,9 @@ struct LoadPolicy<'a> {
 
 impl ScenarioVisitor for LoadPolicy<'_> {
     type Output = (Box<dyn RowPolicy>, Meta);
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        _baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<Self::Output> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         let mut policy = NeuralPolicy::load(self.name, &built.env, self.file, self.mode)?;
         policy.reset(self.seed);
         let meta = Meta::of(&built.env, built.resolved_config);
@@ -315,12 +312,10 @@ pub fn baselines(
     struct Names;
     impl ScenarioVisitor for Names {
         type Output = Vec<(String, bool)>;
-        fn visit<S: Scenario + Clone + 'static>(
-            self,
-            _built: Built<S>,
-            baselines: Vec<ContenderFactory<S>>,
-        ) -> Result<Self::Output> {
-            Ok(baselines
+        type Error = anyhow::Error;
+        fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
+            Ok(built
+                .baselines()
                 .iter()
                 .map(|make| {
                     let c = make();
@@ -342,13 +337,11 @@ struct Evaluate {
 
 impl ScenarioVisitor for Evaluate {
     type Output = (Vec<EpisodeResult>, Vec<&'static str>);
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<Self::Output> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         let mut contenders: Vec<ContenderFactory<S>> = Vec::new();
+        let baselines = built.baselines();
         match &self.baselines {
             None => contenders.extend(baselines),
             Some(wanted) => {

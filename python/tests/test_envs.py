@@ -12,6 +12,22 @@ def make(scenario, **kwargs):
     return gymnasium.make(planetgym.ENV_IDS[scenario], config=SMALL[scenario], **kwargs)
 
 
+def test_every_registered_scenario_has_a_gym_id_and_builds():
+    """The gym ids come from the Rust registry: every registered scenario is registered with
+    gymnasium (vector entry point too) and builds from its default config."""
+    names = planetgym.scenario_names()
+    assert sorted(names) == sorted(SMALL), "every scenario needs a small test config"
+    assert sorted(planetgym.ENV_IDS) == sorted(names)
+    for name in names:
+        env_id = planetgym.ENV_IDS[name]
+        assert env_id in gymnasium.registry, env_id
+        env = gymnasium.make(env_id)
+        assert env.unwrapped.scenario == name
+        vec = gymnasium.make_vec(env_id, 2, vectorization_mode="vector_entry_point", config=SMALL[name])
+        assert vec.num_envs == 2
+        vec.close()
+
+
 def test_every_scenario_passes_gymnasiums_checker(scenario):
     env = make(scenario)
     assert isinstance(env.unwrapped, gymnasium.Env)

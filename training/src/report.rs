@@ -1,5 +1,6 @@
 //! Results tables: printed, and written as JSON rows or CSV, in one format for every command.
 
+use crate::run_dir::write_atomic;
 use planetgym_agents::evaluate::{EpisodeResult, SummaryRow};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -115,23 +116,22 @@ pub fn write_json(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
             episodes: r.episodes,
         })
         .collect();
-    write_file(path, &(serde_json::to_string_pretty(&json)? + "\n"))
+    let text = serde_json::to_string_pretty(&json)? + "\n";
+    Ok(write_atomic(path, text.as_bytes())?)
 }
 
 pub fn write_csv(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
-    let mut out = String::from("policy,metric,mean,ci95,episodes\n");
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{}",
-            csv_field(&r.policy),
-            r.metric,
-            r.mean,
-            r.ci95,
-            r.episodes
-        );
-    }
-    write_file(path, &out)
+    let header = ["policy", "metric", "mean", "ci95", "episodes"].map(String::from);
+    let records = rows.iter().map(|r| {
+        vec![
+            r.policy.clone(),
+            r.metric.clone(),
+            r.mean.to_string(),
+            r.ci95.to_string(),
+            r.episodes.to_string(),
+        ]
+    });
+    write_csv_records(path, &header, records)
 }
 
 /// Per-step metrics of every recorded episode: `policy,episode,step,reward,<metrics...>`.
@@ -140,38 +140,42 @@ pub fn write_timeseries(
     metric_names: &[&str],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let mut out = format!("policy,episode,step,reward,{}\n", metric_names.join(","));
-    for r in results {
-        for s in &r.trajectory {
-            let values: Vec<String> = s.metrics.iter().map(|v| v.to_string()).collect();
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{}",
-                csv_field(&r.policy),
-                r.episode,
-                s.step,
-                s.reward,
-                values.join(",")
-            );
-        }
-    }
-    write_file(path, &out)
+    let header: Vec<String> = ["policy", "episode", "step", "reward"]
+        .into_iter()
+        .chain(metric_names.iter().copied())
+        .map(String::from)
+        .collect();
+    let records = results.iter().flat_map(|r| {
+        r.trajectory.iter().map(|s| {
+            [
+                r.policy.clone(),
+                r.episode.to_string(),
+                s.step.to_string(),
+                s.reward.to_string(),
+            ]
+            .into_iter()
+            .chain(s.metrics.iter().map(|v| v.to_string()))
+            .collect()
+        })
+    });
+    write_csv_records(path, &header, records)
 }
 
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
+/// Writes a CSV file (quoted where needed by the `csv` crate) atomically.
+fn write_csv_records(
+    path: &Path,
+    header: &[String],
+    records: impl Iterator<Item = Vec<String>>,
+) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header)?;
+    for record in records {
+        w.write_record(&record)?;
     }
-}
-
-/// Writes through a temporary file and a rename, so a reader never sees half a file.
-fn write_file(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).with_context(|| format!("could not write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("could not write {}", path.display()))
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(write_atomic(path, &bytes)?)
 }
 
 /// A policy's curve: (x, mean of each metric) rows.
@@ -247,14 +251,20 @@ pub fn write_curves(
     metrics: &[&str],
     path: &Path,
 ) -> anyhow::Result<()> {
-    let mut out = format!("policy,{x_name},{}\n", metrics.join(","));
-    for (policy, rows) in curves {
-        for (x, values) in rows {
-            let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
-            let _ = writeln!(out, "{},{x},{}", csv_field(policy), values.join(","));
-        }
-    }
-    write_file(path, &out)
+    let header: Vec<String> = ["policy", x_name]
+        .into_iter()
+        .chain(metrics.iter().copied())
+        .map(String::from)
+        .collect();
+    let records = curves.iter().flat_map(|(policy, rows)| {
+        rows.iter().map(move |(x, values)| {
+            [policy.clone(), x.to_string()]
+                .into_iter()
+                .chain(values.iter().map(|v| v.to_string()))
+                .collect()
+        })
+    });
+    write_csv_records(path, &header, records)
 }
 
 #[cfg(test)]

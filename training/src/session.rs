@@ -4,18 +4,17 @@
 
 use crate::plot::{self, Series};
 use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
-use crate::registry::{self, Built, ScenarioVisitor};
 use crate::report;
-use anyhow::{Context, Result, bail};
+use crate::run_dir::{CHECKPOINT_FILE, CURVE_FILE, EVAL_CSV_FILE, EVAL_FILE, MetricsLog};
+use anyhow::{Result, bail};
 use planetgym_agents::Contender;
 use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
+use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::Scenario;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-/// The final evaluation table in a run directory.
-pub const EVAL_FILE: &str = "eval.json";
 /// Name of the learned policy's row in evaluation tables (greedy actions).
 pub const LEARNED: &str = "ppo";
 /// The same policy drawing its actions from its distribution, seeded per episode.
@@ -64,12 +63,7 @@ pub struct SessionResult {
 /// Trains as `request` says, then evaluates (unless interrupted).
 pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
     let config = &request.config;
-    if !request.resume
-        && request
-            .run_dir
-            .join(ppo::checkpoint::CHECKPOINT_FILE)
-            .exists()
-    {
+    if !request.resume && request.run_dir.join(CHECKPOINT_FILE).exists() {
         bail!(
             "{} already holds a run; resume it with --resume or choose another --run-dir",
             request.run_dir.display()
@@ -92,16 +86,13 @@ struct Session<'a, 'b> {
 
 impl ScenarioVisitor for Session<'_, '_> {
     type Output = SessionResult;
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<SessionResult> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
         session(
             &built.env,
             &built.resolved_config,
-            baselines,
+            built.baselines(),
             self.request,
             self.on_update,
         )
@@ -137,7 +128,7 @@ fn session<S: Scenario + Clone + 'static>(
     let results = evaluate(env, &contenders, eval.episodes, eval.seed, false, &|| {})?;
     let rows = summarise(&results, env.metric_names());
     report::write_json(&rows, &dir.join(EVAL_FILE))?;
-    report::write_csv(&rows, &dir.join("eval.csv"))?;
+    report::write_csv(&rows, &dir.join(EVAL_CSV_FILE))?;
     let mut baselines: Vec<(String, f64)> = Vec::new();
     for r in results
         .iter()
@@ -162,22 +153,22 @@ fn session<S: Scenario + Clone + 'static>(
 /// `curve.png`: mean training episode return per update against environment steps, with each
 /// baseline's mean evaluation return as a flat line.
 pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
-    let csv = dir.join(ppo::trainer::METRICS_FILE);
-    let text =
-        std::fs::read_to_string(&csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name);
-    let (Some(steps), Some(ret)) = (col("env_steps"), col("charts/episode_return")) else {
-        bail!("{}: no env_steps / episode return columns", csv.display());
+    let log = MetricsLog::in_dir(dir);
+    let table = log.read()?;
+    let (Some(steps), Some(returns)) = (
+        table.column("env_steps", &log.path)?,
+        table.column("charts/episode_return", &log.path)?,
+    ) else {
+        bail!(
+            "{}: no env_steps / episode return columns",
+            log.path.display()
+        );
     };
-    let points: Vec<(f64, f64)> = lines
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            let x = f.get(steps)?.parse::<f64>().ok()?;
-            let y = f.get(ret)?.parse::<f64>().ok()?;
-            y.is_finite().then_some((x, y))
-        })
+    // Updates in which no episode ended have no return (NaN): no point.
+    let points: Vec<(f64, f64)> = steps
+        .into_iter()
+        .zip(returns)
+        .filter(|(_, y)| y.is_finite())
         .collect();
     let last_x = points.last().map_or(1.0, |p| p.0);
     let mut series = vec![Series {
@@ -189,7 +180,7 @@ pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
         points: vec![(0.0, *y), (last_x, *y)],
     }));
     plot::line_chart(
-        &dir.join("curve.png"),
+        &dir.join(CURVE_FILE),
         "episode return during training",
         "environment steps",
         "episode return",

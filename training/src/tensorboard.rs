@@ -1,10 +1,8 @@
 //! A TensorBoard scalar writer: `Event` protocol buffers framed as TFRecords, the format
 //! TensorBoard reads from `events.out.tfevents.*` files.
 //!
-//! Hand-encoded instead of pulling a protobuf code generator: only four messages are needed.
-//! Event { wall_time: double = 1; step: int64 = 2; file_version: string = 3;
-//! summary: Summary = 5 }, Summary { value: repeated Value = 1 },
-//! Value { tag: string = 1; simple_value: float = 2 }. A record is: length (u64 LE), masked
+//! The messages are `prost` derive structs (no code generator): the subset of TensorFlow's
+//! `Event`, `Summary` and `Summary.Value` that scalars need. A record is: length (u64 LE), masked
 //! CRC-32C of the length, data, masked CRC-32C of the data. Checked against TensorBoard's own
 //! reader by a test of the Python package.
 
@@ -13,7 +11,42 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::protobuf::{put_bytes, put_f32, put_f64, put_varint_field};
+use prost::Message;
+
+/// `tensorflow.Event`, with the two payloads this writer uses.
+#[derive(Clone, PartialEq, Message)]
+struct Event {
+    #[prost(double, tag = "1")]
+    wall_time: f64,
+    #[prost(int64, tag = "2")]
+    step: i64,
+    #[prost(oneof = "Payload", tags = "3, 5")]
+    payload: Option<Payload>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum Payload {
+    #[prost(string, tag = "3")]
+    FileVersion(String),
+    #[prost(message, tag = "5")]
+    Summary(Summary),
+}
+
+/// `tensorflow.Summary` of scalar values.
+#[derive(Clone, PartialEq, Message)]
+struct Summary {
+    #[prost(message, repeated, tag = "1")]
+    value: Vec<SummaryValue>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SummaryValue {
+    #[prost(string, tag = "1")]
+    tag: String,
+    /// Part of a oneof in TensorFlow's schema: always written, even when 0.
+    #[prost(float, optional, tag = "2")]
+    simple_value: Option<f32>,
+}
 
 #[derive(Debug)]
 pub struct EventWriter {
@@ -35,10 +68,11 @@ impl EventWriter {
             out: BufWriter::new(File::create(&path)?),
             path,
         };
-        let mut event = Vec::new();
-        put_f64(&mut event, 1, wall_time());
-        put_bytes(&mut event, 3, b"brain.Event:2");
-        writer.record(&event)?;
+        writer.record(&Event {
+            wall_time: wall_time(),
+            step: 0,
+            payload: Some(Payload::FileVersion("brain.Event:2".into())),
+        })?;
         Ok(writer)
     }
 
@@ -48,25 +82,30 @@ impl EventWriter {
 
     /// Writes scalars `(tag, value)` at `step` as one event.
     pub fn scalars(&mut self, step: u64, values: &[(&str, f64)]) -> std::io::Result<()> {
-        let mut summary = Vec::new();
-        for (tag, value) in values {
-            let mut v = Vec::new();
-            put_bytes(&mut v, 1, tag.as_bytes());
-            put_f32(&mut v, 2, *value as f32);
-            put_bytes(&mut summary, 1, &v);
-        }
-        let mut event = Vec::new();
-        put_f64(&mut event, 1, wall_time());
-        put_varint_field(&mut event, 2, step);
-        put_bytes(&mut event, 5, &summary);
-        self.record(&event)
+        let summary = Summary {
+            value: values
+                .iter()
+                .map(|(tag, value)| SummaryValue {
+                    tag: (*tag).to_string(),
+                    simple_value: Some(*value as f32),
+                })
+                .collect(),
+        };
+        self.record(&Event {
+            wall_time: wall_time(),
+            step: i64::try_from(step).unwrap_or(i64::MAX),
+            payload: Some(Payload::Summary(summary)),
+        })
     }
 
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
 
-    fn record(&mut self, data: &[u8]) -> std::io::Result<()> {
+    /// One TFRecord: length, masked CRC-32C of the length, the event, its masked CRC-32C.
+    fn record(&mut self, event: &Event) -> std::io::Result<()> {
+        let data = event.encode_to_vec();
+        let data = data.as_slice();
         let len = (data.len() as u64).to_le_bytes();
         self.out.write_all(&len)?;
         self.out.write_all(&masked_crc(&len).to_le_bytes())?;
@@ -83,23 +122,10 @@ fn wall_time() -> f64 {
 }
 
 /// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), bitwise: records are small and few.
-fn crc32c(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in data {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 fn masked_crc(data: &[u8]) -> u32 {
-    crc32c(data).rotate_right(15).wrapping_add(0xa282_ead8)
+    crc32c::crc32c(data)
+        .rotate_right(15)
+        .wrapping_add(0xa282_ead8)
 }
 
 #[cfg(test)]
@@ -109,7 +135,7 @@ mod tests {
     #[test]
     fn crc32c_matches_the_standard_check_value() {
         // The CRC-32C check value of "123456789" (RFC 3720).
-        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc32c::crc32c(b"123456789"), 0xE306_9283);
     }
 
     #[test]

@@ -17,10 +17,12 @@
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
 //!   RLScheduler (which uses absolute log times).
 
+use crate::evaluate::ContenderFactory;
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
 use crate::{Policy, PolicyError};
-use planetgym_env::batch::{BatchObs, QueuedJob};
+use planetgym_env::batch::{BatchConfig, BatchObs, QueuedJob};
 use planetgym_env::rng::Rng;
-use planetgym_env::{Action, BatchScenario};
+use planetgym_env::{Action, BatchScenario, EnvError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PriorityRule {
@@ -140,4 +142,53 @@ pub fn baselines() -> Vec<crate::evaluate::ContenderFactory<BatchScenario>> {
         crate::Contender::Fair(Box::new(RandomScheduler::default()))
     }));
     all
+}
+
+impl RegisteredScenario for BatchScenario {
+    type Config = BatchConfig;
+    const NAME: &'static str = "batch";
+    const DESCRIPTION: &'static str = "batch job scheduling: pick which queued HPC job runs next (real SWF logs, EASY backfilling)";
+    const GYM_ID: &'static str = "planetgym/Batch-v0";
+    const REPORT: ReportExtra = ReportExtra::None;
+
+    fn build(config: BatchConfig) -> Result<Self, EnvError> {
+        Self::new(config)
+    }
+
+    fn baselines(&self, _config: &BatchConfig) -> Vec<ContenderFactory<Self>> {
+        baselines()
+    }
+
+    fn heading(&self, config: &BatchConfig) -> String {
+        let log = self.log();
+        let mut heading = format!(
+            "scenario batch: {} ({} jobs, {} processors), windows of {} jobs, backfilling {}",
+            log.source,
+            log.jobs.len(),
+            log.machine_procs,
+            config.window_jobs,
+            if config.backfill { "EASY" } else { "off" }
+        );
+        for (count, what) in [
+            (log.skipped_lines.len(), "malformed lines skipped"),
+            (
+                log.unusable_jobs,
+                "jobs without run time or processors skipped",
+            ),
+            (log.too_wide_jobs, "jobs wider than the machine dropped"),
+        ] {
+            if count > 0 {
+                heading += &format!("\n  {count} {what}");
+            }
+        }
+        heading
+    }
+
+    fn steps_per_episode(&self, config: &BatchConfig) -> usize {
+        config.window_jobs
+    }
+
+    fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
+        Err("batch rewards come when a whole window has run, not per decision")
+    }
 }

@@ -3,7 +3,9 @@
 //! programming (an oracle: it sees the episode's whole demand).
 
 use crate::evaluate::ContenderFactory;
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
 use crate::{Contender, Oracle, Policy, PolicyError};
+use planetgym_env::EnvError;
 use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
 use planetgym_env::forecast::Forecaster;
 use planetgym_env::{Action, CapacityObs, CapacityScenario};
@@ -338,4 +340,43 @@ pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenar
         Contender::Oracle(Box::new(CapacityOracle::new(c.clone())))
     }));
     all
+}
+
+impl RegisteredScenario for CapacityScenario {
+    type Config = CapacityConfig;
+    const NAME: &'static str = "capacity";
+    const DESCRIPTION: &'static str = "capacity planning: order or remove capacity per site ahead of real demand, with a lead time";
+    const GYM_ID: &'static str = "planetgym/Capacity-v0";
+    const REPORT: ReportExtra = ReportExtra::GapToOracle;
+
+    fn build(config: CapacityConfig) -> Result<Self, EnvError> {
+        Self::new(config)
+    }
+
+    fn baselines(&self, config: &CapacityConfig) -> Vec<ContenderFactory<Self>> {
+        baselines(config)
+    }
+
+    fn heading(&self, config: &CapacityConfig) -> String {
+        let mut heading = format!(
+            "scenario capacity: {} sites, {} periods of {} s, lead time {}, series {}",
+            config.sites,
+            config.episode_periods,
+            config.period_s,
+            config.lead_time_periods,
+            config.series.join(", ")
+        );
+        for gap in self.gaps() {
+            heading += &format!("\n  gaps: {gap}");
+        }
+        heading
+    }
+
+    fn steps_per_episode(&self, config: &CapacityConfig) -> usize {
+        config.episode_periods
+    }
+
+    fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
+        Err("a capacity change is paid for after its lead time, not in one step")
+    }
 }

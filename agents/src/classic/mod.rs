@@ -5,5 +5,6 @@ pub mod capacity;
 pub mod placement;
 pub mod traffic;
 mod traffic_lp;
+mod traffic_outcome;
 
 pub use traffic_lp::RoutingLp;

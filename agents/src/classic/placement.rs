@@ -19,7 +19,10 @@
 //! policy (FGD's own choice is `gpu_selection = "fgd"`).
 
 use crate::evaluate::ContenderFactory;
+use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra};
 use crate::{Contender, Policy, PolicyError};
+use planetgym_env::EnvError;
+use planetgym_env::placement::PlacementConfig;
 use planetgym_env::placement::{ClassKey, PodRequest, TypicalPod, node_fragment};
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
@@ -288,4 +291,59 @@ pub fn baselines() -> Vec<ContenderFactory<PlacementScenario>> {
         }));
     }
     all
+}
+
+/// The placement report's curves: the paper's metrics over arrived workload, 0 to 200 % of the
+/// cluster's GPUs.
+const CURVES: CurveSpec = CurveSpec {
+    x_metric: "arrived_gpu_ratio",
+    x_max: 2.0,
+    x_step: 0.01,
+    metrics: &[
+        "gpu_allocation_ratio",
+        "fragmentation_rate",
+        "unallocated_gpu_fraction",
+        "failed_pods",
+    ],
+    plot_file: "placement_allocation.png",
+    title: "GPU allocation vs arrived workload",
+    x_label: "arrived GPU requests (% of cluster GPUs)",
+    y_label: "allocated GPUs (%)",
+};
+
+impl RegisteredScenario for PlacementScenario {
+    type Config = PlacementConfig;
+    const NAME: &'static str = "placement";
+    const DESCRIPTION: &'static str = "service placement: a node for every arriving GPU-sharing pod (Alibaba openb cluster, FGD baselines)";
+    const GYM_ID: &'static str = "planetgym/Placement-v0";
+    const REPORT: ReportExtra = ReportExtra::Curves(CURVES);
+
+    fn build(config: PlacementConfig) -> Result<Self, EnvError> {
+        Self::new(config)
+    }
+
+    fn baselines(&self, _config: &PlacementConfig) -> Vec<ContenderFactory<Self>> {
+        baselines()
+    }
+
+    fn heading(&self, config: &PlacementConfig) -> String {
+        format!(
+            "scenario placement: {} nodes, {} GPUs, {} trace pods ({}), {:?} arrivals, GPU selection {:?}",
+            self.nodes(),
+            self.total_gpus(),
+            self.trace_pods().len(),
+            config.pods,
+            config.mode,
+            config.gpu_selection
+        )
+    }
+
+    /// About the pods that fill the cluster once.
+    fn steps_per_episode(&self, config: &PlacementConfig) -> usize {
+        (self.total_gpus() * config.inflation_target / 0.8) as usize
+    }
+
+    fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
+        Err("placement's reward depends on per-GPU node state that the features summarise")
+    }
 }

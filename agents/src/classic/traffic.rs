@@ -2,10 +2,13 @@
 //! and an oracle LP that sees the true next interval.
 
 use super::traffic_lp::RoutingLp;
+use super::traffic_outcome::{TrafficOutcomes, logged_outcome};
 use crate::evaluate::ContenderFactory;
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::traffic::TrafficConfig;
 use planetgym_env::{Action, TrafficObs, TrafficOracleView, TrafficScenario};
+use planetgym_env::{EnvError, Scenario};
 
 /// Geo-DNS: every region goes to its lowest-RTT site that has capacity left (health > 0).
 #[derive(Debug, Clone, Default)]
@@ -226,4 +229,43 @@ pub fn baselines(config: &TrafficConfig, pairs: usize) -> Vec<ContenderFactory<T
         Box::new(move || Contender::Fair(Box::new(PerIntervalLp::new(lp.clone())))),
         Box::new(move || Contender::Oracle(Box::new(OracleLp::new(oracle_lp.clone())))),
     ]
+}
+
+impl RegisteredScenario for TrafficScenario {
+    type Config = TrafficConfig;
+    const NAME: &'static str = "traffic";
+    const DESCRIPTION: &'static str =
+        "cross-region traffic scheduling: split each user region's requests over datacenter sites";
+    const GYM_ID: &'static str = "planetgym/Traffic-v0";
+    const REPORT: ReportExtra = ReportExtra::None;
+
+    fn build(config: TrafficConfig) -> Result<Self, EnvError> {
+        Self::new(config)
+    }
+
+    fn baselines(&self, config: &TrafficConfig) -> Vec<ContenderFactory<Self>> {
+        baselines(config, self.geography().regions.len() * self.sites().len())
+    }
+
+    fn heading(&self, config: &TrafficConfig) -> String {
+        format!(
+            "scenario traffic: {} regions, {} sites, {} intervals of {} s",
+            self.geography().regions.len(),
+            self.sites().len(),
+            config.episode_intervals,
+            config.interval_s
+        )
+    }
+
+    fn steps_per_episode(&self, config: &TrafficConfig) -> usize {
+        config.episode_intervals
+    }
+
+    fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
+        Ok(Box::new(TrafficOutcomes(self.clone())))
+    }
+
+    fn logged_outcome(&self) -> Option<serde_json::Value> {
+        Some(logged_outcome(self.oracle_view()))
+    }
 }

@@ -1,17 +1,16 @@
 //! Checkpoints: everything a resumed run needs to continue as if it had never stopped, written
-//! atomically (temporary file, flush, rename) so that a crash never leaves a torn checkpoint.
+//! atomically (`run_dir::write_atomic`) so that a crash never leaves a torn checkpoint.
 
 use super::adam::Adam;
 use super::config::TrainConfig;
+use crate::run_dir::{CHECKPOINT_FILE, write_atomic};
 use anyhow::{Context, Result, bail};
 use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::PolicyFile;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 pub const CHECKPOINT_FORMAT: u32 = 1;
-pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 
 /// Where one scenario copy stands: its episode and the raw actions taken in it so far (the
 /// copy is rebuilt by replaying them from the episode's seed), and the running episode totals.
@@ -40,21 +39,10 @@ pub struct Checkpoint {
     pub copies: Vec<CopyState>,
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
-}
-
 impl Checkpoint {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let json = serde_json::to_vec(self).context("cannot serialise the checkpoint")?;
-        write_atomic(&dir.join(CHECKPOINT_FILE), &json)
+        Ok(write_atomic(&dir.join(CHECKPOINT_FILE), &json)?)
     }
 
     pub fn load(dir: &Path) -> Result<Self> {

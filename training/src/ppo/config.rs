@@ -3,7 +3,12 @@
 //! errors, and the resolved config is written to the run directory.
 
 use anyhow::{Context, Result, bail};
+use planetgym_agents::registry;
 use serde::{Deserialize, Serialize};
+
+/// The default config, every field documented (`planetgym train --show-default`). A test keeps
+/// it equal to `TrainConfig::default()`.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -198,11 +203,11 @@ impl TrainConfig {
                 bail!("{message}");
             }
         }
-        if crate::registry::find(&self.scenario).is_none() {
+        if registry::find(&self.scenario).is_none() {
             bail!(
                 "unknown scenario `{}`; known: {}",
                 self.scenario,
-                crate::registry::names()
+                registry::names()
             );
         }
         Ok(())
@@ -211,7 +216,25 @@ impl TrainConfig {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The documented default is the default, and documents every field.
+    #[test]
+    fn the_documented_default_is_the_default() {
+        assert_eq!(
+            TrainConfig::from_toml(DEFAULT_TOML, "default.toml").unwrap(),
+            TrainConfig::default()
+        );
+        let documented = registry::config_fields(DEFAULT_TOML);
+        let serialised = TrainConfig::default().to_toml().unwrap();
+        for field in registry::config_fields(&serialised) {
+            assert!(
+                documented.contains(&field),
+                "{field} is not in default.toml"
+            );
+        }
+    }
 
     #[test]
     fn defaults_fill_in_and_mistakes_are_named() {

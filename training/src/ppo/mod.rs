@@ -4,6 +4,7 @@
 
 pub mod adam;
 pub mod checkpoint;
+mod collect;
 pub mod config;
 pub mod rollout;
 pub mod trainer;

@@ -1,34 +1,29 @@
-//! The training loop: rollouts on a `VecEnv` (one batched inference per step across all
-//! copies), PPO updates, logging (TensorBoard, `metrics.csv`), checkpoints and resumption.
+//! The training loop, read top to bottom in [`train`]: collect a rollout, update, log,
+//! checkpoint. [`Trainer`] holds the state between updates; `collect.rs` holds the rollout.
 //!
 //! Determinism: the network initialisation, action sampling and minibatch order come from one
 //! generator seeded by the config, sampling runs sequentially over copies after the batched
 //! forward pass, and the copies' episodes are seeded by (seed, copy, episode); env stepping
 //! threads therefore change nothing.
 
-use super::adam::Adam;
-use super::checkpoint::{Checkpoint, CopyState, write_atomic};
+use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CopyState};
+use super::collect::{Collected, Finished};
 use super::config::TrainConfig;
-use super::rollout::Rollout;
-use super::update::{Update, UpdateStats};
+use super::update::{Optimiser, Targets, Update, UpdateStats};
+use crate::run_dir::{CONFIG_FILE, MetricsLog, POLICY_FILE, TENSORBOARD_DIR, write_atomic};
 use crate::tensorboard::EventWriter;
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
-use burn::tensor::{Bool, Tensor, TensorData};
+use burn::tensor::Device;
+use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::normalise::RewardScaler;
-use planetgym_agents::nn::params;
 use planetgym_agents::nn::policy::{Brain, PolicyFile};
 use planetgym_agents::nn::{inference_device, training_device};
 use planetgym_env::rng::{Rng, derive_seed};
-use planetgym_env::{Action, AutoresetMode, MetricAggregation, Scenario, VecEnv};
-use std::io::Write;
+use planetgym_env::{Action, AutoresetMode, Scenario, VecEnv};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-
-pub const POLICY_FILE: &str = "policy.json";
-pub const CONFIG_FILE: &str = "config.toml";
-pub const METRICS_FILE: &str = "metrics.csv";
 
 /// What happened in one update, for logs, progress bars and callbacks.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -116,302 +111,256 @@ pub struct Run<'a> {
     pub stop_after: Option<u64>,
 }
 
-struct Finished {
-    ret: f64,
-    steps: u64,
-    metrics: Vec<f64>,
-}
-
-/// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`:
-/// the resolved config, `metrics.csv`, TensorBoard events under `tb/`, `checkpoint.json` and
-/// `policy.json` (the latest weights, for `planetgym eval`).
+/// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`: see
+/// [`crate::run_dir`].
 pub fn train<S: Scenario + Clone>(
     prototype: &S,
     run: &Run,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<Outcome> {
-    let config = run.config;
-    let c = &config.ppo;
-    let dir = run.run_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let train_device = training_device();
-    let infer_device = inference_device();
-    let copies = config.num_envs;
-    let batch = (c.rollout_steps * copies) as u64;
-    let total_updates = config.total_steps.div_ceil(batch);
-    let metric_names = prototype.metric_names();
-    let aggregation = prototype.metric_aggregation();
-
-    let mut brain = Brain::new(
-        prototype,
-        config.hidden,
-        c.initial_log_std as f32,
-        c.normalise_obs,
-        derive_seed(config.seed, &[0x1417]),
-        &train_device,
-    )
-    .map_err(|e| anyhow!("{}: {e}", prototype.name()))?;
-    let head = brain.head.clone();
-    let per_row = c.counterfactual_rows;
-    if per_row && head.parts(true) == 1 {
-        bail!(
-            "ppo.counterfactual_rows needs an action made of rows (a simplex); {} has {:?}",
-            prototype.name(),
-            prototype.action_space()
-        );
+    let mut trainer = Trainer::start(prototype, run)?;
+    let mut last = None;
+    let mut interrupted = false;
+    while trainer.updates < trainer.total_updates {
+        if trainer.stop_requested() {
+            interrupted = true;
+            break;
+        }
+        let learning_rate = trainer.learning_rate();
+        let collected = trainer.collect()?;
+        let (stats, update_s) = trainer.update(&collected, learning_rate)?;
+        let report = trainer.report(&collected, stats, learning_rate, update_s);
+        trainer.log(&report)?;
+        on_update(&report);
+        last = Some(report);
+        if trainer.stop_requested()
+            || trainer.updates == trainer.total_updates
+            || trainer.updates % run.config.checkpoint_every == 0
+        {
+            trainer.checkpoint()?;
+        }
     }
-    let parts = head.parts(per_row);
-    let mut envs = VecEnv::new(
-        vec![prototype.clone(); copies],
-        derive_seed(config.seed, &[0xE1]),
-        config.threads,
-        AutoresetMode::SameStep,
-    )?;
-    let mut weights = params::read(&brain.model);
-    let mut adam = Adam::new(&weights);
-    let mut rng = Rng::new(derive_seed(config.seed, &[0x5A3]));
-    let mut reward_scaler = c
-        .normalise_reward
-        .then(|| RewardScaler::new(copies, c.gamma));
-    // Per copy: running episode totals and the raw actions of the current episode.
-    let mut trackers: Vec<CopyState> = (0..copies)
-        .map(|_| CopyState {
-            metric_sums: vec![0.0; metric_names.len()],
-            last_metrics: vec![0.0; metric_names.len()],
-            ..CopyState::default()
-        })
-        .collect();
-    let (mut updates, mut env_steps, mut elapsed_before) = (0u64, 0u64, 0.0f64);
+    trainer.events.flush()?;
+    Ok(Outcome {
+        run_dir: run.run_dir.to_path_buf(),
+        updates: trainer.updates,
+        env_steps: trainer.env_steps,
+        interrupted,
+        last,
+    })
+}
 
-    if run.resume {
-        let ck = Checkpoint::load(dir)?;
-        if ck.config != *config {
+/// Everything a run carries from one update to the next (and saves in its checkpoints).
+pub(super) struct Trainer<'a, S: Scenario + Clone> {
+    pub(super) run: &'a Run<'a>,
+    pub(super) prototype: &'a S,
+    pub(super) envs: VecEnv<S>,
+    pub(super) brain: Brain,
+    pub(super) head: ActionHead,
+    /// One advantage per row of the action (`ppo.counterfactual_rows`).
+    pub(super) per_row: bool,
+    pub(super) optimiser: Optimiser,
+    pub(super) rng: Rng,
+    pub(super) reward_scaler: Option<RewardScaler>,
+    /// Per copy: its episode, the raw actions taken in it, running episode totals.
+    pub(super) copies: Vec<CopyState>,
+    pub(super) train_device: Device,
+    pub(super) infer_device: Device,
+    pub(super) updates: u64,
+    pub(super) total_updates: u64,
+    pub(super) env_steps: u64,
+    /// Wall time of earlier sessions of the run (resumed), and when this one started.
+    elapsed_before: f64,
+    started: Instant,
+    events: EventWriter,
+    metrics: MetricsLog,
+}
+
+impl<'a, S: Scenario + Clone> Trainer<'a, S> {
+    /// A fresh run, or the run in `run.run_dir` restored from its checkpoint.
+    fn start(prototype: &'a S, run: &'a Run<'a>) -> Result<Self> {
+        let config = run.config;
+        let c = &config.ppo;
+        let dir = run.run_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let train_device = training_device();
+        let copies = config.num_envs;
+        let batch = (c.rollout_steps * copies) as u64;
+        let metric_count = prototype.metric_names().len();
+        let brain = Brain::new(
+            prototype,
+            config.hidden,
+            c.initial_log_std as f32,
+            c.normalise_obs,
+            derive_seed(config.seed, &[0x1417]),
+            &train_device,
+        )
+        .map_err(|e| anyhow!("{}: {e}", prototype.name()))?;
+        let head = brain.head.clone();
+        if c.counterfactual_rows && head.parts(true) == 1 {
             bail!(
-                "{}: the checkpoint was written with another config; resume with the run's own {CONFIG_FILE}",
-                dir.display()
+                "ppo.counterfactual_rows needs an action made of rows (a simplex); {} has {:?}",
+                prototype.name(),
+                prototype.action_space()
             );
         }
-        let loaded = Brain::load(prototype, &ck.policy, &train_device)
+        let envs = VecEnv::new(
+            vec![prototype.clone(); copies],
+            derive_seed(config.seed, &[0xE1]),
+            config.threads,
+            AutoresetMode::SameStep,
+        )?;
+        let optimiser = Optimiser::for_model(&brain.model);
+        // A resumed run's checkpoint is read (and checked against the config) before anything
+        // is written; a fresh run writes its resolved config and an empty metrics log.
+        let checkpoint = if run.resume {
+            let ck = Checkpoint::load(dir)?;
+            if ck.config != *config {
+                bail!(
+                    "{}: the checkpoint was written with another config; resume with the run's own {CONFIG_FILE}",
+                    dir.display()
+                );
+            }
+            Some(ck)
+        } else {
+            write_atomic(&dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
+            MetricsLog::in_dir(dir).create()?;
+            None
+        };
+        let first_update = checkpoint.as_ref().map_or(0, |ck| ck.updates);
+        let events = EventWriter::create(&dir.join(TENSORBOARD_DIR), &format!(".{first_update}"))
+            .with_context(|| {
+            format!("cannot create TensorBoard events in {}", dir.display())
+        })?;
+        let mut trainer = Self {
+            run,
+            prototype,
+            envs,
+            brain,
+            head,
+            per_row: c.counterfactual_rows,
+            optimiser,
+            rng: Rng::new(derive_seed(config.seed, &[0x5A3])),
+            reward_scaler: c
+                .normalise_reward
+                .then(|| RewardScaler::new(copies, c.gamma)),
+            copies: (0..copies)
+                .map(|_| CopyState {
+                    metric_sums: vec![0.0; metric_count],
+                    last_metrics: vec![0.0; metric_count],
+                    ..CopyState::default()
+                })
+                .collect(),
+            train_device,
+            infer_device: inference_device(),
+            updates: 0,
+            total_updates: config.total_steps.div_ceil(batch),
+            env_steps: 0,
+            elapsed_before: 0.0,
+            started: Instant::now(),
+            events,
+            metrics: MetricsLog::in_dir(dir),
+        };
+        if let Some(ck) = checkpoint {
+            trainer.restore(ck)?;
+        }
+        trainer.started = Instant::now();
+        Ok(trainer)
+    }
+
+    /// Continues from the checkpoint: weights, Adam, generator, reward scaler, and every copy
+    /// replayed to where it stood.
+    fn restore(&mut self, ck: Checkpoint) -> Result<()> {
+        let dir = self.run.run_dir;
+        let loaded = Brain::load(self.prototype, &ck.policy, &self.train_device)
             .map_err(|e| anyhow!("{}: checkpoint policy: {e}", dir.display()))?;
-        brain.model = loaded.model;
-        brain.normaliser = loaded.normaliser;
-        weights = params::read(&brain.model);
+        self.brain.model = loaded.model;
+        self.brain.normaliser = loaded.normaliser;
+        let weights = planetgym_agents::nn::params::read(&self.brain.model);
         ck.adam
             .check(&weights)
             .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
-        adam = ck.adam;
-        rng = Rng::from_state(ck.rng);
-        reward_scaler = ck.reward_scaler;
+        self.optimiser = Optimiser {
+            weights,
+            adam: ck.adam,
+        };
+        self.rng = Rng::from_state(ck.rng);
+        self.reward_scaler = ck.reward_scaler;
         for (i, state) in ck.copies.into_iter().enumerate() {
             let actions = state
                 .raw_actions
                 .iter()
-                .map(|raw| head.to_action(raw))
+                .map(|raw| self.head.to_action(raw))
                 .collect::<Result<Vec<Action>, String>>()
                 .map_err(|e| anyhow!("{}: copy {i}: {e}", dir.display()))?;
-            envs.restore(i, state.episode, &actions)?;
-            trackers[i] = state;
+            self.envs.restore(i, state.episode, &actions)?;
+            self.copies[i] = state;
         }
-        (updates, env_steps, elapsed_before) = (ck.updates, ck.env_steps, ck.elapsed_s);
-        truncate_metrics(&dir.join(METRICS_FILE), updates)?;
-    } else {
-        write_atomic(&dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
-        std::fs::write(dir.join(METRICS_FILE), b"")
-            .with_context(|| format!("cannot create {}", dir.join(METRICS_FILE).display()))?;
+        (self.updates, self.env_steps, self.elapsed_before) =
+            (ck.updates, ck.env_steps, ck.elapsed_s);
+        self.metrics.truncate_after(self.updates)?;
+        Ok(())
     }
 
-    let mut events = EventWriter::create(&dir.join("tb"), &format!(".{updates}"))
-        .with_context(|| format!("cannot create TensorBoard events in {}", dir.display()))?;
-    let started = Instant::now();
-    let obs_len = envs.obs_len();
-    let mut last = None;
-    let mut interrupted = false;
+    fn stop_requested(&self) -> bool {
+        self.run.stop.load(Ordering::SeqCst)
+            || self.run.stop_after.is_some_and(|n| self.updates >= n)
+    }
 
-    while updates < total_updates {
-        if run.stop.load(Ordering::SeqCst) || run.stop_after.is_some_and(|n| updates >= n) {
-            interrupted = true;
-            break;
-        }
-        let learning_rate = if c.anneal_lr {
-            c.learning_rate * (1.0 - updates as f64 / total_updates as f64)
+    /// The configured rate, decayed linearly to 0 over the run when `ppo.anneal_lr` says so.
+    fn learning_rate(&self) -> f64 {
+        let c = &self.run.config.ppo;
+        if c.anneal_lr {
+            c.learning_rate * (1.0 - self.updates as f64 / self.total_updates as f64)
         } else {
             c.learning_rate
-        };
-        let infer = brain.model.valid();
-        let log_std = params::read(&infer.log_std).values.concat();
-        let mut rollout = Rollout::new(copies, obs_len, head.raw_len(), head.mask_len(), parts);
-        let mut finished: Vec<Finished> = Vec::new();
-        let (mut env_s, mut inference_s) = (0.0, 0.0);
-
-        for _ in 0..c.rollout_steps {
-            let t0 = Instant::now();
-            let mut obs = envs.observations().to_vec();
-            if let Some(n) = &mut brain.normaliser {
-                n.update(&obs, obs_len);
-                n.apply(&mut obs, obs_len);
-            }
-            let (out, values) = infer.forward_rows(&obs, obs_len, &infer_device);
-            let width = head.outputs();
-            let mut actions = Vec::with_capacity(copies);
-            let mut masks = Vec::with_capacity(copies * head.mask_len());
-            let mut raws = Vec::with_capacity(copies * head.raw_len());
-            for i in 0..copies {
-                let mask = envs
-                    .scenario(i)
-                    .and_then(|s| s.action_mask())
-                    .filter(|m| m.len() == head.mask_len());
-                let (raw, action) = head
-                    .act(
-                        &out[i * width..(i + 1) * width],
-                        &log_std,
-                        mask,
-                        Some(&mut rng),
-                    )
-                    .map_err(|e| anyhow!("update {updates}, copy {i}: {e}"))?;
-                match mask {
-                    Some(m) => masks.extend_from_slice(m),
-                    None => masks.extend(std::iter::repeat_n(true, head.mask_len())),
-                }
-                trackers[i].raw_actions.push(raw.clone());
-                raws.extend(raw);
-                actions.push(action);
-            }
-            let log_probs = log_probs_of(
-                &head,
-                &out,
-                &log_std,
-                &raws,
-                &masks,
-                copies,
-                per_row,
-                &infer_device,
-            );
-            inference_s += t0.elapsed().as_secs_f64();
-
-            let t1 = Instant::now();
-            let counterfactuals = if per_row {
-                row_counterfactuals(&envs, &head, &out, &actions)
-                    .with_context(|| format!("update {updates}"))?
-            } else {
-                Vec::new()
-            };
-
-            envs.step(&actions)
-                .with_context(|| format!("update {updates}"))?;
-            env_s += t1.elapsed().as_secs_f64();
-
-            // Truncated episodes: their value is not 0, so bootstrap it into the reward.
-            let t2 = Instant::now();
-            let truncated: Vec<usize> = (0..copies)
-                .filter(|&i| envs.truncated()[i] && !envs.terminated()[i])
-                .collect();
-            let mut bootstrap = vec![0.0f32; copies];
-            if !truncated.is_empty() {
-                let mut finals: Vec<f32> = truncated
-                    .iter()
-                    .flat_map(|&i| envs.final_observation(i).unwrap_or(&[]).to_vec())
-                    .collect();
-                if finals.len() == truncated.len() * obs_len {
-                    brain.normalise(&mut finals);
-                    let (_, v) = infer.forward_rows(&finals, obs_len, &infer_device);
-                    for (k, &i) in truncated.iter().enumerate() {
-                        bootstrap[i] = v[k];
-                    }
-                }
-            }
-            inference_s += t2.elapsed().as_secs_f64();
-
-            for i in 0..copies {
-                let reward = envs.rewards()[i];
-                let done = envs.terminated()[i] || envs.truncated()[i];
-                let scaled = match &mut reward_scaler {
-                    Some(s) => s.scale(i, reward, done),
-                    None => reward as f32,
-                };
-                rollout
-                    .rewards
-                    .push(scaled + (c.gamma as f32) * bootstrap[i]);
-                if per_row {
-                    // Counterfactual rewards in the trained-on units (the scale just used).
-                    rollout.counterfactuals.extend(
-                        counterfactuals[i * parts..(i + 1) * parts]
-                            .iter()
-                            .map(|&cf| match &reward_scaler {
-                                Some(s) => s.rescale(cf),
-                                None => cf as f32,
-                            }),
-                    );
-                }
-                rollout.dones.push(done);
-                let info = if done {
-                    envs.final_info(i)
-                } else {
-                    envs.info(i)
-                };
-                let t = &mut trackers[i];
-                t.episode_return += reward;
-                t.episode_steps += 1;
-                if let Some(info) = info {
-                    for (k, v) in info.values.iter().enumerate().take(t.metric_sums.len()) {
-                        t.metric_sums[k] += v;
-                        t.last_metrics[k] = *v;
-                    }
-                }
-                if done {
-                    let steps = t.episode_steps.max(1);
-                    finished.push(Finished {
-                        ret: t.episode_return,
-                        steps,
-                        metrics: match aggregation {
-                            MetricAggregation::PerStepMean => {
-                                t.metric_sums.iter().map(|s| s / steps as f64).collect()
-                            }
-                            MetricAggregation::Final => t.last_metrics.clone(),
-                        },
-                    });
-                    t.episode = envs.episode(i).unwrap_or(t.episode + 1);
-                    t.raw_actions.clear();
-                    t.episode_return = 0.0;
-                    t.episode_steps = 0;
-                    t.metric_sums.iter_mut().for_each(|s| *s = 0.0);
-                }
-            }
-            rollout.obs.extend(obs);
-            rollout.raw_actions.extend(raws);
-            rollout.masks.extend(masks);
-            rollout.log_probs.extend(log_probs);
-            rollout.values.extend(values);
         }
-        env_steps += batch;
+    }
 
-        let t3 = Instant::now();
-        let mut last_obs = envs.observations().to_vec();
-        brain.normalise(&mut last_obs);
-        let (_, last_values) = infer.forward_rows(&last_obs, obs_len, &infer_device);
+    /// One PPO update on the collected rollout (GAE advantages bootstrapped from the value of
+    /// the observations the copies stand at). Returns its statistics and its duration.
+    fn update(&mut self, collected: &Collected, learning_rate: f64) -> Result<(UpdateStats, f64)> {
+        let c = &self.run.config.ppo;
+        let t0 = Instant::now();
+        let mut last_obs = self.envs.observations().to_vec();
+        self.brain.normalise(&mut last_obs);
+        let (_, last_values) = self.brain.model.valid().forward_rows(
+            &last_obs,
+            self.envs.obs_len(),
+            &self.infer_device,
+        );
+        let rollout = &collected.rollout;
         let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
         let advantages = rollout.part_advantages(&advantages);
         let update = Update {
             config: c,
-            head: &head,
-            device: &train_device,
+            head: &self.head,
+            device: &self.train_device,
             learning_rate,
         };
+        let targets = Targets {
+            rollout,
+            advantages: &advantages,
+            returns: &returns,
+        };
+        let model = self.brain.model.clone();
         let (model, stats) = update
-            .run(
-                brain.model,
-                &mut weights,
-                &mut adam,
-                &rollout,
-                &advantages,
-                &returns,
-                &mut rng,
-            )
-            .map_err(|e| anyhow!("update {updates}: {e}"))?;
-        brain.model = model;
-        updates += 1;
-        let update_s = t3.elapsed().as_secs_f64();
+            .run(model, &mut self.optimiser, &targets, &mut self.rng)
+            .map_err(|e| anyhow!("update {}: {e}", self.updates))?;
+        self.brain.model = model;
+        self.updates += 1;
+        Ok((stats, t0.elapsed().as_secs_f64()))
+    }
 
-        let elapsed_s = elapsed_before + started.elapsed().as_secs_f64();
+    fn report(
+        &self,
+        collected: &Collected,
+        stats: UpdateStats,
+        learning_rate: f64,
+        update_s: f64,
+    ) -> UpdateReport {
+        let finished = &collected.finished;
+        let elapsed_s = self.elapsed_before + self.started.elapsed().as_secs_f64();
         let mean = |f: &dyn Fn(&Finished) -> f64| {
             if finished.is_empty() {
                 f64::NAN
@@ -419,137 +368,73 @@ pub fn train<S: Scenario + Clone>(
                 finished.iter().map(f).sum::<f64>() / finished.len() as f64
             }
         };
-        let report = UpdateReport {
-            updates,
-            total_updates,
-            env_steps,
-            total_steps: total_updates * batch,
-            sps: env_steps as f64 / elapsed_s.max(1e-9),
+        let batch = (self.run.config.ppo.rollout_steps * self.run.config.num_envs) as u64;
+        UpdateReport {
+            updates: self.updates,
+            total_updates: self.total_updates,
+            env_steps: self.env_steps,
+            total_steps: self.total_updates * batch,
+            sps: self.env_steps as f64 / elapsed_s.max(1e-9),
             elapsed_s,
             episodes: finished.len(),
             episode_return: mean(&|f| f.ret),
             episode_length: mean(&|f| f.steps as f64),
-            metrics: metric_names
+            metrics: self
+                .prototype
+                .metric_names()
                 .iter()
                 .enumerate()
                 .map(|(k, name)| (name.to_string(), mean(&|f| f.metrics[k])))
                 .collect(),
             stats,
             learning_rate,
-            env_s,
-            inference_s,
+            env_s: collected.env_s,
+            inference_s: collected.inference_s,
             update_s,
-        };
-        log(&mut events, &dir.join(METRICS_FILE), &report)?;
-        on_update(&report);
-        last = Some(report);
-
-        let stopping = run.stop.load(Ordering::SeqCst)
-            || run.stop_after.is_some_and(|n| updates >= n)
-            || updates == total_updates;
-        if stopping || updates % config.checkpoint_every == 0 {
-            let policy = brain.to_file(prototype, run.scenario_config, config.hidden, env_steps);
-            save_policy(dir, &policy)?;
-            Checkpoint {
-                format: super::checkpoint::CHECKPOINT_FORMAT,
-                config: config.clone(),
-                updates,
-                env_steps,
-                elapsed_s,
-                policy,
-                adam: adam.clone(),
-                rng: rng.state(),
-                reward_scaler: reward_scaler.clone(),
-                copies: trackers.clone(),
-            }
-            .save(dir)?;
         }
     }
-    events.flush()?;
-    Ok(Outcome {
-        run_dir: dir.to_path_buf(),
-        updates,
-        env_steps,
-        interrupted,
-        last,
-    })
-}
 
-/// Log-probabilities of the sampled raw actions, computed by the same tensor code as the update
-/// so that the first epoch's ratios start at exactly 1.
-#[allow(clippy::too_many_arguments)]
-fn log_probs_of(
-    head: &planetgym_agents::nn::head::ActionHead,
-    out: &[f32],
-    log_std: &[f32],
-    raws: &[f32],
-    masks: &[bool],
-    copies: usize,
-    per_row: bool,
-    device: &burn::tensor::Device,
-) -> Vec<f32> {
-    let params = Tensor::<2>::from_data(
-        TensorData::new(out.to_vec(), [copies, head.outputs()]),
-        device,
-    );
-    let std = Tensor::<1>::from_data(TensorData::new(log_std.to_vec(), [log_std.len()]), device);
-    let raw = Tensor::<2>::from_data(
-        TensorData::new(raws.to_vec(), [copies, head.raw_len()]),
-        device,
-    );
-    let legal = (head.mask_len() > 0).then(|| {
-        Tensor::<2, Bool>::from_data(
-            TensorData::new(masks.to_vec(), [copies, head.mask_len()]),
-            device,
-        )
-    });
-    let (lp, _) = head.log_prob_entropy(params, std, raw, legal, per_row);
-    lp.into_data().try_into_vec::<f32>().unwrap_or_default()
-}
-
-/// Per copy and row, the reward of the coming step had only that row taken the mean action
-/// (`out` holds the copies' means), laid out copy-major.
-fn row_counterfactuals<S: Scenario + Clone>(
-    envs: &VecEnv<S>,
-    head: &planetgym_agents::nn::head::ActionHead,
-    out: &[f32],
-    actions: &[Action],
-) -> Result<Vec<f64>> {
-    let width = head.outputs();
-    let mut all = Vec::new();
-    for (i, action) in actions.iter().enumerate() {
-        let scenario = envs
-            .scenario(i)
-            .ok_or_else(|| anyhow!("copy {i} does not exist"))?;
-        let mean = head
-            .to_action(&out[i * width..(i + 1) * width])
-            .map_err(|e| anyhow!("copy {i}: {e}"))?;
-        let rewards = scenario
-            .row_counterfactual_rewards(action, &mean)
-            .ok_or_else(|| {
-                anyhow!(
-                    "ppo.counterfactual_rows: the {} scenario cannot compute per-row counterfactual rewards",
-                    scenario.name()
-                )
-            })?
-            .with_context(|| format!("copy {i}: counterfactual rewards"))?;
-        if rewards.len() != head.parts(true) || rewards.iter().any(|r| !r.is_finite()) {
-            bail!(
-                "copy {i}: the {} scenario gave {} counterfactual rewards for {} rows, or a non-finite one",
-                scenario.name(),
-                rewards.len(),
-                head.parts(true)
-            );
-        }
-        all.extend(rewards);
+    /// Appends the report to TensorBoard and `metrics.csv`.
+    fn log(&mut self, report: &UpdateReport) -> Result<()> {
+        let scalars = report.scalars();
+        let refs: Vec<(&str, f64)> = scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        self.events.scalars(report.env_steps, &refs)?;
+        self.events.flush()?;
+        self.metrics
+            .append(report.updates, report.env_steps, &scalars)?;
+        Ok(())
     }
-    Ok(all)
+
+    /// Writes the latest policy and a checkpoint from which `--resume` continues exactly.
+    fn checkpoint(&self) -> Result<()> {
+        let config = self.run.config;
+        let policy = self.brain.to_file(
+            self.prototype,
+            self.run.scenario_config,
+            config.hidden,
+            self.env_steps,
+        );
+        save_policy(self.run.run_dir, &policy)?;
+        Checkpoint {
+            format: CHECKPOINT_FORMAT,
+            config: config.clone(),
+            updates: self.updates,
+            env_steps: self.env_steps,
+            elapsed_s: self.elapsed_before + self.started.elapsed().as_secs_f64(),
+            policy,
+            adam: self.optimiser.adam.clone(),
+            rng: self.rng.state(),
+            reward_scaler: self.reward_scaler.clone(),
+            copies: self.copies.clone(),
+        }
+        .save(self.run.run_dir)
+    }
 }
 
 /// Writes the latest policy (what `planetgym eval --policy RUN_DIR` reads).
 pub fn save_policy(dir: &Path, policy: &PolicyFile) -> Result<()> {
     let json = serde_json::to_vec(policy).context("cannot serialise the policy")?;
-    write_atomic(&dir.join(POLICY_FILE), &json)
+    Ok(write_atomic(&dir.join(POLICY_FILE), &json)?)
 }
 
 /// Reads `DIR/policy.json`.
@@ -558,61 +443,4 @@ pub fn load_policy(dir: &Path) -> Result<PolicyFile> {
     let text = std::fs::read(&path).with_context(|| format!("no policy at {}", path.display()))?;
     serde_json::from_slice(&text)
         .with_context(|| format!("{} is corrupt or not a planetgym policy", path.display()))
-}
-
-/// Appends the report to TensorBoard and `metrics.csv` (header on the first row).
-fn log(events: &mut EventWriter, csv: &Path, report: &UpdateReport) -> Result<()> {
-    let scalars = report.scalars();
-    let refs: Vec<(&str, f64)> = scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    events.scalars(report.env_steps, &refs)?;
-    events.flush()?;
-    let new = std::fs::metadata(csv).map(|m| m.len() == 0).unwrap_or(true);
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(csv)
-        .with_context(|| format!("cannot open {}", csv.display()))?;
-    let mut text = String::new();
-    if new {
-        text += "update,env_steps,";
-        text += &scalars
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>()
-            .join(",");
-        text += "\n";
-    }
-    text += &format!("{},{},", report.updates, report.env_steps);
-    text += &scalars
-        .iter()
-        .map(|(_, v)| v.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    text += "\n";
-    f.write_all(text.as_bytes())
-        .with_context(|| format!("cannot write {}", csv.display()))
-}
-
-/// Drops `metrics.csv` rows after update `updates` (logged after the checkpoint a resumed run
-/// starts from), so the file reads as one uninterrupted run.
-fn truncate_metrics(csv: &Path, updates: u64) -> Result<()> {
-    let text = std::fs::read_to_string(csv).unwrap_or_default();
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(k, line)| {
-            *k == 0
-                || line
-                    .split(',')
-                    .next()
-                    .and_then(|u| u.parse::<u64>().ok())
-                    .is_some_and(|u| u <= updates)
-        })
-        .map(|(_, line)| line)
-        .collect();
-    let mut out = kept.join("\n");
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    write_atomic(csv, out.as_bytes())
 }

@@ -24,6 +24,33 @@ pub struct UpdateStats {
     pub epochs: usize,
 }
 
+/// What an update learns from: the rollout with its advantages (one per part of each step) and
+/// value targets.
+#[derive(Debug)]
+pub struct Targets<'a> {
+    pub rollout: &'a Rollout,
+    pub advantages: &'a [f32],
+    pub returns: &'a [f32],
+}
+
+/// The flat copy of the weights that Adam updates, and Adam's state.
+#[derive(Debug, Clone)]
+pub struct Optimiser {
+    pub weights: Weights,
+    pub adam: Adam,
+}
+
+impl Optimiser {
+    /// Adam at step 0 over `model`'s weights.
+    pub fn for_model(model: &ActorCritic) -> Self {
+        let weights = params::read(model);
+        Self {
+            adam: Adam::new(&weights),
+            weights,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Update<'a> {
     pub config: &'a PpoConfig,
@@ -33,18 +60,20 @@ pub struct Update<'a> {
 }
 
 impl Update<'_> {
-    /// Runs the epochs on `rollout` and returns the updated model.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the epochs on `targets` and returns the updated model.
     pub fn run(
         &self,
         mut model: ActorCritic,
-        weights: &mut Weights,
-        adam: &mut Adam,
-        rollout: &Rollout,
-        advantages: &[f32],
-        returns: &[f32],
+        optimiser: &mut Optimiser,
+        targets: &Targets,
         rng: &mut Rng,
     ) -> Result<(ActorCritic, UpdateStats), String> {
+        let Targets {
+            rollout,
+            advantages,
+            returns,
+        } = *targets;
+        let Optimiser { weights, adam } = optimiser;
         let c = self.config;
         let n = rollout.len();
         let size = n.div_ceil(c.minibatches);

@@ -27,6 +27,7 @@ pub(crate) fn put_int_field(out: &mut Vec<u8>, field: u64, v: i64) {
     put_varint_field(out, field, v as u64);
 }
 
+#[cfg(test)]
 pub(crate) fn put_f64(out: &mut Vec<u8>, field: u64, v: f64) {
     put_varint(out, (field << 3) | 1);
     out.extend_from_slice(&v.to_le_bytes());

@@ -3,18 +3,15 @@
 //! would log (in their units), the incumbent's action mask and decision, and, for traffic, the
 //! interval's outcome.
 
-use super::counterfactual::traffic_outcome;
 use super::record::ActionJson;
-use crate::ppo::trainer::{POLICY_FILE, load_policy};
-use crate::registry::{Built, ScenarioVisitor};
-use crate::session::learned_contender;
 use anyhow::{Context, Result};
-use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::policy::Mode;
+use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::features::{Feature, Layout};
-use planetgym_env::{Scenario, TrafficScenario};
+use planetgym_training::ppo::load_policy;
+use planetgym_training::run_dir::POLICY_FILE;
+use planetgym_training::session::learned_contender;
 use serde_json::{Map, Value, json};
-use std::any::Any;
 use std::io::Write;
 use std::path::Path;
 
@@ -88,12 +85,10 @@ fn observation(layout: &Layout, row: &[f32]) -> Value {
 
 impl<W: Write> ScenarioVisitor for Sampler<W> {
     type Output = u64;
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        mut self,
-        built: Built<S>,
-        baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<u64> {
+    fn visit<S: RegisteredScenario>(mut self, built: Built<S>) -> Result<u64> {
+        let baselines = built.baselines();
         let mut env = built.env;
         let dir = Path::new(&self.incumbent);
         let mut incumbent = if dir.join(POLICY_FILE).exists() {
@@ -143,8 +138,8 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
                     record["action_mask"] = json!(mask[..listed.min(mask.len())]);
                 }
                 record["incumbent"] = json!(ActionJson::of(&action, env.action_space()));
-                if let Some(traffic) = (&env as &dyn Any).downcast_ref::<TrafficScenario>() {
-                    record["outcome"] = traffic_outcome(traffic.oracle_view());
+                if let Some(outcome) = env.logged_outcome() {
+                    record["outcome"] = outcome;
                 }
                 serde_json::to_writer(&mut self.out, &record).context("cannot write the log")?;
                 self.out.write_all(b"\n").context("cannot write the log")?;

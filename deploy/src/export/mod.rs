@@ -17,17 +17,15 @@ pub use graph::{Inputs, input};
 pub use manifest::{Axis, Manifest, OnnxFile, TensorSpec, Training, Verification, Versions};
 
 use crate::onnx::{Graph, Model, Tensor};
-use crate::ppo::checkpoint::write_atomic;
-use crate::ppo::trainer::{METRICS_FILE, load_policy};
-use crate::registry::{self, Built, ScenarioVisitor};
-use crate::session::EVAL_FILE;
 use anyhow::{Context, Result, bail, ensure};
 use graph::{graph_inputs, policy_graph};
 use manifest::{decoding, tensor_specs};
 use planetgym_agents::Policy;
-use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, POLICY_FORMAT, PolicyFile};
+use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::{Scenario, Space};
+use planetgym_training::ppo::load_policy;
+use planetgym_training::run_dir::{EVAL_FILE, MetricsLog, write_atomic};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -71,12 +69,9 @@ struct Exporter {
 
 impl ScenarioVisitor for Exporter {
     type Output = Manifest;
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        _baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<Manifest> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Manifest> {
         let env = built.env;
         // Sampling, so that the verification visits varied states.
         let mut policy = NeuralPolicy::load("export", &env, &self.file, Mode::Sample)
@@ -173,20 +168,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
-    let mut last_metrics = BTreeMap::new();
-    let metrics = dir.join(METRICS_FILE);
-    if metrics.exists() {
-        let text = std::fs::read_to_string(&metrics)
-            .with_context(|| format!("cannot read {}", metrics.display()))?;
-        let mut lines = text.lines();
-        if let (Some(header), Some(last)) = (lines.next(), lines.next_back()) {
-            for (name, value) in header.split(',').zip(last.split(',')) {
-                if let Ok(v) = value.parse::<f64>() {
-                    last_metrics.insert(name.to_string(), v);
-                }
-            }
-        }
-    }
+    let metrics = MetricsLog::in_dir(dir);
+    let last_metrics: BTreeMap<String, f64> = if metrics.path.exists() {
+        metrics.read()?.last_row().into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
     let eval = dir.join(EVAL_FILE);
     let evaluation = match std::fs::read(&eval) {
         Ok(bytes) => Some(

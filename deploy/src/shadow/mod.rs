@@ -12,13 +12,11 @@ pub mod record;
 pub mod sample;
 
 use crate::export::Artifact;
-use crate::registry::{Built, ScenarioVisitor};
 use anyhow::{Context, Result, ensure};
 use counterfactual::Counterfactual;
-use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::head::ActionHead;
-use planetgym_env::Scenario;
-use planetgym_env::{Action, FeatureSpec, Space};
+use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
+use planetgym_env::{Action, Space};
 use rayon::prelude::*;
 use record::{ActionJson, Decision, RecordReader};
 use serde::Serialize;
@@ -37,20 +35,17 @@ struct SchemaOf;
 
 impl ScenarioVisitor for SchemaOf {
     type Output = serde_json::Value;
+    type Error = anyhow::Error;
 
-    fn visit<S: Scenario + Clone + 'static>(
-        self,
-        built: Built<S>,
-        _baselines: Vec<ContenderFactory<S>>,
-    ) -> Result<serde_json::Value> {
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<serde_json::Value> {
         let env = &built.env;
-        Ok(schema(env.name(), env.feature_spec(), env.action_space()))
+        let outcome = Counterfactual::for_scenario(&built).schema();
+        Ok(record::schema(
+            env.feature_spec(),
+            env.action_space(),
+            outcome,
+        ))
     }
-}
-
-/// The record schema of a policy for `scenario` reading `spec` and acting in `space`.
-fn schema(scenario: &str, spec: &FeatureSpec, space: &Space) -> serde_json::Value {
-    record::schema(spec, space, counterfactual::outcome_schema(scenario, space))
 }
 
 /// The record schema for `target`: the directory of an export, or a scenario name built from
@@ -59,9 +54,10 @@ pub fn schema_for(target: &str, config: &str, origin: &str) -> Result<serde_json
     let dir = std::path::Path::new(target);
     if dir.join(crate::export::MANIFEST_FILE).exists() {
         let m = Artifact::load(dir)?.manifest;
-        return Ok(schema(&m.scenario, &m.feature_spec, &m.action_space));
+        let outcome = Counterfactual::for_manifest(&m)?.schema();
+        return Ok(record::schema(&m.feature_spec, &m.action_space, outcome));
     }
-    crate::registry::with_scenario(target, config, origin, SchemaOf)
+    with_scenario(target, config, origin, SchemaOf)
 }
 
 /// The policy's decision for one record.

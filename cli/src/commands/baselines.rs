@@ -1,0 +1,343 @@
+//! `planetgym baselines` and `planetgym eval`: every baseline (and a trained policy) on the same
+//! seeded episodes, as one results table, plus what the scenario's registry entry adds.
+
+use super::{progress_bar, scenario_config};
+use anyhow::{Context, Result, bail};
+use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate, summarise};
+use planetgym_agents::nn::policy::PolicyFile;
+use planetgym_agents::registry::{
+    self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, with_scenario,
+};
+use planetgym_env::Scenario;
+use planetgym_training::{plot, ppo, report, session};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const BASELINES_EXAMPLES: &str = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario traffic --set episode_intervals=60 --set world.kind=synthetic\n  planetgym baselines --scenario batch --set trace=log.swf --set window_jobs=1024 --set backfill=true\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`; --set\noverrides one field (dotted path) of it. --trace, --jobs, --backfill, --lenient (batch) and\n--pods, --nodes (placement) are shorthands for --set trace=, window_jobs=, backfill=true,\nlenient=true, pods= and nodes=.";
+
+pub const EVAL_EXAMPLES: &str = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it;\n--set overrides one field of it.";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario name (see `planetgym scenarios`); for eval, defaults to the policy's.
+    #[arg(long)]
+    scenario: Option<String>,
+    /// eval: directory holding the policy.json to evaluate (a run directory or an exported policy).
+    #[arg(long, value_name = "DIR")]
+    policy: Option<PathBuf>,
+    /// TOML config with the fields to change from the scenario's default.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set one config field (dotted path, repeatable), e.g. --set interval_s=300.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Number of evaluation episodes (the same episodes for every policy).
+    #[arg(long, default_value_t = 5)]
+    episodes: usize,
+    /// Seed of the evaluation episodes.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes"}.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Also write the table as CSV (same columns as the JSON rows).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Write every step of every episode as CSV (policy, episode, step, reward, metrics).
+    #[arg(long, value_name = "FILE")]
+    timeseries: Option<PathBuf>,
+    /// Worker threads (0 = one per core). Results do not depend on it.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Scenarios with metric curves (placement): where to write them (CSV; default SCENARIO_curves.csv).
+    #[arg(long, value_name = "FILE")]
+    curves: Option<PathBuf>,
+    /// Scenarios with metric curves (placement): where to plot the first one (PNG).
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
+    /// batch: shorthand for --set trace=FILE.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    /// batch: shorthand for --set window_jobs=N.
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// batch: shorthand for --set backfill=true.
+    #[arg(long)]
+    backfill: bool,
+    /// batch: shorthand for --set lenient=true.
+    #[arg(long)]
+    lenient: bool,
+    /// placement: shorthand for --set pods=FILE.
+    #[arg(long, value_name = "FILE")]
+    pods: Option<String>,
+    /// placement: shorthand for --set nodes=FILE.
+    #[arg(long, value_name = "FILE")]
+    nodes: Option<String>,
+}
+
+impl Args {
+    /// The `--set` overrides, the shorthand flags first (refused for another scenario).
+    fn overrides(&self, scenario: &str) -> Result<Vec<String>> {
+        let shorthands: [(&str, &str, &str, Option<String>); 6] = [
+            (
+                "batch",
+                "--trace",
+                "trace",
+                self.trace.as_ref().map(|v| quoted(v)),
+            ),
+            (
+                "batch",
+                "--jobs",
+                "window_jobs",
+                self.jobs.map(|n| n.to_string()),
+            ),
+            (
+                "batch",
+                "--backfill",
+                "backfill",
+                self.backfill.then(|| "true".into()),
+            ),
+            (
+                "batch",
+                "--lenient",
+                "lenient",
+                self.lenient.then(|| "true".into()),
+            ),
+            (
+                "placement",
+                "--pods",
+                "pods",
+                self.pods.as_ref().map(|v| quoted(v)),
+            ),
+            (
+                "placement",
+                "--nodes",
+                "nodes",
+                self.nodes.as_ref().map(|v| quoted(v)),
+            ),
+        ];
+        let mut sets = Vec::new();
+        for (owner, _, key, value) in &shorthands {
+            let Some(value) = value else { continue };
+            if *owner != scenario {
+                let flags: Vec<&str> = shorthands
+                    .iter()
+                    .filter(|s| s.0 == *owner)
+                    .map(|s| s.1)
+                    .collect();
+                let (last, rest) = flags.split_last().unwrap_or((&"", &[]));
+                bail!(
+                    "{} and {last} apply to the {owner} scenario only",
+                    rest.join(", ")
+                );
+            }
+            sets.push(format!("{key}={value}"));
+        }
+        sets.extend(self.sets.iter().cloned());
+        Ok(sets)
+    }
+}
+
+/// A path as a TOML string, so that `--set` never reads it as another type.
+fn quoted(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub fn run_baselines(args: Args) -> Result<()> {
+    if args.policy.is_some() {
+        bail!("--policy belongs to `planetgym eval`");
+    }
+    run(args)
+}
+
+pub fn run_eval(args: Args) -> Result<()> {
+    if args.policy.is_none() {
+        bail!("eval needs --policy DIR (a run directory or an exported policy)");
+    }
+    run(args)
+}
+
+fn run(args: Args) -> Result<()> {
+    if args.episodes == 0 {
+        bail!("--episodes must be at least 1");
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build_global()
+        .context("could not start worker threads")?;
+    let policy = match &args.policy {
+        Some(dir) => Some(ppo::load_policy(dir)?),
+        None => None,
+    };
+    let scenario = match (&args.scenario, &policy) {
+        (Some(s), Some(p)) if *s != p.scenario => {
+            bail!("the policy was trained on `{}`, not `{s}`", p.scenario)
+        }
+        (Some(s), _) => s.clone(),
+        (None, Some(p)) => p.scenario.clone(),
+        (None, None) => bail!("--scenario is required; known: {}", registry::names()),
+    };
+    let fallback = policy
+        .as_ref()
+        .map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
+    let sets = args.overrides(&scenario)?;
+    let (text, origin) = scenario_config(args.config.as_deref(), fallback, &sets)?;
+    with_scenario(
+        &scenario,
+        &text,
+        &origin,
+        Table {
+            args: &args,
+            policy: policy.as_ref(),
+        },
+    )
+}
+
+struct Table<'a> {
+    args: &'a Args,
+    policy: Option<&'a PolicyFile>,
+}
+
+impl ScenarioVisitor for Table<'_> {
+    type Output = ();
+    type Error = anyhow::Error;
+
+    fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<()> {
+        let mut contenders = built.baselines();
+        if let Some(file) = self.policy {
+            contenders.extend(session::learned_contenders(&built.env, file)?);
+        }
+        let record = matches!(S::REPORT, ReportExtra::Curves(_));
+        let results = run_table(&built, &contenders, self.args, record)?;
+        match S::REPORT {
+            ReportExtra::None => Ok(()),
+            ReportExtra::Curves(spec) => write_curves(&built.env, &results, &spec, self.args),
+            ReportExtra::GapToOracle => print_gap_to_oracle(&results),
+        }
+    }
+}
+
+/// Evaluates `contenders`, prints the table and writes the requested files. Returns the
+/// episodes (with every step when `record` or `--timeseries` asks for it).
+fn run_table<S: RegisteredScenario>(
+    built: &Built<S>,
+    contenders: &[ContenderFactory<S>],
+    args: &Args,
+    record: bool,
+) -> Result<Vec<EpisodeResult>> {
+    let env = &built.env;
+    let steps = contenders.len() * args.episodes * built.steps_per_episode();
+    let bar = progress_bar(
+        steps as u64,
+        "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}",
+    );
+    let results = evaluate(
+        env,
+        contenders,
+        args.episodes,
+        args.seed,
+        record || args.timeseries.is_some(),
+        &|| bar.inc(1),
+    )?;
+    bar.finish_and_clear();
+    let rows = summarise(&results, env.metric_names());
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{}\nepisodes {}, seed {}\n",
+        built.heading(),
+        args.episodes,
+        args.seed
+    )?;
+    write!(out, "{}", report::render_table(&rows))?;
+    if let Some(path) = &args.json {
+        report::write_json(&rows, path)?;
+    }
+    if let Some(path) = &args.csv {
+        report::write_csv(&rows, path)?;
+    }
+    if let Some(path) = &args.timeseries {
+        report::write_timeseries(&results, env.metric_names(), path)?;
+    }
+    Ok(results)
+}
+
+/// The scenario's metric curves over an episode (CSV) and a plot of the first one.
+fn write_curves<S: Scenario>(
+    env: &S,
+    results: &[EpisodeResult],
+    spec: &CurveSpec,
+    args: &Args,
+) -> Result<()> {
+    let curves_path = args
+        .curves
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}_curves.csv", env.name())));
+    let plot_path = args
+        .plot
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(spec.plot_file));
+    let curves = report::curves(
+        results,
+        env.metric_names(),
+        spec.x_metric,
+        spec.metrics,
+        &spec.x_values(),
+    )?;
+    report::write_curves(&curves, spec.x_metric, spec.metrics, &curves_path)?;
+    let series: Vec<plot::Series> = curves
+        .iter()
+        .map(|(name, rows)| plot::Series {
+            name: name.clone(),
+            points: rows
+                .iter()
+                .map(|(x, v)| (100.0 * x, 100.0 * v[0]))
+                .collect(),
+        })
+        .collect();
+    plot::line_chart(&plot_path, spec.title, spec.x_label, spec.y_label, &series)?;
+    writeln!(
+        std::io::stdout().lock(),
+        "\ncurves: {}\nplot: {}",
+        curves_path.display(),
+        plot_path.display()
+    )?;
+    Ok(())
+}
+
+/// Each policy's mean cost and its gap to the oracle's (same episodes).
+fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
+    let Some(oracle) = results.iter().find(|r| r.oracle).map(|r| r.policy.clone()) else {
+        return Ok(());
+    };
+    let mean_cost = |p: &str| {
+        let costs: Vec<f64> = results
+            .iter()
+            .filter(|r| r.policy == p)
+            .map(|r| -r.reward)
+            .collect();
+        costs.iter().sum::<f64>() / costs.len().max(1) as f64
+    };
+    let best = mean_cost(&oracle);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "\n{:<50} {:>12} {:>10}",
+        "policy", "episode cost", "gap"
+    )?;
+    let mut seen: Vec<&str> = Vec::new();
+    for r in results {
+        if !seen.contains(&r.policy.as_str()) {
+            seen.push(&r.policy);
+            let cost = mean_cost(&r.policy);
+            writeln!(
+                out,
+                "{:<50} {:>12.1} {:>9.1}%",
+                r.policy,
+                cost,
+                100.0 * (cost - best) / best
+            )?;
+        }
+    }
+    Ok(())
+}
