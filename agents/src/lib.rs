@@ -3,7 +3,31 @@
 //!
 //! `Policy` is what a fair competitor implements: it sees only the observation (and mask).
 //! `Oracle` may also see the scenario's `OracleView` (hidden future information); oracles give
-//! bounds, never fair comparisons, and their names say so.
+//! bounds, never fair comparisons, and their names say so. [`registry`] is where scenarios are
+//! registered with their baselines, so any front end can build one by name:
+//!
+//! ```
+//! use planetgym_agents::evaluate::{evaluate, summarise};
+//! use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
+//!
+//! /// Every baseline of a scenario on the same 2 episodes: (policy, mean reward).
+//! struct Rewards;
+//! impl ScenarioVisitor for Rewards {
+//!     type Output = Vec<(String, f64)>;
+//!     type Error = Box<dyn std::error::Error>;
+//!     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output, Self::Error> {
+//!         let results = evaluate(&built.env, &built.baselines(), 2, 0, false, &|| {})?;
+//!         let rows = summarise(&results, built.env.metric_names());
+//!         Ok(rows.into_iter().filter(|r| r.metric == "reward").map(|r| (r.policy, r.mean)).collect())
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let table = with_scenario("batch", "window_jobs = 64", "example", Rewards)?;
+//! assert!(table.iter().any(|(policy, _)| policy == "sjf"));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod classic;
 pub mod evaluate;

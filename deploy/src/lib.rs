@@ -3,23 +3,29 @@
 //! `manifest.json`), `onnx` is the runtime that reads and runs it, and `shadow` replays logged
 //! production decisions through it next to the incumbent's, without ever acting.
 //!
-//! Exporting a run directory and scoring one decision log, as `planetgym export` and
-//! `planetgym shadow` do:
+//! Exporting a trained policy and scoring simulated decision logs with it, as
+//! `planetgym export`, `shadow-sample` and `shadow` do:
 //!
-//! ```no_run
+//! ```
+//! use planetgym_agents::registry::with_scenario;
 //! use planetgym_deploy::{export, shadow};
 //! use std::path::Path;
 //!
-//! # fn main() -> anyhow::Result<()> {
-//! let manifest = export::export(Path::new("runs/try1"), Path::new("exports/try1"))?;
-//! let artifact = export::Artifact::load(Path::new("exports/try1"))?;
-//! let log = std::io::BufReader::new(std::fs::File::open("decisions.jsonl")?);
-//! let report = shadow::run(&artifact, "exports/try1", log, std::io::sink(), std::io::stderr(), 0.05)?;
-//! println!("{} policy: {}", manifest.scenario, report.text());
+//! # fn main() -> Result<(), planetgym_deploy::error::DeployError> {
+//! let out = std::env::temp_dir().join(format!("planetgym-doc-export-{}", std::process::id()));
+//! let manifest = export::export(Path::new("../experiments/policies/capacity"), &out)?;
+//! let artifact = export::Artifact::load(&out)?;
+//! let mut log = Vec::new();
+//! let sampler = shadow::sample::Sampler { incumbent: "reactive@0.8".into(), records: 20, seed: 0, out: &mut log };
+//! with_scenario("capacity", &manifest.scenario_config, "manifest", sampler)?;
+//! let report = shadow::run(&artifact, "capacity", &log[..], std::io::sink(), std::io::sink(), 0.05)?;
+//! assert_eq!(report.decisions, 20);
+//! # std::fs::remove_dir_all(out).ok();
 //! # Ok(())
 //! # }
 //! ```
 
+pub mod error;
 pub mod export;
 pub mod onnx;
 mod protobuf;

@@ -1,4 +1,31 @@
 //! planetgym-env: the simulator. Scenarios, world model, spaces, feature specs and the vector env.
+//!
+//! Every scenario implements [`Scenario`] with gymnasium semantics (`reset(seed)`, `step`
+//! returning a [`Transition`] whose `info` carries the scenario's metrics) and is configured by a
+//! documented TOML over its default ([`ScenarioConfig`]). [`VecEnv`] steps copies in parallel
+//! with results that do not depend on the thread count. `examples/random_policy.rs` drives every
+//! scenario with random legal actions.
+//!
+//! ```
+//! use planetgym_env::{Action, Scenario, ScenarioConfig, Space, TrafficScenario};
+//!
+//! # fn main() -> Result<(), planetgym_env::EnvError> {
+//! let config = ScenarioConfig::from_toml("episode_intervals = 3", "example")?;
+//! let mut env = TrafficScenario::new(config)?;
+//! env.reset(7);
+//! let Space::Simplex { rows, cols } = env.action_space().clone() else { unreachable!() };
+//! let even = Action::Continuous(vec![1.0 / cols as f32; rows * cols]); // every region split evenly
+//! let mut steps = 0;
+//! loop {
+//!     let t = env.step(&even)?;
+//!     steps += 1;
+//!     assert!(t.reward.is_finite() && !t.info.values.is_empty());
+//!     if t.terminated || t.truncated { break; }
+//! }
+//! assert_eq!(steps, 3);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod batch;
 pub mod capacity;

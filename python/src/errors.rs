@@ -18,7 +18,8 @@ pub fn env_error(e: EnvError) -> PyErr {
 }
 
 /// An error from the trainer or a loader, with its whole chain of causes in the message.
-pub fn any_error(e: anyhow::Error) -> PyErr {
+pub fn any_error(e: impl Into<anyhow::Error>) -> PyErr {
+    let e: anyhow::Error = e.into();
     let message = format!("{e:#}");
     let io = e.chain().any(|cause| {
         cause.is::<std::io::Error>() || matches!(cause.downcast_ref(), Some(EnvError::Io { .. }))

@@ -3,28 +3,33 @@
 //!
 //! A training session from a config, as `planetgym train` runs it:
 //!
-//! ```no_run
+//! ```
 //! use planetgym_training::ppo::TrainConfig;
 //! use planetgym_training::session::{self, Request};
 //! use std::sync::atomic::AtomicBool;
 //!
-//! # fn main() -> anyhow::Result<()> {
-//! let config = TrainConfig::from_toml("scenario = \"capacity\"\ntotal_steps = 2048", "example")?;
+//! # fn main() -> Result<(), planetgym_training::error::TrainingError> {
+//! let text = "scenario = \"capacity\"\ntotal_steps = 256\nnum_envs = 2\n[ppo]\nrollout_steps = 64\n[eval]\nepisodes = 1";
+//! let config = TrainConfig::from_toml(text, "example")?;
 //! let stop = AtomicBool::new(false);
+//! let run_dir = std::env::temp_dir().join(format!("planetgym-doc-{}", std::process::id()));
 //! let request = Request {
 //!     config,
 //!     origin: "example".into(),
-//!     run_dir: "runs/example".into(),
+//!     run_dir: run_dir.clone(),
 //!     resume: false,
 //!     stop: &stop,
 //!     stop_after: None,
 //! };
 //! let result = session::run(&request, &mut |report| println!("update {}", report.updates))?;
-//! println!("{} steps", result.outcome.env_steps);
+//! assert_eq!(result.outcome.env_steps, 256);
+//! assert!(result.evaluation.is_some_and(|rows| rows.iter().any(|r| r.policy == "ppo")));
+//! # std::fs::remove_dir_all(run_dir).ok();
 //! # Ok(())
 //! # }
 //! ```
 
+pub mod error;
 pub mod plot;
 pub mod ppo;
 pub mod report;

@@ -1,7 +1,7 @@
 //! Line charts as PNG files, drawn with embedded-graphics' built-in bitmap font (no system
 //! fonts or libraries needed) and encoded by the `png` crate.
 
-use anyhow::{Context, Result};
+use crate::error::{Result, TrainingError};
 use embedded_graphics::mono_font::{MonoTextStyle, ascii::FONT_6X10};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
@@ -156,17 +156,17 @@ pub fn line_chart(
             .draw(&mut canvas);
         let _ = Text::new(&s.name, Point::new(x + 26, y), black).draw(&mut canvas);
     }
-    let file = std::fs::File::create(path)
-        .with_context(|| format!("could not write {}", path.display()))?;
+    let failed = |e: &dyn std::fmt::Display| {
+        TrainingError::report(format!("could not write {}", path.display()), e)
+    };
+    let file = std::fs::File::create(path).map_err(|e| failed(&e))?;
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), WIDTH, HEIGHT);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder
-        .write_header()
-        .with_context(|| format!("could not write {}", path.display()))?;
+    let mut writer = encoder.write_header().map_err(|e| failed(&e))?;
     writer
         .write_image_data(&canvas.pixels)
-        .with_context(|| format!("could not write {}", path.display()))?;
+        .map_err(|e| failed(&e))?;
     Ok(())
 }
 

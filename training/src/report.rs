@@ -1,5 +1,6 @@
 //! Results tables: printed, and written as JSON rows or CSV, in one format for every command.
 
+use crate::error::{Result, TrainingError};
 use crate::run_dir::write_atomic;
 use planetgym_agents::evaluate::{EpisodeResult, SummaryRow};
 use serde::Serialize;
@@ -105,7 +106,7 @@ fn significant(v: f64) -> String {
     }
 }
 
-pub fn write_json(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
+pub fn write_json(rows: &[SummaryRow], path: &Path) -> Result<()> {
     let json: Vec<JsonRow> = rows
         .iter()
         .map(|r| JsonRow {
@@ -116,11 +117,13 @@ pub fn write_json(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
             episodes: r.episodes,
         })
         .collect();
-    let text = serde_json::to_string_pretty(&json)? + "\n";
+    let text = serde_json::to_string_pretty(&json)
+        .map_err(|e| TrainingError::report(path.display().to_string(), e))?
+        + "\n";
     Ok(write_atomic(path, text.as_bytes())?)
 }
 
-pub fn write_csv(rows: &[SummaryRow], path: &Path) -> anyhow::Result<()> {
+pub fn write_csv(rows: &[SummaryRow], path: &Path) -> Result<()> {
     let header = ["policy", "metric", "mean", "ci95", "episodes"].map(String::from);
     let records = rows.iter().map(|r| {
         vec![
@@ -139,7 +142,7 @@ pub fn write_timeseries(
     results: &[EpisodeResult],
     metric_names: &[&str],
     path: &Path,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let header: Vec<String> = ["policy", "episode", "step", "reward"]
         .into_iter()
         .chain(metric_names.iter().copied())
@@ -166,15 +169,14 @@ fn write_csv_records(
     path: &Path,
     header: &[String],
     records: impl Iterator<Item = Vec<String>>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
+    let failed = |e: &dyn std::fmt::Display| TrainingError::report(path.display().to_string(), e);
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(header)?;
+    w.write_record(header).map_err(|e| failed(&e))?;
     for record in records {
-        w.write_record(&record)?;
+        w.write_record(&record).map_err(|e| failed(&e))?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let bytes = w.into_inner().map_err(|e| failed(&e))?;
     Ok(write_atomic(path, &bytes)?)
 }
 
@@ -191,18 +193,15 @@ pub fn curves(
     x_metric: &str,
     metrics: &[&str],
     x_values: &[f64],
-) -> anyhow::Result<Vec<Curve>> {
+) -> Result<Vec<Curve>> {
     let column = |name: &str| {
         metric_names
             .iter()
             .position(|n| *n == name)
-            .ok_or_else(|| anyhow::anyhow!("no metric `{name}`"))
+            .ok_or_else(|| TrainingError::report("curves", format!("no metric `{name}`")))
     };
     let x_col = column(x_metric)?;
-    let cols: Vec<usize> = metrics
-        .iter()
-        .map(|m| column(m))
-        .collect::<anyhow::Result<_>>()?;
+    let cols: Vec<usize> = metrics.iter().map(|m| column(m)).collect::<Result<_>>()?;
     let mut out: Vec<Curve> = Vec::new();
     let mut policies: Vec<&str> = Vec::new();
     for r in results {
@@ -245,12 +244,7 @@ pub fn curves(
 }
 
 /// Writes curves as CSV: `policy,<x_name>,<metrics...>`.
-pub fn write_curves(
-    curves: &[Curve],
-    x_name: &str,
-    metrics: &[&str],
-    path: &Path,
-) -> anyhow::Result<()> {
+pub fn write_curves(curves: &[Curve], x_name: &str, metrics: &[&str], path: &Path) -> Result<()> {
     let header: Vec<String> = ["policy", x_name]
         .into_iter()
         .chain(metrics.iter().copied())

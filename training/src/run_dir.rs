@@ -28,13 +28,13 @@ const STEPS_COLUMN: &str = "env_steps";
 
 #[derive(Debug, Error)]
 pub enum RunDirError {
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}")]
     Io {
         action: &'static str,
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Csv { path: PathBuf, source: csv::Error },
     #[error("{path}: {message}")]
     Malformed { path: PathBuf, message: String },

@@ -2,11 +2,11 @@
 //! learned policy against the scenario's baselines on fresh episodes and draws the learning
 //! curve. Used by `planetgym train` and by the Python package.
 
+use crate::error::{Result, TrainingError};
 use crate::plot::{self, Series};
 use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
 use crate::report;
 use crate::run_dir::{CHECKPOINT_FILE, CURVE_FILE, EVAL_CSV_FILE, EVAL_FILE, MetricsLog};
-use anyhow::{Result, bail};
 use planetgym_agents::Contender;
 use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
@@ -64,10 +64,10 @@ pub struct SessionResult {
 pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
     let config = &request.config;
     if !request.resume && request.run_dir.join(CHECKPOINT_FILE).exists() {
-        bail!(
-            "{} already holds a run; resume it with --resume or choose another --run-dir",
-            request.run_dir.display()
-        );
+        return Err(TrainingError::file(
+            &request.run_dir,
+            "already holds a run; resume it with --resume or choose another --run-dir",
+        ));
     }
     let origin = format!("{} [env]", request.origin);
     let text = config.env_toml()?;
@@ -86,7 +86,7 @@ struct Session<'a, 'b> {
 
 impl ScenarioVisitor for Session<'_, '_> {
     type Output = SessionResult;
-    type Error = anyhow::Error;
+    type Error = TrainingError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
         session(
@@ -159,10 +159,10 @@ pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
         table.column("env_steps", &log.path)?,
         table.column("charts/episode_return", &log.path)?,
     ) else {
-        bail!(
-            "{}: no env_steps / episode return columns",
-            log.path.display()
-        );
+        return Err(TrainingError::file(
+            &log.path,
+            "no env_steps / episode return columns",
+        ));
     };
     // Updates in which no episode ended have no return (NaN): no point.
     let points: Vec<(f64, f64)> = steps

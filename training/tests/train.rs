@@ -23,7 +23,7 @@ fn try_train(
     dir: &Path,
     resume: bool,
     stop_after: Option<u64>,
-) -> anyhow::Result<SessionResult> {
+) -> Result<SessionResult, planetgym_training::error::TrainingError> {
     let request = Request {
         config: config.clone(),
         origin: "test config".into(),

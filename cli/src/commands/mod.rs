@@ -35,7 +35,8 @@ pub fn scenario_config(
 ) -> Result<(String, String)> {
     let (text, origin) = match (path, fallback) {
         (Some(p), _) => (
-            std::fs::read_to_string(p).with_context(|| format!("could not read {}", p.display()))?,
+            std::fs::read_to_string(p)
+                .with_context(|| format!("could not read {}", p.display()))?,
             p.display().to_string(),
         ),
         (None, Some((text, origin))) => (text.to_string(), origin.to_string()),

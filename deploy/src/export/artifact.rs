@@ -2,8 +2,8 @@
 
 use super::manifest::{TensorSpec, tensor_specs, value_info};
 use super::{Inputs, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ONNX_FILE, pinned, sha256_hex};
+use crate::error::{DeployError, Result, ensure};
 use crate::onnx::{Model, Prepared, Tensor};
-use anyhow::{Context, Result, bail, ensure};
 use planetgym_agents::nn::head::ActionHead;
 use std::path::Path;
 
@@ -21,16 +21,15 @@ impl Artifact {
     /// FeatureSpec hash, scenario or tensors do not match.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read(&path).with_context(|| {
-            format!(
-                "no exported policy at {} (run `planetgym export`)",
-                path.display()
-            )
-        })?;
-        let manifest: Manifest = serde_json::from_slice(&text).with_context(|| {
-            format!("{} is corrupt or not a planetgym manifest", path.display())
-        })?;
+        let text = std::fs::read(&path).map_err(DeployError::io(format!(
+            "no exported policy at {} (run `planetgym export`)",
+            path.display()
+        )))?;
+        let manifest: Manifest = serde_json::from_slice(&text).map_err(DeployError::json(
+            format!("{} is corrupt or not a planetgym manifest", path.display()),
+        ))?;
         ensure!(
+            Artifact,
             manifest.format == MANIFEST_FORMAT,
             "{}: manifest format {} is not supported (this build reads {MANIFEST_FORMAT})",
             path.display(),
@@ -38,6 +37,7 @@ impl Artifact {
         );
         let hash = manifest.feature_spec.hash();
         ensure!(
+            Artifact,
             manifest.feature_spec_hash == hash
                 && manifest.feature_spec.scenario == manifest.scenario,
             "{}: feature_spec_hash {} does not match its feature spec ({hash}, scenario `{}`): the manifest was edited or mixed with another export",
@@ -46,6 +46,7 @@ impl Artifact {
             manifest.feature_spec.scenario
         );
         ensure!(
+            Artifact,
             manifest.onnx.file == ONNX_FILE,
             "{}: onnx.file is `{}`; an export's graph is always `{ONNX_FILE}` beside its manifest",
             path.display(),
@@ -53,25 +54,36 @@ impl Artifact {
         );
         let onnx_path = dir.join(ONNX_FILE);
         let size = std::fs::metadata(&onnx_path)
-            .with_context(|| format!("cannot read {}", onnx_path.display()))?
+            .map_err(DeployError::io(format!(
+                "cannot read {}",
+                onnx_path.display()
+            )))?
             .len();
         ensure!(
+            Artifact,
             size == manifest.onnx.bytes,
             "{}: {size} bytes, the manifest says {}: the file is truncated or from another export",
             onnx_path.display(),
             manifest.onnx.bytes
         );
-        let bytes = std::fs::read(&onnx_path)
-            .with_context(|| format!("cannot read {}", onnx_path.display()))?;
+        let bytes = std::fs::read(&onnx_path).map_err(DeployError::io(format!(
+            "cannot read {}",
+            onnx_path.display()
+        )))?;
         let sum = sha256_hex(&bytes);
         ensure!(
+            Artifact,
             sum == manifest.onnx.sha256,
             "{}: SHA-256 {sum} differs from the manifest's {}: the file is corrupt or from another export",
             onnx_path.display(),
             manifest.onnx.sha256
         );
-        let model = Model::from_bytes(&bytes)
-            .with_context(|| format!("{} is not a valid ONNX model", onnx_path.display()))?;
+        let model = Model::from_bytes(&bytes).map_err(|e| {
+            DeployError::Artifact(format!(
+                "{} is not a valid ONNX model: {e}",
+                onnx_path.display()
+            ))
+        })?;
         let expected = pinned(
             &manifest.scenario,
             &manifest.feature_spec_hash,
@@ -80,14 +92,15 @@ impl Artifact {
             &manifest.scenario_config,
         );
         if let Some((key, _)) = expected.iter().find(|kv| !model.metadata.contains(kv)) {
-            bail!(
+            return Err(DeployError::Artifact(format!(
                 "{}: the manifest's `{}` differs from what the graph was exported with (another scenario or feature spec, or an edited manifest)",
                 path.display(),
                 key.trim_start_matches("planetgym.")
-            );
+            )));
         }
         let head = ActionHead::for_space(&manifest.action_space);
         ensure!(
+            Artifact,
             manifest.log_std.len() == head.std_len()
                 && manifest.log_std.iter().all(|v| v.is_finite()),
             "{}: log_std needs {} finite values for {}",
@@ -97,12 +110,14 @@ impl Artifact {
         );
         let (inputs, outputs) = tensor_specs(&manifest.feature_spec, &manifest.action_space);
         ensure!(
+            Artifact,
             inputs == manifest.inputs && outputs == manifest.outputs,
             "{}: input/output tensors do not match its feature spec and action space",
             path.display()
         );
         let declared = |specs: &[TensorSpec]| specs.iter().map(value_info).collect::<Vec<_>>();
         ensure!(
+            Artifact,
             model.graph.inputs == declared(&inputs) && model.graph.outputs == declared(&outputs),
             "{}: the graph's inputs/outputs differ from the manifest's",
             onnx_path.display()
@@ -127,7 +142,9 @@ impl Artifact {
             out.next().and_then(Tensor::into_f32),
         ) {
             (Some(params), Some(values)) => Ok((params, values)),
-            _ => bail!("the graph did not return float action parameters and values"),
+            _ => Err(DeployError::Artifact(
+                "the graph did not return float action parameters and values".into(),
+            )),
         }
     }
 }

@@ -16,8 +16,8 @@ pub use artifact::Artifact;
 pub use graph::{Inputs, input};
 pub use manifest::{Axis, Manifest, OnnxFile, TensorSpec, Training, Verification, Versions};
 
+use crate::error::{DeployError, Result, ensure};
 use crate::onnx::{Graph, Model, Tensor};
-use anyhow::{Context, Result, bail, ensure};
 use graph::{graph_inputs, policy_graph};
 use manifest::{decoding, tensor_specs};
 use planetgym_agents::Policy;
@@ -69,13 +69,18 @@ struct Exporter {
 
 impl ScenarioVisitor for Exporter {
     type Output = Manifest;
-    type Error = anyhow::Error;
+    type Error = DeployError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Manifest> {
         let env = built.env;
         // Sampling, so that the verification visits varied states.
-        let mut policy = NeuralPolicy::load("export", &env, &self.file, Mode::Sample)
-            .with_context(|| format!("{} does not fit its scenario", self.policy_dir.display()))?;
+        let mut policy =
+            NeuralPolicy::load("export", &env, &self.file, Mode::Sample).map_err(|e| {
+                DeployError::Artifact(format!(
+                    "{} does not fit its scenario: {e}",
+                    self.policy_dir.display()
+                ))
+            })?;
         let spec = env.feature_spec();
         let space = env.action_space();
         let (hash, log_std) = (spec.hash(), policy.brain().log_std());
@@ -121,10 +126,13 @@ impl ScenarioVisitor for Exporter {
                 sha256: sha256_hex(&bytes),
             },
         };
-        std::fs::create_dir_all(&self.out)
-            .with_context(|| format!("cannot create {}", self.out.display()))?;
+        std::fs::create_dir_all(&self.out).map_err(DeployError::io(format!(
+            "cannot create {}",
+            self.out.display()
+        )))?;
         write_atomic(&self.out.join(ONNX_FILE), &bytes)?;
-        let json = serde_json::to_vec_pretty(&manifest).context("cannot serialise the manifest")?;
+        let json = serde_json::to_vec_pretty(&manifest)
+            .map_err(DeployError::json("cannot serialise the manifest"))?;
         write_atomic(&self.out.join(MANIFEST_FILE), &json)?;
         Ok(manifest)
     }
@@ -178,7 +186,7 @@ fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
     let evaluation = match std::fs::read(&eval) {
         Ok(bytes) => Some(
             serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is not JSON", eval.display()))?,
+                .map_err(DeployError::json(format!("{} is not JSON", eval.display())))?,
         ),
         Err(_) => None,
     };
@@ -225,12 +233,15 @@ fn verify<S: Scenario + Clone>(
     let outputs = graph
         .prepare()?
         .run(&graph_inputs(spec, &rows))
-        .context("the exported graph does not run")?;
+        .map_err(|e| DeployError::Artifact(format!("the exported graph does not run: {e}")))?;
     let diff = |want: &[f32], got: &Tensor| -> Result<f32> {
         let Some(got) = got.as_f32() else {
-            bail!("the exported graph returns a non-float output");
+            return Err(DeployError::Artifact(
+                "the exported graph returns a non-float output".into(),
+            ));
         };
         ensure!(
+            Artifact,
             got.len() == want.len(),
             "the exported graph returns {} values, burn {}",
             got.len(),
@@ -247,6 +258,7 @@ fn verify<S: Scenario + Clone>(
     };
     let max_difference = diff(&params, &outputs[0])?.max(diff(&values, &outputs[1])?);
     ensure!(
+        Artifact,
         max_difference <= VERIFY_TOLERANCE,
         "the exported graph differs from the burn policy by {max_difference:e} (tolerance {VERIFY_TOLERANCE:e}): not written"
     );

@@ -3,8 +3,8 @@
 //! it, and how, is its registry entry's `outcome_model` (only traffic does: an interval's reward
 //! is a function of the split and of what production observes afterwards).
 
+use crate::error::{DeployError, Result, chain};
 use crate::export::Manifest;
-use anyhow::{Result, bail};
 use planetgym_agents::registry::{
     Built, OutcomeModel, RegisteredScenario, ScenarioVisitor, with_scenario,
 };
@@ -23,17 +23,18 @@ impl Counterfactual {
         match with_scenario(&m.scenario, &m.scenario_config, origin, ModelOf) {
             Ok((Ok(model), hash)) => {
                 if hash != m.feature_spec_hash {
-                    bail!(
+                    return Err(DeployError::Artifact(format!(
                         "the manifest's scenario_config builds a scenario with FeatureSpec hash {hash}, not the manifest's {}",
                         m.feature_spec_hash
-                    );
+                    )));
                 }
                 Ok(Self(Ok(model)))
             }
             Ok((Err(why), _)) => Ok(Self(Err(why.into()))),
             Err(e) => Ok(Self(Err(format!(
-                "cannot rebuild the {} model: {e:#}",
-                m.scenario
+                "cannot rebuild the {} model: {}",
+                m.scenario,
+                chain(&e)
             )))),
         }
     }
@@ -68,7 +69,7 @@ struct ModelOf;
 
 impl ScenarioVisitor for ModelOf {
     type Output = (Result<Box<dyn OutcomeModel>, &'static str>, String);
-    type Error = anyhow::Error;
+    type Error = DeployError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         Ok((built.env.outcome_model(), built.env.feature_spec().hash()))

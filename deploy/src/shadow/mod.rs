@@ -11,8 +11,8 @@ mod observation;
 pub mod record;
 pub mod sample;
 
+use crate::error::{DeployError, Result, chain, ensure};
 use crate::export::Artifact;
-use anyhow::{Context, Result, ensure};
 use counterfactual::Counterfactual;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
@@ -35,7 +35,7 @@ struct SchemaOf;
 
 impl ScenarioVisitor for SchemaOf {
     type Output = serde_json::Value;
-    type Error = anyhow::Error;
+    type Error = DeployError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<serde_json::Value> {
         let env = &built.env;
@@ -82,6 +82,7 @@ impl Artifact {
     pub fn decode(&self, d: &Decision, params: &[f32]) -> Result<Action> {
         let head = ActionHead::for_space(&d.space);
         ensure!(
+            Record,
             params.len() == head.outputs(),
             "{} action parameters, the decision needs {}",
             params.len(),
@@ -89,7 +90,7 @@ impl Artifact {
         );
         let (_, action) = head
             .act(params, &self.manifest.log_std, d.mask.as_deref(), None)
-            .map_err(anyhow::Error::msg)?;
+            .map_err(DeployError::Record)?;
         Ok(action)
     }
 }
@@ -278,8 +279,11 @@ fn score(
     model: &Counterfactual,
     line: &str,
 ) -> Result<Scored> {
-    let record = reader.parse(line).map_err(anyhow::Error::msg)?;
-    let incumbent = record.incumbent.clone().context("`incumbent` is missing")?;
+    let record = reader.parse(line).map_err(DeployError::Record)?;
+    let incumbent = record
+        .incumbent
+        .clone()
+        .ok_or_else(|| DeployError::Record("`incumbent` is missing".into()))?;
     let t0 = Instant::now();
     let decision = artifact.decide(&record)?;
     let latency_ns = t0.elapsed().as_nanos() as u64;
@@ -331,8 +335,10 @@ impl Tally {
                 latency_us: s.latency_ns as f64 / 1e3,
             },
         )
-        .context("cannot write the output")?;
-        output.write_all(b"\n").context("cannot write the output")?;
+        .map_err(DeployError::json("cannot write the output"))?;
+        output
+            .write_all(b"\n")
+            .map_err(DeployError::io("cannot write the output"))?;
         self.latencies.push(s.latency_ns);
         self.decisions += 1;
         self.agreed += u64::from(agree);
@@ -347,10 +353,11 @@ impl Tally {
     }
 
     /// Reports a bad line and counts it.
-    fn skipped(&mut self, line: u64, e: &anyhow::Error, errors: &mut impl Write) -> Result<()> {
+    fn skipped(&mut self, line: u64, e: &DeployError, errors: &mut impl Write) -> Result<()> {
         self.skipped += 1;
-        let message = format!("{e:#}");
-        writeln!(errors, "line {line}: {message}")?;
+        let message = chain(e);
+        writeln!(errors, "line {line}: {message}")
+            .map_err(DeployError::io("cannot write the errors"))?;
         if self.shown.len() < ERRORS_SHOWN {
             self.shown.push(LineError { line, message });
         }
@@ -398,7 +405,10 @@ pub fn run(
             buffer.clear();
             let n = input
                 .read_until(b'\n', &mut buffer)
-                .with_context(|| format!("cannot read line {} of the input", read + 1))?;
+                .map_err(DeployError::io(format!(
+                    "cannot read line {} of the input",
+                    read + 1
+                )))?;
             if n == 0 {
                 break;
             }
@@ -417,7 +427,7 @@ pub fn run(
             .par_iter()
             .map(|(_, line)| match line {
                 Ok(line) => score(artifact, &reader, &model, line),
-                Err(e) => Err(anyhow::anyhow!("{e}")),
+                Err(e) => Err(DeployError::Record(e.clone())),
             })
             .collect();
         for ((line, _), s) in chunk.iter().zip(scored) {
@@ -427,7 +437,9 @@ pub fn run(
             }
         }
     }
-    output.flush().context("cannot write the output")?;
+    output
+        .flush()
+        .map_err(DeployError::io("cannot write the output"))?;
     let per = |x: f64, n: u64| if n > 0 { x / n as f64 } else { 0.0 };
     let t = &tally;
     Ok(Report {

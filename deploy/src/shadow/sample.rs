@@ -4,7 +4,7 @@
 //! interval's outcome.
 
 use super::record::ActionJson;
-use anyhow::{Context, Result};
+use crate::error::{DeployError, Result};
 use planetgym_agents::nn::policy::Mode;
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::features::{Feature, Layout};
@@ -85,7 +85,7 @@ fn observation(layout: &Layout, row: &[f32]) -> Value {
 
 impl<W: Write> ScenarioVisitor for Sampler<W> {
     type Output = u64;
-    type Error = anyhow::Error;
+    type Error = DeployError;
 
     fn visit<S: RegisteredScenario>(mut self, built: Built<S>) -> Result<u64> {
         let baselines = built.baselines();
@@ -99,14 +99,14 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
                 .iter()
                 .map(|make| make())
                 .find(|c| c.name() == self.incumbent)
-                .with_context(|| {
+                .ok_or_else(|| {
                     let names: Vec<String> = baselines.iter().map(|make| make().name()).collect();
-                    format!(
+                    DeployError::Argument(format!(
                         "no baseline `{}` for {} (nor a policy directory); choose one of: {}",
                         self.incumbent,
                         env.name(),
                         names.join(", ")
-                    )
+                    ))
                 })?
         };
         let layout = env.feature_spec().layout.clone();
@@ -141,8 +141,11 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
                 if let Some(outcome) = env.logged_outcome() {
                     record["outcome"] = outcome;
                 }
-                serde_json::to_writer(&mut self.out, &record).context("cannot write the log")?;
-                self.out.write_all(b"\n").context("cannot write the log")?;
+                serde_json::to_writer(&mut self.out, &record)
+                    .map_err(DeployError::json("cannot write the log"))?;
+                self.out
+                    .write_all(b"\n")
+                    .map_err(DeployError::io("cannot write the log"))?;
                 written += 1;
                 let t = env.step(&action)?;
                 if written >= self.records || t.terminated || t.truncated {
@@ -153,7 +156,9 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
             }
             episode += 1;
         }
-        self.out.flush().context("cannot write the log")?;
+        self.out
+            .flush()
+            .map_err(DeployError::io("cannot write the log"))?;
         Ok(written)
     }
 }

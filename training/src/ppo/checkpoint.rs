@@ -3,8 +3,8 @@
 
 use super::adam::Adam;
 use super::config::TrainConfig;
+use crate::error::{Result, TrainingError};
 use crate::run_dir::{CHECKPOINT_FILE, write_atomic};
-use anyhow::{Context, Result, bail};
 use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::PolicyFile;
 use serde::{Deserialize, Serialize};
@@ -41,30 +41,40 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     pub fn save(&self, dir: &Path) -> Result<()> {
-        let json = serde_json::to_vec(self).context("cannot serialise the checkpoint")?;
-        Ok(write_atomic(&dir.join(CHECKPOINT_FILE), &json)?)
+        let path = dir.join(CHECKPOINT_FILE);
+        let json = serde_json::to_vec(self).map_err(|e| {
+            TrainingError::file(&path, format!("cannot serialise the checkpoint: {e}"))
+        })?;
+        Ok(write_atomic(&path, &json)?)
     }
 
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(CHECKPOINT_FILE);
-        let text = std::fs::read(&path)
-            .with_context(|| format!("no checkpoint to resume from at {}", path.display()))?;
-        let c: Self = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is corrupt or not a checkpoint", path.display()))?;
+        let text = std::fs::read(&path).map_err(TrainingError::io(format!(
+            "no checkpoint to resume from at {}",
+            path.display()
+        )))?;
+        let c: Self = serde_json::from_slice(&text).map_err(|e| {
+            TrainingError::file(&path, format!("is corrupt or not a checkpoint: {e}"))
+        })?;
         if c.format != CHECKPOINT_FORMAT {
-            bail!(
-                "{}: checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})",
-                path.display(),
-                c.format
-            );
+            return Err(TrainingError::file(
+                &path,
+                format!(
+                    "checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})",
+                    c.format
+                ),
+            ));
         }
         if c.copies.len() != c.config.num_envs {
-            bail!(
-                "{}: {} copies saved for num_envs = {}",
-                path.display(),
-                c.copies.len(),
-                c.config.num_envs
-            );
+            return Err(TrainingError::file(
+                &path,
+                format!(
+                    "{} copies saved for num_envs = {}",
+                    c.copies.len(),
+                    c.config.num_envs
+                ),
+            ));
         }
         Ok(c)
     }

@@ -3,7 +3,7 @@
 
 use super::rollout::Rollout;
 use super::trainer::Trainer;
-use anyhow::{Context, Result, anyhow, bail};
+use crate::error::{Result, TrainingError};
 use burn::module::Module;
 use burn::tensor::{Bool, Tensor, TensorData};
 use planetgym_env::{Action, MetricAggregation, Scenario};
@@ -69,14 +69,16 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
 
             let t1 = Instant::now();
             let counterfactuals = if self.per_row {
-                self.row_counterfactuals(&sampled)
-                    .with_context(|| format!("update {}", self.updates))?
+                self.row_counterfactuals(&sampled)?
             } else {
                 Vec::new()
             };
             self.envs
                 .step(&sampled.actions)
-                .with_context(|| format!("update {}", self.updates))?;
+                .map_err(|source| TrainingError::Step {
+                    at: format!("update {}", self.updates),
+                    source,
+                })?;
             env_s += t1.elapsed().as_secs_f64();
 
             let t2 = Instant::now();
@@ -149,7 +151,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
                     mask,
                     Some(&mut self.rng),
                 )
-                .map_err(|e| anyhow!("update {}, copy {i}: {e}", self.updates))?;
+                .map_err(|e| TrainingError::run(format!("update {}, copy {i}", self.updates), e))?;
             match mask {
                 Some(m) => sampled.masks.extend_from_slice(m),
                 None => sampled
@@ -185,9 +187,12 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
             )
         });
         let (lp, _) = head.log_prob_entropy(params, std, raw, legal, self.per_row);
-        lp.into_data()
-            .try_into_vec::<f32>()
-            .map_err(|e| anyhow!("update {}: log-probabilities: {e:?}", self.updates))
+        lp.into_data().try_into_vec::<f32>().map_err(|e| {
+            TrainingError::run(
+                format!("update {}", self.updates),
+                format!("log-probabilities: {e:?}"),
+            )
+        })
     }
 
     /// Per copy and row, the reward of the coming step had only that row taken the mean action
@@ -196,30 +201,37 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
         let width = self.head.outputs();
         let mut all = Vec::new();
         for (i, action) in sampled.actions.iter().enumerate() {
+            let at = || format!("update {}, copy {i}: counterfactual rewards", self.updates);
             let scenario = self
                 .envs
                 .scenario(i)
-                .ok_or_else(|| anyhow!("copy {i} does not exist"))?;
+                .ok_or_else(|| TrainingError::run(at(), "no such copy"))?;
             let mean = self
                 .head
                 .to_action(&sampled.out[i * width..(i + 1) * width])
-                .map_err(|e| anyhow!("copy {i}: {e}"))?;
+                .map_err(|e| TrainingError::run(at(), e))?;
             let rewards = scenario
                 .row_counterfactual_rewards(action, &mean)
                 .ok_or_else(|| {
-                    anyhow!(
-                        "ppo.counterfactual_rows: the {} scenario cannot compute per-row counterfactual rewards",
-                        scenario.name()
+                    TrainingError::config(
+                        "ppo.counterfactual_rows",
+                        format!(
+                            "the {} scenario cannot compute per-row counterfactual rewards",
+                            scenario.name()
+                        ),
                     )
                 })?
-                .with_context(|| format!("copy {i}: counterfactual rewards"))?;
+                .map_err(|source| TrainingError::Step { at: at(), source })?;
             if rewards.len() != self.head.parts(true) || rewards.iter().any(|r| !r.is_finite()) {
-                bail!(
-                    "copy {i}: the {} scenario gave {} counterfactual rewards for {} rows, or a non-finite one",
-                    scenario.name(),
-                    rewards.len(),
-                    self.head.parts(true)
-                );
+                return Err(TrainingError::run(
+                    at(),
+                    format!(
+                        "the {} scenario gave {} for {} rows, or a non-finite one",
+                        scenario.name(),
+                        rewards.len(),
+                        self.head.parts(true)
+                    ),
+                ));
             }
             all.extend(rewards);
         }
@@ -245,9 +257,9 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
         let mut finals = Vec::with_capacity(truncated.len() * obs_len);
         for &i in &truncated {
             let last = self.envs.final_observation(i).ok_or_else(|| {
-                anyhow!(
-                    "update {}: copy {i} was truncated without a final observation",
-                    self.updates
+                TrainingError::run(
+                    format!("update {}, copy {i}", self.updates),
+                    "truncated without a final observation",
                 )
             })?;
             finals.extend_from_slice(last);

@@ -2,7 +2,7 @@
 //! PPO hyper-parameters and the final evaluation. Every field has a default, unknown fields are
 //! errors, and the resolved config is written to the run directory.
 
-use anyhow::{Context, Result, bail};
+use crate::error::{Result, TrainingError};
 use planetgym_agents::registry;
 use serde::{Deserialize, Serialize};
 
@@ -132,28 +132,31 @@ impl Default for EvalConfig {
 impl TrainConfig {
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+            .map_err(TrainingError::io(format!("cannot read {}", path.display())))?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        let config: Self =
+            toml::from_str(text).map_err(|e| TrainingError::config(origin, e.to_string()))?;
         config
             .validate()
-            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+            .map_err(|message| TrainingError::config(origin, message))?;
         Ok(config)
     }
 
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string(self).context("cannot write the resolved config")
+        toml::to_string(self)
+            .map_err(|e| TrainingError::config("the resolved config", e.to_string()))
     }
 
     /// The `[env]` table as the scenario's own TOML.
     pub fn env_toml(&self) -> Result<String> {
-        toml::to_string(&self.env).context("cannot write the [env] table")
+        toml::to_string(&self.env).map_err(|e| TrainingError::config("[env]", e.to_string()))
     }
 
-    pub fn validate(&self) -> Result<()> {
+    /// Checks every range; the message names the field and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
         let p = &self.ppo;
         let checks: [(bool, &str); 14] = [
             (self.total_steps > 0, "total_steps must be at least 1"),
@@ -198,17 +201,15 @@ impl TrainConfig {
                 "ppo.initial_log_std must be in [-5, 5]",
             ),
         ];
-        for (ok, message) in checks {
-            if !ok {
-                bail!("{message}");
-            }
+        if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
+            return Err(message.to_string());
         }
         if registry::find(&self.scenario).is_none() {
-            bail!(
+            return Err(format!(
                 "unknown scenario `{}`; known: {}",
                 self.scenario,
                 registry::names()
-            );
+            ));
         }
         Ok(())
     }

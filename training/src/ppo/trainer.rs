@@ -10,9 +10,9 @@ use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CopyState};
 use super::collect::{Collected, Finished};
 use super::config::TrainConfig;
 use super::update::{Optimiser, Targets, Update, UpdateStats};
+use crate::error::{Result, TrainingError};
 use crate::run_dir::{CONFIG_FILE, MetricsLog, POLICY_FILE, TENSORBOARD_DIR, write_atomic};
 use crate::tensorboard::EventWriter;
-use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
 use burn::tensor::Device;
 use planetgym_agents::nn::head::ActionHead;
@@ -140,7 +140,10 @@ pub fn train<S: Scenario + Clone>(
             trainer.checkpoint()?;
         }
     }
-    trainer.events.flush()?;
+    trainer.events.flush().map_err(TrainingError::io(format!(
+        "cannot write {}",
+        trainer.events.path().display()
+    )))?;
     Ok(Outcome {
         run_dir: run.run_dir.to_path_buf(),
         updates: trainer.updates,
@@ -182,7 +185,10 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         let config = run.config;
         let c = &config.ppo;
         let dir = run.run_dir;
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(TrainingError::io(format!(
+            "cannot create {}",
+            dir.display()
+        )))?;
         let train_device = training_device();
         let copies = config.num_envs;
         let batch = (c.rollout_steps * copies) as u64;
@@ -195,14 +201,17 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             derive_seed(config.seed, &[0x1417]),
             &train_device,
         )
-        .map_err(|e| anyhow!("{}: {e}", prototype.name()))?;
+        .map_err(|e| TrainingError::run(prototype.name(), e))?;
         let head = brain.head.clone();
         if c.counterfactual_rows && head.parts(true) == 1 {
-            bail!(
-                "ppo.counterfactual_rows needs an action made of rows (a simplex); {} has {:?}",
-                prototype.name(),
-                prototype.action_space()
-            );
+            return Err(TrainingError::config(
+                "ppo.counterfactual_rows",
+                format!(
+                    "needs an action made of rows (a simplex); {} has {:?}",
+                    prototype.name(),
+                    prototype.action_space()
+                ),
+            ));
         }
         let envs = VecEnv::new(
             vec![prototype.clone(); copies],
@@ -216,10 +225,12 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         let checkpoint = if run.resume {
             let ck = Checkpoint::load(dir)?;
             if ck.config != *config {
-                bail!(
-                    "{}: the checkpoint was written with another config; resume with the run's own {CONFIG_FILE}",
-                    dir.display()
-                );
+                return Err(TrainingError::file(
+                    dir,
+                    format!(
+                        "the checkpoint was written with another config; resume with the run's own {CONFIG_FILE}"
+                    ),
+                ));
             }
             Some(ck)
         } else {
@@ -229,9 +240,10 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         };
         let first_update = checkpoint.as_ref().map_or(0, |ck| ck.updates);
         let events = EventWriter::create(&dir.join(TENSORBOARD_DIR), &format!(".{first_update}"))
-            .with_context(|| {
-            format!("cannot create TensorBoard events in {}", dir.display())
-        })?;
+            .map_err(TrainingError::io(format!(
+            "cannot create TensorBoard events in {}",
+            dir.display()
+        )))?;
         let mut trainer = Self {
             run,
             prototype,
@@ -273,13 +285,13 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
     fn restore(&mut self, ck: Checkpoint) -> Result<()> {
         let dir = self.run.run_dir;
         let loaded = Brain::load(self.prototype, &ck.policy, &self.train_device)
-            .map_err(|e| anyhow!("{}: checkpoint policy: {e}", dir.display()))?;
+            .map_err(|e| TrainingError::file(dir, format!("checkpoint policy: {e}")))?;
         self.brain.model = loaded.model;
         self.brain.normaliser = loaded.normaliser;
         let weights = planetgym_agents::nn::params::read(&self.brain.model);
         ck.adam
             .check(&weights)
-            .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+            .map_err(|e| TrainingError::file(dir, e))?;
         self.optimiser = Optimiser {
             weights,
             adam: ck.adam,
@@ -292,7 +304,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
                 .iter()
                 .map(|raw| self.head.to_action(raw))
                 .collect::<Result<Vec<Action>, String>>()
-                .map_err(|e| anyhow!("{}: copy {i}: {e}", dir.display()))?;
+                .map_err(|e| TrainingError::file(dir, format!("copy {i}: {e}")))?;
             self.envs.restore(i, state.episode, &actions)?;
             self.copies[i] = state;
         }
@@ -346,7 +358,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         let model = self.brain.model.clone();
         let (model, stats) = update
             .run(model, &mut self.optimiser, &targets, &mut self.rng)
-            .map_err(|e| anyhow!("update {}: {e}", self.updates))?;
+            .map_err(|e| TrainingError::run(format!("update {}", self.updates), e))?;
         self.brain.model = model;
         self.updates += 1;
         Ok((stats, t0.elapsed().as_secs_f64()))
@@ -398,8 +410,11 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
     fn log(&mut self, report: &UpdateReport) -> Result<()> {
         let scalars = report.scalars();
         let refs: Vec<(&str, f64)> = scalars.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-        self.events.scalars(report.env_steps, &refs)?;
-        self.events.flush()?;
+        let events = self.events.path().display().to_string();
+        self.events
+            .scalars(report.env_steps, &refs)
+            .and_then(|()| self.events.flush())
+            .map_err(TrainingError::io(format!("cannot write {events}")))?;
         self.metrics
             .append(report.updates, report.env_steps, &scalars)?;
         Ok(())
@@ -433,14 +448,20 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
 
 /// Writes the latest policy (what `planetgym eval --policy RUN_DIR` reads).
 pub fn save_policy(dir: &Path, policy: &PolicyFile) -> Result<()> {
-    let json = serde_json::to_vec(policy).context("cannot serialise the policy")?;
-    Ok(write_atomic(&dir.join(POLICY_FILE), &json)?)
+    let path = dir.join(POLICY_FILE);
+    let json = serde_json::to_vec(policy)
+        .map_err(|e| TrainingError::file(&path, format!("cannot serialise the policy: {e}")))?;
+    Ok(write_atomic(&path, &json)?)
 }
 
 /// Reads `DIR/policy.json`.
 pub fn load_policy(dir: &Path) -> Result<PolicyFile> {
     let path = dir.join(POLICY_FILE);
-    let text = std::fs::read(&path).with_context(|| format!("no policy at {}", path.display()))?;
-    serde_json::from_slice(&text)
-        .with_context(|| format!("{} is corrupt or not a planetgym policy", path.display()))
+    let text = std::fs::read(&path).map_err(TrainingError::io(format!(
+        "no policy at {}",
+        path.display()
+    )))?;
+    serde_json::from_slice(&text).map_err(|e| {
+        TrainingError::file(&path, format!("is corrupt or not a planetgym policy: {e}"))
+    })
 }
