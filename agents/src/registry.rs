@@ -28,9 +28,9 @@ pub enum ReportExtra {
 pub struct CurveSpec {
     /// The metric on the x axis (grows monotonically over an episode).
     pub x_metric: &'static str,
-    /// The x values at which every curve is read (0 to `x_max` in steps of `x_step`).
+    /// The x values at which every curve is read: 0 to `x_max` in steps of 1 / `x_per_unit`.
     pub x_max: f64,
-    pub x_step: f64,
+    pub x_per_unit: f64,
     /// The metrics read at each x; the first is plotted.
     pub metrics: &'static [&'static str],
     /// Default plot file, title and axis labels; both axes are plotted in percent.
@@ -43,8 +43,10 @@ pub struct CurveSpec {
 impl CurveSpec {
     /// The x values at which every curve is read.
     pub fn x_values(&self) -> Vec<f64> {
-        let steps = (self.x_max / self.x_step).round() as u32;
-        (0..=steps).map(|i| f64::from(i) * self.x_step).collect()
+        let steps = (self.x_max * self.x_per_unit).round() as u32;
+        (0..=steps)
+            .map(|i| f64::from(i) / self.x_per_unit)
+            .collect()
     }
 }
 

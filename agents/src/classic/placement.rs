@@ -298,7 +298,7 @@ pub fn baselines() -> Vec<ContenderFactory<PlacementScenario>> {
 const CURVES: CurveSpec = CurveSpec {
     x_metric: "arrived_gpu_ratio",
     x_max: 2.0,
-    x_step: 0.01,
+    x_per_unit: 100.0,
     metrics: &[
         "gpu_allocation_ratio",
         "fragmentation_rate",
