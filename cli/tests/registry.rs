@@ -111,6 +111,34 @@ fn set_overrides_a_field_and_shorthands_are_aliases() {
     );
 }
 
+/// `train --show-default` prints the documented default training config, which loads as the
+/// default, and `--set` changes a training config field.
+#[test]
+fn train_shows_its_default_config_and_takes_set() {
+    use planetgym_training::ppo::TrainConfig;
+    let (ok, shown, err) = planetgym(&["train", "--show-default"]);
+    assert!(ok, "{err}");
+    assert!(
+        shown.contains("# Steps per copy between updates."),
+        "{shown}"
+    );
+    assert_eq!(
+        TrainConfig::from_toml(&shown, "shown").unwrap(),
+        TrainConfig::default()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(&config, "scenario = \"capacity\"\n").unwrap();
+    let (ok, _, err) = planetgym(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "ppo.gamma=1.5",
+    ]);
+    assert!(!ok && err.contains("ppo.gamma must be in [0, 1]"), "{err}");
+}
+
 /// A reader that stops early (`| head`) ends the command quietly with status 0.
 #[test]
 fn a_closed_pipe_ends_commands_quietly() {
