@@ -10,6 +10,7 @@ use super::distributions::{
     categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob,
     masked_log_probs, multi_discrete, simplex_from_logits,
 };
+use super::error::NetworkError;
 use burn::tensor::{Bool, Int, Tensor};
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Space};
@@ -85,14 +86,21 @@ impl ActionHead {
         log_std: &[f32],
         mask: Option<&[bool]>,
         mut rng: Option<&mut Rng>,
-    ) -> Result<(Vec<f32>, Action), String> {
+    ) -> Result<(Vec<f32>, Action), NetworkError> {
         if let Some(i) = params.iter().position(|v| !v.is_finite()) {
-            return Err(format!("network output {i} is {} (diverged)", params[i]));
+            return Err(NetworkError::Unusable(format!(
+                "network output {i} is {} (diverged)",
+                params[i]
+            )));
         }
         let legal = |i: usize| mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
         let raw = match self {
             Self::Discrete { .. } => {
-                vec![choose(params, 0, &legal, rng).ok_or("no legal action")? as f32]
+                vec![
+                    choose(params, 0, &legal, rng)
+                        .ok_or_else(|| NetworkError::Unusable("no legal action".into()))?
+                        as f32,
+                ]
             }
             Self::MultiDiscrete { nvec } => {
                 let mut raw = Vec::with_capacity(nvec.len());
@@ -104,7 +112,12 @@ impl ActionHead {
                         &legal,
                         rng.as_deref_mut(),
                     )
-                    .ok_or_else(|| format!("no legal choice in dimension {}", raw.len()))?;
+                    .ok_or_else(|| {
+                        NetworkError::Unusable(format!(
+                            "no legal choice in dimension {}",
+                            raw.len()
+                        ))
+                    })?;
                     raw.push(i as f32);
                     offset += n;
                 }
@@ -117,12 +130,12 @@ impl ActionHead {
     }
 
     /// The environment's action for a raw action.
-    pub fn to_action(&self, raw: &[f32]) -> Result<Action, String> {
+    pub fn to_action(&self, raw: &[f32]) -> Result<Action, NetworkError> {
         if raw.len() != self.raw_len() || raw.iter().any(|v| !v.is_finite()) {
-            return Err(format!(
+            return Err(NetworkError::Unusable(format!(
                 "a raw action needs {} finite values, got {raw:?}",
                 self.raw_len()
-            ));
+            )));
         }
         Ok(match self {
             Self::Discrete { .. } => Action::Discrete(raw[0] as usize),

@@ -4,6 +4,7 @@
 //! in the training crate.
 
 pub mod distributions;
+pub mod error;
 pub mod head;
 pub mod models;
 pub mod normalise;

@@ -6,6 +6,7 @@
 //! Rewards: scaled by the standard deviation of the discounted return (as in Stable-Baselines3's
 //! `VecNormalize`), not shifted, so the sign of a reward never changes.
 
+use super::error::NetworkError;
 use planetgym_env::FeatureSpec;
 use serde::{Deserialize, Serialize};
 
@@ -91,14 +92,14 @@ impl ObsNormaliser {
     }
 
     /// Restores saved statistics; they must match this layout.
-    pub fn with_stats(spec: &FeatureSpec, stats: RunningStats) -> Result<Self, String> {
+    pub fn with_stats(spec: &FeatureSpec, stats: RunningStats) -> Result<Self, NetworkError> {
         let mut n = Self::new(spec);
         let slots = n.stats.mean.len();
         if [stats.count.len(), stats.mean.len(), stats.m2.len()] != [slots; 3] {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "observation statistics have {} slots, the feature spec needs {slots}",
                 stats.mean.len()
-            ));
+            )));
         }
         n.stats = stats;
         Ok(n)

@@ -2,6 +2,7 @@
 //! save and load them, to run the optimiser on them, and to copy weights between the training
 //! (autodiff) and inference devices.
 
+use super::error::NetworkError;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Gradients, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -23,20 +24,20 @@ impl Weights {
     }
 
     /// Checks that these weights fit a module whose parameters have `shapes`.
-    pub fn check_shapes(&self, shapes: &[Vec<usize>]) -> Result<(), String> {
+    pub fn check_shapes(&self, shapes: &[Vec<usize>]) -> Result<(), NetworkError> {
         if self.shapes.len() != shapes.len() {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "{} parameter tensors saved, the network has {}",
                 self.shapes.len(),
                 shapes.len()
-            ));
+            )));
         }
         for (i, (saved, want)) in self.shapes.iter().zip(shapes).enumerate() {
             let values = self.values.get(i).map_or(0, Vec::len);
             if saved != want || values != want.iter().product::<usize>() {
-                return Err(format!(
+                return Err(NetworkError::Mismatch(format!(
                     "parameter tensor {i}: saved shape {saved:?} with {values} values, the network needs {want:?}"
-                ));
+                )));
             }
         }
         Ok(())
@@ -118,7 +119,7 @@ impl ModuleMapper for Writer<'_> {
 }
 
 /// The module with `weights` written into its parameters (checked with `check_shapes` first).
-pub fn write<M: Module>(module: M, weights: &Weights) -> Result<M, String> {
+pub fn write<M: Module>(module: M, weights: &Weights) -> Result<M, NetworkError> {
     weights.check_shapes(&read(&module).shapes)?;
     Ok(module.map(&mut Writer { weights, next: 0 }))
 }
@@ -139,6 +140,6 @@ mod tests {
         let b = write(b, &wa).unwrap();
         assert_eq!(read(&b), wa);
         let other = MlpActorCritic::new(4, 2, 8, &mut rng, &d);
-        assert!(write(other, &wa).unwrap_err().contains("shape"));
+        assert!(write(other, &wa).unwrap_err().to_string().contains("shape"));
     }
 }

@@ -6,6 +6,7 @@
 //! `PolicyFile` is the saved form (`policy.json`): everything needed to rebuild the policy and
 //! to refuse it for a scenario whose observations or actions differ from the training ones.
 
+use super::error::NetworkError;
 use super::head::ActionHead;
 use super::models::ActorCritic;
 use super::normalise::{ObsNormaliser, RunningStats};
@@ -66,21 +67,21 @@ impl Brain {
         normalise: bool,
         seed: u64,
         device: &Device,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NetworkError> {
         let head = ActionHead::for_space(scenario.action_space());
         let spec = scenario.feature_spec();
         let parts = spec.entity_parts();
         if let Some(p) = parts
             && p.entities != head.outputs()
         {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "{} entities but {} action outputs: an entity scorer needs one per entity",
                 p.entities,
                 head.outputs()
-            ));
+            )));
         }
         if hidden == 0 {
-            return Err("hidden must be at least 1".into());
+            return Err(NetworkError::Mismatch("hidden must be at least 1".into()));
         }
         Ok(Self {
             model: ActorCritic::new(
@@ -104,33 +105,33 @@ impl Brain {
         scenario: &S,
         file: &PolicyFile,
         device: &Device,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, NetworkError> {
         if file.format != POLICY_FORMAT {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "policy format {} is not supported (this build reads {POLICY_FORMAT})",
                 file.format
-            ));
+            )));
         }
         if file.scenario != scenario.name() {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "the policy was trained on `{}`, not `{}`",
                 file.scenario,
                 scenario.name()
-            ));
+            )));
         }
         let hash = scenario.feature_spec().hash();
         if file.feature_spec_hash != hash {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "feature spec hash {} differs from the scenario's {hash}: the observations (features, order or scales) are not the ones the policy was trained on",
                 file.feature_spec_hash
-            ));
+            )));
         }
         let space = scenario.action_space().to_string();
         if file.action_space != space {
-            return Err(format!(
+            return Err(NetworkError::Mismatch(format!(
                 "the policy acts in {}, the scenario's action space is {space}",
                 file.action_space
-            ));
+            )));
         }
         let mut brain = Self::new(scenario, file.hidden, 0.0, false, 0, device)?;
         brain.model = params::write(brain.model, &file.weights)?;
@@ -205,10 +206,10 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         seed: u64,
     ) -> Result<Self, PolicyError> {
         let device = super::inference_device();
-        let brain = Brain::new(scenario, hidden, 0.0, false, seed, &device).map_err(|message| {
+        let brain = Brain::new(scenario, hidden, 0.0, false, seed, &device).map_err(|e| {
             PolicyError::Invalid {
                 policy: name.to_string(),
-                message,
+                message: e.to_string(),
             }
         })?;
         Ok(Self::from_brain(name, scenario, brain, device, mode))
@@ -222,11 +223,10 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         mode: Mode,
     ) -> Result<Self, PolicyError> {
         let device = super::inference_device();
-        let brain =
-            Brain::load(scenario, file, &device).map_err(|message| PolicyError::Invalid {
-                policy: name.to_string(),
-                message,
-            })?;
+        let brain = Brain::load(scenario, file, &device).map_err(|e| PolicyError::Invalid {
+            policy: name.to_string(),
+            message: e.to_string(),
+        })?;
         Ok(Self::from_brain(name, scenario, brain, device, mode))
     }
 
@@ -320,7 +320,7 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
                 .brain
                 .head
                 .act(params, &log_std, mask, rng)
-                .map_err(|message| self.invalid(message))?;
+                .map_err(|e| self.invalid(e.to_string()))?;
             actions.push(action);
         }
         Ok(actions)

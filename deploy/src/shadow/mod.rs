@@ -90,7 +90,7 @@ impl Artifact {
         );
         let (_, action) = head
             .act(params, &self.manifest.log_std, d.mask.as_deref(), None)
-            .map_err(DeployError::Record)?;
+            .map_err(|e| DeployError::Record(e.to_string()))?;
         Ok(action)
     }
 }
@@ -279,7 +279,7 @@ fn score(
     model: &Counterfactual,
     line: &str,
 ) -> Result<Scored> {
-    let record = reader.parse(line).map_err(DeployError::Record)?;
+    let record = reader.parse(line)?;
     let incumbent = record
         .incumbent
         .clone()

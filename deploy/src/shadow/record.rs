@@ -15,6 +15,7 @@
 //! Feature values are in the units the FeatureSpec names (the policy divides by the scales).
 
 use super::observation::{Observation, ObservationReader, flags};
+use crate::error::DeployError;
 use crate::export::Inputs;
 use planetgym_env::features::{Feature, Layout};
 use planetgym_env::{Action, FeatureSpec, Space};
@@ -199,8 +200,8 @@ impl RecordReader {
         }
     }
 
-    /// Parses and validates one record.
-    pub fn parse(&self, line: &str) -> Result<Decision, String> {
+    /// Parses and validates one record; the error names the field and what was expected.
+    pub fn parse(&self, line: &str) -> Result<Decision, DeployError> {
         let mut de = serde_json::Deserializer::from_str(line);
         let fields = de
             .deserialize_map(FieldsVisitor(&self.observation))
@@ -208,8 +209,9 @@ impl RecordReader {
             .map_err(|e| match e.classify() {
                 Category::Data => e.to_string(),
                 _ => format!("not a JSON object: {e}"),
-            })?;
-        self.check(fields)
+            })
+            .map_err(DeployError::Record)?;
+        self.check(fields).map_err(DeployError::Record)
     }
 
     fn check(&self, r: Fields) -> Result<Decision, String> {

@@ -3,6 +3,7 @@
 //! Written out rather than taken from burn so that its whole state (moments, step count) is
 //! plain data saved in checkpoints: a resumed run continues exactly where it stopped.
 
+use planetgym_agents::nn::error::NetworkError;
 use planetgym_agents::nn::params::Weights;
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,7 @@ impl Adam {
     }
 
     /// Checks that a saved state fits `params`.
-    pub fn check(&self, params: &Weights) -> Result<(), String> {
+    pub fn check(&self, params: &Weights) -> Result<(), NetworkError> {
         let fits = |state: &Vec<Vec<f32>>| {
             state.len() == params.values.len()
                 && state
@@ -39,7 +40,9 @@ impl Adam {
         if fits(&self.m) && fits(&self.v) {
             Ok(())
         } else {
-            Err("optimiser state does not match the network's parameters".into())
+            Err(NetworkError::Mismatch(
+                "optimiser state does not match the network's parameters".into(),
+            ))
         }
     }
 

@@ -156,7 +156,7 @@ impl TrainConfig {
     }
 
     /// Checks every range; the message names the field and what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), String> {
         let p = &self.ppo;
         let checks: [(bool, &str); 14] = [
             (self.total_steps > 0, "total_steps must be at least 1"),

@@ -291,7 +291,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         let weights = planetgym_agents::nn::params::read(&self.brain.model);
         ck.adam
             .check(&weights)
-            .map_err(|e| TrainingError::file(dir, e))?;
+            .map_err(|e| TrainingError::file(dir, e.to_string()))?;
         self.optimiser = Optimiser {
             weights,
             adam: ck.adam,
@@ -303,7 +303,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
                 .raw_actions
                 .iter()
                 .map(|raw| self.head.to_action(raw))
-                .collect::<Result<Vec<Action>, String>>()
+                .collect::<Result<Vec<Action>, _>>()
                 .map_err(|e| TrainingError::file(dir, format!("copy {i}: {e}")))?;
             self.envs.restore(i, state.episode, &actions)?;
             self.copies[i] = state;

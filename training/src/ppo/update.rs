@@ -5,6 +5,7 @@ use super::adam::Adam;
 use super::config::PpoConfig;
 use super::rollout::Rollout;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
+use planetgym_agents::nn::error::NetworkError;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::models::ActorCritic;
 use planetgym_agents::nn::params::{self, Weights};
@@ -67,7 +68,7 @@ impl Update<'_> {
         optimiser: &mut Optimiser,
         targets: &Targets,
         rng: &mut Rng,
-    ) -> Result<(ActorCritic, UpdateStats), String> {
+    ) -> Result<(ActorCritic, UpdateStats), NetworkError> {
         let Targets {
             rollout,
             advantages,
@@ -92,7 +93,9 @@ impl Update<'_> {
                 let g = params::read_grads(&model, &grads);
                 let norm = adam.step(weights, &g, self.learning_rate, c.max_grad_norm);
                 if !norm.is_finite() {
-                    return Err("the gradient norm is not finite: training diverged".into());
+                    return Err(NetworkError::Unusable(
+                        "the gradient norm is not finite: training diverged".into(),
+                    ));
                 }
                 model = params::write(model, weights)?;
                 let [pl, vl, h, kl, cf] = parts;
