@@ -1,7 +1,7 @@
 //! `planetgym baselines` and `planetgym eval`: every baseline (and a trained policy) on the same
 //! seeded episodes, as one results table, plus what the scenario's registry entry adds.
 
-use super::{progress_bar, scenario_config};
+use super::{config_text, progress_bar};
 use anyhow::{Context, Result, bail};
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate, summarise};
 use planetgym_agents::nn::policy::PolicyFile;
@@ -181,7 +181,7 @@ fn run(args: Args) -> Result<()> {
         .as_ref()
         .map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
     let sets = args.overrides(&scenario)?;
-    let (text, origin) = scenario_config(args.config.as_deref(), fallback, &sets)?;
+    let (text, origin) = config_text(args.config.as_deref(), fallback, &sets)?;
     with_scenario(
         &scenario,
         &text,

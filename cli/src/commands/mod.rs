@@ -26,9 +26,10 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// A scenario config's text and its name for messages: the file if given (else `fallback`, else
-/// the built-in default), with `--set key=value` overrides applied.
-pub fn scenario_config(
+/// A config's text (a scenario's or a training one) and its name for messages: the file if
+/// given (else `fallback`, else empty, i.e. the default), with `--set key=value` overrides
+/// applied.
+pub fn config_text(
     path: Option<&Path>,
     fallback: Option<(&str, &str)>,
     sets: &[String],

@@ -1,7 +1,7 @@
 //! `planetgym shadow` (score logged decisions with an exported policy) and
 //! `planetgym shadow-sample` (simulated decision logs for it).
 
-use super::{output, scenario_config};
+use super::{config_text, output};
 use anyhow::{Context, Result, bail};
 use planetgym_agents::registry::with_scenario;
 use planetgym_deploy::export::Artifact;
@@ -74,7 +74,7 @@ fn tolerance(text: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> Result<()> {
     if let Some(target) = &args.schema {
-        let (text, origin) = scenario_config(args.config.as_deref(), None, &args.sets)?;
+        let (text, origin) = config_text(args.config.as_deref(), None, &args.sets)?;
         let schema = shadow::schema_for(target, &text, &origin)?;
         writeln!(
             std::io::stdout().lock(),
@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 pub fn run_sample(args: SampleArgs) -> Result<()> {
-    let (text, origin) = scenario_config(args.config.as_deref(), None, &args.sets)?;
+    let (text, origin) = config_text(args.config.as_deref(), None, &args.sets)?;
     let sampler = shadow::sample::Sampler {
         incumbent: args.incumbent,
         records: args.records,

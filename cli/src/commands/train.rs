@@ -61,7 +61,7 @@ pub fn run(args: Args) -> Result<()> {
                 .run_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("runs").join(stem));
-            let (text, origin) = super::scenario_config(Some(path), None, &args.sets)?;
+            let (text, origin) = super::config_text(Some(path), None, &args.sets)?;
             (TrainConfig::from_toml(&text, &origin)?, origin, dir)
         }
         (None, None) => bail!("train needs --config FILE or --resume DIR"),

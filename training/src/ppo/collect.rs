@@ -44,7 +44,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
         let log_std = planetgym_agents::nn::params::read(&infer.log_std)
             .values
             .concat();
-        let parts = self.head.parts(self.per_row);
+        let parts = self.head.parts(self.per_row());
         let mut rollout = Rollout::new(
             copies,
             obs_len,
@@ -68,7 +68,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
             inference_s += t0.elapsed().as_secs_f64();
 
             let t1 = Instant::now();
-            let counterfactuals = if self.per_row {
+            let counterfactuals = if self.per_row() {
                 self.row_counterfactuals(&sampled)?
             } else {
                 Vec::new()
@@ -95,7 +95,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
                 rollout
                     .rewards
                     .push(scaled + (c.gamma as f32) * bootstrap[i]);
-                if self.per_row {
+                if self.per_row() {
                     // Counterfactual rewards in the trained-on units (the scale just used).
                     rollout.counterfactuals.extend(
                         counterfactuals[i * parts..(i + 1) * parts]
@@ -117,7 +117,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
             rollout.log_probs.extend(log_probs);
             rollout.values.extend(values);
         }
-        self.env_steps += (c.rollout_steps * copies) as u64;
+        self.env_steps += self.run.config.steps_per_update();
         Ok(Collected {
             rollout,
             finished,
@@ -186,7 +186,7 @@ impl<S: Scenario + Clone> Trainer<'_, S> {
                 device,
             )
         });
-        let (lp, _) = head.log_prob_entropy(params, std, raw, legal, self.per_row);
+        let (lp, _) = head.log_prob_entropy(params, std, raw, legal, self.per_row());
         lp.into_data().try_into_vec::<f32>().map_err(|e| {
             TrainingError::run(
                 format!("update {}", self.updates),

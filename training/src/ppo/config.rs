@@ -150,6 +150,11 @@ impl TrainConfig {
             .map_err(|e| TrainingError::config("the resolved config", e.to_string()))
     }
 
+    /// Environment steps collected between two updates (every copy's rollout).
+    pub fn steps_per_update(&self) -> u64 {
+        (self.ppo.rollout_steps * self.num_envs) as u64
+    }
+
     /// The `[env]` table as the scenario's own TOML.
     pub fn env_toml(&self) -> Result<String> {
         toml::to_string(&self.env).map_err(|e| TrainingError::config("[env]", e.to_string()))

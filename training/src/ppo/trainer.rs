@@ -160,8 +160,6 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
     pub(super) envs: VecEnv<S>,
     pub(super) brain: Brain,
     pub(super) head: ActionHead,
-    /// One advantage per row of the action (`ppo.counterfactual_rows`).
-    pub(super) per_row: bool,
     pub(super) optimiser: Optimiser,
     pub(super) rng: Rng,
     pub(super) reward_scaler: Option<RewardScaler>,
@@ -191,7 +189,6 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         )))?;
         let train_device = training_device();
         let copies = config.num_envs;
-        let batch = (c.rollout_steps * copies) as u64;
         let metric_count = prototype.metric_names().len();
         let brain = Brain::new(
             prototype,
@@ -250,7 +247,6 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             envs,
             brain,
             head,
-            per_row: c.counterfactual_rows,
             optimiser,
             rng: Rng::new(derive_seed(config.seed, &[0x5A3])),
             reward_scaler: c
@@ -266,7 +262,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             train_device,
             infer_device: inference_device(),
             updates: 0,
-            total_updates: config.total_steps.div_ceil(batch),
+            total_updates: config.total_steps.div_ceil(config.steps_per_update()),
             env_steps: 0,
             elapsed_before: 0.0,
             started: Instant::now(),
@@ -312,6 +308,11 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             (ck.updates, ck.env_steps, ck.elapsed_s);
         self.metrics.truncate_after(self.updates)?;
         Ok(())
+    }
+
+    /// One advantage per row of the action (`ppo.counterfactual_rows`).
+    pub(super) fn per_row(&self) -> bool {
+        self.run.config.ppo.counterfactual_rows
     }
 
     fn stop_requested(&self) -> bool {
@@ -380,12 +381,11 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
                 finished.iter().map(f).sum::<f64>() / finished.len() as f64
             }
         };
-        let batch = (self.run.config.ppo.rollout_steps * self.run.config.num_envs) as u64;
         UpdateReport {
             updates: self.updates,
             total_updates: self.total_updates,
             env_steps: self.env_steps,
-            total_steps: self.total_updates * batch,
+            total_steps: self.total_updates * self.run.config.steps_per_update(),
             sps: self.env_steps as f64 / elapsed_s.max(1e-9),
             elapsed_s,
             episodes: finished.len(),
