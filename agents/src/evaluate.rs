@@ -11,7 +11,10 @@ use thiserror::Error;
 pub enum EvalError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    #[error("{policy}, episode {episode}: {source}")]
+    /// The evaluation asked for is beyond a bound (episodes): the message names it.
+    #[error("{0}")]
+    Size(String),
+    #[error("{policy}, episode {episode}")]
     Env {
         policy: String,
         episode: usize,
@@ -123,6 +126,7 @@ pub fn evaluate<S: Scenario + Clone>(
     record: bool,
     on_step: &(dyn Fn() + Sync),
 ) -> Result<Vec<EpisodeResult>, EvalError> {
+    planetgym_env::bounds::episodes("episodes", episodes).map_err(EvalError::Size)?;
     let jobs: Vec<(usize, usize)> = (0..contenders.len())
         .flat_map(|c| (0..episodes).map(move |e| (c, e)))
         .collect();

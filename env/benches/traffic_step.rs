@@ -39,7 +39,8 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(64));
     for threads in [1, 2] {
         let mut vec = VecEnv::new(
-            vec![scenario.clone(); 64],
+            scenario.clone(),
+            64,
             0,
             threads,
             AutoresetMode::SameStep,

@@ -38,10 +38,7 @@ pub trait ScenarioConfig: DeserializeOwned {
 
     /// Reads and parses a config file.
     fn from_file(path: &std::path::Path) -> Result<Self, EnvError> {
-        let text = std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::input::read_to_string(path)?;
         Self::from_toml(&text, &path.display().to_string())
     }
 

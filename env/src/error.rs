@@ -45,8 +45,8 @@ pub enum ActionError {
 pub enum EnvError {
     #[error("invalid action: {0}")]
     InvalidAction(#[from] ActionError),
-    #[error("invalid action for env copy {index}: {source}")]
-    InvalidActionAt { index: usize, source: ActionError },
+    #[error("invalid action for env copy {index}: {error}")]
+    InvalidActionAt { index: usize, error: ActionError },
     #[error("step called before reset")]
     NotReset,
     #[error("step called after the episode ended (terminated or truncated): call reset first")]
@@ -60,7 +60,8 @@ pub enum EnvError {
         source_name: String,
         message: String,
     },
-    #[error("could not read {path}: {source}")]
+    /// The OS error is the source: it is printed once, by the chain (`{:#}`, `chain`).
+    #[error("could not read {path}")]
     Io {
         path: String,
         source: std::io::Error,
@@ -68,6 +69,18 @@ pub enum EnvError {
 }
 
 impl EnvError {
+    /// The message with every cause, each once: `could not read x.csv: No such file or directory`.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        text
+    }
+
     pub fn config(message: impl Into<String>) -> Self {
         Self::Config(message.into())
     }

@@ -28,11 +28,13 @@
 //! ```
 
 pub mod batch;
+pub mod bounds;
 pub mod capacity;
 pub mod config;
 pub mod error;
 pub mod features;
 pub mod forecast;
+pub mod input;
 pub mod placement;
 pub mod rng;
 pub mod scenario;

@@ -9,6 +9,7 @@
 //! observation and final info aside; `NextStep` (gymnasium >= 1.0 default) returns the final
 //! observation and resets on the following step, ignoring that step's action for the copy.
 
+use crate::bounds::{self, MAX_ENV_COPIES};
 use crate::error::EnvError;
 use crate::rng::derive_seed;
 use crate::scenario::{Info, Scenario};
@@ -56,36 +57,28 @@ pub struct VecEnv<S: Scenario> {
 }
 
 impl<S: Scenario> VecEnv<S> {
-    /// Builds a vector env over `scenarios` (at least one), stepping on `threads` threads
-    /// (0 = rayon's default), and resets every copy from `seed`.
+    /// Builds a vector env of `copies` clones of `prototype`, stepping on `threads` threads
+    /// (0 = one per core), and resets every copy from `seed`. The number of copies and threads
+    /// is checked against the machine before anything is allocated.
     pub fn new(
-        mut scenarios: Vec<S>,
+        prototype: S,
+        copies: usize,
         seed: u64,
         threads: usize,
         mode: AutoresetMode,
-    ) -> Result<Self, EnvError> {
-        let Some(first) = scenarios.first() else {
-            return Err(EnvError::config(
-                "a vector env needs at least one scenario copy",
-            ));
-        };
-        let obs_len = first.feature_spec().encoded_len();
-        if let Some(i) = scenarios
-            .iter()
-            .position(|s| s.feature_spec().encoded_len() != obs_len)
-        {
-            return Err(EnvError::config(format!(
-                "copy {i} encodes {} features, copy 0 encodes {obs_len}: all copies must share one feature spec",
-                scenarios[i].feature_spec().encoded_len()
-            )));
-        }
+    ) -> Result<Self, EnvError>
+    where
+        S: Clone,
+    {
+        let obs_len = prototype.feature_spec().encoded_len();
+        Self::check_size(&prototype, copies, threads)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| EnvError::config(format!("could not start {threads} threads: {e}")))?;
-        let n = scenarios.len();
-        let copies = scenarios
-            .drain(..)
+        let n = copies;
+        let copies = vec![prototype; n]
+            .into_iter()
             .enumerate()
             .map(|(i, mut scenario)| {
                 let obs = scenario.reset(episode_seed(seed, i, 0));
@@ -114,6 +107,30 @@ impl<S: Scenario> VecEnv<S> {
         };
         env.encode_all();
         Ok(env)
+    }
+
+    /// Checks that `copies` copies of `prototype` on `threads` threads fit this machine: at
+    /// most `MAX_ENV_COPIES`, `bounds::max_threads()`, and an estimate of their memory (each
+    /// copy's own state, its typed observation and its rows of the observation buffers) within
+    /// the memory budget.
+    pub fn check_size(prototype: &S, copies: usize, threads: usize) -> Result<(), EnvError> {
+        let obs_len = prototype.feature_spec().encoded_len();
+        let per_copy = std::mem::size_of::<Slot<S>>() as f64 + 4.0 * 8.0 * obs_len as f64;
+        bounds::count(
+            "num_envs (vector env copies)",
+            copies as u64,
+            1,
+            MAX_ENV_COPIES as u64,
+            "each copy is a whole simulator",
+        )
+        .and_then(|()| bounds::threads("threads", threads))
+        .and_then(|()| {
+            bounds::memory(
+                &format!("{copies} copies of {}", prototype.name()),
+                copies as f64 * per_copy,
+            )
+        })
+        .map_err(EnvError::Config)
     }
 
     pub fn num_envs(&self) -> usize {
@@ -160,7 +177,7 @@ impl<S: Scenario> VecEnv<S> {
             if !c.needs_reset {
                 c.scenario
                     .check_action(a)
-                    .map_err(|source| EnvError::InvalidActionAt { index, source })?;
+                    .map_err(|error| EnvError::InvalidActionAt { index, error })?;
             }
         }
         let (seed, mode, obs_len) = (self.seed, self.mode, self.obs_len);
@@ -193,7 +210,7 @@ impl<S: Scenario> VecEnv<S> {
                         }
                         let t = c.scenario.step(a).map_err(|e| match e {
                             EnvError::InvalidAction(source) => {
-                                EnvError::InvalidActionAt { index: i, source }
+                                EnvError::InvalidActionAt { index: i, error: source }
                             }
                             other => other,
                         })?;

@@ -16,7 +16,7 @@ fn shortest(obs: &planetgym_env::BatchObs) -> Action {
 fn trace(threads: usize) -> Vec<u64> {
     let config = BatchConfig::from_toml("window_jobs = 64\nbackfill = true\n", "test").unwrap();
     let scenario = BatchScenario::new(config).unwrap();
-    let mut env = VecEnv::new(vec![scenario; 5], 3, threads, AutoresetMode::SameStep).unwrap();
+    let mut env = VecEnv::new(scenario, 5, 3, threads, AutoresetMode::SameStep).unwrap();
     let mut out = Vec::new();
     for _ in 0..300 {
         let actions: Vec<Action> = (0..5)

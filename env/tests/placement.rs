@@ -135,7 +135,7 @@ fn vector_env_is_identical_on_one_and_two_threads() {
     let run = |threads: usize| {
         let scenario =
             PlacementScenario::new(config("synthetic_nodes = 60\ninflation_target = 0.6")).unwrap();
-        let mut env = VecEnv::new(vec![scenario; 3], 11, threads, AutoresetMode::SameStep).unwrap();
+        let mut env = VecEnv::new(scenario, 3, 11, threads, AutoresetMode::SameStep).unwrap();
         let mut trace = Vec::new();
         for _ in 0..400 {
             let actions: Vec<Action> = (0..3)

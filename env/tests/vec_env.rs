@@ -34,7 +34,7 @@ fn policy(obs: &planetgym_env::TrafficObs) -> Action {
 
 fn vec_env(n: usize, threads: usize, mode: AutoresetMode) -> VecEnv<TrafficScenario> {
     let scenario = TrafficScenario::new(short_config()).unwrap();
-    VecEnv::new(vec![scenario; n], 99, threads, mode).unwrap()
+    VecEnv::new(scenario, n, 99, threads, mode).unwrap()
 }
 
 /// Everything the vector env exposes after each step, as bits.

@@ -12,8 +12,8 @@ pub fn value_error(message: impl std::fmt::Display) -> PyErr {
 pub fn env_error(e: EnvError) -> PyErr {
     match e {
         EnvError::NotReset | EnvError::EpisodeOver => PyRuntimeError::new_err(e.to_string()),
-        EnvError::Io { .. } => PyOSError::new_err(e.to_string()),
-        _ => value_error(e),
+        EnvError::Io { .. } => PyOSError::new_err(e.chain()),
+        _ => value_error(e.chain()),
     }
 }
 

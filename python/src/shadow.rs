@@ -46,6 +46,15 @@ pub fn sample_records(
     config: &str,
     seed: u64,
 ) -> PyResult<String> {
+    // The records come back as one string: a log that would not fit belongs in a file.
+    planetgym_env::bounds::count(
+        "records",
+        records,
+        1,
+        1_000_000,
+        "returned as one string in memory; write larger logs with `planetgym shadow-sample`",
+    )
+    .map_err(value_error)?;
     let mut out = Vec::new();
     py.detach(|| {
         let sampler = Sampler {

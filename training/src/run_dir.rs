@@ -10,6 +10,7 @@
 //! eval.json/.csv    the final evaluation table; curve.png the learning curve
 //! ```
 
+use planetgym_env::input::{BoundedReader, Limits};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -161,7 +162,10 @@ impl MetricsLog {
         let file = std::fs::File::open(&self.path).map_err(io("read", &self.path))?;
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
-            .from_reader(file);
+            .from_reader(BoundedReader::new(
+                std::io::BufReader::new(file),
+                Limits::from_env().unwrap_or_default(),
+            ));
         let mut records = r.records();
         let header = match records.next() {
             Some(h) => h.map_err(csv_error)?.iter().map(String::from).collect(),

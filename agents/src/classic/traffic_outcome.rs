@@ -3,6 +3,7 @@
 //! and logs as the record's `outcome`.
 
 use crate::registry::{OutcomeError, OutcomeModel};
+use planetgym_env::bounds::excerpt;
 use planetgym_env::{Action, TrafficOracleView, TrafficScenario};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -59,7 +60,8 @@ pub fn logged_outcome(view: &TrafficOracleView) -> Value {
     })
 }
 
-fn numbers(v: &Value, at: &str) -> Result<Vec<f64>, OutcomeError> {
+/// The array of numbers `v`, each finite and in `[0, max]`.
+fn numbers(v: &Value, at: &str, max: f64) -> Result<Vec<f64>, OutcomeError> {
     let items = v
         .as_array()
         .ok_or_else(|| OutcomeError::new(format!(".{at}"), "expected an array of numbers"))?;
@@ -68,11 +70,14 @@ fn numbers(v: &Value, at: &str) -> Result<Vec<f64>, OutcomeError> {
         .enumerate()
         .map(|(i, x)| {
             x.as_f64()
-                .filter(|x| x.is_finite() && *x >= 0.0)
+                .filter(|x| (0.0..=max).contains(x))
                 .ok_or_else(|| {
                     OutcomeError::new(
                         format!(".{at}[{i}]"),
-                        format!("expected a finite non-negative number, got {x}"),
+                        format!(
+                            "expected a number in [0, {max}], got {}",
+                            excerpt(&x.to_string(), 40)
+                        ),
                     )
                 })
         })
@@ -94,8 +99,10 @@ fn conditions(outcome: &Value) -> Result<TrafficOracleView, OutcomeError> {
             .get(name)
             .ok_or_else(|| OutcomeError::new("", format!("`{name}` is missing")))
     };
-    let demand_rps = numbers(field("demand_rps")?, "demand_rps")?;
-    let health = numbers(field("health")?, "health")?;
+    // Health is the fraction of a site's capacity that works; demand and RTT are bounded so
+    // that a counterfactual reward stays finite.
+    let demand_rps = numbers(field("demand_rps")?, "demand_rps", 1e12)?;
+    let health = numbers(field("health")?, "health", 1.0)?;
     let rows = field("rtt_ms")?
         .as_array()
         .ok_or_else(|| OutcomeError::new(".rtt_ms", "expected one array of RTTs per region"))?;
@@ -111,7 +118,7 @@ fn conditions(outcome: &Value) -> Result<TrafficOracleView, OutcomeError> {
     }
     let mut rtt = Vec::new();
     for (r, row) in rows.iter().enumerate() {
-        let row = numbers(row, &format!("rtt_ms[{r}]"))?;
+        let row = numbers(row, &format!("rtt_ms[{r}]"), 1e6)?;
         if row.len() != health.len() {
             return Err(OutcomeError::new(
                 format!(".rtt_ms[{r}]"),

@@ -232,6 +232,37 @@ impl ActorCritic {
         }
     }
 
+    /// The shapes of the parameters `new` would create, in the order `params::read` lists
+    /// them, computed without allocating them: to check saved weights before building.
+    pub fn shapes(
+        obs_len: usize,
+        parts: Option<EntityParts>,
+        head: &ActionHead,
+        hidden: usize,
+    ) -> Vec<Vec<usize>> {
+        let layers = match parts {
+            None => vec![
+                (obs_len, hidden),
+                (hidden, hidden),
+                (hidden, head.outputs()),
+                (hidden, 1),
+            ],
+            Some(p) => vec![
+                (p.global_len, hidden),
+                (p.entity_features, hidden),
+                (hidden, hidden),
+                (hidden, 1),
+                (2 * hidden, 1),
+            ],
+        };
+        let mut shapes: Vec<Vec<usize>> = layers
+            .into_iter()
+            .flat_map(|(inputs, outputs)| [vec![inputs, outputs], vec![outputs]])
+            .collect();
+        shapes.push(vec![head.std_len()]);
+        shapes
+    }
+
     /// `forward` on row-major observations `[B * obs_len]`, returning plain vectors: action
     /// parameters `[B * outputs]` and values `[B]`.
     pub fn forward_rows(

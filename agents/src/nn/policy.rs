@@ -13,6 +13,7 @@ use super::normalise::{ObsNormaliser, RunningStats};
 use super::params::{self, Weights};
 use crate::{Policy, PolicyError};
 use burn::tensor::Device;
+use planetgym_env::bounds;
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Scenario};
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,33 @@ pub enum Mode {
 
 /// Version of the `policy.json` layout.
 pub const POLICY_FORMAT: u32 = 1;
+
+/// Most hidden units per layer: a `hidden x hidden` layer of 4,096 is 64 MiB of weights (and
+/// three times that in training), and the entity scorer applies it to every candidate.
+pub const MAX_HIDDEN: usize = 4_096;
+
+/// Checks a network's width and that its parameters (with gradients and Adam's two moments,
+/// four copies in training) fit in the memory budget.
+fn check_size(shapes: &[Vec<usize>], hidden: usize) -> Result<(), NetworkError> {
+    let parameters: f64 = shapes
+        .iter()
+        .map(|s| s.iter().map(|&d| d as f64).product::<f64>())
+        .sum();
+    bounds::count(
+        "hidden",
+        hidden as u64,
+        1,
+        MAX_HIDDEN as u64,
+        "units per layer; hidden x hidden weights per layer",
+    )
+    .and_then(|()| {
+        bounds::memory(
+            &format!("a network of {parameters} parameters"),
+            parameters * 4.0 * 4.0,
+        )
+    })
+    .map_err(NetworkError::Mismatch)
+}
 
 /// A trained (or fresh) policy as saved on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,9 +108,7 @@ impl Brain {
                 head.outputs()
             )));
         }
-        if hidden == 0 {
-            return Err(NetworkError::Mismatch("hidden must be at least 1".into()));
-        }
+        check_size(&ActorCritic::shapes(spec.encoded_len(), parts, &head, hidden), hidden)?;
         Ok(Self {
             model: ActorCritic::new(
                 spec.encoded_len(),
@@ -133,6 +159,13 @@ impl Brain {
                 file.action_space
             )));
         }
+        // The saved shapes are checked before anything is built: a policy file claiming a
+        // huge network must not allocate it.
+        let head = ActionHead::for_space(scenario.action_space());
+        let spec = scenario.feature_spec();
+        let shapes = ActorCritic::shapes(spec.encoded_len(), spec.entity_parts(), &head, file.hidden);
+        check_size(&shapes, file.hidden)?;
+        file.weights.check_shapes(&shapes)?;
         let mut brain = Self::new(scenario, file.hidden, 0.0, false, 0, device)?;
         brain.model = params::write(brain.model, &file.weights)?;
         brain.normaliser = match &file.obs_stats {
@@ -296,6 +329,15 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         let batch = rows.len() / obs_len;
         if batch == 0 {
             return Ok(Vec::new());
+        }
+        // A NaN or infinite input gives NaN outputs, which would become action 0 unnoticed.
+        if let Some(i) = rows.iter().position(|v| !v.is_finite()) {
+            return Err(self.invalid(format!(
+                "observation {}, encoded feature {}: {} is not a finite number",
+                i / obs_len,
+                i % obs_len,
+                rows[i]
+            )));
         }
         if let Some(m) = masks
             && m.len() != batch * mask_len

@@ -8,7 +8,7 @@ use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_agents::registry::{
     self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, with_scenario,
 };
-use planetgym_env::Scenario;
+use planetgym_env::{Scenario, bounds};
 use planetgym_training::{plot, ppo, report, session};
 use std::io::Write;
 use std::path::PathBuf;
@@ -158,9 +158,9 @@ pub fn run_eval(args: Args) -> Result<()> {
 }
 
 fn run(args: Args) -> Result<()> {
-    if args.episodes == 0 {
-        bail!("--episodes must be at least 1");
-    }
+    bounds::episodes("--episodes", args.episodes)
+        .and_then(|()| bounds::threads("--threads", args.threads))
+        .map_err(anyhow::Error::msg)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build_global()

@@ -1,6 +1,7 @@
 //! `planetgym forecast`: rolling-origin accuracy of every forecaster on a demand series.
 
 use anyhow::{Context, Result, bail};
+use planetgym_env::bounds;
 use planetgym_env::capacity::{ForecasterKind, series};
 use planetgym_env::forecast::rolling_origin;
 use planetgym_training::plot;
@@ -45,11 +46,12 @@ pub fn run(args: &Args) -> Result<()> {
         start_fraction,
         ref plot,
     } = args;
-    if horizon == 0 || season == 0 || window == 0 || !(0.05..=0.95).contains(&start_fraction) {
-        bail!(
-            "--horizon, --season and --window must be at least 1, --start-fraction in [0.05, 0.95]"
-        );
-    }
+    let periods = "periods of the series, far fewer in practice";
+    bounds::count("--horizon", horizon as u64, 1, 100_000, periods)
+        .and_then(|()| bounds::count("--season", season as u64, 1, 100_000, periods))
+        .and_then(|()| bounds::count("--window", window as u64, 1, 100_000, periods))
+        .and_then(|()| bounds::within("--start-fraction", start_fraction, 0.05, 0.95))
+        .map_err(anyhow::Error::msg)?;
     let loaded = series::load(series)?;
     let values = loaded.resample(period_s)?;
     let warmup = ((values.len() as f64 * start_fraction) as usize).max(2 * season + 1);

@@ -5,6 +5,7 @@ use super::{Inputs, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ONNX_FILE, pinned,
 use crate::error::{DeployError, Result, ensure};
 use crate::onnx::{Model, Prepared, Tensor};
 use planetgym_agents::nn::head::ActionHead;
+use planetgym_env::input;
 use std::path::Path;
 
 /// An export loaded for inference, after every check.
@@ -21,10 +22,13 @@ impl Artifact {
     /// FeatureSpec hash, scenario or tensors do not match.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read(&path).map_err(DeployError::io(format!(
-            "no exported policy at {} (run `planetgym export`)",
-            path.display()
-        )))?;
+        let text = input::read_bytes_or(
+            &path,
+            DeployError::io(format!(
+                "no exported policy at {} (run `planetgym export`)",
+                path.display()
+            )),
+        )?;
         let manifest: Manifest = serde_json::from_slice(&text).map_err(DeployError::json(
             format!("{} is corrupt or not a planetgym manifest", path.display()),
         ))?;
@@ -66,10 +70,10 @@ impl Artifact {
             onnx_path.display(),
             manifest.onnx.bytes
         );
-        let bytes = std::fs::read(&onnx_path).map_err(DeployError::io(format!(
-            "cannot read {}",
-            onnx_path.display()
-        )))?;
+        let bytes = input::read_bytes_or(
+            &onnx_path,
+            DeployError::io(format!("cannot read {}", onnx_path.display())),
+        )?;
         let sum = sha256_hex(&bytes);
         ensure!(
             Artifact,

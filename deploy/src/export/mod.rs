@@ -183,7 +183,7 @@ fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
         BTreeMap::new()
     };
     let eval = dir.join(EVAL_FILE);
-    let evaluation = match std::fs::read(&eval) {
+    let evaluation = match planetgym_env::input::read_bytes(&eval) {
         Ok(bytes) => Some(
             serde_json::from_slice(&bytes)
                 .map_err(DeployError::json(format!("{} is not JSON", eval.display())))?,

@@ -10,6 +10,7 @@ pub mod counterfactual;
 mod observation;
 pub mod record;
 pub mod sample;
+mod strict_json;
 
 use crate::error::{DeployError, Result, chain, ensure};
 use crate::export::Artifact;
@@ -20,6 +21,7 @@ use planetgym_env::{Action, Space};
 use rayon::prelude::*;
 use record::{ActionJson, Decision, RecordReader};
 use serde::Serialize;
+use planetgym_env::input::{BoundedReader, LINE_ENV, LimitExceeded, Limits};
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
@@ -374,7 +376,7 @@ const CHUNK: usize = 256;
 pub fn run(
     artifact: &Artifact,
     name: &str,
-    mut input: impl BufRead,
+    input: impl BufRead,
     mut output: impl Write,
     mut errors: impl Write,
     tolerance: f64,
@@ -396,19 +398,37 @@ pub fn run(
         shown: Vec::new(),
         latencies: Latencies::new(),
     };
+    let mut input = BoundedReader::new(input, Limits::from_env()?);
     let mut read = 0u64;
     let mut buffer = Vec::new();
     let mut chunk: Vec<(u64, Result<String, String>)> = Vec::with_capacity(CHUNK);
-    loop {
+    // An input that cannot be read further ends the run, but only after every decision read
+    // before it is scored and written.
+    let mut fatal = None;
+    while fatal.is_none() {
         chunk.clear();
         while chunk.len() < CHUNK {
             buffer.clear();
-            let n = input
-                .read_until(b'\n', &mut buffer)
-                .map_err(DeployError::io(format!(
-                    "cannot read line {} of the input",
-                    read + 1
-                )))?;
+            let n = match input.read_until(b'\n', &mut buffer) {
+                Ok(n) => n,
+                Err(e) => match LimitExceeded::of(&e) {
+                    Some(LimitExceeded::Line { max, .. }) => {
+                        read += 1;
+                        let message = format!(
+                            "longer than {max} bytes (the line limit; set {LINE_ENV} to raise it); skipped without reading it into memory"
+                        );
+                        chunk.push((read, Err(message)));
+                        continue;
+                    }
+                    _ => {
+                        fatal = Some(DeployError::io(format!(
+                            "cannot read line {} of the input",
+                            read + 1
+                        ))(e));
+                        break;
+                    }
+                },
+            };
             if n == 0 {
                 break;
             }
@@ -436,6 +456,12 @@ pub fn run(
                 Err(e) => tally.skipped(*line, &e, &mut errors)?,
             }
         }
+    }
+    if let Some(e) = fatal {
+        output
+            .flush()
+            .map_err(DeployError::io("cannot write the output"))?;
+        return Err(e);
     }
     output
         .flush()

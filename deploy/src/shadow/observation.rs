@@ -116,6 +116,13 @@ impl<'de> Visitor<'de> for &ObservationReader {
         let custom = |message: String| de::Error::custom(message);
         let (mut features, mut global, mut entities, mut mask) = (None, None, None, None);
         while let Some(key) = map.next_key::<String>()? {
+            let given = [features.is_some(), global.is_some(), entities.is_some(), mask.is_some()];
+            let index = ["features", "global", "entities", "entity_mask"]
+                .iter()
+                .position(|k| *k == key);
+            if index.is_some_and(|i| given[i]) {
+                return Err(custom(format!("observation: field `{key}` appears twice")));
+            }
             match (key.as_str(), &self.0) {
                 ("features", Indexed::Flat(names)) => {
                     let mut out = Vec::new();

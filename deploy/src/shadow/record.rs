@@ -15,6 +15,8 @@
 //! Feature values are in the units the FeatureSpec names (the policy divides by the scales).
 
 use super::observation::{Observation, ObservationReader, flags};
+use super::strict_json::StrictValue;
+use planetgym_env::bounds::excerpt;
 use crate::error::DeployError;
 use crate::export::Inputs;
 use planetgym_env::features::{Feature, Layout};
@@ -170,8 +172,12 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
         let mut r = Fields::default();
         while let Some(key) = map.next_key::<String>()? {
+            let twice = || de::Error::custom(format!("field `{key}` appears twice"));
             let slot = match key.as_str() {
                 "observation" => {
+                    if r.observation.is_some() {
+                        return Err(twice());
+                    }
                     r.observation = Some(map.next_value_seed(self.0)?);
                     continue;
                 }
@@ -182,11 +188,15 @@ impl<'de> Visitor<'de> for FieldsVisitor<'_> {
                 "outcome" => &mut r.outcome,
                 other => {
                     return Err(de::Error::custom(format!(
-                        "unknown field `{other}` (expected timestamp, id, observation, action_mask, incumbent, outcome)"
+                        "unknown field `{}` (expected timestamp, id, observation, action_mask, incumbent, outcome)",
+                        excerpt(other, 40)
                     )));
                 }
             };
-            *slot = Some(map.next_value()?);
+            if slot.is_some() {
+                return Err(twice());
+            }
+            *slot = Some(map.next_value_seed(StrictValue)?);
         }
         Ok(r)
     }
@@ -217,8 +227,8 @@ impl RecordReader {
     fn check(&self, r: Fields) -> Result<Decision, String> {
         let timestamp = r
             .timestamp
-            .filter(|t| t.is_string() || t.is_number())
             .ok_or("`timestamp` (a string or a number) is missing")?;
+        check_timestamp(&timestamp)?;
         let Observation { inputs, present } = r.observation.ok_or("`observation` is missing")?;
         let space = decision_space(&self.space, present.as_ref().map(Vec::len));
         let mut mask = match r.action_mask {
@@ -266,6 +276,88 @@ impl RecordReader {
             outcome: r.outcome.filter(|o| !o.is_null()),
         })
     }
+}
+
+/// Latest timestamp accepted: the end of year 9999, in seconds since the Unix epoch (a
+/// timestamp in milliseconds is refused rather than read as a date thousands of years ahead).
+const MAX_TIMESTAMP_S: f64 = 253_402_300_799.0;
+
+/// A timestamp is seconds since the Unix epoch (a finite number in [0, MAX_TIMESTAMP_S]) or an
+/// RFC 3339 date-time text (`2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.5+01:00`).
+fn check_timestamp(t: &Value) -> Result<(), String> {
+    match t {
+        Value::Number(n) => match n.as_f64() {
+            Some(s) if (0.0..=MAX_TIMESTAMP_S).contains(&s) => Ok(()),
+            _ => Err(format!(
+                "timestamp = {n}: seconds since 1970-01-01 must be in [0, {MAX_TIMESTAMP_S}] (a time in milliseconds? divide by 1000)"
+            )),
+        },
+        Value::String(text) if rfc3339(text) => Ok(()),
+        Value::String(text) => Err(format!(
+            "timestamp = \"{}\": not an RFC 3339 date-time (e.g. 2026-01-01T00:00:00Z)",
+            excerpt(text, 40)
+        )),
+        other => Err(format!(
+            "timestamp: expected a string or a number, got {}",
+            excerpt(&other.to_string(), 40)
+        )),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` with every field in range.
+fn rfc3339(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
+        let part = b.get(range)?;
+        part.iter().all(u8::is_ascii_digit).then(|| {
+            part.iter()
+                .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let fields = (|| {
+        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+        let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        let separators = b.get(4) == Some(&b'-')
+            && b.get(7) == Some(&b'-')
+            && matches!(b.get(10), Some(b'T' | b't' | b' '))
+            && b.get(13) == Some(&b':')
+            && b.get(16) == Some(&b':');
+        separators.then_some((year, month, day, hour, minute, second))
+    })();
+    let Some((year, month, day, hour, minute, second)) = fields else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let mut rest = &text[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    let zone = match rest.as_bytes() {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            let all = [*h1, *h2, *m1, *m2];
+            all.iter().all(u8::is_ascii_digit)
+                && u32::from(h1 - b'0') * 10 + u32::from(h2 - b'0') < 24
+                && u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0') < 60
+        }
+        _ => false,
+    };
+    (1..=12).contains(&month)
+        && (1..=days).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second <= 60
+        && zone
 }
 
 fn features_schema(features: &[Feature]) -> Value {

@@ -15,6 +15,9 @@ use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::Path;
 
+/// Most records one sampling run writes.
+pub const MAX_RECORDS: u64 = 100_000_000;
+
 /// Timestamps start here (2026-01-01T00:00:00Z), one second per decision.
 const EPOCH_S: u64 = 1_767_225_600;
 
@@ -88,6 +91,14 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
     type Error = DeployError;
 
     fn visit<S: RegisteredScenario>(mut self, built: Built<S>) -> Result<u64> {
+        planetgym_env::bounds::count(
+            "records",
+            self.records,
+            1,
+            MAX_RECORDS,
+            "each record is a simulated decision",
+        )
+        .map_err(DeployError::Argument)?;
         let baselines = built.baselines();
         let mut env = built.env;
         let dir = Path::new(&self.incumbent);
@@ -115,7 +126,7 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
         let mut written = 0;
         let mut episode = 0;
         while written < self.records {
-            let seed = self.seed + episode;
+            let seed = self.seed.wrapping_add(episode);
             let mut obs = env.reset(seed);
             incumbent.reset(seed);
             let mut step = 0;

@@ -1,5 +1,6 @@
 //! Configuration of the batch scenario. The documented defaults live in `default.toml`.
 
+use crate::bounds;
 use crate::config::ScenarioConfig;
 use serde::Deserialize;
 
@@ -41,22 +42,34 @@ impl ScenarioConfig for BatchConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        if self.window_jobs == 0 {
-            return Err("window_jobs = 0: must be at least 1".into());
-        }
-        if self.visible_jobs == 0 {
-            return Err("visible_jobs = 0: must be at least 1".into());
-        }
-        let l = self.load_scale;
-        if !(l.is_finite() && (0.01..=100.0).contains(&l)) {
-            return Err(format!("load_scale = {l}: must be in [0.01, 100]"));
-        }
-        let t = self.bounded_slowdown_threshold_s;
-        if !(t.is_finite() && t > 0.0) {
-            return Err(format!(
-                "bounded_slowdown_threshold_s = {t}: must be a positive finite number"
-            ));
-        }
+        bounds::count(
+            "window_jobs",
+            self.window_jobs as u64,
+            1,
+            10_000_000,
+            "an episode simulates every job of its window",
+        )?;
+        // Every decision encodes and scores each visible job: RLScheduler uses 128.
+        bounds::count(
+            "visible_jobs",
+            self.visible_jobs as u64,
+            1,
+            4_096,
+            "each decision encodes and scores every visible job",
+        )?;
+        bounds::count(
+            "processors",
+            u64::from(self.processors),
+            0,
+            10_000_000,
+            "far beyond any machine in the Parallel Workloads Archive",
+        )?;
+        bounds::within("load_scale", self.load_scale, 0.01, 100.0)?;
+        bounds::positive_at_most(
+            "bounded_slowdown_threshold_s",
+            self.bounded_slowdown_threshold_s,
+            86_400.0,
+        )?;
         Ok(())
     }
 }

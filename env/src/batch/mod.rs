@@ -19,7 +19,7 @@ use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;
 use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
 use crate::spaces::{Action, Space};
-use crate::traces::read_bytes_maybe_gzip;
+use crate::input;
 use crate::traces::swf::{self, SwfLog, SwfOptions};
 use std::sync::Arc;
 
@@ -52,7 +52,7 @@ const BUILTIN_LOGS: [(&str, &[u8]); 3] = [
 /// Loads the log named by `trace` (a builtin name or a file path).
 pub fn load_log(trace: &str, options: SwfOptions) -> Result<SwfLog, EnvError> {
     match BUILTIN_LOGS.iter().find(|(name, _)| *name == trace) {
-        Some((name, bytes)) => swf::parse(read_bytes_maybe_gzip(bytes), name, options),
+        Some((name, bytes)) => swf::parse(input::from_bytes(bytes)?, name, options),
         None if trace.starts_with("builtin:") => Err(EnvError::config(format!(
             "trace = `{trace}`: unknown builtin log; known: {}",
             BUILTIN_LOGS

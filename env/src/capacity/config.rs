@@ -1,5 +1,6 @@
 //! Configuration of the capacity scenario. The documented defaults live in `default.toml`.
 
+use crate::bounds;
 use crate::config::ScenarioConfig;
 use crate::forecast::{Forecaster, HoltWinters, MovingAverage, SeasonalNaive, Seasonality};
 use serde::Deserialize;
@@ -87,67 +88,67 @@ impl ScenarioConfig for CapacityConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        if self.series.is_empty() || self.sites == 0 || self.sites > 64 {
-            return Err(format!(
-                "series = {:?}, sites = {}: need at least one series and 1..=64 sites",
-                self.series, self.sites
-            ));
-        }
-        if self.episode_periods == 0 {
-            return Err("episode_periods = 0: must be at least 1".into());
-        }
-        if !(self.mean_demand_units > 0.0 && self.mean_demand_units.is_finite()) {
-            return Err(format!(
-                "mean_demand_units = {}: must be positive",
-                self.mean_demand_units
-            ));
-        }
-        if !(0.0..=2.0).contains(&self.noise_sigma) || !(-0.5..=1.0).contains(&self.growth_per_week)
-        {
-            return Err(format!(
-                "noise_sigma = {}, growth_per_week = {}: need noise_sigma in [0, 2] and growth_per_week in [-0.5, 1]",
-                self.noise_sigma, self.growth_per_week
-            ));
-        }
-        if self.changes.is_empty() || !self.changes.contains(&0) {
-            return Err(format!(
-                "changes = {:?}: must include 0 (no change)",
-                self.changes
-            ));
-        }
-        if !(0 <= self.min_units && self.min_units < self.max_units)
+        bounds::count("sites", self.sites as u64, 1, 64, "one observation block per site")?;
+        bounds::count(
+            "series (entries)",
+            self.series.len() as u64,
+            1,
+            64,
+            "one series per site at most",
+        )?;
+        bounds::within("site_phase_shift_h", self.site_phase_shift_h, 0.0, 8_784.0)?;
+        bounds::positive_at_most("period_s", self.period_s, 30.0 * 86_400.0)?;
+        // The forecasters read the whole visible history at every step.
+        let periods = "periods are simulated and forecast one by one";
+        bounds::count("episode_periods", self.episode_periods as u64, 1, 100_000, periods)?;
+        bounds::count("history_periods", self.history_periods as u64, 0, 100_000, periods)?;
+        bounds::positive_at_most("mean_demand_units", self.mean_demand_units, 1e6)?;
+        bounds::within("noise_sigma", self.noise_sigma, 0.0, 2.0)?;
+        bounds::within("growth_per_week", self.growth_per_week, -0.5, 1.0)?;
+        if !(0 <= self.min_units && self.min_units < self.max_units && self.max_units <= 1_000_000)
             || self.initial_units > self.max_units
             || self.initial_units < 0
         {
             return Err(format!(
-                "min_units = {}, max_units = {}, initial_units = {}: need 0 <= min < max and 0 <= initial <= max",
+                "min_units = {}, max_units = {}, initial_units = {}: need 0 <= min < max <= 1000000 and 0 <= initial <= max",
                 self.min_units, self.max_units, self.initial_units
             ));
         }
-        if self.lead_time_periods > 8 {
+        bounds::count(
+            "changes (entries)",
+            self.changes.len() as u64,
+            1,
+            1_000,
+            "one action per entry",
+        )?;
+        if !self.changes.contains(&0) || self.changes.iter().any(|c| c.unsigned_abs() > self.max_units.unsigned_abs()) {
             return Err(format!(
-                "lead_time_periods = {}: at most 8",
-                self.lead_time_periods
+                "changes = {}: must include 0 (no change), and no change larger than max_units ({})",
+                crate::bounds::excerpt(&format!("{:?}", self.changes), 80),
+                self.max_units
             ));
         }
+        bounds::count(
+            "lead_time_periods",
+            self.lead_time_periods as u64,
+            0,
+            8,
+            "orders in flight are part of the observation",
+        )?;
         let c = &self.cost;
-        for (name, v) in [
-            ("cost.capacity_per_unit_period", c.capacity_per_unit_period),
-            ("cost.shortage_per_unit", c.shortage_per_unit),
-            ("cost.change_per_unit", c.change_per_unit),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(format!(
-                    "{name} = {v}: must be a non-negative finite number"
-                ));
-            }
-        }
-        if self.forecast.season_periods == 0 || self.forecast.moving_average_window == 0 {
-            return Err(
-                "forecast.season_periods and forecast.moving_average_window must be at least 1"
-                    .into(),
-            );
-        }
+        bounds::weight("cost.capacity_per_unit_period", c.capacity_per_unit_period)?;
+        bounds::weight("cost.shortage_per_unit", c.shortage_per_unit)?;
+        bounds::weight("cost.change_per_unit", c.change_per_unit)?;
+        let f = &self.forecast;
+        let fit = "forecasters refit over it";
+        bounds::count("forecast.season_periods", f.season_periods as u64, 1, 10_000, fit)?;
+        bounds::count(
+            "forecast.moving_average_window",
+            f.moving_average_window as u64,
+            1,
+            10_000,
+            fit,
+        )?;
         Ok(())
     }
 }
@@ -163,7 +164,7 @@ mod tests {
         let err = CapacityConfig::from_toml("changes = [1, 2]", "c.toml").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "config error: c.toml: changes = [1, 2]: must include 0 (no change)"
+            "config error: c.toml: changes = [1, 2]: must include 0 (no change), and no change larger than max_units (60)"
         );
         let err =
             CapacityConfig::from_toml("[forecast]\nforecaster = \"oracle\"", "c.toml").unwrap_err();

@@ -17,6 +17,12 @@ use std::collections::BTreeMap;
 
 pub const STEP_S: f64 = 300.0;
 
+/// Range of a demand sample: demand is never negative, and a single sample near `f64::MAX`
+/// would turn every mean and cost into infinity.
+const DEMAND: [f64; 2] = [0.0, 1e12];
+/// Range of a timestamp's distance from the first one (s): three thousand years.
+const TIME_SPAN: [f64; 2] = [-1e11, 1e11];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemandSeries {
     pub name: String,
@@ -47,12 +53,7 @@ impl DemandSeries {
 /// Loads a series named by `spec` (see the module documentation).
 pub fn load(spec: &str) -> Result<DemandSeries, EnvError> {
     let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
-    let read = |path: &str| {
-        std::fs::read_to_string(path).map_err(|source| EnvError::Io {
-            path: path.to_string(),
-            source,
-        })
-    };
+    let read = |path: &str| crate::input::read_to_string(std::path::Path::new(path));
     let mut notes = Vec::new();
     let slots = match kind {
         "builtin" if rest == "azure_vm_v2" => {
@@ -141,11 +142,19 @@ fn timestamped(
     let mut t0 = None;
     for row in rows {
         let (line, record) = row?;
-        let (t, v) = (
-            table::finite(&record, cols[0], line, source, time)?,
-            table::finite(&record, cols[1], line, source, value)?,
-        );
+        let at = (line, source);
+        let t = table::finite(&record, cols[0], line, source, time)?;
+        let v = table::number_in(&record, cols[1], at, value, DEMAND)?;
         let start = *t0.get_or_insert(t);
+        if !(TIME_SPAN[0]..=TIME_SPAN[1]).contains(&(t - start)) {
+            return Err(EnvError::data(
+                source,
+                format!(
+                    "line {line}: {time} = {t} is more than {} s from the first sample's",
+                    TIME_SPAN[1]
+                ),
+            ));
+        }
         let slot = ((t - start) / STEP_S).floor() as i64;
         if sum {
             *slots.entry(slot).or_insert(0.0) += v;
@@ -173,19 +182,30 @@ fn day_rows(
         table::column(&headers, "row_in_day", source)?,
         table::column(&headers, value, source)?,
     ];
-    let mut per_day: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
+    // Per day: the last row_in_day seen and the values in row order.
+    let mut per_day: BTreeMap<i64, (f64, Vec<f64>)> = BTreeMap::new();
     for row in rows {
         let (line, record) = row?;
-        let day = table::finite(&record, cols[0], line, source, "day")? as i64;
-        per_day
-            .entry(day)
-            .or_default()
-            .push(table::finite(&record, cols[2], line, source, value)?);
+        let at = (line, source);
+        let day = table::number_in(&record, cols[0], at, "day", [0.0, 1e6])?;
+        let row_in_day = table::number_in(&record, cols[1], at, "row_in_day", [0.0, 1e6])?;
+        let v = table::number_in(&record, cols[2], at, value, DEMAND)?;
+        let (last, values) = per_day.entry(day as i64).or_insert((-1.0, Vec::new()));
+        if row_in_day <= *last {
+            return Err(EnvError::data(
+                source,
+                format!(
+                    "line {line}: row_in_day = {row_in_day} after {last} in day {day}: a day's rows must be in increasing row_in_day order"
+                ),
+            ));
+        }
+        *last = row_in_day;
+        values.push(v);
     }
     // `row_in_day` is a row index, not a clock: a day with fewer than 288 rows has gaps at
     // unknown times, so none of its rows can be placed and the whole day counts as missing.
     let mut slots = Slots::new();
-    for (day, rows) in per_day {
+    for (day, (_, rows)) in per_day {
         if rows.len() != 288 {
             notes.push(format!(
                 "day {day} has {} rows instead of 288: dropped",
@@ -209,12 +229,12 @@ fn planetlab_row(text: &str, source: &str, row: &str) -> Result<Slots, EnvError>
         .records()
         .nth(index)
         .ok_or_else(|| EnvError::data(source, format!("no row {index}")))?
-        .map_err(|e| EnvError::data(source, e.to_string()))?;
+        .map_err(|e| table::csv_error(source, &e))?;
     (1..record.len())
         .map(|c| {
             Ok((
                 (c - 1) as i64,
-                table::finite(&record, c, index + 2, source, "utilisation")?,
+                table::number_in(&record, c, (table::line_of(&record), source), "utilisation", DEMAND)?,
             ))
         })
         .collect()

@@ -1,5 +1,6 @@
 //! Configuration of the placement scenario. The documented defaults live in `default.toml`.
 
+use crate::bounds;
 use crate::config::ScenarioConfig;
 use serde::Deserialize;
 
@@ -53,26 +54,20 @@ impl ScenarioConfig for PlacementConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        let t = self.inflation_target;
-        if !(t.is_finite() && t > 0.0 && t <= 10.0) {
-            return Err(format!("inflation_target = {t}: must be in (0, 10]"));
-        }
-        let c = self.typical_coverage;
-        if !(c > 0.0 && c <= 1.0) {
-            return Err(format!("typical_coverage = {c}: must be in (0, 1]"));
-        }
+        bounds::positive_at_most("inflation_target", self.inflation_target, 10.0)?;
+        bounds::positive_at_most("typical_coverage", self.typical_coverage, 1.0)?;
+        // Each copy holds every node's state and each observation has a row per node.
+        bounds::count(
+            "synthetic_nodes",
+            self.synthetic_nodes as u64,
+            0,
+            100_000,
+            "each decision encodes and scores every node",
+        )?;
         let r = &self.reward;
-        for (name, w) in [
-            ("reward.allocation_weight", r.allocation_weight),
-            ("reward.fragmentation_weight", r.fragmentation_weight),
-            ("reward.failure_weight", r.failure_weight),
-        ] {
-            if !(w.is_finite() && w >= 0.0) {
-                return Err(format!(
-                    "{name} = {w}: must be a non-negative finite number"
-                ));
-            }
-        }
+        bounds::weight("reward.allocation_weight", r.allocation_weight)?;
+        bounds::weight("reward.fragmentation_weight", r.fragmentation_weight)?;
+        bounds::weight("reward.failure_weight", r.failure_weight)?;
         Ok(())
     }
 }
@@ -91,7 +86,7 @@ mod tests {
         let err = PlacementConfig::from_toml("typical_coverage = 0", "p.toml").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "config error: p.toml: typical_coverage = 0: must be in (0, 1]"
+            "config error: p.toml: typical_coverage = 0: must be in (0, 1] (above 0, at most 1)"
         );
         let err = PlacementConfig::from_toml("mode = \"chaos\"", "p.toml").unwrap_err();
         assert!(err.to_string().contains("unknown variant `chaos`"), "{err}");

@@ -21,7 +21,7 @@ use crate::rng::Rng;
 use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
 use crate::spaces::{Action, Space};
 use crate::traces::openb::{self, OpenbNode, OpenbPod};
-use crate::traces::read_bytes_maybe_gzip;
+use crate::input;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -45,9 +45,9 @@ const BUILTIN_PODS: &[u8] = include_bytes!("../../data/openb_pod_list_default.cs
 
 fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
     match source {
-        "builtin:openb" => openb::read_nodes(read_bytes_maybe_gzip(BUILTIN_NODES), source),
+        "builtin:openb" => openb::read_nodes(input::from_bytes(BUILTIN_NODES)?, source),
         path => openb::read_nodes(
-            crate::traces::open_maybe_gzip(std::path::Path::new(path))?,
+            input::open(std::path::Path::new(path))?,
             path,
         ),
     }
@@ -55,9 +55,9 @@ fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
 
 fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
     match source {
-        "builtin:openb_default" => openb::read_pods(read_bytes_maybe_gzip(BUILTIN_PODS), source),
+        "builtin:openb_default" => openb::read_pods(input::from_bytes(BUILTIN_PODS)?, source),
         path => openb::read_pods(
-            crate::traces::open_maybe_gzip(std::path::Path::new(path))?,
+            input::open(std::path::Path::new(path))?,
             path,
         ),
     }

@@ -5,8 +5,13 @@
 //! creation_time, deletion_time, scheduled_time`; `gpu_milli` is the share of one GPU (x1000)
 //! a sharing pod needs, `gpu_spec` the allowed GPU models joined by `|` (empty = any).
 
+use crate::bounds::excerpt;
 use crate::error::EnvError;
 use std::io::Read;
+
+/// Latest time (s from the trace start) a pod may be created or deleted: a century, far beyond
+/// any trace, so that event times cannot overflow.
+const MAX_TIME_S: i64 = 100 * 366 * 86_400;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenbNode {
@@ -45,7 +50,7 @@ fn read_rows<T>(
     let mut csv = csv::Reader::from_reader(reader);
     let headers = csv
         .headers()
-        .map_err(|e| EnvError::data(source, e.to_string()))?
+        .map_err(|e| super::table::csv_error(source, &e))?
         .clone();
     let index: Vec<usize> = columns
         .iter()
@@ -62,9 +67,9 @@ fn read_rows<T>(
         })
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
-    for (i, record) in csv.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| EnvError::data(source, format!("line {line}: {e}")))?;
+    for record in csv.records() {
+        let record = record.map_err(|e| super::table::csv_error(source, &e))?;
+        let line = super::table::line_of(&record);
         let fields: Vec<&str> = index
             .iter()
             .map(|&c| record.get(c).unwrap_or("").trim())
@@ -77,9 +82,12 @@ fn read_rows<T>(
 }
 
 fn number<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, String> {
-    value
-        .parse::<T>()
-        .map_err(|_| format!("{column} = `{value}` is not a valid non-negative integer"))
+    value.parse::<T>().map_err(|_| {
+        format!(
+            "{column} = `{}` is not a valid non-negative integer",
+            excerpt(value, 40)
+        )
+    })
 }
 
 pub fn read_nodes(reader: impl Read, source: &str) -> Result<Vec<OpenbNode>, EnvError> {
@@ -132,10 +140,24 @@ pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvEr
                 "num_gpu = {num_gpu}, gpu_milli = {gpu_milli}: a pod takes a share (1..=1000) of one GPU, or whole GPUs (1000), or none (0, 0)"
             ));
         }
+        // Times are seconds from the trace start: a pod cannot start before it or end before
+        // it starts (the replay orders events by them).
+        let creation_time: i64 = number(f[8], "creation_time")?;
+        if !(0..=MAX_TIME_S).contains(&creation_time) {
+            return Err(format!(
+                "creation_time = {creation_time}: must be in [0, {MAX_TIME_S}] (s from the trace start)"
+            ));
+        }
         let deletion_time = if f[9].is_empty() {
             None
         } else {
-            Some(number::<i64>(f[9], "deletion_time")?)
+            let deletion: i64 = number(f[9], "deletion_time")?;
+            if !(creation_time..=MAX_TIME_S).contains(&deletion) {
+                return Err(format!(
+                    "deletion_time = {deletion}: must be in [creation_time = {creation_time}, {MAX_TIME_S}]"
+                ));
+            }
+            Some(deletion)
         };
         Ok(OpenbPod {
             name: f[0].to_string(),
@@ -150,7 +172,7 @@ pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvEr
                 .collect(),
             qos: f[6].to_string(),
             phase: f[7].to_string(),
-            creation_time: number(f[8], "creation_time")?,
+            creation_time,
             deletion_time,
         })
     })

@@ -6,7 +6,9 @@
 //! rounded to whole seconds. Jobs that cannot be simulated (unknown or non-positive run time or
 //! processors) are counted and skipped; jobs wider than the machine are counted and dropped.
 
+use crate::bounds::excerpt;
 use crate::error::EnvError;
+use crate::input;
 use std::io::BufRead;
 
 /// Field names, in SWF order.
@@ -30,6 +32,13 @@ pub const FIELDS: [&str; 18] = [
     "prev_job",
     "think_time",
 ];
+
+/// Fields holding times (s): submit, wait, run, requested time, think time.
+const TIME_FIELDS: [usize; 5] = [1, 2, 3, 8, 17];
+/// Largest time (s) a log may hold: a century, beyond any archived log.
+const MAX_TIME_S: f64 = 100.0 * 366.0 * 86_400.0;
+/// Largest whole number an f64 holds exactly.
+const EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// A job ready for simulation.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,7 +88,16 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
     let mut candidates = Vec::new();
     for (i, line) in reader.lines().enumerate() {
         let number = i + 1;
-        let line = line.map_err(|e| EnvError::data(source, format!("line {number}: {e}")))?;
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => match input::LimitExceeded::of(&e) {
+                Some(too_long @ input::LimitExceeded::Line { .. }) if options.lenient => {
+                    log.skipped_lines.push((number, too_long.to_string()));
+                    continue;
+                }
+                _ => return Err(input::line_error(source, number, &e)),
+            },
+        };
         let text = line.trim();
         if let Some(comment) = text.strip_prefix(';') {
             if let Some((key, value)) = comment.split_once(':') {
@@ -122,7 +140,7 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
 /// Reads a log from a file (plain or gzip).
 pub fn read(path: &std::path::Path, options: SwfOptions) -> Result<SwfLog, EnvError> {
     parse(
-        super::open_maybe_gzip(path)?,
+        input::open(path)?,
         &path.display().to_string(),
         options,
     )
@@ -135,17 +153,25 @@ fn parse_fields(text: &str) -> Result<[f64; 18], String> {
         if count == 18 {
             return Err(format!("more than 18 fields (`{token}` is the 19th)"));
         }
+        let field = || format!("field {} ({})", count + 1, FIELDS[count]);
         let value = token
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
-            .ok_or_else(|| {
-                format!(
-                    "field {} ({}) = `{token}` is not a number",
-                    count + 1,
-                    FIELDS[count]
-                )
-            })?;
+            .ok_or_else(|| format!("{} = `{}` is not a number", field(), excerpt(token, 40)))?;
+        // Whole numbers stored as f64 are exact up to 2^53; times beyond MAX_TIME_S would
+        // saturate the simulation clock instead of being reported.
+        let limit = if TIME_FIELDS.contains(&count) {
+            MAX_TIME_S
+        } else {
+            EXACT
+        };
+        if value.abs() > limit {
+            return Err(format!(
+                "{} = {value} is out of range: at most {limit} in magnitude",
+                field()
+            ));
+        }
         fields[count] = value;
         count += 1;
     }

@@ -1,5 +1,6 @@
 //! Configuration of the traffic scenario. The documented defaults live in `default.toml`.
 
+use crate::bounds::{self, MAX_WEIGHT, YEAR_MINUTES, positive_at_most, range_pair, weight, within};
 use crate::config::ScenarioConfig;
 use crate::world::geography::Season;
 use serde::Deserialize;
@@ -164,11 +165,17 @@ impl ScenarioConfig for TrafficConfig {
         let l = &self.latency;
         let f = &self.failures;
         let r = &self.reward;
-        positive("interval_s", self.interval_s)?;
-        if self.episode_intervals == 0 {
-            return Err("episode_intervals = 0: must be at least 1".into());
+        // The demand model follows the time of day: an interval longer than a day means nothing,
+        // and event rates below are per interval, so a longer one multiplies them.
+        positive_at_most("interval_s", self.interval_s, 86_400.0)?;
+        let episode_minutes = self.interval_s * self.episode_intervals as f64 / 60.0;
+        if self.episode_intervals == 0 || episode_minutes > YEAR_MINUTES {
+            return Err(format!(
+                "episode_intervals = {}: must be at least 1, and an episode (episode_intervals x interval_s) at most a year of simulated time",
+                self.episode_intervals
+            ));
         }
-        non_negative("world.intra_region_rtt_ms", self.world.intra_region_rtt_ms)?;
+        within("world.intra_region_rtt_ms", self.world.intra_region_rtt_ms, 0.0, 10_000.0)?;
         if self.world.kind == WorldKind::Synthetic {
             let syn = &self.world.synthetic;
             if syn.regions < 2 || syn.sites == 0 || syn.sites > syn.regions {
@@ -177,60 +184,89 @@ impl ScenarioConfig for TrafficConfig {
                     syn.regions, syn.sites
                 ));
             }
+            // A region x region RTT matrix, and a few region x site tables per copy.
+            let (regions, sites) = (syn.regions as f64, syn.sites as f64);
+            bounds::memory(
+                &format!("world.synthetic: {} regions x {} sites", syn.regions, syn.sites),
+                8.0 * (regions * regions + 8.0 * regions * sites),
+            )?;
             range_pair(
                 "world.synthetic.cost_per_million_usd",
                 syn.cost_per_million_usd,
                 0.0,
-                f64::INFINITY,
+                MAX_WEIGHT,
             )?;
         }
-        positive("demand.global_rate_rps", d.global_rate_rps)?;
-        non_negative("demand.diurnal_gain", d.diurnal_gain)?;
+        positive_at_most("demand.global_rate_rps", d.global_rate_rps, 1e12)?;
+        within("demand.diurnal_gain", d.diurnal_gain, 0.0, 100.0)?;
         within("demand.noise_sigma", d.noise_sigma, 0.0, 2.0)?;
         within("demand.noise_correlation", d.noise_correlation, 0.0, 0.999)?;
-        non_negative(
+        // At most one expected event per target and interval: the per-interval probability
+        // of an event is rate x interval / day.
+        let per_interval = 86_400.0 / self.interval_s;
+        within(
             "demand.flash_crowds_per_region_day",
             d.flash_crowds_per_region_day,
+            0.0,
+            per_interval,
         )?;
         range_pair("demand.flash_crowd_peak", d.flash_crowd_peak, 1.0, 100.0)?;
         range_pair(
             "demand.flash_crowd_minutes",
             d.flash_crowd_minutes,
             0.0,
-            f64::INFINITY,
+            YEAR_MINUTES,
         )?;
         if self.world.kind == WorldKind::Azure && s.list.is_empty() {
             return Err("sites.list is empty: need at least one site".into());
         }
+        bounds::count(
+            "sites.list (sites)",
+            s.list.len() as u64,
+            0,
+            1_000,
+            "one datacenter per site; the 54 Azure regions need far fewer",
+        )?;
         for (i, site) in s.list.iter().enumerate() {
             if let Some(c) = site.capacity_rps {
-                positive(&format!("sites.list[{i}].capacity_rps"), c)?;
+                positive_at_most(&format!("sites.list[{i}].capacity_rps"), c, 1e12)?;
             }
-            non_negative(
+            weight(
                 &format!("sites.list[{i}].cost_per_million_usd"),
                 site.cost_per_million_usd,
             )?;
         }
-        positive("sites.capacity_factor", s.capacity_factor)?;
+        positive_at_most("sites.capacity_factor", s.capacity_factor, 100.0)?;
         within("sites.capacity_balance", s.capacity_balance, 0.0, 1.0)?;
-        non_negative(
+        weight(
             "sites.carbon_price_usd_per_tonne",
             s.carbon_price_usd_per_tonne,
         )?;
-        non_negative(
+        weight(
             "sites.energy_kwh_per_million_requests",
             s.energy_kwh_per_million_requests,
         )?;
-        positive("latency.service_time_ms", l.service_time_ms)?;
-        if l.max_queue_delay_ms.is_nan() || l.max_queue_delay_ms <= l.service_time_ms {
+        positive_at_most("latency.service_time_ms", l.service_time_ms, 60_000.0)?;
+        within(
+            "latency.max_queue_delay_ms",
+            l.max_queue_delay_ms,
+            l.service_time_ms,
+            3_600_000.0,
+        )?;
+        if l.max_queue_delay_ms == l.service_time_ms {
             return Err(format!(
                 "latency.max_queue_delay_ms = {}: must exceed service_time_ms ({})",
                 l.max_queue_delay_ms, l.service_time_ms
             ));
         }
-        positive("latency.slo_ms", l.slo_ms)?;
-        non_negative("failures.site_failures_per_day", f.site_failures_per_day)?;
-        positive("failures.mean_repair_minutes", f.mean_repair_minutes)?;
+        positive_at_most("latency.slo_ms", l.slo_ms, 3_600_000.0)?;
+        within(
+            "failures.site_failures_per_day",
+            f.site_failures_per_day,
+            0.0,
+            per_interval,
+        )?;
+        positive_at_most("failures.mean_repair_minutes", f.mean_repair_minutes, YEAR_MINUTES)?;
         within(
             "failures.partial_failure_probability",
             f.partial_failure_probability,
@@ -238,17 +274,26 @@ impl ScenarioConfig for TrafficConfig {
             1.0,
         )?;
         range_pair("failures.partial_capacity", f.partial_capacity, 0.0, 1.0)?;
-        non_negative(
+        within(
             "failures.link_degradations_per_day",
             f.link_degradations_per_day,
+            0.0,
+            per_interval,
         )?;
         range_pair("failures.link_rtt_factor", f.link_rtt_factor, 1.0, 100.0)?;
-        positive("failures.mean_link_minutes", f.mean_link_minutes)?;
+        positive_at_most("failures.mean_link_minutes", f.mean_link_minutes, YEAR_MINUTES)?;
+        bounds::count(
+            "failures.scripted (events)",
+            f.scripted.len() as u64,
+            0,
+            100_000,
+            "every interval checks every scripted event",
+        )?;
         for (i, event) in f.scripted.iter().enumerate() {
             let at = format!("failures.scripted[{i}]");
             let (at_minute, minutes) = event.timing();
-            non_negative(&format!("{at}.at_minute"), at_minute)?;
-            positive(&format!("{at}.minutes"), minutes)?;
+            within(&format!("{at}.at_minute"), at_minute, 0.0, YEAR_MINUTES)?;
+            positive_at_most(&format!("{at}.minutes"), minutes, YEAR_MINUTES)?;
             match event {
                 ScriptedEvent::Site {
                     capacity_fraction, ..
@@ -263,42 +308,10 @@ impl ScenarioConfig for TrafficConfig {
                 }
             }
         }
-        non_negative("reward.latency_weight", r.latency_weight)?;
-        non_negative("reward.drop_weight", r.drop_weight)?;
-        non_negative("reward.cost_weight", r.cost_weight)?;
+        weight("reward.latency_weight", r.latency_weight)?;
+        weight("reward.drop_weight", r.drop_weight)?;
+        weight("reward.cost_weight", r.cost_weight)?;
         Ok(())
-    }
-}
-
-fn within(name: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
-    if value >= low && value <= high {
-        Ok(())
-    } else {
-        Err(format!("{name} = {value}: must be in [{low}, {high}]"))
-    }
-}
-
-fn positive(name: &str, value: f64) -> Result<(), String> {
-    if value > 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} = {value}: must be a positive finite number"
-        ))
-    }
-}
-
-fn non_negative(name: &str, value: f64) -> Result<(), String> {
-    within(name, value, 0.0, f64::MAX)
-}
-
-fn range_pair(name: &str, [low, high]: [f64; 2], min: f64, max: f64) -> Result<(), String> {
-    if min <= low && low <= high && high <= max {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} = [{low}, {high}]: need {min} <= low <= high <= {max}"
-        ))
     }
 }
 
@@ -320,7 +333,7 @@ mod tests {
             TrafficConfig::from_toml("[demand]\nnoise_sigma = -0.5\n", "my.toml").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "config error: my.toml: demand.noise_sigma = -0.5: must be in [0, 2]"
+            "config error: my.toml: demand.noise_sigma = -0.5: must be in [0, 2] (inclusive)"
         );
         let err = TrafficConfig::from_toml("[demand]\nnosie_sigma = 0.1\n", "my.toml").unwrap_err();
         assert!(
@@ -331,7 +344,7 @@ mod tests {
         let err = TrafficConfig::from_toml("interval_s = nan\n", "my.toml").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "config error: my.toml: interval_s = NaN: must be a positive finite number"
+            "config error: my.toml: interval_s = NaN: must be in (0, 86400] (above 0, at most 86400)"
         );
         let err = TrafficConfig::from_toml(
             "[sites]\nlist = [{ region = \"eastus\", cost = 1.0 }]\n",
@@ -345,7 +358,7 @@ mod tests {
         let err = TrafficConfig::from_toml(scripted, "my.toml").unwrap_err();
         assert!(
             err.to_string()
-                .contains("failures.scripted[0].capacity_fraction = 2: must be in [0, 1]"),
+                .contains("failures.scripted[0].capacity_fraction = 2: must be in [0, 1] (inclusive)"),
             "{err}"
         );
     }

@@ -55,6 +55,7 @@ impl Disruptions {
     }
 
     /// Drops the disruptions that end at or before `now`. Returns whether anything changed.
+    /// Linear in the active disruptions, however many end at once.
     pub fn expire(&mut self, now: u64) -> bool {
         let before = self.active.len();
         let mut touched = Vec::new();
@@ -65,12 +66,17 @@ impl Disruptions {
             }
             keep
         });
-        for target in touched {
-            self.effective[target] = self
-                .active
-                .iter()
-                .filter(|a| a.target == target)
-                .fold(self.neutral, |acc, a| (self.combine)(acc, a.value));
+        if touched.is_empty() {
+            return false;
+        }
+        for &target in &touched {
+            self.effective[target] = self.neutral;
+        }
+        touched.sort_unstable();
+        for a in &self.active {
+            if touched.binary_search(&a.target).is_ok() {
+                self.effective[a.target] = (self.combine)(self.effective[a.target], a.value);
+            }
         }
         self.active.len() != before
     }

@@ -28,11 +28,7 @@ impl DiurnalProfile {
         match spec {
             "builtin:azure_vm_v2_2019" => Self::parse(AZURE_VM_V2_CPU_CSV, "cpu_usage", spec),
             path => {
-                let text =
-                    std::fs::read_to_string(Path::new(path)).map_err(|source| EnvError::Io {
-                        path: path.to_string(),
-                        source,
-                    })?;
+                let text = crate::input::read_to_string(Path::new(path))?;
                 Self::parse(&text, column, path)
             }
         }

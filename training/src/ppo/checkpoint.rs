@@ -1,5 +1,10 @@
 //! Checkpoints: everything a resumed run needs to continue as if it had never stopped, written
 //! atomically (`run_dir::write_atomic`) so that a crash never leaves a torn checkpoint.
+//!
+//! File layout: one header line `{"format":2,"sha256":"<hex>","bytes":N}`, then the checkpoint
+//! as JSON (N bytes). The SHA-256 of those bytes is checked before anything is read from them,
+//! so a flipped digit in the weights or the optimiser state is refused instead of resuming
+//! silently into another run.
 
 use super::adam::Adam;
 use super::config::TrainConfig;
@@ -7,10 +12,21 @@ use crate::error::{Result, TrainingError};
 use crate::run_dir::{CHECKPOINT_FILE, write_atomic};
 use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::PolicyFile;
+use planetgym_env::input;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub const CHECKPOINT_FORMAT: u32 = 1;
+pub const CHECKPOINT_FORMAT: u32 = 2;
+
+/// The header line of a checkpoint file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format: u32,
+    sha256: String,
+    bytes: u64,
+}
 
 /// Where one scenario copy stands: its episode and the raw actions taken in it so far (the
 /// copy is rebuilt by replaying them from the episode's seed), and the running episode totals.
@@ -42,29 +58,61 @@ pub struct Checkpoint {
 impl Checkpoint {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let path = dir.join(CHECKPOINT_FILE);
-        let json = serde_json::to_vec(self).map_err(|e| {
+        let cannot = |e: serde_json::Error| {
             TrainingError::file(&path, format!("cannot serialise the checkpoint: {e}"))
-        })?;
-        Ok(write_atomic(&path, &json)?)
+        };
+        let payload = serde_json::to_vec(self).map_err(cannot)?;
+        let header = Header {
+            format: CHECKPOINT_FORMAT,
+            sha256: sha256_hex(&payload),
+            bytes: payload.len() as u64,
+        };
+        let mut file = serde_json::to_vec(&header).map_err(cannot)?;
+        file.push(b'\n');
+        file.extend_from_slice(&payload);
+        Ok(write_atomic(&path, &file)?)
     }
 
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(CHECKPOINT_FILE);
-        let text = std::fs::read(&path).map_err(TrainingError::io(format!(
-            "no checkpoint to resume from at {}",
-            path.display()
-        )))?;
-        let c: Self = serde_json::from_slice(&text).map_err(|e| {
-            TrainingError::file(&path, format!("is corrupt or not a checkpoint: {e}"))
-        })?;
-        if c.format != CHECKPOINT_FORMAT {
+        let file = input::read_bytes_or(
+            &path,
+            TrainingError::io(format!("no checkpoint to resume from at {}", path.display())),
+        )?;
+        let corrupt = |message: String| {
+            TrainingError::file(&path, format!("is corrupt or not a checkpoint: {message}"))
+        };
+        let newline = file
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| corrupt("no header line".into()))?;
+        let (head, payload) = (&file[..newline], &file[newline + 1..]);
+        let header: Header = serde_json::from_slice(head)
+            .map_err(|e| corrupt(format!("header line: {e}")))?;
+        if header.format != CHECKPOINT_FORMAT {
             return Err(TrainingError::file(
                 &path,
                 format!(
                     "checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})",
-                    c.format
+                    header.format
                 ),
             ));
+        }
+        let digest = sha256_hex(payload);
+        if header.bytes != payload.len() as u64 || header.sha256 != digest {
+            return Err(corrupt(format!(
+                "its contents ({} bytes, SHA-256 {digest}) are not what was written ({} bytes, SHA-256 {}): the file was changed or damaged after it was saved",
+                payload.len(),
+                header.bytes,
+                header.sha256
+            )));
+        }
+        let c: Self = serde_json::from_slice(payload).map_err(|e| corrupt(e.to_string()))?;
+        if c.format != CHECKPOINT_FORMAT {
+            return Err(corrupt(format!(
+                "payload format {} differs from its header's {CHECKPOINT_FORMAT}",
+                c.format
+            )));
         }
         if c.copies.len() != c.config.num_envs {
             return Err(TrainingError::file(
@@ -76,6 +124,23 @@ impl Checkpoint {
                 ),
             ));
         }
+        let total = c.config.total_steps.div_ceil(c.config.steps_per_update());
+        if c.updates > total || c.env_steps != c.updates.saturating_mul(c.config.steps_per_update())
+        {
+            return Err(corrupt(format!(
+                "{} updates and {} environment steps saved, for a run of {total} updates of {} steps",
+                c.updates,
+                c.env_steps,
+                c.config.steps_per_update()
+            )));
+        }
         Ok(c)
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -3,7 +3,9 @@
 //! errors, and the resolved config is written to the run directory.
 
 use crate::error::{Result, TrainingError};
+use planetgym_agents::nn::policy::MAX_HIDDEN;
 use planetgym_agents::registry;
+use planetgym_env::bounds::{self, MAX_ENV_COPIES};
 use serde::{Deserialize, Serialize};
 
 /// The default config, every field documented (`planetgym train --show-default`). A test keeps
@@ -131,8 +133,11 @@ impl Default for EvalConfig {
 
 impl TrainConfig {
     pub fn from_file(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(TrainingError::io(format!("cannot read {}", path.display())))?;
+        let bytes = planetgym_env::input::read_bytes_or(
+            path,
+            TrainingError::io(format!("cannot read {}", path.display())),
+        )?;
+        let text = planetgym_env::input::text(bytes, &path.display().to_string())?;
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -152,7 +157,7 @@ impl TrainConfig {
 
     /// Environment steps collected between two updates (every copy's rollout).
     pub fn steps_per_update(&self) -> u64 {
-        (self.ppo.rollout_steps * self.num_envs) as u64
+        (self.ppo.rollout_steps as u64).saturating_mul(self.num_envs as u64)
     }
 
     /// The `[env]` table as the scenario's own TOML.
@@ -174,7 +179,7 @@ impl TrainConfig {
             (p.rollout_steps > 0, "ppo.rollout_steps must be at least 1"),
             (p.epochs > 0, "ppo.epochs must be at least 1"),
             (
-                p.minibatches > 0 && p.minibatches <= p.rollout_steps * self.num_envs,
+                p.minibatches > 0 && p.minibatches as u64 <= self.steps_per_update(),
                 "ppo.minibatches must be in [1, rollout_steps x num_envs]",
             ),
             (
@@ -209,6 +214,36 @@ impl TrainConfig {
         if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(message.to_string());
         }
+        bounds::count(
+            "hidden",
+            self.hidden as u64,
+            1,
+            MAX_HIDDEN as u64,
+            "units per layer; hidden x hidden weights per layer",
+        )?;
+        bounds::count(
+            "num_envs",
+            self.num_envs as u64,
+            1,
+            MAX_ENV_COPIES as u64,
+            "each copy is a whole simulator",
+        )?;
+        bounds::threads("threads", self.threads)?;
+        bounds::count(
+            "total_steps",
+            self.total_steps,
+            1,
+            1_000_000_000_000,
+            "a trillion environment steps is years on any machine",
+        )?;
+        bounds::count(
+            "ppo.rollout_steps x num_envs",
+            self.steps_per_update(),
+            1,
+            10_000_000,
+            "every update keeps that many observations in memory",
+        )?;
+        bounds::episodes("eval.episodes", self.eval.episodes)?;
         if registry::find(&self.scenario).is_none() {
             return Err(format!(
                 "unknown scenario `{}`; known: {}",

@@ -19,6 +19,7 @@ use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::{Brain, PolicyFile};
 use planetgym_agents::nn::{inference_device, training_device};
+use planetgym_env::{bounds, input};
 use planetgym_env::rng::{Rng, derive_seed};
 use planetgym_env::{Action, AutoresetMode, Scenario, VecEnv};
 use std::path::{Path, PathBuf};
@@ -111,6 +112,26 @@ pub struct Run<'a> {
     pub stop_after: Option<u64>,
 }
 
+/// Checks that a rollout (observations twice: as collected and normalised, plus per-step
+/// scalars) and one minibatch's activations (the entity scorer keeps a hidden row per entity,
+/// through the forward and backward passes) fit in the memory budget.
+fn check_memory<S: Scenario>(prototype: &S, config: &TrainConfig) -> Result<()> {
+    let spec = prototype.feature_spec();
+    let steps = config.steps_per_update() as f64;
+    let rollout = steps * (8.0 * spec.encoded_len() as f64 + 64.0);
+    let rows_per_minibatch = steps / config.ppo.minibatches.max(1) as f64;
+    let entities = spec.entity_parts().map_or(1.0, |p| p.entities as f64);
+    let activations = rows_per_minibatch * entities * config.hidden as f64 * 4.0 * 8.0;
+    bounds::memory(
+        &format!(
+            "a rollout of {steps} steps (ppo.rollout_steps x num_envs) and its minibatches (hidden = {})",
+            config.hidden
+        ),
+        rollout + activations,
+    )
+    .map_err(|message| TrainingError::config("training config", message))
+}
+
 /// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`: see
 /// [`crate::run_dir`].
 pub fn train<S: Scenario + Clone>(
@@ -199,6 +220,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             &train_device,
         )
         .map_err(|e| TrainingError::run(prototype.name(), e))?;
+        check_memory(prototype, config)?;
         let head = brain.head.clone();
         if c.counterfactual_rows && head.parts(true) == 1 {
             return Err(TrainingError::config(
@@ -211,7 +233,8 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             ));
         }
         let envs = VecEnv::new(
-            vec![prototype.clone(); copies],
+            prototype.clone(),
+            copies,
             derive_seed(config.seed, &[0xE1]),
             config.threads,
             AutoresetMode::SameStep,
@@ -226,6 +249,16 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
                     dir,
                     format!(
                         "the checkpoint was written with another config; resume with the run's own {CONFIG_FILE}"
+                    ),
+                ));
+            }
+            let total = config.total_steps.div_ceil(config.steps_per_update());
+            if ck.updates >= total {
+                return Err(TrainingError::file(
+                    dir,
+                    format!(
+                        "nothing to resume: the run has done all its {total} updates ({} environment steps)",
+                        ck.env_steps
                     ),
                 ));
             }
@@ -457,10 +490,10 @@ pub fn save_policy(dir: &Path, policy: &PolicyFile) -> Result<()> {
 /// Reads `DIR/policy.json`.
 pub fn load_policy(dir: &Path) -> Result<PolicyFile> {
     let path = dir.join(POLICY_FILE);
-    let text = std::fs::read(&path).map_err(TrainingError::io(format!(
-        "no policy at {}",
-        path.display()
-    )))?;
+    let text = input::read_bytes_or(
+        &path,
+        TrainingError::io(format!("no policy at {}", path.display())),
+    )?;
     serde_json::from_slice(&text).map_err(|e| {
         TrainingError::file(&path, format!("is corrupt or not a planetgym policy: {e}"))
     })
