@@ -38,14 +38,8 @@ fn bench(c: &mut Criterion) {
 
     group.throughput(Throughput::Elements(64));
     for threads in [1, 2] {
-        let mut vec = VecEnv::new(
-            scenario.clone(),
-            64,
-            0,
-            threads,
-            AutoresetMode::SameStep,
-        )
-        .unwrap();
+        let mut vec =
+            VecEnv::new(scenario.clone(), 64, 0, threads, AutoresetMode::SameStep).unwrap();
         let actions = vec![action.clone(); 64];
         group.bench_function(format!("vec_env_64_threads_{threads}"), |b| {
             b.iter(|| {

@@ -20,13 +20,27 @@ pub const MAX_EPISODES: usize = 100_000;
 /// per step gains nothing).
 pub const MAX_ENV_COPIES: usize = 65_536;
 
+/// A number for a message: plain when short, scientific when huge or tiny (`1e300`, not three
+/// hundred digits).
+pub fn num(value: f64) -> String {
+    let a = value.abs();
+    if a.is_finite() && a != 0.0 && !(1e-4..1e15).contains(&a) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
 /// `value` is finite and in `[low, high]` (both inclusive).
 pub fn within(name: &str, value: f64, low: f64, high: f64) -> Result<(), String> {
     if value.is_finite() && value >= low && value <= high {
         Ok(())
     } else {
         Err(format!(
-            "{name} = {value}: must be in [{low}, {high}] (inclusive)"
+            "{name} = {}: must be in [{}, {}] (inclusive)",
+            num(value),
+            num(low),
+            num(high)
         ))
     }
 }
@@ -36,8 +50,10 @@ pub fn positive_at_most(name: &str, value: f64, high: f64) -> Result<(), String>
     if value.is_finite() && value > 0.0 && value <= high {
         Ok(())
     } else {
+        let high = num(high);
         Err(format!(
-            "{name} = {value}: must be in (0, {high}] (above 0, at most {high})"
+            "{name} = {}: must be in (0, {high}] (above 0, at most {high})",
+            num(value)
         ))
     }
 }
@@ -53,7 +69,11 @@ pub fn range_pair(name: &str, [low, high]: [f64; 2], min: f64, max: f64) -> Resu
         Ok(())
     } else {
         Err(format!(
-            "{name} = [{low}, {high}]: need finite {min} <= low <= high <= {max}"
+            "{name} = [{}, {}]: need finite {} <= low <= high <= {}",
+            num(low),
+            num(high),
+            num(min),
+            num(max)
         ))
     }
 }
@@ -70,17 +90,22 @@ pub fn count(name: &str, value: u64, low: u64, high: u64, why: &str) -> Result<(
 }
 
 /// Bytes of memory one process may plan to use for a single structure (a vector env's
-/// copies, a network, a rollout buffer, a trace): half the machine's physical memory, so that
-/// a config that fits leaves room for everything else on a shared machine. 8 GiB where the
-/// machine's memory cannot be read.
+/// copies, a network, a rollout buffer, a trace): half the machine's physical memory, or half
+/// the process's address-space limit (`ulimit -v`) if that is lower, so that a config that fits
+/// leaves room for everything else on a shared machine. 8 GiB where neither can be read.
 pub fn memory_budget() -> u64 {
     const FALLBACK: u64 = 8 << 30;
-    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| {
-        text.lines()
-            .find_map(|line| line.strip_prefix("MemTotal:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-    });
-    total_kib.map_or(FALLBACK, |kib| kib.saturating_mul(1024) / 2)
+    let field = |file: &str, key: &str| -> Option<u64> {
+        let text = std::fs::read_to_string(file).ok()?;
+        let line = text.lines().find(|l| l.starts_with(key))?;
+        line[key.len()..].split_whitespace().next()?.parse().ok()
+    };
+    let physical = field("/proc/meminfo", "MemTotal:").map(|kib| kib.saturating_mul(1024));
+    let address_space = field("/proc/self/limits", "Max address space");
+    match (physical, address_space) {
+        (None, None) => FALLBACK,
+        (p, a) => p.unwrap_or(u64::MAX).min(a.unwrap_or(u64::MAX)) / 2,
+    }
 }
 
 /// Checks that `estimate_bytes` (what `what` would allocate; `f64` so that products of user
@@ -152,11 +177,7 @@ pub fn human_bytes(bytes: f64) -> String {
 pub fn excerpt(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_string(),
-        Some((cut, _)) => format!(
-            "{}... ({} bytes in all)",
-            &text[..cut],
-            text.len()
-        ),
+        Some((cut, _)) => format!("{}... ({} bytes in all)", &text[..cut], text.len()),
     }
 }
 
@@ -177,14 +198,23 @@ mod tests {
             assert!(range_pair("x", [0.0, bad], 0.0, f64::MAX).is_err());
         }
         assert!(positive_at_most("x", 0.0, 1.0).is_err());
-        assert!(weight("w", 1e308).unwrap_err().contains("[0, 1000000]"));
+        assert_eq!(
+            weight("w", 1e308).unwrap_err(),
+            "w = 1e308: must be in [0, 1000000] (inclusive)"
+        );
+        assert_eq!(num(1.2e21), "1.2e21");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(f64::NAN), "NaN");
     }
 
     #[test]
     fn counts_name_the_bound_and_why() {
         let err = count("n", 10, 1, 9, "because").unwrap_err();
         assert_eq!(err, "n = 10: at most 9 (because)");
-        assert_eq!(count("n", 0, 1, 9, "b").unwrap_err(), "n = 0: must be at least 1");
+        assert_eq!(
+            count("n", 0, 1, 9, "b").unwrap_err(),
+            "n = 0: must be at least 1"
+        );
         assert!(count("n", 9, 1, 9, "b").is_ok());
         assert!(threads("threads", 1_000_000).is_err());
         assert!(threads("threads", 0).is_ok());
@@ -197,7 +227,10 @@ mod tests {
         assert!(memory_budget() >= 1 << 20);
         assert!(memory("a small table", 1e6).is_ok());
         let err = memory("1e12 rows", 1e18).unwrap_err();
-        assert!(err.starts_with("1e12 rows would need about 888.2 PiB"), "{err}");
+        assert!(
+            err.starts_with("1e12 rows would need about 888.2 PiB"),
+            "{err}"
+        );
         assert!(memory("nan", f64::NAN).is_err());
         assert!(memory("huge", f64::INFINITY).is_err());
     }

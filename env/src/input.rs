@@ -65,9 +65,7 @@ fn env_bytes(name: &str) -> Result<Option<u64>, EnvError> {
 /// readers such as `csv`, so every reader reports it with its own context.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LimitExceeded {
-    #[error(
-        "line {line} is longer than {max} bytes (the line limit; set {LINE_ENV} to raise it)"
-    )]
+    #[error("line {line} is longer than {max} bytes (the line limit; set {LINE_ENV} to raise it)")]
     Line { line: u64, max: usize },
     #[error("input is larger than {} (expanded; set {INPUT_ENV} to raise the limit)", human_bytes(*max as f64))]
     Input { max: u64 },
@@ -357,7 +355,10 @@ mod tests {
         let mut r = reader("0123456789\n0123456789\n", 100, 15);
         let mut text = String::new();
         let err = r.read_to_string(&mut text).unwrap_err();
-        assert_eq!(LimitExceeded::of(&err), Some(&LimitExceeded::Input { max: 15 }));
+        assert_eq!(
+            LimitExceeded::of(&err),
+            Some(&LimitExceeded::Input { max: 15 })
+        );
     }
 
     #[test]

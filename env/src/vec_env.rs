@@ -209,9 +209,10 @@ impl<S: Scenario> VecEnv<S> {
                             return Ok(());
                         }
                         let t = c.scenario.step(a).map_err(|e| match e {
-                            EnvError::InvalidAction(source) => {
-                                EnvError::InvalidActionAt { index: i, error: source }
-                            }
+                            EnvError::InvalidAction(source) => EnvError::InvalidActionAt {
+                                index: i,
+                                error: source,
+                            },
                             other => other,
                         })?;
                         (*reward, *terminated, *truncated) = (t.reward, t.terminated, t.truncated);

@@ -108,6 +108,6 @@ fn load_scale_compresses_arrivals() {
     let err = BatchConfig::from_toml("load_scale = 0", "test").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "config error: test: load_scale = 0: must be in [0.01, 100]"
+        "config error: test: load_scale = 0: must be in [0.01, 100] (inclusive)"
     );
 }

@@ -8,9 +8,18 @@ import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from planetgym import _core
 
 ConfigLike = Mapping[str, Any] | str | os.PathLike | None
+
+
+def count(name: str, value: Any) -> int:
+    """``value`` as an int, refusing bools and floats (``n=True`` is a mistake, not 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__} ({value!r})")
+    return int(value)
 
 
 def _merge(base: dict, overrides: Mapping[str, Any]) -> dict:

@@ -17,7 +17,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 
 from planetgym import _core
-from planetgym._config import ConfigLike, to_toml
+from planetgym._config import ConfigLike, count, to_toml
 from planetgym._spaces import action_space, flat_actions, observation_space
 from planetgym.envs import SEED_BOUND
 from planetgym.vector import _scenario_name
@@ -43,6 +43,7 @@ class PlanetgymSB3VecEnv(VecEnv):
         illegal_actions: str = "remap",
         **overrides: Any,
     ) -> None:
+        n_envs, seed, threads = count("n_envs", n_envs), count("seed", seed), count("threads", threads)
         text, origin = to_toml(config, overrides)
         self._core = _core.VecEnv(
             _scenario_name(scenario),

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Union
 import numpy as np
 
 from . import _core
-from ._config import to_toml
+from ._config import count, to_toml
 
 PathLike = Union[str, "os.PathLike[str]"]
 Record = Union[str, Mapping[str, Any]]
@@ -52,6 +52,7 @@ def sample_records(
     """``records`` decision records from the simulator, with ``incumbent`` deciding: a
     baseline's name (see ``baselines``) or a trained policy's directory (same as
     ``planetgym shadow-sample``)."""
+    records, seed = count("records", records), count("seed", seed)
     text, _ = to_toml(config, overrides)
     lines = _core.sample_records(scenario, os.fspath(incumbent), records, text, seed)
     return [json.loads(line) for line in lines.splitlines()]

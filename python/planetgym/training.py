@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from planetgym import _core
-from planetgym._config import ConfigLike, to_toml
+from planetgym._config import ConfigLike, count, to_toml
 from planetgym._spaces import action_space, unflatten_actions
 from planetgym.envs import feature_names
 
@@ -199,12 +199,23 @@ def evaluate(
     with the episode return and every scenario metric.
 
     ``policies`` holds baseline names (see ``baselines``), ``Policy`` objects and directories
-    of trained policies; None runs every baseline. ``scenario`` defaults to the trained
+    of trained policies (one of them alone is read as a list of one); None runs every baseline.
+    A list may not be empty or name a policy twice. ``scenario`` defaults to the trained
     policies' scenario, and ``config`` to the config they were trained on.
     """
+    episodes, seed = count("episodes", episodes), count("seed", seed)
     names: list[str] | None = None
     trained: list[Policy] = []
+    if isinstance(policies, (str, os.PathLike, Policy)):
+        policies = [policies]
     if policies is not None:
+        policies = list(policies)
+        if not policies:
+            raise ValueError("policies is empty: list at least one, or pass None for every baseline")
+        labels = [p.name if isinstance(p, Policy) else repr(p) for p in policies]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"policies lists {', '.join(twice)} more than once: each policy runs once per episode")
         names = []
         for p in policies:
             if isinstance(p, Policy):

@@ -10,7 +10,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from planetgym import _core
-from planetgym._config import ConfigLike, to_toml
+from planetgym._config import ConfigLike, count, to_toml
 from planetgym._spaces import action_space, flat_actions, observation_space
 from planetgym.envs import ENV_IDS, episode_seed
 
@@ -42,6 +42,7 @@ class PlanetgymVectorEnv(VectorEnv):
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: planetgym envs do not render; use None")
+        num_envs, threads = count("num_envs", num_envs), count("threads", threads)
         text, origin = to_toml(config, overrides)
         self._core = _core.VecEnv(
             scenario,

@@ -166,13 +166,7 @@ impl ScenarioVisitor for MakeVec {
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
         let meta = Meta::of(&built.env, built.resolved_config);
-        let env = VecEnv::new(
-            built.env,
-            self.num_envs,
-            self.seed,
-            self.threads,
-            self.mode,
-        )?;
+        let env = VecEnv::new(built.env, self.num_envs, self.seed, self.threads, self.mode)?;
         Ok((Box::new(env), meta))
     }
 }

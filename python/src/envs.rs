@@ -93,6 +93,16 @@ pub struct Env {
     env: Box<dyn DynEnv>,
     meta: Meta,
     illegal: Illegal,
+    /// `reset` was called: before it there is no state to step or mask, in every scenario.
+    started: bool,
+}
+
+/// The error for `what` (a method) called before the first `reset`, the same for single and
+/// vector envs.
+fn before_reset(what: &str) -> PyErr {
+    pyo3::exceptions::PyRuntimeError::new_err(format!(
+        "{what} called before reset: call reset first"
+    ))
 }
 
 #[pymethods]
@@ -102,7 +112,12 @@ impl Env {
     fn new(scenario: &str, config: &str, origin: &str, illegal_actions: &str) -> PyResult<Self> {
         let illegal = Illegal::parse(illegal_actions).map_err(value_error)?;
         let (env, meta) = build(scenario, config, origin, MakeEnv)?;
-        Ok(Self { env, meta, illegal })
+        Ok(Self {
+            env,
+            meta,
+            illegal,
+            started: false,
+        })
     }
 
     /// Scenario description: spaces, features, metrics, resolved config.
@@ -114,6 +129,7 @@ impl Env {
     fn reset<'py>(&mut self, py: Python<'py>, seed: u64) -> Bound<'py, PyArray1<f32>> {
         let mut obs = vec![0.0; self.meta.spec.encoded_len()];
         self.env.reset(seed, &mut obs);
+        self.started = true;
         PyArray1::from_vec(py, obs)
     }
 
@@ -125,6 +141,9 @@ impl Env {
         py: Python<'py>,
         action: PyReadonlyArray1<'py, f64>,
     ) -> PyResult<(Bound<'py, PyArray1<f32>>, f64, bool, bool, Vec<f64>, bool)> {
+        if !self.started {
+            return Err(before_reset("step"));
+        }
         let values = action.as_slice().map_err(value_error)?;
         let mut action = actions::from_values(&self.meta.space, values).map_err(value_error)?;
         let remapped = self.illegal == Illegal::Remap
@@ -144,8 +163,11 @@ impl Env {
     }
 
     /// The legal-action mask of the current state (None when the scenario has none).
-    fn action_mask<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<bool>>> {
-        self.env.mask().map(|m| PyArray1::from_slice(py, m))
+    fn action_mask<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray1<bool>>>> {
+        if !self.started {
+            return Err(before_reset("action_masks()"));
+        }
+        Ok(self.env.mask().map(|m| PyArray1::from_slice(py, m)))
     }
 }
 
@@ -157,6 +179,8 @@ pub struct VecEnv {
     meta: Meta,
     illegal: Illegal,
     num_envs: usize,
+    /// `reset` was called (the copies are built reset, but the caller has not seen them yet).
+    started: bool,
 }
 
 /// What one batched step returns (see `VecEnv.step`).
@@ -208,9 +232,6 @@ impl VecEnv {
                 )));
             }
         };
-        if num_envs == 0 {
-            return Err(value_error("num_envs must be at least 1"));
-        }
         let visitor = MakeVec {
             num_envs,
             seed,
@@ -223,6 +244,7 @@ impl VecEnv {
             meta,
             illegal,
             num_envs,
+            started: false,
         })
     }
 
@@ -243,6 +265,7 @@ impl VecEnv {
             env.reset(seed);
             env.observations().to_vec()
         });
+        self.started = true;
         self.rows(py, obs)
     }
 
@@ -255,6 +278,9 @@ impl VecEnv {
         py: Python<'py>,
         actions: PyReadonlyArray2<'py, f64>,
     ) -> PyResult<VecStep<'py>> {
+        if !self.started {
+            return Err(before_reset("step"));
+        }
         let flat = self.meta.space.flat_len();
         let shape = actions.shape();
         if shape != [self.num_envs, flat] {
@@ -319,6 +345,9 @@ impl VecEnv {
 
     /// Legal-action masks `[N, mask_len]` (None when the scenario has none).
     fn action_masks<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyArray2<bool>>>> {
+        if !self.started {
+            return Err(before_reset("action_masks()"));
+        }
         let len = self.meta.mask_len;
         if len == 0 {
             return Ok(None);

@@ -88,7 +88,7 @@ def test_bad_batches_raise_value_error():
         env.step(bad)
     with pytest.raises(ValueError, match="seed must be one int"):
         env.reset(seed=[1, 2])
-    with pytest.raises(ValueError, match="num_envs must be at least 1"):
+    with pytest.raises(ValueError, match=r"num_envs \(vector env copies\) = 0: must be at least 1"):
         planetgym.make_vec("traffic", 0)
     batch = planetgym.make_vec("batch", 2, config=SMALL["batch"], illegal_actions="raise")
     _, infos = batch.reset(seed=0)

@@ -108,7 +108,10 @@ impl Brain {
                 head.outputs()
             )));
         }
-        check_size(&ActorCritic::shapes(spec.encoded_len(), parts, &head, hidden), hidden)?;
+        check_size(
+            &ActorCritic::shapes(spec.encoded_len(), parts, &head, hidden),
+            hidden,
+        )?;
         Ok(Self {
             model: ActorCritic::new(
                 spec.encoded_len(),
@@ -163,7 +166,8 @@ impl Brain {
         // huge network must not allocate it.
         let head = ActionHead::for_space(scenario.action_space());
         let spec = scenario.feature_spec();
-        let shapes = ActorCritic::shapes(spec.encoded_len(), spec.entity_parts(), &head, file.hidden);
+        let shapes =
+            ActorCritic::shapes(spec.encoded_len(), spec.entity_parts(), &head, file.hidden);
         check_size(&shapes, file.hidden)?;
         file.weights.check_shapes(&shapes)?;
         let mut brain = Self::new(scenario, file.hidden, 0.0, false, 0, device)?;

@@ -17,11 +17,11 @@ use crate::export::Artifact;
 use counterfactual::Counterfactual;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
+use planetgym_env::input::{BoundedReader, LINE_ENV, LimitExceeded, Limits};
 use planetgym_env::{Action, Space};
 use rayon::prelude::*;
 use record::{ActionJson, Decision, RecordReader};
 use serde::Serialize;
-use planetgym_env::input::{BoundedReader, LINE_ENV, LimitExceeded, Limits};
 use std::io::{BufRead, Write};
 use std::time::Instant;
 

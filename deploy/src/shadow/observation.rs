@@ -116,7 +116,12 @@ impl<'de> Visitor<'de> for &ObservationReader {
         let custom = |message: String| de::Error::custom(message);
         let (mut features, mut global, mut entities, mut mask) = (None, None, None, None);
         while let Some(key) = map.next_key::<String>()? {
-            let given = [features.is_some(), global.is_some(), entities.is_some(), mask.is_some()];
+            let given = [
+                features.is_some(),
+                global.is_some(),
+                entities.is_some(),
+                mask.is_some(),
+            ];
             let index = ["features", "global", "entities", "entity_mask"]
                 .iter()
                 .position(|k| *k == key);

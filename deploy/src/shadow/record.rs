@@ -16,9 +16,9 @@
 
 use super::observation::{Observation, ObservationReader, flags};
 use super::strict_json::StrictValue;
-use planetgym_env::bounds::excerpt;
 use crate::error::DeployError;
 use crate::export::Inputs;
+use planetgym_env::bounds::excerpt;
 use planetgym_env::features::{Feature, Layout};
 use planetgym_env::{Action, FeatureSpec, Space};
 use serde::Deserializer as _;
@@ -309,10 +309,9 @@ fn rfc3339(text: &str) -> bool {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> Option<u32> {
         let part = b.get(range)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
-        })
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
     };
     let fields = (|| {
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);

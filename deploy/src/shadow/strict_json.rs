@@ -90,12 +90,23 @@ mod tests {
     #[test]
     fn values_read_as_serde_json_reads_them() {
         let text = r#"{"a": [1, -2, 2.5, "x", null, true], "b": {"c": {}}}"#;
-        assert_eq!(read(text).unwrap(), serde_json::from_str::<Value>(text).unwrap());
+        assert_eq!(
+            read(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
     }
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
-        assert!(read(r#"{"a": 1, "a": 2}"#).unwrap_err().contains("key `a` appears twice"));
-        assert!(read(r#"{"o": [{"k": 1, "k": 1}]}"#).unwrap_err().contains("key `k`"));
+        assert!(
+            read(r#"{"a": 1, "a": 2}"#)
+                .unwrap_err()
+                .contains("key `a` appears twice")
+        );
+        assert!(
+            read(r#"{"o": [{"k": 1, "k": 1}]}"#)
+                .unwrap_err()
+                .contains("key `k`")
+        );
     }
 }

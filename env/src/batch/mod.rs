@@ -16,10 +16,10 @@ pub use sim::{Job, ScheduleMetrics, Simulation};
 use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
+use crate::input;
 use crate::rng::Rng;
 use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
 use crate::spaces::{Action, Space};
-use crate::input;
 use crate::traces::swf::{self, SwfLog, SwfOptions};
 use std::sync::Arc;
 

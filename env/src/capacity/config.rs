@@ -88,7 +88,13 @@ impl ScenarioConfig for CapacityConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        bounds::count("sites", self.sites as u64, 1, 64, "one observation block per site")?;
+        bounds::count(
+            "sites",
+            self.sites as u64,
+            1,
+            64,
+            "one observation block per site",
+        )?;
         bounds::count(
             "series (entries)",
             self.series.len() as u64,
@@ -100,8 +106,20 @@ impl ScenarioConfig for CapacityConfig {
         bounds::positive_at_most("period_s", self.period_s, 30.0 * 86_400.0)?;
         // The forecasters read the whole visible history at every step.
         let periods = "periods are simulated and forecast one by one";
-        bounds::count("episode_periods", self.episode_periods as u64, 1, 100_000, periods)?;
-        bounds::count("history_periods", self.history_periods as u64, 0, 100_000, periods)?;
+        bounds::count(
+            "episode_periods",
+            self.episode_periods as u64,
+            1,
+            100_000,
+            periods,
+        )?;
+        bounds::count(
+            "history_periods",
+            self.history_periods as u64,
+            0,
+            100_000,
+            periods,
+        )?;
         bounds::positive_at_most("mean_demand_units", self.mean_demand_units, 1e6)?;
         bounds::within("noise_sigma", self.noise_sigma, 0.0, 2.0)?;
         bounds::within("growth_per_week", self.growth_per_week, -0.5, 1.0)?;
@@ -121,7 +139,12 @@ impl ScenarioConfig for CapacityConfig {
             1_000,
             "one action per entry",
         )?;
-        if !self.changes.contains(&0) || self.changes.iter().any(|c| c.unsigned_abs() > self.max_units.unsigned_abs()) {
+        if !self.changes.contains(&0)
+            || self
+                .changes
+                .iter()
+                .any(|c| c.unsigned_abs() > self.max_units.unsigned_abs())
+        {
             return Err(format!(
                 "changes = {}: must include 0 (no change), and no change larger than max_units ({})",
                 crate::bounds::excerpt(&format!("{:?}", self.changes), 80),
@@ -141,7 +164,13 @@ impl ScenarioConfig for CapacityConfig {
         bounds::weight("cost.change_per_unit", c.change_per_unit)?;
         let f = &self.forecast;
         let fit = "forecasters refit over it";
-        bounds::count("forecast.season_periods", f.season_periods as u64, 1, 10_000, fit)?;
+        bounds::count(
+            "forecast.season_periods",
+            f.season_periods as u64,
+            1,
+            10_000,
+            fit,
+        )?;
         bounds::count(
             "forecast.moving_average_window",
             f.moving_average_window as u64,

@@ -229,12 +229,18 @@ fn planetlab_row(text: &str, source: &str, row: &str) -> Result<Slots, EnvError>
         .records()
         .nth(index)
         .ok_or_else(|| EnvError::data(source, format!("no row {index}")))?
-        .map_err(|e| table::csv_error(source, &e))?;
+        .map_err(|e| table::csv_error(source, &e, text))?;
     (1..record.len())
         .map(|c| {
             Ok((
                 (c - 1) as i64,
-                table::number_in(&record, c, (table::line_of(&record), source), "utilisation", DEMAND)?,
+                table::number_in(
+                    &record,
+                    c,
+                    (table::line_of(&record, text), source),
+                    "utilisation",
+                    DEMAND,
+                )?,
             ))
         })
         .collect()

@@ -17,11 +17,11 @@ pub use frag::{TypicalPod, node_fragment, typical_pods};
 use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
+use crate::input;
 use crate::rng::Rng;
 use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
 use crate::spaces::{Action, Space};
 use crate::traces::openb::{self, OpenbNode, OpenbPod};
-use crate::input;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -46,20 +46,14 @@ const BUILTIN_PODS: &[u8] = include_bytes!("../../data/openb_pod_list_default.cs
 fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
     match source {
         "builtin:openb" => openb::read_nodes(input::from_bytes(BUILTIN_NODES)?, source),
-        path => openb::read_nodes(
-            input::open(std::path::Path::new(path))?,
-            path,
-        ),
+        path => openb::read_nodes(input::open(std::path::Path::new(path))?, path),
     }
 }
 
 fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
     match source {
         "builtin:openb_default" => openb::read_pods(input::from_bytes(BUILTIN_PODS)?, source),
-        path => openb::read_pods(
-            input::open(std::path::Path::new(path))?,
-            path,
-        ),
+        path => openb::read_pods(input::open(std::path::Path::new(path))?, path),
     }
 }
 

@@ -40,36 +40,27 @@ pub struct OpenbPod {
     pub deletion_time: Option<i64>,
 }
 
-/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line.
+/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line (line
+/// numbers are physical). The input is read whole first: its size is bounded by the reader.
 fn read_rows<T>(
-    reader: impl Read,
+    mut reader: impl Read,
     source: &str,
     columns: &[&str],
     mut row: impl FnMut(&[&str], usize) -> Result<T, String>,
 ) -> Result<Vec<T>, EnvError> {
-    let mut csv = csv::Reader::from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| super::table::csv_error(source, &e))?
-        .clone();
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::input::line_error(source, 0, &e))?;
+    let text = crate::input::text(bytes, source)?;
+    let (headers, rows) = super::table::rows(&text, source)?;
     let index: Vec<usize> = columns
         .iter()
-        .map(|c| {
-            headers.iter().position(|h| h == *c).ok_or_else(|| {
-                EnvError::data(
-                    source,
-                    format!(
-                        "missing column `{c}` (columns: {})",
-                        headers.iter().collect::<Vec<_>>().join(", ")
-                    ),
-                )
-            })
-        })
+        .map(|c| super::table::column(&headers, c, source))
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
-    for record in csv.records() {
-        let record = record.map_err(|e| super::table::csv_error(source, &e))?;
-        let line = super::table::line_of(&record);
+    for record in rows {
+        let (line, record) = record?;
         let fields: Vec<&str> = index
             .iter()
             .map(|&c| record.get(c).unwrap_or("").trim())
@@ -219,7 +210,7 @@ mod tests {
             read_pods(bad.as_bytes(), "pods.csv")
                 .unwrap_err()
                 .to_string()
-                .contains("missing column `memory_mib`")
+                .contains("no column `memory_mib`")
         );
     }
 }

@@ -139,11 +139,7 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
 
 /// Reads a log from a file (plain or gzip).
 pub fn read(path: &std::path::Path, options: SwfOptions) -> Result<SwfLog, EnvError> {
-    parse(
-        input::open(path)?,
-        &path.display().to_string(),
-        options,
-    )
+    parse(input::open(path)?, &path.display().to_string(), options)
 }
 
 fn parse_fields(text: &str) -> Result<[f64; 18], String> {
@@ -168,8 +164,10 @@ fn parse_fields(text: &str) -> Result<[f64; 18], String> {
         };
         if value.abs() > limit {
             return Err(format!(
-                "{} = {value} is out of range: at most {limit} in magnitude",
-                field()
+                "{} = {} is out of range: at most {} in magnitude",
+                field(),
+                crate::bounds::num(value),
+                crate::bounds::num(limit)
             ));
         }
         fields[count] = value;

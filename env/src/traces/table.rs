@@ -1,7 +1,7 @@
 //! Small helpers shared by the CSV readers: find a column, read a finite number, with the
 //! source, line and column in every message.
 
-use crate::bounds::excerpt;
+use crate::bounds::{excerpt, num};
 use crate::error::EnvError;
 use csv::StringRecord;
 
@@ -12,7 +12,7 @@ pub fn column(headers: &StringRecord, name: &str, source: &str) -> Result<usize,
             source,
             format!(
                 "no column `{name}` (columns: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
+                excerpt(&headers.iter().collect::<Vec<_>>().join(", "), 200)
             ),
         )
     })
@@ -55,21 +55,20 @@ pub fn number_in(
     } else {
         Err(EnvError::data(
             source,
-            format!("line {line}: {what} = {value} is outside [{low}, {high}]"),
+            format!(
+                "line {line}: {what} = {} is outside [{}, {}]",
+                num(value),
+                num(low),
+                num(high)
+            ),
         ))
     }
 }
 
-/// The physical line (1-based) where `record` starts: right after blank lines and quoted
-/// newlines, where a record count would not be.
-pub fn line_of(record: &StringRecord) -> usize {
-    record.position().map_or(0, |p| p.line() as usize)
-}
-
-/// A CSV reading error with the source and the physical line; a hit input limit gives its own
+/// A CSV reading error in `text` with the source and the physical line; a hit input limit gives its own
 /// message (it names the line).
-pub fn csv_error(source: &str, e: &csv::Error) -> EnvError {
-    let line = |pos: &Option<csv::Position>| pos.as_ref().map_or(0, csv::Position::line);
+pub fn csv_error(source: &str, e: &csv::Error, text: &str) -> EnvError {
+    let line = |pos: &Option<csv::Position>| pos.as_ref().map_or(0, |p| line_at(text, p.byte()));
     let message = match e.kind() {
         csv::ErrorKind::Io(io) => return crate::input::line_error(source, 0, io),
         csv::ErrorKind::UnequalLengths {
@@ -85,7 +84,10 @@ pub fn csv_error(source: &str, e: &csv::Error) -> EnvError {
             line(pos),
             err.field() + 1
         ),
-        _ => e.to_string(),
+        _ => match e.position() {
+            Some(p) => format!("line {}: {e}", line_at(text, p.byte())),
+            None => e.to_string(),
+        },
     };
     EnvError::data(source, message)
 }
@@ -94,7 +96,8 @@ pub fn csv_error(source: &str, e: &csv::Error) -> EnvError {
 pub type Row = Result<(usize, StringRecord), EnvError>;
 
 /// The header and the data rows of CSV `text`, each row with its physical line number (the
-/// header is line 1), errors naming `source` and the line.
+/// header is line 1; blank lines and quoted newlines count), errors naming `source` and the
+/// line.
 pub fn rows<'a>(
     text: &'a str,
     source: &'a str,
@@ -102,12 +105,39 @@ pub fn rows<'a>(
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| csv_error(source, &e))?
+        .map_err(|e| csv_error(source, &e, text))?
         .clone();
+    // The csv crate's line numbers skip blank lines: count newlines up to each record's byte
+    // offset instead, incrementally so that the whole text is scanned once.
+    let mut seen = (0usize, 1usize);
     let records = reader.into_records().map(move |record| {
-        record
-            .map(|r| (line_of(&r), r))
-            .map_err(|e| csv_error(source, &e))
+        let record = record.map_err(|e| csv_error(source, &e, text))?;
+        let byte = record
+            .position()
+            .map_or(0, |p| p.byte() as usize)
+            .min(text.len());
+        let (from, line) = seen;
+        let line = line
+            + text.as_bytes()[from.min(byte)..byte]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+        seen = (byte, line);
+        Ok((line, record))
     });
     Ok((headers, records))
+}
+
+/// The physical line (1-based) where `record`, read from `text`, starts.
+pub fn line_of(record: &StringRecord, text: &str) -> usize {
+    line_at(text, record.position().map_or(0, csv::Position::byte))
+}
+
+/// The physical line (1-based) of byte `offset` of `text`.
+fn line_at(text: &str, offset: u64) -> usize {
+    let end = (offset as usize).min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }

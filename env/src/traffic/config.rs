@@ -175,7 +175,12 @@ impl ScenarioConfig for TrafficConfig {
                 self.episode_intervals
             ));
         }
-        within("world.intra_region_rtt_ms", self.world.intra_region_rtt_ms, 0.0, 10_000.0)?;
+        within(
+            "world.intra_region_rtt_ms",
+            self.world.intra_region_rtt_ms,
+            0.0,
+            10_000.0,
+        )?;
         if self.world.kind == WorldKind::Synthetic {
             let syn = &self.world.synthetic;
             if syn.regions < 2 || syn.sites == 0 || syn.sites > syn.regions {
@@ -187,7 +192,10 @@ impl ScenarioConfig for TrafficConfig {
             // A region x region RTT matrix, and a few region x site tables per copy.
             let (regions, sites) = (syn.regions as f64, syn.sites as f64);
             bounds::memory(
-                &format!("world.synthetic: {} regions x {} sites", syn.regions, syn.sites),
+                &format!(
+                    "world.synthetic: {} regions x {} sites",
+                    syn.regions, syn.sites
+                ),
                 8.0 * (regions * regions + 8.0 * regions * sites),
             )?;
             range_pair(
@@ -266,7 +274,11 @@ impl ScenarioConfig for TrafficConfig {
             0.0,
             per_interval,
         )?;
-        positive_at_most("failures.mean_repair_minutes", f.mean_repair_minutes, YEAR_MINUTES)?;
+        positive_at_most(
+            "failures.mean_repair_minutes",
+            f.mean_repair_minutes,
+            YEAR_MINUTES,
+        )?;
         within(
             "failures.partial_failure_probability",
             f.partial_failure_probability,
@@ -281,7 +293,11 @@ impl ScenarioConfig for TrafficConfig {
             per_interval,
         )?;
         range_pair("failures.link_rtt_factor", f.link_rtt_factor, 1.0, 100.0)?;
-        positive_at_most("failures.mean_link_minutes", f.mean_link_minutes, YEAR_MINUTES)?;
+        positive_at_most(
+            "failures.mean_link_minutes",
+            f.mean_link_minutes,
+            YEAR_MINUTES,
+        )?;
         bounds::count(
             "failures.scripted (events)",
             f.scripted.len() as u64,
@@ -357,8 +373,9 @@ mod tests {
         let scripted = "[failures]\nscripted = [{ kind = \"site\", site = \"eastus\", at_minute = 1, minutes = 5, capacity_fraction = 2.0 }]\n";
         let err = TrafficConfig::from_toml(scripted, "my.toml").unwrap_err();
         assert!(
-            err.to_string()
-                .contains("failures.scripted[0].capacity_fraction = 2: must be in [0, 1] (inclusive)"),
+            err.to_string().contains(
+                "failures.scripted[0].capacity_fraction = 2: must be in [0, 1] (inclusive)"
+            ),
             "{err}"
         );
     }

@@ -77,7 +77,10 @@ impl Checkpoint {
         let path = dir.join(CHECKPOINT_FILE);
         let file = input::read_bytes_or(
             &path,
-            TrainingError::io(format!("no checkpoint to resume from at {}", path.display())),
+            TrainingError::io(format!(
+                "no checkpoint to resume from at {}",
+                path.display()
+            )),
         )?;
         let corrupt = |message: String| {
             TrainingError::file(&path, format!("is corrupt or not a checkpoint: {message}"))
@@ -87,8 +90,8 @@ impl Checkpoint {
             .position(|&b| b == b'\n')
             .ok_or_else(|| corrupt("no header line".into()))?;
         let (head, payload) = (&file[..newline], &file[newline + 1..]);
-        let header: Header = serde_json::from_slice(head)
-            .map_err(|e| corrupt(format!("header line: {e}")))?;
+        let header: Header =
+            serde_json::from_slice(head).map_err(|e| corrupt(format!("header line: {e}")))?;
         if header.format != CHECKPOINT_FORMAT {
             return Err(TrainingError::file(
                 &path,

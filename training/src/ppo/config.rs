@@ -243,7 +243,13 @@ impl TrainConfig {
             10_000_000,
             "every update keeps that many observations in memory",
         )?;
-        bounds::episodes("eval.episodes", self.eval.episodes)?;
+        bounds::count(
+            "eval.episodes",
+            self.eval.episodes as u64,
+            0,
+            bounds::MAX_EPISODES as u64,
+            "each episode is simulated in full for every policy; 0 skips the final evaluation",
+        )?;
         if registry::find(&self.scenario).is_none() {
             return Err(format!(
                 "unknown scenario `{}`; known: {}",
