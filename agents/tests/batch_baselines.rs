@@ -82,7 +82,7 @@ fn masks_and_errors() {
     let err = env.step(&planetgym_env::Action::Discrete(500)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid action: action value 500 at index 0 is out of range: allowed 0..128"
+        "invalid action: action value 500 at index 0 is out of range: allowed 0 to 127 (inclusive)"
     );
 }
 

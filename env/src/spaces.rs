@@ -94,7 +94,7 @@ impl Space {
                     return Err(ActionError::OutOfRange {
                         index: 0,
                         value: a.to_string(),
-                        allowed: format!("0..{n}"),
+                        allowed: format!("0 to {} (inclusive)", n.saturating_sub(1)),
                     });
                 }
                 if mask.is_some_and(|m| !m.get(*a).copied().unwrap_or(false)) {
@@ -112,7 +112,7 @@ impl Space {
                         return Err(ActionError::OutOfRange {
                             index,
                             value: v.to_string(),
-                            allowed: format!("0..{n}"),
+                            allowed: format!("0 to {} (inclusive)", n.saturating_sub(1)),
                         });
                     }
                     if mask.is_some_and(|m| !m.get(offset + v).copied().unwrap_or(false)) {
@@ -131,7 +131,7 @@ impl Space {
                         return Err(ActionError::OutOfRange {
                             index,
                             value: v.to_string(),
-                            allowed: format!("[{lo}, {hi}]"),
+                            allowed: format!("[{lo}, {hi}] (inclusive)"),
                         });
                     }
                 }
@@ -209,7 +209,7 @@ mod tests {
         let err = check(&space, Action::Discrete(3), None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "action value 3 at index 0 is out of range: allowed 0..3"
+            "action value 3 at index 0 is out of range: allowed 0 to 2 (inclusive)"
         );
         let err = check(&space, Action::Discrete(1), Some(&[true, false, true])).unwrap_err();
         assert_eq!(
@@ -260,7 +260,7 @@ mod tests {
         let err = check(&space, Action::Continuous(vec![0.0, 11.0]), None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "action value 11 at index 1 is out of range: allowed [0, 10]"
+            "action value 11 at index 1 is out of range: allowed [0, 10] (inclusive)"
         );
     }
 

@@ -134,8 +134,8 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "site_phase_shift_h = NaN: must be in [0, 8784] (inclusive)",
         ),
         (
-            "episode_periods = 18446744073709551615",
-            "episode_periods = 18446744073709551615: at most 100000",
+            "episode_periods = 9223372036854775807",
+            "episode_periods = 9223372036854775807: at most 100000",
         ),
         (
             "history_periods = 1000000",
@@ -277,6 +277,13 @@ fn swf_values_that_would_saturate_are_reported() {
         .to_string();
         assert!(err.contains(&format!("line 2: {want}")), "{line}: {err}");
     }
+    let with_bom = "\u{feff}; MaxProcs: 8\n1 0 -1 100 4 -1 -1 -1 -1 -1 1 7 -1 -1 0 -1 -1 -1\n";
+    let log = swf::parse(with_bom.as_bytes(), "bom.swf", Default::default()).unwrap();
+    assert_eq!(
+        (log.machine_procs, log.jobs.len()),
+        (8, 1),
+        "a byte-order mark is not data"
+    );
 }
 
 #[test]

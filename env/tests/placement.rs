@@ -108,7 +108,7 @@ fn bad_actions_are_refused_without_changing_anything() {
     let err = env.step(&Action::Discrete(99_999)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "invalid action: action value 99999 at index 0 is out of range: allowed 0..1523"
+        "invalid action: action value 99999 at index 0 is out of range: allowed 0 to 1522 (inclusive)"
     );
     let err = env.step(&Action::Continuous(vec![0.5])).unwrap_err();
     assert!(

@@ -4,13 +4,13 @@
 //! counting outcome classes: `ok` (accepted), `error` (refused cleanly), `panic` and `bug`
 //! (a non-finite result passed on). Before each execution the input is written to
 //! `ARTIFACTS/<target>.current`, so an abort (an allocation beyond the memory limit) or a
-//! timeout (one input running past 20 s, reported by a watchdog) leaves the input behind.
+//! timeout (one input running past 30 s, reported by a watchdog) leaves the input behind.
 //! Inputs that panic are kept as `ARTIFACTS/<target>-panic-<n>`. Exit status: 0 when every
 //! execution was `ok` or `error`, 1 otherwise (and the process dies on an abort).
 
 use planetgym_env::rng::{Rng, derive_seed};
 use planetgym_fuzz::mutate::mutate;
-use planetgym_fuzz::targets::{Context, TARGETS, Target};
+use planetgym_fuzz::targets::{self, Context, Target};
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// One input may run this long before the watchdog calls it a hang.
-const TIMEOUT: Duration = Duration::from_secs(20);
+const TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Options {
     seconds: f64,
@@ -45,7 +45,7 @@ fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         seconds: 10.0,
         seed: 0,
-        targets: TARGETS.to_vec(),
+        targets: targets::all(),
         corpus: root.join("corpus"),
         artifacts: std::env::temp_dir().join("planetgym-fuzz"),
     };
@@ -53,7 +53,7 @@ fn parse_args() -> Result<Options, String> {
     if args.next().as_deref() != Some("run") {
         return Err(format!(
             "usage: planetgym-fuzz run [--seconds N] [--seed S] [--targets a,b] [--corpus DIR] [--artifacts DIR]\ntargets: {}",
-            TARGETS
+            targets::all()
                 .iter()
                 .map(|t| t.name)
                 .collect::<Vec<_>>()
@@ -79,10 +79,9 @@ fn parse_args() -> Result<Options, String> {
                 options.targets = value
                     .split(',')
                     .map(|name| {
-                        TARGETS
-                            .iter()
+                        targets::all()
+                            .into_iter()
                             .find(|t| t.name == name)
-                            .copied()
                             .ok_or_else(|| format!("unknown target `{name}`"))
                     })
                     .collect::<Result<_, _>>()?;

@@ -65,4 +65,18 @@ def to_toml(config: ConfigLike = None, overrides: Mapping[str, Any] | None = Non
         raise ValueError(
             f"config must be a dict, a path to a TOML file or None, not {type(config).__name__}"
         )
+    _check_finite(table)
     return _core.toml_from_json(json.dumps(table, default=_plain)), origin
+
+
+def _check_finite(value: Any, path: str = "") -> None:
+    """Refuses NaN and infinities, naming the field: TOML configs hold none (and JSON, which
+    carries the config to Rust, cannot)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{path}[{i}]")
+    elif isinstance(value, (float, np.floating)) and not np.isfinite(value):
+        raise ValueError(f"{path} = {value}: must be a finite number (a config holds no NaN or infinity)")

@@ -134,11 +134,11 @@ def test_bad_configs_name_the_field():
     [
         ("batch", 2.0, "dtype float64, expected an integer"),
         ("batch", [1, 2], r"shape \(2,\), expected \(\)"),
-        ("batch", 16, "out of range: allowed 0..16"),
+        ("batch", 16, "out of range: allowed 0 to 15 \\(inclusive\\)"),
         ("batch", -1, "must be a non-negative whole number"),
         ("batch", "x", "expected an integer"),
         ("capacity", [1, 2], r"shape \(2,\), expected \(3,\)"),
-        ("capacity", [0, 0, 9], "out of range: allowed 0..9"),
+        ("capacity", [0, 0, 9], "out of range: allowed 0 to 8 \\(inclusive\\)"),
         ("traffic", np.full((6, 3), np.nan), r"action\[0, 0\] = NaN"),
         ("traffic", -np.ones((6, 3)), "split weights must be in \\[0, 1\\]"),
         ("traffic", np.ones((3, 6)), r"shape \(3, 6\), expected \(6, 3\)"),

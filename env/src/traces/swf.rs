@@ -98,7 +98,8 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
                 _ => return Err(input::line_error(source, number, &e)),
             },
         };
-        let text = line.trim();
+        // A UTF-8 byte-order mark (first line of a file saved by some editors) is not data.
+        let text = line.trim_start_matches('\u{feff}').trim();
         if let Some(comment) = text.strip_prefix(';') {
             if let Some((key, value)) = comment.split_once(':') {
                 let value = value.trim().parse::<u32>().ok();

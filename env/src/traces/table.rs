@@ -107,15 +107,12 @@ pub fn rows<'a>(
         .headers()
         .map_err(|e| csv_error(source, &e, text))?
         .clone();
-    // The csv crate's line numbers skip blank lines: count newlines up to each record's byte
-    // offset instead, incrementally so that the whole text is scanned once.
+    // The csv crate's line numbers skip blank lines: count newlines up to where each record
+    // starts instead, incrementally so that the whole text is scanned once.
     let mut seen = (0usize, 1usize);
     let records = reader.into_records().map(move |record| {
         let record = record.map_err(|e| csv_error(source, &e, text))?;
-        let byte = record
-            .position()
-            .map_or(0, |p| p.byte() as usize)
-            .min(text.len());
+        let byte = record_start(text, record.position());
         let (from, line) = seen;
         let line = line
             + text.as_bytes()[from.min(byte)..byte]
@@ -130,7 +127,17 @@ pub fn rows<'a>(
 
 /// The physical line (1-based) where `record`, read from `text`, starts.
 pub fn line_of(record: &StringRecord, text: &str) -> usize {
-    line_at(text, record.position().map_or(0, csv::Position::byte))
+    line_at(text, record_start(text, record.position()) as u64)
+}
+
+/// The byte where a record at `position` starts: csv's position includes the blank lines it
+/// skipped before the record.
+fn record_start(text: &str, position: Option<&csv::Position>) -> usize {
+    let from = position.map_or(0, |p| p.byte() as usize).min(text.len());
+    from + text.as_bytes()[from..]
+        .iter()
+        .take_while(|&&b| b == b'\n' || b == b'\r')
+        .count()
 }
 
 /// The physical line (1-based) of byte `offset` of `text`.
