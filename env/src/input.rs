@@ -218,19 +218,25 @@ pub fn line_error(source: &str, line: usize, e: &io::Error) -> EnvError {
 /// Opens `path` for bounded line reading, decompressing it if it starts with the gzip magic
 /// bytes (the limit on the input's size applies to the expanded bytes).
 pub fn open(path: &Path) -> Result<BoundedReader<Box<dyn BufRead>>, EnvError> {
+    Ok(BoundedReader::new(
+        plain_or_gzip(path)?,
+        Limits::from_env()?,
+    ))
+}
+
+/// `path`'s bytes, expanded if it is gzip.
+fn plain_or_gzip(path: &Path) -> Result<Box<dyn BufRead>, EnvError> {
     let io = |source| EnvError::Io {
         path: path.display().to_string(),
         source,
     };
-    let limits = Limits::from_env()?;
     let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let inner: Box<dyn BufRead> = if gzip {
+    Ok(if gzip {
         Box::new(BufReader::new(GzDecoder::new(file)))
     } else {
         Box::new(file)
-    };
-    Ok(BoundedReader::new(inner, limits))
+    })
 }
 
 /// Bounded line reader over in-memory bytes (the built-in traces), gzip or plain.
@@ -245,31 +251,24 @@ pub fn from_bytes(bytes: &'static [u8]) -> Result<BoundedReader<Box<dyn BufRead>
 
 /// The whole contents of `path` (gzip expanded), within the input limit.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, EnvError> {
+    read_bytes_within(path, Limits::from_env()?.max_input_bytes)
+}
+
+/// The whole contents of `path` (gzip expanded), at most `max` bytes.
+pub fn read_bytes_within(path: &Path, max: u64) -> Result<Vec<u8>, EnvError> {
     let name = path.display().to_string();
-    let io = |source| EnvError::Io {
-        path: name.clone(),
-        source,
-    };
-    let limits = Limits::from_env()?;
-    let mut reader = BufReader::new(std::fs::File::open(path).map_err(io)?);
-    let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let inner: Box<dyn Read> = if gzip {
-        Box::new(GzDecoder::new(reader))
-    } else {
-        Box::new(reader)
-    };
     let mut bytes = Vec::new();
-    inner
-        .take(limits.max_input_bytes.saturating_add(1))
+    plain_or_gzip(path)?
+        .take(max.saturating_add(1))
         .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > limits.max_input_bytes {
+        .map_err(|source| EnvError::Io {
+            path: name.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > max {
         return Err(EnvError::data(
             &name,
-            LimitExceeded::Input {
-                max: limits.max_input_bytes,
-            }
-            .to_string(),
+            LimitExceeded::Input { max }.to_string(),
         ));
     }
     Ok(bytes)
@@ -369,6 +368,25 @@ mod tests {
         assert!(rows[0].is_ok());
         let err = rows[1].as_ref().unwrap_err().to_string();
         assert!(err.contains("line 3 is longer than 8 bytes"), "{err}");
+    }
+
+    #[test]
+    fn gzip_is_bounded_by_its_expanded_size() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bomb.gz");
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&vec![b'0'; 32 << 20]).unwrap();
+        let packed = gz.finish().unwrap();
+        assert!(packed.len() < 64 << 10, "32 MiB of zeros pack small");
+        std::fs::write(&path, packed).unwrap();
+        let err = read_bytes_within(&path, 1 << 20).unwrap_err().to_string();
+        assert!(
+            err.contains("input is larger than 1.0 MiB (expanded"),
+            "{err}"
+        );
+        assert_eq!(read_bytes_within(&path, 64 << 20).unwrap().len(), 32 << 20);
     }
 
     #[test]

@@ -137,3 +137,33 @@ fn conditions(outcome: &Value) -> Result<TrafficOracleView, OutcomeError> {
         rtt_ms: Arc::from(rtt),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_out_of_range_are_refused_with_their_path() {
+        let outcome = |health: f64, demand: f64| json!({"demand_rps": [demand], "health": [1.0, health], "rtt_ms": [[10.0, 20.0]]});
+        assert!(conditions(&outcome(0.5, 100.0)).is_ok());
+        for (value, at, want) in [
+            (
+                outcome(1.5, 100.0),
+                ".health[1]",
+                "expected a number in [0, 1], got 1.5",
+            ),
+            (outcome(-0.1, 100.0), ".health[1]", "got -0.1"),
+            (
+                outcome(0.5, 1e300),
+                ".demand_rps[0]",
+                "expected a number in [0, 1000000000000]",
+            ),
+        ] {
+            let e = conditions(&value)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains(at) && e.contains(want), "{value}: {e}");
+        }
+    }
+}

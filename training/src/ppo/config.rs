@@ -296,4 +296,33 @@ mod tests {
         let round = TrainConfig::from_toml(&c.to_toml().unwrap(), "r").unwrap();
         assert_eq!(round, c);
     }
+
+    #[test]
+    fn sizes_that_drive_memory_or_time_are_bounded() {
+        for (toml, want) in [
+            ("hidden = 1000000000", "hidden = 1000000000: at most 4096"),
+            (
+                "num_envs = 1000000000",
+                "num_envs = 1000000000: at most 65536",
+            ),
+            ("threads = 1000000", "threads = 1000000: at most"),
+            (
+                "total_steps = 9223372036854775807",
+                "total_steps = 9223372036854775807: at most",
+            ),
+            (
+                "num_envs = 4096\n[ppo]\nrollout_steps = 100000",
+                "ppo.rollout_steps x num_envs = 409600000: at most 10000000",
+            ),
+            (
+                "[eval]\nepisodes = 1000000",
+                "eval.episodes = 1000000: at most 100000",
+            ),
+        ] {
+            let e = TrainConfig::from_toml(toml, "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{toml}: {e}");
+        }
+    }
 }
