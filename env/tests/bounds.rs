@@ -8,10 +8,14 @@ use planetgym_env::{
     TrafficScenario, VecEnv,
 };
 
-fn refused<C: ScenarioConfig + std::fmt::Debug>(toml: &str) -> String {
-    C::from_toml(toml, "t.toml")
-        .expect_err(&format!("{toml} should be refused"))
-        .to_string()
+/// Each `(config, expected fragment of the error)` is refused with that message.
+fn all_refused<C: ScenarioConfig + std::fmt::Debug>(cases: &[(&str, &str)]) {
+    for (toml, want) in cases {
+        let err = C::from_toml(toml, "t.toml")
+            .expect_err(&format!("{toml} should be refused"))
+            .to_string();
+        assert!(err.contains(want), "{toml}: {err}");
+    }
 }
 
 #[test]
@@ -75,10 +79,7 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "max_queue_delay_ms = 20: must exceed service_time_ms",
         ),
     ];
-    for (toml, want) in traffic {
-        let err = refused::<TrafficConfig>(toml);
-        assert!(err.contains(want), "{toml}: {err}");
-    }
+    all_refused::<TrafficConfig>(traffic);
     let batch: &[(&str, &str)] = &[
         (
             "visible_jobs = 4294967295",
@@ -102,10 +103,7 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "bounded_slowdown_threshold_s = -1",
         ),
     ];
-    for (toml, want) in batch {
-        let err = refused::<BatchConfig>(toml);
-        assert!(err.contains(want), "{toml}: {err}");
-    }
+    all_refused::<BatchConfig>(batch);
     let placement: &[(&str, &str)] = &[
         (
             "synthetic_nodes = 10000000",
@@ -120,10 +118,7 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "reward.failure_weight = NaN",
         ),
     ];
-    for (toml, want) in placement {
-        let err = refused::<PlacementConfig>(toml);
-        assert!(err.contains(want), "{toml}: {err}");
-    }
+    all_refused::<PlacementConfig>(placement);
     let capacity: &[(&str, &str)] = &[
         (
             "[cost]\nchange_per_unit = 1e308",
@@ -154,10 +149,7 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "forecast.season_periods = 100000: at most 10000",
         ),
     ];
-    for (toml, want) in capacity {
-        let err = refused::<CapacityConfig>(toml);
-        assert!(err.contains(want), "{toml}: {err}");
-    }
+    all_refused::<CapacityConfig>(capacity);
 }
 
 #[test]

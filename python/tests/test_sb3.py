@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.utils import get_action_masks
@@ -63,6 +64,9 @@ def test_stable_baselines3_ppo_learns_on_traffic():
 
 def test_maskable_ppo_runs_on_batch_with_masks():
     env = make_vec_env("batch", 4, config=SMALL["batch"], seed=0, illegal_actions="raise")
+    with pytest.raises(RuntimeError, match="before reset"):
+        get_action_masks(env)
+    env.reset()
     assert get_action_masks(env).shape == (4, 16)
     model = MaskablePPO("MlpPolicy", env, n_steps=64, batch_size=64, seed=0, device="cpu")
     model.learn(512)  # any masked action would raise: illegal_actions="raise"
