@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-pub const EXAMPLES: &str = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover@0.8 --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped.";
+pub const EXAMPLES: &str = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover@0.8 --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped; so is a line longer than\nPLANETGYM_MAX_LINE_BYTES (default 16 MiB), without reading it into memory. If the input cannot be\nread further, every decision read before is written before the error is reported.";
 
 pub const SAMPLE_EXAMPLES: &str = "Examples:\n  planetgym shadow-sample --scenario placement --incumbent best-fit --records 500 --output decisions.jsonl\n  planetgym shadow-sample --scenario traffic --config my.toml --incumbent nearest --records 100\n  planetgym shadow-sample --scenario traffic --set episode_intervals=60 --incumbent nearest";
 
