@@ -247,7 +247,14 @@ fn tampered_or_finished_checkpoints_are_refused_on_resume() {
             claimed.into_bytes(),
             "the file was changed or damaged after it was saved",
         ),
-        (b"{\"format\":1}".to_vec(), "no header line"),
+        (
+            b"{\"format\":1,\"updates\":1}".to_vec(),
+            "checkpoint format 1 is not supported (this build reads 2)",
+        ),
+        (
+            b"not json".to_vec(),
+            "is corrupt or not a checkpoint: header line",
+        ),
     ] {
         std::fs::write(&checkpoint, &bytes).unwrap();
         let (ok, _, err) = planetgym(&resume);

@@ -174,7 +174,11 @@ impl<R: BufRead> BufRead for BoundedReader<R> {
         let max = self.limits.max_line_bytes;
         let buf = self.inner.fill_buf()?;
         // Pass on at most the rest of this line's allowance, ending at its newline if in reach.
-        let (len, ends_line) = match buf.iter().take(room + 1).position(|&b| b == b'\n') {
+        let (len, ends_line) = match buf
+            .iter()
+            .take(room.saturating_add(1))
+            .position(|&b| b == b'\n')
+        {
             Some(i) => (i + 1, true),
             None => (buf.len().min(room), false),
         };
@@ -206,12 +210,13 @@ impl<R: BufRead> BufRead for BoundedReader<R> {
     }
 }
 
-/// The error for an I/O error `e` met reading line `line` of `source`: the limit's own message
-/// when a limit was hit (it names the line), else the line and the cause.
-pub fn line_error(source: &str, line: usize, e: &io::Error) -> EnvError {
-    match LimitExceeded::of(e) {
-        Some(limit) => EnvError::data(source, limit.to_string()),
-        None => EnvError::data(source, format!("line {line}: {e}")),
+/// The error for an I/O error `e` met reading `source`: the limit's own message when a limit
+/// was hit (it names the line), else the cause, after `line N: ` when the line is known.
+pub fn line_error(source: &str, line: Option<usize>, e: &io::Error) -> EnvError {
+    match (LimitExceeded::of(e), line) {
+        (Some(limit), _) => EnvError::data(source, limit.to_string()),
+        (None, Some(line)) => EnvError::data(source, format!("line {line}: {e}")),
+        (None, None) => EnvError::data(source, e.to_string()),
     }
 }
 

@@ -113,7 +113,7 @@ impl<S: Scenario> VecEnv<S> {
     /// most `MAX_ENV_COPIES`, `bounds::max_threads()`, and an estimate of their memory (each
     /// copy's own state, its typed observation and its rows of the observation buffers) within
     /// the memory budget.
-    pub fn check_size(prototype: &S, copies: usize, threads: usize) -> Result<(), EnvError> {
+    fn check_size(prototype: &S, copies: usize, threads: usize) -> Result<(), EnvError> {
         let obs_len = prototype.feature_spec().encoded_len();
         let per_copy = std::mem::size_of::<Slot<S>>() as f64 + 4.0 * 8.0 * obs_len as f64;
         bounds::count(

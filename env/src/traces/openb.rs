@@ -51,7 +51,7 @@ fn read_rows<T>(
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
-        .map_err(|e| crate::input::line_error(source, 0, &e))?;
+        .map_err(|e| crate::input::line_error(source, None, &e))?;
     let text = crate::input::text(bytes, source)?;
     let (headers, rows) = super::table::rows(&text, source)?;
     let index: Vec<usize> = columns

@@ -95,7 +95,7 @@ pub fn parse(reader: impl BufRead, source: &str, options: SwfOptions) -> Result<
                     log.skipped_lines.push((number, too_long.to_string()));
                     continue;
                 }
-                _ => return Err(input::line_error(source, number, &e)),
+                _ => return Err(input::line_error(source, Some(number), &e)),
             },
         };
         // A UTF-8 byte-order mark (first line of a file saved by some editors) is not data.

@@ -70,7 +70,7 @@ pub fn number_in(
 pub fn csv_error(source: &str, e: &csv::Error, text: &str) -> EnvError {
     let line = |pos: &Option<csv::Position>| pos.as_ref().map_or(0, |p| line_at(text, p.byte()));
     let message = match e.kind() {
-        csv::ErrorKind::Io(io) => return crate::input::line_error(source, 0, io),
+        csv::ErrorKind::Io(io) => return crate::input::line_error(source, None, io),
         csv::ErrorKind::UnequalLengths {
             pos,
             expected_len,

@@ -85,13 +85,28 @@ impl Checkpoint {
         let corrupt = |message: String| {
             TrainingError::file(&path, format!("is corrupt or not a checkpoint: {message}"))
         };
-        let newline = file
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| corrupt("no header line".into()))?;
-        let (head, payload) = (&file[..newline], &file[newline + 1..]);
-        let header: Header =
-            serde_json::from_slice(head).map_err(|e| corrupt(format!("header line: {e}")))?;
+        // A format-1 checkpoint is one JSON object without a header line: read its format
+        // (only) to say so.
+        let (head, payload) = match file.iter().position(|&b| b == b'\n') {
+            Some(newline) => (&file[..newline], &file[newline + 1..]),
+            None => (&file[..], &[][..]),
+        };
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let header: Header = serde_json::from_slice(head).map_err(|e| {
+            match serde_json::from_slice::<Format>(head) {
+                Ok(old) if old.format != CHECKPOINT_FORMAT => TrainingError::file(
+                    &path,
+                    format!(
+                        "checkpoint format {} is not supported (this build reads {CHECKPOINT_FORMAT})",
+                        old.format
+                    ),
+                ),
+                _ => corrupt(format!("header line: {e}")),
+            }
+        })?;
         if header.format != CHECKPOINT_FORMAT {
             return Err(TrainingError::file(
                 &path,
