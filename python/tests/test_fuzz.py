@@ -157,3 +157,26 @@ def test_random_decision_records_decide_or_raise_cleanly(capacity_shadow, field,
     policy, record = capacity_shadow
     record = dict(record, **{field: value})
     _clean(lambda: policy.act(record))
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_random_configs_resolve_and_list_baselines_or_raise_cleanly(name):
+    fields = _fields(name)
+
+    @FUZZ
+    @given(st.lists(st.tuples(st.sampled_from(fields), values), min_size=1, max_size=3))
+    def check(changes):
+        config = dict(SMALL[name])
+        for field, value in changes:
+            config = planetgym._config._merge(config, _nested(field, value))
+        # A config that validates can still fail to build (a history longer than its series).
+        if _clean(lambda: planetgym.resolve_config(name, config)) is not None:
+            _clean(lambda: planetgym.baselines(name, config))
+
+    check()
+
+
+@FUZZ
+@given(st.one_of(st.sampled_from(sorted(SMALL)), st.text(max_size=20)), st.sampled_from(["interval_s", "visible_jobs", "sites", "mode"]), values)
+def test_random_record_schemas_or_raise_cleanly(target, field, value):
+    _clean(lambda: planetgym.shadow.record_schema(target, None, **{field: value}))
