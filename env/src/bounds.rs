@@ -141,6 +141,17 @@ pub fn threads(name: &str, value: usize) -> Result<(), String> {
     )
 }
 
+/// Checks a number of vector-env copies (`num_envs`).
+pub fn env_copies(name: &str, value: usize) -> Result<(), String> {
+    count(
+        name,
+        value as u64,
+        1,
+        MAX_ENV_COPIES as u64,
+        "each copy is a whole simulator",
+    )
+}
+
 /// Checks a number of evaluation episodes.
 pub fn episodes(name: &str, value: usize) -> Result<(), String> {
     count(

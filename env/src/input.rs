@@ -235,22 +235,22 @@ fn plain_or_gzip(path: &Path) -> Result<Box<dyn BufRead>, EnvError> {
         path: path.display().to_string(),
         source,
     };
-    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
-    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    expand(BufReader::new(std::fs::File::open(path).map_err(io)?)).map_err(io)
+}
+
+/// `reader`'s bytes, decompressed if they start with the gzip magic bytes.
+fn expand(mut reader: impl BufRead + 'static) -> io::Result<Box<dyn BufRead>> {
+    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
-        Box::new(BufReader::new(GzDecoder::new(file)))
+        Box::new(BufReader::new(GzDecoder::new(reader)))
     } else {
-        Box::new(file)
+        Box::new(reader)
     })
 }
 
 /// Bounded line reader over in-memory bytes (the built-in traces), gzip or plain.
 pub fn from_bytes(bytes: &'static [u8]) -> Result<BoundedReader<Box<dyn BufRead>>, EnvError> {
-    let inner: Box<dyn BufRead> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::new(GzDecoder::new(bytes)))
-    } else {
-        Box::new(bytes)
-    };
+    let inner = expand(bytes).map_err(|e| EnvError::data("built-in data", e.to_string()))?;
     Ok(BoundedReader::new(inner, Limits::from_env()?))
 }
 

@@ -9,7 +9,7 @@
 //! observation and final info aside; `NextStep` (gymnasium >= 1.0 default) returns the final
 //! observation and resets on the following step, ignoring that step's action for the copy.
 
-use crate::bounds::{self, MAX_ENV_COPIES};
+use crate::bounds;
 use crate::error::EnvError;
 use crate::rng::derive_seed;
 use crate::scenario::{Info, Scenario};
@@ -110,27 +110,21 @@ impl<S: Scenario> VecEnv<S> {
     }
 
     /// Checks that `copies` copies of `prototype` on `threads` threads fit this machine: at
-    /// most `MAX_ENV_COPIES`, `bounds::max_threads()`, and an estimate of their memory (each
+    /// most `bounds::MAX_ENV_COPIES`, `bounds::max_threads()`, and an estimate of their memory (each
     /// copy's own state, its typed observation and its rows of the observation buffers) within
     /// the memory budget.
     fn check_size(prototype: &S, copies: usize, threads: usize) -> Result<(), EnvError> {
         let obs_len = prototype.feature_spec().encoded_len();
         let per_copy = std::mem::size_of::<Slot<S>>() as f64 + 4.0 * 8.0 * obs_len as f64;
-        bounds::count(
-            "num_envs (vector env copies)",
-            copies as u64,
-            1,
-            MAX_ENV_COPIES as u64,
-            "each copy is a whole simulator",
-        )
-        .and_then(|()| bounds::threads("threads", threads))
-        .and_then(|()| {
-            bounds::memory(
-                &format!("{copies} copies of {}", prototype.name()),
-                copies as f64 * per_copy,
-            )
-        })
-        .map_err(EnvError::Config)
+        bounds::env_copies("num_envs (vector env copies)", copies)
+            .and_then(|()| bounds::threads("threads", threads))
+            .and_then(|()| {
+                bounds::memory(
+                    &format!("{copies} copies of {}", prototype.name()),
+                    copies as f64 * per_copy,
+                )
+            })
+            .map_err(EnvError::Config)
     }
 
     pub fn num_envs(&self) -> usize {

@@ -21,7 +21,7 @@ pub const FULL_TARGETS: &[Target] = &[
         name: "scenario_config",
         about: "scenario configs (first line: scenario name), built and stepped a few times",
         run: |_, data| {
-            let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+            let text = utf8(data)?;
             let (name, config) = text.split_once('\n').unwrap_or((text, ""));
             with_scenario(name.trim(), config, "fuzz.toml", StepFew).map_err(|e| e.0)
         },
@@ -30,7 +30,7 @@ pub const FULL_TARGETS: &[Target] = &[
         name: "overrides",
         about: "--set overrides over a scenario config (first line: scenario, then one per line)",
         run: |_, data| {
-            let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+            let text = utf8(data)?;
             let mut lines = text.lines();
             let name = lines.next().unwrap_or("").trim().to_string();
             let sets: Vec<String> = lines.map(String::from).collect();
@@ -42,7 +42,7 @@ pub const FULL_TARGETS: &[Target] = &[
         name: "train_config",
         about: "training configs",
         run: |_, data| {
-            let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+            let text = utf8(data)?;
             TrainConfig::from_toml(text, "fuzz.toml")
                 .map(drop)
                 .map_err(|e| e.to_string())
@@ -52,7 +52,7 @@ pub const FULL_TARGETS: &[Target] = &[
         name: "shadow_record",
         about: "shadow-mode decision records (first line: scenario), and traffic outcomes",
         run: |_, data| {
-            let text = std::str::from_utf8(data).map_err(|e| e.to_string())?;
+            let text = utf8(data)?;
             let (name, records) = text.split_once('\n').unwrap_or((text, ""));
             with_scenario(name.trim(), "", "default", ParseRecords(records)).map_err(|e| e.0)
         },
@@ -110,6 +110,11 @@ pub const FULL_TARGETS: &[Target] = &[
         },
     },
 ];
+
+/// `data` as text (a refusal when it is not UTF-8).
+fn utf8(data: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(data).map_err(|e| e.to_string())
+}
 
 /// Builds the scenario, then takes a few steps with its first baseline.
 struct StepFew;

@@ -43,7 +43,7 @@ pub const ENV_TARGETS: &[Target] = &[
                     lenient,
                     machine_procs: None,
                 };
-                let reader = input::BoundedReader::new(data, limits());
+                let reader = bounded(data);
                 swf::parse(reader, "fuzz.swf", options).map_err(|e| e.chain())?;
             }
             Ok(())
@@ -53,7 +53,7 @@ pub const ENV_TARGETS: &[Target] = &[
         name: "openb_nodes",
         about: "openb node lists (CSV)",
         run: |_, data| {
-            let reader = input::BoundedReader::new(data, limits());
+            let reader = bounded(data);
             openb::read_nodes(reader, "nodes.csv")
                 .map(drop)
                 .map_err(|e| e.chain())
@@ -63,7 +63,7 @@ pub const ENV_TARGETS: &[Target] = &[
         name: "openb_pods",
         about: "openb pod lists (CSV)",
         run: |_, data| {
-            let reader = input::BoundedReader::new(data, limits());
+            let reader = bounded(data);
             openb::read_pods(reader, "pods.csv")
                 .map(drop)
                 .map_err(|e| e.chain())
@@ -92,12 +92,14 @@ pub const ENV_TARGETS: &[Target] = &[
     },
 ];
 
-/// Reading limits small enough for many executions per second and a memory-limited CI step.
-pub fn limits() -> input::Limits {
-    input::Limits {
+/// `data` behind the bounded reader, with limits small enough for many executions per second
+/// and a memory-limited CI step.
+fn bounded(data: &[u8]) -> input::BoundedReader<&[u8]> {
+    let limits = input::Limits {
         max_line_bytes: 1 << 20,
         max_input_bytes: 64 << 20,
-    }
+    };
+    input::BoundedReader::new(data, limits)
 }
 
 /// Every target: the simulator's, and with the `full` feature those reaching the networks,

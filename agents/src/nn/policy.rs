@@ -34,13 +34,8 @@ pub const POLICY_FORMAT: u32 = 1;
 /// three times that in training), and the entity scorer applies it to every candidate.
 pub const MAX_HIDDEN: usize = 4_096;
 
-/// Checks a network's width and that its parameters (with gradients and Adam's two moments,
-/// four copies in training) fit in the memory budget.
-fn check_size(shapes: &[Vec<usize>], hidden: usize) -> Result<(), NetworkError> {
-    let parameters: f64 = shapes
-        .iter()
-        .map(|s| s.iter().map(|&d| d as f64).product::<f64>())
-        .sum();
+/// Checks a network's width (`hidden`, the units per layer).
+pub fn check_hidden(hidden: usize) -> Result<(), String> {
     bounds::count(
         "hidden",
         hidden as u64,
@@ -48,13 +43,23 @@ fn check_size(shapes: &[Vec<usize>], hidden: usize) -> Result<(), NetworkError> 
         MAX_HIDDEN as u64,
         "units per layer; hidden x hidden weights per layer",
     )
-    .and_then(|()| {
-        bounds::memory(
-            &format!("a network of {parameters} parameters"),
-            parameters * 4.0 * 4.0,
-        )
-    })
-    .map_err(NetworkError::Mismatch)
+}
+
+/// Checks a network's width and that its parameters (with gradients and Adam's two moments,
+/// four copies in training) fit in the memory budget.
+fn check_size(shapes: &[Vec<usize>], hidden: usize) -> Result<(), NetworkError> {
+    let parameters: f64 = shapes
+        .iter()
+        .map(|s| s.iter().map(|&d| d as f64).product::<f64>())
+        .sum();
+    check_hidden(hidden)
+        .and_then(|()| {
+            bounds::memory(
+                &format!("a network of {parameters} parameters"),
+                parameters * 4.0 * 4.0,
+            )
+        })
+        .map_err(NetworkError::Mismatch)
 }
 
 /// A trained (or fresh) policy as saved on disk.

@@ -115,19 +115,12 @@ impl<'de> Visitor<'de> for &ObservationReader {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Observation, A::Error> {
         let custom = |message: String| de::Error::custom(message);
         let (mut features, mut global, mut entities, mut mask) = (None, None, None, None);
+        let mut seen: Vec<String> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let given = [
-                features.is_some(),
-                global.is_some(),
-                entities.is_some(),
-                mask.is_some(),
-            ];
-            let index = ["features", "global", "entities", "entity_mask"]
-                .iter()
-                .position(|k| *k == key);
-            if index.is_some_and(|i| given[i]) {
+            if seen.contains(&key) {
                 return Err(custom(format!("observation: field `{key}` appears twice")));
             }
+            seen.push(key.clone());
             match (key.as_str(), &self.0) {
                 ("features", Indexed::Flat(names)) => {
                     let mut out = Vec::new();

@@ -304,18 +304,20 @@ fn check_timestamp(t: &Value) -> Result<(), String> {
     }
 }
 
+/// The decimal number written by `bytes[range]` (digits only), if it is one.
+fn digits(bytes: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    let part = bytes.get(range)?;
+    part.iter()
+        .all(u8::is_ascii_digit)
+        .then(|| part.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
+}
+
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` with every field in range.
 fn rfc3339(text: &str) -> bool {
     let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        let part = b.get(range)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
-    };
     let fields = (|| {
-        let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-        let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
+        let (year, month, day) = (digits(b, 0..4)?, digits(b, 5..7)?, digits(b, 8..10)?);
+        let (hour, minute, second) = (digits(b, 11..13)?, digits(b, 14..16)?, digits(b, 17..19)?);
         let separators = b.get(4) == Some(&b'-')
             && b.get(7) == Some(&b'-')
             && matches!(b.get(10), Some(b'T' | b't' | b' '))
@@ -341,13 +343,11 @@ fn rfc3339(text: &str) -> bool {
         }
         rest = &fraction[n..];
     }
-    let zone = match rest.as_bytes() {
+    let z = rest.as_bytes();
+    let zone = match z {
         [b'Z' | b'z'] => true,
-        [b'+' | b'-', h1, h2, b':', m1, m2] => {
-            let all = [*h1, *h2, *m1, *m2];
-            all.iter().all(u8::is_ascii_digit)
-                && u32::from(h1 - b'0') * 10 + u32::from(h2 - b'0') < 24
-                && u32::from(m1 - b'0') * 10 + u32::from(m2 - b'0') < 60
+        [b'+' | b'-', _, _, b':', _, _] => {
+            digits(z, 1..3).is_some_and(|h| h < 24) && digits(z, 4..6).is_some_and(|m| m < 60)
         }
         _ => false,
     };

@@ -142,7 +142,7 @@ impl Checkpoint {
                 ),
             ));
         }
-        let total = c.config.total_steps.div_ceil(c.config.steps_per_update());
+        let total = c.config.total_updates();
         if c.updates > total || c.env_steps != c.updates.saturating_mul(c.config.steps_per_update())
         {
             return Err(corrupt(format!(

@@ -3,9 +3,9 @@
 //! errors, and the resolved config is written to the run directory.
 
 use crate::error::{Result, TrainingError};
-use planetgym_agents::nn::policy::MAX_HIDDEN;
+use planetgym_agents::nn::policy::check_hidden;
 use planetgym_agents::registry;
-use planetgym_env::bounds::{self, MAX_ENV_COPIES};
+use planetgym_env::bounds;
 use serde::{Deserialize, Serialize};
 
 /// The default config, every field documented (`planetgym train --show-default`). A test keeps
@@ -160,6 +160,11 @@ impl TrainConfig {
         (self.ppo.rollout_steps as u64).saturating_mul(self.num_envs as u64)
     }
 
+    /// Updates in the whole run: enough rollouts to reach `total_steps`.
+    pub fn total_updates(&self) -> u64 {
+        self.total_steps.div_ceil(self.steps_per_update())
+    }
+
     /// The `[env]` table as the scenario's own TOML.
     pub fn env_toml(&self) -> Result<String> {
         toml::to_string(&self.env).map_err(|e| TrainingError::config("[env]", e.to_string()))
@@ -214,20 +219,8 @@ impl TrainConfig {
         if let Some((_, message)) = checks.iter().find(|(ok, _)| !ok) {
             return Err(message.to_string());
         }
-        bounds::count(
-            "hidden",
-            self.hidden as u64,
-            1,
-            MAX_HIDDEN as u64,
-            "units per layer; hidden x hidden weights per layer",
-        )?;
-        bounds::count(
-            "num_envs",
-            self.num_envs as u64,
-            1,
-            MAX_ENV_COPIES as u64,
-            "each copy is a whole simulator",
-        )?;
+        check_hidden(self.hidden)?;
+        bounds::env_copies("num_envs", self.num_envs)?;
         bounds::threads("threads", self.threads)?;
         bounds::count(
             "total_steps",

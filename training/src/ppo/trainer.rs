@@ -142,7 +142,7 @@ pub fn train<S: Scenario + Clone>(
     let mut trainer = Trainer::start(prototype, run)?;
     let mut last = None;
     let mut interrupted = false;
-    while trainer.updates < trainer.total_updates {
+    while trainer.updates < run.config.total_updates() {
         if trainer.stop_requested() {
             interrupted = true;
             break;
@@ -155,7 +155,7 @@ pub fn train<S: Scenario + Clone>(
         on_update(&report);
         last = Some(report);
         if trainer.stop_requested()
-            || trainer.updates == trainer.total_updates
+            || trainer.updates == run.config.total_updates()
             || trainer.updates % run.config.checkpoint_every == 0
         {
             trainer.checkpoint()?;
@@ -189,7 +189,6 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
     pub(super) train_device: Device,
     pub(super) infer_device: Device,
     pub(super) updates: u64,
-    pub(super) total_updates: u64,
     pub(super) env_steps: u64,
     /// Wall time of earlier sessions of the run (resumed), and when this one started.
     elapsed_before: f64,
@@ -252,7 +251,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
                     ),
                 ));
             }
-            let total = config.total_steps.div_ceil(config.steps_per_update());
+            let total = config.total_updates();
             if ck.updates >= total {
                 return Err(TrainingError::file(
                     dir,
@@ -295,7 +294,6 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             train_device,
             infer_device: inference_device(),
             updates: 0,
-            total_updates: config.total_steps.div_ceil(config.steps_per_update()),
             env_steps: 0,
             elapsed_before: 0.0,
             started: Instant::now(),
@@ -357,7 +355,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
     fn learning_rate(&self) -> f64 {
         let c = &self.run.config.ppo;
         if c.anneal_lr {
-            c.learning_rate * (1.0 - self.updates as f64 / self.total_updates as f64)
+            c.learning_rate * (1.0 - self.updates as f64 / self.run.config.total_updates() as f64)
         } else {
             c.learning_rate
         }
@@ -416,9 +414,9 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         };
         UpdateReport {
             updates: self.updates,
-            total_updates: self.total_updates,
+            total_updates: self.run.config.total_updates(),
             env_steps: self.env_steps,
-            total_steps: self.total_updates * self.run.config.steps_per_update(),
+            total_steps: self.run.config.total_updates() * self.run.config.steps_per_update(),
             sps: self.env_steps as f64 / elapsed_s.max(1e-9),
             elapsed_s,
             episodes: finished.len(),
