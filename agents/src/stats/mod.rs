@@ -1,4 +1,10 @@
-//! Summary statistics for results tables.
+//! Statistics for results tables: means with t intervals, paired comparisons on identical
+//! episodes ([`paired`]), rliable's aggregates over training runs ([`aggregate`]), and the
+//! seeded bootstrap behind both ([`bootstrap`]).
+
+pub mod aggregate;
+pub mod bootstrap;
+pub mod paired;
 
 /// Mean and half-width of the 95 % Student-t confidence interval of the mean (0 for n < 2).
 pub fn mean_ci95(values: &[f64]) -> (f64, f64) {
