@@ -2,9 +2,10 @@
 
 use crate::stats::mean_ci95;
 use crate::{Contender, PolicyError};
-use planetgym_env::rng::derive_seed;
+use planetgym_env::rng::{derive_seed, evaluation_half};
 use planetgym_env::{EnvError, MetricAggregation, Scenario};
 use rayon::prelude::*;
+use std::ops::Range;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -40,6 +41,8 @@ pub struct EpisodeResult {
     pub policy: String,
     pub oracle: bool,
     pub episode: usize,
+    /// Training run (seed index) of a policy trained with several seeds; 0 otherwise.
+    pub run: usize,
     pub seed: u64,
     pub steps: usize,
     /// Sum of rewards.
@@ -51,9 +54,11 @@ pub struct EpisodeResult {
     pub trajectory: Vec<StepRecord>,
 }
 
-/// Seed of evaluation episode `episode` (identical for every contender).
+/// Seed of evaluation episode `episode` (identical for every contender). Evaluation seeds have
+/// their top bit set and training episodes' seeds (`vec_env::episode_seed`) have it clear, so an
+/// evaluation never replays a training episode's seed.
 pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
-    derive_seed(seed, &[0xE7A1, episode as u64])
+    evaluation_half(derive_seed(seed, &[0xE7A1, episode as u64]))
 }
 
 /// Runs one episode of `contender` on `scenario` from `seed`. `on_step` is called after every
@@ -104,6 +109,7 @@ pub fn run_episode<S: Scenario>(
         oracle: contender.is_oracle(),
         policy,
         episode,
+        run: 0,
         seed,
         steps,
         reward,
@@ -126,9 +132,21 @@ pub fn evaluate<S: Scenario + Clone>(
     record: bool,
     on_step: &(dyn Fn() + Sync),
 ) -> Result<Vec<EpisodeResult>, EvalError> {
-    planetgym_env::bounds::episodes("episodes", episodes).map_err(EvalError::Size)?;
+    evaluate_episodes(scenario, contenders, 0..episodes, seed, record, on_step)
+}
+
+/// Like [`evaluate`] for the episodes in `episodes` only (e.g. to extend a pilot run).
+pub fn evaluate_episodes<S: Scenario + Clone>(
+    scenario: &S,
+    contenders: &[ContenderFactory<S>],
+    episodes: Range<usize>,
+    seed: u64,
+    record: bool,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<Vec<EpisodeResult>, EvalError> {
+    planetgym_env::bounds::episodes("episodes", episodes.end).map_err(EvalError::Size)?;
     let jobs: Vec<(usize, usize)> = (0..contenders.len())
-        .flat_map(|c| (0..episodes).map(move |e| (c, e)))
+        .flat_map(|c| episodes.clone().map(move |e| (c, e)))
         .collect();
     jobs.par_iter()
         .map(|&(c, e)| {

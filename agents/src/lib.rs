@@ -30,6 +30,7 @@
 //! ```
 
 pub mod classic;
+pub mod comparison;
 pub mod evaluate;
 pub mod nn;
 pub mod registry;

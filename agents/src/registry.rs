@@ -7,6 +7,7 @@
 //! shadow mode and the Python package all go through [`SCENARIOS`] and [`with_scenario`], so a
 //! new scenario is its own folders plus one line in the `registry!` list at the end of this file.
 
+use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use planetgym_env::{Action, EnvError, Scenario, ScenarioConfig};
 use serde_json::Value;
@@ -91,6 +92,13 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
     const GYM_ID: &'static str;
     /// What its results tables add.
     const REPORT: ReportExtra;
+    /// Episodes an evaluation runs when the user names no number: a pilot, then as many as the
+    /// paired comparisons need (`comparison::episodes_needed`), at most `max`.
+    const EPISODES: EpisodeBudget;
+
+    /// `--set` overrides that evaluate on the scenario's out-of-sample split in `dir` (the
+    /// shared data's `holdout/` folder), or why it has none.
+    fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str>;
 
     fn build(config: Self::Config) -> Result<Self, EnvError>;
     /// Its classic baselines and labelled oracles, in table order.
@@ -155,9 +163,29 @@ impl<S: RegisteredScenario> Built<S> {
         self.env.heading(&self.config)
     }
 
+    /// Names of the baselines that see only what a deployed policy sees (not oracles): the
+    /// candidates for a comparison's reference.
+    pub fn fair_baseline_names(&self) -> Vec<String> {
+        self.baselines()
+            .iter()
+            .map(|make| make())
+            .filter(|c| !c.is_oracle())
+            .map(|c| c.name())
+            .collect()
+    }
+
     pub fn steps_per_episode(&self) -> usize {
         self.env.steps_per_episode(&self.config)
     }
+}
+
+/// `key = "dir/relative"` as a `--set` override (the path quoted as a TOML string).
+pub fn holdout_set(key: &str, dir: &std::path::Path, relative: &str) -> String {
+    let path = dir.join(relative).display().to_string();
+    format!(
+        "{key}=\"{}\"",
+        path.replace('\\', "\\\\").replace('"', "\\\"")
+    )
 }
 
 /// Something to do with a scenario whose type is only known at run time (its name comes from a

@@ -20,6 +20,21 @@ pub fn derive_seed(base: u64, path: &[u64]) -> u64 {
     })
 }
 
+/// The top bit splits episode seeds in two halves: training episodes (vector envs) have it
+/// clear, evaluation episodes have it set, so no evaluation episode is ever a training episode,
+/// whatever seeds the user picks.
+const EVALUATION_BIT: u64 = 1 << 63;
+
+/// A seed in the training half (top bit clear).
+pub fn training_half(seed: u64) -> u64 {
+    seed & !EVALUATION_BIT
+}
+
+/// A seed in the evaluation half (top bit set).
+pub fn evaluation_half(seed: u64) -> u64 {
+    seed | EVALUATION_BIT
+}
+
 /// xoshiro256++ generator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 /// Seed of episode `episode` of copy `index` in a vector env reset with `seed`.
 pub fn episode_seed(seed: u64, index: usize, episode: u64) -> u64 {
-    derive_seed(seed, &[index as u64, episode])
+    crate::rng::training_half(derive_seed(seed, &[index as u64, episode]))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@ mod dynamic;
 mod envs;
 mod errors;
 mod shadow;
+mod stats;
 mod training;
 
 use errors::{any_error, value_error};
@@ -78,6 +79,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(training::train, m)?)?;
     m.add_function(wrap_pyfunction!(training::baselines, m)?)?;
     m.add_function(wrap_pyfunction!(training::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::aggregate_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::improvement_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::paired_table, m)?)?;
     m.add_class::<envs::Env>()?;
     m.add_class::<envs::VecEnv>()?;
     m.add_class::<training::Policy>()?;

@@ -11,6 +11,7 @@ use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, wit
 use planetgym_agents::{Policy as _, PolicyError};
 use planetgym_env::{Action, Scenario};
 use planetgym_training::ppo::{self, TrainConfig, UpdateReport};
+use planetgym_training::report;
 use planetgym_training::session::{self, Request};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
@@ -37,7 +38,7 @@ fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, Py
 /// KeyboardInterrupt stops the run after that update with a checkpoint. Returns a dict with
 /// the outcome; an exception raised by the callback is re-raised once the run has stopped.
 #[pyfunction]
-#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None))]
+#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None, seeds = 1))]
 pub fn train<'py>(
     py: Python<'py>,
     config: &str,
@@ -45,6 +46,7 @@ pub fn train<'py>(
     origin: &str,
     resume: bool,
     callback: Option<Py<PyAny>>,
+    seeds: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let config = TrainConfig::from_toml(config, origin).map_err(any_error)?;
     let stop = AtomicBool::new(false);
@@ -55,6 +57,7 @@ pub fn train<'py>(
         resume,
         stop: &stop,
         stop_after: None,
+        seeds,
     };
     let mut raised: Option<PyErr> = None;
     let mut interrupted_by_user = false;
@@ -97,22 +100,14 @@ pub fn train<'py>(
         Some(r) => d.set_item("last", report_dict(py, r)?)?,
         None => d.set_item("last", py.None())?,
     }
+    let runs: Vec<String> = result
+        .runs
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    d.set_item("runs", runs)?;
     match &result.evaluation {
-        Some(rows) => {
-            let list = rows
-                .iter()
-                .map(|r| {
-                    (
-                        r.policy.clone(),
-                        r.metric.clone(),
-                        r.mean,
-                        r.ci95,
-                        r.episodes,
-                    )
-                })
-                .collect::<Vec<_>>();
-            d.set_item("evaluation", list)?;
-        }
+        Some(table) => d.set_item("evaluation", report::to_json(table).map_err(any_error)?)?,
         None => d.set_item("evaluation", py.None())?,
     }
     Ok(d)
@@ -360,13 +355,7 @@ impl ScenarioVisitor for Evaluate {
                 }
             }
         }
-        for (name, path) in &self.policies {
-            let file = ppo::load_policy(path)?;
-            let row = session::learned_contender(&built.env, &file, name, Mode::Greedy)
-                .with_context(|| format!("policy {name} ({})", path.display()))?;
-            contenders.push(row);
-        }
-        let results = run_evaluation(
+        let mut results = run_evaluation(
             &built.env,
             &contenders,
             self.episodes,
@@ -374,12 +363,23 @@ impl ScenarioVisitor for Evaluate {
             false,
             &|| {},
         )?;
+        // A directory of several training runs contributes one row per run and episode.
+        for (name, path) in &self.policies {
+            for (k, file) in session::load_runs(path)?.iter().enumerate() {
+                let row = session::learned_contender(&built.env, file, name, Mode::Greedy)
+                    .with_context(|| format!("policy {name} ({})", path.display()))?;
+                let mut rows =
+                    run_evaluation(&built.env, &[row], self.episodes, self.seed, false, &|| {})?;
+                rows.iter_mut().for_each(|r| r.run = k);
+                results.extend(rows);
+            }
+        }
         Ok((results, built.env.metric_names().to_vec()))
     }
 }
 
 /// Runs baselines (all when `baselines` is None) and trained policies (name, directory) on the
-/// same `episodes` seeded episodes. Returns columns: policy, oracle, episode, seed, steps,
+/// same `episodes` seeded episodes. Returns columns: policy, oracle, run (training run of a multi-seed directory), episode, seed, steps,
 /// reward and one per metric.
 #[pyfunction]
 #[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = 5, seed = 0))]
@@ -415,6 +415,7 @@ pub fn evaluate<'py>(
         "oracle",
         results.iter().map(|r| r.oracle).collect::<Vec<_>>(),
     )?;
+    d.set_item("run", results.iter().map(|r| r.run).collect::<Vec<_>>())?;
     d.set_item(
         "episode",
         results.iter().map(|r| r.episode).collect::<Vec<_>>(),

@@ -2,12 +2,14 @@
 
 use crate::error::{Result, TrainingError};
 use crate::run_dir::write_atomic;
+use planetgym_agents::comparison::Comparison;
 use planetgym_agents::evaluate::{EpisodeResult, SummaryRow};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// One row of the JSON/CSV table (one per policy and metric).
+/// One row of the JSON/CSV table (one per policy and metric): the summary, then the paired
+/// comparison with the reference (empty for the reference itself).
 #[derive(Debug, Serialize)]
 struct JsonRow<'a> {
     policy: &'a str,
@@ -15,6 +17,71 @@ struct JsonRow<'a> {
     mean: Option<f64>,
     ci95: Option<f64>,
     episodes: usize,
+    reference: Option<&'a str>,
+    difference: Option<f64>,
+    difference_low: Option<f64>,
+    difference_high: Option<f64>,
+    p_improvement: Option<f64>,
+    p_improvement_low: Option<f64>,
+    p_improvement_high: Option<f64>,
+    wins: Option<usize>,
+    ties: Option<usize>,
+    losses: Option<usize>,
+    p_value: Option<f64>,
+    p_holm: Option<f64>,
+    verdict: Option<&'static str>,
+}
+
+const COLUMNS: [&str; 18] = [
+    "policy",
+    "metric",
+    "mean",
+    "ci95",
+    "episodes",
+    "reference",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "p_improvement",
+    "p_improvement_low",
+    "p_improvement_high",
+    "wins",
+    "ties",
+    "losses",
+    "p_value",
+    "p_holm",
+    "verdict",
+];
+
+fn json_rows(table: &Comparison) -> Vec<JsonRow<'_>> {
+    table
+        .rows
+        .iter()
+        .zip(&table.paired)
+        .map(|(r, cell)| {
+            let p = cell.as_ref().map(|c| &c.paired);
+            JsonRow {
+                policy: &r.policy,
+                metric: &r.metric,
+                mean: finite(r.mean),
+                ci95: finite(r.ci95),
+                episodes: r.episodes,
+                reference: cell.as_ref().map(|c| c.reference.as_str()),
+                difference: p.and_then(|p| finite(p.difference.point)),
+                difference_low: p.and_then(|p| finite(p.difference.low)),
+                difference_high: p.and_then(|p| finite(p.difference.high)),
+                p_improvement: p.map(|p| p.improvement.point),
+                p_improvement_low: p.map(|p| p.improvement.low),
+                p_improvement_high: p.map(|p| p.improvement.high),
+                wins: p.map(|p| p.wins),
+                ties: p.map(|p| p.ties),
+                losses: p.map(|p| p.losses),
+                p_value: p.map(|p| p.p_value),
+                p_holm: p.map(|p| p.p_holm),
+                verdict: cell.as_ref().map(|c| c.verdict(&r.metric)),
+            }
+        })
+        .collect()
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -51,6 +118,72 @@ pub fn render_table(rows: &[SummaryRow]) -> String {
                 .collect(),
         );
     }
+    let mut out = render_grid(&grid);
+    let episodes = rows.first().map_or(0, |r| r.episodes);
+    let _ = writeln!(
+        out,
+        "(mean ± 95% CI over {episodes} episodes; reward is the episode return)"
+    );
+    out
+}
+
+/// The paired comparison of every policy with the reference on `metric`: mean difference and
+/// P(X > reference) with their bootstrap intervals, wins/ties/losses, the Holm-corrected
+/// p-value and the verdict.
+pub fn render_paired(table: &Comparison, metric: &str, resamples: usize) -> String {
+    let mut grid: Vec<Vec<String>> = vec![
+        [
+            "policy",
+            "difference [95% CI]",
+            "P(X>ref) [95% CI]",
+            "W/T/L",
+            "p (Holm)",
+            "verdict",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (r, cell) in table.rows.iter().zip(&table.paired) {
+        let Some(c) = cell.as_ref().filter(|_| r.metric == metric) else {
+            continue;
+        };
+        let p = &c.paired;
+        grid.push(vec![
+            r.policy.clone(),
+            format!(
+                "{} [{}, {}]",
+                significant(p.difference.point),
+                significant(p.difference.low),
+                significant(p.difference.high)
+            ),
+            format!(
+                "{:.3} [{:.3}, {:.3}]",
+                p.improvement.point, p.improvement.low, p.improvement.high
+            ),
+            format!("{}/{}/{}", p.wins, p.ties, p.losses),
+            if c.bound {
+                "-".into()
+            } else {
+                format!("{:.4}", p.p_holm)
+            },
+            c.verdict(metric).into(),
+        ]);
+    }
+    let mut out = format!(
+        "\n{metric}, paired against {} on the same episodes:\n",
+        table.reference
+    );
+    out += &render_grid(&grid);
+    let _ = writeln!(
+        out,
+        "(difference = policy - reference per episode; bootstrap percentile CIs over {resamples} \
+         resamples; verdict at 5% after Holm's correction across the policies; oracles are bounds)"
+    );
+    out
+}
+
+/// Rows of cells as aligned text: the first column left-aligned, a rule under the header.
+fn render_grid(grid: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..grid[0].len())
         .map(|c| {
             grid.iter()
@@ -82,11 +215,6 @@ pub fn render_table(rows: &[SummaryRow]) -> String {
             );
         }
     }
-    let episodes = rows.first().map_or(0, |r| r.episodes);
-    let _ = writeln!(
-        out,
-        "(mean ± 95% CI over {episodes} episodes; reward is the episode return)"
-    );
     out
 }
 
@@ -106,33 +234,89 @@ fn significant(v: f64) -> String {
     }
 }
 
-pub fn write_json(rows: &[SummaryRow], path: &Path) -> Result<()> {
-    let json: Vec<JsonRow> = rows
-        .iter()
-        .map(|r| JsonRow {
-            policy: &r.policy,
-            metric: &r.metric,
-            mean: finite(r.mean),
-            ci95: finite(r.ci95),
-            episodes: r.episodes,
-        })
-        .collect();
-    let text = serde_json::to_string_pretty(&json)
-        .map_err(|e| TrainingError::report(path.display().to_string(), e))?
-        + "\n";
+/// The table as JSON rows (the format of `write_json`).
+pub fn to_json(table: &Comparison) -> Result<String> {
+    serde_json::to_string_pretty(&json_rows(table)).map_err(|e| TrainingError::report("table", e))
+}
+
+pub fn write_json(table: &Comparison, path: &Path) -> Result<()> {
+    let text = to_json(table)? + "\n";
     Ok(write_atomic(path, text.as_bytes())?)
 }
 
-pub fn write_csv(rows: &[SummaryRow], path: &Path) -> Result<()> {
-    let header = ["policy", "metric", "mean", "ci95", "episodes"].map(String::from);
-    let records = rows.iter().map(|r| {
+/// The JSON rows' columns as CSV (empty cells where the JSON has null).
+pub fn write_csv(table: &Comparison, path: &Path) -> Result<()> {
+    let header = COLUMNS.map(String::from);
+    let records = json_rows(table).into_iter().map(|r| {
+        let num = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+        let int = |v: Option<usize>| v.map_or_else(String::new, |v| v.to_string());
         vec![
-            r.policy.clone(),
-            r.metric.clone(),
-            r.mean.to_string(),
-            r.ci95.to_string(),
+            r.policy.to_string(),
+            r.metric.to_string(),
+            r.mean.map_or_else(|| "NaN".into(), |v| v.to_string()),
+            r.ci95.map_or_else(|| "NaN".into(), |v| v.to_string()),
             r.episodes.to_string(),
+            r.reference.unwrap_or_default().to_string(),
+            num(r.difference),
+            num(r.difference_low),
+            num(r.difference_high),
+            num(r.p_improvement),
+            num(r.p_improvement_low),
+            num(r.p_improvement_high),
+            int(r.wins),
+            int(r.ties),
+            int(r.losses),
+            num(r.p_value),
+            num(r.p_holm),
+            r.verdict.unwrap_or_default().to_string(),
         ]
+    });
+    write_csv_records(path, &header, records)
+}
+
+/// One row per (policy, training run, episode): `policy,oracle,run,episode,seed,steps,reward,
+/// <metrics...>`, as CSV, or as JSON rows when `path` ends in `.json`. Any statistic can be
+/// computed from it later.
+pub fn write_episodes(results: &[EpisodeResult], metric_names: &[&str], path: &Path) -> Result<()> {
+    let header: Vec<String> = [
+        "policy", "oracle", "run", "episode", "seed", "steps", "reward",
+    ]
+    .into_iter()
+    .chain(metric_names.iter().copied())
+    .map(String::from)
+    .collect();
+    if path.extension().is_some_and(|e| e == "json") {
+        let rows: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                let mut row = serde_json::json!({
+                    "policy": r.policy, "oracle": r.oracle, "run": r.run, "episode": r.episode,
+                    "seed": r.seed, "steps": r.steps, "reward": finite(r.reward),
+                });
+                for (name, v) in metric_names.iter().zip(&r.metrics) {
+                    row[*name] = serde_json::json!(finite(*v));
+                }
+                row
+            })
+            .collect();
+        let text = serde_json::to_string(&rows)
+            .map_err(|e| TrainingError::report(path.display().to_string(), e))?
+            + "\n";
+        return Ok(write_atomic(path, text.as_bytes())?);
+    }
+    let records = results.iter().map(|r| {
+        [
+            r.policy.clone(),
+            r.oracle.to_string(),
+            r.run.to_string(),
+            r.episode.to_string(),
+            r.seed.to_string(),
+            r.steps.to_string(),
+            r.reward.to_string(),
+        ]
+        .into_iter()
+        .chain(r.metrics.iter().map(|v| v.to_string()))
+        .collect()
     });
     write_csv_records(path, &header, records)
 }
@@ -296,23 +480,90 @@ mod tests {
         assert!(lines[3].contains("nan"), "{text}");
     }
 
+    fn episode(policy: &str, episode: usize, reward: f64) -> EpisodeResult {
+        EpisodeResult {
+            policy: policy.into(),
+            oracle: policy == "oracle",
+            episode,
+            run: 0,
+            seed: episode as u64,
+            steps: 1,
+            reward,
+            metrics: vec![-reward],
+            trajectory: Vec::new(),
+        }
+    }
+
+    fn comparison() -> (Vec<EpisodeResult>, Comparison) {
+        let mut results = Vec::new();
+        for e in 0..20 {
+            let base = (e % 7) as f64;
+            results.push(episode("a", e, base));
+            results.push(episode("b, c", e, base - 1.0 - 0.01 * e as f64));
+            results.push(episode("oracle", e, base + 2.0));
+        }
+        let fair = ["a".to_string(), "b, c".to_string()];
+        let table = planetgym_agents::comparison::compare(
+            &results,
+            &["latency"],
+            &fair,
+            &Default::default(),
+        )
+        .unwrap();
+        (results, table)
+    }
+
     #[test]
     fn json_and_csv_rows() {
         let dir = tempfile::tempdir().unwrap();
         let (j, c) = (dir.path().join("t.json"), dir.path().join("t.csv"));
-        write_json(&rows(), &j).unwrap();
-        write_csv(&rows(), &c).unwrap();
+        let (_, table) = comparison();
+        write_json(&table, &j).unwrap();
+        write_csv(&table, &c).unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
         assert_eq!(json[0]["policy"], "a");
         assert_eq!(json[0]["metric"], "reward");
-        assert_eq!(json[0]["episodes"], 3);
-        assert!(json[2]["mean"].is_null());
+        assert_eq!(json[0]["episodes"], 20);
+        // The reference has no paired fields; the others are compared with it.
+        assert!(json[0]["reference"].is_null() && json[0]["verdict"].is_null());
+        assert_eq!(json[2]["policy"], "b, c");
+        assert_eq!(json[2]["reference"], "a");
+        assert_eq!(json[2]["losses"], 20);
+        assert_eq!(json[2]["verdict"], "worse");
+        assert_eq!(json[3]["verdict"], "higher", "latency is not the reward");
+        assert_eq!(json[4]["verdict"], "bound");
         let csv = std::fs::read_to_string(&c).unwrap();
         assert!(
-            csv.starts_with("policy,metric,mean,ci95,episodes\na,reward,-120.26,0.5,3\n"),
+            csv.starts_with(&(COLUMNS.join(",") + "\na,reward,")),
             "{csv}"
         );
-        assert!(csv.contains("\"b, c\",reward,NaN"), "{csv}");
+        assert!(csv.contains("\"b, c\",reward,"), "{csv}");
+        assert!(csv.contains(",a,") && csv.contains(",worse\n"), "{csv}");
+    }
+
+    #[test]
+    fn paired_table_and_episode_rows() {
+        let (results, table) = comparison();
+        let text = render_paired(&table, "reward", 10_000);
+        assert!(text.contains("paired against a"), "{text}");
+        let line = text.lines().find(|l| l.starts_with("b, c")).unwrap();
+        assert!(line.contains("0/0/20") && line.ends_with("worse"), "{text}");
+        let oracle = text.lines().find(|l| l.starts_with("oracle")).unwrap();
+        assert!(oracle.ends_with("bound"), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let (csv, json) = (dir.path().join("e.csv"), dir.path().join("e.json"));
+        write_episodes(&results, &["latency"], &csv).unwrap();
+        write_episodes(&results, &["latency"], &json).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(text.lines().count(), 61);
+        assert!(text.starts_with(
+            "policy,oracle,run,episode,seed,steps,reward,latency\na,false,0,0,0,1,0,"
+        ));
+        let rows: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(rows[2]["policy"], "oracle");
+        assert_eq!(rows[2]["oracle"], true);
+        assert_eq!(rows[2]["latency"], -2.0);
     }
 }

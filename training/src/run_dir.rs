@@ -21,6 +21,8 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 pub const POLICY_FILE: &str = "policy.json";
 pub const EVAL_FILE: &str = "eval.json";
 pub const EVAL_CSV_FILE: &str = "eval.csv";
+/// One row per (policy, run, episode) of the final evaluation.
+pub const EPISODES_FILE: &str = "episodes.csv";
 pub const CURVE_FILE: &str = "curve.png";
 pub const TENSORBOARD_DIR: &str = "tb";
 /// The first two columns of `metrics.csv`; the update's scalars follow.

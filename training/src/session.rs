@@ -6,12 +6,15 @@ use crate::error::{Result, TrainingError};
 use crate::plot::{self, Series};
 use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
 use crate::report;
-use crate::run_dir::{CHECKPOINT_FILE, CURVE_FILE, EVAL_CSV_FILE, EVAL_FILE, MetricsLog};
+use crate::run_dir::{
+    CHECKPOINT_FILE, CURVE_FILE, EPISODES_FILE, EVAL_CSV_FILE, EVAL_FILE, MetricsLog, POLICY_FILE,
+};
 use planetgym_agents::Contender;
-use planetgym_agents::evaluate::{ContenderFactory, SummaryRow, evaluate, summarise};
+use planetgym_agents::comparison::{CompareOptions, Comparison, compare};
+use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate_episodes};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
-use planetgym_env::Scenario;
+use planetgym_env::{Scenario, bounds};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -42,6 +45,57 @@ pub fn learned_contender<S: Scenario + Clone + 'static>(
     Ok(Box::new(move || Contender::Fair(Box::new(policy.clone()))))
 }
 
+/// At most this many training runs per session (each is a full training run).
+pub const MAX_SEEDS: usize = 100;
+
+/// Directory of run `k` of a session trained with several seeds.
+pub fn run_dir_of(dir: &Path, k: usize) -> PathBuf {
+    dir.join(format!("run-{k}"))
+}
+
+/// The runs a policy directory holds: itself when it has a policy, else its `run-0`, `run-1`,
+/// ... subdirectories (a session trained with several seeds).
+pub fn run_dirs(dir: &Path) -> Vec<PathBuf> {
+    if dir.join(POLICY_FILE).exists() || !run_dir_of(dir, 0).join(POLICY_FILE).exists() {
+        return vec![dir.to_path_buf()];
+    }
+    (0..MAX_SEEDS)
+        .map(|k| run_dir_of(dir, k))
+        .take_while(|d| d.join(POLICY_FILE).exists())
+        .collect()
+}
+
+/// Every policy a directory holds (see [`run_dirs`]), in run order.
+pub fn load_runs(dir: &Path) -> Result<Vec<PolicyFile>> {
+    run_dirs(dir).iter().map(|d| ppo::load_policy(d)).collect()
+}
+
+/// Baselines once, and each run's learned policy on the same evaluation episodes; learned rows
+/// carry their run index. A single run is also evaluated with sampled actions
+/// ([`LEARNED_SAMPLED`]); several runs only greedily (the method's rows).
+pub fn evaluate_runs<S: Scenario + Clone + 'static>(
+    env: &S,
+    baselines: &[ContenderFactory<S>],
+    runs: &[PolicyFile],
+    episodes: std::ops::Range<usize>,
+    seed: u64,
+    record: bool,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<Vec<EpisodeResult>> {
+    let mut results = evaluate_episodes(env, baselines, episodes.clone(), seed, record, on_step)?;
+    for (k, file) in runs.iter().enumerate() {
+        let learned = if runs.len() == 1 {
+            learned_contenders(env, file)?
+        } else {
+            vec![learned_contender(env, file, LEARNED, Mode::Greedy)?]
+        };
+        let mut rows = evaluate_episodes(env, &learned, episodes.clone(), seed, record, on_step)?;
+        rows.iter_mut().for_each(|r| r.run = k);
+        results.extend(rows);
+    }
+    Ok(results)
+}
+
 #[derive(Debug)]
 pub struct Request<'a> {
     pub config: TrainConfig,
@@ -51,18 +105,38 @@ pub struct Request<'a> {
     pub resume: bool,
     pub stop: &'a AtomicBool,
     pub stop_after: Option<u64>,
+    /// Independent training runs (seeds `config.seed`, `config.seed + 1`, ...): with more than
+    /// one, run `k` lives in `run_dir/run-k` and the evaluation aggregates them.
+    pub seeds: usize,
 }
 
 #[derive(Debug)]
 pub struct SessionResult {
+    /// The last run's outcome (the only one's for a single seed).
     pub outcome: Outcome,
+    /// Every run's directory.
+    pub runs: Vec<PathBuf>,
     /// The final evaluation table (None when interrupted or `eval.episodes = 0`).
-    pub evaluation: Option<Vec<SummaryRow>>,
+    pub evaluation: Option<Comparison>,
 }
 
 /// Trains as `request` says, then evaluates (unless interrupted).
 pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
     let config = &request.config;
+    bounds::count(
+        "seeds",
+        request.seeds as u64,
+        1,
+        MAX_SEEDS as u64,
+        "each seed is a whole training run",
+    )
+    .map_err(|e| TrainingError::config(&request.origin, e))?;
+    if request.seeds > 1 && request.resume {
+        return Err(TrainingError::config(
+            &request.origin,
+            "resume one run of a multi-seed session at a time: --resume DIR/run-K",
+        ));
+    }
     if !request.resume && request.run_dir.join(CHECKPOINT_FILE).exists() {
         return Err(TrainingError::file(
             &request.run_dir,
@@ -89,10 +163,12 @@ impl ScenarioVisitor for Session<'_, '_> {
     type Error = TrainingError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
+        let fair = built.fair_baseline_names();
         session(
             &built.env,
             &built.resolved_config,
-            built.baselines(),
+            &built.baselines(),
+            &fair,
             self.request,
             self.on_update,
         )
@@ -102,51 +178,90 @@ impl ScenarioVisitor for Session<'_, '_> {
 fn session<S: Scenario + Clone + 'static>(
     env: &S,
     scenario_config: &str,
-    mut contenders: Vec<ContenderFactory<S>>,
+    baselines: &[ContenderFactory<S>],
+    fair: &[String],
     request: &Request,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<SessionResult> {
-    let run = Run {
-        config: &request.config,
-        scenario_config,
-        run_dir: &request.run_dir,
-        resume: request.resume,
-        stop: request.stop,
-        stop_after: request.stop_after,
+    let dirs: Vec<PathBuf> = if request.seeds == 1 {
+        vec![request.run_dir.clone()]
+    } else {
+        (0..request.seeds)
+            .map(|k| run_dir_of(&request.run_dir, k))
+            .collect()
     };
-    let outcome = ppo::train(env, &run, on_update)?;
+    let mut outcome = None;
+    for (k, dir) in dirs.iter().enumerate() {
+        let mut config = request.config.clone();
+        config.seed = config.seed.wrapping_add(k as u64);
+        let run = Run {
+            config: &config,
+            scenario_config,
+            run_dir: dir,
+            resume: request.resume,
+            stop: request.stop,
+            stop_after: request.stop_after,
+        };
+        let o = ppo::train(env, &run, on_update)?;
+        let interrupted = o.interrupted;
+        outcome = Some(o);
+        if interrupted {
+            break;
+        }
+    }
+    let outcome = outcome.ok_or_else(|| TrainingError::config(&request.origin, "no run"))?;
     let eval = &request.config.eval;
     if outcome.interrupted || eval.episodes == 0 {
         return Ok(SessionResult {
             outcome,
+            runs: dirs,
             evaluation: None,
         });
     }
+    let files: Vec<PolicyFile> = dirs
+        .iter()
+        .map(|d| ppo::load_policy(d))
+        .collect::<Result<_>>()?;
+    let results = evaluate_runs(
+        env,
+        baselines,
+        &files,
+        0..eval.episodes,
+        eval.seed,
+        false,
+        &|| {},
+    )?;
+    let options = CompareOptions {
+        seed: eval.seed,
+        ..CompareOptions::default()
+    };
+    let table = compare(&results, env.metric_names(), fair, &options)
+        .map_err(|e| TrainingError::report("evaluation", e))?;
     let dir = &request.run_dir;
-    let file = ppo::load_policy(dir)?;
-    contenders.extend(learned_contenders(env, &file)?);
-    let results = evaluate(env, &contenders, eval.episodes, eval.seed, false, &|| {})?;
-    let rows = summarise(&results, env.metric_names());
-    report::write_json(&rows, &dir.join(EVAL_FILE))?;
-    report::write_csv(&rows, &dir.join(EVAL_CSV_FILE))?;
-    let mut baselines: Vec<(String, f64)> = Vec::new();
+    report::write_json(&table, &dir.join(EVAL_FILE))?;
+    report::write_csv(&table, &dir.join(EVAL_CSV_FILE))?;
+    report::write_episodes(&results, env.metric_names(), &dir.join(EPISODES_FILE))?;
+    let mut means: Vec<(String, f64)> = Vec::new();
     for r in results
         .iter()
         .filter(|r| r.policy != LEARNED && r.policy != LEARNED_SAMPLED)
     {
-        match baselines.iter_mut().find(|(p, _)| *p == r.policy) {
+        match means.iter_mut().find(|(p, _)| *p == r.policy) {
             Some((_, sum)) => *sum += r.reward,
-            None => baselines.push((r.policy.clone(), r.reward)),
+            None => means.push((r.policy.clone(), r.reward)),
         }
     }
-    let baselines: Vec<(String, f64)> = baselines
+    let means: Vec<(String, f64)> = means
         .into_iter()
         .map(|(p, sum)| (p, sum / eval.episodes as f64))
         .collect();
-    learning_curve(dir, &baselines)?;
+    for d in &dirs {
+        learning_curve(d, &means)?;
+    }
     Ok(SessionResult {
         outcome,
-        evaluation: Some(rows),
+        runs: dirs,
+        evaluation: Some(table),
     })
 }
 

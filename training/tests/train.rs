@@ -31,6 +31,7 @@ fn try_train(
         resume,
         stop: &NEVER,
         stop_after,
+        seeds: 1,
     };
     session::run(&request, &mut |_| {})
 }
@@ -118,6 +119,7 @@ fn summary_policies(r: &SessionResult) -> Vec<String> {
     r.evaluation
         .as_ref()
         .unwrap()
+        .rows
         .iter()
         .map(|row| row.policy.clone())
         .collect()

@@ -17,8 +17,9 @@
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
 //!   RLScheduler (which uses absolute log times).
 
+use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Policy, PolicyError};
 use planetgym_env::batch::{BatchConfig, BatchObs, QueuedJob};
 use planetgym_env::rng::Rng;
@@ -150,6 +151,21 @@ impl RegisteredScenario for BatchScenario {
     const DESCRIPTION: &'static str = "batch job scheduling: pick which queued HPC job runs next (real SWF logs, EASY backfilling)";
     const GYM_ID: &'static str = "planetgym/Batch-v0";
     const REPORT: ReportExtra = ReportExtra::None;
+    const EPISODES: EpisodeBudget = EpisodeBudget {
+        pilot: 50,
+        max: 1000,
+    };
+
+    /// The later part of the NASA iPSC/860 log (the built-in log is its first part). The shared
+    /// holdout has no Lublin split: Lublin logs are model-generated, and a policy trained on
+    /// them meets a real machine here.
+    fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
+        Ok(vec![holdout_set(
+            "trace",
+            dir,
+            "hpc_swf/NASA-iPSC-1993-3.1-cln_part2.swf",
+        )])
+    }
 
     fn build(config: BatchConfig) -> Result<Self, EnvError> {
         Self::new(config)

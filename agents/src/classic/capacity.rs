@@ -2,8 +2,9 @@
 //! forecast plus safety headroom per forecaster, and the perfect-foresight optimum by dynamic
 //! programming (an oracle: it sees the episode's whole demand).
 
+use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
@@ -348,6 +349,22 @@ impl RegisteredScenario for CapacityScenario {
     const DESCRIPTION: &'static str = "capacity planning: order or remove capacity per site ahead of real demand, with a lead time";
     const GYM_ID: &'static str = "planetgym/Capacity-v0";
     const REPORT: ReportExtra = ReportExtra::GapToOracle;
+    const EPISODES: EpisodeBudget = EpisodeBudget {
+        pilot: 20,
+        max: 500,
+    };
+
+    /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21). Nine days hold
+    /// a week of history and two days of episode, so holdout episodes are 48 periods long.
+    fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
+        let mut series = holdout_set(
+            "series",
+            dir,
+            "azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv",
+        );
+        series = series.replacen("series=\"", "series=[\"azure_vm_v2:", 1) + "]";
+        Ok(vec![series, "episode_periods=48".into()])
+    }
 
     fn build(config: CapacityConfig) -> Result<Self, EnvError> {
         Self::new(config)

@@ -18,8 +18,9 @@
 //! simulator. Departure: the GPU a sharing pod takes inside the chosen node is the scenario's `gpu_selection` for every
 //! policy (FGD's own choice is `gpu_selection = "fgd"`).
 
+use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra};
+use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Contender, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::placement::PlacementConfig;
@@ -317,6 +318,20 @@ impl RegisteredScenario for PlacementScenario {
     const DESCRIPTION: &'static str = "service placement: a node for every arriving GPU-sharing pod (Alibaba openb cluster, FGD baselines)";
     const GYM_ID: &'static str = "planetgym/Placement-v0";
     const REPORT: ReportExtra = ReportExtra::Curves(CURVES);
+    const EPISODES: EpisodeBudget = EpisodeBudget {
+        pilot: 20,
+        max: 200,
+    };
+
+    /// The openb workload with 100 % GPU-sharing pods, a mix from the FGD paper that no shared
+    /// file holds, on the same nodes.
+    fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
+        Ok(vec![holdout_set(
+            "pods",
+            dir,
+            "alibaba/gpu_v2023_openb/openb_pod_list_gpushare100.csv",
+        )])
+    }
 
     fn build(config: PlacementConfig) -> Result<Self, EnvError> {
         Self::new(config)

@@ -3,8 +3,9 @@
 
 use super::traffic_lp::RoutingLp;
 use super::traffic_outcome::{TrafficOutcomes, logged_outcome};
+use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::traffic::TrafficConfig;
 use planetgym_env::{Action, TrafficObs, TrafficOracleView, TrafficScenario};
@@ -238,6 +239,22 @@ impl RegisteredScenario for TrafficScenario {
         "cross-region traffic scheduling: split each user region's requests over datacenter sites";
     const GYM_ID: &'static str = "planetgym/Traffic-v0";
     const REPORT: ReportExtra = ReportExtra::None;
+    const EPISODES: EpisodeBudget = EpisodeBudget {
+        pilot: 20,
+        max: 200,
+    };
+
+    /// Demand shaped by days 22-30 of the Azure VM v2 series (the built-in shape is days 1-21).
+    fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
+        Ok(vec![
+            holdout_set(
+                "demand.diurnal_series",
+                dir,
+                "azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv",
+            ),
+            "demand.diurnal_column=\"cpu_usage\"".into(),
+        ])
+    }
 
     fn build(config: TrafficConfig) -> Result<Self, EnvError> {
         Self::new(config)

@@ -204,7 +204,13 @@ pub fn improvement_interval(
 ) -> Interval {
     let replicates = replicate(reps, seed, |rng| {
         let tasks: Vec<usize> = (0..x.tasks)
-            .map(|t| if task_bootstrap { rng.below(x.tasks) } else { t })
+            .map(|t| {
+                if task_bootstrap {
+                    rng.below(x.tasks)
+                } else {
+                    t
+                }
+            })
             .collect();
         let mut draw = |m: &ScoreMatrix| {
             let mut values = vec![0.0; m.runs * tasks.len()];

@@ -3,13 +3,15 @@
 
 use super::{config_text, progress_bar};
 use anyhow::{Context, Result, bail};
-use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate, summarise};
+use planetgym_agents::comparison::{self, CompareOptions};
+use planetgym_agents::evaluate::EpisodeResult;
 use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_agents::registry::{
     self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, with_scenario,
 };
 use planetgym_env::{Scenario, bounds};
-use planetgym_training::{plot, ppo, report, session};
+use planetgym_training::session::LEARNED;
+use planetgym_training::{plot, report, session};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -31,13 +33,30 @@ pub struct Args {
     /// Set one config field (dotted path, repeatable), e.g. --set interval_s=300.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// Number of evaluation episodes (the same episodes for every policy).
-    #[arg(long, default_value_t = 5)]
-    episodes: usize,
+    /// Number of evaluation episodes (the same episodes for every policy). Default: a pilot,
+    /// then as many episodes as the paired comparisons need (at most the scenario's maximum).
+    #[arg(long)]
+    episodes: Option<usize>,
+    /// The policy every other is compared with (default: the best fair baseline).
+    #[arg(long, value_name = "POLICY")]
+    reference: Option<String>,
+    /// Bootstrap resamples of each paired comparison.
+    #[arg(long, default_value_t = comparison::RESAMPLES)]
+    resamples: usize,
+    /// Where to write one row per (policy, run, episode) (CSV, or JSON if it ends in .json;
+    /// default SCENARIO_episodes.csv).
+    #[arg(long, value_name = "FILE")]
+    per_episode: Option<PathBuf>,
+    /// Evaluate on the scenario's out-of-sample split in $PLANETGYM_HOLDOUT (default
+    /// ../shared/data/holdout): never trained or tuned on.
+    #[arg(long)]
+    holdout: bool,
     /// Seed of the evaluation episodes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes"}.
+    /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes", and the
+    /// paired fields: "reference","difference"(_low/_high),"p_improvement"(_low/_high),
+    /// "wins","ties","losses","p_value","p_holm","verdict"}.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// Also write the table as CSV (same columns as the JSON rows).
@@ -158,18 +177,20 @@ pub fn run_eval(args: Args) -> Result<()> {
 }
 
 fn run(args: Args) -> Result<()> {
-    bounds::episodes("--episodes", args.episodes)
+    args.episodes
+        .map_or(Ok(()), |n| bounds::episodes("--episodes", n))
         .and_then(|()| bounds::threads("--threads", args.threads))
         .map_err(anyhow::Error::msg)?;
     rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads)
         .build_global()
         .context("could not start worker threads")?;
-    let policy = match &args.policy {
-        Some(dir) => Some(ppo::load_policy(dir)?),
-        None => None,
+    let runs = match &args.policy {
+        Some(dir) => session::load_runs(dir)?,
+        None => Vec::new(),
     };
-    let scenario = match (&args.scenario, &policy) {
+    let policy = runs.first();
+    let scenario = match (&args.scenario, policy) {
         (Some(s), Some(p)) if *s != p.scenario => {
             bail!("the policy was trained on `{}`, not `{s}`", p.scenario)
         }
@@ -177,10 +198,22 @@ fn run(args: Args) -> Result<()> {
         (None, Some(p)) => p.scenario.clone(),
         (None, None) => bail!("--scenario is required; known: {}", registry::names()),
     };
-    let fallback = policy
-        .as_ref()
-        .map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
-    let sets = args.overrides(&scenario)?;
+    if let Some(other) = runs.iter().find(|r| r.scenario != scenario) {
+        bail!(
+            "the runs of {} were trained on different scenarios ({} and {})",
+            args.policy
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display(),
+            scenario,
+            other.scenario
+        );
+    }
+    let fallback = policy.map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
+    let mut sets = args.overrides(&scenario)?;
+    if args.holdout {
+        sets.extend(holdout_sets(&scenario)?);
+    }
     let (text, origin) = config_text(args.config.as_deref(), fallback, &sets)?;
     with_scenario(
         &scenario,
@@ -188,14 +221,37 @@ fn run(args: Args) -> Result<()> {
         &origin,
         Table {
             args: &args,
-            policy: policy.as_ref(),
+            runs: &runs,
         },
     )
 }
 
 struct Table<'a> {
     args: &'a Args,
-    policy: Option<&'a PolicyFile>,
+    /// The trained policy's runs (one per training seed); empty for `baselines`.
+    runs: &'a [PolicyFile],
+}
+
+/// The `--set` overrides of `scenario`'s holdout split.
+fn holdout_sets(scenario: &str) -> Result<Vec<String>> {
+    let dir = std::env::var_os("PLANETGYM_HOLDOUT")
+        .map_or_else(|| PathBuf::from("../shared/data/holdout"), PathBuf::from);
+    if !dir.is_dir() {
+        bail!(
+            "--holdout: no holdout folder at {} (set PLANETGYM_HOLDOUT to the shared data's holdout/)",
+            dir.display()
+        );
+    }
+    struct Holdout<'a>(&'a std::path::Path);
+    impl registry::ScenarioVisitor for Holdout<'_> {
+        type Output = Result<Vec<String>, &'static str>;
+        type Error = anyhow::Error;
+        fn visit<S: RegisteredScenario>(self, _: Built<S>) -> Result<Self::Output> {
+            Ok(S::holdout(self.0))
+        }
+    }
+    with_scenario(scenario, "", "default", Holdout(&dir))?
+        .map_err(|why| anyhow::anyhow!("--holdout: {scenario} has no holdout split: {why}"))
 }
 
 impl ScenarioVisitor for Table<'_> {
@@ -203,12 +259,8 @@ impl ScenarioVisitor for Table<'_> {
     type Error = anyhow::Error;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<()> {
-        let mut contenders = built.baselines();
-        if let Some(file) = self.policy {
-            contenders.extend(session::learned_contenders(&built.env, file)?);
-        }
         let record = matches!(S::REPORT, ReportExtra::Curves(_));
-        let results = run_table(&built, &contenders, self.args, record)?;
+        let results = run_table(&built, self.runs, self.args, record)?;
         match S::REPORT {
             ReportExtra::None => Ok(()),
             ReportExtra::Curves(spec) => write_curves(&built.env, &results, &spec, self.args),
@@ -217,45 +269,88 @@ impl ScenarioVisitor for Table<'_> {
     }
 }
 
-/// Evaluates `contenders`, prints the table and writes the requested files. Returns the
-/// episodes (with every step when `record` or `--timeseries` asks for it).
+/// Evaluates the baselines and the trained runs, prints the table and the paired comparison,
+/// and writes the requested files (per-episode rows always). Returns the episodes (with every
+/// step when `record` or `--timeseries` asks for it).
 fn run_table<S: RegisteredScenario>(
     built: &Built<S>,
-    contenders: &[ContenderFactory<S>],
+    runs: &[PolicyFile],
     args: &Args,
     record: bool,
 ) -> Result<Vec<EpisodeResult>> {
     let env = &built.env;
-    let steps = contenders.len() * args.episodes * built.steps_per_episode();
+    let baselines = built.baselines();
+    let fair = built.fair_baseline_names();
+    let record = record || args.timeseries.is_some();
+    let contenders = baselines.len() + runs.len() * if runs.len() == 1 { 2 } else { 1 };
+    let budget = S::EPISODES;
+    let first = args.episodes.unwrap_or(budget.pilot);
     let bar = progress_bar(
-        steps as u64,
+        (contenders * first * built.steps_per_episode()) as u64,
         "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}",
     );
-    let results = evaluate(
-        env,
-        contenders,
-        args.episodes,
-        args.seed,
-        record || args.timeseries.is_some(),
-        &|| bar.inc(1),
-    )?;
+    let evaluate = |episodes: std::ops::Range<usize>| {
+        session::evaluate_runs(env, &baselines, runs, episodes, args.seed, record, &|| {
+            bar.inc(1)
+        })
+    };
+    let mut results = evaluate(0..first)?;
+    let mut pilot_note = String::new();
+    if args.episodes.is_none() {
+        let needed =
+            comparison::episodes_needed(&results, &fair, args.reference.as_deref(), budget)
+                .map_err(anyhow::Error::msg)?;
+        if needed > first {
+            bar.set_length((contenders * needed * built.steps_per_episode()) as u64);
+            results.extend(evaluate(first..needed)?);
+        }
+        pilot_note = format!(
+            " (pilot of {first}, then as many as the paired comparisons need, at most {}; --episodes overrides)",
+            budget.max
+        );
+    }
     bar.finish_and_clear();
-    let rows = summarise(&results, env.metric_names());
+    let episodes = results.iter().map(|r| r.episode + 1).max().unwrap_or(0);
+    let options = CompareOptions {
+        reference: args.reference.clone(),
+        resamples: args.resamples,
+        seed: args.seed,
+    };
+    let table = comparison::compare(&results, env.metric_names(), &fair, &options)
+        .map_err(anyhow::Error::msg)?;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{}\nepisodes {}, seed {}\n",
+        "{}\nepisodes {episodes}{pilot_note}, seed {}{}\n",
         built.heading(),
-        args.episodes,
-        args.seed
+        args.seed,
+        if runs.len() > 1 {
+            format!(
+                ", {} training runs of {LEARNED} (one row: the mean over runs)",
+                runs.len()
+            )
+        } else {
+            String::new()
+        }
     )?;
-    write!(out, "{}", report::render_table(&rows))?;
+    write!(out, "{}", report::render_table(&table.rows))?;
+    write!(
+        out,
+        "{}",
+        report::render_paired(&table, "reward", args.resamples)
+    )?;
     if let Some(path) = &args.json {
-        report::write_json(&rows, path)?;
+        report::write_json(&table, path)?;
     }
     if let Some(path) = &args.csv {
-        report::write_csv(&rows, path)?;
+        report::write_csv(&table, path)?;
     }
+    let per_episode = args
+        .per_episode
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}_episodes.csv", env.name())));
+    report::write_episodes(&results, env.metric_names(), &per_episode)?;
+    writeln!(out, "per-episode rows: {}", per_episode.display())?;
     if let Some(path) = &args.timeseries {
         report::write_timeseries(&results, env.metric_names(), path)?;
     }

@@ -33,6 +33,11 @@ pub struct Args {
     /// Stop cleanly (checkpoint saved) once this many updates are done, as Ctrl-C would.
     #[arg(long, value_name = "UPDATES")]
     stop_after: Option<u64>,
+    /// Independent training runs (seeds seed, seed+1, ...; run K in RUN_DIR/run-K), evaluated
+    /// together: the paired table compares their per-episode mean, and `eval --policy RUN_DIR`
+    /// re-evaluates them all.
+    #[arg(long, default_value_t = 1, conflicts_with = "resume")]
+    seeds: usize,
     /// Print the default training config (every field documented) and exit.
     #[arg(long, conflicts_with_all = ["config", "resume"])]
     show_default: bool,
@@ -75,6 +80,7 @@ pub fn run(args: Args) -> Result<()> {
         resume: args.resume.is_some(),
         stop: &STOP,
         stop_after: args.stop_after,
+        seeds: args.seeds,
     };
     writeln!(
         out,
@@ -115,11 +121,22 @@ pub fn run(args: Args) -> Result<()> {
             request.config.eval.seed,
             run_dir.display()
         )?;
-        write!(out, "{}", report::render_table(rows))?;
+        write!(out, "{}", report::render_table(&rows.rows))?;
+        write!(
+            out,
+            "{}",
+            report::render_paired(rows, "reward", planetgym_agents::comparison::RESAMPLES)
+        )?;
         writeln!(
             out,
-            "\nwritten: {0}/eval.json, {0}/eval.csv, {0}/curve.png, {0}/metrics.csv, {0}/tb/",
-            run_dir.display()
+            "\nwritten: {0}/eval.json, {0}/eval.csv, {0}/episodes.csv; curve.png, metrics.csv and tb/ in {1}",
+            run_dir.display(),
+            result
+                .runs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
     }
     Ok(())

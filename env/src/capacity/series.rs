@@ -5,6 +5,7 @@
 //!
 //! Sources (`kind:path[:column]`):
 //! - `builtin:azure_vm_v2`: Azure VM v2 2019, summed CPU usage, 300 s, days 1-21 (embedded);
+//! - `azure_vm_v2:PATH`: another file of the same Azure series (e.g. the holdout days 22-30);
 //! - `google2019:PATH`: Google 2019 cluster averages (`day,row_in_day,avg_cpu`, 300 s);
 //! - `alibaba2018:PATH`: Alibaba 2018 cluster averages (`day,row_in_day,cpu_util_percent`, 300 s);
 //! - `planetlab:PATH:ROW`: one PlanetLab VM (row ROW of `vm_id,t000..t287`, 300 s, one day);
@@ -59,6 +60,7 @@ pub fn load(spec: &str) -> Result<DemandSeries, EnvError> {
         "builtin" if rest == "azure_vm_v2" => {
             timestamped(AZURE_VM_V2_CPU_CSV, spec, "timestamp", "cpu_usage", false)?
         }
+        "azure_vm_v2" => timestamped(&read(rest)?, rest, "timestamp", "cpu_usage", false)?,
         "google2019" => day_rows(&read(rest)?, rest, "avg_cpu", &mut notes)?,
         "alibaba2018" => day_rows(&read(rest)?, rest, "cpu_util_percent", &mut notes)?,
         "qps" => timestamped(&read(rest)?, rest, "timestamp_anon", "value", true)?,
@@ -70,7 +72,7 @@ pub fn load(spec: &str) -> Result<DemandSeries, EnvError> {
         }
         _ => {
             return Err(EnvError::config(format!(
-                "unknown series `{spec}`; use builtin:azure_vm_v2, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW or qps:PATH"
+                "unknown series `{spec}`; use builtin:azure_vm_v2, azure_vm_v2:PATH, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW or qps:PATH"
             )));
         }
     };

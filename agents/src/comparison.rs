@@ -1,0 +1,244 @@
+//! Results tables that a reviewer accepts: every policy against a reference on the same
+//! episodes, for every metric, with Holm's correction across the policies compared.
+//!
+//! The reference is the best fair baseline by mean episode return unless one is named; oracles
+//! are compared too but as bounds: never the reference, never in the corrected family, and their
+//! verdict says "bound". A policy trained with several seeds contributes, per episode, the mean
+//! over its runs, so the paired difference compares the method, not one lucky run.
+
+use crate::evaluate::{EpisodeResult, SummaryRow, summarise};
+use crate::stats::paired::{self, Paired, Verdict};
+use planetgym_env::rng::derive_seed;
+
+/// Bootstrap resamples per comparison unless the caller asks for another number.
+pub const RESAMPLES: usize = 10_000;
+/// At most this many resamples (each keeps two numbers in memory per comparison).
+pub const MAX_RESAMPLES: usize = 1_000_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareOptions {
+    /// The policy everything is compared with (default: the best fair baseline).
+    pub reference: Option<String>,
+    pub resamples: usize,
+    /// Seed of the bootstrap (tables are reproducible).
+    pub seed: u64,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            reference: None,
+            resamples: RESAMPLES,
+            seed: 0,
+        }
+    }
+}
+
+/// One policy's paired comparison with the reference on one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedCell {
+    pub reference: String,
+    pub paired: Paired,
+    /// An oracle: reported as a bound, outside the corrected family.
+    pub bound: bool,
+}
+
+impl PairedCell {
+    /// The verdict in words: "better"/"worse" for the reward (higher is better), "higher"/
+    /// "lower" for other metrics, whose direction depends on the metric.
+    pub fn verdict(&self, metric: &str) -> &'static str {
+        match (self.bound, self.paired.verdict, metric == "reward") {
+            (true, _, _) => "bound",
+            (_, Verdict::NoSignificantDifference, _) => "no significant difference",
+            (_, Verdict::Higher, true) => "better",
+            (_, Verdict::Lower, true) => "worse",
+            (_, Verdict::Higher, false) => "higher",
+            (_, Verdict::Lower, false) => "lower",
+        }
+    }
+}
+
+/// A results table: one row per (policy, metric), each with its paired comparison (none for the
+/// reference itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub reference: String,
+    pub rows: Vec<SummaryRow>,
+    pub paired: Vec<Option<PairedCell>>,
+}
+
+/// Per-episode values of `policy` for `column` (None: the reward), in episode order, averaged
+/// over training runs. Every episode up to the last must be there.
+fn episode_values(
+    results: &[EpisodeResult],
+    policy: &str,
+    column: Option<usize>,
+) -> Result<Vec<f64>, String> {
+    let mut sums: Vec<(f64, usize)> = Vec::new();
+    for r in results.iter().filter(|r| r.policy == policy) {
+        if sums.len() <= r.episode {
+            sums.resize(r.episode + 1, (0.0, 0));
+        }
+        let v = column.map_or(r.reward, |c| r.metrics[c]);
+        sums[r.episode].0 += v;
+        sums[r.episode].1 += 1;
+    }
+    sums.iter()
+        .enumerate()
+        .map(|(e, (s, n))| match n {
+            0 => Err(format!("{policy} has no result for episode {e}")),
+            n => Ok(s / *n as f64),
+        })
+        .collect()
+}
+
+/// The policies of `results` in order of first appearance, with whether each is an oracle.
+fn policies(results: &[EpisodeResult]) -> Vec<(&str, bool)> {
+    let mut seen: Vec<(&str, bool)> = Vec::new();
+    for r in results {
+        if !seen.iter().any(|(p, _)| *p == r.policy) {
+            seen.push((&r.policy, r.oracle));
+        }
+    }
+    seen
+}
+
+/// The named reference (checked: present and not an oracle), or the fair baseline with the
+/// best mean reward.
+fn choose_reference(
+    results: &[EpisodeResult],
+    fair_baselines: &[String],
+    requested: Option<&str>,
+) -> Result<String, String> {
+    let all = policies(results);
+    let mean_reward = |p: &str| episode_values(results, p, None).map_or(f64::NAN, |v| mean(&v));
+    match requested {
+        Some(name) if all.iter().any(|(p, o)| *p == name && *o) => Err(format!(
+            "reference `{name}` is an oracle: oracles are bounds, never the reference"
+        )),
+        Some(name) if all.iter().any(|(p, _)| *p == name) => Ok(name.to_string()),
+        Some(name) => {
+            let names: Vec<&str> = all.iter().filter(|(_, o)| !o).map(|(p, _)| *p).collect();
+            Err(format!(
+                "reference `{name}` is not in the table; choose one of: {}",
+                names.join(", ")
+            ))
+        }
+        None => all
+            .iter()
+            .filter(|(p, o)| !o && fair_baselines.iter().any(|b| b == p))
+            .map(|(p, _)| *p)
+            .max_by(|a, b| mean_reward(a).total_cmp(&mean_reward(b)))
+            .map(str::to_string)
+            .ok_or_else(|| "no fair baseline to compare with".to_string()),
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// How many episodes an evaluation runs when the user does not say: a pilot of `pilot`, then as
+/// many as the widest paired comparison needs, at most `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpisodeBudget {
+    pub pilot: usize,
+    pub max: usize,
+}
+
+/// Relative precision the episode count aims at: the paired 95 % CI half-width of each fair
+/// policy's reward difference should be at most this fraction of the reference's mean return,
+/// or a third of the difference itself when that is larger (then its sign is settled).
+pub const TARGET_PRECISION: f64 = 0.01;
+
+/// Episodes needed, from a pilot's `results`, so that every fair policy's paired reward
+/// difference with the reference reaches the precision of [`TARGET_PRECISION`] (normal
+/// approximation `n = (1.96 sd / h)^2`), within `budget`.
+pub fn episodes_needed(
+    results: &[EpisodeResult],
+    fair_baselines: &[String],
+    reference: Option<&str>,
+    budget: EpisodeBudget,
+) -> Result<usize, String> {
+    let reference = choose_reference(results, fair_baselines, reference)?;
+    let y = episode_values(results, &reference, None)?;
+    let scale = TARGET_PRECISION * mean(&y).abs();
+    let mut needed = budget.pilot;
+    for (policy, oracle) in policies(results) {
+        if oracle || policy == reference {
+            continue;
+        }
+        let d: Vec<f64> = episode_values(results, policy, None)?
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| a - b)
+            .collect();
+        let m = mean(&d);
+        let sd =
+            (d.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (d.len().max(2) - 1) as f64).sqrt();
+        let h = scale.max(m.abs() / 3.0);
+        if sd > 0.0 && h > 0.0 {
+            let n = (1.96 * sd / h).powi(2).ceil();
+            needed = needed.max(n.min(budget.max as f64) as usize);
+        }
+    }
+    Ok(needed.min(budget.max))
+}
+
+/// Summarises `results` and compares every policy with the reference, metric by metric.
+/// `fair_baselines` are the names the default reference is chosen from (the scenario's
+/// heuristics, not learned policies); the best of them by mean reward is the reference.
+pub fn compare(
+    results: &[EpisodeResult],
+    metric_names: &[&str],
+    fair_baselines: &[String],
+    options: &CompareOptions,
+) -> Result<Comparison, String> {
+    planetgym_env::bounds::count(
+        "resamples",
+        options.resamples as u64,
+        1,
+        MAX_RESAMPLES as u64,
+        "each resample keeps its statistics in memory",
+    )?;
+    let reference = choose_reference(results, fair_baselines, options.reference.as_deref())?;
+    let all = policies(results);
+    let rows = summarise(results, metric_names);
+    let columns: Vec<(&str, Option<usize>)> = std::iter::once(("reward", None))
+        .chain(metric_names.iter().enumerate().map(|(i, m)| (*m, Some(i))))
+        .collect();
+    let mut paired: Vec<Option<PairedCell>> = vec![None; rows.len()];
+    for (m, (metric, column)) in columns.iter().enumerate() {
+        let y = episode_values(results, &reference, *column)?;
+        for (p, (policy, is_oracle)) in all.iter().enumerate() {
+            if *policy == reference {
+                continue;
+            }
+            let x = episode_values(results, policy, *column)?;
+            let seed = derive_seed(options.seed, &[m as u64, p as u64]);
+            let cell = paired::compare(&x, &y, options.resamples, seed)
+                .map_err(|e| format!("{policy} against {reference}: {e}"))?;
+            let row = rows
+                .iter()
+                .position(|r| r.policy == *policy && r.metric == *metric)
+                .ok_or_else(|| format!("no row for {policy}, {metric}"))?;
+            paired[row] = Some(PairedCell {
+                reference: reference.clone(),
+                paired: cell,
+                bound: *is_oracle,
+            });
+        }
+        let mut family: Vec<&mut Paired> = rows
+            .iter()
+            .zip(paired.iter_mut())
+            .filter(|(r, c)| r.metric == *metric && c.as_ref().is_some_and(|c| !c.bound))
+            .filter_map(|(_, c)| c.as_mut().map(|c| &mut c.paired))
+            .collect();
+        paired::holm(&mut family);
+    }
+    Ok(Comparison {
+        reference,
+        rows,
+        paired,
+    })
+}
