@@ -10,6 +10,10 @@
 use crate::error::EnvError;
 use sha2::{Digest, Sha512};
 
+/// The backfilling rules, `Backfill::RlScheduler` among them (defined with the simulation,
+/// exported here until `batch` exports it).
+pub use super::sim::Backfill;
+
 const N: usize = 624;
 const M: usize = 397;
 
