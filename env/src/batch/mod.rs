@@ -8,6 +8,7 @@
 //! ends when every job of the window has started; metrics and the reward come at its end.
 
 pub mod config;
+pub mod rlscheduler;
 mod sim;
 
 pub use config::{BatchConfig, RewardMetric};

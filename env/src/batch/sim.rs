@@ -1,5 +1,5 @@
 //! Event-driven cluster simulation: arrivals, completions, a chosen job waiting for processors,
-//! and EASY backfilling. Time jumps from event to event; there is no per-second loop.
+//! and backfilling. Time jumps from event to event; there is no per-second loop.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,41 +25,94 @@ pub struct ScheduleMetrics {
     pub makespan_s: f64,
 }
 
+/// Which queued jobs may start while the chosen job waits for processors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backfill {
+    /// None: the chosen job holds everything back.
+    #[default]
+    Off,
+    /// EASY, reservation recomputed at every event: a job that fits now starts if it ends by
+    /// the chosen job's reservation or only uses processors the chosen job will not need.
+    Easy,
+    /// RLScheduler's rule: the reservation (shadow) is computed once, when the chosen job is
+    /// found not to fit; a job that fits now starts only if `now + requested < shadow`.
+    RlScheduler,
+}
+
+/// `true` is EASY, the backfilling of the `backfill = true` config.
+impl From<bool> for Backfill {
+    fn from(on: bool) -> Self {
+        if on { Self::Easy } else { Self::Off }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Simulation {
     jobs: Vec<Job>,
     total_procs: u32,
     free_procs: u32,
-    backfill: bool,
+    backfill: Backfill,
+    /// RLScheduler's event order: one event at a time (see `rlscheduler`).
+    one_event_at_a_time: bool,
     now: i64,
     next_arrival: usize,
     /// Indices of queued jobs, oldest first.
     queue: Vec<usize>,
-    /// (end time, job) of running jobs, earliest end first.
-    running: BinaryHeap<Reverse<(i64, usize)>>,
+    /// (end time, start order, job) of running jobs, earliest end first; jobs ending together
+    /// leave in the order they started.
+    running: BinaryHeap<Reverse<(i64, usize, usize)>>,
     start: Vec<Option<i64>>,
     started: usize,
 }
 
 impl Simulation {
     /// A cluster of `total_procs` processors, empty at the first submission. Every job must
-    /// fit (`procs <= total_procs`) and `jobs` must be sorted by submit time.
-    pub fn new(jobs: Vec<Job>, total_procs: u32, backfill: bool) -> Self {
+    /// fit (`procs <= total_procs`) and `jobs` must be sorted by submit time. All events of a
+    /// second happen together: a decision sees every job submitted and every processor freed
+    /// by then.
+    pub fn new(jobs: Vec<Job>, total_procs: u32, backfill: impl Into<Backfill>) -> Self {
+        let mut sim = Self::empty(jobs, total_procs, backfill.into(), false);
+        sim.advance_to(sim.now);
+        sim
+    }
+
+    /// RLScheduler's simulator (`HPCSimPickJobs.py`), event for event: backfilling is
+    /// `Backfill::RlScheduler` or off, and events happen one at a time: the next arrival if it
+    /// is submitted no later than the next completion, else that completion (jobs ending
+    /// together in start order). A decision is due as soon as one job is queued, so it may see
+    /// only the first of several jobs submitted in the same second; a waiting chosen job starts
+    /// at the first event after which it fits; backfilling is tried after every event.
+    pub fn rlscheduler(jobs: Vec<Job>, total_procs: u32, backfill: bool) -> Self {
+        let backfill = if backfill {
+            Backfill::RlScheduler
+        } else {
+            Backfill::Off
+        };
+        let mut sim = Self::empty(jobs, total_procs, backfill, true);
+        sim.next_single_event();
+        sim
+    }
+
+    fn empty(
+        jobs: Vec<Job>,
+        total_procs: u32,
+        backfill: Backfill,
+        one_event_at_a_time: bool,
+    ) -> Self {
         let n = jobs.len();
-        let mut sim = Self {
+        Self {
             now: jobs.first().map_or(0, |j| j.submit),
             jobs,
             total_procs,
             free_procs: total_procs,
             backfill,
+            one_event_at_a_time,
             next_arrival: 0,
             queue: Vec::new(),
             running: BinaryHeap::new(),
             start: vec![None; n],
             started: 0,
-        };
-        sim.advance_to(sim.now);
-        sim
+        }
     }
 
     pub fn now(&self) -> i64 {
@@ -107,6 +160,13 @@ impl Simulation {
             if !self.queue.is_empty() {
                 return true;
             }
+            if self.one_event_at_a_time {
+                if self.next_arrival == self.jobs.len() {
+                    return false;
+                }
+                self.next_single_event();
+                continue;
+            }
             match self.next_event() {
                 Some(t) if !self.all_started() => self.advance_to(t),
                 _ => return false,
@@ -115,18 +175,73 @@ impl Simulation {
     }
 
     /// Runs the queued job at `position` next: it starts as soon as it fits; meanwhile no other
-    /// job starts, except by EASY backfilling when enabled.
+    /// job starts, except by backfilling.
     pub fn schedule(&mut self, position: usize) {
         let chosen = self.queue.remove(position);
+        // RLScheduler fixes the reservation once, when the chosen job is found not to fit.
+        let shadow = (self.backfill == Backfill::RlScheduler
+            && self.jobs[chosen].procs > self.free_procs)
+            .then(|| self.shadow_time(chosen));
         while self.jobs[chosen].procs > self.free_procs {
-            if self.backfill {
-                self.backfill_around(chosen);
+            match (self.backfill, shadow) {
+                (Backfill::Easy, _) => self.backfill_around(chosen),
+                (Backfill::RlScheduler, Some(shadow)) => self.backfill_before(shadow),
+                _ => {}
             }
             // Some job is running (the chosen one fits an empty machine), so an event exists.
-            let Some(t) = self.next_event() else { break };
-            self.advance_to(t);
+            if self.one_event_at_a_time {
+                if !self.next_single_event() {
+                    break;
+                }
+            } else {
+                let Some(t) = self.next_event() else { break };
+                self.advance_to(t);
+            }
         }
         self.start_job(chosen);
+    }
+
+    /// RLScheduler's reservation for `chosen`: walking running jobs by requested end, the end
+    /// at which enough processors would be free (no clamp to now: a job ending now but not yet
+    /// released gives a shadow of now, which backfills nothing).
+    fn shadow_time(&self, chosen: usize) -> i64 {
+        let mut ends: Vec<(i64, u32)> = self
+            .running
+            .iter()
+            .map(|Reverse((_, _, j))| {
+                let start = self.start[*j].unwrap_or(self.now);
+                (
+                    start.saturating_add(self.jobs[*j].requested),
+                    self.jobs[*j].procs,
+                )
+            })
+            .collect();
+        ends.sort_unstable();
+        let (mut free, mut shadow) = (self.free_procs, self.now);
+        for (end, procs) in ends {
+            free += procs;
+            shadow = end;
+            if free >= self.jobs[chosen].procs {
+                break;
+            }
+        }
+        shadow
+    }
+
+    /// RLScheduler's backfilling pass: each queued job (oldest first) starts now if it fits
+    /// and its requested end is strictly before `shadow`.
+    fn backfill_before(&mut self, shadow: i64) {
+        let mut i = 0;
+        while i < self.queue.len() {
+            let j = self.queue[i];
+            let job = self.jobs[j];
+            if job.procs <= self.free_procs && self.now.saturating_add(job.requested) < shadow {
+                self.queue.remove(i);
+                self.start_job(j);
+            } else {
+                i += 1;
+            }
+        }
     }
 
     /// EASY: the chosen job's reservation is the earliest time enough processors are free,
@@ -138,7 +253,7 @@ impl Simulation {
         let mut ends: Vec<(i64, u32)> = self
             .running
             .iter()
-            .map(|Reverse((_, j))| {
+            .map(|Reverse((_, _, j))| {
                 let j = *j;
                 let start = self.start[j].unwrap_or(self.now);
                 (
@@ -178,13 +293,34 @@ impl Simulation {
         self.free_procs -= self.jobs[j].procs;
         self.start[j] = Some(self.now);
         self.started += 1;
-        self.running
-            .push(Reverse((self.now.saturating_add(self.jobs[j].run), j)));
+        self.running.push(Reverse((
+            self.now.saturating_add(self.jobs[j].run),
+            self.started,
+            j,
+        )));
+    }
+
+    /// One event in RLScheduler's order: queue the next arrival if it is submitted no later
+    /// than the next completion, else release that completion. Returns whether one happened.
+    fn next_single_event(&mut self) -> bool {
+        let arrival = self.jobs.get(self.next_arrival).map(|j| j.submit);
+        let completion = self.running.peek().map(|Reverse((end, _, _))| *end);
+        if let Some(a) = arrival.filter(|&a| completion.is_none_or(|c| a <= c)) {
+            self.now = self.now.max(a);
+            self.queue.push(self.next_arrival);
+            self.next_arrival += 1;
+        } else if let Some(Reverse((end, _, j))) = self.running.pop() {
+            self.now = self.now.max(end);
+            self.free_procs += self.jobs[j].procs;
+        } else {
+            return false;
+        }
+        true
     }
 
     fn next_event(&self) -> Option<i64> {
         let arrival = self.jobs.get(self.next_arrival).map(|j| j.submit);
-        let completion = self.running.peek().map(|Reverse((end, _))| *end);
+        let completion = self.running.peek().map(|Reverse((end, _, _))| *end);
         match (arrival, completion) {
             (Some(a), Some(c)) => Some(a.min(c)),
             (a, c) => a.or(c),
@@ -194,7 +330,7 @@ impl Simulation {
     /// Sets the clock to `t`, releasing jobs that end by then and queueing jobs submitted by then.
     fn advance_to(&mut self, t: i64) {
         self.now = self.now.max(t);
-        while let Some(Reverse((end, j))) = self.running.peek().copied() {
+        while let Some(Reverse((end, _, j))) = self.running.peek().copied() {
             if end > self.now {
                 break;
             }
@@ -322,6 +458,80 @@ mod tests {
         ];
         let starts = run(&mut Simulation::new(jobs, 10, true), |_| 0);
         assert_eq!(starts, vec![0, 100, 1]);
+    }
+
+    #[test]
+    fn rlscheduler_backfills_only_jobs_ending_strictly_before_the_shadow() {
+        // Job 1 (9 procs) is reserved for 100. Job 2 fits now; EASY lets it run past 100 on the
+        // 4 spare processors, RLScheduler has no spare-processor clause.
+        let jobs = vec![job(0, 100, 8), job(0, 50, 9), job(1, 500, 2)];
+        let starts = run(&mut Simulation::rlscheduler(jobs.clone(), 13, true), |_| 0);
+        assert_eq!(starts, vec![0, 100, 100]);
+        let starts = run(&mut Simulation::new(jobs, 13, Backfill::RlScheduler), |_| 0);
+        assert_eq!(starts, vec![0, 100, 100]);
+        // Job 2 would end exactly at the shadow (1 + 99 = 100): EASY backfills it, RLScheduler
+        // does not (strict).
+        let jobs = vec![job(0, 100, 8), job(0, 50, 5), job(1, 99, 1)];
+        let easy = run(
+            &mut Simulation::new(jobs.clone(), 10, Backfill::Easy),
+            |_| 0,
+        );
+        let rls = run(&mut Simulation::rlscheduler(jobs, 10, true), |_| 0);
+        assert_eq!((easy, rls), (vec![0, 100, 1], vec![0, 100, 100]));
+    }
+
+    #[test]
+    fn rlscheduler_keeps_the_first_shadow_when_jobs_end_early() {
+        // Job 1 requested 1000 s but ends at 10, so job 2's shadow (1000) is stale from then on.
+        // RLScheduler still backfills job 3 (ends 220 < 1000), delaying job 2 to 220; EASY
+        // recomputes the shadow (100) and holds job 3 back.
+        let jobs = vec![
+            job(0, 100, 6),
+            Job {
+                submit: 0,
+                run: 10,
+                requested: 1000,
+                procs: 3,
+            },
+            job(0, 50, 8),
+            job(20, 200, 4),
+        ];
+        let rls = run(&mut Simulation::rlscheduler(jobs.clone(), 10, true), |_| 0);
+        assert_eq!(rls, vec![0, 0, 220, 20]);
+        let easy = run(&mut Simulation::new(jobs, 10, true), |_| 0);
+        assert_eq!(easy, vec![0, 0, 100, 150]);
+    }
+
+    #[test]
+    fn rlscheduler_handles_one_event_at_a_time_arrivals_first() {
+        // Job 4 arrives at 50, when job 0 ends. RLScheduler queues it first and backfills it
+        // into the 2 free processors, then releases job 0; job 3 (5 procs) waits for job 4.
+        // Handling both events together lets job 3 take the freed processors first.
+        let jobs = vec![
+            job(0, 50, 4),
+            job(0, 1000, 4),
+            job(0, 10, 10),
+            job(1, 20, 5),
+            job(50, 20, 2),
+        ];
+        let rls = run(&mut Simulation::rlscheduler(jobs.clone(), 10, true), |_| 0);
+        assert_eq!(rls, vec![0, 0, 1000, 70, 50]);
+        let batched = run(&mut Simulation::new(jobs, 10, Backfill::RlScheduler), |_| 0);
+        assert_eq!(batched, vec![0, 0, 1000, 50, 70]);
+    }
+
+    #[test]
+    fn rlscheduler_decides_as_soon_as_one_job_is_queued() {
+        let jobs = vec![job(0, 10, 4), job(0, 5, 4)];
+        let mut sim = Simulation::rlscheduler(jobs.clone(), 8, false);
+        assert!(sim.advance_to_decision());
+        assert_eq!(sim.queue(), &[0]);
+        sim.schedule(0);
+        assert!(sim.advance_to_decision());
+        assert_eq!((sim.queue(), sim.now()), (&[1][..], 0));
+        sim.schedule(0);
+        assert!(!sim.advance_to_decision());
+        assert_eq!(Simulation::new(jobs, 8, false).queue(), &[0, 1]);
     }
 
     #[test]
