@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
         let env = BatchScenario::new(config).unwrap();
         for rule in [PriorityRule::Fcfs, PriorityRule::F1] {
-            let mut contender = Contender::Fair(Box::new(PriorityScheduler(rule)));
+            let mut contender = Contender::Fair(Box::new(PriorityScheduler::new(rule)));
             let decisions = run_episode(&mut env.clone(), &mut contender, 0, 1, false, &|| {})
                 .unwrap()
                 .steps;

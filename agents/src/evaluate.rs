@@ -2,7 +2,6 @@
 
 use crate::stats::mean_ci95;
 use crate::{Contender, PolicyError};
-use planetgym_env::rng::{derive_seed, evaluation_half};
 use planetgym_env::{EnvError, MetricAggregation, Scenario};
 use rayon::prelude::*;
 use std::ops::Range;
@@ -54,12 +53,6 @@ pub struct EpisodeResult {
     pub trajectory: Vec<StepRecord>,
 }
 
-/// Seed of evaluation episode `episode` (identical for every contender). Evaluation seeds have
-/// their top bit set and training episodes' seeds (`vec_env::episode_seed`) have it clear, so an
-/// evaluation never replays a training episode's seed.
-pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
-    evaluation_half(derive_seed(seed, &[0xE7A1, episode as u64]))
-}
 
 /// Runs one episode of `contender` on `scenario` from `seed`. `on_step` is called after every
 /// step (e.g. to advance a progress bar).
@@ -156,7 +149,7 @@ pub fn evaluate_episodes<S: Scenario + Clone>(
                 &mut env,
                 &mut contender,
                 e,
-                evaluation_seed(seed, e),
+                scenario.evaluation_seed(seed, e),
                 record,
                 on_step,
             )

@@ -35,6 +35,12 @@ pub fn evaluation_half(seed: u64) -> u64 {
     seed | EVALUATION_BIT
 }
 
+/// Seed of evaluation episode `episode` of an evaluation seeded with `seed` (identical for every
+/// policy), in the evaluation half: an evaluation never replays a training episode's seed.
+pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
+    evaluation_half(derive_seed(seed, &[0xE7A1, episode as u64]))
+}
+
 /// xoshiro256++ generator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {

@@ -66,6 +66,13 @@ pub trait Scenario: Send + Sync {
         MetricAggregation::PerStepMean
     }
     /// Mask of legal actions for `Discrete` spaces (true = legal); `None` when all are legal.
+    /// The reset seed of episode `episode` of an evaluation seeded with `seed`: by default
+    /// [`crate::rng::evaluation_seed`]. A scenario that reproduces another framework's
+    /// evaluation episodes may encode (seed, episode) instead, keeping the top bit set.
+    fn evaluation_seed(&self, seed: u64, episode: usize) -> u64 {
+        crate::rng::evaluation_seed(seed, episode)
+    }
+
     fn action_mask(&self) -> Option<&[bool]> {
         None
     }

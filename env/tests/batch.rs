@@ -7,8 +7,8 @@ use planetgym_env::{Action, AutoresetMode, BatchConfig, BatchScenario, Scenario,
 
 /// Picks the visible job with the shortest requested time.
 fn shortest(obs: &planetgym_env::BatchObs) -> Action {
-    let best = (0..obs.visible.len())
-        .min_by_key(|&i| (obs.visible[i].requested_s, i))
+    let best = (0..obs.visible().len())
+        .min_by_key(|&i| (obs.visible()[i].requested_s, i))
         .unwrap();
     Action::Discrete(best)
 }
@@ -50,7 +50,7 @@ fn episodes_end_terminated_with_the_reward_at_the_end() {
             .iter()
             .filter(|&&m| m == 1.0)
             .count();
-        assert_eq!(visible, obs.visible.len().min(128));
+        assert_eq!(visible, obs.queue.len().min(128));
         assert_eq!(
             env.action_mask().unwrap().iter().filter(|&&m| m).count(),
             visible

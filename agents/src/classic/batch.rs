@@ -1,6 +1,6 @@
-//! Batch scheduling heuristics: each ranks the visible queued jobs by a priority score and
-//! picks the best (ties go to the oldest). Backfilling is the scenario's, so every rule runs
-//! with and without it.
+//! Batch scheduling heuristics: each ranks every queued job (not only the `visible_jobs` a
+//! network sees) by a priority score and picks the best (ties go to the oldest). Backfilling is
+//! the scenario's, so every rule runs with and without it.
 //!
 //! Definitions (r = requested time, n = processors, w = wait so far, s = submit time, all in
 //! seconds; smaller score first):
@@ -8,10 +8,11 @@
 //! - WFP3 (Tang et al.): -(w / r)^3 x n. UNICEP (Tang et al.): -w / (log2(n) x r).
 //! - F1 (Carastan-Santos & de Camargo, SC'17): log10(r) x n + 870 x log10(s).
 //!
-//! Departures, on purpose:
-//! - RLScheduler (SC'20) computes the wait of WFP3 and UNICEP as `scheduled_time - submit_time`
-//!   on queued jobs whose `scheduled_time` is still -1, i.e. a large negative wait; here the
-//!   wait is the real one (now - submit), as the rules' authors define it.
+//! Departures from RLScheduler's code (SC'20), on purpose; `priority_wait = "rlscheduler"` and
+//! `f1_submit_time = "rlscheduler"` (or `compat = "rlscheduler"`) restore its versions:
+//! - RLScheduler computes the wait of WFP3 and UNICEP as `scheduled_time - submit_time` on
+//!   queued jobs whose `scheduled_time` is still -1, i.e. `-1 - s` with the absolute log time;
+//!   here the wait is the real one (now - submit), as the rules' authors define it.
 //! - UNICEP's log2(n) is 0 for one-processor jobs; n is floored at 2 there (log2 = 1) so that
 //!   the score stays finite, instead of RLScheduler's 1e-15 offsets.
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
@@ -21,7 +22,7 @@ use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Policy, PolicyError};
-use planetgym_env::batch::{BatchConfig, BatchObs, QueuedJob};
+use planetgym_env::batch::{BatchConfig, BatchObs, Convention, QueuedJob};
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, BatchScenario, EnvError};
 
@@ -56,38 +57,85 @@ impl PriorityRule {
         }
     }
 
-    /// Priority score of a queued job; the smallest runs first.
+    /// Priority score of a queued job under planetgym's conventions; the smallest runs first.
     pub fn score(self, job: &QueuedJob) -> f64 {
+        self.score_with(job, Conventions::default())
+    }
+
+    /// Priority score of a queued job under `conventions`; the smallest runs first.
+    pub fn score_with(self, job: &QueuedJob, conventions: Conventions) -> f64 {
         let r = job.requested_s as f64;
         let n = f64::from(job.procs);
-        let w = job.wait_s as f64;
-        let s = job.submit_s as f64;
+        let (rls_wait, rls_f1) = (conventions.rlscheduler_wait, conventions.log_submit_time);
+        let w = if rls_wait {
+            -1.0 - job.log_submit_s as f64
+        } else {
+            job.wait_s as f64
+        };
+        let s = if rls_f1 {
+            job.log_submit_s as f64
+        } else {
+            job.submit_s as f64
+        };
         match self {
             PriorityRule::Fcfs => s,
             PriorityRule::Sjf => r,
             PriorityRule::Saf => r * n,
             PriorityRule::Wfp3 => -(w / r).powi(3) * n,
+            PriorityRule::Unicep if rls_wait => -(w + 1e-15) / ((n + 1e-15).log2() * r),
             PriorityRule::Unicep => -w / (n.max(2.0).log2() * r),
-            PriorityRule::F1 => r.log10() * n + 870.0 * s.max(0.1).log10(),
+            PriorityRule::F1 => r.max(0.1).log10() * n + 870.0 * s.max(0.1).log10(),
         }
     }
 }
 
-/// A heuristic scheduler: the visible job with the smallest score of its rule.
+/// Which of RLScheduler's conventions the priority scores follow (see the module comment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Conventions {
+    /// WFP3 and UNICEP wait = -1 - absolute submit time (`priority_wait = "rlscheduler"`).
+    pub rlscheduler_wait: bool,
+    /// F1's s is the absolute log time (`f1_submit_time = "rlscheduler"`).
+    pub log_submit_time: bool,
+}
+
+impl Conventions {
+    pub fn of(config: &BatchConfig) -> Self {
+        Self {
+            rlscheduler_wait: config.priority_wait() == Convention::Rlscheduler,
+            log_submit_time: config.f1_submit_time() == Convention::Rlscheduler,
+        }
+    }
+}
+
+/// A heuristic scheduler: the queued job with the smallest score of its rule, among the whole
+/// queue.
 #[derive(Debug, Clone, Copy)]
-pub struct PriorityScheduler(pub PriorityRule);
+pub struct PriorityScheduler {
+    pub rule: PriorityRule,
+    pub conventions: Conventions,
+}
+
+impl PriorityScheduler {
+    pub fn new(rule: PriorityRule) -> Self {
+        Self {
+            rule,
+            conventions: Conventions::default(),
+        }
+    }
+}
 
 impl Policy<BatchScenario> for PriorityScheduler {
     fn name(&self) -> String {
-        self.0.name().into()
+        self.rule.name().into()
     }
 
     fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let score = |job| self.rule.score_with(job, self.conventions);
         let best = obs
-            .visible
+            .queue
             .iter()
             .enumerate()
-            .min_by(|(i, a), (j, b)| self.0.score(a).total_cmp(&self.0.score(b)).then(i.cmp(j)))
+            .min_by(|(i, a), (j, b)| score(a).total_cmp(&score(b)).then(i.cmp(j)))
             .map(|(i, _)| i)
             .ok_or_else(|| PolicyError::Invalid {
                 policy: self.name(),
@@ -97,7 +145,7 @@ impl Policy<BatchScenario> for PriorityScheduler {
     }
 }
 
-/// Picks a visible job uniformly at random (seeded by the episode).
+/// Picks a queued job uniformly at random (seeded by the episode).
 #[derive(Debug, Clone)]
 pub struct RandomScheduler {
     rng: Rng,
@@ -119,25 +167,25 @@ impl Policy<BatchScenario> for RandomScheduler {
     }
 
     fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        if obs.visible.is_empty() {
+        if obs.queue.is_empty() {
             return Err(PolicyError::Invalid {
                 policy: self.name(),
                 message: "asked to act on an empty queue".into(),
             });
         }
-        Ok(Action::Discrete(self.rng.below(obs.visible.len())))
+        Ok(Action::Discrete(self.rng.below(obs.queue.len())))
     }
 }
 
-/// Every batch heuristic, then random.
-pub fn baselines() -> Vec<crate::evaluate::ContenderFactory<BatchScenario>> {
-    let mut all: Vec<crate::evaluate::ContenderFactory<BatchScenario>> = PriorityRule::ALL
+/// Every batch heuristic (with `config`'s conventions), then random.
+pub fn baselines(config: &BatchConfig) -> Vec<ContenderFactory<BatchScenario>> {
+    let conventions = Conventions::of(config);
+    let mut all: Vec<ContenderFactory<BatchScenario>> = PriorityRule::ALL
         .iter()
-        .map(
-            |&rule| -> crate::evaluate::ContenderFactory<BatchScenario> {
-                Box::new(move || crate::Contender::Fair(Box::new(PriorityScheduler(rule))))
-            },
-        )
+        .map(|&rule| -> ContenderFactory<BatchScenario> {
+            let scheduler = PriorityScheduler { rule, conventions };
+            Box::new(move || crate::Contender::Fair(Box::new(scheduler)))
+        })
         .collect();
     all.push(Box::new(|| {
         crate::Contender::Fair(Box::new(RandomScheduler::default()))
@@ -171,8 +219,8 @@ impl RegisteredScenario for BatchScenario {
         Self::new(config)
     }
 
-    fn baselines(&self, _config: &BatchConfig) -> Vec<ContenderFactory<Self>> {
-        baselines()
+    fn baselines(&self, config: &BatchConfig) -> Vec<ContenderFactory<Self>> {
+        baselines(config)
     }
 
     fn heading(&self, config: &BatchConfig) -> String {

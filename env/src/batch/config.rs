@@ -19,6 +19,46 @@ pub struct BatchConfig {
     pub backfill: bool,
     pub bounded_slowdown_threshold_s: f64,
     pub reward: RewardMetric,
+    pub compat: Convention,
+    pub window_draw: Convention,
+    pub simulator: Convention,
+    pub f1_submit_time: Convention,
+    pub priority_wait: Convention,
+}
+
+/// Whose convention a part of the protocol follows: planetgym's model, or RLScheduler's code
+/// (to reproduce its published numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Convention {
+    Planetgym,
+    Rlscheduler,
+}
+
+impl BatchConfig {
+    /// `part`, unless `compat = "rlscheduler"` sets every part to RLScheduler's.
+    fn part(&self, part: Convention) -> Convention {
+        match self.compat {
+            Convention::Rlscheduler => Convention::Rlscheduler,
+            Convention::Planetgym => part,
+        }
+    }
+
+    pub fn window_draw(&self) -> Convention {
+        self.part(self.window_draw)
+    }
+
+    pub fn simulator(&self) -> Convention {
+        self.part(self.simulator)
+    }
+
+    pub fn f1_submit_time(&self) -> Convention {
+        self.part(self.f1_submit_time)
+    }
+
+    pub fn priority_wait(&self) -> Convention {
+        self.part(self.priority_wait)
+    }
 }
 
 /// The episode metric the reward optimises.

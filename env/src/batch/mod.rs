@@ -6,16 +6,21 @@
 //! (`Discrete(visible_jobs)` with a mask). The chosen job starts as soon as enough processors
 //! are free; until then nothing else starts, except by EASY backfilling when enabled. The episode
 //! ends when every job of the window has started; metrics and the reward come at its end.
+//!
+//! The observation lists the whole queue: a learned policy sees and picks among its first
+//! `visible_jobs` (the action space and mask), while the heuristic baselines choose among every
+//! queued job (action `i` is the `i`-th queued job; positions beyond `visible_jobs` are accepted
+//! for them), so that they do not inherit a network's input limit.
 
 pub mod config;
 pub mod rlscheduler;
 mod sim;
 
-pub use config::{BatchConfig, RewardMetric};
-pub use sim::{Job, ScheduleMetrics, Simulation};
+pub use config::{BatchConfig, Convention, RewardMetric};
+pub use sim::{Backfill, Job, ScheduleMetrics, Simulation};
 
 use crate::config::ScenarioConfig;
-use crate::error::EnvError;
+use crate::error::{ActionError, EnvError};
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::input;
 use crate::rng::Rng;
@@ -71,6 +76,8 @@ pub fn load_log(trace: &str, options: SwfOptions) -> Result<SwfLog, EnvError> {
 pub struct QueuedJob {
     /// Submit time, s since the window's first submission.
     pub submit_s: i64,
+    /// Submit time in the log's own clock (the window's first submission plus `submit_s`).
+    pub log_submit_s: i64,
     pub wait_s: i64,
     pub requested_s: i64,
     pub procs: u32,
@@ -87,8 +94,17 @@ pub struct BatchObs {
     pub running_jobs: usize,
     /// Jobs of the window not started yet (queued or still to arrive).
     pub jobs_left: usize,
-    /// The first `visible_jobs` queued jobs, oldest first: action `i` picks `visible[i]`.
-    pub visible: Vec<QueuedJob>,
+    /// Every queued job, oldest first: action `i` picks `queue[i]`.
+    pub queue: Vec<QueuedJob>,
+    /// How many of them a learned policy sees (`visible()`).
+    pub visible_jobs: usize,
+}
+
+impl BatchObs {
+    /// The queued jobs a learned policy sees and may pick: the first `visible_jobs`.
+    pub fn visible(&self) -> &[QueuedJob] {
+        &self.queue[..self.queue.len().min(self.visible_jobs)]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +114,8 @@ pub struct BatchScenario {
     space: Space,
     spec: FeatureSpec,
     sim: Option<Simulation>,
+    /// Log time of the current window's first submission.
+    origin_s: i64,
     mask: Vec<bool>,
     done: bool,
 }
@@ -124,12 +142,22 @@ impl BatchScenario {
                 log.jobs.len()
             )));
         }
+        let needed = 2 * config.window_jobs + 2;
+        if config.window_draw() == Convention::Rlscheduler && log.jobs.len() < needed {
+            return Err(EnvError::config(format!(
+                "window_draw = \"rlscheduler\" with window_jobs = {} needs a log of at least {needed} jobs; {} has {}",
+                config.window_jobs,
+                log.source,
+                log.jobs.len()
+            )));
+        }
         let k = config.visible_jobs;
         Ok(Self {
             space: Space::Discrete { n: k },
             spec: feature_spec(k),
             mask: vec![false; k],
             sim: None,
+            origin_s: 0,
             done: false,
             log,
             config,
@@ -158,18 +186,19 @@ impl BatchScenario {
                 queue_len: 0,
                 running_jobs: 0,
                 jobs_left: 0,
-                visible: Vec::new(),
+                queue: Vec::new(),
+                visible_jobs: self.config.visible_jobs,
             };
         };
         let now = sim.now();
-        let visible = sim
+        let queue = sim
             .queue()
             .iter()
-            .take(self.config.visible_jobs)
             .map(|&j| {
                 let job = sim.jobs()[j];
                 QueuedJob {
                     submit_s: job.submit,
+                    log_submit_s: self.origin_s.saturating_add(job.submit),
                     wait_s: now - job.submit,
                     requested_s: job.requested,
                     procs: job.procs,
@@ -184,7 +213,8 @@ impl BatchScenario {
             queue_len: sim.queue().len(),
             running_jobs: sim.running_jobs(),
             jobs_left: sim.jobs().len() - sim.started_jobs(),
-            visible,
+            queue,
+            visible_jobs: self.config.visible_jobs,
         }
     }
 
@@ -255,12 +285,41 @@ impl Scenario for BatchScenario {
         Some(&self.mask)
     }
 
+    fn evaluation_seed(&self, seed: u64, episode: usize) -> u64 {
+        match self.config.window_draw() {
+            Convention::Planetgym => crate::rng::evaluation_seed(seed, episode),
+            Convention::Rlscheduler => rlscheduler::evaluation_seed(seed, episode),
+        }
+    }
+
+    fn check_action(&self, action: &Action) -> Result<(), ActionError> {
+        // Heuristics may pick any queued job, beyond the learned policies' visible window.
+        let queued = self.sim.as_ref().map_or(0, |s| s.queue().len());
+        match action {
+            Action::Discrete(i) if *i >= self.config.visible_jobs && *i < queued => Ok(()),
+            _ => self
+                .action_space()
+                .check(action, self.action_mask(), &|_| String::new()),
+        }
+    }
+
     fn reset(&mut self, seed: u64) -> BatchObs {
-        let mut rng = Rng::new(seed);
         let n = self.config.window_jobs;
-        let first = rng.below(self.log.jobs.len() - n + 1);
+        let first = match self.config.window_draw() {
+            Convention::Planetgym => Rng::new(seed).below(self.log.jobs.len() - n + 1),
+            Convention::Rlscheduler => {
+                let (seed, skip) = rlscheduler::decode_seed(seed);
+                let mut rng = rlscheduler::GymNumpyRng::new(seed);
+                // `with_log` checked that the log holds RLScheduler's windows.
+                (0..=skip)
+                    .map(|_| rng.window_start(self.log.jobs.len(), n).unwrap_or(0))
+                    .last()
+                    .unwrap_or(0)
+            }
+        };
         let window = &self.log.jobs[first..first + n];
         let t0 = window[0].submit;
+        self.origin_s = t0;
         let jobs = window
             .iter()
             .map(|j| Job {
@@ -270,7 +329,11 @@ impl Scenario for BatchScenario {
                 procs: j.procs,
             })
             .collect();
-        let mut sim = Simulation::new(jobs, self.log.machine_procs, self.config.backfill);
+        let procs = self.log.machine_procs;
+        let mut sim = match self.config.simulator() {
+            Convention::Planetgym => Simulation::new(jobs, procs, self.config.backfill),
+            Convention::Rlscheduler => Simulation::rlscheduler(jobs, procs, self.config.backfill),
+        };
         sim.advance_to_decision();
         self.sim = Some(sim);
         self.done = false;
@@ -321,7 +384,7 @@ impl Scenario for BatchScenario {
             .for_each(|(o, v)| *o = v as f32);
         let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * JOB_FEATURES];
         rows.fill(0.0);
-        for (row, job) in rows.chunks_exact_mut(JOB_FEATURES).zip(&obs.visible) {
+        for (row, job) in rows.chunks_exact_mut(JOB_FEATURES).zip(obs.visible()) {
             let values = [
                 job.wait_s as f64 / 3600.0,
                 job.requested_s as f64 / 3600.0,
@@ -333,7 +396,7 @@ impl Scenario for BatchScenario {
         let mask = &mut out[GLOBAL_FEATURES + k * JOB_FEATURES..];
         mask.iter_mut()
             .enumerate()
-            .for_each(|(i, m)| *m = if i < obs.visible.len() { 1.0 } else { 0.0 });
+            .for_each(|(i, m)| *m = if i < obs.visible().len() { 1.0 } else { 0.0 });
     }
 
     fn oracle_view(&self) -> &() {

@@ -10,10 +10,6 @@
 use crate::error::EnvError;
 use sha2::{Digest, Sha512};
 
-/// The backfilling rules, `Backfill::RlScheduler` among them (defined with the simulation,
-/// exported here until `batch` exports it).
-pub use super::sim::Backfill;
-
 const N: usize = 624;
 const M: usize = 397;
 
@@ -156,6 +152,34 @@ pub fn rlscheduler_window_starts(
     (0..count)
         .map(|_| rng.window_start(log_jobs, window))
         .collect()
+}
+
+/// Bits of an encoded evaluation seed that hold the episode (MAX_EPISODES < 2^20).
+const EPISODE_BITS: u32 = 20;
+
+/// The reset seed of evaluation episode `episode` with seed `seed`, as RLScheduler's compare
+/// scripts would draw it: both are kept (the top bit set, as for every evaluation seed) so that
+/// `reset` takes the (episode + 1)-th window of `seed`'s generator. Seeds from 2^43 on do not
+/// fit and fall back to the usual evaluation seeds (then windows still come from a gym
+/// generator, but not the one RLScheduler would seed).
+pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
+    if seed >> (63 - EPISODE_BITS) != 0 || episode >> EPISODE_BITS != 0 {
+        return crate::rng::evaluation_seed(seed, episode);
+    }
+    crate::rng::evaluation_half((seed << EPISODE_BITS) | episode as u64)
+}
+
+/// The generator seed and the number of windows to skip for a reset seed: (seed, episode) for
+/// an encoded evaluation seed; a training seed (top bit clear) takes its own first window.
+pub fn decode_seed(reset_seed: u64) -> (u64, usize) {
+    if reset_seed == crate::rng::training_half(reset_seed) {
+        return (reset_seed, 0);
+    }
+    let body = crate::rng::training_half(reset_seed);
+    (
+        body >> EPISODE_BITS,
+        (body & ((1 << EPISODE_BITS) - 1)) as usize,
+    )
 }
 
 #[cfg(test)]
