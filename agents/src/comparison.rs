@@ -7,6 +7,8 @@
 //! over its runs, so the paired difference compares the method, not one lucky run.
 
 use crate::evaluate::{EpisodeResult, SummaryRow, summarise};
+use crate::stats::aggregate::{self, ScoreMatrix};
+use crate::stats::bootstrap::Interval;
 use crate::stats::paired::{self, Paired, Verdict};
 use planetgym_env::rng::derive_seed;
 
@@ -240,5 +242,149 @@ pub fn compare(
         reference,
         rows,
         paired,
+    })
+}
+
+/// Resamples of each point of a performance profile (rliable's default for profiles).
+pub const PROFILE_RESAMPLES: usize = 2_000;
+/// Thresholds of a performance profile.
+const PROFILE_POINTS: usize = 41;
+
+/// One policy's aggregates over its (training run, episode) normalised rewards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggregateRow {
+    pub policy: String,
+    pub runs: usize,
+    pub episodes: usize,
+    pub iqm: Interval,
+    pub mean: Interval,
+    /// Where the normalisation's 1 is an oracle (a bound on what is achievable).
+    pub optimality_gap: Option<Interval>,
+    /// P(X > reference) per episode over runs, averaged over episodes (none for the reference).
+    pub improvement: Option<Interval>,
+}
+
+/// rliable's view of a table: rewards normalised per scenario so that 0 is the worst fair
+/// baseline's mean and 1 the oracle's mean (or, with no oracle, the best fair baseline's), then
+/// aggregated over (training run, episode) with stratified bootstrap intervals that resample
+/// episodes and, within each, runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    pub reference: String,
+    /// (policy, mean reward) that normalises to 0 and to 1.
+    pub zero: (String, f64),
+    pub one: (String, f64),
+    pub rows: Vec<AggregateRow>,
+    /// Per policy: (threshold, fraction of scores above it with its interval).
+    pub profiles: Vec<(String, Vec<(f64, Interval)>)>,
+}
+
+/// The (runs x episodes) matrix of `policy`'s rewards mapped by `f`.
+fn reward_matrix(
+    results: &[EpisodeResult],
+    policy: &str,
+    f: impl Fn(f64) -> f64,
+) -> Result<ScoreMatrix, String> {
+    let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+    for r in results.iter().filter(|r| r.policy == policy) {
+        if rows.len() <= r.run {
+            rows.resize(r.run + 1, Vec::new());
+        }
+        rows[r.run].push((r.episode, f(r.reward)));
+    }
+    let rows: Vec<Vec<f64>> = rows
+        .into_iter()
+        .map(|mut row| {
+            row.sort_by_key(|(e, _)| *e);
+            row.into_iter().map(|(_, v)| v).collect()
+        })
+        .collect();
+    ScoreMatrix::from_rows(&rows).map_err(|e| format!("{policy}: {e}"))
+}
+
+/// rliable's aggregates of every policy in `results` (see [`Aggregate`]).
+pub fn aggregate(
+    results: &[EpisodeResult],
+    fair_baselines: &[String],
+    reference: Option<&str>,
+    resamples: usize,
+    seed: u64,
+) -> Result<Aggregate, String> {
+    let reference = choose_reference(results, fair_baselines, reference)?;
+    let all = policies(results);
+    let mean_of = |p: &str| episode_values(results, p, None).map(|v| mean(&v));
+    let mut fair: Vec<(String, f64)> = Vec::new();
+    for (p, oracle) in &all {
+        if !oracle && fair_baselines.iter().any(|b| b == p) {
+            fair.push((p.to_string(), mean_of(p)?));
+        }
+    }
+    let by_mean = |a: &&(String, f64), b: &&(String, f64)| a.1.total_cmp(&b.1);
+    let zero = fair.iter().min_by(by_mean).cloned().ok_or("no fair baseline")?;
+    let one = match all.iter().find(|(_, o)| *o) {
+        Some((p, _)) => (p.to_string(), mean_of(p)?),
+        None => fair.iter().max_by(by_mean).cloned().ok_or("no fair baseline")?,
+    };
+    let has_oracle = all.iter().any(|(_, o)| *o);
+    let span = one.1 - zero.1;
+    if span.abs() < 1e-12 * one.1.abs().max(1.0) {
+        return Err(format!(
+            "{} and {} have the same mean reward: nothing to normalise between",
+            zero.0, one.0
+        ));
+    }
+    let normalise = |v: f64| (v - zero.1) / span;
+    let reference_scores = reward_matrix(results, &reference, normalise)?;
+    let matrices: Vec<(&str, ScoreMatrix)> = all
+        .iter()
+        .map(|(p, _)| reward_matrix(results, p, normalise).map(|m| (*p, m)))
+        .collect::<Result<_, _>>()?;
+    let (low, high) = matrices
+        .iter()
+        .flat_map(|(_, m)| m.values())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+    let taus: Vec<f64> = (0..PROFILE_POINTS)
+        .map(|i| low + (high - low) * i as f64 / (PROFILE_POINTS - 1) as f64)
+        .collect();
+    let mut rows = Vec::new();
+    let mut profiles = Vec::new();
+    for (p, (policy, m)) in matrices.iter().enumerate() {
+        let seed = |k: u64| derive_seed(seed, &[0xA66, p as u64, k]);
+        rows.push(AggregateRow {
+            policy: policy.to_string(),
+            runs: m.runs(),
+            episodes: m.tasks(),
+            iqm: aggregate::interval(m, aggregate::iqm, resamples, seed(0), true),
+            mean: aggregate::interval(m, aggregate::mean, resamples, seed(1), true),
+            optimality_gap: has_oracle.then(|| {
+                aggregate::interval(
+                    m,
+                    |m| aggregate::optimality_gap(m, 1.0),
+                    resamples,
+                    seed(2),
+                    true,
+                )
+            }),
+            improvement: (*policy != reference).then(|| {
+                aggregate::improvement_interval(m, &reference_scores, resamples, seed(3), true)
+            }),
+        });
+        let profile = aggregate::intervals(
+            m,
+            |m| taus.iter().map(|&t| aggregate::fraction_above(m, t)).collect(),
+            PROFILE_RESAMPLES,
+            seed(4),
+            true,
+        );
+        profiles.push((policy.to_string(), taus.iter().copied().zip(profile).collect()));
+    }
+    Ok(Aggregate {
+        reference,
+        zero,
+        one,
+        rows,
+        profiles,
     })
 }

@@ -246,7 +246,9 @@ def evaluate(
         episodes=episodes,
         seed=seed,
     )
-    return pd.DataFrame(columns)
+    frame = pd.DataFrame(columns)
+    frame.attrs["scenario"] = scenario
+    return frame
 
 
 __all__ = ["TrainResult", "Policy", "train", "load_policy", "baselines", "evaluate"]

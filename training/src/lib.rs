@@ -20,10 +20,12 @@
 //!     resume: false,
 //!     stop: &stop,
 //!     stop_after: None,
+//!     seeds: 1,
 //! };
 //! let result = session::run(&request, &mut |report| println!("update {}", report.updates))?;
 //! assert_eq!(result.outcome.env_steps, 256);
-//! assert!(result.evaluation.is_some_and(|rows| rows.iter().any(|r| r.policy == "ppo")));
+//! let table = result.evaluation.expect("evaluated");
+//! assert!(table.rows.iter().any(|r| r.policy == "ppo"));
 //! # std::fs::remove_dir_all(run_dir).ok();
 //! # Ok(())
 //! # }
