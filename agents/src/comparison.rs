@@ -329,7 +329,8 @@ pub fn aggregate(
     let span = one.1 - zero.1;
     if span.abs() < 1e-12 * one.1.abs().max(1.0) {
         return Err(format!(
-            "{} and {} have the same mean reward: nothing to normalise between",
+            "normalised scores need two fair baselines with different mean rewards, or an oracle \
+             (worst: {}, best: {}); add a baseline",
             zero.0, one.0
         ));
     }

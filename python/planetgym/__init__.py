@@ -10,6 +10,7 @@ and evaluation tables, and exported policies for production shadow mode (``expor
 from planetgym._config import to_toml as _to_toml
 from planetgym._core import __version__, default_config, scenario_names
 from planetgym._core import resolve_config as _resolve
+from planetgym.compare import Comparison, compare
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
 from planetgym.shadow import ShadowPolicy, export
 from planetgym.training import Policy, TrainResult, baselines, evaluate, load_policy, train
@@ -32,7 +33,9 @@ __all__ = [
     "Policy",
     "ShadowPolicy",
     "TrainResult",
+    "Comparison",
     "baselines",
+    "compare",
     "default_config",
     "evaluate",
     "export",

@@ -32,11 +32,13 @@ def train(
     origin: str = "config",
     resume: bool = False,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
+    seeds: int = 1,
 ) -> dict[str, Any]:
-    """Runs the PPO trainer (GIL released). ``callback(report)`` after every update; False, an
+    """Runs the PPO trainer (GIL released), ``seeds`` independent runs (run K in
+    ``run_dir/run-K`` when more than one). ``callback(report)`` after every update; False, an
     exception or KeyboardInterrupt stop the run after that update, with a checkpoint. Returns
-    run_dir, updates, env_steps, interrupted, keyboard_interrupt, last (report) and evaluation
-    (rows of policy, metric, mean, ci95, episodes, or None)."""
+    run_dir, runs, updates, env_steps, interrupted, keyboard_interrupt, last (report) and
+    evaluation (the JSON rows of the table with its paired columns, or None)."""
 
 def baselines(scenario: str, config: str = "", origin: str = "config") -> list[tuple[str, bool]]:
     """(name, is_oracle) of each baseline of ``scenario``."""
@@ -50,8 +52,43 @@ def evaluate(
     episodes: int = 5,
     seed: int = 0,
 ) -> dict[str, list[Any]]:
-    """Columns policy, oracle, episode, seed, steps, reward and one per metric: one row per
-    (policy, episode), identical episodes for every policy."""
+    """Columns policy, oracle, run, episode, seed, steps, reward and one per metric: one row per
+    (policy, training run, episode), identical episodes for every policy."""
+
+def aggregate_interval(
+    scores: list[list[float]],
+    statistic: str,
+    reps: int = 10_000,
+    seed: int = 0,
+    task_bootstrap: bool = True,
+    gamma: float = 1.0,
+    tau: float = 0.0,
+) -> tuple[float, float, float]:
+    """rliable's "iqm", "mean", "optimality_gap" or "fraction_above" of a (runs x tasks) matrix
+    with its 95 % stratified bootstrap interval: (point, low, high)."""
+
+def improvement_interval(
+    x: list[list[float]],
+    y: list[list[float]],
+    reps: int = 10_000,
+    seed: int = 0,
+    task_bootstrap: bool = True,
+) -> tuple[float, float, float]:
+    """rliable's probability of improvement of x over y with its 95 % interval."""
+
+def compare_columns(
+    policy: list[str],
+    oracle: list[bool],
+    run: list[int],
+    episode: list[int],
+    reward: list[float],
+    metrics: list[tuple[str, list[float]]],
+    fair_baselines: list[str],
+    reference: str | None = None,
+    resamples: int = 10_000,
+    seed: int = 0,
+) -> str:
+    """JSON {"table": paired table rows, "aggregate": rliable aggregates and profiles}."""
 
 class Env:
     """One scenario instance (what ``planetgym.PlanetgymEnv`` wraps)."""

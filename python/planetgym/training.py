@@ -3,6 +3,7 @@ evaluator."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -27,6 +28,8 @@ class TrainResult:
     """How a training run ended."""
 
     run_dir: Path
+    #: Each training run's directory (``run_dir`` itself for one seed).
+    runs: list[Path]
     updates: int
     env_steps: int
     #: Stopped before ``total_steps`` (callback returned False, or KeyboardInterrupt); the run
@@ -34,8 +37,10 @@ class TrainResult:
     interrupted: bool
     #: The last update's report (losses, returns, every scenario metric, SPS, learning rate).
     last: dict | None
-    #: The final evaluation against the baselines (policy, metric, mean, ci95, episodes), or
-    #: None when interrupted or ``eval.episodes = 0``.
+    #: The final evaluation against the baselines: per (policy, metric) the mean and ci95 over
+    #: ``episodes``, and the paired comparison with the reference (difference, p_improvement
+    #: and their intervals, wins/ties/losses, p_value, p_holm, verdict), or None when
+    #: interrupted or ``eval.episodes = 0``.
     evaluation: pd.DataFrame | None
 
     def policy(self, **kwargs: Any) -> "Policy":
@@ -58,6 +63,7 @@ def train(
     resume: bool = False,
     callback: Callable[[dict], bool | None] | None = None,
     progress: bool = False,
+    seeds: int = 1,
     **overrides: Any,
 ) -> TrainResult:
     """Trains a PPO policy with the Rust trainer (the GIL is released while it runs).
@@ -73,6 +79,9 @@ def train(
             run after that update, with a checkpoint. An exception it raises stops the run the
             same way and is then re-raised.
         progress: print a progress line after every update.
+        seeds: independent training runs (seeds ``seed``, ``seed + 1``, ...; run K in
+            ``run_dir/run-K`` when more than one), evaluated together: ``load_policy`` and
+            ``evaluate`` read such a directory as one method with one run per seed.
         **overrides: config fields merged over ``config``.
 
     A KeyboardInterrupt (Ctrl-C, or a notebook's interrupt) stops the run after the current
@@ -95,7 +104,8 @@ def train(
             _progress(report)
         return callback(report) if callback is not None else None
 
-    out = _core.train(text, Path(run_dir), origin, resume, on_update)
+    seeds = count("seeds", seeds)
+    out = _core.train(text, Path(run_dir), origin, resume, on_update, seeds=seeds)
     if progress:
         sys.stderr.write("\n")
     if out["keyboard_interrupt"]:
@@ -105,9 +115,10 @@ def train(
         )
     evaluation = out["evaluation"]
     if evaluation is not None:
-        evaluation = pd.DataFrame(evaluation, columns=["policy", "metric", "mean", "ci95", "episodes"])
+        evaluation = pd.DataFrame(json.loads(evaluation))
     return TrainResult(
-        run_dir=Path(out["run_dir"]),
+        run_dir=Path(run_dir),
+        runs=[Path(r) for r in out["runs"]],
         updates=out["updates"],
         env_steps=out["env_steps"],
         interrupted=out["interrupted"],

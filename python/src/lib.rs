@@ -81,7 +81,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(training::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(stats::aggregate_interval, m)?)?;
     m.add_function(wrap_pyfunction!(stats::improvement_interval, m)?)?;
-    m.add_function(wrap_pyfunction!(stats::paired_table, m)?)?;
+    m.add_function(wrap_pyfunction!(stats::compare_columns, m)?)?;
     m.add_class::<envs::Env>()?;
     m.add_class::<envs::VecEnv>()?;
     m.add_class::<training::Policy>()?;

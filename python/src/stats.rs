@@ -91,11 +91,12 @@ pub fn improvement_interval(
 }
 
 /// Columns of per-episode results (as `planetgym.evaluate` returns them) compared as the CLI
-/// tables do: JSON rows of the summary and the paired comparison with the reference.
+/// tables do: JSON `{"table": rows of the summary and the paired comparison with the
+/// reference, "aggregate": rliable's aggregates and performance profiles}`.
 #[pyfunction]
 #[pyo3(signature = (policy, oracle, run, episode, reward, metrics, fair_baselines, reference = None, resamples = 10_000, seed = 0))]
 #[allow(clippy::too_many_arguments)]
-pub fn paired_table(
+pub fn compare_columns(
     py: Python<'_>,
     policy: Vec<String>,
     oracle: Vec<bool>,
@@ -139,6 +140,7 @@ pub fn paired_table(
             trajectory: Vec::new(),
         })
         .collect();
+    check_reps(resamples)?;
     let names: Vec<&str> = metrics.iter().map(|(m, _)| m.as_str()).collect();
     let options = CompareOptions {
         reference,
@@ -148,6 +150,19 @@ pub fn paired_table(
     py.detach(|| {
         let table = comparison::compare(&results, &names, &fair_baselines, &options)
             .map_err(value_error)?;
-        report::to_json(&table).map_err(|e| value_error(e.to_string()))
+        let aggregate = comparison::aggregate(
+            &results,
+            &fair_baselines,
+            Some(&table.reference),
+            resamples,
+            seed,
+        )
+        .map_err(value_error)?;
+        let rows: serde_json::Value = serde_json::from_str(
+            &report::to_json(&table).map_err(|e| value_error(e.to_string()))?,
+        )
+        .map_err(value_error)?;
+        let out = serde_json::json!({"table": rows, "aggregate": report::aggregate_json(&aggregate)});
+        Ok(out.to_string())
     })
 }

@@ -183,7 +183,8 @@ pub struct Policy {
 
 #[pymethods]
 impl Policy {
-    /// `mode`: "greedy" (the most likely action) or "sample" (drawn, seeded by `seed`).
+    /// `mode`: "greedy" (the most likely action) or "sample" (drawn, seeded by `seed`). A
+    /// directory of several training runs (`run-0`, `run-1`, ...) acts with its first run.
     #[new]
     #[pyo3(signature = (path, name = "ppo", mode = "greedy", seed = 0))]
     fn new(path: PathBuf, name: &str, mode: &str, seed: u64) -> PyResult<Self> {
@@ -196,7 +197,9 @@ impl Policy {
                 )));
             }
         };
-        let file = ppo::load_policy(&path).map_err(any_error)?;
+        // A directory of several training runs acts with its first run; `evaluate` reads all.
+        let first = session::run_dirs(&path).into_iter().next().unwrap_or(path.clone());
+        let file = ppo::load_policy(&first).map_err(any_error)?;
         let visitor = LoadPolicy {
             name,
             file: &file,

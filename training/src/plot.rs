@@ -64,7 +64,7 @@ pub struct Series {
 }
 
 /// Draws `series` (x ascending) with axes from 0 to the data's extremes (negative values
-/// included) and writes a PNG.
+/// included, on both axes) and writes a PNG.
 pub fn line_chart(
     path: &Path,
     title: &str,
@@ -76,14 +76,16 @@ pub fn line_chart(
         pixels: vec![255; (3 * WIDTH * HEIGHT) as usize],
     };
     let all = || series.iter().flat_map(|s| s.points.iter());
-    let x_max = all().map(|p| p.0).fold(0.0, f64::max).max(1e-9);
+    let x_max = all().map(|p| p.0).fold(0.0, f64::max);
+    let x_min = all().map(|p| p.0).fold(0.0, f64::min);
+    let x_span = (x_max - x_min).max(1e-9);
     let y_max = all().map(|p| p.1).fold(0.0, f64::max);
     let y_min = all().map(|p| p.1).fold(0.0, f64::min);
     let y_span = (y_max - y_min).max(1e-9);
     let (plot_w, plot_h) = (WIDTH as i32 - LEFT - RIGHT, HEIGHT as i32 - TOP - BOTTOM);
     let to_px = |x: f64, y: f64| {
         Point::new(
-            LEFT + (x / x_max * f64::from(plot_w)) as i32,
+            LEFT + ((x - x_min) / x_span * f64::from(plot_w)) as i32,
             TOP + plot_h - ((y - y_min) / y_span * f64::from(plot_h)) as i32,
         )
     };
@@ -99,10 +101,10 @@ pub fn line_chart(
     .draw(&mut canvas);
     for i in 0..=5 {
         let (fx, fy) = (
-            x_max * f64::from(i) / 5.0,
+            x_min + x_span * f64::from(i) / 5.0,
             y_min + y_span * f64::from(i) / 5.0,
         );
-        let (px, py) = (to_px(fx, y_min), to_px(0.0, fy));
+        let (px, py) = (to_px(fx, y_min), to_px(x_min, fy));
         let _ = Line::new(Point::new(px.x, TOP), Point::new(px.x, TOP + plot_h))
             .into_styled(grid)
             .draw(&mut canvas);

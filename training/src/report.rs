@@ -2,7 +2,8 @@
 
 use crate::error::{Result, TrainingError};
 use crate::run_dir::write_atomic;
-use planetgym_agents::comparison::Comparison;
+use planetgym_agents::comparison::{Aggregate, Comparison};
+use planetgym_agents::stats::bootstrap::Interval;
 use planetgym_agents::evaluate::{EpisodeResult, SummaryRow};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -216,6 +217,153 @@ fn render_grid(grid: &[Vec<String>]) -> String {
         }
     }
     out
+}
+
+/// rliable's aggregates as text: one line per policy.
+pub fn render_aggregate(a: &Aggregate) -> String {
+    let cell = |i: &Interval| {
+        format!(
+            "{} [{}, {}]",
+            significant(i.point),
+            significant(i.low),
+            significant(i.high)
+        )
+    };
+    let mut grid: Vec<Vec<String>> = vec![
+        [
+            "policy",
+            "runs x episodes",
+            "IQM [95% CI]",
+            "mean [95% CI]",
+            "optimality gap [95% CI]",
+            "P(X>ref) [95% CI]",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for r in &a.rows {
+        grid.push(vec![
+            r.policy.clone(),
+            format!("{} x {}", r.runs, r.episodes),
+            cell(&r.iqm),
+            cell(&r.mean),
+            r.optimality_gap.as_ref().map_or_else(|| "-".into(), cell),
+            r.improvement.as_ref().map_or_else(|| "-".into(), cell),
+        ]);
+    }
+    let mut out = format!(
+        "\nnormalised reward (0 = {} at {}, 1 = {} at {}), aggregated as rliable does:\n",
+        a.zero.0,
+        significant(a.zero.1),
+        a.one.0,
+        significant(a.one.1)
+    );
+    out += &render_grid(&grid);
+    let _ = writeln!(
+        out,
+        "(IQM = 25% trimmed mean over (run, episode); stratified bootstrap CIs resampling episodes \
+         and runs within them; optimality gap = mean shortfall below 1 where 1 is an oracle; \
+         P(X>ref) against {})",
+        a.reference
+    );
+    out
+}
+
+fn interval_json(i: &Interval) -> serde_json::Value {
+    serde_json::json!({"point": finite(i.point), "low": finite(i.low), "high": finite(i.high)})
+}
+
+/// The aggregates as JSON: `reference`, `zero` and `one` ([policy, mean reward]), `rows` (one
+/// per policy, flat columns) and `profile` (one row per policy and threshold).
+pub fn aggregate_json(a: &Aggregate) -> serde_json::Value {
+    let flat = |prefix: &str, i: Option<&Interval>| {
+        let v = |x: f64| finite(x);
+        vec![
+            (prefix.to_string(), i.and_then(|i| v(i.point))),
+            (format!("{prefix}_low"), i.and_then(|i| v(i.low))),
+            (format!("{prefix}_high"), i.and_then(|i| v(i.high))),
+        ]
+    };
+    let rows: Vec<serde_json::Value> = a
+        .rows
+        .iter()
+        .map(|r| {
+            let mut row = serde_json::json!({
+                "policy": r.policy, "runs": r.runs, "episodes": r.episodes,
+            });
+            for (key, value) in flat("iqm", Some(&r.iqm))
+                .into_iter()
+                .chain(flat("mean", Some(&r.mean)))
+                .chain(flat("optimality_gap", r.optimality_gap.as_ref()))
+                .chain(flat("p_improvement", r.improvement.as_ref()))
+            {
+                row[key] = serde_json::json!(value);
+            }
+            row
+        })
+        .collect();
+    let profile: Vec<serde_json::Value> = a
+        .profiles
+        .iter()
+        .flat_map(|(policy, points)| {
+            points.iter().map(move |(tau, i)| {
+                let mut row = interval_json(i);
+                row["policy"] = serde_json::json!(policy);
+                row["tau"] = serde_json::json!(tau);
+                row["fraction"] = row["point"].take();
+                row
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "reference": a.reference,
+        "zero": [a.zero.0, a.zero.1],
+        "one": [a.one.0, a.one.1],
+        "rows": rows,
+        "profile": profile,
+    })
+}
+
+/// `performance_profile.png` and `probability_of_improvement.png` in `dir`: the profiles'
+/// point estimates (their intervals are in the JSON), and each policy's P(X > reference)
+/// interval as a horizontal segment at its own height.
+pub fn plot_aggregate(a: &Aggregate, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| TrainingError::report(dir.display().to_string(), e))?;
+    let profile = dir.join("performance_profile.png");
+    let series: Vec<crate::plot::Series> = a
+        .profiles
+        .iter()
+        .map(|(policy, points)| crate::plot::Series {
+            name: policy.clone(),
+            points: points.iter().map(|(t, i)| (*t, i.point)).collect(),
+        })
+        .collect();
+    crate::plot::line_chart(
+        &profile,
+        "performance profiles",
+        &format!("normalised reward tau (0 = {}, 1 = {})", a.zero.0, a.one.0),
+        "fraction of (run, episode) scores > tau",
+        &series,
+    )?;
+    let improvement = dir.join("probability_of_improvement.png");
+    let series: Vec<crate::plot::Series> = a
+        .rows
+        .iter()
+        .filter_map(|r| r.improvement.map(|i| (r, i)))
+        .enumerate()
+        .map(|(k, (r, i))| crate::plot::Series {
+            name: r.policy.clone(),
+            points: vec![(i.low, k as f64 + 1.0), (i.high, k as f64 + 1.0)],
+        })
+        .collect();
+    crate::plot::line_chart(
+        &improvement,
+        &format!("P(X > {}), 95% CI per policy", a.reference),
+        "probability of improvement",
+        "policy (see legend)",
+        &series,
+    )?;
+    Ok(vec![profile, improvement])
 }
 
 /// Four significant digits, without exponent for everyday magnitudes.

@@ -47,6 +47,11 @@ pub struct Args {
     /// default SCENARIO_episodes.csv).
     #[arg(long, value_name = "FILE")]
     per_episode: Option<PathBuf>,
+    /// eval: where to write rliable's aggregates of the trained runs and the baselines
+    /// (aggregate.json, performance_profile.png, probability_of_improvement.png; default
+    /// SCENARIO_report/).
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
     /// Evaluate on the scenario's out-of-sample split in $PLANETGYM_HOLDOUT (default
     /// ../shared/data/holdout): never trained or tuned on.
     #[arg(long)]
@@ -344,6 +349,26 @@ fn run_table<S: RegisteredScenario>(
     }
     if let Some(path) = &args.csv {
         report::write_csv(&table, path)?;
+    }
+    if !runs.is_empty() {
+        let aggregate =
+            comparison::aggregate(&results, &fair, args.reference.as_deref(), args.resamples, args.seed)
+                .map_err(anyhow::Error::msg)?;
+        write!(out, "{}", report::render_aggregate(&aggregate))?;
+        let dir = args
+            .report_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(format!("{}_report", env.name())));
+        let json = serde_json::to_string_pretty(&report::aggregate_json(&aggregate))?;
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(dir.join("aggregate.json"), json + "\n"))
+            .with_context(|| format!("could not write {}", dir.display()))?;
+        report::plot_aggregate(&aggregate, &dir)?;
+        writeln!(
+            out,
+            "aggregates and plots: {0}/aggregate.json, {0}/performance_profile.png, {0}/probability_of_improvement.png",
+            dir.display()
+        )?;
     }
     let per_episode = args
         .per_episode
