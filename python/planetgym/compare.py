@@ -43,7 +43,8 @@ class Comparison:
     aggregate: pd.DataFrame
     #: One row per (policy, threshold): the performance profile and its interval.
     profile: pd.DataFrame
-    #: What normalised scores are relative to: {"zero": (policy, mean), "one": (policy, mean)}.
+    #: What normalised scores are relative to: {"zero": (policy, mean), "one": (policy, mean)},
+    #: or {"why": reason} when they cannot be normalised (then aggregate and profile are empty).
     normalisation: dict
 
     def plot(self, directory: str | PathLike | None = None) -> dict[str, Any]:
@@ -55,6 +56,8 @@ class Comparison:
             matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
+        if "why" in self.normalisation:
+            raise ValueError(f"nothing to plot: {self.normalisation['why']}")
         figures = {}
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for policy, rows in self.profile.groupby("policy", sort=False):
@@ -132,13 +135,18 @@ def compare(
         resamples=resamples,
         seed=seed,
     ))
-    aggregate = pd.DataFrame(out["aggregate"]["rows"])
-    profile = pd.DataFrame(out["aggregate"]["profile"])
+    table = pd.DataFrame(out["table"])
+    agg = out["aggregate"]
+    if "why" in agg:
+        normalisation = {"why": agg["why"]}
+    else:
+        normalisation = {k: tuple(agg[k]) for k in ("zero", "one")}
     return Comparison(
-        reference=out["aggregate"]["reference"],
+        reference=str(table.loc[table["reference"].notna(), "reference"].iloc[0])
+        if table["reference"].notna().any() else str(table["policy"].iloc[0]),
         episodes=results,
-        table=pd.DataFrame(out["table"]),
-        aggregate=aggregate,
-        profile=profile,
-        normalisation={k: tuple(out["aggregate"][k]) for k in ("zero", "one")},
+        table=table,
+        aggregate=pd.DataFrame(agg.get("rows", [])),
+        profile=pd.DataFrame(agg.get("profile", [])),
+        normalisation=normalisation,
     )

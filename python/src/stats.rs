@@ -92,7 +92,8 @@ pub fn improvement_interval(
 
 /// Columns of per-episode results (as `planetgym.evaluate` returns them) compared as the CLI
 /// tables do: JSON `{"table": rows of the summary and the paired comparison with the
-/// reference, "aggregate": rliable's aggregates and performance profiles}`.
+/// reference, "aggregate": rliable's aggregates and performance profiles, or {"why": ...}
+/// where scores cannot be normalised}`.
 #[pyfunction]
 #[pyo3(signature = (policy, oracle, run, episode, reward, metrics, fair_baselines, reference = None, resamples = 10_000, seed = 0))]
 #[allow(clippy::too_many_arguments)]
@@ -150,19 +151,22 @@ pub fn compare_columns(
     py.detach(|| {
         let table = comparison::compare(&results, &names, &fair_baselines, &options)
             .map_err(value_error)?;
-        let aggregate = comparison::aggregate(
+        // Scores cannot be normalised without two distinct anchors: say why instead.
+        let aggregate = match comparison::aggregate(
             &results,
             &fair_baselines,
             Some(&table.reference),
             resamples,
             seed,
-        )
-        .map_err(value_error)?;
+        ) {
+            Ok(a) => report::aggregate_json(&a),
+            Err(why) => serde_json::json!({"why": why}),
+        };
         let rows: serde_json::Value = serde_json::from_str(
             &report::to_json(&table).map_err(|e| value_error(e.to_string()))?,
         )
         .map_err(value_error)?;
-        let out = serde_json::json!({"table": rows, "aggregate": report::aggregate_json(&aggregate)});
+        let out = serde_json::json!({"table": rows, "aggregate": aggregate});
         Ok(out.to_string())
     })
 }

@@ -204,15 +204,16 @@ impl RegisteredScenario for BatchScenario {
         max: 1000,
     };
 
-    /// The later part of the NASA iPSC/860 log (the built-in log is its first part). The shared
+    /// The later part of the NASA iPSC/860 log (the built-in log is its first part), at
+    /// `load_scale = 2` as `experiments/configs/batch_nasa_backfill.toml` runs the first part:
+    /// the log's submit times are really start times, so at 1.0 nothing ever queues. The shared
     /// holdout has no Lublin split: Lublin logs are model-generated, and a policy trained on
     /// them meets a real machine here.
     fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
-        Ok(vec![holdout_set(
-            "trace",
-            dir,
-            "hpc_swf/NASA-iPSC-1993-3.1-cln_part2.swf",
-        )])
+        Ok(vec![
+            holdout_set("trace", dir, "hpc_swf/NASA-iPSC-1993-3.1-cln_part2.swf"),
+            "load_scale=2.0".into(),
+        ])
     }
 
     fn build(config: BatchConfig) -> Result<Self, EnvError> {

@@ -351,24 +351,26 @@ fn run_table<S: RegisteredScenario>(
         report::write_csv(&table, path)?;
     }
     if !runs.is_empty() {
-        let aggregate =
-            comparison::aggregate(&results, &fair, args.reference.as_deref(), args.resamples, args.seed)
-                .map_err(anyhow::Error::msg)?;
-        write!(out, "{}", report::render_aggregate(&aggregate))?;
-        let dir = args
-            .report_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!("{}_report", env.name())));
-        let json = serde_json::to_string_pretty(&report::aggregate_json(&aggregate))?;
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join("aggregate.json"), json + "\n"))
-            .with_context(|| format!("could not write {}", dir.display()))?;
-        report::plot_aggregate(&aggregate, &dir)?;
-        writeln!(
-            out,
-            "aggregates and plots: {0}/aggregate.json, {0}/performance_profile.png, {0}/probability_of_improvement.png",
-            dir.display()
-        )?;
+        match comparison::aggregate(&results, &fair, args.reference.as_deref(), args.resamples, args.seed) {
+            Ok(aggregate) => {
+                write!(out, "{}", report::render_aggregate(&aggregate))?;
+                let dir = args
+                    .report_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("{}_report", env.name())));
+                let json = serde_json::to_string_pretty(&report::aggregate_json(&aggregate))?;
+                std::fs::create_dir_all(&dir)
+                    .and_then(|()| std::fs::write(dir.join("aggregate.json"), json + "\n"))
+                    .with_context(|| format!("could not write {}", dir.display()))?;
+                report::plot_aggregate(&aggregate, &dir)?;
+                writeln!(
+                    out,
+                    "aggregates and plots: {0}/aggregate.json, {0}/performance_profile.png, {0}/probability_of_improvement.png",
+                    dir.display()
+                )?;
+            }
+            Err(why) => writeln!(out, "\nno normalised aggregates: {why}")?,
+        }
     }
     let per_episode = args
         .per_episode
