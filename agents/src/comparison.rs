@@ -320,10 +320,18 @@ pub fn aggregate(
         }
     }
     let by_mean = |a: &&(String, f64), b: &&(String, f64)| a.1.total_cmp(&b.1);
-    let zero = fair.iter().min_by(by_mean).cloned().ok_or("no fair baseline")?;
+    let zero = fair
+        .iter()
+        .min_by(by_mean)
+        .cloned()
+        .ok_or("no fair baseline")?;
     let one = match all.iter().find(|(_, o)| *o) {
         Some((p, _)) => (p.to_string(), mean_of(p)?),
-        None => fair.iter().max_by(by_mean).cloned().ok_or("no fair baseline")?,
+        None => fair
+            .iter()
+            .max_by(by_mean)
+            .cloned()
+            .ok_or("no fair baseline")?,
     };
     let has_oracle = all.iter().any(|(_, o)| *o);
     let span = one.1 - zero.1;
@@ -374,12 +382,19 @@ pub fn aggregate(
         });
         let profile = aggregate::intervals(
             m,
-            |m| taus.iter().map(|&t| aggregate::fraction_above(m, t)).collect(),
+            |m| {
+                taus.iter()
+                    .map(|&t| aggregate::fraction_above(m, t))
+                    .collect()
+            },
             PROFILE_RESAMPLES,
             seed(4),
             true,
         );
-        profiles.push((policy.to_string(), taus.iter().copied().zip(profile).collect()));
+        profiles.push((
+            policy.to_string(),
+            taus.iter().copied().zip(profile).collect(),
+        ));
     }
     Ok(Aggregate {
         reference,

@@ -53,7 +53,6 @@ pub struct EpisodeResult {
     pub trajectory: Vec<StepRecord>,
 }
 
-
 /// Runs one episode of `contender` on `scenario` from `seed`. `on_step` is called after every
 /// step (e.g. to advance a progress bar).
 pub fn run_episode<S: Scenario>(

@@ -106,10 +106,26 @@ fn compat_rlscheduler_reproduces_its_published_table() {
     // jobs, FCFS / WFP3 / UNICEP / SJF / F1, reproduced with its windows, simulator and
     // heuristics' conventions (compat = "rlscheduler").
     let published = [
-        ("builtin:lublin_256", false, [7273.77, 19753.53, 22274.74, 277.35, 258.37]),
-        ("builtin:lublin_256_new2", false, [7842.47, 9523.18, 11265.31, 787.89, 698.34]),
-        ("builtin:lublin_256", true, [235.82, 133.87, 307.23, 73.31, 75.07]),
-        ("builtin:lublin_256_new2", true, [247.61, 318.35, 379.59, 91.99, 148.25]),
+        (
+            "builtin:lublin_256",
+            false,
+            [7273.77, 19753.53, 22274.74, 277.35, 258.37],
+        ),
+        (
+            "builtin:lublin_256_new2",
+            false,
+            [7842.47, 9523.18, 11265.31, 787.89, 698.34],
+        ),
+        (
+            "builtin:lublin_256",
+            true,
+            [235.82, 133.87, 307.23, 73.31, 75.07],
+        ),
+        (
+            "builtin:lublin_256_new2",
+            true,
+            [247.61, 318.35, 379.59, 91.99, 148.25],
+        ),
     ];
     for (trace, backfill, values) in published {
         let config = format!(
@@ -134,12 +150,19 @@ fn heuristics_see_the_whole_queue_and_the_planetgym_model_is_the_default() {
     let one = table("window_jobs = 1024\nvisible_jobs = 1\n", 20, 3);
     for policy in ["sjf", "wfp3", "unicep", "f1"] {
         assert_eq!(bsld(&whole, policy), bsld(&one, policy), "{policy}");
-        assert!(bsld(&whole, policy) < 0.2 * bsld(&whole, "fcfs"), "{policy}");
+        assert!(
+            bsld(&whole, policy) < 0.2 * bsld(&whole, "fcfs"),
+            "{policy}"
+        );
     }
     assert!(bsld(&whole, "fcfs") > 10.0 * bsld(&whole, "sjf"));
     // Each part of the compat mode alone changes what it should: the defective wait makes
     // WFP3 far worse on the same windows.
-    let defect = table("window_jobs = 1024\npriority_wait = \"rlscheduler\"\n", 20, 3);
+    let defect = table(
+        "window_jobs = 1024\npriority_wait = \"rlscheduler\"\n",
+        20,
+        3,
+    );
     assert!(bsld(&defect, "wfp3") > 5.0 * bsld(&whole, "wfp3"));
     assert_eq!(bsld(&defect, "sjf"), bsld(&whole, "sjf"));
 }

@@ -12,8 +12,10 @@ use common::planetgym;
 
 /// Runs planetgym with extra environment variables: (success, stdout, stderr).
 fn planetgym_env(args: &[&str], envs: &[(&str, &str)]) -> (bool, String, String) {
+    // Default output files (per-episode rows) go to the temporary directory, not the crate.
     let out = Command::new(env!("CARGO_BIN_EXE_planetgym"))
         .args(args)
+        .current_dir(std::env::temp_dir())
         .envs(envs.iter().copied())
         .output()
         .unwrap();
@@ -143,6 +145,7 @@ fn commands_exit_quietly_when_the_reader_closes_the_pipe() {
     for args in commands {
         let child = Command::new(env!("CARGO_BIN_EXE_planetgym"))
             .args(*args)
+            .current_dir(std::env::temp_dir())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

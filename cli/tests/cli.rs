@@ -556,3 +556,199 @@ fn committed_policies_re_evaluate_in_one_command() {
         }
     }
 }
+
+#[test]
+fn tables_compare_every_policy_with_a_reference_on_the_same_episodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (json, episodes) = (dir.path().join("t.json"), dir.path().join("e.csv"));
+    let small = ["--set", "episode_periods=24", "--set", "sites=2"];
+    let (ok, out, err) = planetgym(
+        &[
+            &[
+                "baselines",
+                "--scenario",
+                "capacity",
+                "--episodes",
+                "12",
+                "--json",
+                &p(&json),
+                "--per-episode",
+                &p(&episodes),
+            ][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("reward, paired against "), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("oracle-dp") && l.ends_with("bound")),
+        "oracles are bounds: {out}"
+    );
+    let rows: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let reference = rows
+        .iter()
+        .find_map(|r| r["reference"].as_str())
+        .unwrap()
+        .to_string();
+    for r in rows.iter().filter(|r| r["policy"] != reference.as_str()) {
+        let n = ["wins", "ties", "losses"].map(|k| r[k].as_u64().unwrap());
+        assert_eq!(n.iter().sum::<u64>(), 12, "{r}");
+        assert!(r["difference_low"].as_f64() <= r["difference_high"].as_f64());
+        assert!(r["verdict"].is_string() && r["p_holm"].as_f64() >= r["p_value"].as_f64());
+    }
+    let lines = std::fs::read_to_string(&episodes).unwrap();
+    assert!(lines.starts_with("policy,oracle,run,episode,seed,steps,reward,"));
+    let policies = rows.iter().filter(|r| r["metric"] == "reward").count();
+    assert_eq!(lines.lines().count(), 1 + 12 * policies);
+    // A named reference; an oracle is refused as one.
+    let (ok, out, _) = planetgym(
+        &[
+            &[
+                "baselines",
+                "--scenario",
+                "capacity",
+                "--episodes",
+                "3",
+                "--reference",
+                "reactive@0.8",
+            ][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert!(ok && out.contains("paired against reactive@0.8"), "{out}");
+    let (ok, _, err) = planetgym(
+        &[
+            &[
+                "baselines",
+                "--scenario",
+                "capacity",
+                "--episodes",
+                "2",
+                "--reference",
+                "oracle-dp (perfect foresight)",
+            ][..],
+            &small,
+        ]
+        .concat(),
+    );
+    assert!(
+        !ok && err.contains("oracles are bounds, never the reference"),
+        "{err}"
+    );
+    // Without --episodes, a pilot decides how many.
+    let (ok, out, err) =
+        planetgym(&[&["baselines", "--scenario", "capacity"][..], &small].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("(pilot of 20, then as many as"), "{out}");
+}
+
+#[test]
+fn several_seeds_train_into_run_directories_that_eval_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(&config, TINY_TRAIN).unwrap();
+    let run = dir.path().join("seeds");
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (ok, out, err) = planetgym(&[
+        "train",
+        "--config",
+        &p(&config),
+        "--run-dir",
+        &p(&run),
+        "--seeds",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("reward, paired against "), "{out}");
+    for k in 0..2 {
+        assert!(run.join(format!("run-{k}/policy.json")).exists());
+    }
+    assert!(run.join("episodes.csv").exists() && run.join("eval.json").exists());
+    let report = dir.path().join("report");
+    let (ok, out, err) = planetgym(&[
+        "eval",
+        "--policy",
+        &p(&run),
+        "--episodes",
+        "4",
+        "--report-dir",
+        &p(&report),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 training runs of ppo"), "{out}");
+    assert!(out.contains("aggregated as rliable does"), "{out}");
+    let ppo = out
+        .lines()
+        .find(|l| l.starts_with("ppo ") && l.contains("2 x 4"))
+        .unwrap();
+    assert!(ppo.contains('['), "{ppo}");
+    for file in [
+        "aggregate.json",
+        "performance_profile.png",
+        "probability_of_improvement.png",
+    ] {
+        assert!(report.join(file).exists(), "{file}");
+    }
+    let aggregate: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("aggregate.json")).unwrap())
+            .unwrap();
+    assert_eq!(aggregate["one"][0], "oracle-dp (perfect foresight)");
+    assert!(
+        aggregate["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["optimality_gap"].is_number())
+    );
+    let (ok, _, err) = planetgym(&["train", "--resume", &p(&run.join("run-0")), "--seeds", "2"]);
+    assert!(!ok && err.contains("--seeds"), "{err}");
+}
+
+#[test]
+fn holdout_evaluates_on_the_shared_holdout_split() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/holdout");
+    let (ok, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "capacity",
+        "--holdout",
+        "--episodes",
+        "1",
+    ]);
+    // The tests run in a fresh directory: the default ../shared/data/holdout is not there.
+    assert!(!ok && err.contains("PLANETGYM_HOLDOUT"), "{err}");
+    if !root.exists() {
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_planetgym"))
+        .args([
+            "baselines",
+            "--scenario",
+            "capacity",
+            "--holdout",
+            "--episodes",
+            "2",
+        ])
+        .args([
+            "--per-episode",
+            std::env::temp_dir().join("holdout_e.csv").to_str().unwrap(),
+        ])
+        .env("PLANETGYM_HOLDOUT", &root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("day22-30"),
+        "the heading names the holdout series: {text}"
+    );
+}

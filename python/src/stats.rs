@@ -162,10 +162,9 @@ pub fn compare_columns(
             Ok(a) => report::aggregate_json(&a),
             Err(why) => serde_json::json!({"why": why}),
         };
-        let rows: serde_json::Value = serde_json::from_str(
-            &report::to_json(&table).map_err(|e| value_error(e.to_string()))?,
-        )
-        .map_err(value_error)?;
+        let rows: serde_json::Value =
+            serde_json::from_str(&report::to_json(&table).map_err(|e| value_error(e.to_string()))?)
+                .map_err(value_error)?;
         let out = serde_json::json!({"table": rows, "aggregate": aggregate});
         Ok(out.to_string())
     })

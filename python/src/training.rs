@@ -198,7 +198,10 @@ impl Policy {
             }
         };
         // A directory of several training runs acts with its first run; `evaluate` reads all.
-        let first = session::run_dirs(&path).into_iter().next().unwrap_or(path.clone());
+        let first = session::run_dirs(&path)
+            .into_iter()
+            .next()
+            .unwrap_or(path.clone());
         let file = ppo::load_policy(&first).map_err(any_error)?;
         let visitor = LoadPolicy {
             name,

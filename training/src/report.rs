@@ -3,8 +3,8 @@
 use crate::error::{Result, TrainingError};
 use crate::run_dir::write_atomic;
 use planetgym_agents::comparison::{Aggregate, Comparison};
-use planetgym_agents::stats::bootstrap::Interval;
 use planetgym_agents::evaluate::{EpisodeResult, SummaryRow};
+use planetgym_agents::stats::bootstrap::Interval;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -328,7 +328,8 @@ pub fn aggregate_json(a: &Aggregate) -> serde_json::Value {
 /// point estimates (their intervals are in the JSON), and each policy's P(X > reference)
 /// interval as a horizontal segment at its own height.
 pub fn plot_aggregate(a: &Aggregate, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| TrainingError::report(dir.display().to_string(), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| TrainingError::report(dir.display().to_string(), e))?;
     let profile = dir.join("performance_profile.png");
     let series: Vec<crate::plot::Series> = a
         .profiles

@@ -354,8 +354,9 @@ impl RegisteredScenario for CapacityScenario {
         max: 500,
     };
 
-    /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21). Nine days hold
-    /// a week of history and two days of episode, so holdout episodes are 48 periods long.
+    /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21). Nine days (216
+    /// hours) hold a week of history and just under two days of episode, so holdout episodes are
+    /// 47 periods long.
     fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
         let mut series = holdout_set(
             "series",
@@ -363,7 +364,7 @@ impl RegisteredScenario for CapacityScenario {
             "azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv",
         );
         series = series.replacen("series=\"", "series=[\"azure_vm_v2:", 1) + "]";
-        Ok(vec![series, "episode_periods=48".into()])
+        Ok(vec![series, "episode_periods=47".into()])
     }
 
     fn build(config: CapacityConfig) -> Result<Self, EnvError> {

@@ -351,7 +351,13 @@ fn run_table<S: RegisteredScenario>(
         report::write_csv(&table, path)?;
     }
     if !runs.is_empty() {
-        match comparison::aggregate(&results, &fair, args.reference.as_deref(), args.resamples, args.seed) {
+        match comparison::aggregate(
+            &results,
+            &fair,
+            args.reference.as_deref(),
+            args.resamples,
+            args.seed,
+        ) {
             Ok(aggregate) => {
                 write!(out, "{}", report::render_aggregate(&aggregate))?;
                 let dir = args
