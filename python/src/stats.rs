@@ -7,6 +7,7 @@ use planetgym_agents::evaluate::EpisodeResult;
 use planetgym_agents::stats::aggregate::{self, ScoreMatrix};
 use planetgym_agents::stats::bootstrap::Interval;
 use planetgym_training::report;
+use planetgym_training::session::MAX_SEEDS;
 use pyo3::prelude::*;
 
 fn matrix(rows: Vec<Vec<f64>>, what: &str) -> PyResult<ScoreMatrix> {
@@ -126,6 +127,11 @@ pub fn compare_columns(
         return Err(value_error(format!(
             "episode {e}: at most {} episodes",
             planetgym_env::bounds::MAX_EPISODES
+        )));
+    }
+    if let Some(r) = run.iter().find(|&&r| r >= MAX_SEEDS) {
+        return Err(value_error(format!(
+            "run {r}: at most {MAX_SEEDS} training runs per policy"
         )));
     }
     let results: Vec<EpisodeResult> = (0..n)

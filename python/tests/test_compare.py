@@ -86,6 +86,14 @@ def test_bad_matrices_are_refused():
         _core.aggregate_interval([[1.0]], "iqm", reps=0)
     with pytest.raises(ValueError, match="same tasks"):
         _core.improvement_interval([[1.0, 2.0]], [[1.0]])
+    columns = dict(policy=["a"], oracle=[False], run=[0], episode=[0], reward=[1.0], metrics=[],
+                   fair_baselines=["a"])
+    with pytest.raises(ValueError, match="at most 100 training runs"):
+        _core.compare_columns(**dict(columns, run=[10**12]))
+    with pytest.raises(ValueError, match="at most 100000 episodes"):
+        _core.compare_columns(**dict(columns, episode=[10**9]))
+    with pytest.raises(ValueError, match="every column needs 1 values"):
+        _core.compare_columns(**dict(columns, reward=[1.0, 2.0]))
 
 
 def test_compare_gives_the_paired_table_the_aggregates_and_plots(tmp_path):
