@@ -49,7 +49,7 @@ def evaluate(
     origin: str = "config",
     baselines: list[str] | None = None,
     policies: list[tuple[str, str | PathLike[str]]] = ...,
-    episodes: int = 5,
+    episodes: int | None = None,
     seed: int = 0,
 ) -> dict[str, list[Any]]:
     """Columns policy, oracle, run, episode, seed, steps, reward and one per metric: one row per

@@ -96,7 +96,7 @@ class Comparison:
 def compare(
     policies: Iterable[str | Policy | PathLike] | str | Policy | PathLike | None = None,
     scenario: str | None = None,
-    episodes: int = 100,
+    episodes: int | None = None,
     seed: int = 0,
     config: ConfigLike = None,
     reference: str | None = None,
@@ -108,7 +108,7 @@ def compare(
 
     ``policies``, ``scenario``, ``episodes``, ``seed``, ``config`` and ``overrides`` are those of
     ``planetgym.evaluate`` (a directory trained with several seeds counts as one method with
-    one run per seed); or pass ``results``, a DataFrame that ``evaluate`` returned (then
+    one run per seed; ``episodes=None`` lets a pilot choose how many); or pass ``results``, a DataFrame that ``evaluate`` returned (then
     ``scenario`` names its scenario). ``reference`` is the policy everything is compared with
     (default: the best fair baseline); ``resamples`` the bootstrap's size.
     """

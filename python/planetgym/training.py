@@ -201,7 +201,7 @@ def baselines(scenario: str, config: ConfigLike = None, **overrides: Any) -> lis
 def evaluate(
     policies: Iterable[str | Policy | PathLike] | None = None,
     scenario: str | None = None,
-    episodes: int = 5,
+    episodes: int | None = None,
     seed: int = 0,
     config: ConfigLike = None,
     **overrides: Any,
@@ -212,9 +212,13 @@ def evaluate(
     ``policies`` holds baseline names (see ``baselines``), ``Policy`` objects and directories
     of trained policies (one of them alone is read as a list of one); None runs every baseline.
     A list may not be empty or name a policy twice. ``scenario`` defaults to the trained
-    policies' scenario, and ``config`` to the config they were trained on.
+    policies' scenario, and ``config`` to the config they were trained on. ``episodes=None``
+    runs the scenario's pilot and extends it until the paired comparisons with the best fair
+    baseline are precise enough (as ``planetgym baselines`` does without ``--episodes``).
     """
-    episodes, seed = count("episodes", episodes), count("seed", seed)
+    seed = count("seed", seed)
+    if episodes is not None:
+        episodes = count("episodes", episodes)
     names: list[str] | None = None
     trained: list[Policy] = []
     if isinstance(policies, (str, os.PathLike, Policy)):

@@ -5,7 +5,8 @@ use crate::dynamic::Meta;
 use crate::errors::{any_error, value_error};
 use anyhow::{Context, Result, bail};
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
-use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate as run_evaluation};
+use planetgym_agents::comparison;
+use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate_episodes};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
 use planetgym_agents::{Policy as _, PolicyError};
@@ -332,7 +333,8 @@ pub fn baselines(
 struct Evaluate {
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
-    episodes: usize,
+    /// None: from a pilot (see `visit`).
+    episodes: Option<usize>,
     seed: u64,
 }
 
@@ -361,23 +363,49 @@ impl ScenarioVisitor for Evaluate {
                 }
             }
         }
-        let mut results = run_evaluation(
-            &built.env,
-            &contenders,
-            self.episodes,
-            self.seed,
-            false,
-            &|| {},
-        )?;
         // A directory of several training runs contributes one row per run and episode.
+        let mut learned: Vec<(usize, ContenderFactory<S>)> = Vec::new();
         for (name, path) in &self.policies {
             for (k, file) in session::load_runs(path)?.iter().enumerate() {
                 let row = session::learned_contender(&built.env, file, name, Mode::Greedy)
                     .with_context(|| format!("policy {name} ({})", path.display()))?;
-                let mut rows =
-                    run_evaluation(&built.env, &[row], self.episodes, self.seed, false, &|| {})?;
-                rows.iter_mut().for_each(|r| r.run = k);
+                learned.push((k, row));
+            }
+        }
+        let run = |episodes: std::ops::Range<usize>| -> Result<Vec<EpisodeResult>> {
+            let mut results = evaluate_episodes(
+                &built.env,
+                &contenders,
+                episodes.clone(),
+                self.seed,
+                false,
+                &|| {},
+            )?;
+            for (k, row) in &learned {
+                let mut rows = evaluate_episodes(
+                    &built.env,
+                    std::slice::from_ref(row),
+                    episodes.clone(),
+                    self.seed,
+                    false,
+                    &|| {},
+                )?;
+                rows.iter_mut().for_each(|r| r.run = *k);
                 results.extend(rows);
+            }
+            Ok(results)
+        };
+        // Without a number: the scenario's pilot, extended as the paired comparisons need
+        // (as `planetgym baselines` does); without a fair baseline to compare with, the pilot.
+        let budget = S::EPISODES;
+        let first = self.episodes.unwrap_or(budget.pilot);
+        let mut results = run(0..first)?;
+        if self.episodes.is_none() {
+            let fair = built.fair_baseline_names();
+            if let Ok(needed) = comparison::episodes_needed(&results, &fair, None, budget)
+                && needed > first
+            {
+                results.extend(run(first..needed)?);
             }
         }
         Ok((results, built.env.metric_names().to_vec()))
@@ -385,10 +413,11 @@ impl ScenarioVisitor for Evaluate {
 }
 
 /// Runs baselines (all when `baselines` is None) and trained policies (name, directory) on the
-/// same `episodes` seeded episodes. Returns columns: policy, oracle, run (training run of a multi-seed directory), episode, seed, steps,
+/// same `episodes` seeded episodes (None: the scenario's pilot, extended until the paired
+/// comparisons with the best fair baseline are precise enough, as `planetgym baselines` does). Returns columns: policy, oracle, run (training run of a multi-seed directory), episode, seed, steps,
 /// reward and one per metric.
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = 5, seed = 0))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = None, seed = 0))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -397,10 +426,10 @@ pub fn evaluate<'py>(
     origin: &str,
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
-    episodes: usize,
+    episodes: Option<usize>,
     seed: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if episodes == 0 {
+    if episodes == Some(0) {
         return Err(value_error("episodes must be at least 1"));
     }
     let visitor = Evaluate {

@@ -143,3 +143,13 @@ def test_train_with_several_seeds_aggregates_the_runs(tmp_path):
     comparison = planetgym.compare(results=rows, resamples=1000)
     multi = comparison.aggregate.set_index("policy").loc["multi"]
     assert (multi["runs"], multi["episodes"]) == (2, 2)
+
+
+def test_episodes_come_from_a_pilot_when_not_given():
+    rows = planetgym.evaluate(["sjf", "f1", "fcfs"], "batch", config=SMALL["batch"], seed=3)
+    episodes = rows["episode"].nunique()
+    # Batch's pilot is 50 episodes, its maximum 1000 (planetgym baselines uses the same rule).
+    assert 50 <= episodes <= 1000
+    assert len(rows) == 3 * episodes
+    again = planetgym.evaluate(["sjf", "f1", "fcfs"], "batch", config=SMALL["batch"], seed=3)
+    pd.testing.assert_frame_equal(rows, again)
