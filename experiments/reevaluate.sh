@@ -21,6 +21,7 @@ for s in "${scenarios[@]}"; do
         [ "$split" = holdout ] && flags+=(--holdout)
         target/release/planetgym eval --policy "experiments/policies/$s" "${flags[@]}" --seed 1234 \
             --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
+            --curves "$out/curves.csv" --plot "$out/curves.png" \
             | tee "$out/table.txt"
     done
 done

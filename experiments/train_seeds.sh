@@ -23,6 +23,7 @@ for s in "$@"; do
         [ "$split" = holdout ] && flags+=(--holdout)
         target/release/planetgym eval --policy "$run" "${flags[@]}" --seed 1234 \
             --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
+            --curves "$out/curves.csv" --plot "$out/curves.png" \
             | tee "$out/table.txt"
     done
     cp "$run/eval.json" "experiments/results/$s/seeds/training_eval.json"
