@@ -105,6 +105,31 @@ fn policies(results: &[EpisodeResult]) -> Vec<(&str, bool)> {
     seen
 }
 
+/// Checks that `results` can be paired: one row per (policy, run, episode), and each episode
+/// index run from one seed by every policy (results of different evaluations are not pairs).
+fn check_pairing(results: &[EpisodeResult]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut seeds = std::collections::HashMap::new();
+    for r in results {
+        if !seen.insert((r.policy.as_str(), r.run, r.episode)) {
+            return Err(format!(
+                "{} has two results for run {}, episode {}: policy names must be unique",
+                r.policy, r.run, r.episode
+            ));
+        }
+        if let Some(seed) = seeds.insert(r.episode, r.seed)
+            && seed != r.seed
+        {
+            return Err(format!(
+                "episode {} was run from seeds {seed} and {} ({}): results of different \
+                 evaluations are not paired",
+                r.episode, r.seed, r.policy
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The named reference (checked: present and not an oracle), or the fair baseline with the
 /// best mean reward.
 fn choose_reference(
@@ -203,6 +228,7 @@ pub fn compare(
         MAX_RESAMPLES as u64,
         "each resample keeps its statistics in memory",
     )?;
+    check_pairing(results)?;
     let reference = choose_reference(results, fair_baselines, options.reference.as_deref())?;
     let all = policies(results);
     let rows = summarise(results, metric_names);
@@ -285,12 +311,18 @@ fn reward_matrix(
     policy: &str,
     f: impl Fn(f64) -> f64,
 ) -> Result<ScoreMatrix, String> {
-    let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+    // Run ids need not be contiguous: row k is the k-th smallest.
+    let mut runs: Vec<usize> = results
+        .iter()
+        .filter(|r| r.policy == policy)
+        .map(|r| r.run)
+        .collect();
+    runs.sort_unstable();
+    runs.dedup();
+    let mut rows: Vec<Vec<(usize, f64)>> = vec![Vec::new(); runs.len()];
     for r in results.iter().filter(|r| r.policy == policy) {
-        if rows.len() <= r.run {
-            rows.resize(r.run + 1, Vec::new());
-        }
-        rows[r.run].push((r.episode, f(r.reward)));
+        let k = runs.binary_search(&r.run).unwrap_or(0);
+        rows[k].push((r.episode, f(r.reward)));
     }
     let rows: Vec<Vec<f64>> = rows
         .into_iter()
@@ -310,6 +342,7 @@ pub fn aggregate(
     resamples: usize,
     seed: u64,
 ) -> Result<Aggregate, String> {
+    check_pairing(results)?;
     let reference = choose_reference(results, fair_baselines, reference)?;
     let all = policies(results);
     let mean_of = |p: &str| episode_values(results, p, None).map(|v| mean(&v));
@@ -335,10 +368,10 @@ pub fn aggregate(
     };
     let has_oracle = all.iter().any(|(_, o)| *o);
     let span = one.1 - zero.1;
-    if span.abs() < 1e-12 * one.1.abs().max(1.0) {
+    if span <= 1e-12 * one.1.abs().max(1.0) {
         return Err(format!(
-            "normalised scores need two fair baselines with different mean rewards, or an oracle \
-             (worst: {}, best: {}); add a baseline",
+            "normalised scores need a 1 above the 0: two fair baselines with different mean \
+             rewards, or an oracle above the worst baseline (0: {}, 1: {})",
             zero.0, one.0
         ));
     }
@@ -348,6 +381,16 @@ pub fn aggregate(
         .iter()
         .map(|(p, _)| reward_matrix(results, p, normalise).map(|m| (*p, m)))
         .collect::<Result<_, _>>()?;
+    if let Some((p, m)) = matrices
+        .iter()
+        .find(|(_, m)| m.tasks() != reference_scores.tasks())
+    {
+        return Err(format!(
+            "{p} has {} episodes and {reference} {}: every policy needs the same episodes",
+            m.tasks(),
+            reference_scores.tasks()
+        ));
+    }
     let (low, high) = matrices
         .iter()
         .flat_map(|(_, m)| m.values())
@@ -403,4 +446,61 @@ pub fn aggregate(
         rows,
         profiles,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(policy: &str, run: usize, episode: usize, reward: f64) -> EpisodeResult {
+        EpisodeResult {
+            policy: policy.into(),
+            oracle: false,
+            episode,
+            run,
+            seed: 100 + episode as u64,
+            steps: 1,
+            reward,
+            metrics: Vec::new(),
+            trajectory: Vec::new(),
+        }
+    }
+
+    fn table(rows: &[EpisodeResult]) -> Result<Comparison, String> {
+        let fair = ["a".to_string(), "b".to_string()];
+        compare(rows, &[], &fair, &CompareOptions::default())
+    }
+
+    #[test]
+    fn only_true_pairs_are_compared() {
+        let mut rows: Vec<EpisodeResult> = (0..30)
+            .flat_map(|e| [result("a", 0, e, e as f64), result("b", 0, e, e as f64 - 1.0)])
+            .collect();
+        let t = table(&rows).unwrap();
+        assert_eq!(t.reference, "a");
+        rows.push(result("b", 0, 3, 0.0));
+        let err = table(&rows).unwrap_err();
+        assert!(err.contains("b has two results for run 0, episode 3"), "{err}");
+        rows.pop();
+        rows[1].seed = 7;
+        let err = table(&rows).unwrap_err();
+        assert!(err.contains("episode 0 was run from seeds 100 and 7"), "{err}");
+    }
+
+    #[test]
+    fn runs_average_per_episode_and_need_not_be_contiguous() {
+        let mut rows: Vec<EpisodeResult> = (0..20)
+            .flat_map(|e| [result("a", 0, e, 10.0), result("b", 0, e, 0.0)])
+            .collect();
+        // Runs 2 and 5 of a learned policy: per episode, their mean (5.0).
+        rows.extend((0..20).flat_map(|e| [result("l", 2, e, 4.0), result("l", 5, e, 6.0)]));
+        let t = table(&rows).unwrap();
+        let row = t.rows.iter().position(|r| r.policy == "l").unwrap();
+        assert_eq!((t.rows[row].mean, t.rows[row].episodes), (5.0, 20));
+        let fair = ["a".to_string(), "b".to_string()];
+        let a = aggregate(&rows, &fair, None, 200, 0).unwrap();
+        let l = a.rows.iter().find(|r| r.policy == "l").unwrap();
+        assert_eq!((l.runs, l.episodes), (2, 20));
+        assert!((l.mean.point - 0.5).abs() < 1e-12);
+    }
 }

@@ -167,7 +167,9 @@ pub struct SummaryRow {
 }
 
 /// Mean and 95 % CI of `reward` (episode return) and of each metric, per policy, in the order
-/// the policies first appear in `results`.
+/// the policies first appear in `results`. A policy trained with several seeds contributes one
+/// value per episode, the mean over its runs: its interval is over episodes, as the paired
+/// comparison's, not over runs x episodes as if they were independent.
 pub fn summarise(results: &[EpisodeResult], metric_names: &[&str]) -> Vec<SummaryRow> {
     let mut policies: Vec<&str> = Vec::new();
     for r in results {
@@ -188,10 +190,22 @@ pub fn summarise(results: &[EpisodeResult], metric_names: &[&str]) -> Vec<Summar
                 episodes: values.len(),
             });
         };
-        push("reward", mine.iter().map(|r| r.reward).collect());
+        push("reward", per_episode(&mine, |r| r.reward));
         for (i, name) in metric_names.iter().enumerate() {
-            push(name, mine.iter().map(|r| r.metrics[i]).collect());
+            push(name, per_episode(&mine, |r| r.metrics[i]));
         }
     }
     rows
+}
+
+/// `value` of each episode of `results` (one policy), averaged over its training runs, in
+/// episode order.
+fn per_episode(results: &[&EpisodeResult], value: impl Fn(&EpisodeResult) -> f64) -> Vec<f64> {
+    let mut sums: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
+    for r in results {
+        let entry = sums.entry(r.episode).or_default();
+        entry.0 += value(r);
+        entry.1 += 1;
+    }
+    sums.values().map(|(s, n)| s / *n as f64).collect()
 }

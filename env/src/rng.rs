@@ -21,8 +21,9 @@ pub fn derive_seed(base: u64, path: &[u64]) -> u64 {
 }
 
 /// The top bit splits episode seeds in two halves: training episodes (vector envs) have it
-/// clear, evaluation episodes have it set, so no evaluation episode is ever a training episode,
-/// whatever seeds the user picks.
+/// clear, evaluation episodes have it set, so no evaluation seed is ever a training seed,
+/// whatever seeds the user picks. (Episodes drawn from the same data, such as a log's windows,
+/// can still overlap; holdout splits are for unseen data.)
 const EVALUATION_BIT: u64 = 1 << 63;
 
 /// A seed in the training half (top bit clear).
@@ -36,7 +37,7 @@ pub fn evaluation_half(seed: u64) -> u64 {
 }
 
 /// Seed of evaluation episode `episode` of an evaluation seeded with `seed` (identical for every
-/// policy), in the evaluation half: an evaluation never replays a training episode's seed.
+/// policy), in the evaluation half: an evaluation never reuses a training episode's seed.
 pub fn evaluation_seed(seed: u64, episode: usize) -> u64 {
     evaluation_half(derive_seed(seed, &[0xE7A1, episode as u64]))
 }

@@ -65,7 +65,6 @@ pub trait Scenario: Send + Sync {
     fn metric_aggregation(&self) -> MetricAggregation {
         MetricAggregation::PerStepMean
     }
-    /// Mask of legal actions for `Discrete` spaces (true = legal); `None` when all are legal.
     /// The reset seed of episode `episode` of an evaluation seeded with `seed`: by default
     /// [`crate::rng::evaluation_seed`]. A scenario that reproduces another framework's
     /// evaluation episodes may encode (seed, episode) instead, keeping the top bit set.
@@ -73,6 +72,7 @@ pub trait Scenario: Send + Sync {
         crate::rng::evaluation_seed(seed, episode)
     }
 
+    /// Mask of legal actions for `Discrete` spaces (true = legal); `None` when all are legal.
     fn action_mask(&self) -> Option<&[bool]> {
         None
     }

@@ -87,8 +87,10 @@ def compare_columns(
     reference: str | None = None,
     resamples: int = 10_000,
     seed: int = 0,
+    episode_seed: list[int] | None = None,
 ) -> str:
-    """JSON {"table": paired table rows, "aggregate": rliable aggregates and profiles}."""
+    """JSON {"table": paired table rows, "aggregate": rliable aggregates and profiles, or
+    {"why": ...}}; ``episode_seed`` (one per row) is checked to be one seed per episode."""
 
 class Env:
     """One scenario instance (what ``planetgym.PlanetgymEnv`` wraps)."""

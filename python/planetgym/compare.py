@@ -134,6 +134,7 @@ def compare(
         reference=reference,
         resamples=resamples,
         seed=seed,
+        episode_seed=[int(v) for v in results["seed"]],
     ))
     table = pd.DataFrame(out["table"])
     agg = out["aggregate"]

@@ -241,6 +241,13 @@ def evaluate(
                 trained.append(load_policy(p, name=Path(p).name))
             else:
                 raise ValueError(f"not a policy: {p!r} (a baseline name, a Policy or a directory)")
+    taken = (names or []) + [p.name for p in trained]
+    clash = sorted({n for n in taken if taken.count(n) > 1})
+    if clash:
+        raise ValueError(
+            f"two policies are named {', '.join(clash)}: rows are told apart by name (rename a "
+            "directory, or load it with load_policy(path, name=...))"
+        )
     scenarios = {p.scenario for p in trained}
     if scenario is None:
         if len(scenarios) != 1:

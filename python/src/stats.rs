@@ -91,12 +91,12 @@ pub fn improvement_interval(
     }))
 }
 
-/// Columns of per-episode results (as `planetgym.evaluate` returns them) compared as the CLI
-/// tables do: JSON `{"table": rows of the summary and the paired comparison with the
+/// Columns of per-episode results (as `planetgym.evaluate` returns them; `episode_seed` is its
+/// `seed` column, checked to be one seed per episode) compared as the CLI tables do: JSON `{"table": rows of the summary and the paired comparison with the
 /// reference, "aggregate": rliable's aggregates and performance profiles, or {"why": ...}
 /// where scores cannot be normalised}`.
 #[pyfunction]
-#[pyo3(signature = (policy, oracle, run, episode, reward, metrics, fair_baselines, reference = None, resamples = 10_000, seed = 0))]
+#[pyo3(signature = (policy, oracle, run, episode, reward, metrics, fair_baselines, reference = None, resamples = 10_000, seed = 0, episode_seed = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn compare_columns(
     py: Python<'_>,
@@ -110,11 +110,20 @@ pub fn compare_columns(
     reference: Option<String>,
     resamples: usize,
     seed: u64,
+    episode_seed: Option<Vec<u64>>,
 ) -> PyResult<String> {
     let n = policy.len();
-    let lengths = [oracle.len(), run.len(), episode.len(), reward.len()]
-        .into_iter()
-        .chain(metrics.iter().map(|(_, v)| v.len()));
+    // Without seeds, rows are trusted to pair by episode index.
+    let episode_seed = episode_seed.unwrap_or_else(|| vec![0; n]);
+    let lengths = [
+        oracle.len(),
+        run.len(),
+        episode.len(),
+        reward.len(),
+        episode_seed.len(),
+    ]
+    .into_iter()
+    .chain(metrics.iter().map(|(_, v)| v.len()));
     if let Some(bad) = lengths.into_iter().find(|&l| l != n) {
         return Err(value_error(format!(
             "every column needs {n} values (one per row), one has {bad}"
@@ -140,7 +149,7 @@ pub fn compare_columns(
             oracle: oracle[i],
             episode: episode[i],
             run: run[i],
-            seed: 0,
+            seed: episode_seed[i],
             steps: 0,
             reward: reward[i],
             metrics: metrics.iter().map(|(_, v)| v[i]).collect(),

@@ -122,6 +122,14 @@ def test_compare_gives_the_paired_table_the_aggregates_and_plots(tmp_path):
     assert again.reference == "fcfs"
     with pytest.raises(ValueError, match="not in the table"):
         planetgym.compare(results=result.episodes, reference="nope")
+    # Results of different evaluations are not pairs; names must tell policies apart.
+    other = planetgym.evaluate(["sjf"], "batch", episodes=30, seed=5, config=SMALL["batch"])
+    mixed = pd.concat([result.episodes[result.episodes["policy"] != "sjf"], other])
+    with pytest.raises(ValueError, match="was run from seeds"):
+        planetgym.compare(results=mixed, scenario="batch")
+    twice = pd.concat([result.episodes, result.episodes[result.episodes["policy"] == "f1"]])
+    with pytest.raises(ValueError, match="f1 has two results"):
+        planetgym.compare(results=twice, scenario="batch")
 
 
 def test_train_with_several_seeds_aggregates_the_runs(tmp_path):
@@ -136,6 +144,8 @@ def test_train_with_several_seeds_aggregates_the_runs(tmp_path):
     policies = [open(r / "policy.json").read() for r in result.runs]
     assert policies[0] != policies[1]
     rows = planetgym.evaluate([str(tmp_path / "multi"), "sjf", "fcfs"], episodes=2, seed=0)
+    with pytest.raises(ValueError, match="two policies are named multi"):
+        planetgym.evaluate([str(tmp_path / "multi"), result.policy(name="multi")], episodes=1)
     assert sorted(set(rows.loc[rows["policy"] == "multi", "run"])) == [0, 1]
     alone = planetgym.compare(results=rows[rows["policy"] != "fcfs"], resamples=1000)
     assert "two fair baselines" in alone.normalisation["why"] and alone.aggregate.empty

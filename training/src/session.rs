@@ -137,7 +137,10 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
             "resume one run of a multi-seed session at a time: --resume DIR/run-K",
         ));
     }
-    if !request.resume && request.run_dir.join(CHECKPOINT_FILE).exists() {
+    let holds_runs = [request.run_dir.clone(), run_dir_of(&request.run_dir, 0)]
+        .iter()
+        .any(|d| d.join(CHECKPOINT_FILE).exists());
+    if !request.resume && holds_runs {
         return Err(TrainingError::file(
             &request.run_dir,
             "already holds a run; resume it with --resume or choose another --run-dir",

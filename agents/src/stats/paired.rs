@@ -5,11 +5,13 @@
 //! reports the mean difference with a percentile bootstrap 95 % interval, the probability of
 //! improvement `P(X > Y)` on a random episode (wins plus half the ties, over episodes) with its
 //! interval from the same resamples, the win/tie/loss count, and a verdict after Holm's
-//! correction across the policies compared. The p-value is the bootstrap's: twice the smaller
-//! tail of the resampled mean difference beyond 0, so "significant at level a" is the same
-//! statement as "the (1 - a) percentile interval excludes 0".
+//! correction across the policies compared. The p-value is a paired sign-flip randomisation
+//! test of "mean difference = 0" (exact up to 16 episodes, from `reps` random sign vectors
+//! above): unlike a bootstrap tail it stays honest with few episodes (5 episodes that all agree
+//! give p = 1/16, not 1/10,000). Differences within the tie tolerance count as 0 everywhere.
 
 use super::bootstrap::{Interval, percentile_interval, replicate};
+use planetgym_env::rng::derive_seed;
 
 /// Two episode values closer than this (relative to the larger magnitude, or absolute below 1)
 /// are a tie: identical schedules computed in a different order differ in the last bits.
@@ -45,6 +47,47 @@ pub struct Paired {
     pub verdict: Verdict,
 }
 
+/// Episodes up to which the sign-flip test enumerates every sign vector.
+const EXACT_EPISODES: usize = 16;
+
+/// Two-sided sign-flip p-value of `diff` (mean 0 under the null hypothesis that each
+/// difference is as likely positive as negative).
+fn sign_flip_p_value(diff: &[f64], reps: usize, seed: u64) -> f64 {
+    let n = diff.len();
+    let observed = diff.iter().sum::<f64>().abs();
+    // Relative slack so that a sign vector giving the observed sum in another order counts.
+    let at_least = |sum: f64| sum.abs() >= observed * (1.0 - 1e-12);
+    if n <= EXACT_EPISODES {
+        let vectors = 1u32 << n;
+        let extreme = (0..vectors)
+            .filter(|signs| {
+                let sum: f64 = diff
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| if signs >> i & 1 == 1 { -d } else { *d })
+                    .sum();
+                at_least(sum)
+            })
+            .count();
+        return extreme as f64 / f64::from(vectors);
+    }
+    let extreme = replicate(reps, derive_seed(seed, &[0x5161]), |rng| {
+        let mut sum = 0.0;
+        let mut bits = 0u64;
+        for (i, d) in diff.iter().enumerate() {
+            if i % 64 == 0 {
+                bits = rng.next_u64();
+            }
+            sum += if bits >> (i % 64) & 1 == 1 { -d } else { *d };
+        }
+        at_least(sum)
+    })
+    .into_iter()
+    .filter(|&e| e)
+    .count();
+    (extreme + 1) as f64 / (reps + 1) as f64
+}
+
 /// Compares `x` with `reference`, episode by episode (same order, same length), from `reps`
 /// bootstrap resamples of the episodes. The verdict is set by [`holm`].
 pub fn compare(x: &[f64], reference: &[f64], reps: usize, seed: u64) -> Result<Paired, String> {
@@ -58,15 +101,30 @@ pub fn compare(x: &[f64], reference: &[f64], reps: usize, seed: u64) -> Result<P
     if reps == 0 {
         return Err("a bootstrap needs at least one resample".into());
     }
+    if let Some((e, v)) = x
+        .iter()
+        .chain(reference)
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+    {
+        return Err(format!(
+            "episode {} has the non-finite value {v}: nothing to compare",
+            e % x.len()
+        ));
+    }
     let n = x.len();
-    let diff: Vec<f64> = x.iter().zip(reference).map(|(a, b)| a - b).collect();
-    let outcome: Vec<f64> = x
+    let tied = |a: f64, b: f64| (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(1.0);
+    let diff: Vec<f64> = x
         .iter()
         .zip(reference)
-        .map(|(&a, &b)| {
-            if (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(1.0) {
+        .map(|(&a, &b)| if tied(a, b) { 0.0 } else { a - b })
+        .collect();
+    let outcome: Vec<f64> = diff
+        .iter()
+        .map(|&d| {
+            if d == 0.0 {
                 0.5
-            } else if a > b {
+            } else if d > 0.0 {
                 1.0
             } else {
                 0.0
@@ -82,9 +140,7 @@ pub fn compare(x: &[f64], reference: &[f64], reps: usize, seed: u64) -> Result<P
         }
         (d / n as f64, w / n as f64)
     });
-    let below = replicates.iter().filter(|r| r.0 <= 0.0).count();
-    let above = replicates.iter().filter(|r| r.0 >= 0.0).count();
-    let p_value = (2.0 * (below.min(above) + 1) as f64 / (reps + 1) as f64).min(1.0);
+    let p_value = sign_flip_p_value(&diff, reps, seed);
     let count = |v: f64| outcome.iter().filter(|&&o| o == v).count();
     Ok(Paired {
         episodes: n,
@@ -156,6 +212,23 @@ mod tests {
         assert!(a.difference.excludes(0.0));
         assert_eq!(b.verdict, Verdict::NoSignificantDifference, "{b:?}");
         assert!(b.p_holm >= b.p_value);
+    }
+
+    #[test]
+    fn few_episodes_cannot_be_significant() {
+        // Five episodes that all agree: exactly 2 of the 32 sign vectors are as extreme.
+        let p = compare(&[2.0, 3.0, 4.0, 5.0, 6.0], &[0.0; 5], 1000, 0).unwrap();
+        assert_eq!(p.p_value, 2.0 / 32.0);
+        let mut one = compare(&[1.0], &[0.0], 1000, 0).unwrap();
+        holm(&mut [&mut one]);
+        assert_eq!(
+            (one.p_value, one.verdict),
+            (1.0, Verdict::NoSignificantDifference)
+        );
+        // Differences within the tie tolerance are ties for the test too.
+        let t = compare(&[1.0 + 1e-13; 20], &[1.0; 20], 1000, 0).unwrap();
+        assert_eq!((t.ties, t.difference.point, t.p_value), (20, 0.0, 1.0));
+        assert!(compare(&[f64::NAN], &[0.0], 10, 0).is_err());
     }
 
     #[test]

@@ -215,10 +215,13 @@ fn run(args: Args) -> Result<()> {
         );
     }
     let fallback = policy.map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
-    let mut sets = args.overrides(&scenario)?;
-    if args.holdout {
-        sets.extend(holdout_sets(&scenario)?);
-    }
+    // The holdout split first, so that the user's own --set changes win.
+    let mut sets = if args.holdout {
+        holdout_sets(&scenario)?
+    } else {
+        Vec::new()
+    };
+    sets.extend(args.overrides(&scenario)?);
     let (text, origin) = config_text(args.config.as_deref(), fallback, &sets)?;
     with_scenario(
         &scenario,
