@@ -474,17 +474,28 @@ mod tests {
     #[test]
     fn only_true_pairs_are_compared() {
         let mut rows: Vec<EpisodeResult> = (0..30)
-            .flat_map(|e| [result("a", 0, e, e as f64), result("b", 0, e, e as f64 - 1.0)])
+            .flat_map(|e| {
+                [
+                    result("a", 0, e, e as f64),
+                    result("b", 0, e, e as f64 - 1.0),
+                ]
+            })
             .collect();
         let t = table(&rows).unwrap();
         assert_eq!(t.reference, "a");
         rows.push(result("b", 0, 3, 0.0));
         let err = table(&rows).unwrap_err();
-        assert!(err.contains("b has two results for run 0, episode 3"), "{err}");
+        assert!(
+            err.contains("b has two results for run 0, episode 3"),
+            "{err}"
+        );
         rows.pop();
         rows[1].seed = 7;
         let err = table(&rows).unwrap_err();
-        assert!(err.contains("episode 0 was run from seeds 100 and 7"), "{err}");
+        assert!(
+            err.contains("episode 0 was run from seeds 100 and 7"),
+            "{err}"
+        );
     }
 
     #[test]
