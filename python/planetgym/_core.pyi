@@ -51,6 +51,7 @@ def evaluate(
     policies: list[tuple[str, str | PathLike[str]]] = ...,
     episodes: int | None = None,
     seed: int = 0,
+    reference: str | None = None,
 ) -> dict[str, list[Any]]:
     """Columns policy, oracle, run, episode, seed, steps, reward and one per metric: one row per
     (policy, training run, episode), identical episodes for every policy."""

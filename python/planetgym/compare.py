@@ -114,7 +114,7 @@ def compare(
     """
     if results is None:
         results = evaluate(policies, scenario=scenario, episodes=episodes, seed=seed,
-                           config=config, **overrides)
+                           config=config, reference=reference, **overrides)
     missing = [c for c in _FIXED_COLUMNS if c not in results.columns]
     if missing:
         raise ValueError(f"results lack the columns {missing}: pass what planetgym.evaluate returns")

@@ -204,6 +204,7 @@ def evaluate(
     episodes: int | None = None,
     seed: int = 0,
     config: ConfigLike = None,
+    reference: str | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Runs policies on identical seeded episodes and returns one row per (policy, episode)
@@ -213,8 +214,9 @@ def evaluate(
     of trained policies (one of them alone is read as a list of one); None runs every baseline.
     A list may not be empty or name a policy twice. ``scenario`` defaults to the trained
     policies' scenario, and ``config`` to the config they were trained on. ``episodes=None``
-    runs the scenario's pilot and extends it until the paired comparisons with the best fair
-    baseline are precise enough (as ``planetgym baselines`` does without ``--episodes``).
+    runs the scenario's pilot and extends it until the paired comparisons with ``reference``
+    (default: the best fair baseline) are precise enough (as ``planetgym baselines`` does
+    without ``--episodes``).
     """
     seed = count("seed", seed)
     if episodes is not None:
@@ -267,6 +269,7 @@ def evaluate(
         policies=[(p.name, p.path) for p in trained],
         episodes=episodes,
         seed=seed,
+        reference=reference,
     )
     frame = pd.DataFrame(columns)
     frame.attrs["scenario"] = scenario

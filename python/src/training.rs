@@ -336,6 +336,9 @@ struct Evaluate {
     /// None: from a pilot (see `visit`).
     episodes: Option<usize>,
     seed: u64,
+    /// The policy the pilot's paired comparisons are sized against (default: the best fair
+    /// baseline).
+    reference: Option<String>,
 }
 
 impl ScenarioVisitor for Evaluate {
@@ -402,10 +405,12 @@ impl ScenarioVisitor for Evaluate {
         let mut results = run(0..first)?;
         if self.episodes.is_none() {
             let fair = built.fair_baseline_names();
-            if let Ok(needed) = comparison::episodes_needed(&results, &fair, None, budget)
-                && needed > first
-            {
-                results.extend(run(first..needed)?);
+            match comparison::episodes_needed(&results, &fair, self.reference.as_deref(), budget) {
+                Ok(needed) if needed > first => results.extend(run(first..needed)?),
+                Ok(_) => {}
+                // A reference the user named must exist; without one, the pilot stands.
+                Err(e) if self.reference.is_some() => bail!("reference: {e}"),
+                Err(_) => {}
             }
         }
         Ok((results, built.env.metric_names().to_vec()))
@@ -417,7 +422,7 @@ impl ScenarioVisitor for Evaluate {
 /// comparisons with the best fair baseline are precise enough, as `planetgym baselines` does). Returns columns: policy, oracle, run (training run of a multi-seed directory), episode, seed, steps,
 /// reward and one per metric.
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = None, seed = 0))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = None, seed = 0, reference = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -428,6 +433,7 @@ pub fn evaluate<'py>(
     policies: Vec<(String, PathBuf)>,
     episodes: Option<usize>,
     seed: u64,
+    reference: Option<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if episodes == Some(0) {
         return Err(value_error("episodes must be at least 1"));
@@ -437,6 +443,7 @@ pub fn evaluate<'py>(
         policies,
         episodes,
         seed,
+        reference,
     };
     let (results, metric_names) = py
         .detach(|| with_scenario(scenario, config, origin, visitor))

@@ -163,3 +163,10 @@ def test_episodes_come_from_a_pilot_when_not_given():
     assert len(rows) == 3 * episodes
     again = planetgym.evaluate(["sjf", "f1", "fcfs"], "batch", config=SMALL["batch"], seed=3)
     pd.testing.assert_frame_equal(rows, again)
+
+
+def test_the_pilot_is_sized_against_a_named_reference():
+    rows = planetgym.evaluate(["sjf", "fcfs"], "batch", config=SMALL["batch"], seed=3, reference="fcfs")
+    assert rows["episode"].nunique() >= 50
+    with pytest.raises(ValueError, match="reference: reference `nope` is not in the table"):
+        planetgym.evaluate(["sjf", "fcfs"], "batch", config=SMALL["batch"], seed=3, reference="nope")
