@@ -6,7 +6,7 @@
 //! verdict says "bound". A policy trained with several seeds contributes, per episode, the mean
 //! over its runs, so the paired difference compares the method, not one lucky run.
 
-use crate::evaluate::{EpisodeResult, SummaryRow, summarise};
+use crate::evaluate::{EpisodeResult, SummaryRow, per_episode, summarise};
 use crate::stats::aggregate::{self, ScoreMatrix};
 use crate::stats::bootstrap::Interval;
 use crate::stats::paired::{self, Paired, Verdict};
@@ -76,20 +76,16 @@ fn episode_values(
     policy: &str,
     column: Option<usize>,
 ) -> Result<Vec<f64>, String> {
-    let mut sums: Vec<(f64, usize)> = Vec::new();
-    for r in results.iter().filter(|r| r.policy == policy) {
-        if sums.len() <= r.episode {
-            sums.resize(r.episode + 1, (0.0, 0));
-        }
-        let v = column.map_or(r.reward, |c| r.metrics[c]);
-        sums[r.episode].0 += v;
-        sums[r.episode].1 += 1;
-    }
-    sums.iter()
+    let mine = results.iter().filter(|r| r.policy == policy);
+    per_episode(mine, |r| column.map_or(r.reward, |c| r.metrics[c]))
+        .into_iter()
         .enumerate()
-        .map(|(e, (s, n))| match n {
-            0 => Err(format!("{policy} has no result for episode {e}")),
-            n => Ok(s / *n as f64),
+        .map(|(k, (e, v))| {
+            if k == e {
+                Ok(v)
+            } else {
+                Err(format!("{policy} has no result for episode {k}"))
+            }
         })
         .collect()
 }

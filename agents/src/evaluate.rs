@@ -190,22 +190,33 @@ pub fn summarise(results: &[EpisodeResult], metric_names: &[&str]) -> Vec<Summar
                 episodes: values.len(),
             });
         };
-        push("reward", per_episode(&mine, |r| r.reward));
+        let values = |value: &dyn Fn(&EpisodeResult) -> f64| {
+            per_episode(mine.iter().copied(), value)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect()
+        };
+        push("reward", values(&|r| r.reward));
         for (i, name) in metric_names.iter().enumerate() {
-            push(name, per_episode(&mine, |r| r.metrics[i]));
+            push(name, values(&|r| r.metrics[i]));
         }
     }
     rows
 }
 
-/// `value` of each episode of `results` (one policy), averaged over its training runs, in
-/// episode order.
-fn per_episode(results: &[&EpisodeResult], value: impl Fn(&EpisodeResult) -> f64) -> Vec<f64> {
+/// (episode, `value` averaged over training runs) for each episode of `results` (one policy),
+/// in episode order.
+pub(crate) fn per_episode<'a>(
+    results: impl IntoIterator<Item = &'a EpisodeResult>,
+    value: impl Fn(&EpisodeResult) -> f64,
+) -> Vec<(usize, f64)> {
     let mut sums: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
     for r in results {
         let entry = sums.entry(r.episode).or_default();
         entry.0 += value(r);
         entry.1 += 1;
     }
-    sums.values().map(|(s, n)| s / *n as f64).collect()
+    sums.into_iter()
+        .map(|(e, (s, n))| (e, s / n as f64))
+        .collect()
 }

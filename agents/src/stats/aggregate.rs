@@ -72,26 +72,25 @@ impl ScoreMatrix {
         Self { values, ..*self }
     }
 
-    /// A stratified bootstrap resample: for each task (itself drawn with replacement when
-    /// `task_bootstrap`), `runs` runs drawn with replacement.
-    fn resample(&self, rng: &mut Rng, task_bootstrap: bool, out: &mut Vec<f64>) {
-        out.clear();
-        out.resize(self.values.len(), 0.0);
-        let tasks: Vec<usize> = (0..self.tasks)
-            .map(|t| {
-                if task_bootstrap {
-                    rng.below(self.tasks)
-                } else {
-                    t
-                }
-            })
-            .collect();
+    /// A stratified bootstrap resample on `tasks` (see [`resampled_tasks`]): for each of them,
+    /// `runs` runs drawn with replacement.
+    fn resample(&self, rng: &mut Rng, tasks: &[usize]) -> Self {
+        let mut values = vec![0.0; self.runs * tasks.len()];
         for run in 0..self.runs {
             for (t, &task) in tasks.iter().enumerate() {
-                out[run * self.tasks + t] = self.get(rng.below(self.runs), task);
+                values[run * tasks.len() + t] = self.get(rng.below(self.runs), task);
             }
         }
+        Self { values, ..*self }
     }
+}
+
+/// The tasks of a resample of `tasks` tasks: drawn with replacement with `task_bootstrap`,
+/// else all of them in order.
+fn resampled_tasks(rng: &mut Rng, tasks: usize, task_bootstrap: bool) -> Vec<usize> {
+    (0..tasks)
+        .map(|t| if task_bootstrap { rng.below(tasks) } else { t })
+        .collect()
 }
 
 /// scipy's `trim_mean(values, 0.25)`: the mean of what is left once `floor(n/4)` values are cut
@@ -163,12 +162,8 @@ pub fn interval(
     seed: u64,
     task_bootstrap: bool,
 ) -> Interval {
-    let replicates = replicate(reps, seed, |rng| {
-        let mut values = Vec::new();
-        m.resample(rng, task_bootstrap, &mut values);
-        statistic(&ScoreMatrix { values, ..*m })
-    });
-    percentile_interval(statistic(m), replicates)
+    let mut one = intervals(m, |m| vec![statistic(m)], reps, seed, task_bootstrap);
+    one.swap_remove(0)
 }
 
 /// Like [`interval`] for a vector-valued statistic (e.g. a performance profile): one interval
@@ -181,9 +176,8 @@ pub fn intervals(
     task_bootstrap: bool,
 ) -> Vec<Interval> {
     let replicates = replicate(reps, seed, |rng| {
-        let mut values = Vec::new();
-        m.resample(rng, task_bootstrap, &mut values);
-        statistic(&ScoreMatrix { values, ..*m })
+        let tasks = resampled_tasks(rng, m.tasks, task_bootstrap);
+        statistic(&m.resample(rng, &tasks))
     });
     statistic(m)
         .into_iter()
@@ -203,25 +197,9 @@ pub fn improvement_interval(
     task_bootstrap: bool,
 ) -> Interval {
     let replicates = replicate(reps, seed, |rng| {
-        let tasks: Vec<usize> = (0..x.tasks)
-            .map(|t| {
-                if task_bootstrap {
-                    rng.below(x.tasks)
-                } else {
-                    t
-                }
-            })
-            .collect();
-        let mut draw = |m: &ScoreMatrix| {
-            let mut values = vec![0.0; m.runs * tasks.len()];
-            for run in 0..m.runs {
-                for (t, &task) in tasks.iter().enumerate() {
-                    values[run * tasks.len() + t] = m.get(rng.below(m.runs), task);
-                }
-            }
-            ScoreMatrix { values, ..*m }
-        };
-        let (rx, ry) = (draw(x), draw(y));
+        let tasks = resampled_tasks(rng, x.tasks, task_bootstrap);
+        let rx = x.resample(rng, &tasks);
+        let ry = y.resample(rng, &tasks);
         probability_of_improvement(&rx, &ry)
     });
     percentile_interval(probability_of_improvement(x, y), replicates)
