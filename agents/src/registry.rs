@@ -179,12 +179,16 @@ impl<S: RegisteredScenario> Built<S> {
     }
 }
 
-/// `key = "dir/relative"` as a `--set` override (the path quoted as a TOML string).
+/// `v` as a TOML string, so that a `--set` override never reads it as another type.
+pub fn toml_string(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `key = "dir/relative"` as a `--set` override.
 pub fn holdout_set(key: &str, dir: &std::path::Path, relative: &str) -> String {
-    let path = dir.join(relative).display().to_string();
     format!(
-        "{key}=\"{}\"",
-        path.replace('\\', "\\\\").replace('"', "\\\"")
+        "{key}={}",
+        toml_string(&dir.join(relative).display().to_string())
     )
 }
 

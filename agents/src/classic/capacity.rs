@@ -4,7 +4,7 @@
 
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, toml_string};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
@@ -358,13 +358,12 @@ impl RegisteredScenario for CapacityScenario {
     /// hours) hold a week of history and just under two days of episode, so holdout episodes are
     /// 47 periods long.
     fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
-        let mut series = holdout_set(
-            "series",
-            dir,
-            "azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv",
-        );
-        series = series.replacen("series=\"", "series=[\"azure_vm_v2:", 1) + "]";
-        Ok(vec![series, "episode_periods=47".into()])
+        let file = dir.join("azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv");
+        let series = toml_string(&format!("azure_vm_v2:{}", file.display()));
+        Ok(vec![
+            format!("series=[{series}]"),
+            "episode_periods=47".into(),
+        ])
     }
 
     fn build(config: CapacityConfig) -> Result<Self, EnvError> {

@@ -7,7 +7,8 @@ use planetgym_agents::comparison::{self, CompareOptions};
 use planetgym_agents::evaluate::EpisodeResult;
 use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_agents::registry::{
-    self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, with_scenario,
+    self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, toml_string,
+    with_scenario,
 };
 use planetgym_env::{Scenario, bounds};
 use planetgym_training::session::LEARNED;
@@ -107,7 +108,7 @@ impl Args {
                 "batch",
                 "--trace",
                 "trace",
-                self.trace.as_ref().map(|v| quoted(v)),
+                self.trace.as_ref().map(|v| toml_string(v)),
             ),
             (
                 "batch",
@@ -131,13 +132,13 @@ impl Args {
                 "placement",
                 "--pods",
                 "pods",
-                self.pods.as_ref().map(|v| quoted(v)),
+                self.pods.as_ref().map(|v| toml_string(v)),
             ),
             (
                 "placement",
                 "--nodes",
                 "nodes",
-                self.nodes.as_ref().map(|v| quoted(v)),
+                self.nodes.as_ref().map(|v| toml_string(v)),
             ),
         ];
         let mut sets = Vec::new();
@@ -160,11 +161,6 @@ impl Args {
         sets.extend(self.sets.iter().cloned());
         Ok(sets)
     }
-}
-
-/// A path as a TOML string, so that `--set` never reads it as another type.
-fn quoted(v: &str) -> String {
-    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 pub fn run_baselines(args: Args) -> Result<()> {
