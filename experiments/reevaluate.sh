@@ -12,16 +12,5 @@ cargo build --release -p planetgym-cli
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(batch capacity placement traffic)
 for s in "${scenarios[@]}"; do
-    extra=()
-    [ "$s" = batch ] && extra=(--config experiments/configs/batch_lublin1_eval.toml)
-    for split in fresh holdout; do
-        out="experiments/results/$s/paired/$split"
-        mkdir -p "$out"
-        flags=("${extra[@]}")
-        [ "$split" = holdout ] && flags+=(--holdout)
-        target/release/planetgym eval --policy "experiments/policies/$s" "${flags[@]}" --seed 1234 \
-            --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
-            --curves "$out/curves.csv" --plot "$out/curves.png" \
-            | tee "$out/table.txt"
-    done
+    experiments/eval_splits.sh "$s" "experiments/policies/$s" "experiments/results/$s/paired"
 done

@@ -14,17 +14,6 @@ for s in "$@"; do
     start=$(date +%s)
     target/release/planetgym train --config "experiments/configs/ppo_$s.toml" --run-dir "$run" --seeds "$seeds"
     echo "trained $seeds runs of $s in $(( $(date +%s) - start )) s"
-    extra=()
-    [ "$s" = batch ] && extra=(--config experiments/configs/batch_lublin1_eval.toml)
-    for split in fresh holdout; do
-        out="experiments/results/$s/seeds/$split"
-        mkdir -p "$out"
-        flags=("${extra[@]}")
-        [ "$split" = holdout ] && flags+=(--holdout)
-        target/release/planetgym eval --policy "$run" "${flags[@]}" --seed 1234 \
-            --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
-            --curves "$out/curves.csv" --plot "$out/curves.png" \
-            | tee "$out/table.txt"
-    done
+    experiments/eval_splits.sh "$s" "$run" "experiments/results/$s/seeds"
     cp "$run/eval.json" "experiments/results/$s/seeds/training_eval.json"
 done

@@ -17,6 +17,17 @@ pub const RESAMPLES: usize = 10_000;
 /// At most this many resamples (each keeps two numbers in memory per comparison).
 pub const MAX_RESAMPLES: usize = 1_000_000;
 
+/// Refuses a bootstrap size (named `name` in the message) outside 1 to [`MAX_RESAMPLES`].
+pub fn check_resamples(name: &str, resamples: usize) -> Result<(), String> {
+    planetgym_env::bounds::count(
+        name,
+        resamples as u64,
+        1,
+        MAX_RESAMPLES as u64,
+        "each resample keeps its statistics in memory",
+    )
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompareOptions {
     /// The policy everything is compared with (default: the best fair baseline).
@@ -208,6 +219,22 @@ pub fn episodes_needed(
     Ok(needed.min(budget.max))
 }
 
+/// After a pilot's `results`, the episodes the evaluation needs in all ([`episodes_needed`]).
+/// A reference the user named must be in the table; without one, a table with no fair baseline
+/// to compare with keeps the pilot's episodes.
+pub fn episodes_after_pilot(
+    results: &[EpisodeResult],
+    fair_baselines: &[String],
+    reference: Option<&str>,
+    budget: EpisodeBudget,
+) -> Result<usize, String> {
+    match episodes_needed(results, fair_baselines, reference, budget) {
+        Err(e) if reference.is_some() => Err(format!("reference: {e}")),
+        Err(_) => Ok(budget.pilot),
+        needed => needed,
+    }
+}
+
 /// Summarises `results` and compares every policy with the reference, metric by metric.
 /// `fair_baselines` are the names the default reference is chosen from (the scenario's
 /// heuristics, not learned policies); the best of them by mean reward is the reference.
@@ -217,13 +244,7 @@ pub fn compare(
     fair_baselines: &[String],
     options: &CompareOptions,
 ) -> Result<Comparison, String> {
-    planetgym_env::bounds::count(
-        "resamples",
-        options.resamples as u64,
-        1,
-        MAX_RESAMPLES as u64,
-        "each resample keeps its statistics in memory",
-    )?;
+    check_resamples("resamples", options.resamples)?;
     check_pairing(results)?;
     let reference = choose_reference(results, fair_baselines, options.reference.as_deref())?;
     let all = policies(results);

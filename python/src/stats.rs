@@ -2,7 +2,7 @@
 //! other implementations (the tests compare them with the `rliable` package).
 
 use crate::errors::value_error;
-use planetgym_agents::comparison::{self, CompareOptions, MAX_RESAMPLES};
+use planetgym_agents::comparison::{self, CompareOptions};
 use planetgym_agents::evaluate::EpisodeResult;
 use planetgym_agents::stats::aggregate::{self, ScoreMatrix};
 use planetgym_agents::stats::bootstrap::Interval;
@@ -15,12 +15,7 @@ fn matrix(rows: Vec<Vec<f64>>, what: &str) -> PyResult<ScoreMatrix> {
 }
 
 fn check_reps(reps: usize) -> PyResult<()> {
-    if reps == 0 || reps > MAX_RESAMPLES {
-        return Err(value_error(format!(
-            "reps = {reps}: must be in [1, {MAX_RESAMPLES}]"
-        )));
-    }
-    Ok(())
+    comparison::check_resamples("reps", reps).map_err(value_error)
 }
 
 fn triple(i: Interval) -> (f64, f64, f64) {
@@ -156,7 +151,6 @@ pub fn compare_columns(
             trajectory: Vec::new(),
         })
         .collect();
-    check_reps(resamples)?;
     let names: Vec<&str> = metrics.iter().map(|(m, _)| m.as_str()).collect();
     let options = CompareOptions {
         reference,

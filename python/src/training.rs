@@ -6,7 +6,7 @@ use crate::errors::{any_error, value_error};
 use anyhow::{Context, Result, bail};
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use planetgym_agents::comparison;
-use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate_episodes};
+use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult};
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
 use planetgym_agents::{Policy as _, PolicyError};
@@ -367,7 +367,7 @@ impl ScenarioVisitor for Evaluate {
             }
         }
         // A directory of several training runs contributes one row per run and episode.
-        let mut learned: Vec<(usize, ContenderFactory<S>)> = Vec::new();
+        let mut learned: Vec<session::RunContender<S>> = Vec::new();
         for (name, path) in &self.policies {
             for (k, file) in session::load_runs(path)?.iter().enumerate() {
                 let row = session::learned_contender(&built.env, file, name, Mode::Greedy)
@@ -375,42 +375,33 @@ impl ScenarioVisitor for Evaluate {
                 learned.push((k, row));
             }
         }
-        let run = |episodes: std::ops::Range<usize>| -> Result<Vec<EpisodeResult>> {
-            let mut results = evaluate_episodes(
+        let run = |episodes: std::ops::Range<usize>| {
+            session::evaluate_runs(
                 &built.env,
                 &contenders,
-                episodes.clone(),
+                &learned,
+                episodes,
                 self.seed,
                 false,
                 &|| {},
-            )?;
-            for (k, row) in &learned {
-                let mut rows = evaluate_episodes(
-                    &built.env,
-                    std::slice::from_ref(row),
-                    episodes.clone(),
-                    self.seed,
-                    false,
-                    &|| {},
-                )?;
-                rows.iter_mut().for_each(|r| r.run = *k);
-                results.extend(rows);
-            }
-            Ok(results)
+            )
         };
         // Without a number: the scenario's pilot, extended as the paired comparisons need
-        // (as `planetgym baselines` does); without a fair baseline to compare with, the pilot.
+        // (as `planetgym baselines` does).
         let budget = S::EPISODES;
         let first = self.episodes.unwrap_or(budget.pilot);
         let mut results = run(0..first)?;
         if self.episodes.is_none() {
             let fair = built.fair_baseline_names();
-            match comparison::episodes_needed(&results, &fair, self.reference.as_deref(), budget) {
-                Ok(needed) if needed > first => results.extend(run(first..needed)?),
-                Ok(_) => {}
-                // A reference the user named must exist; without one, the pilot stands.
-                Err(e) if self.reference.is_some() => bail!("reference: {e}"),
-                Err(_) => {}
+            let needed = comparison::episodes_after_pilot(
+                &results,
+                &fair,
+                self.reference.as_deref(),
+                budget,
+            )
+            .map_err(anyhow::Error::msg)?;
+            if needed > first {
+                results.extend(run(first..needed)?);
             }
         }
         Ok((results, built.env.metric_names().to_vec()))

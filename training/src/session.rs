@@ -70,27 +70,49 @@ pub fn load_runs(dir: &Path) -> Result<Vec<PolicyFile>> {
     run_dirs(dir).iter().map(|d| ppo::load_policy(d)).collect()
 }
 
-/// Baselines once, and each run's learned policy on the same evaluation episodes; learned rows
-/// carry their run index. A single run is also evaluated with sampled actions
-/// ([`LEARNED_SAMPLED`]); several runs only greedily (the method's rows).
-pub fn evaluate_runs<S: Scenario + Clone + 'static>(
+/// A learned policy's evaluation row, with the training run it comes from.
+pub type RunContender<S> = (usize, ContenderFactory<S>);
+
+/// Each run's learned policy as evaluation rows. A single run is also evaluated with sampled
+/// actions ([`LEARNED_SAMPLED`]); several runs only greedily (the method's rows).
+pub fn run_contenders<S: Scenario + Clone + 'static>(
     env: &S,
-    baselines: &[ContenderFactory<S>],
     runs: &[PolicyFile],
-    episodes: std::ops::Range<usize>,
-    seed: u64,
-    record: bool,
-    on_step: &(dyn Fn() + Sync),
-) -> Result<Vec<EpisodeResult>> {
-    let mut results = evaluate_episodes(env, baselines, episodes.clone(), seed, record, on_step)?;
+) -> Result<Vec<RunContender<S>>> {
+    let mut out = Vec::new();
     for (k, file) in runs.iter().enumerate() {
         let learned = if runs.len() == 1 {
             learned_contenders(env, file)?
         } else {
             vec![learned_contender(env, file, LEARNED, Mode::Greedy)?]
         };
-        let mut rows = evaluate_episodes(env, &learned, episodes.clone(), seed, record, on_step)?;
-        rows.iter_mut().for_each(|r| r.run = k);
+        out.extend(learned.into_iter().map(|c| (k, c)));
+    }
+    Ok(out)
+}
+
+/// Baselines once, and each learned row on the same evaluation episodes; learned rows carry
+/// their run index.
+pub fn evaluate_runs<S: Scenario + Clone + 'static>(
+    env: &S,
+    baselines: &[ContenderFactory<S>],
+    learned: &[RunContender<S>],
+    episodes: std::ops::Range<usize>,
+    seed: u64,
+    record: bool,
+    on_step: &(dyn Fn() + Sync),
+) -> Result<Vec<EpisodeResult>> {
+    let mut results = evaluate_episodes(env, baselines, episodes.clone(), seed, record, on_step)?;
+    for (k, row) in learned {
+        let mut rows = evaluate_episodes(
+            env,
+            std::slice::from_ref(row),
+            episodes.clone(),
+            seed,
+            record,
+            on_step,
+        )?;
+        rows.iter_mut().for_each(|r| r.run = *k);
         results.extend(rows);
     }
     Ok(results)
@@ -225,10 +247,11 @@ fn session<S: Scenario + Clone + 'static>(
         .iter()
         .map(|d| ppo::load_policy(d))
         .collect::<Result<_>>()?;
+    let learned = run_contenders(env, &files)?;
     let results = evaluate_runs(
         env,
         baselines,
-        &files,
+        &learned,
         0..eval.episodes,
         eval.seed,
         false,

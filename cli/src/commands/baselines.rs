@@ -286,7 +286,8 @@ fn run_table<S: RegisteredScenario>(
     let baselines = built.baselines();
     let fair = built.fair_baseline_names();
     let record = record || args.timeseries.is_some();
-    let contenders = baselines.len() + runs.len() * if runs.len() == 1 { 2 } else { 1 };
+    let learned = session::run_contenders(env, runs)?;
+    let contenders = baselines.len() + learned.len();
     let budget = S::EPISODES;
     let first = args.episodes.unwrap_or(budget.pilot);
     let bar = progress_bar(
@@ -294,15 +295,21 @@ fn run_table<S: RegisteredScenario>(
         "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}",
     );
     let evaluate = |episodes: std::ops::Range<usize>| {
-        session::evaluate_runs(env, &baselines, runs, episodes, args.seed, record, &|| {
-            bar.inc(1)
-        })
+        session::evaluate_runs(
+            env,
+            &baselines,
+            &learned,
+            episodes,
+            args.seed,
+            record,
+            &|| bar.inc(1),
+        )
     };
     let mut results = evaluate(0..first)?;
     let mut pilot_note = String::new();
     if args.episodes.is_none() {
         let needed =
-            comparison::episodes_needed(&results, &fair, args.reference.as_deref(), budget)
+            comparison::episodes_after_pilot(&results, &fair, args.reference.as_deref(), budget)
                 .map_err(anyhow::Error::msg)?;
         if needed > first {
             bar.set_length((contenders * needed * built.steps_per_episode()) as u64);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Evaluates the policy directory POLICY of SCENARIO with the paired protocol on fresh seeds
+# (1234, never a training seed) and on the scenario's holdout split, writing
+# OUT/{fresh,holdout}/: table.txt (what was printed), table.json, episodes.csv, curves (placement)
+# and report/ (rliable aggregates and plots). Used by reevaluate.sh and train_seeds.sh.
+#   experiments/eval_splits.sh SCENARIO POLICY OUT
+set -euo pipefail
+cd "$(dirname "$0")/.."
+s=$1 policy=$2 base=$3
+extra=()
+[ "$s" = batch ] && extra=(--config experiments/configs/batch_lublin1_eval.toml)
+for split in fresh holdout; do
+    out="$base/$split"
+    mkdir -p "$out"
+    flags=("${extra[@]}")
+    [ "$split" = holdout ] && flags+=(--holdout)
+    target/release/planetgym eval --policy "$policy" "${flags[@]}" --seed 1234 \
+        --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
+        --curves "$out/curves.csv" --plot "$out/curves.png" \
+        | tee "$out/table.txt"
+done
