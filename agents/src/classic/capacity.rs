@@ -10,6 +10,7 @@ use planetgym_env::EnvError;
 use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
 use planetgym_env::forecast::Forecaster;
 use planetgym_env::{Action, CapacityObs, CapacityScenario};
+use std::sync::Arc;
 
 /// The index of the allowed change closest to `wanted` (0 if nothing else is allowed).
 fn closest_change(
@@ -69,7 +70,7 @@ impl Policy<CapacityScenario> for ReactiveTarget {
 #[derive(Debug)]
 pub struct ForecastHeadroom {
     pub config: CapacityConfig,
-    pub forecaster: Box<dyn Forecaster>,
+    pub forecaster: Arc<dyn Forecaster>,
     pub headroom: f64,
 }
 

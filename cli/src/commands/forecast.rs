@@ -7,6 +7,7 @@ use planetgym_env::forecast::rolling_origin;
 use planetgym_training::plot;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub const EXAMPLES: &str = "Examples:\n  planetgym forecast --series builtin:azure_vm_v2 --horizon 24\n  planetgym forecast --series google2019:../shared/data/google/cluster2019_aggregated/instance_usage_avg_300s_day01-21.csv --horizon 6 --plot g.png\n\nSeries: builtin:azure_vm_v2, google2019:PATH, alibaba2018:PATH, planetlab:PATH:ROW, qps:PATH.\nGaps are not filled: the series is cut to its longest gap-free stretch, and the cut is reported.";
 
@@ -93,7 +94,7 @@ pub fn run(args: &Args) -> Result<()> {
     for kind in ForecasterKind::ALL {
         let forecaster = kind.build(season, window);
         let (accuracy, points) =
-            rolling_origin(&values, forecaster.as_ref(), warmup, horizon, 1, season)
+            rolling_origin(&values, Arc::clone(&forecaster), warmup, horizon, 1, season)
                 .with_context(|| format!("no forecast origin for {}", forecaster.name()))?;
         writeln!(
             out,

@@ -4,6 +4,7 @@ use crate::bounds;
 use crate::config::ScenarioConfig;
 use crate::forecast::{Forecaster, HoltWinters, MovingAverage, SeasonalNaive, Seasonality};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// The built-in default config, with a comment on every field.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
@@ -62,15 +63,15 @@ impl ForecasterKind {
         ForecasterKind::HoltWintersMultiplicative,
     ];
 
-    pub fn build(self, season: usize, window: usize) -> Box<dyn Forecaster> {
+    pub fn build(self, season: usize, window: usize) -> Arc<dyn Forecaster> {
         match self {
-            ForecasterKind::SeasonalNaive => Box::new(SeasonalNaive { season }),
-            ForecasterKind::MovingAverage => Box::new(MovingAverage { window }),
-            ForecasterKind::HoltWintersAdditive => Box::new(HoltWinters {
+            ForecasterKind::SeasonalNaive => Arc::new(SeasonalNaive { season }),
+            ForecasterKind::MovingAverage => Arc::new(MovingAverage { window }),
+            ForecasterKind::HoltWintersAdditive => Arc::new(HoltWinters {
                 season,
                 seasonality: Seasonality::Additive,
             }),
-            ForecasterKind::HoltWintersMultiplicative => Box::new(HoltWinters {
+            ForecasterKind::HoltWintersMultiplicative => Arc::new(HoltWinters {
                 season,
                 seasonality: Seasonality::Multiplicative,
             }),

@@ -13,7 +13,7 @@ pub use config::{CapacityConfig, CostConfig, ForecasterKind};
 use crate::config::ScenarioConfig;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
-use crate::forecast::Forecaster;
+use crate::forecast::{Forecaster, Tracker};
 use crate::rng::Rng;
 use crate::scenario::{Info, Scenario, Transition};
 use crate::spaces::{Action, Space};
@@ -69,6 +69,8 @@ pub struct CapacityScenario {
     sources: Arc<Vec<Vec<f64>>>,
     gaps: Vec<String>,
     forecaster: Arc<dyn Forecaster>,
+    /// Per site, the forecaster following the demand visible so far (one value per period).
+    trackers: Vec<Tracker>,
     space: Space,
     spec: FeatureSpec,
     /// Demand per site, `history_periods` before the episode then the episode's periods.
@@ -108,10 +110,10 @@ impl CapacityScenario {
                     .collect(),
             );
         }
-        let forecaster: Arc<dyn Forecaster> = Arc::from(config.forecast.forecaster.build(
+        let forecaster = config.forecast.forecaster.build(
             config.forecast.season_periods,
             config.forecast.moving_average_window,
-        ));
+        );
         let sites = config.sites;
         let options = config.changes.len();
         Ok(Self {
@@ -130,6 +132,7 @@ impl CapacityScenario {
             mask: vec![false; sites * options],
             sources: Arc::new(sources),
             gaps,
+            trackers: Vec::new(),
             forecaster,
             config,
         })
@@ -166,17 +169,24 @@ impl CapacityScenario {
         }
     }
 
-    fn observation(&self) -> CapacityObs {
+    /// Brings every site's tracker up to the demand visible at the current period.
+    fn track_demand(&mut self) {
+        let visible = self.period.unwrap_or(0) + self.config.history_periods;
+        for (tracker, demand) in self.trackers.iter_mut().zip(&self.demand) {
+            for &v in &demand[tracker.history().len()..visible] {
+                tracker.push(v);
+            }
+        }
+    }
+
+    fn observation(&mut self) -> CapacityObs {
+        self.track_demand();
         let t = self.period.unwrap_or(0);
         let h = self.config.history_periods;
         let hours = (self.start_hour as f64 + t as f64 * self.config.period_s / 3600.0).max(0.0);
         let history: Vec<Vec<f64>> = self.demand.iter().map(|d| d[t..t + h].to_vec()).collect();
         let horizon = self.config.lead_time_periods + 1;
-        let forecast = self
-            .demand
-            .iter()
-            .map(|d| self.forecaster.forecast(&d[..t + h], horizon))
-            .collect();
+        let forecast = self.trackers.iter().map(|f| f.forecast(horizon)).collect();
         CapacityObs {
             period: t,
             hour_of_day: hours % 24.0,
@@ -246,6 +256,7 @@ impl Scenario for CapacityScenario {
         self.view = CapacityOracleView {
             demand: Arc::new(self.demand.iter().map(|d| d[h..].to_vec()).collect()),
         };
+        self.trackers = vec![Tracker::new(Arc::clone(&self.forecaster)); c.sites];
         self.capacity = self
             .demand
             .iter()

@@ -1,7 +1,12 @@
 //! Forecasters behind one trait, and rolling-origin accuracy evaluation (MAPE, sMAPE, MASE).
 //!
 //! A forecaster sees a history (oldest first) and predicts the next `horizon` values. Learned
-//! forecasters plug in by implementing the same trait.
+//! forecasters plug in by implementing the same trait. A series that grows one value at a time
+//! (a simulation, a rolling-origin evaluation) is followed by a [`Tracker`], which gives the
+//! same forecasts as the forecaster on the whole history at O(1) cost per new value where the
+//! forecaster has such an update (Holt-Winters).
+
+use std::sync::Arc;
 
 /// Predicts the next values of a series from its history.
 pub trait Forecaster: Send + Sync + std::fmt::Debug {
@@ -9,6 +14,70 @@ pub trait Forecaster: Send + Sync + std::fmt::Debug {
     /// Forecasts `horizon` values after `history` (which may be shorter than a season: the
     /// forecaster then falls back to something simpler, never panics).
     fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64>;
+
+    /// The incremental state for this forecaster over a series pushed one value at a time.
+    /// By default it keeps the history and forecasts from all of it.
+    fn incremental(&self) -> Option<Box<dyn Incremental>> {
+        None
+    }
+}
+
+/// A forecaster's running state over a growing series: what lets it forecast without reading
+/// the whole history again.
+pub trait Incremental: Send + Sync + std::fmt::Debug {
+    /// Takes `history[n - 1]`, the newest of `n` values (`history` is the whole series so far).
+    fn push(&mut self, history: &[f64]);
+    /// The forecast the forecaster would make from `history`, which is what was pushed.
+    fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64>;
+    fn boxed_clone(&self) -> Box<dyn Incremental>;
+}
+
+/// Follows one growing series with a forecaster: `push` each value as it arrives, `forecast`
+/// from everything pushed so far. Forecasts equal `forecaster.forecast(history, horizon)`.
+#[derive(Debug)]
+pub struct Tracker {
+    forecaster: Arc<dyn Forecaster>,
+    state: Option<Box<dyn Incremental>>,
+    history: Vec<f64>,
+}
+
+impl Clone for Tracker {
+    fn clone(&self) -> Self {
+        Self {
+            forecaster: Arc::clone(&self.forecaster),
+            state: self.state.as_ref().map(|s| s.boxed_clone()),
+            history: self.history.clone(),
+        }
+    }
+}
+
+impl Tracker {
+    pub fn new(forecaster: Arc<dyn Forecaster>) -> Self {
+        Self {
+            state: forecaster.incremental(),
+            forecaster,
+            history: Vec::new(),
+        }
+    }
+
+    /// The values pushed so far.
+    pub fn history(&self) -> &[f64] {
+        &self.history
+    }
+
+    pub fn push(&mut self, value: f64) {
+        self.history.push(value);
+        if let Some(state) = &mut self.state {
+            state.push(&self.history);
+        }
+    }
+
+    pub fn forecast(&self, horizon: usize) -> Vec<f64> {
+        match &self.state {
+            Some(state) => state.forecast(&self.history, horizon),
+            None => self.forecaster.forecast(&self.history, horizon),
+        }
+    }
 }
 
 /// The value one season ago (or the last value while the history is shorter than a season).
@@ -72,8 +141,24 @@ impl Forecaster for MovingAverage {
     }
 }
 
-/// Fitted Holt-Winters state after running over a history.
+/// The smoothing parameters searched by the fit: level and season from `GRID`, trend from
+/// `TREND`, 108 sets.
+const GRID: [f64; 6] = [0.05, 0.1, 0.2, 0.4, 0.6, 0.9];
+const TREND: [f64; 3] = [0.0, 0.05, 0.2];
+
+fn parameter_sets() -> impl Iterator<Item = (f64, f64, f64)> {
+    GRID.iter().flat_map(|&a| {
+        TREND
+            .iter()
+            .flat_map(move |&b| GRID.iter().map(move |&g| (a, b, g)))
+    })
+}
+
+/// Holt-Winters state after running over a history with one parameter set, and its sum of
+/// one-step squared errors.
+#[derive(Debug, Clone)]
 struct HwRun {
+    params: (f64, f64, f64),
     level: f64,
     trend: f64,
     seasonal: Vec<f64>,
@@ -81,7 +166,11 @@ struct HwRun {
 }
 
 impl HoltWinters {
-    fn run(&self, y: &[f64], alpha: f64, beta: f64, gamma: f64) -> Option<HwRun> {
+    /// The state after the first two seasons' initialisation (level: first season's mean,
+    /// trend: difference of the two seasons' means per period, season: first season's
+    /// deviations), before any update. `None` when a multiplicative season has no positive
+    /// level to divide by.
+    fn start(&self, y: &[f64], params: (f64, f64, f64)) -> Option<HwRun> {
         let m = self.season;
         let multiplicative = self.seasonality == Seasonality::Multiplicative;
         let first: f64 = y[..m].iter().sum::<f64>() / m as f64;
@@ -89,62 +178,147 @@ impl HoltWinters {
         if multiplicative && first <= 0.0 {
             return None;
         }
-        let mut level = first;
-        let mut trend = (second - first) / m as f64;
-        let mut seasonal: Vec<f64> = y[..m]
-            .iter()
-            .map(|&v| if multiplicative { v / first } else { v - first })
-            .collect();
-        let mut sse = 0.0;
-        for (t, &v) in y.iter().enumerate().skip(m) {
-            let s = seasonal[t % m];
-            let predicted = if multiplicative {
-                (level + trend) * s
-            } else {
-                level + trend + s
-            };
-            sse += (v - predicted).powi(2);
-            let previous = level;
-            level = if multiplicative {
-                alpha * v / s.max(1e-9) + (1.0 - alpha) * (level + trend)
-            } else {
-                alpha * (v - s) + (1.0 - alpha) * (level + trend)
-            };
-            trend = beta * (level - previous) + (1.0 - beta) * trend;
-            seasonal[t % m] = if multiplicative {
-                gamma * v / level.max(1e-9) + (1.0 - gamma) * s
-            } else {
-                gamma * (v - level) + (1.0 - gamma) * s
-            };
-        }
-        sse.is_finite().then_some(HwRun {
-            level,
-            trend,
-            seasonal,
-            sse,
+        Some(HwRun {
+            params,
+            level: first,
+            trend: (second - first) / m as f64,
+            seasonal: y[..m]
+                .iter()
+                .map(|&v| if multiplicative { v / first } else { v - first })
+                .collect(),
+            sse: 0.0,
         })
+    }
+
+    /// One update with the value `v` observed at time `t`.
+    fn update(&self, run: &mut HwRun, t: usize, v: f64) {
+        let m = self.season;
+        let multiplicative = self.seasonality == Seasonality::Multiplicative;
+        let (alpha, beta, gamma) = run.params;
+        let s = run.seasonal[t % m];
+        let predicted = if multiplicative {
+            (run.level + run.trend) * s
+        } else {
+            run.level + run.trend + s
+        };
+        run.sse += (v - predicted).powi(2);
+        let previous = run.level;
+        run.level = if multiplicative {
+            alpha * v / s.max(1e-9) + (1.0 - alpha) * (run.level + run.trend)
+        } else {
+            alpha * (v - s) + (1.0 - alpha) * (run.level + run.trend)
+        };
+        run.trend = beta * (run.level - previous) + (1.0 - beta) * run.trend;
+        run.seasonal[t % m] = if multiplicative {
+            gamma * v / run.level.max(1e-9) + (1.0 - gamma) * s
+        } else {
+            gamma * (v - run.level) + (1.0 - gamma) * s
+        };
+    }
+
+    fn run(&self, y: &[f64], params: (f64, f64, f64)) -> Option<HwRun> {
+        let mut run = self.start(y, params)?;
+        for (t, &v) in y.iter().enumerate().skip(self.season) {
+            self.update(&mut run, t, v);
+        }
+        Some(run)
+    }
+
+    /// Whether `history` is long enough to fit (two seasons to start, one value to score).
+    fn fits(&self, history: &[f64]) -> bool {
+        self.season > 0 && history.len() > 2 * self.season
+    }
+
+    /// The run with the least finite one-step squared error, the first in grid order on ties.
+    fn best<'a>(runs: impl Iterator<Item = &'a HwRun>) -> Option<&'a HwRun> {
+        runs.filter(|run| run.sse.is_finite())
+            .fold(None, |best: Option<&HwRun>, run| match best {
+                Some(b) if b.sse <= run.sse => Some(b),
+                _ => Some(run),
+            })
     }
 
     /// Smoothing parameters with the least one-step squared error on `history`.
     pub fn fit(&self, history: &[f64]) -> Option<(f64, f64, f64)> {
-        if self.season == 0 || history.len() < 2 * self.season + 1 {
+        if !self.fits(history) {
             return None;
         }
-        const GRID: [f64; 6] = [0.05, 0.1, 0.2, 0.4, 0.6, 0.9];
-        const TREND: [f64; 3] = [0.0, 0.05, 0.2];
-        let mut best: Option<((f64, f64, f64), f64)> = None;
-        for &a in &GRID {
-            for &b in &TREND {
-                for &g in &GRID {
-                    if let Some(run) = self.run(history, a, b, g)
-                        && best.is_none_or(|(_, sse)| run.sse < sse)
-                    {
-                        best = Some(((a, b, g), run.sse));
-                    }
+        let runs: Vec<HwRun> = parameter_sets()
+            .filter_map(|p| self.run(history, p))
+            .collect();
+        Self::best(runs.iter()).map(|run| run.params)
+    }
+
+    /// Forecasts from a fitted run at the end of `n` values.
+    fn extrapolate(&self, run: &HwRun, n: usize, horizon: usize) -> Vec<f64> {
+        let m = self.season;
+        (1..=horizon)
+            .map(|h| {
+                let s = run.seasonal[(n + h - 1) % m];
+                let base = run.level + h as f64 * run.trend;
+                let v = match self.seasonality {
+                    Seasonality::Additive => base + s,
+                    Seasonality::Multiplicative => base * s,
+                };
+                v.max(0.0)
+            })
+            .collect()
+    }
+
+    fn fallback(&self, history: &[f64], horizon: usize) -> Vec<f64> {
+        SeasonalNaive {
+            season: self.season,
+        }
+        .forecast(history, horizon)
+    }
+}
+
+/// Holt-Winters over a growing series: all 108 parameter sets run side by side, each updated
+/// once per new value, so the best one (least error so far) and its state are exactly what a
+/// full refit on the whole history would find, at O(108) per value instead of O(108 n).
+#[derive(Debug, Clone)]
+struct HoltWintersIncremental {
+    model: HoltWinters,
+    runs: Vec<HwRun>,
+}
+
+impl Incremental for HoltWintersIncremental {
+    fn push(&mut self, history: &[f64]) {
+        let (m, n) = (self.model.season, history.len());
+        if m == 0 || n < 2 * m {
+            return;
+        }
+        if n == 2 * m {
+            // The first two seasons are known: start every run and replay its second season.
+            self.runs = parameter_sets()
+                .filter_map(|p| self.model.start(history, p))
+                .collect();
+            for run in &mut self.runs {
+                for (t, &v) in history.iter().enumerate().skip(m) {
+                    self.model.update(run, t, v);
                 }
             }
+        } else {
+            for run in &mut self.runs {
+                self.model.update(run, n - 1, history[n - 1]);
+            }
         }
-        best.map(|(p, _)| p)
+    }
+
+    fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
+        let best = self
+            .model
+            .fits(history)
+            .then(|| HoltWinters::best(self.runs.iter()))
+            .flatten();
+        match best {
+            Some(run) => self.model.extrapolate(run, history.len(), horizon),
+            None => self.model.fallback(history, horizon),
+        }
+    }
+
+    fn boxed_clone(&self) -> Box<dyn Incremental> {
+        Box::new(self.clone())
     }
 }
 
@@ -160,26 +334,18 @@ impl Forecaster for HoltWinters {
     fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
         let run = self
             .fit(history)
-            .and_then(|(a, b, g)| self.run(history, a, b, g));
-        let Some(run) = run else {
-            return SeasonalNaive {
-                season: self.season,
-            }
-            .forecast(history, horizon);
-        };
-        let n = history.len();
-        let m = self.season;
-        (1..=horizon)
-            .map(|h| {
-                let s = run.seasonal[(n + h - 1) % m];
-                let base = run.level + h as f64 * run.trend;
-                let v = match self.seasonality {
-                    Seasonality::Additive => base + s,
-                    Seasonality::Multiplicative => base * s,
-                };
-                v.max(0.0)
-            })
-            .collect()
+            .and_then(|params| self.run(history, params));
+        match run {
+            Some(run) => self.extrapolate(&run, history.len(), horizon),
+            None => self.fallback(history, horizon),
+        }
+    }
+
+    fn incremental(&self) -> Option<Box<dyn Incremental>> {
+        Some(Box::new(HoltWintersIncremental {
+            model: *self,
+            runs: Vec::new(),
+        }))
     }
 }
 
@@ -198,7 +364,7 @@ pub struct Accuracy {
 /// `horizon` values from the history before it and compare with what followed.
 pub fn rolling_origin(
     series: &[f64],
-    forecaster: &dyn Forecaster,
+    forecaster: Arc<dyn Forecaster>,
     warmup: usize,
     horizon: usize,
     step: usize,
@@ -207,8 +373,12 @@ pub fn rolling_origin(
     let (mut ape, mut n_ape, mut sape, mut ae, mut n) = (0.0, 0usize, 0.0, 0.0, 0usize);
     let mut points = Vec::new();
     let mut origin = warmup;
+    let mut tracker = Tracker::new(forecaster);
     while origin + horizon <= series.len() {
-        let predicted = forecaster.forecast(&series[..origin], horizon);
+        for &v in &series[tracker.history().len()..origin] {
+            tracker.push(v);
+        }
+        let predicted = tracker.forecast(horizon);
         for (h, &p) in predicted.iter().enumerate() {
             let actual = series[origin + h];
             let error = (actual - p).abs();
@@ -295,9 +465,16 @@ mod tests {
                 season: 24,
                 seasonality,
             };
-            let (accuracy, _) = rolling_origin(&y, &hw, 24 * 7, 12, 12, 24).unwrap();
-            let (naive, _) =
-                rolling_origin(&y, &SeasonalNaive { season: 24 }, 24 * 7, 12, 12, 24).unwrap();
+            let (accuracy, _) = rolling_origin(&y, Arc::new(hw), 24 * 7, 12, 12, 24).unwrap();
+            let (naive, _) = rolling_origin(
+                &y,
+                Arc::new(SeasonalNaive { season: 24 }),
+                24 * 7,
+                12,
+                12,
+                24,
+            )
+            .unwrap();
             assert!(accuracy.mape < 3.0, "{seasonality:?}: {accuracy:?}");
             assert!(
                 accuracy.mase < naive.mase,
@@ -307,9 +484,58 @@ mod tests {
     }
 
     #[test]
+    fn tracked_forecasts_equal_full_refits() {
+        // Noisy, trending, with a level shift and a zero: the best parameter set changes along
+        // the series, and every forecast must still be bit-identical to a refit on the history.
+        let mut rng = crate::rng::Rng::new(3);
+        let y: Vec<f64> = seasonal_series(24 * 9, 24, 0.3)
+            .iter()
+            .enumerate()
+            .map(|(t, v)| match t {
+                100 => 0.0,
+                _ => v * (1.0 + 0.1 * rng.normal()) + if t > 150 { 40.0 } else { 0.0 },
+            })
+            .collect();
+        let forecasters: [Arc<dyn Forecaster>; 4] = [
+            Arc::new(HoltWinters {
+                season: 24,
+                seasonality: Seasonality::Additive,
+            }),
+            Arc::new(HoltWinters {
+                season: 24,
+                seasonality: Seasonality::Multiplicative,
+            }),
+            Arc::new(SeasonalNaive { season: 24 }),
+            Arc::new(MovingAverage { window: 6 }),
+        ];
+        for forecaster in forecasters {
+            let mut tracker = Tracker::new(Arc::clone(&forecaster));
+            for (n, &v) in y.iter().enumerate() {
+                assert_eq!(
+                    tracker.forecast(5),
+                    forecaster.forecast(&y[..n], 5),
+                    "n = {n}"
+                );
+                tracker.push(v);
+            }
+            assert_eq!(tracker.clone().forecast(7), forecaster.forecast(&y, 7));
+        }
+        let additive = HoltWinters {
+            season: 24,
+            seasonality: Seasonality::Additive,
+        };
+        let fitted: std::collections::BTreeSet<String> = (0..y.len())
+            .filter_map(|n| additive.fit(&y[..n]))
+            .map(|p| format!("{p:?}"))
+            .collect();
+        assert!(fitted.len() > 1, "one parameter set all along: {fitted:?}");
+    }
+
+    #[test]
     fn accuracy_measures_match_closed_forms() {
         let y = [10.0, 12.0, 10.0, 20.0];
-        let (a, points) = rolling_origin(&y, &MovingAverage { window: 1 }, 3, 1, 1, 1).unwrap();
+        let (a, points) =
+            rolling_origin(&y, Arc::new(MovingAverage { window: 1 }), 3, 1, 1, 1).unwrap();
         assert_eq!(points, vec![(3, 10.0)]);
         // Forecast 10 for 20: APE 50 %, sAPE 2*10/30 = 66.7 %, MASE 10 / mean(|2|, |2|) = 5.
         assert!(
