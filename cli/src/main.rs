@@ -5,11 +5,10 @@ mod commands;
 use clap::{Parser, Subcommand};
 use commands::{baselines, export, forecast, scenarios, shadow, train};
 
-/// mimalloc instead of the system allocator: training allocates and frees large tensors every
-/// minibatch, and glibc returned them to the kernel each time (half the update time was spent
-/// in the kernel); see the note of the training benchmark.
+/// mimalloc, keeping freed memory (see `planetgym_training::allocator`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: planetgym_training::allocator::Allocator =
+    planetgym_training::allocator::Allocator;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +50,7 @@ enum Command {
 }
 
 fn main() {
+    planetgym_training::allocator::keep_freed_memory();
     let result = match Cli::parse().command {
         Command::Scenarios(args) => scenarios::run(&args),
         Command::Baselines(args) => baselines::run_baselines(*args),

@@ -68,8 +68,15 @@ fn toml_from_json(json: &str) -> PyResult<String> {
     toml::to_string(&table).map_err(value_error)
 }
 
+/// mimalloc, keeping freed memory (see `planetgym_training::allocator`): training from Python
+/// allocates as the CLI does.
+#[global_allocator]
+static ALLOCATOR: planetgym_training::allocator::Allocator =
+    planetgym_training::allocator::Allocator;
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    planetgym_training::allocator::keep_freed_memory();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(scenario_names, m)?)?;
     m.add_function(wrap_pyfunction!(gym_ids, m)?)?;

@@ -31,6 +31,7 @@
 //! # }
 //! ```
 
+pub mod allocator;
 pub mod error;
 pub mod plot;
 pub mod ppo;

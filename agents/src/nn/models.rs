@@ -263,6 +263,15 @@ impl ActorCritic {
         shapes
     }
 
+    /// Floats in one hidden-layer activation per observation: what an update's memory traffic
+    /// per row scales with.
+    pub fn activations_per_row(&self) -> usize {
+        match &self.network {
+            Network::Mlp(m) => m.hidden2.weight.val().dims()[1],
+            Network::Entity(m) => m.parts.entities * m.entity2.weight.val().dims()[1],
+        }
+    }
+
     /// `forward` on row-major observations `[B * obs_len]`, returning plain vectors: action
     /// parameters `[B * outputs]` and values `[B]`.
     pub fn forward_rows(

@@ -1,5 +1,10 @@
 //! The PPO update: clipped policy objective, (optionally clipped) value loss, entropy bonus,
 //! minibatch epochs with a KL early stop, on the training (autodiff) device.
+//!
+//! Each minibatch is cut into shards whose gradients are computed in parallel, each on its own
+//! replica of the network (its own autodiff graph, so backward passes do not wait on one
+//! another), and summed in shard order. Shards are sized from the network and the minibatch
+//! alone, never from the number of threads, so results do not depend on it.
 
 use super::adam::Adam;
 use super::config::PpoConfig;
@@ -10,6 +15,21 @@ use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::models::ActorCritic;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_env::rng::Rng;
+use rayon::prelude::*;
+
+/// A shard's rows hold at most this many floats per hidden activation (2 MiB). The update is
+/// bound by memory traffic (hidden layers of 16-128 units); tensors that stay in a core's cache
+/// made it 1.2-1.6x faster per core (traffic, batch, placement) than whole minibatches.
+const SHARD_ACTIVATIONS: usize = 1 << 19;
+/// At least this many shards, so that both cores of the machines this is tuned for work.
+const MIN_SHARDS: usize = 2;
+
+/// Rows per shard of a minibatch of `rows` rows, for a network with `per_row` activations.
+fn shard_rows(rows: usize, per_row: usize) -> usize {
+    (SHARD_ACTIVATIONS / per_row.max(1))
+        .min(rows.div_ceil(MIN_SHARDS))
+        .max(1)
+}
 
 /// What one update did, averaged over its minibatches.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,7 +84,7 @@ impl Update<'_> {
     /// Runs the epochs on `targets` and returns the updated model.
     pub fn run(
         &self,
-        mut model: ActorCritic,
+        model: ActorCritic,
         optimiser: &mut Optimiser,
         targets: &Targets,
         rng: &mut Rng,
@@ -84,20 +104,39 @@ impl Update<'_> {
         };
         let mut batches = 0.0;
         let mut order: Vec<usize> = (0..n).collect();
+        let shard_size = shard_rows(size, model.activations_per_row());
+        // Replica 0 is `model`; the others hold the same weights in their own tensors.
+        let mut replicas = vec![model];
+        for _ in 1..size.div_ceil(shard_size) {
+            replicas.push(params::write(replicas[0].clone(), weights)?);
+        }
         'epochs: for _ in 0..c.epochs {
             stats.epochs += 1;
             shuffle(&mut order, rng);
             for chunk in order.chunks(size) {
-                let (loss, parts) = self.loss(&model, rollout, advantages, returns, chunk);
-                let grads = loss.backward();
-                let g = params::read_grads(&model, &grads);
+                let adv = minibatch_advantages(chunk, advantages, rollout.parts, c);
+                let shards: Vec<(Weights, [f64; 5])> = replicas
+                    .par_iter()
+                    .zip(chunk.par_chunks(shard_size))
+                    .zip(adv.par_chunks(shard_size * rollout.parts))
+                    .map(|((model, shard), adv)| {
+                        let rows = chunk.len();
+                        let (loss, parts) = self.loss(model, rollout, returns, shard, adv, rows);
+                        let grads = loss.backward();
+                        (params::read_grads(model, &grads), parts)
+                    })
+                    .collect();
+                let (g, parts) = sum_shards(shards);
                 let norm = adam.step(weights, &g, self.learning_rate, c.max_grad_norm);
                 if !norm.is_finite() {
                     return Err(NetworkError::Unusable(
                         "the gradient norm is not finite: training diverged".into(),
                     ));
                 }
-                model = params::write(model, weights)?;
+                replicas = replicas
+                    .into_iter()
+                    .map(|r| params::write(r, weights))
+                    .collect::<Result<_, _>>()?;
                 let [pl, vl, h, kl, cf] = parts;
                 stats.policy_loss += pl;
                 stats.value_loss += vl;
@@ -111,6 +150,7 @@ impl Update<'_> {
                 }
             }
         }
+        let model = replicas.swap_remove(0);
         for v in [
             &mut stats.policy_loss,
             &mut stats.value_loss,
@@ -124,15 +164,18 @@ impl Update<'_> {
         Ok((model, stats))
     }
 
-    /// The loss of one minibatch and its parts (policy loss, value loss, entropy,
-    /// approximate KL, clip fraction).
+    /// The loss of the `idx` rows of a minibatch of `rows` rows and its parts (policy loss,
+    /// value loss, entropy, approximate KL, clip fraction), each a sum over these rows divided
+    /// by `rows`: the shards' losses and parts add up to the minibatch's means. `adv` holds the
+    /// rows' advantages, normalised over the minibatch.
     fn loss(
         &self,
         model: &ActorCritic,
         rollout: &Rollout,
-        advantages: &[f32],
         returns: &[f32],
         idx: &[usize],
+        adv: &[f32],
+        rows: usize,
     ) -> (Tensor<1>, [f64; 5]) {
         let c = self.config;
         let d = self.device;
@@ -145,19 +188,9 @@ impl Update<'_> {
         let t1 = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [m]), d);
         let t2 = |v: Vec<f32>, w: usize| Tensor::<2>::from_data(TensorData::new(v, [m, w]), d);
         let parts = rollout.parts;
-        let mut adv = gather(advantages, parts);
-        if c.normalise_advantages && adv.len() > 1 {
-            let n = adv.len() as f64;
-            let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / n;
-            let var = adv
-                .iter()
-                .map(|&a| (f64::from(a) - mean).powi(2))
-                .sum::<f64>()
-                / n;
-            let std = var.sqrt() + 1e-8;
-            adv.iter_mut()
-                .for_each(|a| *a = ((f64::from(*a) - mean) / std) as f32);
-        }
+        // Means over the whole minibatch: per row (values) and per row and part (the policy).
+        let per_row = 1.0 / rows as f32;
+        let per_part = per_row / parts as f32;
         let obs = t2(gather(&rollout.obs, rollout.obs_len), rollout.obs_len);
         let raw = t2(
             gather(&rollout.raw_actions, rollout.raw_len),
@@ -174,7 +207,7 @@ impl Update<'_> {
         let old_log_probs = t2(gather(&rollout.log_probs, parts), parts);
         let old_values = t1(gather(&rollout.values, 1));
         let returns = t1(gather(returns, 1));
-        let adv = t2(adv, parts);
+        let adv = t2(adv.to_vec(), parts);
 
         let (out, values) = model.forward(obs);
         let (log_probs, entropy) =
@@ -187,28 +220,37 @@ impl Update<'_> {
         let clip = c.clip as f32;
         let unclipped = adv.clone() * ratio.clone();
         let clipped = adv * ratio.clone().clamp(1.0 - clip, 1.0 + clip);
-        let policy_loss = -unclipped.min_pair(clipped).mean();
-        let value_loss = if c.clip_value > 0.0 {
+        let policy_loss = -unclipped.min_pair(clipped).sum().mul_scalar(per_part);
+        let squared_error = if c.clip_value > 0.0 {
             let cv = c.clip_value as f32;
             let v_clipped = old_values.clone() + (values.clone() - old_values).clamp(-cv, cv);
             let a = (values - returns.clone()).powf_scalar(2.0);
             let b = (v_clipped - returns).powf_scalar(2.0);
-            a.max_pair(b).mean().mul_scalar(0.5)
+            a.max_pair(b)
         } else {
-            (values - returns).powf_scalar(2.0).mean().mul_scalar(0.5)
+            (values - returns).powf_scalar(2.0)
         };
-        let entropy = entropy.mean();
+        let value_loss = squared_error.sum().mul_scalar(0.5 * per_row);
+        // Gaussian heads give one entropy per dimension and row, the others one per row.
+        let per_entropy = per_row * m as f32 / entropy.dims()[0].max(1) as f32;
+        let entropy = entropy.sum().mul_scalar(per_entropy);
         let loss = policy_loss.clone() + value_loss.clone().mul_scalar(c.value_coef as f32)
             - entropy.clone().mul_scalar(c.entropy_coef as f32);
 
         let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
-        let approx_kl = scalar(((ratio.clone() - 1.0) - log_ratio).mean().detach());
+        let approx_kl = scalar(
+            ((ratio.clone() - 1.0) - log_ratio)
+                .sum()
+                .mul_scalar(per_part)
+                .detach(),
+        );
         let clip_fraction = scalar(
             (ratio.detach() - 1.0)
                 .abs()
                 .greater_elem(clip)
                 .float()
-                .mean(),
+                .sum()
+                .mul_scalar(per_part),
         );
         let parts = [
             scalar(policy_loss.detach()),
@@ -219,6 +261,54 @@ impl Update<'_> {
         ];
         (loss, parts)
     }
+}
+
+/// The advantages of the `idx` rows (`parts` per row, in `idx` order), normalised over them when
+/// the config asks: over the whole minibatch, before it is cut into shards.
+fn minibatch_advantages(
+    idx: &[usize],
+    advantages: &[f32],
+    parts: usize,
+    c: &PpoConfig,
+) -> Vec<f32> {
+    let mut adv: Vec<f32> = idx
+        .iter()
+        .flat_map(|&i| advantages[i * parts..(i + 1) * parts].iter().copied())
+        .collect();
+    if c.normalise_advantages && adv.len() > 1 {
+        let n = adv.len() as f64;
+        let mean = adv.iter().map(|&a| f64::from(a)).sum::<f64>() / n;
+        let var = adv
+            .iter()
+            .map(|&a| (f64::from(a) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+        let std = var.sqrt() + 1e-8;
+        adv.iter_mut()
+            .for_each(|a| *a = ((f64::from(*a) - mean) / std) as f32);
+    }
+    adv
+}
+
+/// The shards' gradients and loss parts summed, in shard order.
+fn sum_shards(shards: Vec<(Weights, [f64; 5])>) -> (Weights, [f64; 5]) {
+    let mut shards = shards.into_iter();
+    let Some((mut total, mut parts)) = shards.next() else {
+        return (
+            Weights {
+                shapes: Vec::new(),
+                values: Vec::new(),
+            },
+            [0.0; 5],
+        );
+    };
+    for (g, p) in shards {
+        for (t, v) in total.values.iter_mut().zip(&g.values) {
+            t.iter_mut().zip(v).for_each(|(t, v)| *t += v);
+        }
+        parts.iter_mut().zip(p).for_each(|(t, v)| *t += v);
+    }
+    (total, parts)
 }
 
 /// Fisher-Yates with the trainer's generator (deterministic for a seed).
