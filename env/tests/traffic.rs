@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_env::ScenarioConfig;
-use planetgym_env::traffic::{Interval, ServingModel};
+use planetgym_env::traffic::{Interval, Scratch, ServingModel};
 use planetgym_env::{Action, EnvError, Layout, Scenario, TrafficConfig, TrafficScenario};
 use proptest::prelude::*;
 
@@ -37,7 +37,7 @@ proptest! {
             if total > 0.0 { split.extend(w.iter().map(|x| x / total)) } else { split.extend((0..sites).map(|j| if j == 0 { 1.0 } else { 0.0 })) }
         }
         let model = ServingModel { service_time_ms: 20.0, max_queue_delay_ms: 2000.0, slo_ms: 150.0, interval_s: 60.0 };
-        let o = model.serve(Interval { demand_rps: &demand, split: &split, available_rps: &available, rtt_ms: &rtt, cost_per_request_usd: &vec![1e-6; sites] }, &mut Vec::new());
+        let o = model.serve(Interval { demand_rps: &demand, split: &split, available_rps: &available, rtt_ms: &rtt, cost_per_request_usd: &vec![1e-6; sites] }, &mut Scratch::default());
         let total: f64 = demand.iter().sum();
         prop_assert!((o.served_rps + o.dropped_rps - total).abs() <= 1e-9 * total.max(1.0));
         prop_assert!(o.dropped_rps >= 0.0 && o.served_rps <= available.iter().sum::<f64>() + 1e-9);

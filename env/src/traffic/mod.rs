@@ -12,7 +12,7 @@ mod serving;
 mod sites;
 
 pub use config::TrafficConfig;
-pub use serving::{Interval, Outcome, ServingModel};
+pub use serving::{Interval, Outcome, Scratch, ServingModel};
 pub use sites::Site;
 
 use crate::config::ScenarioConfig;
@@ -26,7 +26,6 @@ use crate::world::diurnal::DiurnalProfile;
 use crate::world::geography::Geography;
 use config::{ObservationKind, ScriptedEvent, WorldKind};
 use demand::DemandModel;
-use serving::Flow;
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.
@@ -124,7 +123,7 @@ pub struct TrafficScenario {
     next: TrafficOracleView,
     utilisation: Vec<f64>,
     split: Vec<f64>,
-    flows: Vec<Flow>,
+    scratch: Scratch,
 }
 
 impl TrafficScenario {
@@ -210,7 +209,7 @@ impl TrafficScenario {
             interval: None,
             utilisation: vec![0.0; s],
             split: vec![0.0; r * s],
-            flows: Vec::new(),
+            scratch: Scratch::default(),
             sites: sites.into(),
             geo: Arc::new(geo),
             config,
@@ -264,7 +263,7 @@ impl TrafficScenario {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
         let split = normalise_rows(values, self.sites.len());
-        Ok(self.serve(conditions, &split, &mut Vec::new()).1)
+        Ok(self.serve(conditions, &split, &mut Scratch::default()).1)
     }
 
     /// `row_counterfactual_rewards` for the traffic split: per region, from per-site totals
@@ -328,7 +327,7 @@ impl TrafficScenario {
         &self,
         conditions: &TrafficOracleView,
         split: &[f64],
-        flows: &mut Vec<Flow>,
+        scratch: &mut Scratch,
     ) -> (Outcome, f64) {
         let available = self.available_rps(&conditions.health);
         let outcome = self.serving.serve(
@@ -339,7 +338,7 @@ impl TrafficScenario {
                 rtt_ms: &conditions.rtt_ms,
                 cost_per_request_usd: &self.cost_per_request_usd,
             },
-            flows,
+            scratch,
         );
         let reward = self.reward(
             outcome.demand_rps,
@@ -570,9 +569,9 @@ impl Scenario for TrafficScenario {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
         let split = normalise_rows(values, self.sites.len());
-        let mut flows = std::mem::take(&mut self.flows);
-        let (outcome, reward) = self.serve(&self.next, &split, &mut flows);
-        self.flows = flows;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let (outcome, reward) = self.serve(&self.next, &split, &mut scratch);
+        self.scratch = scratch;
         let next = self.draw_conditions(k + 2);
         let applied = std::mem::replace(&mut self.next, next);
         self.current = Conditions {
