@@ -53,6 +53,11 @@ pub trait Policy<S: Scenario>: Send {
     /// Called at the start of every episode with its seed (for policies that randomise).
     fn reset(&mut self, _episode_seed: u64) {}
     fn act(&mut self, obs: &S::Obs, mask: Option<&[bool]>) -> Result<Action, PolicyError>;
+    /// Whether `act` reads the mask; if not, callers may pass `None` rather than build one (a
+    /// placement mask covers every node of the cluster).
+    fn uses_mask(&self) -> bool {
+        true
+    }
     /// Acts for a batch of copies (e.g. a vector env); the default loops over `act`.
     fn act_batch(
         &mut self,
@@ -105,7 +110,14 @@ impl<S: Scenario> Contender<S> {
     /// The action for `scenario`'s current state, whose observation is `obs`.
     pub fn act(&mut self, scenario: &S, obs: &S::Obs) -> Result<Action, PolicyError> {
         match self {
-            Contender::Fair(p) => p.act(obs, scenario.action_mask()),
+            Contender::Fair(p) => {
+                let mask = if p.uses_mask() {
+                    scenario.action_mask()
+                } else {
+                    None
+                };
+                p.act(obs, mask)
+            }
             Contender::Oracle(o) => o.act(obs, scenario.oracle_view()),
         }
     }

@@ -10,6 +10,7 @@ use planetgym_agents::classic::placement::{
 use planetgym_agents::evaluate::{evaluate, summarise};
 use planetgym_env::ScenarioConfig;
 use planetgym_env::placement::node_fragment;
+use planetgym_env::rng::Rng;
 use planetgym_env::traces::openb::{read_nodes, read_pods};
 use planetgym_env::{Action, PlacementConfig, PlacementObs, PlacementScenario, Scenario};
 
@@ -149,4 +150,70 @@ fn an_episode_with_nothing_to_place_ends_at_its_first_step() {
     let err =
         PlacementScenario::from_trace(PlacementConfig::default(), &nodes, &cpu_only).unwrap_err();
     assert!(err.to_string().contains("needs GPU pods"), "{err}");
+}
+
+/// The heuristic's choice by scanning every class (the definition the rankings must equal).
+fn scanned(rule: PlacementRule, obs: &PlacementObs, rng: &mut Rng) -> usize {
+    let scored: Vec<(f64, usize)> = obs
+        .cluster
+        .classes()
+        .filter(|(_, c)| c.key.fits(&obs.pod))
+        .map(|(id, c)| (rule.cost(&c.key, &obs.pod, &obs.typical), id))
+        .collect();
+    let best = scored.iter().map(|s| s.0).fold(f64::INFINITY, f64::min);
+    let tied: Vec<usize> = scored
+        .iter()
+        .filter(|s| s.0 <= best + 1e-12 * best.abs().max(1.0))
+        .map(|s| s.1)
+        .collect();
+    if rule == PlacementRule::FirstFit {
+        return tied
+            .iter()
+            .filter_map(|&id| obs.cluster.lowest_member(id))
+            .min()
+            .unwrap();
+    }
+    let members: Vec<u32> = tied
+        .iter()
+        .flat_map(|&id| obs.cluster.class(id).members.iter().copied())
+        .collect();
+    members[rng.below(members.len())] as usize
+}
+
+#[test]
+fn ranked_classes_choose_exactly_what_a_scan_of_every_class_chooses() {
+    // Replay with departures on a 4,000-node cluster (hundreds of classes). For the first half
+    // the observation is held while stepping, so the cluster is copied every step and the
+    // rankings must notice they face another cluster and rebuild.
+    let config = PlacementConfig::from_toml(
+        "mode = \"replay\"\nreplay_pods = 1500\nsynthetic_nodes = 4000",
+        "test",
+    )
+    .unwrap();
+    let base = PlacementScenario::new(config).unwrap();
+    for rule in PlacementRule::ALL {
+        let mut env = base.clone();
+        let mut policy = PlacementHeuristic::new(rule);
+        let mut obs = env.reset(9);
+        policy.reset(9);
+        let mut reference = Rng::new(9 ^ 0x0070_1ACE);
+        for step in 0.. {
+            let Action::Discrete(node) = policy.act(&obs, None).unwrap() else {
+                unreachable!()
+            };
+            assert_eq!(
+                node,
+                scanned(rule, &obs, &mut reference),
+                "{rule:?} step {step}"
+            );
+            let held = (step < 700).then(|| obs.clone());
+            let t = env.step(&Action::Discrete(node)).unwrap();
+            drop(held);
+            if t.terminated {
+                assert!(step > 1000, "{step}");
+                break;
+            }
+            obs = t.obs;
+        }
+    }
 }

@@ -169,3 +169,32 @@ fn a_synthetic_cluster_of_100k_nodes_runs() {
         env.step(&first_allowed(&env)).unwrap();
     }
 }
+
+#[test]
+fn a_mask_asked_for_after_unasked_steps_is_the_full_recount() {
+    // Replay: departures move nodes too. Steps pick the last fitting node from the cluster
+    // itself, so most steps never build the mask; every 23rd asks for it.
+    let mut env = PlacementScenario::new(config("mode = \"replay\"\nreplay_pods = 2500")).unwrap();
+    let mut obs = env.reset(5);
+    for step in 0.. {
+        let cluster = obs.cluster.clone();
+        let fitting = |n: &usize| cluster.key_of(*n).fits(&obs.pod);
+        if step % 23 == 0 {
+            let mask = env.action_mask().unwrap();
+            let recount: Vec<bool> = (0..cluster.len()).map(|n| fitting(&n)).collect();
+            assert_eq!(mask, recount.as_slice(), "step {step}");
+        }
+        let node = (0..cluster.len()).rev().find(fitting).unwrap();
+        // A node that does not fit is refused without building the mask.
+        if let Some(blocked) = (0..cluster.len()).find(|n| !fitting(n)) {
+            assert!(env.step(&Action::Discrete(blocked)).is_err());
+        }
+        drop((cluster, obs));
+        let t = env.step(&Action::Discrete(node)).unwrap();
+        if t.terminated {
+            assert!(step > 1000, "{step} steps");
+            break;
+        }
+        obs = t.obs;
+    }
+}

@@ -7,6 +7,7 @@
 //! most nodes sit in a few hundred groups.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const MAX_GPUS: usize = 8;
 pub const GPU_MILLI: u32 = 1000;
@@ -159,7 +160,21 @@ pub struct NodeClass {
     pub members: Vec<u32>,
 }
 
-#[derive(Debug, Clone)]
+/// Entries the log of touched classes keeps before dropping its older half.
+const LOG_KEPT: usize = 1 << 14;
+
+/// Identities of cluster values, so that a reader of one cluster's log never applies it to
+/// another (a copy starts a log of its own).
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(0);
+
+/// Where a reader stands in a cluster's log of touched classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPosition {
+    instance: u64,
+    seq: u64,
+}
+
+#[derive(Debug)]
 pub struct Cluster {
     specs: Vec<NodeSpec>,
     states: Vec<NodeState>,
@@ -170,6 +185,29 @@ pub struct Cluster {
     index: HashMap<ClassKey, u32>,
     /// Ids of classes with no members, for reuse.
     free_classes: Vec<u32>,
+    /// Class ids that were created or emptied, in order (their key may have changed), from
+    /// sequence number `log_base` on: readers keeping per-class indexes (rankings of classes
+    /// for a pod) update only these instead of rescanning every class.
+    log: Vec<u32>,
+    log_base: u64,
+    instance: u64,
+}
+
+impl Clone for Cluster {
+    fn clone(&self) -> Self {
+        Self {
+            specs: self.specs.clone(),
+            states: self.states.clone(),
+            class_of: self.class_of.clone(),
+            slot_of: self.slot_of.clone(),
+            classes: self.classes.clone(),
+            index: self.index.clone(),
+            free_classes: self.free_classes.clone(),
+            log: self.log.clone(),
+            log_base: self.log_base,
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 impl Cluster {
@@ -197,6 +235,9 @@ impl Cluster {
             classes: Vec::new(),
             index: HashMap::new(),
             free_classes: Vec::new(),
+            log: Vec::new(),
+            log_base: 0,
+            instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
         };
         for node in 0..n {
             let key = cluster.key_of(node);
@@ -226,7 +267,7 @@ impl Cluster {
     }
 
     /// Every class id with at least one member, and its class.
-    pub fn classes(&self) -> impl Iterator<Item = (usize, &NodeClass)> {
+    pub fn classes(&self) -> impl Iterator<Item = (usize, &NodeClass)> + Clone {
         self.classes
             .iter()
             .enumerate()
@@ -256,6 +297,31 @@ impl Cluster {
         }
     }
 
+    /// The reader position after every change so far.
+    pub fn log_position(&self) -> LogPosition {
+        LogPosition {
+            instance: self.instance,
+            seq: self.log_base + self.log.len() as u64,
+        }
+    }
+
+    /// Class ids touched (created or emptied) since `position`, or `None` if `position` is of
+    /// another cluster or older than the log keeps: the reader must then rescan every class.
+    pub fn touched_since(&self, position: LogPosition) -> Option<&[u32]> {
+        if position.instance != self.instance || position.seq < self.log_base {
+            return None;
+        }
+        self.log.get((position.seq - self.log_base) as usize..)
+    }
+
+    fn touch(&mut self, id: u32) {
+        if self.log.len() >= 2 * LOG_KEPT {
+            self.log.drain(..LOG_KEPT);
+            self.log_base += LOG_KEPT as u64;
+        }
+        self.log.push(id);
+    }
+
     fn insert(&mut self, node: usize, key: ClassKey) {
         let id = match self.index.get(&key) {
             Some(&id) => id,
@@ -275,6 +341,7 @@ impl Cluster {
                     }
                 };
                 self.index.insert(key, id);
+                self.touch(id);
                 id
             }
         };
@@ -296,6 +363,7 @@ impl Cluster {
             let key = self.classes[id].key;
             self.index.remove(&key);
             self.free_classes.push(id as u32);
+            self.touch(id as u32);
         }
     }
 
@@ -456,5 +524,32 @@ mod tests {
         let mut copy = c.clone();
         copy.place(0, &whole, |_| None).unwrap();
         assert_eq!(copy.key_of(0), key.after(&whole, None));
+    }
+
+    #[test]
+    fn the_log_lists_created_and_emptied_classes_for_this_cluster_only() {
+        let mut c = Cluster::new(vec![gpu_node(4); 3]);
+        let start = c.log_position();
+        assert_eq!(c.touched_since(start), Some(&[][..]));
+        let whole = pod(2000, 1, 1000);
+        let used = c.place(0, &whole, |_| None).unwrap();
+        let new_class = c.class_of(0) as u32;
+        assert_eq!(c.touched_since(start), Some(&[new_class][..]), "created");
+        let after_first = c.log_position();
+        c.place(1, &whole, |_| None).unwrap();
+        assert_eq!(c.touched_since(after_first), Some(&[][..]), "joined, nothing new");
+        c.release(0, &whole, &used);
+        c.release(1, &whole, &used);
+        assert_eq!(c.touched_since(after_first), Some(&[new_class][..]), "emptied");
+        let copy = c.clone();
+        assert_eq!(copy.touched_since(after_first), None, "a copy keeps a log of its own");
+        for i in 0..2 * LOG_KEPT {
+            let node = i % 3;
+            let used = c.place(node, &whole, |_| None).unwrap();
+            c.release(node, &whole, &used);
+        }
+        assert_eq!(c.touched_since(start), None, "older than the log keeps");
+        let recent = c.log_position();
+        assert_eq!(c.touched_since(recent), Some(&[][..]));
     }
 }

@@ -8,13 +8,16 @@
 
 pub mod cluster;
 pub mod config;
+mod fit_counts;
 pub mod frag;
+mod mask;
 
-pub use cluster::{ClassKey, Cluster, NodeSpec, PodRequest};
+pub use cluster::{ClassKey, Cluster, LogPosition, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
 pub use frag::{TypicalPod, node_fragment, typical_pods};
 
 use crate::config::ScenarioConfig;
+use crate::error::ActionError;
 use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::input;
@@ -22,6 +25,8 @@ use crate::rng::Rng;
 use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
 use crate::spaces::{Action, Space};
 use crate::traces::openb::{self, OpenbNode, OpenbPod};
+use fit_counts::FitCounts;
+use mask::LazyMask;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -132,12 +137,8 @@ struct Episode {
     fragment: f64,
     failed_pods: usize,
     failed_gpu: f64,
-    mask: Vec<bool>,
-    /// Feasibility of each class id for the pod of the last mask; valid while `mask_valid`.
-    class_fits: Vec<bool>,
-    mask_valid: bool,
-    /// Nodes that changed class since the last mask.
-    moved: Vec<usize>,
+    mask: LazyMask,
+    fit_counts: FitCounts,
     /// The reset found nothing to decide: the next step ends the episode.
     pending_end: bool,
 }
@@ -257,10 +258,8 @@ impl PlacementScenario {
                 fragment: 0.0,
                 failed_pods: 0,
                 failed_gpu: 0.0,
-                mask: vec![false; n],
-                class_fits: Vec::new(),
-                mask_valid: false,
-                moved: Vec::new(),
+                mask: LazyMask::default(),
+                fit_counts: FitCounts::default(),
                 pending_end: false,
             },
             models: Arc::new(models),
@@ -327,7 +326,7 @@ impl PlacementScenario {
             cluster.release(node, &request, &used);
             let after = node_fragment(&cluster.key_of(node), &self.typical);
             self.book(&request, -1.0, after - before);
-            self.episode.moved.push(node);
+            self.episode.mask.moved(node, self.specs.len());
         }
     }
 
@@ -345,13 +344,14 @@ impl PlacementScenario {
     fn advance_to_decision(&mut self) -> f64 {
         let mut failed = 0.0;
         self.episode.current = None;
+        self.episode.mask.invalidate();
         while let Some(i) = self.draw_pod() {
             let pod = self.pods[i];
             if self.config.mode == ArrivalMode::Replay {
                 self.depart_until(pod.creation);
             }
             self.episode.arrived_gpu += f64::from(pod.request.gpu_total());
-            if self.update_mask(&pod.request) {
+            if self.any_fits(&pod.request) {
                 self.episode.current = Some(i);
                 break;
             }
@@ -359,42 +359,13 @@ impl PlacementScenario {
             self.episode.failed_gpu += f64::from(pod.request.gpu_total());
             failed += f64::from(pod.request.gpu_total());
         }
-        if self.episode.current.is_none() {
-            self.episode.mask.fill(false);
-            self.episode.mask_valid = false;
-        }
         failed
     }
 
-    /// Feasibility per node class, expanded to the node mask. Returns whether any node fits.
-    ///
-    /// Incremental: only the members of classes whose feasibility changed since the last mask,
-    /// and the nodes that changed class since then (`moved`), are rewritten, so a step costs
-    /// O(classes + changes) rather than O(nodes).
-    fn update_mask(&mut self, pod: &PodRequest) -> bool {
+    /// Whether some node can host `pod` (the mask itself is built only when asked for).
+    fn any_fits(&mut self, pod: &PodRequest) -> bool {
         let e = &mut self.episode;
-        let cluster = &e.cluster;
-        let ids = cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0);
-        if e.class_fits.len() < ids {
-            e.class_fits.resize(ids, false);
-        }
-        let mut any = false;
-        for (id, class) in cluster.classes() {
-            let fits = class.key.fits(pod);
-            any |= fits;
-            if fits != e.class_fits[id] || !e.mask_valid {
-                class
-                    .members
-                    .iter()
-                    .for_each(|&m| e.mask[m as usize] = fits);
-            }
-            e.class_fits[id] = fits;
-        }
-        for node in e.moved.drain(..) {
-            e.mask[node] = e.class_fits[cluster.class_of(node)];
-        }
-        e.mask_valid = true;
-        any
+        e.fit_counts.any_fits(&e.cluster, pod)
     }
 
     /// Index (into the sorted shares of `key`) of the GPU a sharing pod takes.
@@ -480,7 +451,25 @@ impl Scenario for PlacementScenario {
 
     fn action_mask(&self) -> Option<&[bool]> {
         // No mask once nothing waits: the step that follows an empty reset ends the episode.
-        self.episode.current.map(|_| self.episode.mask.as_slice())
+        let pod = &self.pods[self.episode.current?].request;
+        Some(self.episode.mask.get(&self.episode.cluster, pod))
+    }
+
+    /// The mask's check without building the mask: the node's class must fit the pod.
+    fn check_action(&self, action: &Action) -> Result<(), ActionError> {
+        self.space.check(action, None, &|_| String::new())?;
+        match (action, self.episode.current) {
+            (Action::Discrete(node), Some(i))
+                if !self
+                    .episode
+                    .cluster
+                    .key_of(*node)
+                    .fits(&self.pods[i].request) =>
+            {
+                Err(ActionError::Masked { action: *node })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn reset(&mut self, seed: u64) -> PlacementObs {
@@ -498,8 +487,8 @@ impl Scenario for PlacementScenario {
         e.started = true;
         e.rng = rng;
         e.cluster = Arc::new(Cluster::new(self.specs.to_vec()));
-        (e.mask_valid, e.class_fits) = (false, Vec::new());
-        e.moved.clear();
+        e.mask.clear();
+        e.fit_counts.clear();
         (e.next_pod, e.end_pod, e.current) = (next_pod, end_pod, None);
         e.departures.clear();
         (
@@ -558,7 +547,7 @@ impl Scenario for PlacementScenario {
             )
         })?;
         let node_after = node_fragment(&cluster.key_of(node), &self.typical);
-        self.episode.moved.push(node);
+        self.episode.mask.moved(node, self.specs.len());
         self.book(
             &pod.request,
             1.0,
