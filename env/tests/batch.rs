@@ -111,3 +111,47 @@ fn load_scale_compresses_arrivals() {
         "config error: test: load_scale = 0: must be in [0.01, 100] (inclusive)"
     );
 }
+
+#[test]
+fn metrics_kept_up_to_date_each_step_equal_a_recount_of_the_schedule() {
+    let config = BatchConfig::from_toml("window_jobs = 300\nbackfill = true", "test").unwrap();
+    let threshold = config.bounded_slowdown_threshold_s;
+    let mut env = BatchScenario::new(config).unwrap();
+    let mut obs = env.reset(4);
+    loop {
+        let t = env.step(&shortest(&obs)).unwrap();
+        let sim = env.simulation().unwrap();
+        // A recount by job index (a different summation order: equal to rounding).
+        let started: Vec<(f64, f64)> = (0..sim.jobs().len())
+            .filter_map(|j| {
+                let job = sim.jobs()[j];
+                let wait = (sim.start_time(j)? - job.submit) as f64;
+                Some((wait, job.run as f64))
+            })
+            .collect();
+        let bsld = started
+            .iter()
+            .map(|&(w, r)| ((w + r) / r.max(threshold)).max(1.0))
+            .sum::<f64>()
+            / started.len() as f64;
+        let wait = started.iter().map(|s| s.0).sum::<f64>() / started.len() as f64;
+        let names = env.metric_names();
+        let got = |name| t.info.get(names, name).unwrap();
+        assert!(
+            (got("avg_bounded_slowdown") - bsld).abs() <= 1e-12 * bsld,
+            "{bsld}"
+        );
+        assert_eq!(got("avg_wait_s"), wait, "integer seconds sum exactly");
+        assert_eq!(got("jobs_started"), started.len() as f64);
+        // A fresh pass over the same start order is the same to the bit.
+        assert_eq!(
+            sim.metrics(threshold).bounded_slowdown,
+            got("avg_bounded_slowdown")
+        );
+        if t.terminated {
+            assert_eq!(t.reward, -got("avg_bounded_slowdown"), "the default reward");
+            break;
+        }
+        obs = t.obs;
+    }
+}

@@ -17,7 +17,7 @@ pub mod rlscheduler;
 mod sim;
 
 pub use config::{BatchConfig, Convention, RewardMetric};
-pub use sim::{Backfill, Job, ScheduleMetrics, Simulation};
+pub use sim::{Backfill, Job, RunningMetrics, ScheduleMetrics, Simulation};
 
 use crate::config::ScenarioConfig;
 use crate::error::{ActionError, EnvError};
@@ -118,6 +118,8 @@ pub struct BatchScenario {
     origin_s: i64,
     mask: Vec<bool>,
     done: bool,
+    /// The current episode's schedule metrics so far.
+    metrics: RunningMetrics,
 }
 
 impl BatchScenario {
@@ -159,6 +161,7 @@ impl BatchScenario {
             sim: None,
             origin_s: 0,
             done: false,
+            metrics: RunningMetrics::default(),
             log,
             config,
         })
@@ -229,11 +232,10 @@ impl BatchScenario {
             .for_each(|(i, m)| *m = i < visible);
     }
 
-    fn info(&self) -> Info {
+    fn info(&self, m: &ScheduleMetrics) -> Info {
         let Some(sim) = &self.sim else {
             return Info::default();
         };
-        let m = sim.metrics(self.config.bounded_slowdown_threshold_s);
         Info {
             values: vec![
                 m.bounded_slowdown,
@@ -337,6 +339,7 @@ impl Scenario for BatchScenario {
         sim.advance_to_decision();
         self.sim = Some(sim);
         self.done = false;
+        self.metrics = RunningMetrics::default();
         self.update_mask();
         self.observation()
     }
@@ -354,7 +357,9 @@ impl Scenario for BatchScenario {
         };
         sim.schedule(*position);
         self.done = !sim.advance_to_decision();
-        let metrics = sim.metrics(self.config.bounded_slowdown_threshold_s);
+        let metrics = self
+            .metrics
+            .update(sim, self.config.bounded_slowdown_threshold_s);
         self.update_mask();
         Ok(Transition {
             obs: self.observation(),
@@ -365,7 +370,7 @@ impl Scenario for BatchScenario {
             },
             terminated: self.done,
             truncated: false,
-            info: self.info(),
+            info: self.info(&metrics),
         })
     }
 

@@ -537,12 +537,24 @@ mod tests {
         assert_eq!(c.touched_since(start), Some(&[new_class][..]), "created");
         let after_first = c.log_position();
         c.place(1, &whole, |_| None).unwrap();
-        assert_eq!(c.touched_since(after_first), Some(&[][..]), "joined, nothing new");
+        assert_eq!(
+            c.touched_since(after_first),
+            Some(&[][..]),
+            "joined, nothing new"
+        );
         c.release(0, &whole, &used);
         c.release(1, &whole, &used);
-        assert_eq!(c.touched_since(after_first), Some(&[new_class][..]), "emptied");
+        assert_eq!(
+            c.touched_since(after_first),
+            Some(&[new_class][..]),
+            "emptied"
+        );
         let copy = c.clone();
-        assert_eq!(copy.touched_since(after_first), None, "a copy keeps a log of its own");
+        assert_eq!(
+            copy.touched_since(after_first),
+            None,
+            "a copy keeps a log of its own"
+        );
         for i in 0..2 * LOG_KEPT {
             let node = i % 3;
             let used = c.place(node, &whole, |_| None).unwrap();
