@@ -48,7 +48,9 @@ pub struct VecEnv<S: Scenario> {
     obs_len: usize,
     seed: u64,
     mode: AutoresetMode,
-    pool: rayon::ThreadPool,
+    /// `None` on one thread: copies then step on the caller's thread, since handing a step of
+    /// 64 cheap copies to a pool thread and waiting for it cost more than the steps (batch).
+    pool: Option<rayon::ThreadPool>,
     obs: Vec<f32>,
     final_obs: Vec<f32>,
     rewards: Vec<f64>,
@@ -72,10 +74,17 @@ impl<S: Scenario> VecEnv<S> {
     {
         let obs_len = prototype.feature_spec().encoded_len();
         Self::check_size(&prototype, copies, threads)?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| EnvError::config(format!("could not start {threads} threads: {e}")))?;
+        let pool = match threads {
+            1 => None,
+            _ => Some(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .map_err(|e| {
+                        EnvError::config(format!("could not start {threads} threads: {e}"))
+                    })?,
+            ),
+        };
         let n = copies;
         let copies = vec![prototype; n]
             .into_iter()
@@ -142,15 +151,15 @@ impl<S: Scenario> VecEnv<S> {
     /// Restarts every copy from `seed` (episode counters back to 0).
     pub fn reset(&mut self, seed: u64) {
         self.seed = seed;
-        self.pool.install(|| {
-            self.copies.par_iter_mut().enumerate().for_each(|(i, c)| {
-                c.episode = 0;
-                c.needs_reset = false;
-                c.final_obs = None;
-                c.final_info = None;
-                c.info = Info::default();
-                c.obs = c.scenario.reset(episode_seed(seed, i, 0));
-            });
+        let copies = self.copies.iter_mut().enumerate().collect();
+        let _ = for_each(&self.pool, copies, |(i, c)| {
+            c.episode = 0;
+            c.needs_reset = false;
+            c.final_obs = None;
+            c.final_info = None;
+            c.info = Info::default();
+            c.obs = c.scenario.reset(episode_seed(seed, i, 0));
+            Ok(())
         });
         self.rewards.fill(0.0);
         self.terminated.fill(false);
@@ -175,76 +184,78 @@ impl<S: Scenario> VecEnv<S> {
             }
         }
         let (seed, mode, obs_len) = (self.seed, self.mode, self.obs_len);
-        let copies = &mut self.copies;
         let buffers = self
             .obs
-            .par_chunks_mut(obs_len)
-            .zip(self.final_obs.par_chunks_mut(obs_len))
-            .zip(self.rewards.par_iter_mut())
-            .zip(self.terminated.par_iter_mut())
-            .zip(self.truncated.par_iter_mut());
-        self.pool.install(|| {
-            copies
-                .par_iter_mut()
-                .zip(actions.par_iter())
-                .zip(buffers)
-                .enumerate()
-                .try_for_each(
-                    |(i, ((c, a), ((((obs, final_obs), reward), terminated), truncated)))| {
-                        c.final_obs = None;
-                        c.final_info = None;
-                        if c.needs_reset {
-                            c.needs_reset = false;
-                            c.episode += 1;
-                            c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
-                            c.info = Info::default();
-                            (*reward, *terminated, *truncated) = (0.0, false, false);
-                            c.scenario.encode(&c.obs, obs);
-                            return Ok(());
-                        }
-                        let t = c.scenario.step(a).map_err(|e| match e {
-                            EnvError::InvalidAction(source) => EnvError::InvalidActionAt {
-                                index: i,
-                                error: source,
-                            },
-                            other => other,
-                        })?;
-                        (*reward, *terminated, *truncated) = (t.reward, t.terminated, t.truncated);
-                        let done = t.terminated || t.truncated;
-                        match (done, mode) {
-                            (true, AutoresetMode::SameStep) => {
-                                c.scenario.encode(&t.obs, final_obs);
-                                c.final_obs = Some(t.obs);
-                                c.final_info = Some(t.info.clone());
-                                c.info = t.info;
-                                c.episode += 1;
-                                c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
-                            }
-                            (true, AutoresetMode::NextStep) => {
-                                c.needs_reset = true;
-                                c.obs = t.obs;
-                                c.info = t.info;
-                            }
-                            (false, _) => {
-                                c.obs = t.obs;
-                                c.info = t.info;
-                            }
-                        }
-                        c.scenario.encode(&c.obs, obs);
-                        Ok(())
+            .chunks_mut(obs_len)
+            .zip(self.final_obs.chunks_mut(obs_len))
+            .zip(self.rewards.iter_mut())
+            .zip(self.terminated.iter_mut())
+            .zip(self.truncated.iter_mut());
+        let work = self
+            .copies
+            .iter_mut()
+            .zip(actions)
+            .zip(buffers)
+            .enumerate()
+            .collect();
+        for_each(
+            &self.pool,
+            work,
+            |(i, ((c, a), ((((obs, final_obs), reward), terminated), truncated)))| {
+                c.final_obs = None;
+                c.final_info = None;
+                if c.needs_reset {
+                    c.needs_reset = false;
+                    c.episode += 1;
+                    c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                    c.info = Info::default();
+                    (*reward, *terminated, *truncated) = (0.0, false, false);
+                    c.scenario.encode(&c.obs, obs);
+                    return Ok(());
+                }
+                let t = c.scenario.step(a).map_err(|e| match e {
+                    EnvError::InvalidAction(source) => EnvError::InvalidActionAt {
+                        index: i,
+                        error: source,
                     },
-                )
-        })
+                    other => other,
+                })?;
+                (*reward, *terminated, *truncated) = (t.reward, t.terminated, t.truncated);
+                let done = t.terminated || t.truncated;
+                match (done, mode) {
+                    (true, AutoresetMode::SameStep) => {
+                        c.scenario.encode(&t.obs, final_obs);
+                        c.final_obs = Some(t.obs);
+                        c.final_info = Some(t.info.clone());
+                        c.info = t.info;
+                        c.episode += 1;
+                        c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                    }
+                    (true, AutoresetMode::NextStep) => {
+                        c.needs_reset = true;
+                        c.obs = t.obs;
+                        c.info = t.info;
+                    }
+                    (false, _) => {
+                        c.obs = t.obs;
+                        c.info = t.info;
+                    }
+                }
+                c.scenario.encode(&c.obs, obs);
+                Ok(())
+            },
+        )
     }
 
     fn encode_all(&mut self) {
-        let copies = &self.copies;
-        let obs_len = self.obs_len;
-        self.pool.install(|| {
-            self.obs
-                .par_chunks_mut(obs_len)
-                .zip(copies.par_iter())
-                .for_each(|(out, c)| c.scenario.encode(&c.obs, out));
+        let work = self
+            .obs
+            .chunks_mut(self.obs_len)
+            .zip(&self.copies)
+            .collect();
+        let _ = for_each(&self.pool, work, |(out, c)| {
+            c.scenario.encode(&c.obs, out);
+            Ok(())
         });
     }
 
@@ -339,5 +350,17 @@ impl<S: Scenario> VecEnv<S> {
     /// The scenario of copy `i` (read-only: spaces, feature spec, metric names).
     pub fn scenario(&self, i: usize) -> Option<&S> {
         self.copies.get(i).map(|c| &c.scenario)
+    }
+}
+
+/// Runs `f` on every item: in `pool`, or on the caller's thread when there is none.
+fn for_each<T: Send>(
+    pool: &Option<rayon::ThreadPool>,
+    items: Vec<T>,
+    f: impl Fn(T) -> Result<(), EnvError> + Sync + Send,
+) -> Result<(), EnvError> {
+    match pool {
+        Some(pool) => pool.install(|| items.into_par_iter().try_for_each(f)),
+        None => items.into_iter().try_for_each(f),
     }
 }

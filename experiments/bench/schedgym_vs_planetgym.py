@@ -3,7 +3,8 @@ unmodified code) against planetgym's ``batch`` scenario in RLScheduler's convent
 Python, with the same policy (shortest requested time among the visible jobs, read from each
 env's own observation) on Lublin-1 windows of 1024 jobs with 128 visible. SchedGym runs its
 evaluation windows (``reset_for_test(1024)`` after ``seed(1)``: the windows of the paper's Table
-V); planetgym as one gymnasium env and as ``make_vec(64)``. Runs alternate, each for
+V); planetgym as one gymnasium env and as ``make_vec(64)`` on one thread and on one per core
+(the default; a cheap step is not worth handing to another thread). Runs alternate, each for
 ``--seconds``; ratios are per round (the machine is noisy), then their median.
 
 SchedGym needs a checkout of github.com/DIR-LAB/deep-batch-scheduler (tested at cd433e3); its
@@ -110,8 +111,8 @@ def planetgym_single(seconds):
     return decisions / (time.perf_counter() - start)
 
 
-def planetgym_vec(seconds, copies=64):
-    env = planetgym.make_vec("batch", copies, **CONFIG)
+def planetgym_vec(seconds, threads, copies=64):
+    env = planetgym.make_vec("batch", copies, threads=threads, **CONFIG)
     obs, _ = env.reset(seed=1)
     decisions, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -127,18 +128,20 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     env, job_features = import_schedgym(os.path.abspath(args.schedgym))
-    print(f"{'round':<6}{'SchedGym':>10}{'single':>10}{'make_vec(64)':>14}{'single/SG':>11}{'vec/SG':>9}")
+    columns = ("single env", "make_vec(64), 1 thread", "make_vec(64), 1 per core")
+    print(f"{'round':<6}{'SchedGym':>10}" + "".join(f"{c:>26}" for c in columns))
     ratios = []
     for r in range(args.rounds):
         base = schedgym(env, job_features, args.seconds)
-        one = planetgym_single(args.seconds)
-        vec = planetgym_vec(args.seconds)
-        ratios.append((one / base, vec / base))
-        print(f"{r:<6}{base:>10,.0f}{one:>10,.0f}{vec:>14,.0f}{one / base:>10.1f}x{vec / base:>8.1f}x")
-    print(
-        f"median: single env {statistics.median(r[0] for r in ratios):.1f}x, "
-        f"make_vec(64) {statistics.median(r[1] for r in ratios):.1f}x SchedGym's decisions/s"
-    )
+        ours = (
+            planetgym_single(args.seconds),
+            planetgym_vec(args.seconds, threads=1),
+            planetgym_vec(args.seconds, threads=0),
+        )
+        ratios.append([v / base for v in ours])
+        print(f"{r:<6}{base:>10,.0f}" + "".join(f"{f'{v:,.0f} ({v / base:.1f}x)':>26}" for v in ours))
+    medians = [statistics.median(r[k] for r in ratios) for k in range(len(columns))]
+    print("median ratio to SchedGym: " + ", ".join(f"{c} {m:.1f}x" for c, m in zip(columns, medians)))
 
 
 if __name__ == "__main__":
