@@ -15,6 +15,8 @@ use crate::rng::derive_seed;
 use crate::scenario::{Info, Scenario};
 use crate::spaces::Action;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 /// Seed of episode `episode` of copy `index` in a vector env reset with `seed`.
 pub fn episode_seed(seed: u64, index: usize, episode: u64) -> u64 {
@@ -48,9 +50,7 @@ pub struct VecEnv<S: Scenario> {
     obs_len: usize,
     seed: u64,
     mode: AutoresetMode,
-    /// `None` on one thread: copies then step on the caller's thread, since handing a step of
-    /// 64 cheap copies to a pool thread and waiting for it cost more than the steps (batch).
-    pool: Option<rayon::ThreadPool>,
+    workers: Workers,
     obs: Vec<f32>,
     final_obs: Vec<f32>,
     rewards: Vec<f64>,
@@ -107,7 +107,10 @@ impl<S: Scenario> VecEnv<S> {
             obs_len,
             seed,
             mode,
-            pool,
+            workers: Workers {
+                pool,
+                last_work_ns: AtomicU64::new(u64::MAX),
+            },
             obs: vec![0.0; n * obs_len],
             final_obs: vec![0.0; n * obs_len],
             rewards: vec![0.0; n],
@@ -152,7 +155,7 @@ impl<S: Scenario> VecEnv<S> {
     pub fn reset(&mut self, seed: u64) {
         self.seed = seed;
         let copies = self.copies.iter_mut().enumerate().collect();
-        let _ = for_each(&self.pool, copies, |(i, c)| {
+        let _ = self.workers.for_each(copies, |(i, c)| {
             c.episode = 0;
             c.needs_reset = false;
             c.final_obs = None;
@@ -198,8 +201,7 @@ impl<S: Scenario> VecEnv<S> {
             .zip(buffers)
             .enumerate()
             .collect();
-        for_each(
-            &self.pool,
+        self.workers.for_each(
             work,
             |(i, ((c, a), ((((obs, final_obs), reward), terminated), truncated)))| {
                 c.final_obs = None;
@@ -253,7 +255,7 @@ impl<S: Scenario> VecEnv<S> {
             .chunks_mut(self.obs_len)
             .zip(&self.copies)
             .collect();
-        let _ = for_each(&self.pool, work, |(out, c)| {
+        let _ = self.workers.for_each(work, |(out, c)| {
             c.scenario.encode(&c.obs, out);
             Ok(())
         });
@@ -353,14 +355,42 @@ impl<S: Scenario> VecEnv<S> {
     }
 }
 
-/// Runs `f` on every item: in `pool`, or on the caller's thread when there is none.
-fn for_each<T: Send>(
-    pool: &Option<rayon::ThreadPool>,
-    items: Vec<T>,
-    f: impl Fn(T) -> Result<(), EnvError> + Sync + Send,
-) -> Result<(), EnvError> {
-    match pool {
-        Some(pool) => pool.install(|| items.into_par_iter().try_for_each(f)),
-        None => items.into_iter().try_for_each(f),
+/// A call's work (the copies' own time, summed) below which the copies step on the caller's
+/// thread: waking the pool and waiting for it cost about 150 us a call here (2 cores), more than
+/// 64 batch copies take to step (100 us).
+const HANDOFF_WORTH_NS: u64 = 300_000;
+
+/// Where copies run: in the pool while the previous call's work was worth a handoff, else on
+/// the caller's thread (and always there on one thread). Results never depend on it.
+#[derive(Debug)]
+struct Workers {
+    pool: Option<rayon::ThreadPool>,
+    last_work_ns: AtomicU64,
+}
+
+impl Workers {
+    /// Runs `f` on every item.
+    fn for_each<T: Send>(
+        &self,
+        items: Vec<T>,
+        f: impl Fn(T) -> Result<(), EnvError> + Sync + Send,
+    ) -> Result<(), EnvError> {
+        let work = AtomicU64::new(0);
+        let timed = |item| {
+            let start = Instant::now();
+            let result = f(item);
+            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            work.fetch_add(ns, Ordering::Relaxed);
+            result
+        };
+        let result = match &self.pool {
+            Some(pool) if self.last_work_ns.load(Ordering::Relaxed) >= HANDOFF_WORTH_NS => {
+                pool.install(|| items.into_par_iter().try_for_each(timed))
+            }
+            _ => items.into_iter().try_for_each(timed),
+        };
+        self.last_work_ns
+            .store(work.load(Ordering::Relaxed), Ordering::Relaxed);
+        result
     }
 }

@@ -4,7 +4,7 @@ Python, with the same policy (shortest requested time among the visible jobs, re
 env's own observation) on Lublin-1 windows of 1024 jobs with 128 visible. SchedGym runs its
 evaluation windows (``reset_for_test(1024)`` after ``seed(1)``: the windows of the paper's Table
 V); planetgym as one gymnasium env and as ``make_vec(64)`` on one thread and on one per core
-(the default; a cheap step is not worth handing to another thread). Runs alternate, each for
+(the default, which steps on the caller's thread while a call's work is too small to hand over). Runs alternate, each for
 ``--seconds``; ratios are per round (the machine is noisy), then their median.
 
 SchedGym needs a checkout of github.com/DIR-LAB/deep-batch-scheduler (tested at cd433e3); its
