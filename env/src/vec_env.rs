@@ -110,6 +110,7 @@ impl<S: Scenario> VecEnv<S> {
             workers: Workers {
                 pool,
                 last_work_ns: AtomicU64::new(u64::MAX),
+                handoff_ns: HANDOFF_WORTH_NS,
             },
             obs: vec![0.0; n * obs_len],
             final_obs: vec![0.0; n * obs_len],
@@ -366,6 +367,8 @@ const HANDOFF_WORTH_NS: u64 = 300_000;
 struct Workers {
     pool: Option<rayon::ThreadPool>,
     last_work_ns: AtomicU64,
+    /// `HANDOFF_WORTH_NS` (tests lower it to exercise the pool).
+    handoff_ns: u64,
 }
 
 impl Workers {
@@ -384,7 +387,7 @@ impl Workers {
             result
         };
         let result = match &self.pool {
-            Some(pool) if self.last_work_ns.load(Ordering::Relaxed) >= HANDOFF_WORTH_NS => {
+            Some(pool) if self.last_work_ns.load(Ordering::Relaxed) >= self.handoff_ns => {
                 pool.install(|| items.into_par_iter().try_for_each(timed))
             }
             _ => items.into_iter().try_for_each(timed),
@@ -392,5 +395,37 @@ impl Workers {
         self.last_work_ns
             .store(work.load(Ordering::Relaxed), Ordering::Relaxed);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::config::ScenarioConfig;
+    use crate::{BatchConfig, BatchScenario};
+
+    /// Observations, rewards and flags of 200 steps of 5 batch copies (first queued job).
+    fn run(threads: usize, handoff_ns: u64) -> Vec<u64> {
+        let config = BatchConfig::from_toml("window_jobs = 64", "test").unwrap();
+        let scenario = BatchScenario::new(config).unwrap();
+        let mut env = VecEnv::new(scenario, 5, 3, threads, AutoresetMode::SameStep).unwrap();
+        env.workers.handoff_ns = handoff_ns;
+        let mut out = Vec::new();
+        for _ in 0..200 {
+            env.step(&vec![Action::Discrete(0); 5]).unwrap();
+            out.extend(env.observations().iter().map(|v| u64::from(v.to_bits())));
+            out.extend(env.rewards().iter().map(|r| r.to_bits()));
+            out.extend(env.terminated().iter().map(|&t| u64::from(t)));
+        }
+        out
+    }
+
+    #[test]
+    fn the_pool_and_the_callers_thread_give_the_same_results() {
+        let inline = run(1, HANDOFF_WORTH_NS);
+        assert_eq!(inline, run(2, 0), "always in the pool");
+        assert_eq!(inline, run(2, u64::MAX), "never in the pool");
+        assert_eq!(inline, run(2, HANDOFF_WORTH_NS), "as measured");
     }
 }
