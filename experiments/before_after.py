@@ -2,8 +2,10 @@
 the ``ppo`` rows of two ``episodes.csv`` files written by ``experiments/eval_splits.sh`` (same
 scenario, seed and split), renamed ``ppo-before`` and ``ppo-after`` and compared with
 planetgym's paired protocol (reference ``ppo-before``; per-episode means over training runs).
+Either side may list several files, comma-separated (more seeds evaluated on the same
+episodes): their runs are numbered on from the previous file's.
 
-    .venv/bin/python experiments/before_after.py SCENARIO BEFORE.csv AFTER.csv [OUT.json]
+    .venv/bin/python experiments/before_after.py SCENARIO BEFORE.csv[,...] AFTER.csv[,...] [OUT.json]
 """
 
 import json
@@ -14,12 +16,24 @@ import pandas as pd
 import planetgym
 
 
+def read(paths: str) -> pd.DataFrame:
+    """The rows of every file; PPO's runs renumbered to follow the previous file's, baselines
+    kept from the first file only."""
+    frames, runs = [], 0
+    for i, path in enumerate(paths.split(",")):
+        frame = pd.read_csv(path)
+        ppo = frame["policy"] == "ppo"
+        if not ppo.any():
+            raise SystemExit(f"{path}: no ppo rows")
+        frame.loc[ppo, "run"] += runs
+        runs = int(frame.loc[ppo, "run"].max()) + 1
+        frames.append(frame if i == 0 else frame[ppo])
+    return pd.concat(frames, ignore_index=True)
+
+
 def main() -> None:
     scenario, before_csv, after_csv = sys.argv[1:4]
-    before, after = pd.read_csv(before_csv), pd.read_csv(after_csv)
-    for frame, name in ((before, before_csv), (after, after_csv)):
-        if not (frame["policy"] == "ppo").any():
-            raise SystemExit(f"{name}: no ppo rows")
+    before, after = read(before_csv), read(after_csv)
     seeds = lambda f: sorted(set(f.loc[f["policy"] == "ppo", "seed"]))
     if seeds(before) != seeds(after):
         raise SystemExit("the two files were not evaluated on the same episodes")
