@@ -203,8 +203,9 @@ impl Clone for Cluster {
             classes: self.classes.clone(),
             index: self.index.clone(),
             free_classes: self.free_classes.clone(),
-            log: self.log.clone(),
-            log_base: self.log_base,
+            // A copy is a new instance, whose readers start afresh: the log is not needed.
+            log: Vec::new(),
+            log_base: 0,
             instance: NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
         }
     }
