@@ -198,3 +198,25 @@ fn a_mask_asked_for_after_unasked_steps_is_the_full_recount() {
         obs = t.obs;
     }
 }
+
+#[test]
+fn memoised_fragments_encode_like_direct_ones() {
+    // `other` is built separately, so its typical workload is another allocation: it encodes
+    // `env`'s observations without the memo.
+    let mut env = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
+    let other = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
+    let len = env.feature_spec().encoded_len();
+    let (mut memoised, mut direct) = (vec![0.0f32; len], vec![0.0f32; len]);
+    let mut obs = env.reset(6);
+    for step in 0..400 {
+        env.encode(&obs, &mut memoised);
+        other.encode(&obs, &mut direct);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&memoised), bits(&direct), "step {step}");
+        let t = env.step(&first_allowed(&env)).unwrap();
+        if t.terminated {
+            break;
+        }
+        obs = t.obs;
+    }
+}

@@ -14,7 +14,7 @@ mod mask;
 
 pub use cluster::{ClassKey, Cluster, LogPosition, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
-pub use frag::{TypicalPod, node_fragment, typical_pods};
+pub use frag::{FragmentMemo, TypicalPod, node_fragment, typical_pods};
 
 use crate::config::ScenarioConfig;
 use crate::error::ActionError;
@@ -100,6 +100,7 @@ pub struct PlacementScenario {
     specs: Arc<Vec<NodeSpec>>,
     pods: Arc<Vec<TracePod>>,
     typical: Arc<Vec<TypicalPod>>,
+    fragments: FragmentMemo,
     totals: Totals,
     space: Space,
     spec: FeatureSpec,
@@ -266,6 +267,7 @@ impl PlacementScenario {
             specs: Arc::new(specs),
             pods: Arc::new(trace),
             typical: Arc::new(typical),
+            fragments: FragmentMemo::default(),
             totals,
             config,
         })
@@ -593,33 +595,36 @@ impl Scenario for PlacementScenario {
             [0.0f32; NODE_FEATURES];
             cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)
         ];
-        for (id, class) in cluster.classes() {
-            let k = &class.key;
-            let gpus = f64::from(k.spec.gpus);
-            let values = [
-                f64::from(k.cpu_left) / f64::from(k.spec.cpu_milli.max(1)),
-                f64::from(k.memory_left) / f64::from(k.spec.memory_mib.max(1)),
-                if gpus > 0.0 {
-                    f64::from(k.gpu_left_total()) / (1000.0 * gpus)
-                } else {
-                    0.0
-                },
-                gpus / 8.0,
-                k.fully_free_gpus() as f64 / 8.0,
-                f64::from(k.gpu_left[0]) / 1000.0,
-                if pod.num_gpu > 0 && pod.model_allowed(k.spec.model) {
-                    1.0
-                } else {
-                    0.0
-                },
-                if k.fits(pod) { 1.0 } else { 0.0 },
-                node_fragment(k, &obs.typical) / 8000.0,
-            ];
-            rows[id]
-                .iter_mut()
-                .zip(values)
-                .for_each(|(o, v)| *o = v as f32);
-        }
+        self.fragments
+            .with(&self.typical, &obs.typical, |fragment| {
+                for (id, class) in cluster.classes() {
+                    let k = &class.key;
+                    let gpus = f64::from(k.spec.gpus);
+                    let values = [
+                        f64::from(k.cpu_left) / f64::from(k.spec.cpu_milli.max(1)),
+                        f64::from(k.memory_left) / f64::from(k.spec.memory_mib.max(1)),
+                        if gpus > 0.0 {
+                            f64::from(k.gpu_left_total()) / (1000.0 * gpus)
+                        } else {
+                            0.0
+                        },
+                        gpus / 8.0,
+                        k.fully_free_gpus() as f64 / 8.0,
+                        f64::from(k.gpu_left[0]) / 1000.0,
+                        if pod.num_gpu > 0 && pod.model_allowed(k.spec.model) {
+                            1.0
+                        } else {
+                            0.0
+                        },
+                        if k.fits(pod) { 1.0 } else { 0.0 },
+                        fragment(k) / 8000.0,
+                    ];
+                    rows[id]
+                        .iter_mut()
+                        .zip(values)
+                        .for_each(|(o, v)| *o = v as f32);
+                }
+            });
         let n = cluster.len();
         let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * NODE_FEATURES];
         for (node, row) in body.chunks_exact_mut(NODE_FEATURES).enumerate() {
