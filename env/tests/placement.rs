@@ -201,18 +201,29 @@ fn a_mask_asked_for_after_unasked_steps_is_the_full_recount() {
 
 #[test]
 fn memoised_fragments_encode_like_direct_ones() {
-    // `other` is built separately, so its typical workload is another allocation: it encodes
-    // `env`'s observations without the memo.
+    // Every node row's fragment (its last feature) is the fragment computed directly; `other`
+    // is built separately (another typical-workload allocation), so its memo switches workloads
+    // to encode `env`'s observations, and must encode them alike.
     let mut env = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
     let other = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
     let len = env.feature_spec().encoded_len();
-    let (mut memoised, mut direct) = (vec![0.0f32; len], vec![0.0f32; len]);
+    let (mut memoised, mut switched) = (vec![0.0f32; len], vec![0.0f32; len]);
+    let (global, features) = (6, 9);
     let mut obs = env.reset(6);
     for step in 0..400 {
         env.encode(&obs, &mut memoised);
-        other.encode(&obs, &mut direct);
+        other.encode(&obs, &mut switched);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&memoised), bits(&direct), "step {step}");
+        assert_eq!(bits(&memoised), bits(&switched), "step {step}");
+        for node in 0..obs.cluster.len() {
+            let direct = node_fragment(&obs.cluster.key_of(node), &obs.typical) / 8000.0;
+            let encoded = memoised[global + node * features + features - 1];
+            assert_eq!(
+                encoded.to_bits(),
+                (direct as f32).to_bits(),
+                "step {step} node {node}"
+            );
+        }
         let t = env.step(&first_allowed(&env)).unwrap();
         if t.terminated {
             break;

@@ -30,11 +30,10 @@ use crate::{Contender, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::placement::PlacementConfig;
 use planetgym_env::placement::{
-    ClassKey, Cluster, LogPosition, PodRequest, TypicalPod, node_fragment,
+    ClassIndex, ClassKey, FragmentMemo, PodRequest, RequestIndexes, TypicalPod, node_fragment,
 };
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
-use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +157,7 @@ fn growth_with(
 }
 
 /// Class rankings kept for at most this many pod requests at once, fewer on clusters with
-/// many classes (about 4M ranked classes in all): the openb default trace's 64 most common
+/// many classes (8M class slots in all): the openb default trace's 64 most common
 /// requests are 97 % of its pods.
 const RANKED_ENTRIES: usize = 1 << 23;
 const RANKED_REQUESTS: usize = 256;
@@ -175,22 +174,18 @@ pub struct PlacementHeuristic {
     rng: Rng,
     /// FGD: node fragments by state, computed once per state (node states recur constantly;
     /// the target workload is fixed per scenario, and the memo is cleared every episode).
-    fragments: FxHashMap<ClassKey, f64>,
-    rankings: FxHashMap<PodRequest, Ranking>,
+    fragments: FragmentMemo,
+    rankings: RequestIndexes<Ranking>,
     /// The tied best classes of the current decision (kept to reuse its memory).
     tied: Vec<usize>,
-    /// Decisions taken, to find the least recently used ranking.
-    clock: u64,
 }
 
-/// The classes that can host one pod request, by score, as of a position in the cluster's log.
-#[derive(Debug, Clone)]
+/// The classes that can host one pod request, by score.
+#[derive(Debug, Clone, Default)]
 struct Ranking {
     order: BTreeSet<(u64, u32)>,
     /// Score of each class id in `order` (NaN for the others).
     score: Vec<f64>,
-    position: LogPosition,
-    last_used: u64,
 }
 
 /// A key that sorts finite floats in their numeric order.
@@ -203,57 +198,24 @@ fn sortable(x: f64) -> u64 {
     }
 }
 
-impl Ranking {
-    fn build(cluster: &Cluster, score: &mut dyn FnMut(&ClassKey) -> Option<f64>) -> Self {
-        let mut ranking = Self {
-            order: BTreeSet::new(),
-            score: Vec::new(),
-            position: cluster.log_position(),
-            last_used: 0,
-        };
-        for (id, class) in cluster.classes() {
-            ranking.rank(id as u32, score(&class.key));
-        }
-        ranking
-    }
+impl ClassIndex for Ranking {
+    type Entry = f64;
 
-    fn rank(&mut self, id: u32, score: Option<f64>) {
-        let i = id as usize;
-        if self.score.len() <= i {
-            self.score.resize(i + 1, f64::NAN);
+    fn set(&mut self, id: usize, score: Option<f64>) {
+        if self.score.len() <= id {
+            self.score.resize(id + 1, f64::NAN);
         }
-        let old = std::mem::replace(&mut self.score[i], score.unwrap_or(f64::NAN));
+        let old = std::mem::replace(&mut self.score[id], score.unwrap_or(f64::NAN));
         if !old.is_nan() {
-            self.order.remove(&(sortable(old), id));
+            self.order.remove(&(sortable(old), id as u32));
         }
         if let Some(s) = score {
-            self.order.insert((sortable(s), id));
+            self.order.insert((sortable(s), id as u32));
         }
     }
+}
 
-    /// Re-scores the classes touched since the last update; `false` if the log no longer
-    /// reaches back that far (the caller rebuilds).
-    fn update(
-        &mut self,
-        cluster: &Cluster,
-        score: &mut dyn FnMut(&ClassKey) -> Option<f64>,
-    ) -> bool {
-        let Some(touched) = cluster.touched_since(self.position) else {
-            return false;
-        };
-        for &id in touched {
-            let class = cluster.class(id as usize);
-            let s = if class.members.is_empty() {
-                None
-            } else {
-                score(&class.key)
-            };
-            self.rank(id, s);
-        }
-        self.position = cluster.log_position();
-        true
-    }
-
+impl Ranking {
     /// Fills `tied` with the class ids whose score ties with the best, in id order (already
     /// so when they share one score: ties of thousands of classes are common).
     fn best(&self, tied: &mut Vec<usize>) {
@@ -280,10 +242,9 @@ impl PlacementHeuristic {
         Self {
             rule,
             rng: Rng::new(0),
-            fragments: FxHashMap::default(),
-            rankings: FxHashMap::default(),
+            fragments: FragmentMemo::new(FRAGMENTS_KEPT),
+            rankings: RequestIndexes::new(RANKED_REQUESTS, RANKED_ENTRIES),
             tied: Vec::new(),
-            clock: 0,
         }
     }
 
@@ -291,43 +252,16 @@ impl PlacementHeuristic {
     /// brought up to date.
     fn find_best(&mut self, obs: &PlacementObs) {
         let (rule, pod, typical) = (self.rule, obs.pod, &obs.typical);
-        if self.fragments.len() > FRAGMENTS_KEPT {
-            self.fragments.clear();
-        }
-        let memo = &mut self.fragments;
-        let mut score = |key: &ClassKey| {
-            key.fits(&pod).then(|| match rule {
-                PlacementRule::Fgd => growth_with(key, &pod, &mut |k| {
-                    *memo.entry(*k).or_insert_with(|| node_fragment(k, typical))
-                }),
-                _ => rule.cost(key, &pod, typical),
-            })
-        };
-        self.clock += 1;
-        let cluster = &obs.cluster;
-        let fresh = match self.rankings.get_mut(&pod) {
-            Some(ranking) => !ranking.update(cluster, &mut score),
-            None => true,
-        };
-        if fresh {
-            let kept =
-                (RANKED_ENTRIES / cluster.classes().count().max(1)).clamp(4, RANKED_REQUESTS);
-            if !self.rankings.contains_key(&pod) && self.rankings.len() >= kept {
-                let oldest = self
-                    .rankings
-                    .iter()
-                    .min_by_key(|(_, r)| r.last_used)
-                    .map(|(p, _)| *p);
-                oldest.map(|p| self.rankings.remove(&p));
-            }
-            self.rankings
-                .insert(pod, Ranking::build(cluster, &mut score));
-        }
-        self.tied.clear();
-        if let Some(ranking) = self.rankings.get_mut(&pod) {
-            ranking.last_used = self.clock;
-            ranking.best(&mut self.tied);
-        }
+        let (rankings, tied) = (&mut self.rankings, &mut self.tied);
+        self.fragments.with(typical, |fragment| {
+            let mut score = |key: &ClassKey| {
+                key.fits(&pod).then(|| match rule {
+                    PlacementRule::Fgd => growth_with(key, &pod, fragment),
+                    _ => rule.cost(key, &pod, typical),
+                })
+            };
+            rankings.current(&obs.cluster, &pod, &mut score).best(tied);
+        });
     }
 }
 

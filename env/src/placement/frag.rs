@@ -93,40 +93,65 @@ pub fn node_fragment(key: &ClassKey, typical: &[TypicalPod]) -> f64 {
         .sum()
 }
 
-/// Node fragments under one typical workload, memoised by node state: observations encode the
-/// fragment of every class at every step (11 % of placement's training time), and class states
-/// recur. Copies start empty; the memo is dropped whole when it reaches `MEMO_KEPT` states.
-#[derive(Debug, Default)]
+/// Node fragments memoised by node state, for the typical workload last asked for (node states
+/// recur constantly: observations encode every class's fragment at every step, FGD scores every
+/// class's). Copies start empty; the memo is dropped whole when it passes its bound, or when
+/// asked for another workload.
+#[derive(Debug)]
 pub struct FragmentMemo {
-    fragments: Mutex<FxHashMap<ClassKey, f64>>,
+    kept: usize,
+    memo: Mutex<Memo>,
 }
 
-const MEMO_KEPT: usize = 1 << 16;
+#[derive(Debug, Default)]
+struct Memo {
+    typical: Option<Arc<Vec<TypicalPod>>>,
+    fragments: FxHashMap<ClassKey, f64>,
+}
 
 impl Clone for FragmentMemo {
     fn clone(&self) -> Self {
-        Self::default()
+        Self::new(self.kept)
     }
 }
 
 impl FragmentMemo {
-    /// Runs `f` with a node-fragment function for `typical`, memoised if `typical` is `own`,
-    /// the workload this memo is kept for.
+    /// A memo of at most `kept` node states.
+    pub fn new(kept: usize) -> Self {
+        Self {
+            kept,
+            memo: Mutex::new(Memo::default()),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self.memo.get_mut().unwrap_or_else(|p| p.into_inner()) = Memo::default();
+    }
+
+    /// Runs `f` with a memoised node-fragment function for `typical`.
     pub fn with<R>(
         &self,
-        own: &Arc<Vec<TypicalPod>>,
         typical: &Arc<Vec<TypicalPod>>,
         f: impl FnOnce(&mut dyn FnMut(&ClassKey) -> f64) -> R,
     ) -> R {
-        if !Arc::ptr_eq(own, typical) {
-            return f(&mut |k| node_fragment(k, typical));
-        }
         // Nothing in here can leave the memo half-written, so a poisoned lock is usable.
-        let mut memo = self.fragments.lock().unwrap_or_else(|p| p.into_inner());
-        if memo.len() > MEMO_KEPT {
-            memo.clear();
+        let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+        let other = !memo
+            .typical
+            .as_ref()
+            .is_some_and(|t| Arc::ptr_eq(t, typical));
+        if other || memo.fragments.len() > self.kept {
+            *memo = Memo {
+                typical: Some(typical.clone()),
+                fragments: FxHashMap::default(),
+            };
         }
-        f(&mut |k| *memo.entry(*k).or_insert_with(|| node_fragment(k, typical)))
+        f(&mut |k| {
+            *memo
+                .fragments
+                .entry(*k)
+                .or_insert_with(|| node_fragment(k, typical))
+        })
     }
 }
 

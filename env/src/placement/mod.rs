@@ -11,10 +11,12 @@ pub mod config;
 mod fit_counts;
 pub mod frag;
 mod mask;
+pub mod request_index;
 
 pub use cluster::{ClassKey, Cluster, LogPosition, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
 pub use frag::{FragmentMemo, TypicalPod, node_fragment, typical_pods};
+pub use request_index::{ClassIndex, RequestIndexes};
 
 use crate::config::ScenarioConfig;
 use crate::error::ActionError;
@@ -267,7 +269,7 @@ impl PlacementScenario {
             specs: Arc::new(specs),
             pods: Arc::new(trace),
             typical: Arc::new(typical),
-            fragments: FragmentMemo::default(),
+            fragments: FragmentMemo::new(FRAGMENTS_KEPT),
             totals,
             config,
         })
@@ -595,36 +597,35 @@ impl Scenario for PlacementScenario {
             [0.0f32; NODE_FEATURES];
             cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)
         ];
-        self.fragments
-            .with(&self.typical, &obs.typical, |fragment| {
-                for (id, class) in cluster.classes() {
-                    let k = &class.key;
-                    let gpus = f64::from(k.spec.gpus);
-                    let values = [
-                        f64::from(k.cpu_left) / f64::from(k.spec.cpu_milli.max(1)),
-                        f64::from(k.memory_left) / f64::from(k.spec.memory_mib.max(1)),
-                        if gpus > 0.0 {
-                            f64::from(k.gpu_left_total()) / (1000.0 * gpus)
-                        } else {
-                            0.0
-                        },
-                        gpus / 8.0,
-                        k.fully_free_gpus() as f64 / 8.0,
-                        f64::from(k.gpu_left[0]) / 1000.0,
-                        if pod.num_gpu > 0 && pod.model_allowed(k.spec.model) {
-                            1.0
-                        } else {
-                            0.0
-                        },
-                        if k.fits(pod) { 1.0 } else { 0.0 },
-                        fragment(k) / 8000.0,
-                    ];
-                    rows[id]
-                        .iter_mut()
-                        .zip(values)
-                        .for_each(|(o, v)| *o = v as f32);
-                }
-            });
+        self.fragments.with(&obs.typical, |fragment| {
+            for (id, class) in cluster.classes() {
+                let k = &class.key;
+                let gpus = f64::from(k.spec.gpus);
+                let values = [
+                    f64::from(k.cpu_left) / f64::from(k.spec.cpu_milli.max(1)),
+                    f64::from(k.memory_left) / f64::from(k.spec.memory_mib.max(1)),
+                    if gpus > 0.0 {
+                        f64::from(k.gpu_left_total()) / (1000.0 * gpus)
+                    } else {
+                        0.0
+                    },
+                    gpus / 8.0,
+                    k.fully_free_gpus() as f64 / 8.0,
+                    f64::from(k.gpu_left[0]) / 1000.0,
+                    if pod.num_gpu > 0 && pod.model_allowed(k.spec.model) {
+                        1.0
+                    } else {
+                        0.0
+                    },
+                    if k.fits(pod) { 1.0 } else { 0.0 },
+                    fragment(k) / 8000.0,
+                ];
+                rows[id]
+                    .iter_mut()
+                    .zip(values)
+                    .for_each(|(o, v)| *o = v as f32);
+            }
+        });
         let n = cluster.len();
         let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * NODE_FEATURES];
         for (node, row) in body.chunks_exact_mut(NODE_FEATURES).enumerate() {
@@ -637,6 +638,9 @@ impl Scenario for PlacementScenario {
         &()
     }
 }
+
+/// Node states whose fragment the observation encoder memoises at most.
+const FRAGMENTS_KEPT: usize = 1 << 16;
 
 const GLOBAL_FEATURES: usize = 6;
 const NODE_FEATURES: usize = 9;
