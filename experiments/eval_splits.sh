@@ -14,8 +14,6 @@ for split in fresh holdout; do
     mkdir -p "$out"
     flags=("${extra[@]}")
     [ "$split" = holdout ] && flags+=(--holdout)
-    target/release/planetgym eval --policy "$policy" "${flags[@]}" --seed 1234 \
-        --json "$out/table.json" --per-episode "$out/episodes.csv" --report-dir "$out/report" \
-        --curves "$out/curves.csv" --plot "$out/curves.png" \
+    target/release/planetgym eval --policy "$policy" "${flags[@]}" --seed 1234 --out "$out" \
         | tee "$out/table.txt"
 done

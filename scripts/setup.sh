@@ -2,7 +2,8 @@
 # Sets up planetgym on a fresh Debian/Ubuntu machine: system packages the HiGHS LP solver build
 # needs, the Rust release build (CLI + libraries), and the Python virtual environment `.venv`
 # with the planetgym package built by maturin against the same target directory.
-# Then runs the main job (all traffic baselines on the built-in default scenario) unless
+# Then runs the main job (all traffic baselines on the built-in default scenario; files in
+# runs/traffic-baselines) unless
 # `--no-run` is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,5 +30,5 @@ VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" \
     .venv/bin/maturin develop --release --quiet -m python/Cargo.toml --extras test,sb3,notebook,shadow
 
 if [ "${1:-}" != "--no-run" ]; then
-    ./target/release/planetgym baselines --scenario traffic
+    ./target/release/planetgym baselines --scenario traffic --out runs/traffic-baselines
 fi

@@ -235,6 +235,30 @@ pub fn episodes_after_pilot(
     }
 }
 
+/// A warning when every policy got the same return on every episode: the configuration leaves
+/// no decision that changes the outcome, so no table can tell the policies apart (a batch log
+/// whose submit times are start times, at `load_scale = 1`, never queues a job).
+pub fn indistinguishable(results: &[EpisodeResult]) -> Option<String> {
+    let policies: std::collections::BTreeSet<&str> =
+        results.iter().map(|r| r.policy.as_str()).collect();
+    if policies.len() < 2 {
+        return None;
+    }
+    let mut first = std::collections::BTreeMap::new();
+    for r in results {
+        if !paired::tied(*first.entry(r.episode).or_insert(r.reward), r.reward) {
+            return None;
+        }
+    }
+    Some(format!(
+        "every policy ({}) got the same return on each of the {} episodes: this configuration \
+         leaves no decision that changes the outcome (e.g. a batch log at load_scale = 1 never \
+         queues a job), so the policies cannot be told apart",
+        policies.len(),
+        first.len()
+    ))
+}
+
 /// Summarises `results` and compares every policy with the reference, metric by metric.
 /// `fair_baselines` are the names the default reference is chosen from (the scenario's
 /// heuristics, not learned policies); the best of them by mean reward is the reference.
@@ -486,6 +510,22 @@ mod tests {
     fn table(rows: &[EpisodeResult]) -> Result<Comparison, String> {
         let fair = ["a".to_string(), "b".to_string()];
         compare(rows, &[], &fair, &CompareOptions::default())
+    }
+
+    #[test]
+    fn identical_returns_on_every_episode_are_flagged() {
+        let same: Vec<EpisodeResult> = (0..5)
+            .flat_map(|e| [result("a", 0, e, -1.0), result("b", 0, e, -1.0 + 1e-12)])
+            .collect();
+        let why = indistinguishable(&same).unwrap();
+        assert!(
+            why.contains("every policy (2)") && why.contains("5 episodes"),
+            "{why}"
+        );
+        let mut differ = same.clone();
+        differ[7].reward = -1.5;
+        assert_eq!(indistinguishable(&differ), None);
+        assert_eq!(indistinguishable(&same[..1]), None, "one policy alone");
     }
 
     #[test]

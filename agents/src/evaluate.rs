@@ -25,6 +25,17 @@ pub enum EvalError {
 /// Builds a fresh contender for each (contender, episode) job, so jobs can run in parallel.
 pub type ContenderFactory<S> = Box<dyn Fn() -> Contender<S> + Send + Sync>;
 
+/// Names of the contenders that see only what a deployed policy sees (not oracles): the
+/// candidates for a comparison's reference.
+pub fn fair_names<S: Scenario>(contenders: &[ContenderFactory<S>]) -> Vec<String> {
+    contenders
+        .iter()
+        .map(|make| make())
+        .filter(|c| !c.is_oracle())
+        .map(|c| c.name())
+        .collect()
+}
+
 /// One step of a recorded episode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepRecord {

@@ -9,7 +9,7 @@
 
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use planetgym_env::{Action, EnvError, Scenario, ScenarioConfig};
+use planetgym_env::{Action, EnvError, Metric, Scenario, ScenarioConfig};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -34,8 +34,7 @@ pub struct CurveSpec {
     pub x_per_unit: f64,
     /// The metrics read at each x; the first is plotted.
     pub metrics: &'static [&'static str],
-    /// Default plot file, title and axis labels; both axes are plotted in percent.
-    pub plot_file: &'static str,
+    /// Plot title and axis labels; both axes are plotted in percent.
     pub title: &'static str,
     pub x_label: &'static str,
     pub y_label: &'static str,
@@ -90,6 +89,8 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
     const DESCRIPTION: &'static str;
     /// The gymnasium id the Python package registers.
     const GYM_ID: &'static str;
+    /// Unit, direction and meaning of each metric, in `metric_names` order.
+    const METRICS: &'static [Metric];
     /// What its results tables add.
     const REPORT: ReportExtra;
     /// Episodes an evaluation runs when the user names no number: a pilot, then as many as the
@@ -103,6 +104,19 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
     fn build(config: Self::Config) -> Result<Self, EnvError>;
     /// Its classic baselines and labelled oracles, in table order.
     fn baselines(&self, config: &Self::Config) -> Vec<ContenderFactory<Self>>;
+    /// The parameterised baseline names it accepts besides the listed ones, with their ranges
+    /// (for help and error messages), e.g. `greedy-spillover@U (0 < U <= 1)`.
+    const BASELINE_FORMS: &'static [&'static str] = &[];
+    /// The baseline a parameterised `name` (one of `BASELINE_FORMS`) describes: None when
+    /// `name` has none of those forms, an error saying what is allowed when its parameters are
+    /// malformed or out of range.
+    fn baseline_named(
+        &self,
+        _config: &Self::Config,
+        _name: &str,
+    ) -> Option<Result<ContenderFactory<Self>, String>> {
+        None
+    }
     /// The heading of a results table: what was simulated.
     fn heading(&self, config: &Self::Config) -> String;
     /// Decisions in a typical episode (sizes progress bars).
@@ -124,6 +138,9 @@ pub struct ScenarioEntry {
     pub gym_id: &'static str,
     /// The built-in default config, commented field by field.
     pub default_config: &'static str,
+    /// Rewrites a config file's relative data paths to be read from its folder.
+    pub rebase_paths: fn(&mut toml::Table, &std::path::Path),
+    pub metrics: &'static [Metric],
 }
 
 impl ScenarioEntry {
@@ -133,8 +150,44 @@ impl ScenarioEntry {
             description: S::DESCRIPTION,
             gym_id: S::GYM_ID,
             default_config: <S::Config as ScenarioConfig>::DEFAULT_TOML,
+            rebase_paths: <S::Config as ScenarioConfig>::rebase_paths,
+            metrics: S::METRICS,
         }
     }
+}
+
+/// The text of a config file in folder `base` with its relative data paths (traces, node and
+/// pod lists, series) made to point into `base`, so that a config works from any working
+/// directory: a scenario config of `scenario`, or (None) a training config, whose `[env]` table
+/// is a config of the scenario it names. Text that does not parse comes back unchanged (its
+/// loader reports the error).
+pub fn rebase_config_paths(scenario: Option<&str>, text: &str, base: &std::path::Path) -> String {
+    let Ok(mut table) = text.parse::<toml::Table>() else {
+        return text.to_string();
+    };
+    let before = table.clone();
+    let (name, target) = match scenario {
+        Some(name) => (name.to_string(), Some(&mut table)),
+        None => {
+            let name = match table.get("scenario") {
+                Some(toml::Value::String(s)) => s.clone(),
+                _ => "traffic".to_string(),
+            };
+            let env = match table.get_mut("env") {
+                Some(toml::Value::Table(env)) => Some(env),
+                _ => None,
+            };
+            (name, env)
+        }
+    };
+    match (find(&name), target) {
+        (Some(entry), Some(target)) => (entry.rebase_paths)(target, base),
+        _ => return text.to_string(),
+    }
+    if table == before {
+        return text.to_string();
+    }
+    toml::to_string(&table).unwrap_or_else(|_| text.to_string())
 }
 
 #[derive(Debug, Error)]
@@ -166,16 +219,57 @@ impl<S: RegisteredScenario> Built<S> {
     /// Names of the baselines that see only what a deployed policy sees (not oracles): the
     /// candidates for a comparison's reference.
     pub fn fair_baseline_names(&self) -> Vec<String> {
-        self.baselines()
-            .iter()
-            .map(|make| make())
-            .filter(|c| !c.is_oracle())
-            .map(|c| c.name())
-            .collect()
+        crate::evaluate::fair_names(&self.baselines())
     }
 
     pub fn steps_per_episode(&self) -> usize {
         self.env.steps_per_episode(&self.config)
+    }
+
+    /// The baselines `names` names, in that order: listed ones by their exact name, others by
+    /// a parameterised form (`BASELINE_FORMS`). An unknown or repeated name is an error that
+    /// lists what is known.
+    pub fn select_baselines(&self, names: &[String]) -> Result<Vec<ContenderFactory<S>>, String> {
+        let mut listed: Vec<(String, Option<ContenderFactory<S>>)> = self
+            .baselines()
+            .into_iter()
+            .map(|make| (make().name(), Some(make)))
+            .collect();
+        let mut chosen = Vec::with_capacity(names.len());
+        for (k, name) in names.iter().enumerate() {
+            if names[..k].contains(name) {
+                return Err(format!("baseline `{name}` is named twice"));
+            }
+            if let Some(slot) = listed.iter_mut().find(|(n, _)| n == name) {
+                chosen.extend(slot.1.take());
+                continue;
+            }
+            match self.env.baseline_named(&self.config, name) {
+                Some(made) => chosen.push(made.map_err(|why| format!("baseline `{name}`: {why}"))?),
+                None => {
+                    let known: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+                    let forms = if S::BASELINE_FORMS.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; or {}", S::BASELINE_FORMS.join(", "))
+                    };
+                    return Err(format!(
+                        "no baseline `{name}` for scenario {}; known: {}{forms}",
+                        S::NAME,
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(chosen)
+    }
+}
+
+/// A fraction in (0, 1] written in a baseline's name (e.g. the `0.6` of `reactive@0.6`).
+pub fn fraction_in_name(text: &str, what: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{what} `{text}` must be a number in (0, 1]")),
     }
 }
 
@@ -285,6 +379,38 @@ registry!(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// Every scenario's metric descriptions follow its `metric_names`, one for one.
+    #[test]
+    fn metric_descriptions_match_the_reported_metrics() {
+        struct Names;
+        impl ScenarioVisitor for Names {
+            type Output = Vec<&'static str>;
+            type Error = RegistryError;
+            fn visit<S: RegisteredScenario>(
+                self,
+                built: Built<S>,
+            ) -> Result<Self::Output, Self::Error> {
+                Ok(built.env.metric_names().to_vec())
+            }
+        }
+        for entry in SCENARIOS {
+            let config = if entry.name == "traffic" {
+                "[world]\nkind = \"synthetic\""
+            } else {
+                ""
+            };
+            let names = with_scenario(entry.name, config, "test", Names).unwrap();
+            let described: Vec<&str> = entry.metrics.iter().map(|m| m.name).collect();
+            assert_eq!(described, names, "{}", entry.name);
+            assert!(
+                entry
+                    .metrics
+                    .iter()
+                    .all(|m| !m.unit.is_empty() && !m.step.is_empty())
+            );
+        }
+    }
 
     #[test]
     fn traffic_fields_are_listed() {

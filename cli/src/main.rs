@@ -1,72 +1,10 @@
-//! The `planetgym` command line: one module per subcommand under `commands/`.
-
-mod commands;
-
-use clap::{Parser, Subcommand};
-use commands::{baselines, export, forecast, scenarios, shadow, train};
+//! The `planetgym` binary (the command line itself is the library, `planetgym_cli::run`).
 
 /// mimalloc, keeping freed memory (see `planetgym_training::allocator`).
 #[global_allocator]
 static ALLOCATOR: planetgym_training::allocator::Allocator =
     planetgym_training::allocator::Allocator;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "planetgym",
-    version,
-    about = "Reinforcement-learning gym for planet-scale infrastructure scheduling"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// List the scenarios and their config fields, or print one scenario's documented default config.
-    #[command(after_help = scenarios::EXAMPLES)]
-    Scenarios(scenarios::Args),
-    /// Run every classic baseline on the same seeded episodes and print a results table.
-    #[command(after_help = baselines::BASELINES_EXAMPLES)]
-    Baselines(Box<baselines::Args>),
-    /// Train a PPO agent from a config; ends with an evaluation table against the baselines.
-    #[command(after_help = train::EXAMPLES)]
-    Train(train::Args),
-    /// Evaluate a trained policy against the baselines on fresh seeded episodes (same table as `baselines`).
-    #[command(after_help = baselines::EVAL_EXAMPLES)]
-    Eval(Box<baselines::Args>),
-    /// Export a trained policy for production: policy.onnx (normalisation included) + manifest.json.
-    #[command(after_help = export::EXAMPLES)]
-    Export(export::Args),
-    /// Shadow mode: replay logged decisions (JSON Lines) through an exported policy, next to the incumbent's.
-    #[command(after_help = shadow::EXAMPLES)]
-    Shadow(shadow::Args),
-    /// Write simulated decision logs (JSON Lines) with a baseline as the incumbent, for shadow mode.
-    #[command(after_help = shadow::SAMPLE_EXAMPLES)]
-    ShadowSample(shadow::SampleArgs),
-    /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
-    #[command(after_help = forecast::EXAMPLES)]
-    Forecast(forecast::Args),
-}
-
 fn main() {
-    planetgym_training::allocator::keep_freed_memory();
-    let result = match Cli::parse().command {
-        Command::Scenarios(args) => scenarios::run(&args),
-        Command::Baselines(args) => baselines::run_baselines(*args),
-        Command::Eval(args) => baselines::run_eval(*args),
-        Command::Train(args) => train::run(args),
-        Command::Export(args) => export::run(&args),
-        Command::Shadow(args) => shadow::run(args),
-        Command::ShadowSample(args) => shadow::run_sample(args),
-        Command::Forecast(args) => forecast::run(&args),
-    };
-    if let Err(e) = result {
-        // The reader of our output went away (`planetgym ... | head`): nothing left to say.
-        if commands::is_broken_pipe(&e) {
-            std::process::exit(0);
-        }
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
-    }
+    std::process::exit(planetgym_cli::run(std::env::args_os()));
 }

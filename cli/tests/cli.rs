@@ -6,7 +6,7 @@ use planetgym_env::ScenarioConfig;
 use std::process::Command;
 
 mod common;
-use common::planetgym;
+use common::{planetgym, planetgym_in};
 
 #[test]
 fn scenarios_lists_traffic_and_shows_a_default_that_loads_back() {
@@ -16,6 +16,13 @@ fn scenarios_lists_traffic_and_shows_a_default_that_loads_back() {
         out.contains("traffic") && out.contains("demand.global_rate_rps"),
         "{out}"
     );
+    for metric in [
+        "interval_p95_latency_ms [ms, lower is better]",
+        "gpu_allocation_ratio [fraction, higher is better]",
+        "demand_rps [requests/s]",
+    ] {
+        assert!(out.contains(metric), "{metric}:\n{out}");
+    }
     let (ok, shown, _) = planetgym(&["scenarios", "--show", "traffic"]);
     assert!(ok);
     assert!(
@@ -104,7 +111,16 @@ fn baselines_prints_the_table_and_writes_json_csv_and_timeseries() {
         "--seed",
         "4",
     ]);
-    assert_eq!(again, out);
+    // The same table; only the last line (the files written) differs.
+    let table = |text: &str| {
+        text.trim_end()
+            .rsplit_once('\n')
+            .map(|(t, _)| t.to_string())
+    };
+    assert_eq!(table(&again), table(&out));
+    assert!(again.ends_with(
+        "no files written: --out DIR keeps the per-episode rows, the table and the plots\n"
+    ));
 }
 
 #[test]
@@ -750,5 +766,171 @@ fn holdout_evaluates_on_the_shared_holdout_split() {
     assert!(
         text.contains("day22-30"),
         "the heading names the holdout series: {text}"
+    );
+}
+
+#[test]
+fn baselines_run_the_chosen_policies_and_write_only_under_out() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = cwd.path().join("results");
+    let out_arg = out.to_str().unwrap();
+    let args = [
+        "baselines",
+        "--scenario",
+        "capacity",
+        "--set",
+        "episode_periods=24",
+        "--episodes",
+        "2",
+        "--policies",
+        "reactive@0.7,forecast+30%:holt-winters-additive(24),oracle-dp (perfect foresight)",
+    ];
+    let every_step = [("PLANETGYM_PROGRESS_SECONDS", "0")];
+    let (ok, stdout, stderr) = planetgym_in(
+        cwd.path(),
+        &every_step,
+        &[&args[..], &["--out", out_arg]].concat(),
+    );
+    assert!(ok, "{stderr}");
+    for policy in [
+        "reactive@0.7",
+        "forecast+30%:holt-winters-additive(24)",
+        "oracle-dp",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(policy)),
+            "{policy}:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("reactive@0.8"), "{stdout}");
+    for file in ["episodes.csv", "table.csv", "table.json"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    let episodes = std::fs::read_to_string(out.join("episodes.csv")).unwrap();
+    assert_eq!(episodes.lines().count(), 1 + 3 * 2);
+    // Plain progress lines in logs (stderr is a pipe here), and a last one when done.
+    assert!(
+        stderr.contains("evaluating (steps): ") && stderr.contains("(done)"),
+        "{stderr}"
+    );
+    // Nothing lands in the working directory but --out, and nothing at all without it.
+    let entries: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1);
+    std::fs::remove_dir_all(&out).unwrap();
+    let (ok, stdout, stderr) = planetgym_in(cwd.path(), &[], &args);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("no files written"), "{stdout}");
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+
+    let (ok, _, stderr) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "capacity",
+        "--policies",
+        "reactive@2",
+    ]);
+    assert!(
+        !ok && stderr.contains("--policies: baseline `reactive@2`"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "traffic",
+        "--policies",
+        "lp,nope",
+    ]);
+    assert!(
+        !ok && stderr.contains("no baseline `nope`") && stderr.contains("greedy-spillover@U"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = planetgym_in(
+        cwd.path(),
+        &[("PLANETGYM_PROGRESS_SECONDS", "forever")],
+        &args,
+    );
+    assert!(
+        !ok && stderr.contains("PLANETGYM_PROGRESS_SECONDS"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_configuration_where_every_policy_scores_the_same_is_flagged() {
+    // The NASA log's submit times are start times: at its own load no job ever queues.
+    let (ok, _, stderr) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "batch",
+        "--trace",
+        "builtin:nasa_ipsc",
+        "--jobs",
+        "64",
+        "--episodes",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("warning: every policy"), "{stderr}");
+}
+
+#[test]
+fn relative_data_paths_in_a_config_file_are_read_from_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, configs) = (dir.path().join("data"), dir.path().join("configs"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&configs).unwrap();
+    let mut nodes = String::from("sn,cpu_milli,memory_mib,gpu,model\n");
+    for i in 0..8 {
+        nodes += &format!("n{i},32000,131072,4,T4\n");
+    }
+    std::fs::write(data.join("nodes.csv"), nodes).unwrap();
+    let mut pods = String::from(
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time\n",
+    );
+    for i in 0..6 {
+        pods += &format!("p{i},4000,8192,1,500,,LS,Running,{i},,{i}\n");
+    }
+    std::fs::write(data.join("pods.csv"), pods).unwrap();
+    let config = configs.join("placement.toml");
+    std::fs::write(
+        &config,
+        "nodes = \"../data/nodes.csv\"\npods = \"../data/pods.csv\"\n",
+    )
+    .unwrap();
+    // Run from an unrelated working directory: the paths are the config file's.
+    let (ok, out, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "placement",
+        "--config",
+        config.to_str().unwrap(),
+        "--episodes",
+        "1",
+        "--policies",
+        "best-fit",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("8 nodes, 32 GPUs"), "{out}");
+    // A training config's [env] table is a scenario config, read the same way.
+    let train = configs.join("train.toml");
+    std::fs::write(
+        &train,
+        "scenario = \"placement\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n[env]\nnodes = \"../data/nodes.csv\"\npods = \"../data/pods.csv\"\n[ppo]\nrollout_steps = 32\n[eval]\nepisodes = 0\n",
+    )
+    .unwrap();
+    let run = dir.path().join("run");
+    let (ok, _, err) = planetgym(&[
+        "train",
+        "--config",
+        train.to_str().unwrap(),
+        "--run-dir",
+        run.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let scenario = std::fs::read_to_string(run.join("scenario.toml")).unwrap();
+    let configs = std::fs::canonicalize(&configs).unwrap();
+    assert!(
+        scenario.contains(&configs.join("../data/nodes.csv").display().to_string()),
+        "{scenario}"
     );
 }

@@ -42,12 +42,46 @@ pub trait ScenarioConfig: DeserializeOwned {
         Self::from_toml(&text, &path.display().to_string())
     }
 
+    /// Rewrites the data paths in `table` (a user config read from a file in `base`) so that
+    /// relative ones are read from `base` rather than the working directory.
+    fn rebase_paths(_table: &mut Table, _base: &std::path::Path) {}
+
     /// The built-in default. A unit test of every scenario checks that it parses and
     /// validates; if it did not, every use of the scenario would fail.
     fn builtin_default() -> Self {
         #[allow(clippy::expect_used)]
         Self::from_toml("", "built-in default")
             .expect("built-in default config parses and validates")
+    }
+}
+
+/// `path` as read from `base`: a relative path is joined to it; `builtin:` names and absolute
+/// paths are unchanged.
+pub fn rebased(path: &str, base: &std::path::Path) -> String {
+    if path.is_empty() || path.starts_with("builtin:") || std::path::Path::new(path).is_absolute() {
+        return path.to_string();
+    }
+    base.join(path).display().to_string()
+}
+
+/// Applies `f` to the string at dotted `key` of `table`, or to each string of an array there
+/// (absent keys and other types are left for validation to report).
+pub fn map_strings(table: &mut Table, key: &str, f: &dyn Fn(&str) -> String) {
+    let (head, rest) = match key.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (key, None),
+    };
+    match (table.get_mut(head), rest) {
+        (Some(Value::Table(inner)), Some(rest)) => map_strings(inner, rest, f),
+        (Some(Value::String(s)), None) => *s = f(s),
+        (Some(Value::Array(items)), None) => {
+            for item in items {
+                if let Value::String(s) = item {
+                    *s = f(s);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -50,7 +50,7 @@ pub use config::ScenarioConfig;
 pub use error::{ActionError, EnvError};
 pub use features::{Feature, FeatureSpec, Layout};
 pub use placement::{PlacementConfig, PlacementObs, PlacementScenario};
-pub use scenario::{Info, MetricAggregation, Scenario, Transition};
+pub use scenario::{Better, Info, Metric, MetricAggregation, Scenario, Transition};
 pub use spaces::{Action, Space};
 pub use traffic::{TrafficConfig, TrafficObs, TrafficOracleView, TrafficScenario};
 pub use vec_env::{AutoresetMode, VecEnv, episode_seed};

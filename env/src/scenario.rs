@@ -30,6 +30,59 @@ pub enum MetricAggregation {
     Final,
 }
 
+/// Which direction of a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+    /// A condition of the episode, not a score (e.g. the demand served).
+    Neither,
+}
+
+impl Better {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+            Better::Neither => "neither",
+        }
+    }
+}
+
+/// What a metric measures: its unit, which way is better, and what one step reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    /// `ms`, `s`, `USD`, `fraction`, `count`, ... (`1` for a dimensionless ratio).
+    pub unit: &'static str,
+    pub better: Better,
+    /// What the value of one step is (the episode's value follows the scenario's aggregation).
+    pub step: &'static str,
+}
+
+impl Metric {
+    /// What an episode's value of this metric is, under `aggregation`.
+    pub fn episode(&self, aggregation: MetricAggregation) -> String {
+        match aggregation {
+            MetricAggregation::PerStepMean => {
+                format!("the mean over the episode's steps of: {}", self.step)
+            }
+            MetricAggregation::Final => format!("at the episode's end: {}", self.step),
+        }
+    }
+}
+
+/// The names of `metrics`, in order (for `Scenario::metric_names`).
+pub const fn metric_names<const N: usize>(metrics: &[Metric; N]) -> [&'static str; N] {
+    let mut names = [""; N];
+    let mut i = 0;
+    while i < N {
+        names[i] = metrics[i].name;
+        i += 1;
+    }
+    names
+}
+
 /// What one step returns (gymnasium's `(obs, reward, terminated, truncated, info)`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition<O> {
@@ -89,6 +142,12 @@ pub trait Scenario: Send + Sync {
     fn encode(&self, obs: &Self::Obs, out: &mut [f32]);
     /// What an oracle may see about the interval the next action will act on.
     fn oracle_view(&self) -> &Self::OracleView;
+
+    /// Who each entity row of `encode`'s output is, for people reading observations: a job, a
+    /// node, a region-site pair (`""` for an empty row). Empty for flat layouts.
+    fn entity_labels(&self, _obs: &Self::Obs) -> Vec<String> {
+        Vec::new()
+    }
 
     /// For actions made of rows decided independently (a traffic split's regions): the reward
     /// the next `step(action)` would earn had row `r` been `reference`'s row `r` instead, for

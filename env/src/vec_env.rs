@@ -152,6 +152,12 @@ impl<S: Scenario> VecEnv<S> {
         self.mode
     }
 
+    /// Whether copy `i` ended its episode on the last step and will reset on the next one
+    /// (`NextStep` mode), ignoring that step's action.
+    pub fn awaiting_reset(&self, i: usize) -> bool {
+        self.copies.get(i).is_some_and(|c| c.needs_reset)
+    }
+
     /// Restarts every copy from `seed` (episode counters back to 0).
     pub fn reset(&mut self, seed: u64) {
         self.seed = seed;

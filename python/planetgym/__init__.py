@@ -10,6 +10,7 @@ and evaluation tables, and exported policies for production shadow mode (``expor
 from planetgym._config import to_toml as _to_toml
 from planetgym._core import __version__, default_config, scenario_names
 from planetgym._core import resolve_config as _resolve
+from planetgym.baseline import Baseline, baseline
 from planetgym.compare import Comparison, compare
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
 from planetgym.shadow import ShadowPolicy, export
@@ -20,13 +21,15 @@ from planetgym.vector import PlanetgymVectorEnv, make_vec
 def resolve_config(scenario: str, config=None, **overrides) -> str:
     """The complete config of ``scenario`` (defaults merged with ``config`` and ``overrides``)
     as TOML, after checking it: ValueError names the wrong field and what is allowed."""
-    text, origin = _to_toml(config, overrides)
+    text, origin = _to_toml(config, overrides, scenario)
     return _resolve(scenario, text, origin)
 
 register_envs()
 
 __all__ = [
     "__version__",
+    "Baseline",
+    "baseline",
     "ENV_IDS",
     "PlanetgymEnv",
     "PlanetgymVectorEnv",

@@ -39,9 +39,15 @@ def _plain(value: Any) -> Any:
     raise ValueError(f"config value {value!r} of type {type(value).__name__} is not a TOML value")
 
 
-def to_toml(config: ConfigLike = None, overrides: Mapping[str, Any] | None = None) -> tuple[str, str]:
+def to_toml(
+    config: ConfigLike = None,
+    overrides: Mapping[str, Any] | None = None,
+    scenario: str | None = None,
+) -> tuple[str, str]:
     """(TOML text, origin named in errors) for a config given as a dict, a path to a TOML file or
-    None (the defaults), with `overrides` merged over it table by table."""
+    None (the defaults), with `overrides` merged over it table by table. A file's relative data
+    paths (traces, node and pod lists, series) are read from its folder: ``scenario`` names the
+    scenario of a scenario config; None reads the file as a training config."""
     overrides = dict(overrides or {})
     if config is None or isinstance(config, Mapping):
         origin = "config"
@@ -55,6 +61,7 @@ def to_toml(config: ConfigLike = None, overrides: Mapping[str, Any] | None = Non
             text = path.read_text()
         except OSError as e:
             raise OSError(f"cannot read config {path}: {e.strerror or e}") from e
+        text = _core.rebase_config_paths(text, str(path.resolve().parent), scenario)
         if not overrides:
             return text, origin
         try:

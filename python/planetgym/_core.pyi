@@ -33,6 +33,7 @@ def train(
     resume: bool = False,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     seeds: int = 1,
+    command: list[str] = ...,
 ) -> dict[str, Any]:
     """Runs the PPO trainer (GIL released), ``seeds`` independent runs (run K in
     ``run_dir/run-K`` when more than one). ``callback(report)`` after every update; False, an
@@ -49,12 +50,25 @@ def evaluate(
     origin: str = "config",
     baselines: list[str] | None = None,
     policies: list[tuple[str, str | PathLike[str]]] = ...,
+    callables: list[tuple[str, Callable[[Any, Any], Any]]] = ...,
     episodes: int | None = None,
     seed: int = 0,
     reference: str | None = None,
-) -> dict[str, list[Any]]:
-    """Columns policy, oracle, run, episode, seed, steps, reward and one per metric: one row per
-    (policy, training run, episode), identical episodes for every policy."""
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """{"columns": policy, oracle, run, episode, seed, steps, reward and one per metric (one row
+    per (policy, training run, episode), identical episodes for every policy), "metrics": each
+    metric's name, unit, better and episode meaning, "fair_baselines", "warning" (every policy
+    scored the same on every episode) or None}. Callables take (obs float32 [obs_len], mask bool
+    [mask_len] or None) and return a flat float64 action row; ``progress(done, total)`` counts
+    steps."""
+
+def rebase_config_paths(text: str, base: str | PathLike[str], scenario: str | None = None) -> str:
+    """A config file's text with its relative data paths pointing into its folder ``base``
+    (``scenario`` None: a training config)."""
+
+def cli(argv: list[str]) -> int:
+    """The ``planetgym`` command line on ``argv`` (program name first); the exit status."""
 
 def aggregate_interval(
     scores: list[list[float]],
@@ -109,6 +123,12 @@ class Env:
         """One flat float64 action row -> (obs, reward, terminated, truncated, metrics,
         remapped)."""
     def action_mask(self) -> npt.NDArray[np.bool_] | None: ...
+    def entity_labels(self) -> list[str]:
+        """Who each entity row of the current observation is ("" for an empty row)."""
+    def add_baseline(self, name: str) -> tuple[int, str, bool]:
+        """Attaches baseline ``name``: (id, row name, is_oracle)."""
+    def baseline_act(self, id: int) -> npt.NDArray[np.float64]:
+        """Baseline ``id``'s action in the current state, as a flat row."""
 
 class VecEnv:
     """N copies stepped together on Rust threads (``planetgym.make_vec`` and the SB3 adapter)."""

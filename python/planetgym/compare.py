@@ -121,7 +121,9 @@ def compare(
     scenario = scenario or results.attrs.get("scenario")
     if scenario is None:
         raise ValueError("scenario is required with results that do not name it (results.attrs)")
-    fair = [name for name, oracle in _core.baselines(scenario) if not oracle]
+    fair = results.attrs.get("fair_baselines") or [
+        name for name, oracle in _core.baselines(scenario) if not oracle
+    ]
     metrics = [c for c in results.columns if c not in _FIXED_COLUMNS]
     out = json.loads(_core.compare_columns(
         list(map(str, results["policy"])),

@@ -49,14 +49,23 @@ class PlanetgymEnv(gymnasium.Env):
     ) -> None:
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: planetgym envs do not render; use None")
-        text, origin = to_toml(config, overrides)
+        text, origin = to_toml(config, overrides, scenario)
         self._core = _core.Env(scenario, text, origin, illegal_actions)
+        #: The observation of the current state (what ``reset``/``step`` last returned), kept
+        #: so that attached baselines can check what they are asked to act on.
+        self.last_observation: np.ndarray | None = None
         self.description: dict = self._core.describe()
         self.scenario = scenario
         self.render_mode = None
         self.observation_space = observation_space(self.description)
         self.action_space = action_space(self.description)
         self.metric_names: tuple[str, ...] = tuple(self.description["metric_names"])
+
+    @property
+    def metric_info(self) -> dict[str, dict]:
+        """Each metric of ``info`` by name: its ``unit``, which way is ``better`` (higher, lower
+        or neither) and what an ``episode`` value in evaluation tables is."""
+        return {m["name"]: m for m in self.description["metrics"]}
 
     @property
     def feature_names(self) -> list[str]:
@@ -68,11 +77,13 @@ class PlanetgymEnv(gymnasium.Env):
     ) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
         obs = self._core.reset(episode_seed(seed, options, self.np_random))
+        self.last_observation = obs.copy()
         return obs, self._mask_info({})
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
         flat = flat_actions(self.action_space, action)
         obs, reward, terminated, truncated, metrics, remapped = self._core.step(flat)
+        self.last_observation = obs.copy()
         info = dict(zip(self.metric_names, metrics))
         info["action_remapped"] = remapped
         return obs, float(reward), bool(terminated), bool(truncated), self._mask_info(info)
@@ -83,10 +94,20 @@ class PlanetgymEnv(gymnasium.Env):
         after the other; None for continuous spaces."""
         return self._core.action_mask()
 
+    def entity_labels(self) -> list[str]:
+        """Who each entity row of the current observation is: ``job 4711`` (batch, by its
+        number in the log), the node's name (placement), ``region -> site k (its region)``
+        (traffic with ``observation="pairs"``); ``""`` for an empty row, ``[]`` for flat
+        layouts. Also in every ``info["entities"]``. Row ``i`` holds the features
+        ``e{i}.*`` of ``feature_names``."""
+        return self._core.entity_labels()
+
     def _mask_info(self, info: dict) -> dict:
         mask = self._core.action_mask()
         if mask is not None:
             info["action_mask"] = mask
+        if self.description["layout"]["kind"] == "entity":
+            info["entities"] = self._core.entity_labels()
         return info
 
 

@@ -44,7 +44,7 @@ class PlanetgymSB3VecEnv(VecEnv):
         **overrides: Any,
     ) -> None:
         n_envs, seed, threads = count("n_envs", n_envs), count("seed", seed), count("threads", threads)
-        text, origin = to_toml(config, overrides)
+        text, origin = to_toml(config, overrides, _scenario_name(scenario))
         self._core = _core.VecEnv(
             _scenario_name(scenario),
             n_envs,

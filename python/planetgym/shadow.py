@@ -37,7 +37,7 @@ def export(run_dir: PathLike, out_dir: PathLike) -> dict[str, Any]:
 def record_schema(target: str | PathLike, config: Any = None, **overrides: Any) -> dict[str, Any]:
     """The JSON Schema of a decision record, for a scenario name (with its config) or for the
     export in a directory (same as ``planetgym shadow --schema``)."""
-    text, _ = to_toml(config, overrides)
+    text, _ = to_toml(config, overrides, os.fspath(target))
     return json.loads(_core.record_schema(os.fspath(target), text))
 
 
@@ -53,7 +53,7 @@ def sample_records(
     baseline's name (see ``baselines``) or a trained policy's directory (same as
     ``planetgym shadow-sample``)."""
     records, seed = count("records", records), count("seed", seed)
-    text, _ = to_toml(config, overrides)
+    text, _ = to_toml(config, overrides, scenario)
     lines = _core.sample_records(scenario, os.fspath(incumbent), records, text, seed)
     return [json.loads(line) for line in lines.splitlines()]
 

@@ -8,6 +8,7 @@ import os
 import sys
 import time
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -17,7 +18,7 @@ import pandas as pd
 
 from planetgym import _core
 from planetgym._config import ConfigLike, count, to_toml
-from planetgym._spaces import action_space, unflatten_actions
+from planetgym._spaces import action_space, flat_actions, unflatten_actions
 from planetgym.envs import feature_names
 
 PathLike = str | os.PathLike
@@ -35,7 +36,8 @@ class TrainResult:
     #: Stopped before ``total_steps`` (callback returned False, or KeyboardInterrupt); the run
     #: directory holds a checkpoint: continue with ``train(run_dir=..., resume=True)``.
     interrupted: bool
-    #: The last update's report (losses, returns, every scenario metric, SPS, learning rate).
+    #: The last update's report (losses, returns, every scenario metric, SPS, learning rate);
+    #: a value that update did not have (the return when no episode ended) is None.
     last: dict | None
     #: The final evaluation against the baselines: per (policy, metric) the mean and ci95 over
     #: ``episodes``, and the paired comparison with the reference (difference, p_improvement
@@ -49,10 +51,11 @@ class TrainResult:
 
 
 def _progress(report: dict) -> None:
+    ret = report["charts/episode_return"]
     sys.stderr.write(
         f"\rupdate {report['updates']}/{report['total_updates']}  "
         f"{report['env_steps']} steps  {report['charts/sps']:.0f} steps/s  "
-        f"return {report['charts/episode_return']:.4g}   "
+        f"return {'-' if ret is None else format(ret, '.4g')}   "
     )
     sys.stderr.flush()
 
@@ -105,7 +108,10 @@ def train(
         return callback(report) if callback is not None else None
 
     seeds = count("seeds", seeds)
-    out = _core.train(text, Path(run_dir), origin, resume, on_update, seeds=seeds)
+    # What started the run, recorded in its sessions.jsonl: the Python process and the call.
+    command = [sys.executable, *sys.argv, f"planetgym.train(config={config!r}, resume={resume}, "
+               f"seeds={seeds}, **{overrides!r})"]
+    out = _core.train(text, Path(run_dir), origin, resume, on_update, seeds=seeds, command=command)
     if progress:
         sys.stderr.write("\n")
     if out["keyboard_interrupt"]:
@@ -194,61 +200,147 @@ def load_policy(path: PathLike, name: str = "ppo", mode: str = "greedy", seed: i
 def baselines(scenario: str, config: ConfigLike = None, **overrides: Any) -> list[str]:
     """Names of ``scenario``'s baselines (oracles, which see hidden information and give
     bounds rather than fair comparisons, have names that say so)."""
-    text, origin = to_toml(config, overrides)
+    text, origin = to_toml(config, overrides, scenario)
     return [name for name, _ in _core.baselines(scenario, text, origin)]
 
 
+PolicyLike = Any
+"""What ``evaluate`` runs: a baseline name (parameters allowed, e.g. ``"reactive@0.7"``), a
+``Policy``, a directory of a trained policy, a Stable-Baselines3 / sb3-contrib model, or any
+callable ``(obs, mask) -> action``."""
+
+
+def _callable_name(p: Any, k: int) -> str:
+    """A row name for an unnamed model or function: its ``__name__``, else its type and place."""
+    if hasattr(p, "predict"):  # a Stable-Baselines3 model
+        return f"{type(p).__name__.lower()}-{k}"
+    name = getattr(p, "__name__", "")
+    return name if isinstance(name, str) and name.isidentifier() else f"callable-{k}"
+
+
+def _sb3_callable(model: Any) -> Callable[[np.ndarray, np.ndarray | None], Any]:
+    """A Stable-Baselines3 model's greedy action (MaskablePPO gets the mask)."""
+    import inspect
+
+    masked = "action_masks" in inspect.signature(model.predict).parameters
+
+    def act(obs: np.ndarray, mask: np.ndarray | None) -> Any:
+        if masked and mask is not None:
+            return model.predict(obs, deterministic=True, action_masks=mask)[0]
+        return model.predict(obs, deterministic=True)[0]
+
+    return act
+
+
+def _flattened(space: Any, function: Callable[..., Any], name: str) -> Callable[..., np.ndarray]:
+    """``function``'s actions as the flat float64 rows the Rust evaluator takes."""
+
+    def act(obs: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        try:
+            return flat_actions(space, function(obs, mask))
+        except ValueError as e:
+            raise ValueError(f"policy {name}: {e}") from e
+
+    return act
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """tqdm in a notebook or terminal, a plain line every 10 s in logs."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=0, desc=label, unit="step", mininterval=0.5 if sys.stderr.isatty() else 10.0,
+               file=sys.stderr, leave=False)
+
+    def update(done: int, total: int) -> None:
+        if total != bar.total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - bar.n)
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
 def evaluate(
-    policies: Iterable[str | Policy | PathLike] | None = None,
+    policies: Iterable[PolicyLike] | dict[str, PolicyLike] | PolicyLike | None = None,
     scenario: str | None = None,
     episodes: int | None = None,
     seed: int = 0,
     config: ConfigLike = None,
     reference: str | None = None,
+    progress: bool = True,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Runs policies on identical seeded episodes and returns one row per (policy, episode)
     with the episode return and every scenario metric.
 
-    ``policies`` holds baseline names (see ``baselines``), ``Policy`` objects and directories
-    of trained policies (one of them alone is read as a list of one); None runs every baseline.
-    A list may not be empty or name a policy twice. ``scenario`` defaults to the trained
-    policies' scenario, and ``config`` to the config they were trained on. ``episodes=None``
-    runs the scenario's pilot and extends it until the paired comparisons with ``reference``
-    (default: the best fair baseline) are precise enough (as ``planetgym baselines`` does
-    without ``--episodes``).
+    ``policies`` holds baseline names (see ``baselines``; parameterised ones such as
+    ``"greedy-spillover@0.6"``, ``"reactive@0.7"`` or
+    ``"forecast+30%:holt-winters-additive(24)"`` too), ``Policy`` objects, directories of trained
+    policies, Stable-Baselines3 / sb3-contrib models (greedy actions; MaskablePPO gets the
+    mask) and any callable ``(obs, mask) -> action`` (``obs`` as the gymnasium env gives it,
+    ``mask`` the legal actions or None); one of them alone is read as a list of one, and a dict
+    names each policy by its key. None runs every baseline. A list may not be empty or name a
+    policy twice. Every policy runs through the same Rust evaluator on the same episodes;
+    callables are called one at a time but episodes interleave, so they should keep no
+    per-episode state. ``scenario``
+    defaults to the trained policies' scenario, and ``config`` to the config they were
+    trained on. ``episodes=None`` runs the scenario's pilot and extends it until the paired
+    comparisons with ``reference`` (default: the best fair baseline) are precise enough (as
+    ``planetgym baselines`` does without ``--episodes``). ``progress`` shows a progress bar
+    (tqdm; plain lines every 10 s when stderr is not a terminal). ``attrs`` of the result:
+    ``scenario``, ``fair_baselines`` (the reference candidates) and ``metrics`` (per metric:
+    ``unit``, ``better`` = higher/lower/neither, and what an ``episode`` value is).
     """
     seed = count("seed", seed)
     if episodes is not None:
         episodes = count("episodes", episodes)
+    if isinstance(policies, (str, os.PathLike, Policy)) or (
+        policies is not None and not isinstance(policies, (dict, list, tuple)) and
+        (callable(policies) or hasattr(policies, "predict"))
+    ):
+        policies = [policies]
+    named: list[tuple[str | None, Any]] | None = None
+    if isinstance(policies, dict):
+        named = [(str(k), v) for k, v in policies.items()]
+    elif policies is not None:
+        named = [(None, p) for p in policies]
     names: list[str] | None = None
     trained: list[Policy] = []
-    if isinstance(policies, (str, os.PathLike, Policy)):
-        policies = [policies]
-    if policies is not None:
-        policies = list(policies)
-        if not policies:
+    functions: list[tuple[str, Any]] = []
+    if named is not None:
+        if not named:
             raise ValueError("policies is empty: list at least one, or pass None for every baseline")
-        labels = [p.name if isinstance(p, Policy) else repr(p) for p in policies]
+        labels = [p.name if isinstance(p, Policy) else repr(p) for _, p in named
+                  if isinstance(p, (str, os.PathLike, Policy))]
         twice = sorted({label for label in labels if labels.count(label) > 1})
         if twice:
             raise ValueError(f"policies lists {', '.join(twice)} more than once: each policy runs once per episode")
         names = []
-        for p in policies:
+        for k, (label, p) in enumerate(named):
             if isinstance(p, Policy):
-                trained.append(p)
+                trained.append(p if label is None else load_policy(p.path, name=label))
             elif isinstance(p, str) and not os.path.isdir(p):
+                if label is not None and label != p:
+                    raise ValueError(f"baseline {p!r} keeps its own name, not {label!r}")
                 names.append(p)
             elif isinstance(p, (str, os.PathLike)):
-                trained.append(load_policy(p, name=Path(p).name))
+                trained.append(load_policy(p, name=label or Path(p).name))
+            elif hasattr(p, "predict"):
+                functions.append((label or _callable_name(p, k), _sb3_callable(p)))
+            elif callable(p):
+                functions.append((label or _callable_name(p, k), p))
             else:
-                raise ValueError(f"not a policy: {p!r} (a baseline name, a Policy or a directory)")
-    taken = (names or []) + [p.name for p in trained]
+                raise ValueError(
+                    f"not a policy: {p!r} (a baseline name, a Policy, a directory, a "
+                    "Stable-Baselines3 model or a callable (obs, mask) -> action)"
+                )
+    taken = (names or []) + [p.name for p in trained] + [n for n, _ in functions]
     clash = sorted({n for n in taken if taken.count(n) > 1})
     if clash:
         raise ValueError(
-            f"two policies are named {', '.join(clash)}: rows are told apart by name (rename a "
-            "directory, or load it with load_policy(path, name=...))"
+            f"two policies are named {', '.join(clash)}: rows are told apart by name (pass a "
+            "dict {name: policy}, or load a directory with load_policy(path, name=...))"
         )
     scenarios = {p.scenario for p in trained}
     if scenario is None:
@@ -260,19 +352,35 @@ def evaluate(
     if config is None and not overrides and trained:
         text, origin = trained[0].description["resolved_config"], "the policy's scenario config"
     else:
-        text, origin = to_toml(config, overrides)
-    columns = _core.evaluate(
-        scenario,
-        text,
-        origin,
-        baselines=names,
-        policies=[(p.name, p.path) for p in trained],
-        episodes=episodes,
-        seed=seed,
-        reference=reference,
-    )
-    frame = pd.DataFrame(columns)
+        text, origin = to_toml(config, overrides, scenario)
+    callables = []
+    if functions:
+        space = action_space(_core.Env(scenario, text, origin).describe())
+        callables = [(name, _flattened(space, f, name)) for name, f in functions]
+    bar = _progress_bar(f"evaluate {scenario}") if progress else None
+    try:
+        out = _core.evaluate(
+            scenario,
+            text,
+            origin,
+            baselines=names,
+            policies=[(p.name, p.path) for p in trained],
+            callables=callables,
+            episodes=episodes,
+            seed=seed,
+            reference=reference,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()  # type: ignore[attr-defined]
+    if out["warning"] is not None:
+        warnings.warn(out["warning"], UserWarning, stacklevel=2)
+    frame = pd.DataFrame(out["columns"])
     frame.attrs["scenario"] = scenario
+    frame.attrs["fair_baselines"] = out["fair_baselines"]
+    #: Each metric's unit, which way is better and what an episode's value is.
+    frame.attrs["metrics"] = {m["name"]: m for m in out["metrics"]}
     return frame
 
 

@@ -25,7 +25,9 @@ class PlanetgymVectorEnv(VectorEnv):
 
     ``infos`` holds each scenario metric (with gymnasium's ``_name`` presence masks: a copy
     that was just reset reports none), ``action_remapped`` and, for masked scenarios,
-    ``action_mask`` ``[num_envs, mask_len]``. Other arguments as ``PlanetgymEnv``.
+    ``action_mask`` ``[num_envs, mask_len]``. A copy whose episode has just ended (so its next
+    action is ignored) gets an all-true mask row, never an all-false one, so masked samplers
+    can always draw. Other arguments as ``PlanetgymEnv``.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -43,7 +45,7 @@ class PlanetgymVectorEnv(VectorEnv):
         if render_mode is not None:
             raise ValueError(f"render_mode={render_mode!r}: planetgym envs do not render; use None")
         num_envs, threads = count("num_envs", num_envs), count("threads", threads)
-        text, origin = to_toml(config, overrides)
+        text, origin = to_toml(config, overrides, _scenario_name(scenario))
         self._core = _core.VecEnv(
             scenario,
             num_envs,

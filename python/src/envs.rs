@@ -18,6 +18,19 @@ pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py,
     d.set_item("scenario", meta.scenario)?;
     d.set_item("resolved_config", &meta.resolved_config)?;
     d.set_item("metric_names", &meta.metric_names)?;
+    let metrics = meta
+        .metrics
+        .iter()
+        .map(|(name, unit, better, episode)| {
+            let m = PyDict::new(py);
+            m.set_item("name", name)?;
+            m.set_item("unit", unit)?;
+            m.set_item("better", better)?;
+            m.set_item("episode", episode)?;
+            Ok(m)
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    d.set_item("metrics", metrics)?;
     d.set_item("obs_len", meta.spec.encoded_len())?;
     d.set_item("mask_len", meta.mask_len)?;
     d.set_item("feature_spec_hash", meta.spec.hash())?;
@@ -168,6 +181,34 @@ impl Env {
             return Err(before_reset("action_masks()"));
         }
         Ok(self.env.mask().map(|m| PyArray1::from_slice(py, m)))
+    }
+
+    /// Who each entity row of the current observation is (a job, a node, a region-site pair;
+    /// "" for an empty row); empty for flat layouts.
+    fn entity_labels(&self) -> PyResult<Vec<String>> {
+        if !self.started {
+            return Err(before_reset("entity_labels()"));
+        }
+        Ok(self.env.entity_labels())
+    }
+
+    /// Attaches baseline `name` to this env: (id, row name, is_oracle).
+    fn add_baseline(&mut self, name: &str) -> PyResult<(usize, String, bool)> {
+        self.env.add_baseline(name).map_err(value_error)
+    }
+
+    /// Baseline `id`'s action in the current state, as a flat float64 row.
+    fn baseline_act<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        if !self.started {
+            return Err(before_reset("a baseline's act"));
+        }
+        let env = &mut self.env;
+        let action = py.detach(|| env.baseline_act(id)).map_err(value_error)?;
+        Ok(PyArray1::from_vec(py, actions::to_values(&action)))
     }
 }
 

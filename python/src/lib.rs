@@ -3,6 +3,7 @@
 //! (`python/planetgym`).
 
 mod actions;
+mod callable_policy;
 mod dynamic;
 mod envs;
 mod errors;
@@ -13,6 +14,21 @@ mod training;
 use errors::{any_error, value_error};
 use planetgym_agents::registry::{self, RegisteredScenario, SCENARIOS, with_scenario};
 use pyo3::prelude::*;
+
+/// The `planetgym` command line run on `argv` (program name first), with the GIL released;
+/// returns the exit status (the `planetgym` console script's entry point).
+#[pyfunction]
+fn cli(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| planetgym_cli::run(argv.into_iter().map(Into::into)))
+}
+
+/// The text of a config file in folder `base` with its relative data paths pointing into
+/// `base`: a config of `scenario`, or (None) a training config.
+#[pyfunction]
+#[pyo3(signature = (text, base, scenario = None))]
+fn rebase_config_paths(text: &str, base: std::path::PathBuf, scenario: Option<&str>) -> String {
+    registry::rebase_config_paths(scenario, text, &base)
+}
 
 /// Names of the scenarios this build provides.
 #[pyfunction]
@@ -78,6 +94,8 @@ static ALLOCATOR: planetgym_training::allocator::Allocator =
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     planetgym_training::allocator::keep_freed_memory();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(rebase_config_paths, m)?)?;
     m.add_function(wrap_pyfunction!(scenario_names, m)?)?;
     m.add_function(wrap_pyfunction!(gym_ids, m)?)?;
     m.add_function(wrap_pyfunction!(default_config, m)?)?;

@@ -1,12 +1,14 @@
 //! Training, loaded policies and evaluation, as the Python package calls them.
 
 use crate::actions;
+use crate::callable_policy::{CallablePolicy, Shared};
 use crate::dynamic::Meta;
 use crate::errors::{any_error, value_error};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use planetgym_agents::comparison;
-use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult};
+use planetgym_agents::evaluate::EpisodeResult;
+use planetgym_agents::evaluate::fair_names;
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
 use planetgym_agents::{Policy as _, PolicyError};
@@ -18,8 +20,8 @@ use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
@@ -28,8 +30,9 @@ fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, Py
     d.set_item("env_steps", r.env_steps)?;
     d.set_item("total_steps", r.total_steps)?;
     d.set_item("elapsed_s", r.elapsed_s)?;
+    // No value (e.g. no episode ended this update) is None, never NaN.
     for (name, value) in r.scalars() {
-        d.set_item(name, value)?;
+        d.set_item(name, value.is_finite().then_some(value))?;
     }
     Ok(d)
 }
@@ -39,7 +42,8 @@ fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, Py
 /// KeyboardInterrupt stops the run after that update with a checkpoint. Returns a dict with
 /// the outcome; an exception raised by the callback is re-raised once the run has stopped.
 #[pyfunction]
-#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None, seeds = 1))]
+#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None, seeds = 1, command = Vec::new()))]
+#[allow(clippy::too_many_arguments)] // a Python signature with keywords
 pub fn train<'py>(
     py: Python<'py>,
     config: &str,
@@ -48,6 +52,7 @@ pub fn train<'py>(
     resume: bool,
     callback: Option<Py<PyAny>>,
     seeds: usize,
+    command: Vec<String>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let config = TrainConfig::from_toml(config, origin).map_err(any_error)?;
     let stop = AtomicBool::new(false);
@@ -59,6 +64,7 @@ pub fn train<'py>(
         stop: &stop,
         stop_after: None,
         seeds,
+        command,
     };
     let mut raised: Option<PyErr> = None;
     let mut interrupted_by_user = false;
@@ -330,9 +336,21 @@ pub fn baselines(
         .map_err(any_error)
 }
 
+/// Steps done and expected so far by an evaluation (the total grows when a pilot is
+/// extended), read by the thread that reports progress to Python.
+#[derive(Debug, Default)]
+struct Steps {
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
 struct Evaluate {
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
+    /// Python functions `(obs, mask) -> flat action row`, by row name.
+    callables: Vec<(String, Arc<Py<PyAny>>)>,
+    shared: Shared,
+    steps: Arc<Steps>,
     /// None: from a pilot (see `visit`).
     episodes: Option<usize>,
     seed: u64,
@@ -342,30 +360,16 @@ struct Evaluate {
 }
 
 impl ScenarioVisitor for Evaluate {
-    type Output = (Vec<EpisodeResult>, Vec<&'static str>);
+    /// The episodes, the scenario's description (its metrics) and the fair baselines that ran.
+    type Output = (Vec<EpisodeResult>, Meta, Vec<String>);
     type Error = anyhow::Error;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
-        let mut contenders: Vec<ContenderFactory<S>> = Vec::new();
-        let baselines = built.baselines();
-        match &self.baselines {
-            None => contenders.extend(baselines),
-            Some(wanted) => {
-                let names: Vec<String> = baselines.iter().map(|make| make().name()).collect();
-                if let Some(unknown) = wanted.iter().find(|w| !names.contains(w)) {
-                    bail!(
-                        "no baseline `{unknown}` for scenario {}; known: {}",
-                        built.env.name(),
-                        names.join(", ")
-                    );
-                }
-                for (name, make) in names.iter().zip(baselines) {
-                    if wanted.contains(name) {
-                        contenders.push(make);
-                    }
-                }
-            }
-        }
+        let contenders = match &self.baselines {
+            None => built.baselines(),
+            Some(names) => built.select_baselines(names).map_err(anyhow::Error::msg)?,
+        };
+        let fair = fair_names(&contenders);
         // A directory of several training runs contributes one row per run and episode.
         let mut learned: Vec<session::RunContender<S>> = Vec::new();
         for (name, path) in &self.policies {
@@ -375,7 +379,21 @@ impl ScenarioVisitor for Evaluate {
                 learned.push((k, row));
             }
         }
+        for (name, function) in &self.callables {
+            let row = CallablePolicy::factory(
+                name.clone(),
+                function.clone(),
+                &built.env,
+                self.shared.clone(),
+            );
+            learned.push((0, row));
+        }
+        let steps = &self.steps;
+        let per_episode = ((contenders.len() + learned.len()) * built.steps_per_episode()) as u64;
         let run = |episodes: std::ops::Range<usize>| {
+            steps
+                .total
+                .store(episodes.end as u64 * per_episode, Ordering::Relaxed);
             session::evaluate_runs(
                 &built.env,
                 &contenders,
@@ -383,7 +401,9 @@ impl ScenarioVisitor for Evaluate {
                 episodes,
                 self.seed,
                 false,
-                &|| {},
+                &|| {
+                    steps.done.fetch_add(1, Ordering::Relaxed);
+                },
             )
         };
         // Without a number: the scenario's pilot, extended as the paired comparisons need
@@ -392,7 +412,6 @@ impl ScenarioVisitor for Evaluate {
         let first = self.episodes.unwrap_or(budget.pilot);
         let mut results = run(0..first)?;
         if self.episodes.is_none() {
-            let fair = built.fair_baseline_names();
             let needed = comparison::episodes_after_pilot(
                 &results,
                 &fair,
@@ -404,16 +423,22 @@ impl ScenarioVisitor for Evaluate {
                 results.extend(run(first..needed)?);
             }
         }
-        Ok((results, built.env.metric_names().to_vec()))
+        Ok((results, Meta::of(&built.env, String::new()), fair))
     }
 }
 
-/// Runs baselines (all when `baselines` is None) and trained policies (name, directory) on the
-/// same `episodes` seeded episodes (None: the scenario's pilot, extended until the paired
-/// comparisons with the best fair baseline are precise enough, as `planetgym baselines` does). Returns columns: policy, oracle, run (training run of a multi-seed directory), episode, seed, steps,
-/// reward and one per metric.
+/// Runs baselines (all when `baselines` is None; names may carry parameters, e.g.
+/// `reactive@0.7`), trained policies (name, directory) and Python functions (name,
+/// `(obs, mask) -> flat float64 action row`) on the same `episodes` seeded episodes (None: the
+/// scenario's pilot, extended until the paired comparisons with the best fair baseline are
+/// precise enough, as `planetgym baselines` does). `progress(done, total)` (steps) is called
+/// about ten times a second. Returns a dict: `columns` (policy, oracle, run (training run of
+/// a multi-seed directory), episode, seed, steps, reward and one per metric), `metrics` (each
+/// metric's name, unit, better and episode meaning), `fair_baselines` (those that ran) and
+/// `warning` (when every policy scored the same on every episode, else None). An exception a
+/// function raised is re-raised as it was.
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), episodes = None, seed = 0, reference = None))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), callables = Vec::new(), episodes = None, seed = 0, reference = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -422,23 +447,64 @@ pub fn evaluate<'py>(
     origin: &str,
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
+    callables: Vec<(String, Py<PyAny>)>,
     episodes: Option<usize>,
     seed: u64,
     reference: Option<String>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if episodes == Some(0) {
         return Err(value_error("episodes must be at least 1"));
     }
+    let shared = Shared::default();
+    let steps = Arc::new(Steps::default());
     let visitor = Evaluate {
         baselines,
         policies,
+        callables: callables
+            .into_iter()
+            .map(|(name, f)| (name, Arc::new(f)))
+            .collect(),
+        shared: shared.clone(),
+        steps: steps.clone(),
         episodes,
         seed,
         reference,
     };
-    let (results, metric_names) = py
-        .detach(|| with_scenario(scenario, config, origin, visitor))
-        .map_err(any_error)?;
+    let outcome = py.detach(|| {
+        std::thread::scope(|scope| {
+            let job = scope.spawn(|| with_scenario(scenario, config, origin, visitor));
+            let mut reported = PyResult::Ok(());
+            while !job.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if let (Some(progress), Ok(())) = (&progress, &reported) {
+                    let (done, total) = (
+                        steps.done.load(Ordering::Relaxed),
+                        steps.total.load(Ordering::Relaxed),
+                    );
+                    reported = Python::attach(|py| progress.call1(py, (done, total)).map(drop));
+                }
+            }
+            let result = job
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the evaluation thread panicked")));
+            (result, reported)
+        })
+    });
+    let (result, reported) = outcome;
+    if let Some(e) = shared.failure.lock().ok().and_then(|mut f| f.take()) {
+        return Err(e);
+    }
+    reported?;
+    let (results, meta, fair) = result.map_err(any_error)?;
+    let metric_names = &meta.metric_names;
+    let out = PyDict::new(py);
+    out.set_item("fair_baselines", fair)?;
+    out.set_item("warning", comparison::indistinguishable(&results))?;
+    out.set_item(
+        "metrics",
+        crate::envs::describe(py, &meta)?.get_item("metrics")?,
+    )?;
     let d = PyDict::new(py);
     d.set_item(
         "policy",
@@ -465,5 +531,6 @@ pub fn evaluate<'py>(
             results.iter().map(|r| r.metrics[i]).collect::<Vec<_>>(),
         )?;
     }
-    Ok(d)
+    out.set_item("columns", d)?;
+    Ok(out)
 }

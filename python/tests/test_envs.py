@@ -215,3 +215,22 @@ def test_protocol_errors():
         env.reset(seed=0, options={"x": 1})
     with pytest.raises(gymnasium.error.ResetNeeded):
         gymnasium.make("planetgym/Traffic-v0").step(np.ones((54, 12)))
+
+
+def test_entity_rows_say_whose_they_are():
+    batch = planetgym.PlanetgymEnv("batch", SMALL["batch"])
+    obs, info = batch.reset(seed=2)
+    labels = info["entities"]
+    visible = int(info["action_mask"].sum())
+    assert len(labels) == 16 and all(label.startswith("job ") for label in labels[:visible])
+    assert labels[visible:] == [""] * (16 - visible)
+    # The job's number in the log: distinct, and the row's features describe it.
+    assert len(set(labels[:visible])) == visible
+    placement = planetgym.PlanetgymEnv("placement", SMALL["placement"])
+    _, info = placement.reset(seed=0)
+    assert info["entities"][:2] == placement.entity_labels()[:2] and info["entities"][0] != ""
+    assert len(info["entities"]) == placement.description["layout"]["entities"]
+    traffic = planetgym.PlanetgymEnv("traffic", dict(SMALL["traffic"], observation="pairs"))
+    _, info = traffic.reset(seed=0)
+    assert len(info["entities"]) == 6 * 3 and " -> site 0 (" in info["entities"][0]
+    assert "entities" not in planetgym.PlanetgymEnv("capacity", SMALL["capacity"]).reset(seed=0)[1]

@@ -1,3 +1,4 @@
+import json
 import os
 import signal
 import subprocess
@@ -63,6 +64,11 @@ def test_a_stopped_run_resumes_to_the_end(tmp_path):
     resumed = planetgym.train(run_dir=run, resume=True)
     assert not resumed.interrupted and resumed.updates == 3
     assert len((run / "metrics.csv").read_text().splitlines()) == 1 + 3
+    # Each session (the start and the resume) is recorded with the code version and the call.
+    sessions = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines()]
+    assert [s["resumed"] for s in sessions] == [False, True]
+    assert all("planetgym.train(" in s["command"][-1] for s in sessions)
+    assert all(len(s["git_commit"]) == 40 and isinstance(s["git_dirty"], bool) for s in sessions)
 
 
 def test_a_callback_exception_stops_with_a_checkpoint_and_is_raised(tmp_path):

@@ -95,3 +95,23 @@ def test_bad_batches_raise_value_error():
     illegal = np.flatnonzero(~infos["action_mask"][1])[0]
     with pytest.raises(ValueError, match=f"env copy 1: action {illegal} is masked out"):
         batch.step(np.array([np.flatnonzero(infos["action_mask"][0])[0], illegal]))
+
+
+@pytest.mark.parametrize("scenario", ["batch", "placement"])
+def test_masks_always_offer_an_action_across_next_step_resets(scenario):
+    # A copy whose episode just ended has a terminal state (batch: empty queue) whose own mask
+    # may be all false; its next action is ignored, so the env publishes an all-true row.
+    env = planetgym.make_vec(scenario, 2, config=SMALL[scenario])
+    _, infos = env.reset(seed=3)
+    ended = 0
+    for _ in range(400):
+        masks = infos["action_mask"]
+        assert masks.any(axis=1).all()
+        _, _, terminated, truncated, infos = env.step(np.stack([_legal(env, masks, i) for i in range(2)]))
+        done = terminated | truncated
+        ended += int(done.sum())
+        if done.any():
+            np.testing.assert_array_equal(infos["action_mask"][done], True)
+        if ended >= 2:
+            break
+    assert ended >= 2

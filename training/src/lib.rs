@@ -21,6 +21,7 @@
 //!     stop: &stop,
 //!     stop_after: None,
 //!     seeds: 1,
+//!     command: vec!["example".into()],
 //! };
 //! let result = session::run(&request, &mut |report| println!("update {}", report.updates))?;
 //! assert_eq!(result.outcome.env_steps, 256);
@@ -35,6 +36,7 @@ pub mod allocator;
 pub mod error;
 pub mod plot;
 pub mod ppo;
+pub mod provenance;
 pub mod report;
 pub mod run_dir;
 pub mod session;

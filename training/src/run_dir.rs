@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! config.toml       the resolved training config (rebuilds the run)
+//! scenario.toml     the scenario's complete resolved config (every field, defaults included)
+//! sessions.jsonl    one line per session (start or resume): git commit and dirty flag of the
+//!                   code, command line, planetgym version, start time
 //! metrics.csv       one row per update: update, env_steps, then every scalar of the update
-//! tb/               TensorBoard event files (one per session of the run)
+//! tb/               TensorBoard event files (one per session of the run), hparams included
 //! checkpoint.json   everything `--resume` needs
 //! policy.json       the latest weights (what `eval`, `export` and Python's `load_policy` read)
+//! best/             with `eval.every`: the policy with the best mean return on the held-out
+//!                   evaluation episodes so far (policy.json) and why (best.json)
 //! eval.json/.csv    the final evaluation table; curve.png the learning curve
 //! ```
 
@@ -16,6 +21,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub const CONFIG_FILE: &str = "config.toml";
+pub const SCENARIO_FILE: &str = "scenario.toml";
+pub const SESSIONS_FILE: &str = "sessions.jsonl";
+pub const BEST_DIR: &str = "best";
+/// In `best/`: which update was kept, its score and the selection rule.
+pub const BEST_FILE: &str = "best.json";
 pub const METRICS_FILE: &str = "metrics.csv";
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 pub const POLICY_FILE: &str = "policy.json";
@@ -77,7 +87,8 @@ pub struct MetricsTable {
 }
 
 impl MetricsTable {
-    /// The values of column `name` (None when there is no such column); a cell that is not a
+    /// The values of column `name` (None when there is no such column); an empty cell (no
+    /// value that update, e.g. no episode ended) reads as NaN, any other cell that is not a
     /// number is an error naming its row.
     pub fn column(&self, name: &str, path: &Path) -> Result<Option<Vec<f64>>, RunDirError> {
         let Some(k) = self.header.iter().position(|h| h == name) else {
@@ -88,7 +99,10 @@ impl MetricsTable {
             .enumerate()
             .map(|(i, row)| {
                 row.get(k)
-                    .and_then(|v| v.parse::<f64>().ok())
+                    .and_then(|v| match v.as_str() {
+                        "" => Some(f64::NAN),
+                        v => v.parse::<f64>().ok(),
+                    })
                     .ok_or_else(|| RunDirError::Malformed {
                         path: path.to_path_buf(),
                         message: format!("row {}: column `{name}` is not a number", i + 1),
@@ -123,7 +137,9 @@ impl MetricsLog {
         std::fs::write(&self.path, b"").map_err(io("create", &self.path))
     }
 
-    /// Appends one update's row (and the header when the log is empty).
+    /// Appends one update's row (and the header when the log is empty). A value that is not
+    /// finite is written as an empty cell: a quantity with no value that update (the episode
+    /// return when no episode ended), never a `NaN` for readers to trip over.
     pub fn append(
         &self,
         update: u64,
@@ -150,7 +166,13 @@ impl MetricsLog {
         }
         let row = [update.to_string(), env_steps.to_string()]
             .into_iter()
-            .chain(scalars.iter().map(|(_, v)| v.to_string()));
+            .chain(scalars.iter().map(|(_, v)| {
+                if v.is_finite() {
+                    v.to_string()
+                } else {
+                    String::new()
+                }
+            }));
         w.write_record(row).map_err(csv_error)?;
         w.flush().map_err(io("write", &self.path))
     }
@@ -236,13 +258,18 @@ mod tests {
         let text = std::fs::read_to_string(&log.path).unwrap();
         assert_eq!(
             text,
-            "update,env_steps,charts/episode_return,losses/kl\n1,10,-1,NaN\n2,20,-2,NaN\n3,30,-3,NaN\n"
+            "update,env_steps,charts/episode_return,losses/kl\n1,10,-1,\n2,20,-2,\n3,30,-3,\n"
         );
         log.truncate_after(2).unwrap();
         let table = log.read().unwrap();
         assert_eq!(table.rows.len(), 2);
         let returns = table.column("charts/episode_return", &log.path).unwrap();
         assert_eq!(returns, Some(vec![-1.0, -2.0]));
+        let kl = table.column("losses/kl", &log.path).unwrap().unwrap();
+        assert!(
+            kl.iter().all(|v| v.is_nan()),
+            "empty cells read as no value"
+        );
         assert_eq!(table.column("nope", &log.path).unwrap(), None);
         assert_eq!(table.last_row()[1], ("env_steps".to_string(), 20.0));
     }

@@ -130,6 +130,8 @@ pub struct Request<'a> {
     /// Independent training runs (seeds `config.seed`, `config.seed + 1`, ...): with more than
     /// one, run `k` lives in `run_dir/run-k` and the evaluation aggregates them.
     pub seeds: usize,
+    /// The command line (or Python call) that started this session, recorded in the run.
+    pub command: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -226,6 +228,7 @@ fn session<S: Scenario + Clone + 'static>(
             resume: request.resume,
             stop: request.stop,
             stop_after: request.stop_after,
+            command: &request.command,
         };
         let o = ppo::train(env, &run, on_update)?;
         let interrupted = o.interrupted;

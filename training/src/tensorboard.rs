@@ -1,11 +1,14 @@
-//! A TensorBoard scalar writer: `Event` protocol buffers framed as TFRecords, the format
-//! TensorBoard reads from `events.out.tfevents.*` files.
+//! A TensorBoard writer of scalars and hyper-parameters: `Event` protocol buffers framed as
+//! TFRecords, the format TensorBoard reads from `events.out.tfevents.*` files.
 //!
 //! The messages are `prost` derive structs (no code generator): the subset of TensorFlow's
-//! `Event`, `Summary` and `Summary.Value` that scalars need. A record is: length (u64 LE), masked
+//! `Event`, `Summary` and `Summary.Value` that scalars need, and the hparams plugin's
+//! `HParamsPluginData` with a `SessionStartInfo` (its dashboard then lists the run's
+//! hyper-parameters next to its metrics). A record is: length (u64 LE), masked
 //! CRC-32C of the length, data, masked CRC-32C of the data. Checked against TensorBoard's own
 //! reader by a test of the Python package.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -43,10 +46,64 @@ struct Summary {
 struct SummaryValue {
     #[prost(string, tag = "1")]
     tag: String,
-    /// Part of a oneof in TensorFlow's schema: always written, even when 0.
+    /// Part of a oneof in TensorFlow's schema: always written for scalars, even when 0.
     #[prost(float, optional, tag = "2")]
     simple_value: Option<f32>,
+    #[prost(message, optional, tag = "9")]
+    metadata: Option<SummaryMetadata>,
 }
+
+#[derive(Clone, PartialEq, Message)]
+struct SummaryMetadata {
+    #[prost(message, optional, tag = "1")]
+    plugin_data: Option<PluginData>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct PluginData {
+    #[prost(string, tag = "1")]
+    plugin_name: String,
+    #[prost(bytes = "vec", tag = "2")]
+    content: Vec<u8>,
+}
+
+/// `tensorboard.hparams.HParamsPluginData` holding a session's start (version 0).
+#[derive(Clone, PartialEq, Message)]
+struct HParamsPluginData {
+    #[prost(int32, tag = "1")]
+    version: i32,
+    #[prost(message, optional, tag = "3")]
+    session_start_info: Option<SessionStartInfo>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct SessionStartInfo {
+    #[prost(map = "string, message", tag = "1")]
+    hparams: HashMap<String, ProtoValue>,
+    #[prost(double, tag = "5")]
+    start_time_secs: f64,
+}
+
+/// `google.protobuf.Value`, the kinds a hyper-parameter takes.
+#[derive(Clone, PartialEq, Message)]
+struct ProtoValue {
+    #[prost(oneof = "HParam", tags = "2, 3, 4")]
+    kind: Option<HParam>,
+}
+
+/// A hyper-parameter's value.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub enum HParam {
+    #[prost(double, tag = "2")]
+    Number(f64),
+    #[prost(string, tag = "3")]
+    Text(String),
+    #[prost(bool, tag = "4")]
+    Flag(bool),
+}
+
+/// The tag the hparams plugin reads a session's start from.
+const SESSION_START_TAG: &str = "_hparams_/session_start_info";
 
 #[derive(Debug)]
 pub struct EventWriter {
@@ -80,14 +137,17 @@ impl EventWriter {
         &self.path
     }
 
-    /// Writes scalars `(tag, value)` at `step` as one event.
+    /// Writes scalars `(tag, value)` at `step` as one event. Values that are not finite (no
+    /// value at this step, e.g. no episode ended) are left out: the tag has no point there.
     pub fn scalars(&mut self, step: u64, values: &[(&str, f64)]) -> std::io::Result<()> {
         let summary = Summary {
             value: values
                 .iter()
+                .filter(|(_, value)| value.is_finite())
                 .map(|(tag, value)| SummaryValue {
                     tag: (*tag).to_string(),
                     simple_value: Some(*value as f32),
+                    metadata: None,
                 })
                 .collect(),
         };
@@ -95,6 +155,35 @@ impl EventWriter {
             wall_time: wall_time(),
             step: i64::try_from(step).unwrap_or(i64::MAX),
             payload: Some(Payload::Summary(summary)),
+        })
+    }
+
+    /// Writes the session's hyper-parameters for TensorBoard's hparams dashboard.
+    pub fn hparams(&mut self, values: Vec<(String, HParam)>) -> std::io::Result<()> {
+        let data = HParamsPluginData {
+            version: 0,
+            session_start_info: Some(SessionStartInfo {
+                hparams: values
+                    .into_iter()
+                    .map(|(name, v)| (name, ProtoValue { kind: Some(v) }))
+                    .collect(),
+                start_time_secs: wall_time(),
+            }),
+        };
+        let value = SummaryValue {
+            tag: SESSION_START_TAG.into(),
+            simple_value: None,
+            metadata: Some(SummaryMetadata {
+                plugin_data: Some(PluginData {
+                    plugin_name: "hparams".into(),
+                    content: data.encode_to_vec(),
+                }),
+            }),
+        };
+        self.record(&Event {
+            wall_time: wall_time(),
+            step: 0,
+            payload: Some(Payload::Summary(Summary { value: vec![value] })),
         })
     }
 
@@ -142,7 +231,8 @@ mod tests {
     fn records_are_framed_with_lengths_and_checksums() {
         let dir = tempfile::tempdir().unwrap();
         let mut w = EventWriter::create(dir.path(), "").unwrap();
-        w.scalars(7, &[("loss", 0.5)]).unwrap();
+        w.scalars(7, &[("loss", 0.5), ("no_value", f64::NAN)])
+            .unwrap();
         w.flush().unwrap();
         let bytes = std::fs::read(w.path()).unwrap();
         let mut at = 0;
@@ -160,5 +250,6 @@ mod tests {
         }
         assert_eq!(records, 2);
         assert!(bytes.windows(4).any(|w| w == b"loss"));
+        assert!(!bytes.windows(8).any(|w| w == b"no_value"));
     }
 }

@@ -32,6 +32,7 @@ fn try_train(
         stop: &NEVER,
         stop_after,
         seeds: 1,
+        command: vec!["train.rs".into()],
     };
     session::run(&request, &mut |_| {})
 }

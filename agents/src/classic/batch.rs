@@ -198,6 +198,7 @@ impl RegisteredScenario for BatchScenario {
     const NAME: &'static str = "batch";
     const DESCRIPTION: &'static str = "batch job scheduling: pick which queued HPC job runs next (real SWF logs, EASY backfilling)";
     const GYM_ID: &'static str = "planetgym/Batch-v0";
+    const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::batch::METRICS;
     const REPORT: ReportExtra = ReportExtra::None;
     const EPISODES: EpisodeBudget = EpisodeBudget {
         pilot: 50,

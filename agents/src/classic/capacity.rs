@@ -4,7 +4,9 @@
 
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, toml_string};
+use crate::registry::{
+    OutcomeModel, RegisteredScenario, ReportExtra, fraction_in_name, toml_string,
+};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::capacity::{CapacityConfig, CapacityOracleView, ForecasterKind, period_cost};
@@ -76,11 +78,9 @@ pub struct ForecastHeadroom {
 
 impl Policy<CapacityScenario> for ForecastHeadroom {
     fn name(&self) -> String {
-        format!(
-            "forecast+{:.0}%:{}",
-            100.0 * self.headroom,
-            self.forecaster.name()
-        )
+        // Rounded to 1e-9 so that a name typed as `forecast+12.5%:...` comes back as typed.
+        let percent = (100.0 * self.headroom * 1e9).round() / 1e9;
+        format!("forecast+{percent}%:{}", self.forecaster.name())
     }
 
     fn act(&mut self, obs: &CapacityObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
@@ -349,6 +349,7 @@ impl RegisteredScenario for CapacityScenario {
     const NAME: &'static str = "capacity";
     const DESCRIPTION: &'static str = "capacity planning: order or remove capacity per site ahead of real demand, with a lead time";
     const GYM_ID: &'static str = "planetgym/Capacity-v0";
+    const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::capacity::METRICS;
     const REPORT: ReportExtra = ReportExtra::GapToOracle;
     const EPISODES: EpisodeBudget = EpisodeBudget {
         pilot: 20,
@@ -373,6 +374,58 @@ impl RegisteredScenario for CapacityScenario {
 
     fn baselines(&self, config: &CapacityConfig) -> Vec<ContenderFactory<Self>> {
         baselines(config)
+    }
+
+    const BASELINE_FORMS: &'static [&'static str] = &[
+        "reactive@U (target utilisation, 0 < U <= 1)",
+        "forecast+H%:FORECASTER (headroom 0 <= H <= 500; FORECASTER seasonal-naive(N), \
+         moving-average(N), holt-winters-additive(N) or holt-winters-multiplicative(N), \
+         1 <= N <= 10000)",
+    ];
+
+    fn baseline_named(
+        &self,
+        config: &CapacityConfig,
+        name: &str,
+    ) -> Option<Result<ContenderFactory<Self>, String>> {
+        let c = config.clone();
+        if let Some(target) = name.strip_prefix("reactive@") {
+            return Some(fraction_in_name(target, "the target utilisation").map(
+                |target_utilisation| {
+                    Box::new(move || {
+                        Contender::Fair(Box::new(ReactiveTarget {
+                            config: c.clone(),
+                            target_utilisation,
+                            stabilisation_periods: 6,
+                        }))
+                    }) as ContenderFactory<Self>
+                },
+            ));
+        }
+        let rest = name.strip_prefix("forecast+")?;
+        let parsed = || -> Result<ContenderFactory<Self>, String> {
+            let (percent, forecaster) = rest
+                .split_once("%:")
+                .ok_or("expected forecast+H%:FORECASTER, e.g. forecast+30%:seasonal-naive(24)")?;
+            let headroom = match percent.parse::<f64>() {
+                Ok(h) if (0.0..=500.0).contains(&h) => h / 100.0,
+                _ => {
+                    return Err(format!(
+                        "the headroom `{percent}` must be a number in [0, 500]"
+                    ));
+                }
+            };
+            let (kind, n) = ForecasterKind::parse(forecaster)?;
+            let forecaster = kind.build(n, n);
+            Ok(Box::new(move || {
+                Contender::Fair(Box::new(ForecastHeadroom {
+                    config: c.clone(),
+                    forecaster: forecaster.clone(),
+                    headroom,
+                }))
+            }))
+        };
+        Some(parsed())
     }
 
     fn heading(&self, config: &CapacityConfig) -> String {

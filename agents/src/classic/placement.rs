@@ -383,7 +383,6 @@ const CURVES: CurveSpec = CurveSpec {
         "unallocated_gpu_fraction",
         "failed_pods",
     ],
-    plot_file: "placement_allocation.png",
     title: "GPU allocation vs arrived workload",
     x_label: "arrived GPU requests (% of cluster GPUs)",
     y_label: "allocated GPUs (%)",
@@ -394,6 +393,7 @@ impl RegisteredScenario for PlacementScenario {
     const NAME: &'static str = "placement";
     const DESCRIPTION: &'static str = "service placement: a node for every arriving GPU-sharing pod (Alibaba openb cluster, FGD baselines)";
     const GYM_ID: &'static str = "planetgym/Placement-v0";
+    const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::placement::METRICS;
     const REPORT: ReportExtra = ReportExtra::Curves(CURVES);
     const EPISODES: EpisodeBudget = EpisodeBudget {
         pilot: 20,

@@ -5,7 +5,9 @@ use super::traffic_lp::RoutingLp;
 use super::traffic_outcome::{TrafficOutcomes, logged_outcome};
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
-use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
+use crate::registry::{
+    OutcomeModel, RegisteredScenario, ReportExtra, fraction_in_name, holdout_set,
+};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::traffic::TrafficConfig;
 use planetgym_env::{Action, TrafficObs, TrafficOracleView, TrafficScenario};
@@ -238,6 +240,7 @@ impl RegisteredScenario for TrafficScenario {
     const DESCRIPTION: &'static str =
         "cross-region traffic scheduling: split each user region's requests over datacenter sites";
     const GYM_ID: &'static str = "planetgym/Traffic-v0";
+    const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::traffic::METRICS;
     const REPORT: ReportExtra = ReportExtra::None;
     const EPISODES: EpisodeBudget = EpisodeBudget {
         pilot: 20,
@@ -262,6 +265,24 @@ impl RegisteredScenario for TrafficScenario {
 
     fn baselines(&self, config: &TrafficConfig) -> Vec<ContenderFactory<Self>> {
         baselines(config, self.geography().regions.len() * self.sites().len())
+    }
+
+    const BASELINE_FORMS: &'static [&'static str] =
+        &["greedy-spillover@U (target utilisation, 0 < U <= 1)"];
+
+    fn baseline_named(
+        &self,
+        _config: &TrafficConfig,
+        name: &str,
+    ) -> Option<Result<ContenderFactory<Self>, String>> {
+        let target = name.strip_prefix("greedy-spillover@")?;
+        Some(
+            fraction_in_name(target, "the target utilisation").map(|target_utilisation| {
+                let policy = GreedySpillover { target_utilisation };
+                Box::new(move || Contender::Fair(Box::new(policy.clone())))
+                    as ContenderFactory<Self>
+            }),
+        )
     }
 
     fn heading(&self, config: &TrafficConfig) -> String {

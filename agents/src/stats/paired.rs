@@ -17,6 +17,11 @@ use planetgym_env::rng::derive_seed;
 /// are a tie: identical schedules computed in a different order differ in the last bits.
 const TIE_TOLERANCE: f64 = 1e-9;
 
+/// Whether two episode values are a tie (see `TIE_TOLERANCE`).
+pub fn tied(a: f64, b: f64) -> bool {
+    (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(1.0)
+}
+
 /// The family-wise error rate of the verdicts.
 pub const ALPHA: f64 = 0.05;
 
@@ -113,7 +118,6 @@ pub fn compare(x: &[f64], reference: &[f64], reps: usize, seed: u64) -> Result<P
         ));
     }
     let n = x.len();
-    let tied = |a: f64, b: f64| (a - b).abs() <= TIE_TOLERANCE * a.abs().max(b.abs()).max(1.0);
     let diff: Vec<f64> = x
         .iter()
         .zip(reference)

@@ -1,7 +1,7 @@
 //! `planetgym baselines` and `planetgym eval`: every baseline (and a trained policy) on the same
 //! seeded episodes, as one results table, plus what the scenario's registry entry adds.
 
-use super::{config_text, progress_bar};
+use super::{Progress, config_text};
 use anyhow::{Context, Result, bail};
 use planetgym_agents::comparison::{self, CompareOptions};
 use planetgym_agents::evaluate::EpisodeResult;
@@ -16,7 +16,7 @@ use planetgym_training::{plot, report, session};
 use std::io::Write;
 use std::path::PathBuf;
 
-pub const BASELINES_EXAMPLES: &str = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario traffic --set episode_intervals=60 --set world.kind=synthetic\n  planetgym baselines --scenario batch --set trace=log.swf --set window_jobs=1024 --set backfill=true\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`; --set\noverrides one field (dotted path) of it. --trace, --jobs, --backfill, --lenient (batch) and\n--pods, --nodes (placement) are shorthands for --set trace=, window_jobs=, backfill=true,\nlenient=true, pods= and nodes=.";
+pub const BASELINES_EXAMPLES: &str = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --out results/traffic   # per-episode rows, table\n  planetgym baselines --scenario traffic --policies lp,greedy-spillover@0.6,greedy-spillover@0.9\n  planetgym baselines --scenario capacity --policies reactive@0.7,forecast+30%:holt-winters-additive(24)\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario traffic --set episode_intervals=60 --set world.kind=synthetic\n  planetgym baselines --scenario batch --set trace=log.swf --set window_jobs=1024 --set backfill=true\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`; --set\noverrides one field (dotted path) of it. --trace, --jobs, --backfill, --lenient (batch) and\n--pods, --nodes (placement) are shorthands for --set trace=, window_jobs=, backfill=true,\nlenient=true, pods= and nodes=.";
 
 pub const EVAL_EXAMPLES: &str = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it;\n--set overrides one field of it.";
 
@@ -44,13 +44,23 @@ pub struct Args {
     /// Bootstrap resamples of each paired comparison.
     #[arg(long, default_value_t = comparison::RESAMPLES)]
     resamples: usize,
+    /// The baselines to run, comma-separated (default: all). Parameterised names are allowed
+    /// where the scenario has them: greedy-spillover@U (traffic), reactive@U and
+    /// forecast+H%:FORECASTER(N) (capacity); an unknown name lists the known ones.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    policies: Option<Vec<String>>,
+    /// Folder for every output file: episodes.csv (one row per policy, run and episode),
+    /// table.csv and table.json, report/ (eval: rliable aggregates and plots) and the
+    /// scenario's curves. Without it only the files named by the flags below are written.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Where to write one row per (policy, run, episode) (CSV, or JSON if it ends in .json;
-    /// default SCENARIO_episodes.csv).
+    /// default OUT/episodes.csv with --out).
     #[arg(long, value_name = "FILE")]
     per_episode: Option<PathBuf>,
     /// eval: where to write rliable's aggregates of the trained runs and the baselines
-    /// (aggregate.json, performance_profile.png, probability_of_improvement.png; default
-    /// SCENARIO_report/).
+    /// (aggregate.json, performance_profile.png/.svg, probability_of_improvement.png/.svg;
+    /// default OUT/report with --out).
     #[arg(long, value_name = "DIR")]
     report_dir: Option<PathBuf>,
     /// Evaluate on the scenario's out-of-sample split in $PLANETGYM_HOLDOUT (default
@@ -60,12 +70,12 @@ pub struct Args {
     /// Seed of the evaluation episodes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Also write the table as JSON rows {"policy","metric","mean","ci95","episodes", and the
+    /// Write the table as JSON rows {"policy","metric","mean","ci95","episodes", and the
     /// paired fields: "reference","difference"(_low/_high),"p_improvement"(_low/_high),
-    /// "wins","ties","losses","p_value","p_holm","verdict"}.
+    /// "wins","ties","losses","p_value","p_holm","verdict"} (default OUT/table.json with --out).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Also write the table as CSV (same columns as the JSON rows).
+    /// Write the table as CSV, same columns as the JSON rows (default OUT/table.csv with --out).
     #[arg(long, value_name = "FILE")]
     csv: Option<PathBuf>,
     /// Write every step of every episode as CSV (policy, episode, step, reward, metrics).
@@ -74,10 +84,12 @@ pub struct Args {
     /// Worker threads (0 = one per core). Results do not depend on it.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Scenarios with metric curves (placement): where to write them (CSV; default SCENARIO_curves.csv).
+    /// Scenarios with metric curves (placement): where to write them (CSV; default
+    /// OUT/curves.csv with --out).
     #[arg(long, value_name = "FILE")]
     curves: Option<PathBuf>,
-    /// Scenarios with metric curves (placement): where to plot the first one (PNG).
+    /// Scenarios with metric curves (placement): where to plot the first one (PNG, and an SVG
+    /// beside it; default OUT/curves.png with --out).
     #[arg(long, value_name = "FILE")]
     plot: Option<PathBuf>,
     /// batch: shorthand for --set trace=FILE.
@@ -101,6 +113,12 @@ pub struct Args {
 }
 
 impl Args {
+    /// Where output `name` goes: the flag's own path, else `name` in `--out`, else nowhere.
+    fn output(&self, flag: &Option<PathBuf>, name: &str) -> Option<PathBuf> {
+        flag.clone()
+            .or_else(|| self.out.as_ref().map(|dir| dir.join(name)))
+    }
+
     /// The `--set` overrides, the shorthand flags first (refused for another scenario).
     fn overrides(&self, scenario: &str) -> Result<Vec<String>> {
         let shorthands: [(&str, &str, &str, Option<String>); 6] = [
@@ -218,7 +236,7 @@ fn run(args: Args) -> Result<()> {
         Vec::new()
     };
     sets.extend(args.overrides(&scenario)?);
-    let (text, origin) = config_text(args.config.as_deref(), fallback, &sets)?;
+    let (text, origin) = config_text(args.config.as_deref(), fallback, &sets, Some(&scenario))?;
     with_scenario(
         &scenario,
         &text,
@@ -283,17 +301,27 @@ fn run_table<S: RegisteredScenario>(
     record: bool,
 ) -> Result<Vec<EpisodeResult>> {
     let env = &built.env;
-    let baselines = built.baselines();
-    let fair = built.fair_baseline_names();
+    let baselines = match &args.policies {
+        Some(names) => built
+            .select_baselines(names)
+            .map_err(|e| anyhow::anyhow!("--policies: {e}"))?,
+        None => built.baselines(),
+    };
+    let fair = planetgym_agents::evaluate::fair_names(&baselines);
     let record = record || args.timeseries.is_some();
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out: could not create {}", dir.display()))?;
+    }
     let learned = session::run_contenders(env, runs)?;
     let contenders = baselines.len() + learned.len();
     let budget = S::EPISODES;
     let first = args.episodes.unwrap_or(budget.pilot);
-    let bar = progress_bar(
+    let bar = Progress::new(
+        "evaluating (steps)",
         (contenders * first * built.steps_per_episode()) as u64,
         "{elapsed_precise} [{bar:40}] {percent:>3}% {per_sec} ETA {eta}",
-    );
+    )?;
     let evaluate = |episodes: std::ops::Range<usize>| {
         session::evaluate_runs(
             env,
@@ -320,7 +348,10 @@ fn run_table<S: RegisteredScenario>(
             budget.max
         );
     }
-    bar.finish_and_clear();
+    bar.finish();
+    if let Some(why) = comparison::indistinguishable(&results) {
+        eprintln!("warning: {why}");
+    }
     let episodes = results.iter().map(|r| r.episode + 1).max().unwrap_or(0);
     let options = CompareOptions {
         reference: args.reference.clone(),
@@ -345,16 +376,24 @@ fn run_table<S: RegisteredScenario>(
         }
     )?;
     write!(out, "{}", report::render_table(&table.rows))?;
+    writeln!(
+        out,
+        "units: reward [episode return, higher is better], {}",
+        super::scenarios::metric_legend(S::METRICS)
+    )?;
     write!(
         out,
         "{}",
         report::render_paired(&table, "reward", args.resamples)
     )?;
-    if let Some(path) = &args.json {
-        report::write_json(&table, path)?;
+    let mut written = Vec::new();
+    if let Some(path) = args.output(&args.json, "table.json") {
+        report::write_json(&table, &path)?;
+        written.push(path);
     }
-    if let Some(path) = &args.csv {
-        report::write_csv(&table, path)?;
+    if let Some(path) = args.output(&args.csv, "table.csv") {
+        report::write_csv(&table, &path)?;
+        written.push(path);
     }
     if !runs.is_empty() {
         match comparison::aggregate(
@@ -366,32 +405,35 @@ fn run_table<S: RegisteredScenario>(
         ) {
             Ok(aggregate) => {
                 write!(out, "{}", report::render_aggregate(&aggregate))?;
-                let dir = args
-                    .report_dir
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("{}_report", env.name())));
-                let json = serde_json::to_string_pretty(&report::aggregate_json(&aggregate))?;
-                std::fs::create_dir_all(&dir)
-                    .and_then(|()| std::fs::write(dir.join("aggregate.json"), json + "\n"))
-                    .with_context(|| format!("could not write {}", dir.display()))?;
-                report::plot_aggregate(&aggregate, &dir)?;
-                writeln!(
-                    out,
-                    "aggregates and plots: {0}/aggregate.json, {0}/performance_profile.png, {0}/probability_of_improvement.png",
-                    dir.display()
-                )?;
+                if let Some(dir) = args.output(&args.report_dir, "report") {
+                    let json = serde_json::to_string_pretty(&report::aggregate_json(&aggregate))?;
+                    std::fs::create_dir_all(&dir)
+                        .and_then(|()| std::fs::write(dir.join("aggregate.json"), json + "\n"))
+                        .with_context(|| format!("could not write {}", dir.display()))?;
+                    report::plot_aggregate(&aggregate, &dir)?;
+                    written.push(dir);
+                }
             }
             Err(why) => writeln!(out, "\nno normalised aggregates: {why}")?,
         }
     }
-    let per_episode = args
-        .per_episode
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}_episodes.csv", env.name())));
-    report::write_episodes(&results, env.metric_names(), &per_episode)?;
-    writeln!(out, "per-episode rows: {}", per_episode.display())?;
+    if let Some(path) = args.output(&args.per_episode, "episodes.csv") {
+        report::write_episodes(&results, env.metric_names(), &path)?;
+        writeln!(out, "per-episode rows: {}", path.display())?;
+        written.push(path);
+    }
     if let Some(path) = &args.timeseries {
         report::write_timeseries(&results, env.metric_names(), path)?;
+        written.push(path.clone());
+    }
+    if written.is_empty() {
+        writeln!(
+            out,
+            "no files written: --out DIR keeps the per-episode rows, the table and the plots"
+        )?;
+    } else {
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        writeln!(out, "written: {}", names.join(", "))?;
     }
     Ok(results)
 }
@@ -403,14 +445,11 @@ fn write_curves<S: Scenario>(
     spec: &CurveSpec,
     args: &Args,
 ) -> Result<()> {
-    let curves_path = args
-        .curves
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}_curves.csv", env.name())));
-    let plot_path = args
-        .plot
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(spec.plot_file));
+    let curves_path = args.output(&args.curves, "curves.csv");
+    let plot_path = args.output(&args.plot, "curves.png");
+    if curves_path.is_none() && plot_path.is_none() {
+        return Ok(());
+    }
     let curves = report::curves(
         results,
         env.metric_names(),
@@ -418,7 +457,13 @@ fn write_curves<S: Scenario>(
         spec.metrics,
         &spec.x_values(),
     )?;
-    report::write_curves(&curves, spec.x_metric, spec.metrics, &curves_path)?;
+    if let Some(path) = &curves_path {
+        report::write_curves(&curves, spec.x_metric, spec.metrics, path)?;
+        writeln!(std::io::stdout().lock(), "\ncurves: {}", path.display())?;
+    }
+    let Some(plot_path) = plot_path else {
+        return Ok(());
+    };
     let series: Vec<plot::Series> = curves
         .iter()
         .map(|(name, rows)| plot::Series {
@@ -430,12 +475,7 @@ fn write_curves<S: Scenario>(
         })
         .collect();
     plot::line_chart(&plot_path, spec.title, spec.x_label, spec.y_label, &series)?;
-    writeln!(
-        std::io::stdout().lock(),
-        "\ncurves: {}\nplot: {}",
-        curves_path.display(),
-        plot_path.display()
-    )?;
+    writeln!(std::io::stdout().lock(), "plot: {}", plot_path.display())?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use planetgym_agents::registry::{self, SCENARIOS};
+use planetgym_env::{Better, Metric};
 use std::io::Write;
 
 pub const EXAMPLES: &str =
@@ -12,6 +13,18 @@ pub struct Args {
     /// Print the default config (TOML, every field commented) of this scenario.
     #[arg(long, value_name = "SCENARIO")]
     show: Option<String>,
+}
+
+/// `name [unit, lower is better]` for each metric.
+pub fn metric_legend(metrics: &[Metric]) -> String {
+    metrics
+        .iter()
+        .map(|m| match m.better {
+            Better::Neither => format!("{} [{}]", m.name, m.unit),
+            better => format!("{} [{}, {} is better]", m.name, m.unit, better.as_str()),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn run(args: &Args) -> Result<()> {
@@ -31,6 +44,7 @@ pub fn run(args: &Args) -> Result<()> {
             "",
             registry::config_fields(s.default_config).join(", ")
         )?;
+        writeln!(out, "{:<10} metrics: {}", "", metric_legend(s.metrics))?;
     }
     writeln!(
         out,

@@ -74,7 +74,8 @@ fn tolerance(text: &str) -> Result<f64, String> {
 
 pub fn run(args: Args) -> Result<()> {
     if let Some(target) = &args.schema {
-        let (text, origin) = config_text(args.config.as_deref(), None, &args.sets)?;
+        let scenario = planetgym_agents::registry::find(target).map(|s| s.name);
+        let (text, origin) = config_text(args.config.as_deref(), None, &args.sets, scenario)?;
         let schema = shadow::schema_for(target, &text, &origin)?;
         writeln!(
             std::io::stdout().lock(),
@@ -110,7 +111,12 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 pub fn run_sample(args: SampleArgs) -> Result<()> {
-    let (text, origin) = config_text(args.config.as_deref(), None, &args.sets)?;
+    let (text, origin) = config_text(
+        args.config.as_deref(),
+        None,
+        &args.sets,
+        Some(&args.scenario),
+    )?;
     let sampler = shadow::sample::Sampler {
         incumbent: args.incumbent,
         records: args.records,

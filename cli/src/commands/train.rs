@@ -1,6 +1,6 @@
 //! `planetgym train`: a PPO run from a config, resumable, ending with an evaluation table.
 
-use super::progress_bar;
+use super::Progress;
 use anyhow::{Context, Result, bail};
 use planetgym_training::ppo::TrainConfig;
 use planetgym_training::ppo::config::DEFAULT_TOML;
@@ -66,7 +66,7 @@ pub fn run(args: Args) -> Result<()> {
                 .run_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("runs").join(stem));
-            let (text, origin) = super::config_text(Some(path), None, &args.sets)?;
+            let (text, origin) = super::config_text(Some(path), None, &args.sets, None)?;
             (TrainConfig::from_toml(&text, &origin)?, origin, dir)
         }
         (None, None) => bail!("train needs --config FILE or --resume DIR"),
@@ -81,6 +81,9 @@ pub fn run(args: Args) -> Result<()> {
         stop: &STOP,
         stop_after: args.stop_after,
         seeds: args.seeds,
+        command: std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
     };
     writeln!(
         out,
@@ -90,17 +93,25 @@ pub fn run(args: Args) -> Result<()> {
         request.config.num_envs,
         run_dir.display()
     )?;
-    let bar = progress_bar(
+    let bar = Progress::new(
+        "training",
         request.config.total_steps,
         "{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
-    );
+    )?;
     let result = session::run(&request, &mut |r| {
         bar.set_length(r.total_steps);
-        bar.set_position(r.env_steps);
         bar.set_message(format!(
-            "{:.0} steps/s  return {:.4}  update {}/{}",
-            r.sps, r.episode_return, r.updates, r.total_updates
+            "{:.0} steps/s  return {}  update {}/{}",
+            r.sps,
+            if r.episode_return.is_finite() {
+                format!("{:.4}", r.episode_return)
+            } else {
+                "-".into()
+            },
+            r.updates,
+            r.total_updates
         ));
+        bar.set_position(r.env_steps);
     })?;
     bar.finish();
     let o = &result.outcome;

@@ -79,6 +79,10 @@ impl Default for BatchConfig {
 }
 
 impl ScenarioConfig for BatchConfig {
+    fn rebase_paths(table: &mut toml::Table, base: &std::path::Path) {
+        crate::config::map_strings(table, "trace", &|p| crate::config::rebased(p, base));
+    }
+
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {

@@ -24,20 +24,53 @@ use crate::error::{ActionError, EnvError};
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::input;
 use crate::rng::Rng;
-use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
+use crate::scenario::{
+    Better, Info, Metric, MetricAggregation, Scenario, Transition, metric_names,
+};
 use crate::spaces::{Action, Space};
 use crate::traces::swf::{self, SwfLog, SwfOptions};
 use std::sync::Arc;
 
 /// Metrics in every step's `Info` (over the jobs started so far; the whole window at the end).
-pub const METRICS: [&str; 6] = [
-    "avg_bounded_slowdown",
-    "avg_wait_s",
-    "avg_turnaround_s",
-    "utilisation",
-    "makespan_s",
-    "jobs_started",
+pub const METRICS: [Metric; 6] = [
+    Metric {
+        name: "avg_bounded_slowdown",
+        unit: "1",
+        better: Better::Lower,
+        step: "mean bounded slowdown max(1, (wait + run) / max(run, bounded_slowdown_threshold_s)) of the jobs started so far",
+    },
+    Metric {
+        name: "avg_wait_s",
+        unit: "s",
+        better: Better::Lower,
+        step: "mean wait of the jobs started so far",
+    },
+    Metric {
+        name: "avg_turnaround_s",
+        unit: "s",
+        better: Better::Lower,
+        step: "mean wait plus run time of the jobs started so far",
+    },
+    Metric {
+        name: "utilisation",
+        unit: "fraction",
+        better: Better::Higher,
+        step: "processor-seconds of the jobs started so far / (processors x their makespan)",
+    },
+    Metric {
+        name: "makespan_s",
+        unit: "s",
+        better: Better::Lower,
+        step: "from the first submission to the last end among the jobs started so far",
+    },
+    Metric {
+        name: "jobs_started",
+        unit: "count",
+        better: Better::Neither,
+        step: "jobs of the window started so far",
+    },
 ];
+pub const METRIC_NAMES: [&str; 6] = metric_names(&METRICS);
 
 /// Logs shipped in the binary: name, gzip bytes.
 const BUILTIN_LOGS: [(&str, &[u8]); 3] = [
@@ -74,6 +107,8 @@ pub fn load_log(trace: &str, options: SwfOptions) -> Result<SwfLog, EnvError> {
 /// A queued job as the policy sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QueuedJob {
+    /// The job's number in the log (SWF field 1).
+    pub log_id: i64,
     /// Submit time, s since the window's first submission.
     pub submit_s: i64,
     /// Submit time in the log's own clock (the window's first submission plus `submit_s`).
@@ -116,6 +151,8 @@ pub struct BatchScenario {
     sim: Option<Simulation>,
     /// Log time of the current window's first submission.
     origin_s: i64,
+    /// Index in the log of the episode window's first job.
+    window_first: usize,
     mask: Vec<bool>,
     done: bool,
     /// The current episode's schedule metrics so far.
@@ -160,6 +197,7 @@ impl BatchScenario {
             mask: vec![false; k],
             sim: None,
             origin_s: 0,
+            window_first: 0,
             done: false,
             metrics: RunningMetrics::default(),
             log,
@@ -200,6 +238,11 @@ impl BatchScenario {
             .map(|&j| {
                 let job = sim.jobs()[j];
                 QueuedJob {
+                    log_id: self
+                        .log
+                        .jobs
+                        .get(self.window_first + j)
+                        .map_or(-1, |l| l.id),
                     submit_s: job.submit,
                     log_submit_s: self.origin_s.saturating_add(job.submit),
                     wait_s: now - job.submit,
@@ -276,7 +319,7 @@ impl Scenario for BatchScenario {
     }
 
     fn metric_names(&self) -> &'static [&'static str] {
-        &METRICS
+        &METRIC_NAMES
     }
 
     fn metric_aggregation(&self) -> MetricAggregation {
@@ -322,6 +365,7 @@ impl Scenario for BatchScenario {
         let window = &self.log.jobs[first..first + n];
         let t0 = window[0].submit;
         self.origin_s = t0;
+        self.window_first = first;
         let jobs = window
             .iter()
             .map(|j| Job {
@@ -406,6 +450,17 @@ impl Scenario for BatchScenario {
 
     fn oracle_view(&self) -> &() {
         &()
+    }
+
+    /// Row `i` is the `i`-th visible queued job, named by its number in the log.
+    fn entity_labels(&self, obs: &BatchObs) -> Vec<String> {
+        let mut labels: Vec<String> = obs
+            .visible()
+            .iter()
+            .map(|job| format!("job {}", job.log_id))
+            .collect();
+        labels.resize(self.config.visible_jobs, String::new());
+        labels
     }
 }
 

@@ -63,6 +63,30 @@ impl ForecasterKind {
         ForecasterKind::HoltWintersMultiplicative,
     ];
 
+    /// Forecaster names with their parameter, as `parse` reads them.
+    pub const NAMED_FORMS: &'static str = "seasonal-naive(N), moving-average(N), \
+         holt-winters-additive(N) or holt-winters-multiplicative(N), 1 <= N <= 10000";
+
+    /// The kind and its parameter (season length, or window for the moving average) of a
+    /// forecaster's name, such as `holt-winters-additive(24)` (what `name()` prints).
+    pub fn parse(name: &str) -> Result<(Self, usize), String> {
+        let bad = || format!("forecaster `{name}`: expected {}", Self::NAMED_FORMS);
+        let (kind, rest) = name.split_once('(').ok_or_else(bad)?;
+        let n = rest
+            .strip_suffix(')')
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(bad)?;
+        let kind = match kind {
+            "seasonal-naive" => ForecasterKind::SeasonalNaive,
+            "moving-average" => ForecasterKind::MovingAverage,
+            "holt-winters-additive" => ForecasterKind::HoltWintersAdditive,
+            "holt-winters-multiplicative" => ForecasterKind::HoltWintersMultiplicative,
+            _ => return Err(bad()),
+        };
+        Ok((kind, n))
+    }
+
     pub fn build(self, season: usize, window: usize) -> Arc<dyn Forecaster> {
         match self {
             ForecasterKind::SeasonalNaive => Arc::new(SeasonalNaive { season }),
@@ -86,6 +110,23 @@ impl Default for CapacityConfig {
 }
 
 impl ScenarioConfig for CapacityConfig {
+    /// Series are `KIND:PATH` (or `planetlab:PATH:ROW`): the PATH part is rebased.
+    fn rebase_paths(table: &mut toml::Table, base: &std::path::Path) {
+        crate::config::map_strings(table, "series", &|spec| {
+            let Some((kind, rest)) = spec.split_once(':') else {
+                return spec.to_string();
+            };
+            let (path, row) = match (kind, rest.rsplit_once(':')) {
+                ("planetlab", Some((path, row))) => (path, format!(":{row}")),
+                _ => (rest, String::new()),
+            };
+            if kind == "builtin" {
+                return spec.to_string();
+            }
+            format!("{kind}:{}{row}", crate::config::rebased(path, base))
+        });
+    }
+
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {

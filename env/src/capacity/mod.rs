@@ -15,20 +15,56 @@ use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::forecast::{Forecaster, Tracker};
 use crate::rng::Rng;
-use crate::scenario::{Info, Scenario, Transition};
+use crate::scenario::{Better, Info, Metric, Scenario, Transition, metric_names};
 use crate::spaces::{Action, Space};
 use std::sync::Arc;
 
 /// Metrics of every step (one period, all sites); the episode's are their means.
-pub const METRICS: [&str; 7] = [
-    "cost",
-    "capacity_cost",
-    "shortage_cost",
-    "change_cost",
-    "unmet_fraction",
-    "slo_violation_hour_fraction",
-    "mean_utilisation",
+pub const METRICS: [Metric; 7] = [
+    Metric {
+        name: "cost",
+        unit: "cost units",
+        better: Better::Lower,
+        step: "the period's total cost (capacity + shortage + changes)",
+    },
+    Metric {
+        name: "capacity_cost",
+        unit: "cost units",
+        better: Better::Lower,
+        step: "the period's cost of the capacity in place",
+    },
+    Metric {
+        name: "shortage_cost",
+        unit: "cost units",
+        better: Better::Lower,
+        step: "the period's cost of unmet demand",
+    },
+    Metric {
+        name: "change_cost",
+        unit: "cost units",
+        better: Better::Lower,
+        step: "the period's cost of capacity changes",
+    },
+    Metric {
+        name: "unmet_fraction",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "the share of the period's demand above capacity",
+    },
+    Metric {
+        name: "slo_violation_hour_fraction",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "1 if some site's demand exceeded its capacity in the period, else 0",
+    },
+    Metric {
+        name: "mean_utilisation",
+        unit: "fraction",
+        better: Better::Higher,
+        step: "demand / capacity (at most 1; 1 without capacity), averaged over sites",
+    },
 ];
+pub const METRIC_NAMES: [&str; 7] = metric_names(&METRICS);
 
 /// Cost of one site in one period: `capacity` units existing, `demand` to serve, `change`
 /// units ordered or removed.
@@ -216,7 +252,7 @@ impl Scenario for CapacityScenario {
     }
 
     fn metric_names(&self) -> &'static [&'static str] {
-        &METRICS
+        &METRIC_NAMES
     }
 
     fn action_mask(&self) -> Option<&[bool]> {

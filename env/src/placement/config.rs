@@ -51,6 +51,12 @@ impl Default for PlacementConfig {
 }
 
 impl ScenarioConfig for PlacementConfig {
+    fn rebase_paths(table: &mut toml::Table, base: &std::path::Path) {
+        for key in ["nodes", "pods"] {
+            crate::config::map_strings(table, key, &|p| crate::config::rebased(p, base));
+        }
+    }
+
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {

@@ -24,7 +24,9 @@ use crate::error::EnvError;
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::input;
 use crate::rng::Rng;
-use crate::scenario::{Info, MetricAggregation, Scenario, Transition};
+use crate::scenario::{
+    Better, Info, Metric, MetricAggregation, Scenario, Transition, metric_names,
+};
 use crate::spaces::{Action, Space};
 use crate::traces::openb::{self, OpenbNode, OpenbPod};
 use fit_counts::FitCounts;
@@ -35,17 +37,63 @@ use std::sync::Arc;
 
 /// Metrics in every step's `Info` (the cluster after that step, arrivals counting the pod now
 /// waiting for a decision; the episode's are the last step's).
-pub const METRICS: [&str; 9] = [
-    "arrived_gpu_ratio",
-    "gpu_allocation_ratio",
-    "fragmentation_rate",
-    "unallocated_gpus",
-    "unallocated_gpu_fraction",
-    "failed_pods",
-    "failed_gpu_ratio",
-    "cpu_utilisation",
-    "memory_utilisation",
+pub const METRICS: [Metric; 9] = [
+    Metric {
+        name: "arrived_gpu_ratio",
+        unit: "fraction",
+        better: Better::Neither,
+        step: "GPUs requested by the pods arrived so far / the cluster's GPUs",
+    },
+    Metric {
+        name: "gpu_allocation_ratio",
+        unit: "fraction",
+        better: Better::Higher,
+        step: "GPUs allocated / the cluster's GPUs",
+    },
+    Metric {
+        name: "fragmentation_rate",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "fragmented GPU capacity (FGD's measure against the target workload) / idle GPU capacity",
+    },
+    Metric {
+        name: "unallocated_gpus",
+        unit: "GPUs",
+        better: Better::Lower,
+        step: "idle GPU capacity in whole GPUs",
+    },
+    Metric {
+        name: "unallocated_gpu_fraction",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "idle GPU capacity / the cluster's GPUs",
+    },
+    Metric {
+        name: "failed_pods",
+        unit: "count",
+        better: Better::Lower,
+        step: "pods that no node could host",
+    },
+    Metric {
+        name: "failed_gpu_ratio",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "GPUs requested by the pods that failed / the cluster's GPUs",
+    },
+    Metric {
+        name: "cpu_utilisation",
+        unit: "fraction",
+        better: Better::Higher,
+        step: "CPU allocated / the cluster's CPU",
+    },
+    Metric {
+        name: "memory_utilisation",
+        unit: "fraction",
+        better: Better::Higher,
+        step: "memory allocated / the cluster's memory",
+    },
 ];
+pub const METRIC_NAMES: [&str; 9] = metric_names(&METRICS);
 
 const BUILTIN_NODES: &[u8] = include_bytes!("../../data/openb_node_list_all_node.csv.gz");
 const BUILTIN_PODS: &[u8] = include_bytes!("../../data/openb_pod_list_default.csv.gz");
@@ -100,6 +148,8 @@ pub struct PlacementScenario {
     config: PlacementConfig,
     models: Arc<Vec<String>>,
     specs: Arc<Vec<NodeSpec>>,
+    /// Each node's name in the node list (a synthetic node: its index and the node it copies).
+    node_names: Arc<Vec<String>>,
     pods: Arc<Vec<TracePod>>,
     typical: Arc<Vec<TypicalPod>>,
     fragments: FragmentMemo,
@@ -190,10 +240,17 @@ impl PlacementScenario {
                 model: model_id(&n.model),
             })
             .collect();
+        let mut node_names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
         if config.synthetic_nodes > 0 {
             let mut rng = Rng::new(config.synthetic_seed);
-            specs = (0..config.synthetic_nodes)
-                .map(|_| specs[rng.below(specs.len())])
+            let copied: Vec<usize> = (0..config.synthetic_nodes)
+                .map(|_| rng.below(specs.len()))
+                .collect();
+            specs = copied.iter().map(|&k| specs[k]).collect();
+            node_names = copied
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| format!("node {i} (as {})", nodes[k].name))
                 .collect();
         }
         let mut trace: Vec<TracePod> = pods
@@ -267,6 +324,7 @@ impl PlacementScenario {
             },
             models: Arc::new(models),
             specs: Arc::new(specs),
+            node_names: Arc::new(node_names),
             pods: Arc::new(trace),
             typical: Arc::new(typical),
             fragments: FragmentMemo::new(FRAGMENTS_KEPT),
@@ -446,7 +504,7 @@ impl Scenario for PlacementScenario {
     }
 
     fn metric_names(&self) -> &'static [&'static str] {
-        &METRICS
+        &METRIC_NAMES
     }
 
     fn metric_aggregation(&self) -> MetricAggregation {
@@ -636,6 +694,11 @@ impl Scenario for PlacementScenario {
 
     fn oracle_view(&self) -> &() {
         &()
+    }
+
+    /// Row `i` is node `i` of the node list, in every state.
+    fn entity_labels(&self, _obs: &PlacementObs) -> Vec<String> {
+        self.node_names.to_vec()
     }
 }
 

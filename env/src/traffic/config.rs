@@ -157,6 +157,12 @@ impl Default for TrafficConfig {
 }
 
 impl ScenarioConfig for TrafficConfig {
+    fn rebase_paths(table: &mut toml::Table, base: &std::path::Path) {
+        crate::config::map_strings(table, "demand.diurnal_series", &|p| {
+            crate::config::rebased(p, base)
+        });
+    }
+
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {

@@ -19,7 +19,7 @@ use crate::config::ScenarioConfig;
 use crate::error::{ActionError, EnvError};
 use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;
-use crate::scenario::{Info, Scenario, Transition};
+use crate::scenario::{Better, Info, Metric, Scenario, Transition, metric_names};
 use crate::spaces::{Action, Space};
 use crate::world::disruptions::Disruptions;
 use crate::world::diurnal::DiurnalProfile;
@@ -29,15 +29,51 @@ use demand::DemandModel;
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.
-pub const METRICS: [&str; 7] = [
-    "mean_latency_ms",
-    "p95_latency_ms",
-    "slo_violation_fraction",
-    "dropped_fraction",
-    "cost_usd",
-    "max_site_utilisation",
-    "demand_rps",
+pub const METRICS: [Metric; 7] = [
+    Metric {
+        name: "mean_latency_ms",
+        unit: "ms",
+        better: Better::Lower,
+        step: "the mean latency (RTT plus queueing) of the interval's served requests",
+    },
+    Metric {
+        name: "interval_p95_latency_ms",
+        unit: "ms",
+        better: Better::Lower,
+        step: "the 95th percentile of the interval's served requests' latency (an episode's value is therefore the mean of interval p95s, not the 95th percentile of the episode's requests)",
+    },
+    Metric {
+        name: "slo_violation_fraction",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "the share of the interval's served requests slower than the latency SLO",
+    },
+    Metric {
+        name: "dropped_fraction",
+        unit: "fraction",
+        better: Better::Lower,
+        step: "the share of the interval's demand dropped (no capacity left)",
+    },
+    Metric {
+        name: "cost_usd",
+        unit: "USD",
+        better: Better::Lower,
+        step: "the interval's serving cost",
+    },
+    Metric {
+        name: "max_site_utilisation",
+        unit: "1",
+        better: Better::Lower,
+        step: "the highest load / capacity over sites with capacity left",
+    },
+    Metric {
+        name: "demand_rps",
+        unit: "requests/s",
+        better: Better::Neither,
+        step: "the interval's total demand",
+    },
 ];
+pub const METRIC_NAMES: [&str; 7] = metric_names(&METRICS);
 
 /// What a traffic policy sees after interval `interval` has elapsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -527,7 +563,7 @@ impl Scenario for TrafficScenario {
     }
 
     fn metric_names(&self) -> &'static [&'static str] {
-        &METRICS
+        &METRIC_NAMES
     }
 
     fn check_action(&self, action: &Action) -> Result<(), ActionError> {
@@ -658,6 +694,29 @@ impl Scenario for TrafficScenario {
 
     fn oracle_view(&self) -> &TrafficOracleView {
         &self.next
+    }
+
+    /// With `observation = "pairs"`, row `r * sites + s` is users of region `r` served at site
+    /// `s`, named `region -> site k (its region)`.
+    fn entity_labels(&self, _obs: &TrafficObs) -> Vec<String> {
+        if self.config.observation != ObservationKind::Pairs {
+            return Vec::new();
+        }
+        let regions = &self.geography().regions;
+        let sites: Vec<String> = self
+            .sites()
+            .iter()
+            .enumerate()
+            .map(|(k, site)| format!("site {k} ({})", regions[site.region].name))
+            .collect();
+        regions
+            .iter()
+            .flat_map(|r| {
+                sites
+                    .iter()
+                    .map(move |site| format!("{} -> {site}", r.name))
+            })
+            .collect()
     }
 
     fn row_counterfactual_rewards(

@@ -35,7 +35,7 @@ struct Sampled {
     masks: Vec<bool>,
 }
 
-impl<S: Scenario + Clone> Trainer<'_, S> {
+impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
     pub(super) fn collect(&mut self) -> Result<Collected> {
         let c = &self.run.config.ppo;
         let copies = self.run.config.num_envs;

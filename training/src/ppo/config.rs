@@ -3,6 +3,7 @@
 //! errors, and the resolved config is written to the run directory.
 
 use crate::error::{Result, TrainingError};
+use crate::tensorboard::HParam;
 use planetgym_agents::nn::policy::check_hidden;
 use planetgym_agents::registry;
 use planetgym_env::bounds;
@@ -78,6 +79,11 @@ pub struct EvalConfig {
     /// Episodes of the final evaluation against the baselines (0 = skip it).
     pub episodes: usize,
     pub seed: u64,
+    /// Evaluate the greedy policy every this many updates (and after the last) on
+    /// `during_episodes` fixed held-out episodes (seeds from `seed`, never trained on), and
+    /// keep the one with the best mean return in `best/` (0 = never).
+    pub every: u64,
+    pub during_episodes: usize,
 }
 
 impl Default for TrainConfig {
@@ -127,6 +133,8 @@ impl Default for EvalConfig {
         Self {
             episodes: 5,
             seed: 1000,
+            every: 0,
+            during_episodes: 5,
         }
     }
 }
@@ -138,6 +146,9 @@ impl TrainConfig {
             TrainingError::io(format!("cannot read {}", path.display())),
         )?;
         let text = planetgym_env::input::text(bytes, &path.display().to_string())?;
+        let parent = path.parent().unwrap_or(std::path::Path::new("."));
+        let base = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+        let text = registry::rebase_config_paths(None, &text, &base);
         Self::from_toml(&text, &path.display().to_string())
     }
 
@@ -153,6 +164,37 @@ impl TrainConfig {
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string(self)
             .map_err(|e| TrainingError::config("the resolved config", e.to_string()))
+    }
+
+    /// Every field as a TensorBoard hyper-parameter, by dotted name (`ppo.learning_rate`,
+    /// `env.window_jobs`, ...); arrays and other non-scalar values as their TOML text.
+    pub fn hparams(&self) -> Result<Vec<(String, HParam)>> {
+        fn walk(table: &toml::Table, prefix: &str, out: &mut Vec<(String, HParam)>) {
+            for (key, value) in table {
+                let name = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                let param = match value {
+                    toml::Value::Table(inner) => {
+                        walk(inner, &name, out);
+                        continue;
+                    }
+                    toml::Value::Integer(i) => HParam::Number(*i as f64),
+                    toml::Value::Float(x) => HParam::Number(*x),
+                    toml::Value::Boolean(b) => HParam::Flag(*b),
+                    toml::Value::String(s) => HParam::Text(s.clone()),
+                    other => HParam::Text(other.to_string()),
+                };
+                out.push((name, param));
+            }
+        }
+        let table = toml::Table::try_from(self)
+            .map_err(|e| TrainingError::config("the resolved config", e.to_string()))?;
+        let mut out = Vec::new();
+        walk(&table, "", &mut out);
+        Ok(out)
     }
 
     /// Environment steps collected between two updates (every copy's rollout).
@@ -242,6 +284,20 @@ impl TrainConfig {
             0,
             bounds::MAX_EPISODES as u64,
             "each episode is simulated in full for every policy; 0 skips the final evaluation",
+        )?;
+        bounds::count(
+            "eval.during_episodes",
+            self.eval.during_episodes as u64,
+            1,
+            bounds::MAX_EPISODES as u64,
+            "each is simulated in full at every evaluation during training",
+        )?;
+        bounds::count(
+            "eval.every",
+            self.eval.every,
+            0,
+            1_000_000_000,
+            "updates between evaluations during training; 0 never evaluates during training",
         )?;
         if registry::find(&self.scenario).is_none() {
             return Err(format!(

@@ -3,6 +3,7 @@
 //! gradient-norm clipping, KL early stop) over the environment's `VecEnv`.
 
 pub mod adam;
+pub mod best;
 pub mod checkpoint;
 mod collect;
 pub mod config;

@@ -6,12 +6,16 @@
 //! forward pass, and the copies' episodes are seeded by (seed, copy, episode); env stepping
 //! threads therefore change nothing.
 
+use super::best;
 use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CopyState};
 use super::collect::{Collected, Finished};
 use super::config::TrainConfig;
 use super::update::{Optimiser, Targets, Update, UpdateStats};
 use crate::error::{Result, TrainingError};
-use crate::run_dir::{CONFIG_FILE, MetricsLog, POLICY_FILE, TENSORBOARD_DIR, write_atomic};
+use crate::provenance::record_session;
+use crate::run_dir::{
+    CONFIG_FILE, MetricsLog, POLICY_FILE, SCENARIO_FILE, TENSORBOARD_DIR, write_atomic,
+};
 use crate::tensorboard::EventWriter;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -50,6 +54,9 @@ pub struct UpdateReport {
     pub env_s: f64,
     pub inference_s: f64,
     pub update_s: f64,
+    /// With `eval.every`: the greedy policy's mean return on the held-out evaluation episodes
+    /// (NaN in updates without an evaluation); None when the run does not evaluate.
+    pub eval_return: Option<f64>,
 }
 
 impl UpdateReport {
@@ -82,6 +89,10 @@ impl UpdateReport {
                 .iter()
                 .map(|(k, x)| (format!("metrics/{k}"), *x)),
         );
+        v.extend(
+            self.eval_return
+                .map(|x| ("eval/mean_return".to_string(), x)),
+        );
         v
     }
 }
@@ -110,6 +121,8 @@ pub struct Run<'a> {
     pub stop: &'a AtomicBool,
     /// Stop (with a checkpoint) once this many updates are done in total.
     pub stop_after: Option<u64>,
+    /// The command line that started this session (recorded in `sessions.jsonl`).
+    pub command: &'a [String],
 }
 
 /// Checks that a rollout (observations twice: as collected and normalised, plus per-step
@@ -134,7 +147,7 @@ fn check_memory<S: Scenario>(prototype: &S, config: &TrainConfig) -> Result<()> 
 
 /// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`: see
 /// [`crate::run_dir`].
-pub fn train<S: Scenario + Clone>(
+pub fn train<S: Scenario + Clone + 'static>(
     prototype: &S,
     run: &Run,
     on_update: &mut dyn FnMut(&UpdateReport),
@@ -150,7 +163,8 @@ pub fn train<S: Scenario + Clone>(
         let learning_rate = trainer.learning_rate();
         let collected = trainer.collect()?;
         let (stats, update_s) = trainer.update(&collected, learning_rate)?;
-        let report = trainer.report(&collected, stats, learning_rate, update_s);
+        let mut report = trainer.report(&collected, stats, learning_rate, update_s);
+        report.eval_return = trainer.evaluate_if_due()?;
         trainer.log(&report)?;
         on_update(&report);
         last = Some(report);
@@ -197,7 +211,7 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
     metrics: MetricsLog,
 }
 
-impl<'a, S: Scenario + Clone> Trainer<'a, S> {
+impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
     /// A fresh run, or the run in `run.run_dir` restored from its checkpoint.
     fn start(prototype: &'a S, run: &'a Run<'a>) -> Result<Self> {
         let config = run.config;
@@ -264,15 +278,22 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             Some(ck)
         } else {
             write_atomic(&dir.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
+            write_atomic(&dir.join(SCENARIO_FILE), run.scenario_config.as_bytes())?;
             MetricsLog::in_dir(dir).create()?;
             None
         };
+        record_session(dir, run.command, checkpoint.is_some())?;
         let first_update = checkpoint.as_ref().map_or(0, |ck| ck.updates);
-        let events = EventWriter::create(&dir.join(TENSORBOARD_DIR), &format!(".{first_update}"))
-            .map_err(TrainingError::io(format!(
-            "cannot create TensorBoard events in {}",
-            dir.display()
-        )))?;
+        let events_error = || {
+            TrainingError::io(format!(
+                "cannot write TensorBoard events in {}",
+                dir.display()
+            ))
+        };
+        let mut events =
+            EventWriter::create(&dir.join(TENSORBOARD_DIR), &format!(".{first_update}"))
+                .map_err(events_error())?;
+        events.hparams(config.hparams()?).map_err(events_error())?;
         let mut trainer = Self {
             run,
             prototype,
@@ -434,6 +455,7 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
             env_s: collected.env_s,
             inference_s: collected.inference_s,
             update_s,
+            eval_return: None,
         }
     }
 
@@ -451,15 +473,46 @@ impl<'a, S: Scenario + Clone> Trainer<'a, S> {
         Ok(())
     }
 
+    /// The current policy as saved in run directories.
+    fn policy_file(&self) -> PolicyFile {
+        self.brain.to_file(
+            self.prototype,
+            self.run.scenario_config,
+            self.run.config.hidden,
+            self.env_steps,
+        )
+    }
+
+    /// With `eval.every`: on its updates (and the last), the greedy policy's mean return on the
+    /// held-out episodes, keeping the best policy in `best/`; NaN on other updates.
+    fn evaluate_if_due(&self) -> Result<Option<f64>> {
+        let config = self.run.config;
+        let eval = &config.eval;
+        if eval.every == 0 {
+            return Ok(None);
+        }
+        if !self.updates.is_multiple_of(eval.every) && self.updates != config.total_updates() {
+            return Ok(Some(f64::NAN));
+        }
+        let policy = self.policy_file();
+        let mean_return =
+            best::mean_return(self.prototype, &policy, eval.during_episodes, eval.seed)?;
+        let record = best::BestRecord {
+            update: self.updates,
+            env_steps: self.env_steps,
+            mean_return,
+            episodes: eval.during_episodes,
+            seed: eval.seed,
+            rule: best::RULE.into(),
+        };
+        best::keep_if_best(self.run.run_dir, &policy, &record)?;
+        Ok(Some(mean_return))
+    }
+
     /// Writes the latest policy and a checkpoint from which `--resume` continues exactly.
     fn checkpoint(&self) -> Result<()> {
         let config = self.run.config;
-        let policy = self.brain.to_file(
-            self.prototype,
-            self.run.scenario_config,
-            config.hidden,
-            self.env_steps,
-        );
+        let policy = self.policy_file();
         save_policy(self.run.run_dir, &policy)?;
         Checkpoint {
             format: CHECKPOINT_FORMAT,

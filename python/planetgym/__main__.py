@@ -1,0 +1,19 @@
+"""The ``planetgym`` command line from the Python package: the console script installed into
+the virtual environment's ``bin/`` and ``python -m planetgym`` run the same code as the Rust
+binary (``planetgym --help``)."""
+
+import signal
+import sys
+
+
+def main() -> None:
+    from planetgym import _core
+
+    # Ctrl-C stops the command as it stops the binary (training installs its own handler, which
+    # finishes the current update and writes a checkpoint).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.exit(_core.cli(["planetgym", *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    main()

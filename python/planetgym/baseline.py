@@ -1,0 +1,59 @@
+"""Built-in baselines step by step: a heuristic, an optimiser or a labelled oracle attached to a
+``PlanetgymEnv``, deciding in its current state, so that it can be mixed with a learned
+policy, imitated (behaviour cloning, DAgger) or used as a rollout policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from planetgym._spaces import unflatten_actions
+from planetgym.envs import PlanetgymEnv
+
+
+class Baseline:
+    """Baseline ``name`` (see ``planetgym.baselines``; parameterised names such as
+    ``"reactive@0.7"`` too) acting in ``env``'s current state.
+
+    A baseline reads the scenario's full typed state (FGD scores every node of the cluster, the
+    LP reads the whole demand matrix), not the encoded observation a network sees, so it is
+    attached to the env whose state it decides on. ``act(obs, mask)`` takes the observation and
+    mask anyway, so that a baseline fits wherever an ``(obs, mask) -> action`` policy does: they
+    must be the env's current ones (checked). Random baselines are seeded by each reset's seed.
+    """
+
+    def __init__(self, name: str, env: Any) -> None:
+        env = getattr(env, "unwrapped", env)
+        if not isinstance(env, PlanetgymEnv):
+            raise ValueError(
+                f"a baseline acts in a PlanetgymEnv (or a wrapper of one), not {type(env).__name__}"
+            )
+        self._env = env
+        self._id, self.name, self.oracle = env._core.add_baseline(name)
+
+    def __repr__(self) -> str:
+        return f"Baseline({self.name!r}, scenario={self._env.scenario!r})"
+
+    def act(self, obs: Any = None, mask: Any = None) -> Any:
+        """The baseline's action in the env's current state (an int for ``Discrete`` spaces).
+        ``obs`` and ``mask``, when given, must be the env's current observation and mask."""
+        current = self._env.last_observation
+        if obs is not None and (current is None or not np.array_equal(np.asarray(obs, dtype=np.float32), current)):
+            raise ValueError(
+                f"{self.name}: obs is not the current observation of the env it is attached to"
+            )
+        if mask is not None:
+            legal = self._env.action_masks()
+            if legal is None or not np.array_equal(np.asarray(mask, dtype=bool), legal):
+                raise ValueError(f"{self.name}: mask is not the env's current action mask")
+        flat = self._env._core.baseline_act(self._id)
+        action = unflatten_actions(self._env.action_space, flat[None, :])[0]
+        return int(action) if action.ndim == 0 else action
+
+    __call__ = act
+
+
+def baseline(name: str, env: Any) -> Baseline:
+    """Baseline ``name`` attached to ``env`` (a ``PlanetgymEnv`` or a wrapper of one)."""
+    return Baseline(name, env)
