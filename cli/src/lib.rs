@@ -5,7 +5,7 @@
 mod commands;
 
 use clap::{Parser, Subcommand};
-use commands::{baselines, export, forecast, scenarios, shadow, train};
+use commands::{baselines, curve, export, forecast, scenarios, shadow, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,9 @@ enum Command {
     /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
     #[command(after_help = forecast::EXAMPLES)]
     Forecast(forecast::Args),
+    /// Redraw a run directory's learning curve (curve.png and curve.svg).
+    #[command(after_help = curve::EXAMPLES)]
+    Curve(curve::Args),
 }
 
 /// Runs the command line `args` (the program name first) and returns the process's exit
@@ -59,6 +62,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::Shadow(args) => shadow::run(args),
         Command::ShadowSample(args) => shadow::run_sample(args),
         Command::Forecast(args) => forecast::run(&args),
+        Command::Curve(args) => curve::run(&args),
     };
     match result {
         Ok(()) => 0,

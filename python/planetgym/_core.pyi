@@ -50,6 +50,7 @@ def evaluate(
     origin: str = "config",
     baselines: list[str] | None = None,
     policies: list[tuple[str, str | PathLike[str]]] = ...,
+    exports: list[tuple[str, str | PathLike[str]]] = ...,
     callables: list[tuple[str, Callable[[Any, Any], Any]]] = ...,
     episodes: int | None = None,
     seed: int = 0,

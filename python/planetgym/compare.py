@@ -48,8 +48,10 @@ class Comparison:
     normalisation: dict
 
     def plot(self, directory: str | PathLike | None = None) -> dict[str, Any]:
-        """Draws the performance profiles and the probabilities of improvement (matplotlib
-        figures, returned by name); with ``directory``, also saves them there as PNG."""
+        """Draws the performance profiles (with their 95 % bands) and the probabilities of
+        improvement (matplotlib figures, returned by name); with ``directory``, also saves them
+        there as PNG and SVG. Every policy has its own colour and line style, and the legend
+        sits beside the axes with names in full."""
         import matplotlib
 
         if directory is not None:
@@ -58,16 +60,19 @@ class Comparison:
 
         if "why" in self.normalisation:
             raise ValueError(f"nothing to plot: {self.normalisation['why']}")
+        colours = plt.get_cmap("tab10").colors
+        styles = ["-", "--", ":", "-."]
         figures = {}
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        for policy, rows in self.profile.groupby("policy", sort=False):
-            ax.plot(rows["tau"], rows["fraction"], label=policy)
-            ax.fill_between(rows["tau"], rows["low"], rows["high"], alpha=0.2)
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        for k, (policy, rows) in enumerate(self.profile.groupby("policy", sort=False)):
+            colour, style = colours[k % len(colours)], styles[k % len(styles)]
+            ax.plot(rows["tau"], rows["fraction"], label=policy, color=colour, linestyle=style)
+            ax.fill_between(rows["tau"], rows["low"], rows["high"], color=colour, alpha=0.2)
         ax.set_xlabel("normalised reward tau (0 = worst fair baseline, 1 = "
                       f"{self.normalisation['one'][0]})")
         ax.set_ylabel("fraction of (run, episode) scores > tau")
         ax.set_title("performance profiles (95% stratified bootstrap bands)")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
         figures["performance_profile"] = fig
         poi = self.aggregate.dropna(subset=["p_improvement"])
         fig, ax = plt.subplots(figsize=(7, 0.45 * len(poi) + 1.5))
@@ -83,13 +88,15 @@ class Comparison:
         ax.set_xlim(0, 1)
         ax.set_xlabel(f"P(X > {self.reference}) (95% CI)")
         ax.set_title("probability of improvement over the reference")
-        fig.tight_layout()
         figures["probability_of_improvement"] = fig
+        for f in figures.values():
+            f.tight_layout()
         if directory is not None:
             out = Path(directory)
             out.mkdir(parents=True, exist_ok=True)
             for name, f in figures.items():
-                f.savefig(out / f"{name}.png", dpi=120, bbox_inches="tight")
+                for suffix in ("png", "svg"):
+                    f.savefig(out / f"{name}.{suffix}", dpi=120, bbox_inches="tight")
         return figures
 
 

@@ -20,6 +20,7 @@ from planetgym import _core
 from planetgym._config import ConfigLike, count, to_toml
 from planetgym._spaces import action_space, flat_actions, unflatten_actions
 from planetgym.envs import feature_names
+from planetgym.shadow import ShadowPolicy
 
 PathLike = str | os.PathLike
 
@@ -277,7 +278,8 @@ def evaluate(
     ``policies`` holds baseline names (see ``baselines``; parameterised ones such as
     ``"greedy-spillover@0.6"``, ``"reactive@0.7"`` or
     ``"forecast+30%:holt-winters-additive(24)"`` too), ``Policy`` objects, directories of trained
-    policies, Stable-Baselines3 / sb3-contrib models (greedy actions; MaskablePPO gets the
+    policies, ONNX exports (a directory with ``manifest.json``, or a ``ShadowPolicy``; run by
+    planetgym's ONNX interpreter on the checked graph), Stable-Baselines3 / sb3-contrib models (greedy actions; MaskablePPO gets the
     mask) and any callable ``(obs, mask) -> action`` (``obs`` as the gymnasium env gives it,
     ``mask`` the legal actions or None); one of them alone is read as a list of one, and a dict
     names each policy by its key. None runs every baseline. A list may not be empty or name a
@@ -307,6 +309,7 @@ def evaluate(
         named = [(None, p) for p in policies]
     names: list[str] | None = None
     trained: list[Policy] = []
+    exports: list[tuple[str, Path]] = []
     functions: list[tuple[str, Any]] = []
     if named is not None:
         if not named:
@@ -324,25 +327,30 @@ def evaluate(
                 if label is not None and label != p:
                     raise ValueError(f"baseline {p!r} keeps its own name, not {label!r}")
                 names.append(p)
+            elif isinstance(p, (str, os.PathLike)) and (Path(p) / "manifest.json").exists():
+                exports.append((label or Path(p).name, Path(p)))
             elif isinstance(p, (str, os.PathLike)):
                 trained.append(load_policy(p, name=label or Path(p).name))
+            elif isinstance(p, ShadowPolicy):
+                exports.append((label or p.path.name, p.path))
             elif hasattr(p, "predict"):
                 functions.append((label or _callable_name(p, k), _sb3_callable(p)))
             elif callable(p):
                 functions.append((label or _callable_name(p, k), p))
             else:
                 raise ValueError(
-                    f"not a policy: {p!r} (a baseline name, a Policy, a directory, a "
+                    f"not a policy: {p!r} (a baseline name, a Policy, a directory, an export, a "
                     "Stable-Baselines3 model or a callable (obs, mask) -> action)"
                 )
-    taken = (names or []) + [p.name for p in trained] + [n for n, _ in functions]
+    taken = (names or []) + [p.name for p in trained] + [n for n, _ in exports + functions]
     clash = sorted({n for n in taken if taken.count(n) > 1})
     if clash:
         raise ValueError(
             f"two policies are named {', '.join(clash)}: rows are told apart by name (pass a "
             "dict {name: policy}, or load a directory with load_policy(path, name=...))"
         )
-    scenarios = {p.scenario for p in trained}
+    scenarios = {p.scenario for p in trained} | {
+        json.loads((path / "manifest.json").read_text()).get("scenario") for _, path in exports}
     if scenario is None:
         if len(scenarios) != 1:
             raise ValueError("scenario is required unless trained policies of one scenario are given")
@@ -351,6 +359,9 @@ def evaluate(
         raise ValueError(f"policies trained on {sorted(scenarios)} cannot run on {scenario!r}")
     if config is None and not overrides and trained:
         text, origin = trained[0].description["resolved_config"], "the policy's scenario config"
+    elif config is None and not overrides and exports:
+        manifest = json.loads((exports[0][1] / "manifest.json").read_text())
+        text, origin = manifest["scenario_config"], "the export's scenario config"
     else:
         text, origin = to_toml(config, overrides, scenario)
     callables = []
@@ -365,6 +376,7 @@ def evaluate(
             origin,
             baselines=names,
             policies=[(p.name, p.path) for p in trained],
+            exports=exports,
             callables=callables,
             episodes=episodes,
             seed=seed,

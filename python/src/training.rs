@@ -347,6 +347,8 @@ struct Steps {
 struct Evaluate {
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
+    /// Exported policies (ONNX + manifest), by row name.
+    exports: Vec<(String, PathBuf)>,
     /// Python functions `(obs, mask) -> flat action row`, by row name.
     callables: Vec<(String, Arc<Py<PyAny>>)>,
     shared: Shared,
@@ -378,6 +380,11 @@ impl ScenarioVisitor for Evaluate {
                     .with_context(|| format!("policy {name} ({})", path.display()))?;
                 learned.push((k, row));
             }
+        }
+        for (name, dir) in &self.exports {
+            let row = planetgym_deploy::export::exported_contender(dir, name, &built.env)
+                .with_context(|| format!("policy {name} ({})", dir.display()))?;
+            learned.push((0, row));
         }
         for (name, function) in &self.callables {
             let row = CallablePolicy::factory(
@@ -438,7 +445,7 @@ impl ScenarioVisitor for Evaluate {
 /// `warning` (when every policy scored the same on every episode, else None). An exception a
 /// function raised is re-raised as it was.
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), callables = Vec::new(), episodes = None, seed = 0, reference = None, progress = None))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), exports = Vec::new(), callables = Vec::new(), episodes = None, seed = 0, reference = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -447,6 +454,7 @@ pub fn evaluate<'py>(
     origin: &str,
     baselines: Option<Vec<String>>,
     policies: Vec<(String, PathBuf)>,
+    exports: Vec<(String, PathBuf)>,
     callables: Vec<(String, Py<PyAny>)>,
     episodes: Option<usize>,
     seed: u64,
@@ -461,6 +469,7 @@ pub fn evaluate<'py>(
     let visitor = Evaluate {
         baselines,
         policies,
+        exports,
         callables: callables
             .into_iter()
             .map(|(name, f)| (name, Arc::new(f)))

@@ -117,6 +117,12 @@ def test_compare_gives_the_paired_table_the_aggregates_and_plots(tmp_path):
     figures = result.plot(tmp_path)
     assert set(figures) == {"performance_profile", "probability_of_improvement"}
     assert (tmp_path / "performance_profile.png").stat().st_size > 1000
+    assert (tmp_path / "probability_of_improvement.svg").read_text().startswith("<?xml")
+    # Every policy has its own colour and style, and the legend names them in full.
+    lines = figures["performance_profile"].axes[0].get_lines()
+    assert len({(str(l.get_color()), l.get_linestyle()) for l in lines}) == len(lines) == 4
+    legend = figures["performance_profile"].axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == list(dict.fromkeys(result.profile["policy"]))
     # The same numbers from results computed earlier, and a named reference.
     again = planetgym.compare(results=result.episodes, reference="fcfs", resamples=2000, seed=4)
     assert again.reference == "fcfs"

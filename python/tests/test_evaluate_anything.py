@@ -114,3 +114,21 @@ def test_metrics_say_their_unit_direction_and_episode_meaning():
     table = planetgym.evaluate(["sjf"], "batch", episodes=1, config=SMALL["batch"], progress=False)
     slowdown = table.attrs["metrics"]["avg_bounded_slowdown"]
     assert slowdown["better"] == "lower" and slowdown["episode"].startswith("at the episode's end")
+
+
+def test_an_onnx_export_is_evaluated_like_the_policy_it_came_from(tmp_path):
+    policy = REPO / "experiments" / "policies" / "batch"
+    planetgym.export(policy, tmp_path / "onnx")
+    # One policy three ways: the same returns, which the evaluator flags as indistinguishable.
+    with pytest.warns(UserWarning, match="cannot be told apart"):
+        table = planetgym.evaluate(
+            {"burn": str(policy), "onnx": str(tmp_path / "onnx"),
+             "shadow": planetgym.ShadowPolicy(tmp_path / "onnx", runtime="planetgym")},
+            episodes=3, seed=5, window_jobs=64, progress=False,
+        )
+    rewards = {p: list(rows["reward"]) for p, rows in table.groupby("policy", sort=False)}
+    assert list(rewards) == ["burn", "onnx", "shadow"]
+    np.testing.assert_allclose(rewards["onnx"], rewards["burn"], rtol=1e-9)
+    assert rewards["shadow"] == rewards["onnx"]
+    with pytest.raises(ValueError, match="cannot run on 'capacity'"):
+        planetgym.evaluate([str(tmp_path / "onnx")], "capacity", episodes=1, config=SMALL["capacity"])

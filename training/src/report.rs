@@ -324,8 +324,8 @@ pub fn aggregate_json(a: &Aggregate) -> serde_json::Value {
     })
 }
 
-/// `performance_profile.png` and `probability_of_improvement.png` in `dir`: the profiles'
-/// point estimates (their intervals are in the JSON), and each policy's P(X > reference)
+/// `performance_profile.png` and `probability_of_improvement.png` (and their SVGs) in `dir`:
+/// the profiles with their stratified bootstrap bands, and each policy's P(X > reference)
 /// interval as a horizontal segment at its own height.
 pub fn plot_aggregate(a: &Aggregate, dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)
@@ -334,9 +334,12 @@ pub fn plot_aggregate(a: &Aggregate, dir: &Path) -> Result<Vec<std::path::PathBu
     let series: Vec<crate::plot::Series> = a
         .profiles
         .iter()
-        .map(|(policy, points)| crate::plot::Series {
-            name: policy.clone(),
-            points: points.iter().map(|(t, i)| (*t, i.point)).collect(),
+        .map(|(policy, points)| {
+            crate::plot::Series::line(
+                policy.clone(),
+                points.iter().map(|(t, i)| (*t, i.point)).collect(),
+            )
+            .with_band(points.iter().map(|(t, i)| (*t, i.low, i.high)).collect())
         })
         .collect();
     crate::plot::line_chart(
@@ -352,9 +355,11 @@ pub fn plot_aggregate(a: &Aggregate, dir: &Path) -> Result<Vec<std::path::PathBu
         .iter()
         .filter_map(|r| r.improvement.map(|i| (r, i)))
         .enumerate()
-        .map(|(k, (r, i))| crate::plot::Series {
-            name: r.policy.clone(),
-            points: vec![(i.low, k as f64 + 1.0), (i.high, k as f64 + 1.0)],
+        .map(|(k, (r, i))| {
+            crate::plot::Series::line(
+                r.policy.clone(),
+                vec![(i.low, k as f64 + 1.0), (i.high, k as f64 + 1.0)],
+            )
         })
         .collect();
     crate::plot::line_chart(

@@ -294,8 +294,28 @@ fn session<S: Scenario + Clone + 'static>(
     })
 }
 
-/// `curve.png`: mean training episode return per update against environment steps, with each
-/// baseline's mean evaluation return as a flat line.
+/// Redraws `dir`'s learning curve (`curve.png` and `curve.svg`) from its `metrics.csv` and the
+/// baselines' mean returns in its `eval.json` (none when the run was not evaluated).
+pub fn redraw_learning_curve(dir: &Path) -> Result<()> {
+    let path = dir.join(EVAL_FILE);
+    let means = if path.exists() {
+        let bytes = std::fs::read(&path)
+            .map_err(TrainingError::io(format!("cannot read {}", path.display())))?;
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&bytes)
+            .map_err(|e| TrainingError::file(&path, format!("is not an evaluation table: {e}")))?;
+        rows.iter()
+            .filter(|r| r["metric"] == "reward")
+            .filter_map(|r| Some((r["policy"].as_str()?.to_string(), r["mean"].as_f64()?)))
+            .filter(|(policy, _)| policy != LEARNED && policy != LEARNED_SAMPLED)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    learning_curve(dir, &means)
+}
+
+/// `curve.png` (and `curve.svg`): mean training episode return per update against environment
+/// steps, with each baseline's mean evaluation return as a flat line.
 pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
     let log = MetricsLog::in_dir(dir);
     let table = log.read()?;
@@ -315,14 +335,15 @@ pub fn learning_curve(dir: &Path, baselines: &[(String, f64)]) -> Result<()> {
         .filter(|(_, y)| y.is_finite())
         .collect();
     let last_x = points.last().map_or(1.0, |p| p.0);
-    let mut series = vec![Series {
-        name: format!("{LEARNED} (training episodes)"),
+    let mut series = vec![Series::line(
+        format!("{LEARNED} (training episodes)"),
         points,
-    }];
-    series.extend(baselines.iter().map(|(name, y)| Series {
-        name: name.clone(),
-        points: vec![(0.0, *y), (last_x, *y)],
-    }));
+    )];
+    series.extend(
+        baselines
+            .iter()
+            .map(|(name, y)| Series::line(name.clone(), vec![(0.0, *y), (last_x, *y)])),
+    );
     plot::line_chart(
         &dir.join(CURVE_FILE),
         "episode return during training",

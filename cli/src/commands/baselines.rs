@@ -466,12 +466,13 @@ fn write_curves<S: Scenario>(
     };
     let series: Vec<plot::Series> = curves
         .iter()
-        .map(|(name, rows)| plot::Series {
-            name: name.clone(),
-            points: rows
-                .iter()
-                .map(|(x, v)| (100.0 * x, 100.0 * v[0]))
-                .collect(),
+        .map(|(name, rows)| {
+            plot::Series::line(
+                name.clone(),
+                rows.iter()
+                    .map(|(x, v)| (100.0 * x, 100.0 * v[0]))
+                    .collect(),
+            )
         })
         .collect();
     plot::line_chart(&plot_path, spec.title, spec.x_label, spec.y_label, &series)?;

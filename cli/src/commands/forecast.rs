@@ -31,9 +31,10 @@ pub struct Args {
     /// Evaluate from this fraction of the series on (earlier values are the first history).
     #[arg(long, default_value_t = 0.5)]
     start_fraction: f64,
-    /// Where to write the plot of the horizon-step forecasts against the actual series (PNG).
-    #[arg(long, value_name = "FILE", default_value = "forecast.png")]
-    plot: PathBuf,
+    /// Where to write the plot of the horizon-step forecasts against the actual series (PNG,
+    /// and an SVG beside it); no plot without it.
+    #[arg(long, value_name = "FILE")]
+    plot: Option<PathBuf>,
 }
 
 /// Rolling-origin accuracy table of every forecaster, and the plot.
@@ -82,15 +83,15 @@ pub fn run(args: &Args) -> Result<()> {
         "{:<34} {:>9} {:>9} {:>9}",
         "forecaster", "MAPE %", "sMAPE %", "MASE"
     )?;
-    let mut lines = vec![plot::Series {
-        name: "actual".into(),
-        points: values
+    let mut lines = vec![plot::Series::line(
+        "actual",
+        values
             .iter()
             .enumerate()
             .skip(warmup)
             .map(|(t, &v)| (t as f64, v))
             .collect(),
-    }];
+    )];
     for kind in ForecasterKind::ALL {
         let forecaster = kind.build(season, window);
         let (accuracy, points) =
@@ -104,13 +105,15 @@ pub fn run(args: &Args) -> Result<()> {
             accuracy.smape,
             accuracy.mase
         )?;
-        lines.push(plot::Series {
-            name: forecaster.name(),
-            points: points.iter().map(|&(t, v)| (t as f64, v)).collect(),
-        });
+        lines.push(plot::Series::line(
+            forecaster.name(),
+            points.iter().map(|&(t, v)| (t as f64, v)).collect(),
+        ));
     }
-    let title = format!("{horizon}-period-ahead forecasts vs actual");
-    plot::line_chart(plot, &title, "period", "demand", &lines)?;
-    writeln!(out, "\nplot: {}", plot.display())?;
+    if let Some(plot) = plot {
+        let title = format!("{horizon}-period-ahead forecasts vs actual");
+        plot::line_chart(plot, &title, "period", "demand", &lines)?;
+        writeln!(out, "\nplot: {}", plot.display())?;
+    }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! overrides, progress bars, output files.
 
 pub mod baselines;
+pub mod curve;
 pub mod export;
 pub mod forecast;
 pub mod scenarios;

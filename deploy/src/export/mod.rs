@@ -9,10 +9,12 @@
 //! ONNX file's SHA-256.
 
 mod artifact;
+mod contender;
 mod graph;
 mod manifest;
 
 pub use artifact::Artifact;
+pub use contender::{exported_contender, is_export};
 pub use graph::{Inputs, input};
 pub use manifest::{Axis, Manifest, OnnxFile, TensorSpec, Training, Verification, Versions};
 
