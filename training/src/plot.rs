@@ -291,7 +291,7 @@ fn layout(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> (Vec<
         });
     }
     let texts = [
-        (title, (width as i32 / 2, 20), Anchor::Middle),
+        (title, (width / 2, 20), Anchor::Middle),
         (
             x_label,
             (LEFT + PLOT_WIDTH / 2, TOP + PLOT_HEIGHT + 36),
