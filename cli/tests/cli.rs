@@ -934,3 +934,49 @@ fn relative_data_paths_in_a_config_file_are_read_from_its_folder() {
         "{scenario}"
     );
 }
+
+#[test]
+fn eval_runs_an_onnx_export_like_the_policy_it_came_from() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let policy = root.join("experiments/policies/capacity");
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export");
+    let (ok, _, err) = planetgym(&[
+        "export",
+        "--run",
+        policy.to_str().unwrap(),
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let reward_of = |target: &std::path::Path, row: &str| {
+        let json = dir.path().join(format!("{row}.json"));
+        let (ok, _, err) = planetgym(&[
+            "eval",
+            "--policy",
+            target.to_str().unwrap(),
+            "--episodes",
+            "2",
+            "--seed",
+            "3",
+            "--policies",
+            "reactive@0.8",
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        let rows: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == row && r["metric"] == "reward")
+            .map(|r| r["mean"].as_f64().unwrap())
+            .unwrap()
+    };
+    let (onnx, ppo) = (reward_of(&export, "onnx"), reward_of(&policy, "ppo"));
+    assert!(
+        (onnx - ppo).abs() <= 1e-9 * ppo.abs(),
+        "onnx {onnx} vs burn {ppo}"
+    );
+}

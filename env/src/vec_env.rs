@@ -152,6 +152,14 @@ impl<S: Scenario> VecEnv<S> {
         self.mode
     }
 
+    /// The reset seed of the episode copy `i` is in (a single scenario reset with it plays the
+    /// same episode).
+    pub fn episode_seed_of(&self, i: usize) -> Option<u64> {
+        self.copies
+            .get(i)
+            .map(|c| episode_seed(self.seed, i, c.episode))
+    }
+
     /// Whether copy `i` ended its episode on the last step and will reset on the next one
     /// (`NextStep` mode), ignoring that step's action.
     pub fn awaiting_reset(&self, i: usize) -> bool {

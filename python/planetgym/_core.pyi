@@ -129,7 +129,7 @@ class Env:
     def add_baseline(self, name: str) -> tuple[int, str, bool]:
         """Attaches baseline ``name``: (id, row name, is_oracle)."""
     def baseline_act(self, id: int) -> npt.NDArray[np.float64]:
-        """Baseline ``id``'s action in the current state, as a flat row."""
+        """Baseline ``id``'s action in the current state, as flat rows ``[1, flat_len]``."""
 
 class VecEnv:
     """N copies stepped together on Rust threads (``planetgym.make_vec`` and the SB3 adapter)."""
@@ -162,6 +162,12 @@ class VecEnv:
         """Actions ``[N, flat_len]`` -> (obs, rewards, terminated, truncated, metrics
         ``[N, M]`` (NaN: none reported), remapped, finals (same-step mode: final observations
         and metrics of the episodes that just ended, else None))."""
+    def episode_seeds(self) -> list[int]:
+        """The reset seed of the episode each copy is in."""
+    def add_baseline(self, name: str) -> tuple[int, str, bool]:
+        """Attaches baseline ``name`` to every copy: (id, row name, is_oracle)."""
+    def baseline_act(self, id: int) -> npt.NDArray[np.float64]:
+        """Baseline ``id``'s actions for every copy, as flat rows ``[N, flat_len]``."""
     def action_masks(self) -> npt.NDArray[np.bool_] | None: ...
 
 class Policy:

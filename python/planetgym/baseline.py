@@ -1,6 +1,7 @@
 """Built-in baselines step by step: a heuristic, an optimiser or a labelled oracle attached to a
-``PlanetgymEnv``, deciding in its current state, so that it can be mixed with a learned
-policy, imitated (behaviour cloning, DAgger) or used as a rollout policy."""
+``PlanetgymEnv`` (or every copy of a ``PlanetgymVectorEnv``), deciding in its current state, so
+that it can be mixed with a learned policy, imitated (behaviour cloning, DAgger) or used as a
+rollout policy."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from planetgym._spaces import unflatten_actions
 from planetgym.envs import PlanetgymEnv
+from planetgym.vector import PlanetgymVectorEnv
 
 
 class Baseline:
@@ -25,9 +27,10 @@ class Baseline:
 
     def __init__(self, name: str, env: Any) -> None:
         env = getattr(env, "unwrapped", env)
-        if not isinstance(env, PlanetgymEnv):
+        if not isinstance(env, (PlanetgymEnv, PlanetgymVectorEnv)):
             raise ValueError(
-                f"a baseline acts in a PlanetgymEnv (or a wrapper of one), not {type(env).__name__}"
+                "a baseline acts in a PlanetgymEnv or PlanetgymVectorEnv (or a wrapper of one), "
+                f"not {type(env).__name__}"
             )
         self._env = env
         self._id, self.name, self.oracle = env._core.add_baseline(name)
@@ -38,6 +41,8 @@ class Baseline:
     def act(self, obs: Any = None, mask: Any = None) -> Any:
         """The baseline's action in the env's current state (an int for ``Discrete`` spaces).
         ``obs`` and ``mask``, when given, must be the env's current observation and mask."""
+        if isinstance(self._env, PlanetgymVectorEnv):
+            raise ValueError(f"{self.name} is attached to a vector env: use act_batch")
         current = self._env.last_observation
         if obs is not None and (current is None or not np.array_equal(np.asarray(obs, dtype=np.float32), current)):
             raise ValueError(
@@ -47,13 +52,29 @@ class Baseline:
             legal = self._env.action_masks()
             if legal is None or not np.array_equal(np.asarray(mask, dtype=bool), legal):
                 raise ValueError(f"{self.name}: mask is not the env's current action mask")
-        flat = self._env._core.baseline_act(self._id)
-        action = unflatten_actions(self._env.action_space, flat[None, :])[0]
+        action = unflatten_actions(self._env.action_space, self._env._core.baseline_act(self._id))[0]
         return int(action) if action.ndim == 0 else action
 
     __call__ = act
 
+    def act_batch(self, obs: Any = None, masks: Any = None) -> np.ndarray:
+        """The baseline's actions ``[num_envs, ...]`` for every copy of the vector env it is
+        attached to (a copy whose episode just ended, whose next action is ignored, gets
+        zeros). ``obs`` and ``masks``, when given, must be the env's current ones."""
+        env = self._env
+        if not isinstance(env, PlanetgymVectorEnv):
+            raise ValueError(f"{self.name} is attached to a single env: use act")
+        if obs is not None and (env.last_observations is None or not np.array_equal(
+                np.asarray(obs, dtype=np.float32), env.last_observations)):
+            raise ValueError(f"{self.name}: obs are not the current observations of its env")
+        if masks is not None:
+            legal = env.action_masks()
+            if legal is None or not np.array_equal(np.asarray(masks, dtype=bool), legal):
+                raise ValueError(f"{self.name}: masks are not the env's current action masks")
+        return unflatten_actions(env.single_action_space, env._core.baseline_act(self._id))
+
 
 def baseline(name: str, env: Any) -> Baseline:
-    """Baseline ``name`` attached to ``env`` (a ``PlanetgymEnv`` or a wrapper of one)."""
+    """Baseline ``name`` attached to ``env`` (a ``PlanetgymEnv`` or ``PlanetgymVectorEnv``, or
+    a wrapper of one): ``act`` for a single env, ``act_batch`` for a vector env."""
     return Baseline(name, env)

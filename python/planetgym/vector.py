@@ -65,6 +65,14 @@ class PlanetgymVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self.metric_names: tuple[str, ...] = tuple(self.description["metric_names"])
+        #: The observations of the current states (what ``reset``/``step`` last returned), kept
+        #: so that attached baselines can check what they are asked to act on.
+        self.last_observations: np.ndarray | None = None
+
+    def episode_seeds(self) -> list[int]:
+        """The reset seed of the episode each copy is in: ``PlanetgymEnv.reset(seed=s)`` plays
+        the same episode."""
+        return self._core.episode_seeds()
 
     def reset(
         self,
@@ -78,11 +86,13 @@ class PlanetgymVectorEnv(VectorEnv):
             )
         super().reset(seed=seed)
         obs = self._core.reset(episode_seed(seed, options, self.np_random))
+        self.last_observations = obs.copy()
         return obs, self._mask_info({})
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         flat = flat_actions(self.single_action_space, actions, batch=self.num_envs)
         obs, rewards, terminated, truncated, metrics, remapped, _ = self._core.step(flat)
+        self.last_observations = obs.copy()
         infos: dict[str, Any] = {}
         for j, name in enumerate(self.metric_names):
             present = ~np.isnan(metrics[:, j])

@@ -52,8 +52,9 @@ pub trait DynEnv: Send + Sync {
     /// Attaches the baseline `name` (parameters allowed, e.g. `reactive@0.7`) to this env:
     /// (its id for `baseline_act`, its row name, whether it is an oracle).
     fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String>;
-    /// Baseline `id`'s action in the current state (an error before the first reset).
-    fn baseline_act(&mut self, id: usize) -> Result<Action, String>;
+    /// Baseline `id`'s action in the current state, as a batch of one (an error before the
+    /// first reset).
+    fn baseline_act(&mut self, id: usize) -> Result<Vec<Action>, String>;
     /// Who each entity row of the current observation is (empty before a reset and for flat
     /// layouts).
     fn entity_labels(&self) -> Vec<String>;
@@ -71,9 +72,54 @@ struct Live<S: RegisteredScenario> {
     info: Info,
     /// The current state's typed observation (what baselines read); None before a reset.
     obs: Option<S::Obs>,
-    /// Baselines attached with `add_baseline`, reset with every episode (behind a lock only
-    /// because a policy object is `Send` but not `Sync`).
-    baselines: Mutex<Vec<Contender<S>>>,
+    /// The seed of the current episode (None before a reset).
+    seed: Option<u64>,
+    /// Baselines attached with `add_baseline` (behind a lock only because a policy object is
+    /// `Send` but not `Sync`).
+    baselines: Mutex<Vec<Attached<S>>>,
+}
+
+/// A baseline attached to an env: one contender per copy, with the episode seed it was last
+/// reset for (so that it is reset, with that seed, whenever its copy starts an episode).
+type Attached<S> = Vec<(Contender<S>, Option<u64>)>;
+
+/// Baseline `name` of `built` for `copies` copies: (the contenders, row name, is_oracle).
+fn attach<S: RegisteredScenario>(
+    built: &Built<S>,
+    name: &str,
+    copies: usize,
+) -> Result<(Attached<S>, String, bool), String> {
+    let make = built
+        .select_baselines(&[name.to_string()])?
+        .pop()
+        .ok_or("no baseline")?;
+    let attached: Attached<S> = (0..copies.max(1)).map(|_| (make(), None)).collect();
+    let (name, oracle) = (attached[0].0.name(), attached[0].0.is_oracle());
+    Ok((attached, name, oracle))
+}
+
+/// The action of one copy's contender in `scenario`'s state `obs`, reset first when the copy
+/// is in another episode (`seed`) than the contender last saw.
+fn act_in<S: Scenario>(
+    slot: &mut (Contender<S>, Option<u64>),
+    seed: u64,
+    scenario: &S,
+    obs: &S::Obs,
+) -> Result<Action, String> {
+    if slot.1 != Some(seed) {
+        slot.0.reset(seed);
+        slot.1 = Some(seed);
+    }
+    slot.0.act(scenario, obs).map_err(|e| e.to_string())
+}
+
+/// Adds `attached` to `list`; its id.
+fn push<S: Scenario>(list: &Mutex<Vec<Attached<S>>>, attached: Attached<S>) -> usize {
+    let mut all = list
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    all.push(attached);
+    all.len() - 1
 }
 
 impl<S: RegisteredScenario> DynEnv for Live<S> {
@@ -82,7 +128,13 @@ impl<S: RegisteredScenario> DynEnv for Live<S> {
         self.info = Info::default();
         self.built.env.encode(&obs, out);
         self.obs = Some(obs);
-        self.baselines().iter_mut().for_each(|b| b.reset(seed));
+        self.seed = Some(seed);
+        // A new episode even when its seed repeats: every baseline starts it afresh.
+        let all = self
+            .baselines
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        all.iter_mut().flatten().for_each(|slot| slot.1 = None);
     }
 
     fn step(&mut self, action: &Action, out: &mut [f32]) -> Result<(f64, bool, bool), EnvError> {
@@ -108,16 +160,8 @@ impl<S: RegisteredScenario> DynEnv for Live<S> {
     }
 
     fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String> {
-        let make = self
-            .built
-            .select_baselines(&[name.to_string()])?
-            .pop()
-            .ok_or("no baseline")?;
-        let contender = make();
-        let mut baselines = self.baselines();
-        let described = (baselines.len(), contender.name(), contender.is_oracle());
-        baselines.push(contender);
-        Ok(described)
+        let (attached, name, oracle) = attach(&self.built, name, 1)?;
+        Ok((push(&self.baselines, attached), name, oracle))
     }
 
     fn entity_labels(&self) -> Vec<String> {
@@ -126,25 +170,19 @@ impl<S: RegisteredScenario> DynEnv for Live<S> {
             .map_or_else(Vec::new, |obs| self.built.env.entity_labels(obs))
     }
 
-    fn baseline_act(&mut self, id: usize) -> Result<Action, String> {
-        let mut baselines = self
+    fn baseline_act(&mut self, id: usize) -> Result<Vec<Action>, String> {
+        let all = self
             .baselines
-            .lock()
+            .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (Some(obs), Some(baseline)) = (&self.obs, baselines.get_mut(id)) else {
+        let slot = all
+            .get_mut(id)
+            .and_then(|a| a.first_mut())
+            .ok_or("no such baseline")?;
+        let (Some(obs), Some(seed)) = (&self.obs, self.seed) else {
             return Err("no state to act on: call reset first".into());
         };
-        baseline
-            .act(&self.built.env, obs)
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl<S: RegisteredScenario> Live<S> {
-    fn baselines(&self) -> std::sync::MutexGuard<'_, Vec<Contender<S>>> {
-        self.baselines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        Ok(vec![act_in(slot, seed, &self.built.env, obs)?])
     }
 }
 
@@ -160,6 +198,13 @@ pub trait DynVec: Send + Sync {
     fn final_observation(&self, i: usize) -> Option<&[f32]>;
     fn final_info(&self, i: usize) -> Option<&Info>;
     fn mask(&self, i: usize) -> Option<&[bool]>;
+    /// The reset seed of the episode copy `i` is in.
+    fn episode_seed(&self, i: usize) -> Option<u64>;
+    /// Attaches baseline `name` to every copy: (id, row name, is_oracle).
+    fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String>;
+    /// Baseline `id`'s action for every copy in its current state (a copy awaiting its
+    /// next-step reset, whose action is ignored, gets all zeros).
+    fn baseline_act(&mut self, id: usize) -> Result<Vec<Action>, String>;
 }
 
 impl std::fmt::Debug for dyn DynVec {
@@ -168,41 +213,87 @@ impl std::fmt::Debug for dyn DynVec {
     }
 }
 
-impl<S: Scenario> DynVec for VecEnv<S> {
+/// A vector env with the scenario its baselines are built from, and the baselines attached to
+/// it: one contender per copy, with the episode seed it was last reset for.
+struct LiveVec<S: RegisteredScenario> {
+    env: VecEnv<S>,
+    built: Built<S>,
+    baselines: Mutex<Vec<Attached<S>>>,
+}
+
+impl<S: RegisteredScenario> DynVec for LiveVec<S> {
     fn reset(&mut self, seed: u64) {
-        VecEnv::reset(self, seed);
+        self.env.reset(seed);
     }
     fn step(&mut self, actions: &[Action]) -> Result<(), EnvError> {
-        VecEnv::step(self, actions)
+        self.env.step(actions)
     }
     fn observations(&self) -> &[f32] {
-        VecEnv::observations(self)
+        self.env.observations()
     }
     fn rewards(&self) -> &[f64] {
-        VecEnv::rewards(self)
+        self.env.rewards()
     }
     fn terminated(&self) -> &[bool] {
-        VecEnv::terminated(self)
+        self.env.terminated()
     }
     fn truncated(&self) -> &[bool] {
-        VecEnv::truncated(self)
+        self.env.truncated()
     }
     fn info(&self, i: usize) -> Option<&Info> {
-        VecEnv::info(self, i)
+        self.env.info(i)
     }
     fn final_observation(&self, i: usize) -> Option<&[f32]> {
-        VecEnv::final_observation(self, i)
+        self.env.final_observation(i)
     }
     fn final_info(&self, i: usize) -> Option<&Info> {
-        VecEnv::final_info(self, i)
+        self.env.final_info(i)
     }
     /// None for a copy awaiting its next-step reset: its terminal state may have no legal
     /// action, and the action it is given is ignored (callers publish an all-true row).
     fn mask(&self, i: usize) -> Option<&[bool]> {
-        if self.awaiting_reset(i) {
+        if self.env.awaiting_reset(i) {
             return None;
         }
-        self.scenario(i).and_then(Scenario::action_mask)
+        self.env.scenario(i).and_then(Scenario::action_mask)
+    }
+    fn episode_seed(&self, i: usize) -> Option<u64> {
+        self.env.episode_seed_of(i)
+    }
+
+    fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String> {
+        let (attached, name, oracle) = attach(&self.built, name, self.env.num_envs())?;
+        Ok((push(&self.baselines, attached), name, oracle))
+    }
+
+    fn baseline_act(&mut self, id: usize) -> Result<Vec<Action>, String> {
+        let all = self
+            .baselines
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let attached = all.get_mut(id).ok_or("no such baseline")?;
+        let space = self.built.env.action_space();
+        let ignored = crate::actions::from_values(space, &vec![0.0; space.flat_len()])?;
+        let env = &self.env;
+        attached
+            .iter_mut()
+            .enumerate()
+            .map(|(i, slot)| {
+                if env.awaiting_reset(i) {
+                    return Ok(ignored.clone());
+                }
+                match (
+                    env.episode_seed_of(i),
+                    env.scenario(i),
+                    env.typed_observation(i),
+                ) {
+                    (Some(seed), Some(scenario), Some(obs)) => {
+                        act_in(slot, seed, scenario, obs).map_err(|e| format!("copy {i}: {e}"))
+                    }
+                    _ => Err(format!("no copy {i}")),
+                }
+            })
+            .collect()
     }
 }
 
@@ -219,6 +310,7 @@ impl ScenarioVisitor for MakeEnv {
             built,
             info: Info::default(),
             obs: None,
+            seed: None,
             baselines: Mutex::new(Vec::new()),
         };
         Ok((Box::new(live), meta))
@@ -238,8 +330,19 @@ impl ScenarioVisitor for MakeVec {
     type Error = anyhow::Error;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
-        let meta = Meta::of(&built.env, built.resolved_config);
-        let env = VecEnv::new(built.env, self.num_envs, self.seed, self.threads, self.mode)?;
-        Ok((Box::new(env), meta))
+        let meta = Meta::of(&built.env, built.resolved_config.clone());
+        let env = VecEnv::new(
+            built.env.clone(),
+            self.num_envs,
+            self.seed,
+            self.threads,
+            self.mode,
+        )?;
+        let live = LiveVec {
+            env,
+            built,
+            baselines: Mutex::new(Vec::new()),
+        };
+        Ok((Box::new(live), meta))
     }
 }

@@ -91,6 +91,21 @@ fn build<V: planetgym_agents::registry::ScenarioVisitor<Error = anyhow::Error>>(
     with_scenario(scenario, config, origin, visitor).map_err(any_error)
 }
 
+/// A baseline's actions (from `act`, run with the GIL released) as flat rows.
+fn baseline_rows<'py>(
+    py: Python<'py>,
+    started: bool,
+    space: &Space,
+    act: impl Send + FnOnce() -> Result<Vec<Action>, String>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    if !started {
+        return Err(before_reset("a baseline's act"));
+    }
+    let actions = py.detach(act).map_err(value_error)?;
+    let values: Vec<f64> = actions.iter().flat_map(actions::to_values).collect();
+    PyArray1::from_vec(py, values).reshape([actions.len(), space.flat_len()])
+}
+
 /// Metric values of `info` in name order, NaN where the step reported none (first step).
 fn metric_values(info: Option<&Info>, count: usize) -> impl Iterator<Item = f64> + '_ {
     (0..count).map(move |i| {
@@ -197,18 +212,14 @@ impl Env {
         self.env.add_baseline(name).map_err(value_error)
     }
 
-    /// Baseline `id`'s action in the current state, as a flat float64 row.
+    /// Baseline `id`'s action in the current state, as flat float64 rows `[1, flat_len]`.
     fn baseline_act<'py>(
         &mut self,
         py: Python<'py>,
         id: usize,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        if !self.started {
-            return Err(before_reset("a baseline's act"));
-        }
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let env = &mut self.env;
-        let action = py.detach(|| env.baseline_act(id)).map_err(value_error)?;
-        Ok(PyArray1::from_vec(py, actions::to_values(&action)))
+        baseline_rows(py, self.started, &self.meta.space, || env.baseline_act(id))
     }
 }
 
@@ -382,6 +393,32 @@ impl VecEnv {
             PyArray1::from_vec(py, remapped),
             finals,
         ))
+    }
+
+    /// The reset seed of the episode each copy is in (a single env reset with it plays the
+    /// same episode).
+    fn episode_seeds(&self) -> PyResult<Vec<u64>> {
+        if !self.started {
+            return Err(before_reset("episode_seeds()"));
+        }
+        Ok((0..self.num_envs)
+            .filter_map(|i| self.env.episode_seed(i))
+            .collect())
+    }
+
+    /// Attaches baseline `name` to every copy: (id, row name, is_oracle).
+    fn add_baseline(&mut self, name: &str) -> PyResult<(usize, String, bool)> {
+        self.env.add_baseline(name).map_err(value_error)
+    }
+
+    /// Baseline `id`'s actions for every copy, as flat float64 rows `[N, flat_len]`.
+    fn baseline_act<'py>(
+        &mut self,
+        py: Python<'py>,
+        id: usize,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let env = &mut self.env;
+        baseline_rows(py, self.started, &self.meta.space, || env.baseline_act(id))
     }
 
     /// Legal-action masks `[N, mask_len]` (None when the scenario has none).

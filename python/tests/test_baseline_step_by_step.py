@@ -44,3 +44,34 @@ def test_a_baseline_refuses_what_is_not_its_env_s_state():
         planetgym.baseline("sjf", object())
     oracle = planetgym.baseline("oracle-dp (perfect foresight)", planetgym.PlanetgymEnv("capacity", SMALL["capacity"]))
     assert oracle.oracle
+
+
+def test_a_baseline_drives_every_copy_of_a_vector_env_as_it_drives_one_env():
+    vec = planetgym.make_vec("batch", 3, config=SMALL["batch"])
+    sjf = planetgym.baseline("sjf", vec)
+    obs, infos = vec.reset(seed=7)
+    seeds = vec.episode_seeds()
+    returns, finished = np.zeros(3), [None] * 3
+    while any(r is None for r in finished):
+        actions = sjf.act_batch(obs, infos["action_mask"])
+        assert actions.shape == (3,)
+        obs, rewards, terminated, truncated, infos = vec.step(actions)
+        returns += rewards
+        for i in np.flatnonzero(terminated | truncated):
+            if finished[i] is None:
+                finished[i] = returns[i]
+    # Each copy's first episode, replayed on a single env from its seed, with the same baseline.
+    env = planetgym.PlanetgymEnv("batch", SMALL["batch"])
+    one = planetgym.baseline("sjf", env)
+    for seed, expected in zip(seeds, finished):
+        obs, info = env.reset(seed=int(seed))
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(one.act(obs, info["action_mask"]))
+            total += reward
+            done = terminated or truncated
+        assert total == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="use act_batch"):
+        sjf.act()
+    with pytest.raises(ValueError, match="not the current observations"):
+        sjf.act_batch(obs + 1.0)

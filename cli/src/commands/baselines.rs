@@ -10,22 +10,28 @@ use planetgym_agents::registry::{
     self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, toml_string,
     with_scenario,
 };
+use planetgym_deploy::export;
 use planetgym_env::{Scenario, bounds};
 use planetgym_training::session::LEARNED;
+
+/// The row of an exported policy in `eval` tables.
+const EXPORTED: &str = "onnx";
 use planetgym_training::{plot, report, session};
 use std::io::Write;
 use std::path::PathBuf;
 
 pub const BASELINES_EXAMPLES: &str = "Examples:\n  planetgym baselines --scenario traffic\n  planetgym baselines --scenario traffic --out results/traffic   # per-episode rows, table\n  planetgym baselines --scenario traffic --policies lp,greedy-spillover@0.6,greedy-spillover@0.9\n  planetgym baselines --scenario capacity --policies reactive@0.7,forecast+30%:holt-winters-additive(24)\n  planetgym baselines --scenario traffic --config my.toml --episodes 10 --seed 3 --json out.json\n  planetgym baselines --scenario traffic --set episode_intervals=60 --set world.kind=synthetic\n  planetgym baselines --scenario batch --set trace=log.swf --set window_jobs=1024 --set backfill=true\n\nThe config only lists fields that differ from `planetgym scenarios --show SCENARIO`; --set\noverrides one field (dotted path) of it. --trace, --jobs, --backfill, --lenient (batch) and\n--pods, --nodes (placement) are shorthands for --set trace=, window_jobs=, backfill=true,\nlenient=true, pods= and nodes=.";
 
-pub const EVAL_EXAMPLES: &str = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it;\n--set overrides one field of it.";
+pub const EVAL_EXAMPLES: &str = "Examples:\n  planetgym eval --policy experiments/policies/capacity --episodes 10 --seed 7\n  planetgym eval --policy exports/capacity --episodes 10 --seed 7   # an ONNX export\n  planetgym eval --policy runs/try1 --scenario traffic --episodes 5 --json out.json\n\nThe scenario config is the one the policy was trained on unless --config replaces it;\n--set overrides one field of it.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Scenario name (see `planetgym scenarios`); for eval, defaults to the policy's.
     #[arg(long)]
     scenario: Option<String>,
-    /// eval: directory holding the policy.json to evaluate (a run directory or an exported policy).
+    /// eval: the policy to evaluate: a run directory (or any directory with a policy.json;
+    /// several training runs in run-K/ count as one method), or an export (policy.onnx +
+    /// manifest.json, run by planetgym's ONNX interpreter, row `onnx`).
     #[arg(long, value_name = "DIR")]
     policy: Option<PathBuf>,
     /// TOML config with the fields to change from the scenario's default.
@@ -204,17 +210,26 @@ fn run(args: Args) -> Result<()> {
         .num_threads(args.threads)
         .build_global()
         .context("could not start worker threads")?;
-    let runs = match &args.policy {
-        Some(dir) => session::load_runs(dir)?,
-        None => Vec::new(),
+    let export = args.policy.as_deref().filter(|dir| export::is_export(dir));
+    let runs = match (&args.policy, export) {
+        (Some(dir), None) => session::load_runs(dir)?,
+        _ => Vec::new(),
     };
-    let policy = runs.first();
-    let scenario = match (&args.scenario, policy) {
-        (Some(s), Some(p)) if *s != p.scenario => {
-            bail!("the policy was trained on `{}`, not `{s}`", p.scenario)
+    // (scenario, scenario config) of the policy: its training run's, or its manifest's.
+    let trained = match (runs.first(), export) {
+        (Some(p), _) => Some((p.scenario.clone(), p.scenario_config.clone())),
+        (None, Some(dir)) => {
+            let m = export::Artifact::load(dir)?.manifest;
+            Some((m.scenario, m.scenario_config))
+        }
+        (None, None) => None,
+    };
+    let scenario = match (&args.scenario, &trained) {
+        (Some(s), Some((p, _))) if s != p => {
+            bail!("the policy was trained on `{p}`, not `{s}`")
         }
         (Some(s), _) => s.clone(),
-        (None, Some(p)) => p.scenario.clone(),
+        (None, Some((p, _))) => p.clone(),
         (None, None) => bail!("--scenario is required; known: {}", registry::names()),
     };
     if let Some(other) = runs.iter().find(|r| r.scenario != scenario) {
@@ -228,7 +243,9 @@ fn run(args: Args) -> Result<()> {
             other.scenario
         );
     }
-    let fallback = policy.map(|p| (p.scenario_config.as_str(), "the policy's scenario config"));
+    let fallback = trained
+        .as_ref()
+        .map(|(_, config)| (config.as_str(), "the policy's scenario config"));
     // The holdout split first, so that the user's own --set changes win.
     let mut sets = if args.holdout {
         holdout_sets(&scenario)?
@@ -244,6 +261,7 @@ fn run(args: Args) -> Result<()> {
         Table {
             args: &args,
             runs: &runs,
+            export,
         },
     )
 }
@@ -252,6 +270,8 @@ struct Table<'a> {
     args: &'a Args,
     /// The trained policy's runs (one per training seed); empty for `baselines`.
     runs: &'a [PolicyFile],
+    /// The exported policy evaluated instead of runs.
+    export: Option<&'a std::path::Path>,
 }
 
 /// The `--set` overrides of `scenario`'s holdout split.
@@ -282,7 +302,7 @@ impl ScenarioVisitor for Table<'_> {
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<()> {
         let record = matches!(S::REPORT, ReportExtra::Curves(_));
-        let results = run_table(&built, self.runs, self.args, record)?;
+        let results = run_table(&built, self.runs, self.export, self.args, record)?;
         match S::REPORT {
             ReportExtra::None => Ok(()),
             ReportExtra::Curves(spec) => write_curves(&built.env, &results, &spec, self.args),
@@ -297,6 +317,7 @@ impl ScenarioVisitor for Table<'_> {
 fn run_table<S: RegisteredScenario>(
     built: &Built<S>,
     runs: &[PolicyFile],
+    export: Option<&std::path::Path>,
     args: &Args,
     record: bool,
 ) -> Result<Vec<EpisodeResult>> {
@@ -313,7 +334,10 @@ fn run_table<S: RegisteredScenario>(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--out: could not create {}", dir.display()))?;
     }
-    let learned = session::run_contenders(env, runs)?;
+    let mut learned = session::run_contenders(env, runs)?;
+    if let Some(dir) = export {
+        learned.push((0, export::exported_contender(dir, EXPORTED, env)?));
+    }
     let contenders = baselines.len() + learned.len();
     let budget = S::EPISODES;
     let first = args.episodes.unwrap_or(budget.pilot);
