@@ -40,3 +40,20 @@ def test_bad_configs_raise_value_error_naming_the_field():
         planetgym.resolve_config("traffic", {"demand": {"noise_sigma": object()}})
     with pytest.raises(ValueError, match="None value"):
         planetgym.resolve_config("traffic", {"demand": {"noise_sigma": None}})
+
+
+def test_the_command_line_is_installed_with_the_package():
+    # The console script next to the interpreter, and `python -m planetgym`: the same CLI.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "planetgym"
+    assert script.exists(), f"no console script at {script}"
+    out = subprocess.run([str(script), "scenarios"], check=True, capture_output=True, text=True)
+    assert "traffic" in out.stdout and "interval_p95_latency_ms [ms, lower is better]" in out.stdout
+    version = subprocess.run([sys.executable, "-m", "planetgym", "--version"], check=True,
+                             capture_output=True, text=True)
+    assert version.stdout.startswith("planetgym ")
+    bad = subprocess.run([str(script), "baselines", "--scenario", "nope"], capture_output=True, text=True)
+    assert bad.returncode == 1 and "unknown scenario `nope`" in bad.stderr
