@@ -138,6 +138,11 @@ impl<S: RegisteredScenario> DynEnv for Live<S> {
     }
 
     fn step(&mut self, action: &Action, out: &mut [f32]) -> Result<(f64, bool, bool), EnvError> {
+        // The held observation may share state with the scenario (placement's Arc'd cluster):
+        // let go of it before stepping so that the step does not copy that state. A refused
+        // action is refused first, so the observation is kept whenever the state is.
+        self.built.env.check_action(action)?;
+        self.obs = None;
         let Transition {
             obs,
             reward,
