@@ -5,7 +5,7 @@ rollout policy."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -41,21 +41,24 @@ class Baseline:
     def act(self, obs: Any = None, mask: Any = None) -> Any:
         """The baseline's action in the env's current state (an int for ``Discrete`` spaces).
         ``obs`` and ``mask``, when given, must be the env's current observation and mask."""
-        if isinstance(self._env, PlanetgymVectorEnv):
+        env = self._env
+        if isinstance(env, PlanetgymVectorEnv):
             raise ValueError(f"{self.name} is attached to a vector env: use act_batch")
-        current = self._env.last_observation
-        if obs is not None and (current is None or not np.array_equal(np.asarray(obs, dtype=np.float32), current)):
-            raise ValueError(
-                f"{self.name}: obs is not the current observation of the env it is attached to"
-            )
-        if mask is not None:
-            legal = self._env.action_masks()
-            if legal is None or not np.array_equal(np.asarray(mask, dtype=bool), legal):
-                raise ValueError(f"{self.name}: mask is not the env's current action mask")
+        self._check(obs, lambda: env.last_observation, np.float32,
+                    "obs is not the current observation of the env it is attached to")
+        self._check(mask, env.action_masks, bool, "mask is not the env's current action mask")
         action = unflatten_actions(self._env.action_space, self._env._core.baseline_act(self._id))[0]
         return int(action) if action.ndim == 0 else action
 
     __call__ = act
+
+    def _check(self, given: Any, current: Callable[[], Any], dtype: Any, problem: str) -> None:
+        """Refuses ``given`` (when given) unless it equals ``current()``, the env's own."""
+        if given is None:
+            return
+        own = current()
+        if own is None or not np.array_equal(np.asarray(given, dtype=dtype), own):
+            raise ValueError(f"{self.name}: {problem}")
 
     def act_batch(self, obs: Any = None, masks: Any = None) -> np.ndarray:
         """The baseline's actions ``[num_envs, ...]`` for every copy of the vector env it is
@@ -64,13 +67,9 @@ class Baseline:
         env = self._env
         if not isinstance(env, PlanetgymVectorEnv):
             raise ValueError(f"{self.name} is attached to a single env: use act")
-        if obs is not None and (env.last_observations is None or not np.array_equal(
-                np.asarray(obs, dtype=np.float32), env.last_observations)):
-            raise ValueError(f"{self.name}: obs are not the current observations of its env")
-        if masks is not None:
-            legal = env.action_masks()
-            if legal is None or not np.array_equal(np.asarray(masks, dtype=bool), legal):
-                raise ValueError(f"{self.name}: masks are not the env's current action masks")
+        self._check(obs, lambda: env.last_observations, np.float32,
+                    "obs are not the current observations of its env")
+        self._check(masks, env.action_masks, bool, "masks are not the env's current action masks")
         return unflatten_actions(env.single_action_space, env._core.baseline_act(self._id))
 
 

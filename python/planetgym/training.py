@@ -309,7 +309,8 @@ def evaluate(
         named = [(None, p) for p in policies]
     names: list[str] | None = None
     trained: list[Policy] = []
-    exports: list[tuple[str, Path]] = []
+    # (row name, directory, manifest)
+    exports: list[tuple[str, Path, dict]] = []
     functions: list[tuple[str, Any]] = []
     if named is not None:
         if not named:
@@ -328,11 +329,12 @@ def evaluate(
                     raise ValueError(f"baseline {p!r} keeps its own name, not {label!r}")
                 names.append(p)
             elif isinstance(p, (str, os.PathLike)) and (Path(p) / "manifest.json").exists():
-                exports.append((label or Path(p).name, Path(p)))
+                manifest = json.loads((Path(p) / "manifest.json").read_text())
+                exports.append((label or Path(p).name, Path(p), manifest))
             elif isinstance(p, (str, os.PathLike)):
                 trained.append(load_policy(p, name=label or Path(p).name))
             elif isinstance(p, ShadowPolicy):
-                exports.append((label or p.path.name, p.path))
+                exports.append((label or p.path.name, p.path, p.manifest))
             elif hasattr(p, "predict"):
                 functions.append((label or _callable_name(p, k), _sb3_callable(p)))
             elif callable(p):
@@ -342,15 +344,15 @@ def evaluate(
                     f"not a policy: {p!r} (a baseline name, a Policy, a directory, an export, a "
                     "Stable-Baselines3 model or a callable (obs, mask) -> action)"
                 )
-    taken = (names or []) + [p.name for p in trained] + [n for n, _ in exports + functions]
+    taken = (names or []) + [p.name for p in trained] + [e[0] for e in exports] + [
+        n for n, _ in functions]
     clash = sorted({n for n in taken if taken.count(n) > 1})
     if clash:
         raise ValueError(
             f"two policies are named {', '.join(clash)}: rows are told apart by name (pass a "
             "dict {name: policy}, or load a directory with load_policy(path, name=...))"
         )
-    scenarios = {p.scenario for p in trained} | {
-        json.loads((path / "manifest.json").read_text()).get("scenario") for _, path in exports}
+    scenarios = {p.scenario for p in trained} | {m.get("scenario") for _, _, m in exports}
     if scenario is None:
         if len(scenarios) != 1:
             raise ValueError("scenario is required unless trained policies of one scenario are given")
@@ -360,8 +362,7 @@ def evaluate(
     if config is None and not overrides and trained:
         text, origin = trained[0].description["resolved_config"], "the policy's scenario config"
     elif config is None and not overrides and exports:
-        manifest = json.loads((exports[0][1] / "manifest.json").read_text())
-        text, origin = manifest["scenario_config"], "the export's scenario config"
+        text, origin = exports[0][2]["scenario_config"], "the export's scenario config"
     else:
         text, origin = to_toml(config, overrides, scenario)
     callables = []
@@ -376,7 +377,7 @@ def evaluate(
             origin,
             baselines=names,
             policies=[(p.name, p.path) for p in trained],
-            exports=exports,
+            exports=[(name, path) for name, path, _ in exports],
             callables=callables,
             episodes=episodes,
             seed=seed,

@@ -12,14 +12,9 @@ use planetgym_env::{Action, AutoresetMode, Info, Layout, Space};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-/// Builds the description Python declares spaces from.
-pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("scenario", meta.scenario)?;
-    d.set_item("resolved_config", &meta.resolved_config)?;
-    d.set_item("metric_names", &meta.metric_names)?;
-    let metrics = meta
-        .metrics
+/// Each metric as `{name, unit, better, episode}`.
+pub(crate) fn metric_dicts<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Vec<Bound<'py, PyDict>>> {
+    meta.metrics
         .iter()
         .map(|(name, unit, better, episode)| {
             let m = PyDict::new(py);
@@ -29,8 +24,16 @@ pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py,
             m.set_item("episode", episode)?;
             Ok(m)
         })
-        .collect::<PyResult<Vec<_>>>()?;
-    d.set_item("metrics", metrics)?;
+        .collect()
+}
+
+/// Builds the description Python declares spaces from.
+pub(crate) fn describe<'py>(py: Python<'py>, meta: &Meta) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("scenario", meta.scenario)?;
+    d.set_item("resolved_config", &meta.resolved_config)?;
+    d.set_item("metric_names", &meta.metric_names)?;
+    d.set_item("metrics", metric_dicts(py, meta)?)?;
     d.set_item("obs_len", meta.spec.encoded_len())?;
     d.set_item("mask_len", meta.mask_len)?;
     d.set_item("feature_spec_hash", meta.spec.hash())?;

@@ -510,10 +510,7 @@ pub fn evaluate<'py>(
     let out = PyDict::new(py);
     out.set_item("fair_baselines", fair)?;
     out.set_item("warning", comparison::indistinguishable(&results))?;
-    out.set_item(
-        "metrics",
-        crate::envs::describe(py, &meta)?.get_item("metrics")?,
-    )?;
+    out.set_item("metrics", crate::envs::metric_dicts(py, &meta)?)?;
     let d = PyDict::new(py);
     d.set_item(
         "policy",

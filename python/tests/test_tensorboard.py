@@ -32,10 +32,11 @@ episodes = 0
 """
 
 
-def test_tensorboard_reads_every_logged_scalar(tmp_path):
+def train(tmp_path, config_text):
+    """Trains `config_text` with the CLI; (run directory, its TensorBoard events read back)."""
     assert BINARY.exists(), f"build the CLI first (cargo build --release): {BINARY}"
-    config = tmp_path / "tiny.toml"
-    config.write_text(CONFIG)
+    config = tmp_path / "train.toml"
+    config.write_text(config_text)
     run = tmp_path / "run"
     subprocess.run(
         [str(BINARY), "train", "--config", str(config), "--run-dir", str(run)],
@@ -44,6 +45,11 @@ def test_tensorboard_reads_every_logged_scalar(tmp_path):
     )
     acc = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
     acc.Reload()
+    return run, acc
+
+
+def test_tensorboard_reads_every_logged_scalar(tmp_path):
+    run, acc = train(tmp_path, CONFIG)
     tags = acc.Tags()["scalars"]
     for tag in ["charts/episode_return", "charts/sps", "charts/learning_rate", "losses/policy",
                 "losses/value", "losses/entropy", "losses/approx_kl", "metrics/cost",
@@ -64,16 +70,7 @@ def test_tensorboard_reads_every_logged_scalar(tmp_path):
 def test_updates_without_finished_episodes_log_no_nan(tmp_path):
     # Episodes of 168 periods outlast the first update's 128 steps per copy: that update has
     # no episode return, which is left out of TensorBoard and empty in metrics.csv.
-    config = tmp_path / "long.toml"
-    config.write_text(CONFIG.replace("episode_periods = 24", "episode_periods = 168"))
-    run = tmp_path / "run"
-    subprocess.run(
-        [str(BINARY), "train", "--config", str(config), "--run-dir", str(run)],
-        check=True,
-        capture_output=True,
-    )
-    acc = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
-    acc.Reload()
+    run, acc = train(tmp_path, CONFIG.replace("episode_periods = 24", "episode_periods = 168"))
     for tag in acc.Tags()["scalars"]:
         assert all(math.isfinite(e.value) for e in acc.Scalars(tag)), tag
     assert [e.step for e in acc.Scalars("charts/episode_return")] == [512, 768]
@@ -84,21 +81,12 @@ def test_updates_without_finished_episodes_log_no_nan(tmp_path):
 
 
 def test_run_directories_record_provenance_hyper_parameters_and_the_best_policy(tmp_path):
-    config = tmp_path / "eval.toml"
-    config.write_text(CONFIG.replace("episodes = 0", "episodes = 0\nevery = 2\nduring_episodes = 2"))
-    run = tmp_path / "run"
-    subprocess.run(
-        [str(BINARY), "train", "--config", str(config), "--run-dir", str(run)],
-        check=True,
-        capture_output=True,
-    )
+    run, acc = train(tmp_path, CONFIG.replace("episodes = 0", "episodes = 0\nevery = 2\nduring_episodes = 2"))
     (session,) = [json.loads(line) for line in (run / "sessions.jsonl").read_text().splitlines()]
     assert session["command"][1:3] == ["train", "--config"] and session["resumed"] is False
     assert re.fullmatch("[0-9a-f]{40}", session["git_commit"]) and isinstance(session["git_dirty"], bool)
     assert "episode_periods = 24" in (run / "scenario.toml").read_text()
 
-    acc = EventAccumulator(str(run / "tb"), size_guidance={"scalars": 0})
-    acc.Reload()
     content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
     hparams = HParamsPluginData.FromString(content).session_start_info.hparams
     assert hparams["scenario"].string_value == "capacity"

@@ -129,6 +129,15 @@ impl Axis {
     }
 }
 
+/// The smallest and largest finite value (infinities when there is none).
+fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Anchor {
     Start,
@@ -191,15 +200,8 @@ fn layout(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> (Vec<
             .map(|p| p.1)
             .chain(s.band.iter().flat_map(|b| [b.1, b.2]))
     });
-    let finite_range = |values: &mut dyn Iterator<Item = f64>| {
-        values
-            .filter(|v| v.is_finite())
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                (lo.min(v), hi.max(v))
-            })
-    };
-    let (x_min, x_max) = finite_range(&mut xs.into_iter());
-    let (y_min, y_max) = finite_range(&mut ys.into_iter());
+    let (x_min, x_max) = finite_range(xs);
+    let (y_min, y_max) = finite_range(ys);
     let (x_axis, y_axis) = (Axis::fit(x_min, x_max), Axis::fit(y_min, y_max));
     let longest = series
         .iter()
