@@ -143,6 +143,10 @@ pub trait Scenario: Send + Sync {
     /// What an oracle may see about the interval the next action will act on.
     fn oracle_view(&self) -> &Self::OracleView;
 
+    /// What the episode looks like now (the schedule, the cluster, the split, capacity against
+    /// demand), for pictures; `EnvError::NotReset` before the first reset.
+    fn scene(&self) -> Result<crate::Scene, EnvError>;
+
     /// Who each entity row of `encode`'s output is, for people reading observations: a job, a
     /// node, a region-site pair (`""` for an empty row). Empty for flat layouts.
     fn entity_labels(&self, _obs: &Self::Obs) -> Vec<String> {

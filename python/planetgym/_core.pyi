@@ -126,6 +126,8 @@ class Env:
     def action_mask(self) -> npt.NDArray[np.bool_] | None: ...
     def entity_labels(self) -> list[str]:
         """Who each entity row of the current observation is ("" for an empty row)."""
+    def render(self) -> npt.NDArray[np.uint8]:
+        """The current state drawn as an RGB image, shape (height, width, 3)."""
     def add_baseline(self, name: str) -> tuple[int, str, bool]:
         """Attaches baseline ``name``: (id, row name, is_oracle)."""
     def baseline_act(self, id: int) -> npt.NDArray[np.float64]:

@@ -25,7 +25,11 @@ class PlanetgymEnv(gymnasium.Env):
         scenario: a registered scenario name (``planetgym.scenario_names()``).
         config: the scenario config, as a dict, a path to a TOML file, or None for the defaults
             (``planetgym.default_config(scenario)`` documents every field).
-        render_mode: must be None (scenarios are observed through ``info`` metrics).
+        render_mode: None, or ``"rgb_array"``: ``render()`` then returns the current state as
+            an RGB image (``uint8``, height x width x 3): the batch schedule as a Gantt chart,
+            the placement cluster as a node x GPU heat-map with GPUs allocated over the
+            episode, the traffic split as a region x site heat-map beside a world map of the
+            flows (sites that lost capacity crossed), capacity against demand with the orders.
         illegal_actions: ``"remap"`` (default) replaces an action the mask forbids by the first
             legal one at or after it and sets ``info["action_remapped"]``; ``"raise"`` refuses
             it with ValueError.
@@ -37,7 +41,8 @@ class PlanetgymEnv(gymnasium.Env):
     ``info["action_mask"]`` (also available from ``action_masks()``).
     """
 
-    metadata = {"render_modes": []}
+    #: ``render_fps`` is what video recorders (gymnasium's ``RecordVideo``) play steps at.
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -47,8 +52,8 @@ class PlanetgymEnv(gymnasium.Env):
         illegal_actions: str = "remap",
         **overrides: Any,
     ) -> None:
-        if render_mode is not None:
-            raise ValueError(f"render_mode={render_mode!r}: planetgym envs do not render; use None")
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode={render_mode!r}: planetgym envs render \"rgb_array\" or nothing (None)")
         text, origin = to_toml(config, overrides, scenario)
         self._core = _core.Env(scenario, text, origin, illegal_actions)
         #: The observation of the current state (what ``reset``/``step`` last returned), kept
@@ -56,7 +61,7 @@ class PlanetgymEnv(gymnasium.Env):
         self.last_observation: np.ndarray | None = None
         self.description: dict = self._core.describe()
         self.scenario = scenario
-        self.render_mode = None
+        self.render_mode = render_mode
         self.observation_space = observation_space(self.description)
         self.action_space = action_space(self.description)
         self.metric_names: tuple[str, ...] = tuple(self.description["metric_names"])
@@ -87,6 +92,13 @@ class PlanetgymEnv(gymnasium.Env):
         info = dict(zip(self.metric_names, metrics))
         info["action_remapped"] = remapped
         return obs, float(reward), bool(terminated), bool(truncated), self._mask_info(info)
+
+    def render(self) -> np.ndarray | None:
+        """With ``render_mode="rgb_array"``: the current state as an RGB image (``uint8``,
+        height x width x 3; the size depends on the scenario). None without a render mode."""
+        if self.render_mode is None:
+            return None
+        return self._core.render()
 
     def action_masks(self) -> np.ndarray | None:
         """Legal actions of the current state (sb3-contrib MaskablePPO convention): a boolean

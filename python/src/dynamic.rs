@@ -58,6 +58,8 @@ pub trait DynEnv: Send + Sync {
     /// Who each entity row of the current observation is (empty before a reset and for flat
     /// layouts).
     fn entity_labels(&self) -> Vec<String>;
+    /// What the episode looks like now (`Scenario::scene`).
+    fn scene(&self) -> Result<planetgym_env::Scene, EnvError>;
 }
 
 impl std::fmt::Debug for dyn DynEnv {
@@ -173,6 +175,10 @@ impl<S: RegisteredScenario> DynEnv for Live<S> {
         self.obs
             .as_ref()
             .map_or_else(Vec::new, |obs| self.built.env.entity_labels(obs))
+    }
+
+    fn scene(&self) -> Result<planetgym_env::Scene, EnvError> {
+        self.built.env.scene()
     }
 
     fn baseline_act(&mut self, id: usize) -> Result<Vec<Action>, String> {

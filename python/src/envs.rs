@@ -5,10 +5,12 @@ use crate::actions::{self, Illegal};
 use crate::dynamic::{DynEnv, DynVec, MakeEnv, MakeVec, Meta};
 use crate::errors::{any_error, env_error, value_error};
 use numpy::{
-    PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+    PyArray1, PyArray2, PyArray3, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
 };
 use planetgym_agents::registry::with_scenario;
 use planetgym_env::{Action, AutoresetMode, Info, Layout, Space};
+use planetgym_training::plot::render;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -208,6 +210,16 @@ impl Env {
             return Err(before_reset("entity_labels()"));
         }
         Ok(self.env.entity_labels())
+    }
+
+    /// The current state drawn as an RGB image, `uint8` of shape (height, width, 3).
+    fn render<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyArray3<u8>>> {
+        if !self.started {
+            return Err(before_reset("render()"));
+        }
+        let drawing = render::draw(&self.env.scene().map_err(env_error)?);
+        let shape = [drawing.height as usize, drawing.width as usize, 3];
+        PyArray1::from_vec(py, drawing.rgb()).reshape(shape)
     }
 
     /// Attaches baseline `name` to this env: (id, row name, is_oracle).

@@ -234,3 +234,38 @@ def test_entity_rows_say_whose_they_are():
     _, info = traffic.reset(seed=0)
     assert len(info["entities"]) == 6 * 3 and " -> site 0 (" in info["entities"][0]
     assert "entities" not in planetgym.PlanetgymEnv("capacity", SMALL["capacity"]).reset(seed=0)[1]
+
+
+def test_rgb_array_renders_the_current_state(scenario):
+    """``render_mode="rgb_array"``: ``render()`` draws the state (Gantt chart, cluster
+    heat-map, traffic map, capacity against demand) as an RGB image that is not blank, and
+    passes gymnasium's render checks."""
+    env = make(scenario, render_mode="rgb_array")
+    check_env(env.unwrapped)
+    with pytest.raises(RuntimeError, match="reset"):
+        make(scenario, render_mode="rgb_array").unwrapped.render()
+    env.reset(seed=1)
+    frames = [env.render()]
+    env.action_space.seed(0)
+    for _ in range(10):
+        mask = env.unwrapped.action_masks()
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample(mask=_sample_mask(env, mask)))
+        if terminated or truncated:
+            break
+    frames.append(env.render())
+    for frame in frames:
+        assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+        assert 300 <= frame.shape[0] < 3000 and 600 <= frame.shape[1] < 4000, frame.shape
+        drawn = (frame != 255).any(axis=2).mean()
+        assert drawn > 0.01, f"{drawn:.3%} of the pixels drawn"
+    assert frames[0].shape != frames[1].shape or (frames[0] != frames[1]).any(), "the picture follows the state"
+
+
+def test_render_modes():
+    env = make("capacity")
+    env.reset(seed=0)
+    assert env.render() is None
+    assert "rgb_array" in env.unwrapped.metadata["render_modes"]
+    # (gymnasium.make turns "human" into its own HumanRendering wrapper over rgb_array.)
+    with pytest.raises(ValueError, match="render_mode='ansi'"):
+        planetgym.PlanetgymEnv("capacity", render_mode="ansi")

@@ -210,28 +210,9 @@ fn run(args: Args) -> Result<()> {
         .num_threads(args.threads)
         .build_global()
         .context("could not start worker threads")?;
-    let export = args.policy.as_deref().filter(|dir| export::is_export(dir));
-    let runs = match (&args.policy, export) {
-        (Some(dir), None) => session::load_runs(dir)?,
-        _ => Vec::new(),
-    };
-    // (scenario, scenario config) of the policy: its training run's, or its manifest's.
-    let trained = match (runs.first(), export) {
-        (Some(p), _) => Some((p.scenario.clone(), p.scenario_config.clone())),
-        (None, Some(dir)) => {
-            let m = export::Artifact::load(dir)?.manifest;
-            Some((m.scenario, m.scenario_config))
-        }
-        (None, None) => None,
-    };
-    let scenario = match (&args.scenario, &trained) {
-        (Some(s), Some((p, _))) if s != p => {
-            bail!("the policy was trained on `{p}`, not `{s}`")
-        }
-        (Some(s), _) => s.clone(),
-        (None, Some((p, _))) => p.clone(),
-        (None, None) => bail!("--scenario is required; known: {}", registry::names()),
-    };
+    let trained = Trained::load(args.policy.as_deref())?;
+    let scenario = trained.scenario(args.scenario.as_deref())?;
+    let (runs, export) = (&trained.runs, trained.export.as_deref());
     if let Some(other) = runs.iter().find(|r| r.scenario != scenario) {
         bail!(
             "the runs of {} were trained on different scenarios ({} and {})",
@@ -244,6 +225,7 @@ fn run(args: Args) -> Result<()> {
         );
     }
     let fallback = trained
+        .trained_on
         .as_ref()
         .map(|(_, config)| (config.as_str(), "the policy's scenario config"));
     // The holdout split first, so that the user's own --set changes win.
@@ -260,10 +242,55 @@ fn run(args: Args) -> Result<()> {
         &origin,
         Table {
             args: &args,
-            runs: &runs,
+            runs,
             export,
         },
     )
+}
+
+/// A trained policy given by `--policy`: its training runs or its export, and the scenario and
+/// scenario config it was trained on.
+pub struct Trained {
+    pub runs: Vec<PolicyFile>,
+    pub export: Option<PathBuf>,
+    /// (scenario, scenario config).
+    pub trained_on: Option<(String, String)>,
+}
+
+impl Trained {
+    /// The policy in `dir` (a run directory, a folder of runs or an export); nothing for None.
+    pub fn load(dir: Option<&std::path::Path>) -> Result<Self> {
+        let export = dir.filter(|dir| export::is_export(dir));
+        let runs = match (dir, export) {
+            (Some(dir), None) => session::load_runs(dir)?,
+            _ => Vec::new(),
+        };
+        let trained_on = match (runs.first(), export) {
+            (Some(p), _) => Some((p.scenario.clone(), p.scenario_config.clone())),
+            (None, Some(dir)) => {
+                let m = export::Artifact::load(dir)?.manifest;
+                Some((m.scenario, m.scenario_config))
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            runs,
+            export: export.map(std::path::Path::to_path_buf),
+            trained_on,
+        })
+    }
+
+    /// The scenario to run: `requested`, else the policy's; refused when they differ.
+    pub fn scenario(&self, requested: Option<&str>) -> Result<String> {
+        Ok(match (requested, &self.trained_on) {
+            (Some(s), Some((p, _))) if s != p => {
+                bail!("the policy was trained on `{p}`, not `{s}`")
+            }
+            (Some(s), _) => s.to_string(),
+            (None, Some((p, _))) => p.clone(),
+            (None, None) => bail!("--scenario is required; known: {}", registry::names()),
+        })
+    }
 }
 
 struct Table<'a> {

@@ -5,6 +5,7 @@ pub mod baselines;
 pub mod curve;
 pub mod export;
 pub mod forecast;
+pub mod render;
 pub mod scenarios;
 pub mod shadow;
 pub mod train;

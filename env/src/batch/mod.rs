@@ -13,6 +13,7 @@
 //! for them), so that they do not inherit a network's input limit.
 
 pub mod config;
+mod gantt;
 pub mod rlscheduler;
 mod sim;
 
@@ -453,6 +454,23 @@ impl Scenario for BatchScenario {
     }
 
     /// Row `i` is the `i`-th visible queued job, named by its number in the log.
+    fn scene(&self) -> Result<crate::Scene, EnvError> {
+        let sim = self.sim.as_ref().ok_or(EnvError::NotReset)?;
+        let title = format!(
+            "batch: jobs {}-{} of the log, {}/{} started, {} queued",
+            self.window_first,
+            self.window_first + sim.jobs().len() - 1,
+            sim.started_jobs(),
+            sim.jobs().len(),
+            sim.queue().len()
+        );
+        let chart = gantt::gantt(sim, self.window_first as u64, "processors over time".into());
+        Ok(crate::Scene {
+            title,
+            panels: vec![crate::scene::Panel::Gantt(chart)],
+        })
+    }
+
     fn entity_labels(&self, obs: &BatchObs) -> Vec<String> {
         let mut labels: Vec<String> = obs
             .visible()

@@ -145,6 +145,11 @@ impl Simulation {
         self.start_order.len()
     }
 
+    /// Started jobs, in the order they started.
+    pub fn start_order(&self) -> &[usize] {
+        &self.start_order
+    }
+
     /// Start time of job `j`, once started.
     pub fn start_time(&self, j: usize) -> Option<i64> {
         self.start[j]

@@ -6,6 +6,7 @@
 //! arrives at t + lead time; then period t's demand is served and paid for.
 
 pub mod config;
+mod scene;
 pub mod series;
 
 pub use config::{CapacityConfig, CostConfig, ForecasterKind};
@@ -117,6 +118,10 @@ pub struct CapacityScenario {
     capacity: Vec<i64>,
     /// Per site, arrivals in 0..lead_time periods (index 0 arrives at the next period start).
     pipeline: Vec<Vec<i64>>,
+    /// Per site and period of the episode so far: the capacity in force and the change
+    /// ordered (for pictures).
+    in_force: Vec<Vec<i64>>,
+    ordered: Vec<Vec<i64>>,
     mask: Vec<bool>,
 }
 
@@ -165,6 +170,8 @@ impl CapacityScenario {
             period: None,
             capacity: vec![0; sites],
             pipeline: vec![vec![0; config.lead_time_periods]; sites],
+            in_force: Vec::new(),
+            ordered: Vec::new(),
             mask: vec![false; sites * options],
             sources: Arc::new(sources),
             gaps,
@@ -259,6 +266,11 @@ impl Scenario for CapacityScenario {
         Some(&self.mask)
     }
 
+    fn scene(&self) -> Result<crate::Scene, EnvError> {
+        self.period.ok_or(EnvError::NotReset)?;
+        Ok(scene::scene(self))
+    }
+
     fn reset(&mut self, seed: u64) -> CapacityObs {
         let c = &self.config;
         let mut rng = Rng::new(seed);
@@ -302,6 +314,8 @@ impl Scenario for CapacityScenario {
             })
             .collect();
         self.pipeline = vec![vec![0; c.lead_time_periods]; c.sites];
+        self.in_force = vec![Vec::with_capacity(n); c.sites];
+        self.ordered = vec![Vec::with_capacity(n); c.sites];
         self.period = Some(0);
         self.update_mask();
         self.observation()
@@ -330,6 +344,8 @@ impl Scenario for CapacityScenario {
             }
             let demand = self.demand[site][h + t];
             let cap = self.capacity[site];
+            self.in_force[site].push(cap);
+            self.ordered[site].push(change);
             let (a, b, c) = period_cost(&self.config.cost, cap, demand, change);
             (capacity_cost, shortage_cost, change_cost) =
                 (capacity_cost + a, shortage_cost + b, change_cost + c);

@@ -12,6 +12,7 @@ mod fit_counts;
 pub mod frag;
 mod mask;
 pub mod request_index;
+mod scene;
 
 pub use cluster::{ClassKey, Cluster, LogPosition, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
@@ -27,6 +28,7 @@ use crate::rng::Rng;
 use crate::scenario::{
     Better, Info, Metric, MetricAggregation, Scenario, Transition, metric_names,
 };
+use crate::scene::Timeline;
 use crate::spaces::{Action, Space};
 use crate::traces::openb::{self, OpenbNode, OpenbPod};
 use fit_counts::FitCounts;
@@ -194,6 +196,9 @@ struct Episode {
     fit_counts: FitCounts,
     /// The reset found nothing to decide: the next step ends the episode.
     pending_end: bool,
+    /// Pods decided so far, and the GPU shares arrived and allocated after each decision.
+    decisions: usize,
+    timeline: Timeline,
 }
 
 impl PlacementScenario {
@@ -321,6 +326,8 @@ impl PlacementScenario {
                 mask: LazyMask::default(),
                 fit_counts: FitCounts::default(),
                 pending_end: false,
+                decisions: 0,
+                timeline: Timeline::new(2),
             },
             models: Arc::new(models),
             specs: Arc::new(specs),
@@ -463,6 +470,16 @@ impl PlacementScenario {
         }
     }
 
+    /// Adds the shares of GPUs arrived and allocated to the episode's timeline.
+    fn record(&mut self) {
+        let e = &mut self.episode;
+        let g = self.totals.gpu_milli;
+        e.timeline.push(
+            e.decisions as f64,
+            &[e.arrived_gpu / g, e.allocated_gpu / g],
+        );
+    }
+
     fn info(&self) -> Info {
         let e = &self.episode;
         let g = self.totals.gpu_milli;
@@ -567,6 +584,9 @@ impl Scenario for PlacementScenario {
             .sum();
         self.advance_to_decision();
         self.episode.pending_end = self.episode.current.is_none();
+        self.episode.decisions = 0;
+        self.episode.timeline.clear();
+        self.record();
         self.observation()
     }
 
@@ -621,6 +641,8 @@ impl Scenario for PlacementScenario {
                 .push(Reverse((t, node, pod_index, used)));
         }
         let failed = self.advance_to_decision();
+        self.episode.decisions += 1;
+        self.record();
         let w = &self.config.reward;
         let reward = 100.0 / self.totals.gpu_milli
             * (w.allocation_weight * f64::from(pod.request.gpu_total())
@@ -633,6 +655,13 @@ impl Scenario for PlacementScenario {
             truncated: false,
             info: self.info(),
         })
+    }
+
+    fn scene(&self) -> Result<crate::Scene, EnvError> {
+        if !self.episode.started {
+            return Err(EnvError::NotReset);
+        }
+        Ok(scene::scene(self))
     }
 
     fn encode(&self, obs: &PlacementObs, out: &mut [f32]) {

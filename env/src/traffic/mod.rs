@@ -8,6 +8,7 @@
 
 pub mod config;
 mod demand;
+mod scene;
 mod serving;
 mod sites;
 
@@ -698,6 +699,11 @@ impl Scenario for TrafficScenario {
 
     /// With `observation = "pairs"`, row `r * sites + s` is users of region `r` served at site
     /// `s`, named `region -> site k (its region)`.
+    fn scene(&self) -> Result<crate::Scene, EnvError> {
+        let k = self.interval.ok_or(EnvError::NotReset)?;
+        Ok(scene::scene(self, k))
+    }
+
     fn entity_labels(&self, _obs: &TrafficObs) -> Vec<String> {
         if self.config.observation != ObservationKind::Pairs {
             return Vec::new();

@@ -8,6 +8,24 @@ use std::collections::HashMap;
 pub const AZURE_REGIONS_CSV: &str = include_str!("../../data/azure_regions.csv");
 pub const AZURE_RTT_MATRIX_CSV: &str =
     include_str!("../../data/azure_interregion_rtt_p95_ms_matrix.csv");
+const WORLD_POPULATION_CELLS_CSV: &str = include_str!("../../data/world_population_cells.csv");
+
+/// Where people live: (lat, lon, population) of 2-degree cells, summed over the GeoNames cities
+/// of 15,000 or more (`data/README.md`). The land backdrop of world maps.
+pub fn population_cells() -> Vec<(f64, f64, f64)> {
+    WORLD_POPULATION_CELLS_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split(',').map(str::parse::<f64>);
+            Some((
+                fields.next()?.ok()?,
+                fields.next()?.ok()?,
+                fields.next()?.ok()?,
+            ))
+        })
+        .collect()
+}
 
 /// A place where user demand originates and where a datacenter may stand.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,6 +260,16 @@ fn parse_rtt_matrix(text: &str, regions: &[Region], intra_ms: f64) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_population_cell_loads() {
+        let cells = population_cells();
+        assert_eq!(cells.len(), WORLD_POPULATION_CELLS_CSV.lines().count() - 1);
+        assert!(cells.len() > 2000);
+        assert!(cells.iter().all(|&(lat, lon, people)| {
+            lat.abs() <= 90.0 && lon.abs() <= 180.0 && people >= 15_000.0
+        }));
+    }
 
     #[test]
     fn azure_table_is_complete_and_plausible() {
