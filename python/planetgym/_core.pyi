@@ -166,6 +166,8 @@ class VecEnv:
         and metrics of the episodes that just ended, else None))."""
     def episode_seeds(self) -> list[int]:
         """The reset seed of the episode each copy is in."""
+    def entity_labels(self, i: int) -> list[str]:
+        """Who each entity row of copy ``i``'s observation is ("" for an empty row)."""
     def add_baseline(self, name: str) -> tuple[int, str, bool]:
         """Attaches baseline ``name`` to every copy: (id, row name, is_oracle)."""
     def baseline_act(self, id: int) -> npt.NDArray[np.float64]:

@@ -114,6 +114,15 @@ class PlanetgymEnv(gymnasium.Env):
         ``e{i}.*`` of ``feature_names``."""
         return self._core.entity_labels()
 
+    def decode(self) -> dict:
+        """The current observation by name. Flat layouts: ``{"features": {name: value}}``.
+        Entity layouts: ``{"global": {name: value}, "entities": DataFrame}``, one row per
+        entity row of the observation, indexed by who it is (``entity_labels()``), with a
+        column per entity feature and ``present`` (0 for padding rows)."""
+        if self.last_observation is None:
+            raise RuntimeError("decode() called before reset: call reset first")
+        return decode(self.description, self.last_observation, self.entity_labels())
+
     def _mask_info(self, info: dict) -> dict:
         mask = self._core.action_mask()
         if mask is not None:
@@ -133,6 +142,23 @@ def episode_seed(seed: int | None, options: Mapping[str, Any] | None, np_random:
     if not 0 <= seed < 2**64:
         raise ValueError(f"seed={seed}: must be in [0, 2**64)")
     return int(seed)
+
+
+def decode(description: dict, obs: np.ndarray, labels: list[str]) -> dict:
+    """An encoded observation by name (see ``PlanetgymEnv.decode``)."""
+    import pandas as pd
+
+    layout = description["layout"]
+    if layout["kind"] == "flat":
+        return {"features": {name: float(v) for (name, _, _), v in zip(layout["features"], obs)}}
+    g, e, f = len(layout["global"]), layout["entities"], len(layout["entity"])
+    rows = pd.DataFrame(
+        obs[g : g + e * f].reshape(e, f),
+        index=pd.Index(labels, name="entity"),
+        columns=[name for name, _, _ in layout["entity"]],
+    )
+    rows["present"] = obs[g + e * f : g + e * f + e]
+    return {"global": {name: float(v) for (name, _, _), v in zip(layout["global"], obs)}, "entities": rows}
 
 
 def feature_names(description: dict) -> list[str]:

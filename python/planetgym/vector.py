@@ -12,7 +12,7 @@ from gymnasium.vector.utils import batch_space
 from planetgym import _core
 from planetgym._config import ConfigLike, count, to_toml
 from planetgym._spaces import action_space, flat_actions, observation_space
-from planetgym.envs import ENV_IDS, episode_seed
+from planetgym.envs import ENV_IDS, decode, episode_seed
 
 
 class PlanetgymVectorEnv(VectorEnv):
@@ -73,6 +73,17 @@ class PlanetgymVectorEnv(VectorEnv):
         """The reset seed of the episode each copy is in: ``PlanetgymEnv.reset(seed=s)`` plays
         the same episode."""
         return self._core.episode_seeds()
+
+    def entity_labels(self, i: int) -> list[str]:
+        """Who each entity row of copy ``i``'s current observation is (see
+        ``PlanetgymEnv.entity_labels``)."""
+        return self._core.entity_labels(i)
+
+    def decode(self, i: int) -> dict:
+        """Copy ``i``'s current observation by name (see ``PlanetgymEnv.decode``)."""
+        if self.last_observations is None:
+            raise RuntimeError("decode() called before reset: call reset first")
+        return decode(self.description, self.last_observations[i], self.entity_labels(i))
 
     def reset(
         self,

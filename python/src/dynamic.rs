@@ -211,6 +211,8 @@ pub trait DynVec: Send + Sync {
     fn mask(&self, i: usize) -> Option<&[bool]>;
     /// The reset seed of the episode copy `i` is in.
     fn episode_seed(&self, i: usize) -> Option<u64>;
+    /// Who each entity row of copy `i`'s observation is (empty for flat layouts).
+    fn entity_labels(&self, i: usize) -> Vec<String>;
     /// Attaches baseline `name` to every copy: (id, row name, is_oracle).
     fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String>;
     /// Baseline `id`'s action for every copy in its current state (a copy awaiting its
@@ -270,6 +272,13 @@ impl<S: RegisteredScenario> DynVec for LiveVec<S> {
     }
     fn episode_seed(&self, i: usize) -> Option<u64> {
         self.env.episode_seed_of(i)
+    }
+
+    fn entity_labels(&self, i: usize) -> Vec<String> {
+        match (self.env.scenario(i), self.env.typed_observation(i)) {
+            (Some(scenario), Some(obs)) => scenario.entity_labels(obs),
+            _ => Vec::new(),
+        }
     }
 
     fn add_baseline(&mut self, name: &str) -> Result<(usize, String, bool), String> {

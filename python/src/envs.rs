@@ -421,6 +421,22 @@ impl VecEnv {
             .collect())
     }
 
+    /// Who each entity row of copy `i`'s current observation is ("" for an empty row); empty
+    /// for flat layouts.
+    fn entity_labels(&self, i: usize) -> PyResult<Vec<String>> {
+        if !self.started {
+            return Err(before_reset("entity_labels()"));
+        }
+        if i >= self.num_envs {
+            return Err(value_error(format!(
+                "copy {i}: the vector env has {} copies (0 to {})",
+                self.num_envs,
+                self.num_envs - 1
+            )));
+        }
+        Ok(self.env.entity_labels(i))
+    }
+
     /// Attaches baseline `name` to every copy: (id, row name, is_oracle).
     fn add_baseline(&mut self, name: &str) -> PyResult<(usize, String, bool)> {
         self.env.add_baseline(name).map_err(value_error)

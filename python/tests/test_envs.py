@@ -236,6 +236,29 @@ def test_entity_rows_say_whose_they_are():
     assert "entities" not in planetgym.PlanetgymEnv("capacity", SMALL["capacity"]).reset(seed=0)[1]
 
 
+def test_observations_decode_by_name_in_single_and_vector_envs():
+    batch = planetgym.PlanetgymEnv("batch", SMALL["batch"])
+    obs, info = batch.reset(seed=2)
+    decoded = batch.decode()
+    rows = decoded["entities"]
+    assert list(rows.index) == info["entities"] and "present" in rows.columns
+    names = batch.feature_names
+    first = info["entities"][0]
+    for column in rows.columns:
+        assert rows.loc[first, column] == obs[names.index(f"e0.{column}")], column
+    assert decoded["global"] == {n: float(obs[names.index(n)]) for n in decoded["global"]}
+    capacity = planetgym.PlanetgymEnv("capacity", SMALL["capacity"])
+    obs, _ = capacity.reset(seed=0)
+    assert list(capacity.decode()["features"].values()) == [float(v) for v in obs]
+    vec = planetgym.make_vec("placement", 2, config=SMALL["placement"])
+    obs, _ = vec.reset(seed=0)
+    labels = vec.entity_labels(1)
+    assert len(labels) == vec.description["layout"]["entities"] and labels[0] != ""
+    assert list(vec.decode(1)["entities"].index) == labels
+    with pytest.raises(ValueError, match="copy 2"):
+        vec.entity_labels(2)
+
+
 def test_rgb_array_renders_the_current_state(scenario):
     """``render_mode="rgb_array"``: ``render()`` draws the state (Gantt chart, cluster
     heat-map, traffic map, capacity against demand) as an RGB image that is not blank, and
