@@ -11,7 +11,8 @@ pub const AZURE_RTT_MATRIX_CSV: &str =
 const WORLD_POPULATION_CELLS_CSV: &str = include_str!("../../data/world_population_cells.csv");
 
 /// Where people live: (lat, lon, population) of 2-degree cells, summed over GeoNames'
-/// `cities15000` list (cities of 15,000 or more, and capitals; `data/README.md`). The land
+/// `cities15000` list (cities of 15,000 or more, and capitals; some list no population;
+/// `data/README.md`). The land
 /// backdrop of world maps.
 pub fn population_cells() -> Vec<(f64, f64, f64)> {
     WORLD_POPULATION_CELLS_CSV
@@ -268,7 +269,7 @@ mod tests {
         assert_eq!(cells.len(), WORLD_POPULATION_CELLS_CSV.lines().count() - 1);
         assert!(cells.len() > 2000);
         assert!(cells.iter().all(|&(lat, lon, people)| {
-            lat.abs() <= 90.0 && lon.abs() <= 180.0 && people > 0.0
+            lat.abs() <= 90.0 && lon.abs() <= 180.0 && people >= 0.0
         }));
     }
 
