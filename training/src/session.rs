@@ -191,11 +191,20 @@ impl ScenarioVisitor for Session<'_, '_> {
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
         let fair = built.fair_baseline_names();
+        let imitation = &self.request.config.imitation;
+        let expert = match imitation.expert.as_str() {
+            "" => None,
+            name => built
+                .select_baselines(&[name.to_string()])
+                .map_err(|e| TrainingError::config("imitation.expert", e))?
+                .pop(),
+        };
         session(
             &built.env,
             &built.resolved_config,
             &built.baselines(),
             &fair,
+            expert.as_ref(),
             self.request,
             self.on_update,
         )
@@ -207,6 +216,7 @@ fn session<S: Scenario + Clone + 'static>(
     scenario_config: &str,
     baselines: &[ContenderFactory<S>],
     fair: &[String],
+    expert: Option<&ContenderFactory<S>>,
     request: &Request,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<SessionResult> {
@@ -230,7 +240,7 @@ fn session<S: Scenario + Clone + 'static>(
             stop_after: request.stop_after,
             command: &request.command,
         };
-        let o = ppo::train(env, &run, on_update)?;
+        let o = ppo::train(env, &run, expert, on_update)?;
         let interrupted = o.interrupted;
         outcome = Some(o);
         if interrupted {

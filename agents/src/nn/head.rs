@@ -129,6 +129,31 @@ impl ActionHead {
         Ok((raw, action))
     }
 
+    /// The raw action of environment action `action`, when this head can take it: a discrete
+    /// choice in range and legal under `mask`. None otherwise, and for continuous heads (a
+    /// split has no unique raw logits).
+    pub fn raw_of(&self, action: &Action, mask: Option<&[bool]>) -> Option<Vec<f32>> {
+        let legal = |i: usize| mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
+        match (self, action) {
+            (Self::Discrete { n }, Action::Discrete(i)) if *i < *n && legal(*i) => {
+                Some(vec![*i as f32])
+            }
+            (Self::MultiDiscrete { nvec }, Action::MultiDiscrete(choices))
+                if choices.len() == nvec.len() =>
+            {
+                let mut offset = 0;
+                for (&choice, &n) in choices.iter().zip(nvec) {
+                    if choice >= n || !legal(offset + choice) {
+                        return None;
+                    }
+                    offset += n;
+                }
+                Some(choices.iter().map(|&c| c as f32).collect())
+            }
+            _ => None,
+        }
+    }
+
     /// The environment's action for a raw action.
     pub fn to_action(&self, raw: &[f32]) -> Result<Action, NetworkError> {
         if raw.len() != self.raw_len() || raw.iter().any(|v| !v.is_finite()) {
@@ -262,6 +287,28 @@ mod tests {
 
     fn vals<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn raw_of_inverts_to_action_for_legal_discrete_choices_only() {
+        let head = ActionHead::for_space(&Space::MultiDiscrete { nvec: vec![2, 3] });
+        let mask = [true, true, false, true, true];
+        let action = Action::MultiDiscrete(vec![1, 2]);
+        let raw = head.raw_of(&action, Some(&mask)).unwrap();
+        assert_eq!(head.to_action(&raw).unwrap(), action);
+        assert_eq!(
+            head.raw_of(&Action::MultiDiscrete(vec![0, 0]), Some(&mask)),
+            None
+        );
+        assert_eq!(head.raw_of(&Action::MultiDiscrete(vec![0, 3]), None), None);
+        let discrete = ActionHead::for_space(&Space::Discrete { n: 4 });
+        assert_eq!(discrete.raw_of(&Action::Discrete(3), None), Some(vec![3.0]));
+        assert_eq!(discrete.raw_of(&Action::Discrete(4), None), None);
+        let simplex = ActionHead::for_space(&Space::Simplex { rows: 1, cols: 2 });
+        assert_eq!(
+            simplex.raw_of(&Action::Continuous(vec![0.5, 0.5]), None),
+            None
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Collecting a rollout: `rollout_steps` steps of every copy, with one batched inference per
 //! step across the copies, and the episodes that ended on the way.
 
+use super::imitation;
 use super::rollout::Rollout;
 use super::trainer::Trainer;
 use crate::error::{Result, TrainingError};
@@ -63,7 +64,8 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
                 n.apply(&mut obs, obs_len);
             }
             let (out, values) = infer.forward_rows(&obs, obs_len, &self.infer_device);
-            let sampled = self.sample(out, &log_std)?;
+            let mut sampled = self.sample(out, &log_std)?;
+            let labels = self.imitate(&mut sampled)?;
             let log_probs = self.log_probs(&sampled, &log_std)?;
             inference_s += t0.elapsed().as_secs_f64();
 
@@ -112,7 +114,21 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
                 }
             }
             rollout.obs.extend(obs);
-            rollout.raw_actions.extend(sampled.raws);
+            match labels {
+                // Imitation learns the labels; a step without one keeps the action taken.
+                Some(labels) => {
+                    let width = self.head.raw_len();
+                    for (i, label) in labels.into_iter().enumerate() {
+                        let taken = &sampled.raws[i * width..(i + 1) * width];
+                        let weight = f32::from(u8::from(label.is_some()));
+                        rollout
+                            .raw_actions
+                            .extend(label.as_deref().unwrap_or(taken));
+                        rollout.label_weights.push(weight);
+                    }
+                }
+                None => rollout.raw_actions.extend(sampled.raws),
+            }
             rollout.masks.extend(sampled.masks);
             rollout.log_probs.extend(log_probs);
             rollout.values.extend(values);
@@ -163,6 +179,33 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
             sampled.actions.push(action);
         }
         Ok(sampled)
+    }
+
+    /// During imitation: every copy's expert label (its raw action, None where the network
+    /// cannot express it), and the expert's action taken instead of the sample with the
+    /// current expert fraction. None once imitation is over.
+    fn imitate(&mut self, sampled: &mut Sampled) -> Result<Option<Vec<Option<Vec<f32>>>>> {
+        let fraction = imitation::expert_fraction(&self.run.config.imitation, self.updates);
+        let (Some(fraction), Some(experts)) = (fraction, self.experts.as_mut()) else {
+            return Ok(None);
+        };
+        let labels = experts.label(&self.envs, &self.head)?;
+        let width = self.head.raw_len();
+        let mut raws = Vec::with_capacity(labels.len());
+        for (i, label) in labels.into_iter().enumerate() {
+            // One draw per copy and step whatever the label, so the stream does not depend on
+            // which labels were expressible.
+            let take = self.rng.uniform() < fraction;
+            if let (true, Some(raw)) = (take, &label.raw) {
+                sampled.raws[i * width..(i + 1) * width].copy_from_slice(raw);
+                sampled.actions[i] = label.action;
+                if let Some(last) = self.copies[i].raw_actions.last_mut() {
+                    last.clone_from(raw);
+                }
+            }
+            raws.push(label.raw);
+        }
+        Ok(Some(raws))
     }
 
     /// Log-probabilities of the sampled raw actions, computed by the same tensor code as the

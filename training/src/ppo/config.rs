@@ -33,6 +33,7 @@ pub struct TrainConfig {
     /// Scenario config fields that differ from the scenario's default (its documented TOML).
     pub env: toml::Table,
     pub ppo: PpoConfig,
+    pub imitation: ImitationConfig,
     pub eval: EvalConfig,
 }
 
@@ -73,6 +74,30 @@ pub struct PpoConfig {
     pub counterfactual_rows: bool,
 }
 
+/// Imitation before PPO: the first `updates` updates learn the expert's choices (DAgger).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImitationConfig {
+    /// The baseline imitated (a name `planetgym baselines` knows); empty = no imitation.
+    pub expert: String,
+    /// Updates that imitate before PPO takes over.
+    pub updates: u64,
+    /// Probability that the expert's action is the one taken, at the first imitation update;
+    /// it falls linearly to 0 at the last (DAgger's mixing: later rollouts visit the states
+    /// the network's own choices lead to, still labelled by the expert).
+    pub expert_fraction: f64,
+}
+
+impl Default for ImitationConfig {
+    fn default() -> Self {
+        Self {
+            expert: String::new(),
+            updates: 0,
+            expert_fraction: 1.0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EvalConfig {
@@ -98,6 +123,7 @@ impl Default for TrainConfig {
             checkpoint_every: 10,
             env: toml::Table::new(),
             ppo: PpoConfig::default(),
+            imitation: ImitationConfig::default(),
             eval: EvalConfig::default(),
         }
     }
@@ -292,6 +318,22 @@ impl TrainConfig {
             bounds::MAX_EPISODES as u64,
             "each is simulated in full at every evaluation during training",
         )?;
+        bounds::count(
+            "imitation.updates",
+            self.imitation.updates,
+            0,
+            self.total_updates(),
+            "imitation updates are part of the run's updates (total_steps / (rollout_steps x num_envs))",
+        )?;
+        if !(0.0..=1.0).contains(&self.imitation.expert_fraction) {
+            return Err("imitation.expert_fraction must be in [0, 1]".into());
+        }
+        if self.imitation.expert.is_empty() != (self.imitation.updates == 0) {
+            return Err(
+                "imitation.expert and imitation.updates go together: name the expert and give at least 1 update, or neither"
+                    .into(),
+            );
+        }
         bounds::count(
             "eval.every",
             self.eval.every,

@@ -7,6 +7,7 @@ pub mod best;
 pub mod checkpoint;
 mod collect;
 pub mod config;
+pub mod imitation;
 pub mod rollout;
 pub mod trainer;
 pub mod update;

@@ -24,6 +24,10 @@ pub struct Rollout {
     pub rewards: Vec<f32>,
     /// The episode ended with this transition.
     pub dones: Vec<bool>,
+    /// Imitation updates: per step, 1 when `raw_actions` holds the expert's label, 0 when the
+    /// expert's choice could not be expressed (the step only trains the value). Empty in PPO
+    /// updates.
+    pub label_weights: Vec<f32>,
 }
 
 impl Rollout {
@@ -48,6 +52,7 @@ impl Rollout {
             counterfactuals: Vec::new(),
             rewards: Vec::new(),
             dones: Vec::new(),
+            label_weights: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ use super::best;
 use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CopyState};
 use super::collect::{Collected, Finished};
 use super::config::TrainConfig;
+use super::imitation::{self, Experts};
 use super::update::{Optimiser, Targets, Update, UpdateStats};
 use crate::error::{Result, TrainingError};
 use crate::provenance::record_session;
@@ -19,6 +20,7 @@ use crate::run_dir::{
 use crate::tensorboard::EventWriter;
 use burn::module::Module;
 use burn::tensor::Device;
+use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::{Brain, PolicyFile};
@@ -147,12 +149,14 @@ fn check_memory<S: Scenario>(prototype: &S, config: &TrainConfig) -> Result<()> 
 
 /// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`: see
 /// [`crate::run_dir`].
+/// `expert` builds the baseline of `run.config.imitation` (None when there is no imitation).
 pub fn train<S: Scenario + Clone + 'static>(
     prototype: &S,
     run: &Run,
+    expert: Option<&ContenderFactory<S>>,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<Outcome> {
-    let mut trainer = Trainer::start(prototype, run)?;
+    let mut trainer = Trainer::start(prototype, run, expert)?;
     let mut last = None;
     let mut interrupted = false;
     while trainer.updates < run.config.total_updates() {
@@ -204,6 +208,8 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
     pub(super) infer_device: Device,
     pub(super) updates: u64,
     pub(super) env_steps: u64,
+    /// The imitated baseline, one per copy (None without imitation).
+    pub(super) experts: Option<Experts<S>>,
     /// Wall time of earlier sessions of the run (resumed), and when this one started.
     elapsed_before: f64,
     started: Instant,
@@ -213,7 +219,11 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
 
 impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
     /// A fresh run, or the run in `run.run_dir` restored from its checkpoint.
-    fn start(prototype: &'a S, run: &'a Run<'a>) -> Result<Self> {
+    fn start(
+        prototype: &'a S,
+        run: &'a Run<'a>,
+        expert: Option<&ContenderFactory<S>>,
+    ) -> Result<Self> {
         let config = run.config;
         let c = &config.ppo;
         let dir = run.run_dir;
@@ -245,6 +255,19 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
                 ),
             ));
         }
+        let experts = match (config.imitation.updates, expert) {
+            (0, _) => None,
+            (_, Some(make)) => {
+                imitation::check_head(&head, prototype.name())?;
+                Some(Experts::new(make, copies))
+            }
+            (_, None) => {
+                return Err(TrainingError::config(
+                    "imitation.expert",
+                    "no expert was given to imitate",
+                ));
+            }
+        };
         let envs = VecEnv::new(
             prototype.clone(),
             copies,
@@ -316,6 +339,7 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
             infer_device: inference_device(),
             updates: 0,
             env_steps: 0,
+            experts,
             elapsed_before: 0.0,
             started: Instant::now(),
             events,

@@ -213,6 +213,17 @@ impl Update<'_> {
         let (log_probs, entropy) =
             self.head
                 .log_prob_entropy(out, model.log_std.val(), raw, legal, parts > 1);
+        let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
+        if !rollout.label_weights.is_empty() {
+            return self.imitation_loss(
+                log_probs,
+                gather(&rollout.label_weights, 1),
+                values,
+                returns,
+                per_part,
+                per_row,
+            );
+        }
         // Each part's ratio is clipped on its own, and the KL early stop reads the mean over
         // parts: each row keeps its own trust region.
         let log_ratio = log_probs - old_log_probs;
@@ -237,7 +248,6 @@ impl Update<'_> {
         let loss = policy_loss.clone() + value_loss.clone().mul_scalar(c.value_coef as f32)
             - entropy.clone().mul_scalar(c.entropy_coef as f32);
 
-        let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
         let approx_kl = scalar(
             ((ratio.clone() - 1.0) - log_ratio)
                 .sum()
@@ -258,6 +268,41 @@ impl Update<'_> {
             scalar(entropy.detach()),
             approx_kl,
             clip_fraction,
+        ];
+        (loss, parts)
+    }
+}
+
+impl Update<'_> {
+    /// An imitation update's loss: the cross-entropy of the expert's labels (each row weighted
+    /// by `weights`: 0 where the label could not be expressed) and the value loss, with the
+    /// same per-minibatch scaling as PPO's loss; its parts as `loss` gives them (no KL, no
+    /// clipping).
+    fn imitation_loss(
+        &self,
+        log_probs: Tensor<2>,
+        weights: Vec<f32>,
+        values: Tensor<1>,
+        returns: Tensor<1>,
+        per_part: f32,
+        per_row: f32,
+    ) -> (Tensor<1>, [f64; 5]) {
+        let m = weights.len();
+        let weights = Tensor::<2>::from_data(TensorData::new(weights, [m, 1]), self.device);
+        let cross_entropy = -(log_probs * weights).sum().mul_scalar(per_part);
+        let value_loss = (values - returns)
+            .powf_scalar(2.0)
+            .sum()
+            .mul_scalar(0.5 * per_row);
+        let loss =
+            cross_entropy.clone() + value_loss.clone().mul_scalar(self.config.value_coef as f32);
+        let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
+        let parts = [
+            scalar(cross_entropy.detach()),
+            scalar(value_loss.detach()),
+            0.0,
+            0.0,
+            0.0,
         ];
         (loss, parts)
     }
