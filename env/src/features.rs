@@ -99,6 +99,8 @@ impl FeatureSpec {
 
     /// Stable 64-bit FNV-1a hash of everything that defines the encoding (scenario, layout,
     /// names, units, scales), as 16 hex digits. Independent of platform and Rust version.
+    /// For entity layouts it describes the per-entity schema, not the number of entities: an
+    /// entity policy runs on worlds of any size.
     pub fn hash(&self) -> String {
         let mut h = Fnv1a::new();
         h.write(self.scenario.as_bytes());
@@ -115,14 +117,9 @@ impl FeatureSpec {
         };
         match &self.layout {
             Layout::Flat { features: list } => features("flat", list),
-            Layout::Entity {
-                global,
-                entity,
-                entities,
-            } => {
+            Layout::Entity { global, entity, .. } => {
                 features("global", global);
                 features("entity", entity);
-                h.write(&(*entities as u64).to_le_bytes());
             }
         }
         format!("{:016x}", h.finish())
@@ -175,6 +172,12 @@ mod tests {
             },
         };
         assert_ne!(entity.hash(), spec(100.0).hash());
+        // The same schema over another number of entities: the same hash.
+        let mut larger = entity.clone();
+        if let Layout::Entity { entities, .. } = &mut larger.layout {
+            *entities = 40;
+        }
+        assert_eq!(larger.hash(), entity.hash());
         assert_eq!(entity.encoded_len(), 1 + 4 * 2);
         let parts = entity.entity_parts().unwrap();
         assert_eq!((parts.entities_offset(), parts.mask_offset()), (1, 5));

@@ -120,7 +120,11 @@ fn cloning_sjf_teaches_the_network_sjfs_choices() {
         "sjf {sjf:.1}, random {random:.1}, cloned {ppo:.1}"
     );
     let metrics = std::fs::read_to_string(cloned.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().count(), 25, "a header and one row per update");
+    assert_eq!(
+        metrics.lines().count(),
+        25,
+        "a header and one row per update"
+    );
 }
 
 #[test]

@@ -3,6 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
+use planetgym_agents::evaluate::run_episode;
+use planetgym_agents::nn::policy::Mode;
+use planetgym_agents::registry::{
+    Built, RegisteredScenario, RegistryError, ScenarioVisitor, with_scenario,
+};
 use planetgym_training::ppo::{self, TrainConfig};
 use planetgym_training::session::{self, Request, SessionResult};
 use std::path::Path;
@@ -293,4 +298,63 @@ fn counterfactual_rows_are_deterministic_and_refused_where_actions_have_no_rows(
         format!("{e:#}").contains("counterfactual_rows") && format!("{e:#}").contains("capacity"),
         "{e:#}"
     );
+}
+
+/// Trains `scenario` with `env` for two small updates and loads the policy on `other`.
+fn run_on_another_size(scenario: &str, env: &str, other: &str) -> Result<f64, String> {
+    let cfg = config(&format!(
+        "scenario = \"{scenario}\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[eval]\nepisodes = 0\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    train(&cfg, dir.path(), false, None);
+    let policy = ppo::load_policy(dir.path()).unwrap();
+    struct Play<'a>(&'a planetgym_agents::nn::policy::PolicyFile);
+    impl ScenarioVisitor for Play<'_> {
+        type Output = Result<f64, String>;
+        type Error = RegistryError;
+        fn visit<S: RegisteredScenario>(
+            self,
+            built: Built<S>,
+        ) -> Result<Self::Output, Self::Error> {
+            let make = match session::learned_contender(&built.env, self.0, "ppo", Mode::Greedy) {
+                Ok(make) => make,
+                Err(e) => return Ok(Err(format!("{e:#}"))),
+            };
+            let mut env = built.env.clone();
+            let r = run_episode(&mut env, &mut make(), 0, 7, false, &|| {}).unwrap();
+            Ok(Ok(r.reward))
+        }
+    }
+    with_scenario(scenario, other, "other size", Play(&policy)).unwrap()
+}
+
+#[test]
+fn entity_policies_run_on_worlds_of_other_sizes() {
+    // Trained small, run large: the entity scorer's weights and the observation statistics are
+    // per entity feature, and the feature-spec hash describes that schema, not the count.
+    let cases = [
+        (
+            "batch",
+            "window_jobs = 32\nvisible_jobs = 8",
+            "window_jobs = 64\nvisible_jobs = 48",
+        ),
+        (
+            "placement",
+            "synthetic_nodes = 60\ninflation_target = 0.1",
+            "synthetic_nodes = 200\ninflation_target = 0.1",
+        ),
+        (
+            "traffic",
+            "episode_intervals = 8\nobservation = \"pairs\"\nworld = { kind = \"synthetic\", synthetic = { regions = 6, sites = 3 } }",
+            "episode_intervals = 8\nobservation = \"pairs\"\nworld = { kind = \"synthetic\", synthetic = { regions = 12, sites = 6 } }",
+        ),
+    ];
+    for (scenario, small, large) in cases {
+        let reward = run_on_another_size(scenario, small, large)
+            .unwrap_or_else(|e| panic!("{scenario}: {e}"));
+        assert!(reward.is_finite(), "{scenario}");
+    }
+    // A flat observation names every site: another number of sites is refused, with the why.
+    let e = run_on_another_size("capacity", "sites = 2", "sites = 3").unwrap_err();
+    assert!(e.contains("feature spec hash"), "{e}");
 }

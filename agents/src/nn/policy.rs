@@ -62,6 +62,18 @@ fn check_size(shapes: &[Vec<usize>], hidden: usize) -> Result<(), NetworkError> 
         .map_err(NetworkError::Mismatch)
 }
 
+/// Whether a policy trained for action space `trained` (as `Display` prints it) acts in
+/// `space`: the same space, or for entity layouts the same kind of space (one choice or one
+/// split weight per entity), whatever the number of entities.
+pub fn same_actions(trained: &str, space: &str, entity_layout: bool) -> bool {
+    let kind = |s: &str| s.split('(').next().unwrap_or(s).to_string();
+    trained == space || (entity_layout && kind(trained) == kind(space))
+}
+
+fn spec_is_entity<S: Scenario>(scenario: &S) -> bool {
+    scenario.feature_spec().entity_parts().is_some()
+}
+
 /// A trained (or fresh) policy as saved on disk.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyFile {
@@ -161,7 +173,7 @@ impl Brain {
             )));
         }
         let space = scenario.action_space().to_string();
-        if file.action_space != space {
+        if !same_actions(&file.action_space, &space, spec_is_entity(scenario)) {
             return Err(NetworkError::Mismatch(format!(
                 "the policy acts in {}, the scenario's action space is {space}",
                 file.action_space

@@ -8,6 +8,7 @@ use super::{Artifact, MANIFEST_FILE};
 use crate::error::{DeployError, Result, ensure};
 use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::head::ActionHead;
+use planetgym_agents::nn::policy::same_actions;
 use planetgym_agents::{Contender, Policy, PolicyError};
 use planetgym_env::{Action, Scenario};
 use std::path::Path;
@@ -37,7 +38,12 @@ pub fn exported_contender<S: Scenario + Clone + 'static>(
     );
     ensure!(
         Artifact,
-        m.feature_spec_hash == env.feature_spec().hash() && m.action_space == *env.action_space(),
+        m.feature_spec_hash == env.feature_spec().hash()
+            && same_actions(
+                &m.action_space.to_string(),
+                &env.action_space().to_string(),
+                env.feature_spec().entity_parts().is_some()
+            ),
         "{}: its features or actions differ from this {} config's (another size or observation \
          kind?); evaluate it with the scenario config in its manifest",
         dir.display(),

@@ -824,10 +824,13 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
                 "req/s",
                 config.demand.global_rate_rps as f32,
             ));
+            // Demand and capacity relative to the mean region's and site's share of the global
+            // rate: the same schema for any number of regions and sites, so a policy trained
+            // on one world runs on another.
             let entity = vec![
-                Feature::new("region_demand", "req/s", demand_scale),
+                Feature::new("region_demand", "req/s / (global rate / regions)", 1.0),
                 Feature::new("rtt", "ms", 100.0),
-                Feature::new("site_capacity", "req/s", capacity_scale),
+                Feature::new("site_capacity", "req/s / (global rate / sites)", 1.0),
                 Feature::new("site_health", "fraction", 1.0),
                 Feature::new("site_utilisation", "fraction (capped at 10)", 1.0),
                 Feature::new("site_cost", "USD per million requests", 1.0),
