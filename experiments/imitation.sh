@@ -4,6 +4,8 @@
 # (experiments/results/<scenario>/seeds/ or paired/):
 #   batch-cloning     SJF cloning alone (bc_batch.toml)            -> results/batch/cloning/
 #   batch-imitation   SJF cloning, then PPO (ppo_batch_imitation.toml) -> results/batch/imitation/
+#   batch-gentle      SJF cloning for 100 updates, then PPO held near the clone
+#                     (ppo_batch_gentle.toml)                      -> results/batch/gentle/
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   experiments/imitation.sh                    # the two batch variants (about 8 min)
 #   experiments/imitation.sh placement-cloning  # one
@@ -16,8 +18,9 @@ for v in "${variants[@]}"; do
     case $v in
         batch-cloning) config=experiments/configs/bc_batch.toml ;;
         batch-imitation) config=experiments/configs/ppo_batch_imitation.toml ;;
+        batch-gentle) config=experiments/configs/ppo_batch_gentle.toml ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation or placement-cloning)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle or placement-cloning)" >&2; exit 2 ;;
     esac
     scenario=${v%%-*} kind=${v#*-}
     run="runs/seeds_${scenario}_$kind"
