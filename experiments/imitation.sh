@@ -7,6 +7,8 @@
 #   batch-gentle      SJF cloning for 100 updates, then PPO held near the clone
 #                     (ppo_batch_gentle.toml)                      -> results/batch/gentle/
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
+#   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
+#                                                                  -> results/placement/wide/
 #   experiments/imitation.sh                    # the two batch variants (about 8 min)
 #   experiments/imitation.sh placement-cloning  # one
 set -euo pipefail
@@ -20,7 +22,8 @@ for v in "${variants[@]}"; do
         batch-imitation) config=experiments/configs/ppo_batch_imitation.toml ;;
         batch-gentle) config=experiments/configs/ppo_batch_gentle.toml ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle or placement-cloning)" >&2; exit 2 ;;
+        placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     scenario=${v%%-*} kind=${v#*-}
     run="runs/seeds_${scenario}_$kind"
