@@ -7,12 +7,12 @@ use planetgym_agents::classic::batch::baselines;
 use planetgym_agents::nn::policy::Mode;
 use planetgym_env::{Action, BatchConfig, BatchScenario, Scenario, ScenarioConfig};
 use planetgym_training::ppo::{self, TrainConfig};
-use planetgym_training::session::{self, Request, SessionResult};
+use planetgym_training::session::{self, SessionResult};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
-static NEVER: AtomicBool = AtomicBool::new(false);
+mod common;
 
+/// Trains the config `text`; its errors (config or training) as text.
 fn try_train(
     text: &str,
     dir: &Path,
@@ -20,17 +20,7 @@ fn try_train(
     stop_after: Option<u64>,
 ) -> Result<SessionResult, String> {
     let config = TrainConfig::from_toml(text, "test config").map_err(|e| e.to_string())?;
-    let request = Request {
-        config,
-        origin: "test config".into(),
-        run_dir: dir.to_path_buf(),
-        resume,
-        stop: &NEVER,
-        stop_after,
-        seeds: 1,
-        command: vec!["imitation.rs".into()],
-    };
-    session::run(&request, &mut |_| {}).map_err(|e| format!("{e:#}"))
+    common::try_train(&config, dir, resume, stop_after).map_err(|e| format!("{e:#}"))
 }
 
 /// Batch on 48-job windows, 16 visible: `updates` updates of 1024 steps, all imitating SJF

@@ -9,11 +9,11 @@ use planetgym_agents::registry::{
     Built, RegisteredScenario, RegistryError, ScenarioVisitor, with_scenario,
 };
 use planetgym_training::ppo::{self, TrainConfig};
-use planetgym_training::session::{self, Request, SessionResult};
+use planetgym_training::session::{self, SessionResult};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
-static NEVER: AtomicBool = AtomicBool::new(false);
+mod common;
+use common::try_train;
 
 fn config(text: &str) -> TrainConfig {
     TrainConfig::from_toml(text, "test config").unwrap()
@@ -21,25 +21,6 @@ fn config(text: &str) -> TrainConfig {
 
 fn train(config: &TrainConfig, dir: &Path, resume: bool, stop_after: Option<u64>) -> SessionResult {
     try_train(config, dir, resume, stop_after).unwrap()
-}
-
-fn try_train(
-    config: &TrainConfig,
-    dir: &Path,
-    resume: bool,
-    stop_after: Option<u64>,
-) -> Result<SessionResult, planetgym_training::error::TrainingError> {
-    let request = Request {
-        config: config.clone(),
-        origin: "test config".into(),
-        run_dir: dir.to_path_buf(),
-        resume,
-        stop: &NEVER,
-        stop_after,
-        seeds: 1,
-        command: vec!["train.rs".into()],
-    };
-    session::run(&request, &mut |_| {})
 }
 
 /// Metrics rows without the wall-clock columns.
