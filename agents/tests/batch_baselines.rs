@@ -6,7 +6,8 @@ use planetgym_agents::Contender;
 use planetgym_agents::classic::batch::{
     PriorityRule, PriorityScheduler, RandomScheduler, baselines,
 };
-use planetgym_agents::evaluate::{evaluate, run_episode, summarise};
+use planetgym_agents::classic::batch_rollout::RolloutScheduler;
+use planetgym_agents::evaluate::{ContenderFactory, evaluate, run_episode, summarise};
 use planetgym_env::ScenarioConfig;
 use planetgym_env::batch::load_log;
 use planetgym_env::traces::swf::{self, SwfOptions};
@@ -202,4 +203,66 @@ fn every_builtin_log_loads() {
             .to_string()
             .contains("known: builtin:lublin_256")
     );
+}
+
+/// A log whose jobs are all submitted at once and run exactly as requested: the lookahead's
+/// model of what is left is exact.
+fn all_at_once_scenario(backfill: bool) -> BatchScenario {
+    let mut rng = planetgym_env::rng::Rng::new(11);
+    let lines: String = (1..=60)
+        .map(|id| {
+            let run = 1 + rng.below(3000);
+            let procs = 1 + rng.below(16);
+            format!("{id} 0 -1 {run} {procs} -1 -1 -1 -1 -1 1 1 -1 -1 0 -1 -1 -1\n")
+        })
+        .collect();
+    let log = swf::parse(
+        format!("; MaxProcs: 16\n{lines}").as_bytes(),
+        "at_once.swf",
+        SwfOptions::default(),
+    )
+    .unwrap();
+    let config = BatchConfig::from_toml(
+        &format!("window_jobs = 40\nbackfill = {backfill}\n"),
+        "test",
+    )
+    .unwrap();
+    BatchScenario::with_log(config, Arc::new(log)).unwrap()
+}
+
+#[test]
+fn rollout_is_never_worse_than_its_base_rule_when_its_model_is_exact() {
+    for backfill in [false, true] {
+        let env = all_at_once_scenario(backfill);
+        let config = env.config().clone();
+        let base = PriorityScheduler::new(PriorityRule::Saf);
+        let rollout = RolloutScheduler::new(PriorityRule::Saf, 8, 0, &config);
+        let same = RolloutScheduler::new(PriorityRule::Saf, 1, 0, &config);
+        let contenders: Vec<ContenderFactory<BatchScenario>> = vec![
+            Box::new(move || Contender::Fair(Box::new(base))),
+            Box::new(move || Contender::Fair(Box::new(rollout.clone()))),
+            Box::new(move || Contender::Fair(Box::new(same.clone()))),
+        ];
+        let results = evaluate(&env, &contenders, 12, 3, false, &|| {}).unwrap();
+        let rewards = |policy: &str| -> Vec<f64> {
+            results
+                .iter()
+                .filter(|r| r.policy == policy)
+                .map(|r| r.reward)
+                .collect()
+        };
+        let (saf, search, k1) = (
+            rewards("saf"),
+            rewards("rollout-saf@8"),
+            rewards("rollout-saf@1"),
+        );
+        assert_eq!(k1, saf, "one candidate is the base rule");
+        for (s, b) in search.iter().zip(&saf) {
+            assert!(s >= b, "backfill {backfill}: rollout {s} below saf {b}");
+        }
+        assert!(
+            search.iter().zip(&saf).any(|(s, b)| s > b),
+            "backfill {backfill}: the search never improved on saf: {search:?} vs {saf:?}"
+        );
+    }
 }

@@ -86,6 +86,39 @@ fn parameterised_traffic_baselines_run_under_the_names_given() {
 }
 
 #[test]
+fn rollout_batch_baselines_run_under_the_names_given() {
+    let config = "window_jobs = 64";
+    let rows = run(
+        "batch",
+        config,
+        &["sjf", "rollout-sjf@1", "rollout-saf@8+3h", "rollout-f1@4"],
+    )
+    .unwrap();
+    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["sjf", "rollout-sjf@1", "rollout-saf@8+3h", "rollout-f1@4"]
+    );
+    assert_eq!(
+        rows[0].1, rows[1].1,
+        "one candidate is the base rule: {rows:?}"
+    );
+    for (names, expected) in [
+        (["rollout-sjf@0"], "[1, 64]"),
+        (["rollout-sjf@65"], "[1, 64]"),
+        (["rollout-lifo@4"], "no base rule `lifo`; known: fcfs, sjf"),
+        (["rollout-sjf@4+0h"], "whole hours in [1, 168]"),
+        (["rollout-sjf@4+169h"], "whole hours in [1, 168]"),
+        (["rollout-sjf@4+3"], "whole hours in [1, 168]"),
+    ] {
+        let e = run("batch", config, &names).unwrap_err();
+        assert!(e.contains(expected), "{names:?}: {e}");
+    }
+    let e = run("batch", config, &["nope"]).unwrap_err();
+    assert!(e.contains("rollout-RULE@K"), "the forms are listed: {e}");
+}
+
+#[test]
 fn bad_names_say_what_is_allowed() {
     let cases: [(&str, &str, &[&'static str], &str); 7] = [
         (

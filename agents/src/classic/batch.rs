@@ -18,6 +18,7 @@
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
 //!   RLScheduler (which uses absolute log times).
 
+use super::batch_rollout::{MAX_CANDIDATES, MAX_HORIZON_H, RolloutScheduler};
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
@@ -223,6 +224,54 @@ impl RegisteredScenario for BatchScenario {
 
     fn baselines(&self, config: &BatchConfig) -> Vec<ContenderFactory<Self>> {
         baselines(config)
+    }
+
+    const BASELINE_FORMS: &'static [&'static str] = &[
+        "rollout-RULE@K or rollout-RULE@K+Hh (rollout search over the base rule RULE's K best jobs, 1 <= K <= 64, the last H hours of submissions replayed as arrivals, 1 <= H <= 168)",
+    ];
+
+    fn baseline_named(
+        &self,
+        config: &BatchConfig,
+        name: &str,
+    ) -> Option<Result<ContenderFactory<Self>, String>> {
+        let (rule, k) = name.strip_prefix("rollout-")?.split_once('@')?;
+        let (k, horizon) = match k.split_once('+') {
+            Some((k, horizon)) => (k, Some(horizon)),
+            None => (k, None),
+        };
+        let parsed = || -> Result<ContenderFactory<Self>, String> {
+            let rule = PriorityRule::ALL
+                .into_iter()
+                .find(|r| r.name() == rule)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = PriorityRule::ALL.iter().map(|r| r.name()).collect();
+                    format!("no base rule `{rule}`; known: {}", names.join(", "))
+                })?;
+            let candidates = match k.parse::<usize>() {
+                Ok(k) if (1..=MAX_CANDIDATES).contains(&k) => k,
+                _ => {
+                    return Err(format!(
+                        "the candidate count `{k}` must be a whole number in [1, {MAX_CANDIDATES}]"
+                    ));
+                }
+            };
+            let horizon_h = match horizon.map(|h| h.strip_suffix('h').map(str::parse::<u32>)) {
+                None => 0,
+                Some(Some(Ok(h))) if (1..=MAX_HORIZON_H).contains(&h) => h,
+                Some(_) => {
+                    return Err(format!(
+                        "the forecast horizon `{}` must be whole hours in [1, {MAX_HORIZON_H}], e.g. 6h",
+                        horizon.unwrap_or_default()
+                    ));
+                }
+            };
+            let scheduler = RolloutScheduler::new(rule, candidates, horizon_h, config);
+            Ok(Box::new(move || {
+                crate::Contender::Fair(Box::new(scheduler.clone()))
+            }))
+        };
+        Some(parsed())
     }
 
     fn heading(&self, config: &BatchConfig) -> String {

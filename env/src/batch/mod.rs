@@ -120,6 +120,15 @@ pub struct QueuedJob {
     pub fits_now: bool,
 }
 
+/// A running job as a scheduler knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunningJob {
+    /// Start plus requested time, s since the window's first submission (the job may end
+    /// earlier).
+    pub requested_end_s: i64,
+    pub procs: u32,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchObs {
     /// s since the window's first submission.
@@ -134,6 +143,8 @@ pub struct BatchObs {
     pub queue: Vec<QueuedJob>,
     /// How many of them a learned policy sees (`visible()`).
     pub visible_jobs: usize,
+    /// Every running job, earliest requested end first.
+    pub running: Vec<RunningJob>,
 }
 
 impl BatchObs {
@@ -230,6 +241,7 @@ impl BatchScenario {
                 jobs_left: 0,
                 queue: Vec::new(),
                 visible_jobs: self.config.visible_jobs,
+                running: Vec::new(),
             };
         };
         let now = sim.now();
@@ -253,6 +265,14 @@ impl BatchScenario {
                 }
             })
             .collect();
+        let mut running: Vec<RunningJob> = sim
+            .running_requested_ends()
+            .map(|(requested_end_s, procs)| RunningJob {
+                requested_end_s,
+                procs,
+            })
+            .collect();
+        running.sort_unstable_by_key(|r| (r.requested_end_s, r.procs));
         BatchObs {
             now_s: now,
             free_procs: sim.free_procs(),
@@ -262,6 +282,7 @@ impl BatchScenario {
             jobs_left: sim.jobs().len() - sim.started_jobs(),
             queue,
             visible_jobs: self.config.visible_jobs,
+            running,
         }
     }
 

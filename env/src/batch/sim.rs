@@ -116,6 +116,57 @@ impl Simulation {
         }
     }
 
+    /// The simulation a scheduler can build from what it knows at `now`: `running` jobs as
+    /// (requested end, processors), each taken to end at its requested end (at least a second
+    /// from now), `queued` jobs (oldest first; `run` is the scheduler's estimate) and the jobs
+    /// it expects to `arrive` (sorted by submit time, all after `now`). Lookahead search runs it
+    /// forward; its queue positions are `queued`'s, and job `running.len() + k` is `queued[k]`
+    /// (then the arrivals).
+    pub fn resume(
+        now: i64,
+        total_procs: u32,
+        backfill: Backfill,
+        running: &[(i64, u32)],
+        queued: &[Job],
+        arriving: &[Job],
+    ) -> Self {
+        let in_flight = running.iter().map(|&(end, procs)| Job {
+            submit: now,
+            run: end.saturating_sub(now).max(1),
+            requested: end.saturating_sub(now).max(1),
+            procs,
+        });
+        let jobs: Vec<Job> = in_flight
+            .chain(queued.iter().copied())
+            .chain(arriving.iter().copied())
+            .collect();
+        let mut sim = Self::empty(jobs, total_procs, backfill, false);
+        sim.now = now;
+        for j in 0..running.len() {
+            let procs = sim.jobs[j].procs;
+            sim.free_procs = sim.free_procs.saturating_sub(procs);
+            sim.start[j] = Some(now);
+            sim.start_order.push(j);
+            let end = now.saturating_add(sim.jobs[j].run);
+            sim.running.push(Reverse((end, j, j)));
+        }
+        sim.next_arrival = running.len() + queued.len();
+        sim.queue = (running.len()..sim.next_arrival).collect();
+        sim
+    }
+
+    /// Every running job as (requested end, processors): what a scheduler knows of when
+    /// processors free up.
+    pub fn running_requested_ends(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+        self.running.iter().map(|Reverse((_, _, j))| {
+            let start = self.start[*j].unwrap_or(self.now);
+            (
+                start.saturating_add(self.jobs[*j].requested),
+                self.jobs[*j].procs,
+            )
+        })
+    }
+
     pub fn now(&self) -> i64 {
         self.now
     }
@@ -584,6 +635,62 @@ mod tests {
             (0.0, 12.5, 1020.0)
         );
         assert!((m.utilisation - 25.0 / 1020.0).abs() < 1e-12);
+    }
+
+    /// Picks the shortest queued job (a rule that works on both simulations).
+    fn shortest(sim: &Simulation) -> usize {
+        let q = sim.queue();
+        (0..q.len())
+            .min_by_key(|&i| (sim.jobs()[q[i]].run, i))
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn a_resumed_simulation_continues_the_schedule_from_what_is_observed() {
+        // Runs are the requests and every job has arrived by the resume point, so the model a
+        // scheduler rebuilds from the running jobs' requested ends and the queue is exact.
+        for backfill in [Backfill::Off, Backfill::Easy] {
+            let jobs: Vec<Job> = (0..12)
+                .map(|i| job(i % 3, 10 + (i * 37) % 90, 1 + (i as u32 * 5) % 7))
+                .collect();
+            let mut real = Simulation::new(jobs.clone(), 8, backfill);
+            for _ in 0..3 {
+                assert!(real.advance_to_decision());
+                let p = shortest(&real);
+                real.schedule(p);
+            }
+            assert!(real.advance_to_decision());
+            let running: Vec<(i64, u32)> = real.running_requested_ends().collect();
+            let queued: Vec<Job> = real.queue().iter().map(|&j| jobs[j]).collect();
+            let mut resumed = Simulation::resume(real.now(), 8, backfill, &running, &queued, &[]);
+            assert_eq!(resumed.free_procs(), real.free_procs(), "{backfill:?}");
+            let offset = running.len();
+            let queued_ids = real.queue().to_vec();
+            let real_starts = run(&mut real, shortest);
+            let resumed_starts = run(&mut resumed, shortest);
+            for (k, &j) in queued_ids.iter().enumerate() {
+                assert_eq!(
+                    resumed_starts[offset + k],
+                    real_starts[j],
+                    "{backfill:?} job {j}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_resumed_simulation_queues_the_expected_arrivals_in_time() {
+        let mut sim = Simulation::resume(
+            100,
+            4,
+            Backfill::Off,
+            &[(150, 4)],
+            &[job(90, 10, 2)],
+            &[job(120, 5, 1)],
+        );
+        assert_eq!((sim.queue(), sim.free_procs()), (&[1][..], 0));
+        // Job 1 waits for the running job's processors; job 2, queued at 120, fits beside it.
+        assert_eq!(run(&mut sim, |_| 0), vec![100, 150, 150]);
     }
 
     #[test]
