@@ -6,6 +6,8 @@
 #   batch-imitation   SJF cloning, then PPO (ppo_batch_imitation.toml) -> results/batch/imitation/
 #   batch-gentle      SJF cloning for 100 updates, then PPO held near the clone
 #                     (ppo_batch_gentle.toml)                      -> results/batch/gentle/
+#   batch-rollout     cloning of the rollout search rollout-saf@16+3h (bc_batch_rollout.toml,
+#                     expert iteration)                            -> results/batch/rollout_clone/
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
 #                                                                  -> results/placement/wide/
@@ -21,11 +23,13 @@ for v in "${variants[@]}"; do
         batch-cloning) config=experiments/configs/bc_batch.toml ;;
         batch-imitation) config=experiments/configs/ppo_batch_imitation.toml ;;
         batch-gentle) config=experiments/configs/ppo_batch_gentle.toml ;;
+        batch-rollout) config=experiments/configs/bc_batch_rollout.toml ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     scenario=${v%%-*} kind=${v#*-}
+    [ "$v" = batch-rollout ] && kind=rollout_clone
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
     start=$(date +%s)

@@ -6,7 +6,7 @@ use planetgym_agents::Contender;
 use planetgym_agents::classic::batch::{
     PriorityRule, PriorityScheduler, RandomScheduler, baselines,
 };
-use planetgym_agents::classic::batch_rollout::RolloutScheduler;
+use planetgym_agents::classic::batch_rollout::{RolloutOracle, RolloutScheduler};
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, run_episode, summarise};
 use planetgym_env::ScenarioConfig;
 use planetgym_env::batch::load_log;
@@ -264,5 +264,39 @@ fn rollout_is_never_worse_than_its_base_rule_when_its_model_is_exact() {
             search.iter().zip(&saf).any(|(s, b)| s > b),
             "backfill {backfill}: the search never improved on saf: {search:?} vs {saf:?}"
         );
+    }
+}
+
+#[test]
+fn the_oracle_rollout_that_sees_the_whole_window_never_loses_to_its_base_on_lublin() {
+    // 128-job Lublin-1 windows span less than the week the oracle sees: its model is exact.
+    for backfill in [false, true] {
+        let config = BatchConfig::from_toml(
+            &format!("window_jobs = 128\nbackfill = {backfill}\n"),
+            "test",
+        )
+        .unwrap();
+        let env = BatchScenario::new(config.clone()).unwrap();
+        let search = RolloutScheduler::new(PriorityRule::Sjf, 4, 168, &config);
+        let contenders: Vec<ContenderFactory<BatchScenario>> = vec![
+            Box::new(|| Contender::Fair(Box::new(PriorityScheduler::new(PriorityRule::Sjf)))),
+            Box::new(move || Contender::Oracle(Box::new(RolloutOracle(search.clone())))),
+        ];
+        let results = evaluate(&env, &contenders, 6, 21, false, &|| {}).unwrap();
+        let (mut sjf, mut oracle): (Vec<_>, Vec<_>) =
+            results.iter().partition(|r| r.policy == "sjf");
+        sjf.sort_by_key(|r| r.episode);
+        oracle.sort_by_key(|r| r.episode);
+        assert_eq!(oracle.len(), 6);
+        for (o, b) in oracle.iter().zip(&sjf) {
+            assert_eq!(o.episode, b.episode);
+            assert!(
+                o.reward >= b.reward,
+                "backfill {backfill}: {} below sjf {}",
+                o.reward,
+                b.reward
+            );
+        }
+        assert!(oracle.iter().zip(&sjf).any(|(o, b)| o.reward > b.reward));
     }
 }

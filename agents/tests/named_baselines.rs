@@ -110,6 +110,7 @@ fn rollout_batch_baselines_run_under_the_names_given() {
         (["rollout-sjf@4+0h"], "whole hours in [1, 168]"),
         (["rollout-sjf@4+169h"], "whole hours in [1, 168]"),
         (["rollout-sjf@4+3"], "whole hours in [1, 168]"),
+        (["oracle-rollout-sjf@4"], "sees the next H hours"),
     ] {
         let e = run("batch", config, &names).unwrap_err();
         assert!(e.contains(expected), "{names:?}: {e}");

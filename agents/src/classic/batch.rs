@@ -18,7 +18,7 @@
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
 //!   RLScheduler (which uses absolute log times).
 
-use super::batch_rollout::{MAX_CANDIDATES, MAX_HORIZON_H, RolloutScheduler};
+use super::batch_rollout::{MAX_CANDIDATES, MAX_HORIZON_H, RolloutOracle, RolloutScheduler};
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
@@ -235,7 +235,11 @@ impl RegisteredScenario for BatchScenario {
         config: &BatchConfig,
         name: &str,
     ) -> Option<Result<ContenderFactory<Self>, String>> {
-        let (rule, k) = name.strip_prefix("rollout-")?.split_once('@')?;
+        let (oracle, search) = match name.strip_prefix("oracle-") {
+            Some(search) => (true, search),
+            None => (false, name),
+        };
+        let (rule, k) = search.strip_prefix("rollout-")?.split_once('@')?;
         let (k, horizon) = match k.split_once('+') {
             Some((k, horizon)) => (k, Some(horizon)),
             None => (k, None),
@@ -267,8 +271,18 @@ impl RegisteredScenario for BatchScenario {
                 }
             };
             let scheduler = RolloutScheduler::new(rule, candidates, horizon_h, config);
+            if !oracle {
+                return Ok(Box::new(move || {
+                    crate::Contender::Fair(Box::new(scheduler.clone()))
+                }));
+            }
+            if horizon_h == 0 {
+                return Err(
+                    "an oracle rollout sees the next H hours: oracle-rollout-RULE@K+Hh".into(),
+                );
+            }
             Ok(Box::new(move || {
-                crate::Contender::Fair(Box::new(scheduler.clone()))
+                crate::Contender::Oracle(Box::new(RolloutOracle(scheduler.clone())))
             }))
         };
         Some(parsed())

@@ -13,7 +13,7 @@
 //! its base rule, which is sequentially consistent; otherwise that is measured, not promised.
 
 use super::batch::{Conventions, PriorityRule, PriorityScheduler};
-use crate::{Policy, PolicyError};
+use crate::{Oracle, Policy, PolicyError};
 use planetgym_env::batch::{Backfill, BatchConfig, BatchObs, Job, QueuedJob, Simulation};
 use planetgym_env::{Action, BatchScenario};
 
@@ -129,19 +129,69 @@ impl RolloutScheduler {
             })
             .sum()
     }
+
+    /// The base rule's `candidates` best queue positions, best first.
+    fn candidates(&self, queue: &[QueuedJob]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..queue.len()).collect();
+        order.sort_by(|&i, &j| {
+            self.score(&queue[i])
+                .total_cmp(&self.score(&queue[j]))
+                .then(i.cmp(&j))
+        });
+        order.truncate(self.candidates.max(1));
+        order
+    }
+
+    /// The queue position to run next: the candidate whose lookahead from the simulation
+    /// `resume` builds of (running, queued, arriving) costs least, the first on ties.
+    fn search(
+        &self,
+        obs: &BatchObs,
+        running: &[(i64, u32)],
+        queued: &[Job],
+        arriving: &[Job],
+    ) -> Result<usize, PolicyError> {
+        let candidates = self.candidates(&obs.queue);
+        let (Some(&first), Some(seen)) = (candidates.first(), obs.queue.first()) else {
+            return Err(PolicyError::Invalid {
+                policy: Policy::name(self),
+                message: "asked to act on an empty queue".into(),
+            });
+        };
+        if candidates.len() == 1 {
+            return Ok(first);
+        }
+        let now = Simulation::resume(
+            obs.now_s,
+            obs.total_procs,
+            self.backfill,
+            running,
+            queued,
+            arriving,
+        );
+        let origin = seen.log_submit_s - seen.submit_s;
+        let mut best = (f64::INFINITY, first);
+        for c in candidates {
+            let cost = self.lookahead(now.clone(), running.len(), origin, c);
+            if cost < best.0 {
+                best = (cost, c);
+            }
+        }
+        Ok(best.1)
+    }
+
+    fn horizon_label(&self) -> String {
+        match self.horizon_s {
+            0 => String::new(),
+            s => format!("+{}h", s / 3600),
+        }
+    }
 }
 
 impl Policy<BatchScenario> for RolloutScheduler {
     fn name(&self) -> String {
-        let horizon = match self.horizon_s {
-            0 => String::new(),
-            s => format!("+{}h", s / 3600),
-        };
-        format!(
-            "rollout-{}@{}{horizon}",
-            self.base.rule.name(),
-            self.candidates
-        )
+        let rule = self.base.rule.name();
+        format!("rollout-{rule}@{}{}", self.candidates, self.horizon_label())
     }
 
     fn reset(&mut self, _episode_seed: u64) {
@@ -154,59 +204,55 @@ impl Policy<BatchScenario> for RolloutScheduler {
     }
 
     fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        let queue = &obs.queue;
-        let mut order: Vec<usize> = (0..queue.len()).collect();
-        order.sort_by(|&i, &j| {
-            self.score(&queue[i])
-                .total_cmp(&self.score(&queue[j]))
-                .then(i.cmp(&j))
-        });
-        order.truncate(self.candidates.max(1));
-        match order.as_slice() {
-            [] => Err(PolicyError::Invalid {
-                policy: self.name(),
-                message: "asked to act on an empty queue".into(),
-            }),
-            [only] => {
-                let only = *only;
-                self.forecast(obs);
-                Ok(Action::Discrete(only))
-            }
-            candidates => {
-                let candidates = candidates.to_vec();
-                let arriving = self.forecast(obs);
-                let running: Vec<(i64, u32)> = obs
-                    .running
-                    .iter()
-                    .map(|r| (r.requested_end_s, r.procs))
-                    .collect();
-                let jobs: Vec<Job> = queue
-                    .iter()
-                    .map(|q| Job {
-                        submit: q.submit_s,
-                        run: q.requested_s,
-                        requested: q.requested_s,
-                        procs: q.procs,
-                    })
-                    .collect();
-                let now = Simulation::resume(
-                    obs.now_s,
-                    obs.total_procs,
-                    self.backfill,
-                    &running,
-                    &jobs,
-                    &arriving,
-                );
-                let origin = queue[0].log_submit_s - queue[0].submit_s;
-                let mut best = (f64::INFINITY, candidates[0]);
-                for c in candidates {
-                    let cost = self.lookahead(now.clone(), running.len(), origin, c);
-                    if cost < best.0 {
-                        best = (cost, c);
-                    }
-                }
-                Ok(Action::Discrete(best.1))
-            }
-        }
+        let arriving = self.forecast(obs);
+        let running: Vec<(i64, u32)> = obs
+            .running
+            .iter()
+            .map(|r| (r.requested_end_s, r.procs))
+            .collect();
+        let queued: Vec<Job> = obs
+            .queue
+            .iter()
+            .map(|q| Job {
+                submit: q.submit_s,
+                run: q.requested_s,
+                requested: q.requested_s,
+                procs: q.procs,
+            })
+            .collect();
+        let position = self.search(obs, &running, &queued, &arriving)?;
+        Ok(Action::Discrete(position))
+    }
+}
+
+/// The same search with a perfect model, as a bound: the true run times, and the true arrivals
+/// of the next `horizon_s` instead of a forecast. Its row tells how much the forecast and the
+/// requested times cost the fair search.
+#[derive(Debug, Clone)]
+pub struct RolloutOracle(pub RolloutScheduler);
+
+impl Oracle<BatchScenario> for RolloutOracle {
+    fn name(&self) -> String {
+        format!(
+            "oracle-{} (sees the next {} h)",
+            Policy::name(&self.0),
+            self.0.horizon_s / 3600
+        )
+    }
+
+    fn act(&mut self, obs: &BatchObs, view: &Option<Simulation>) -> Result<Action, PolicyError> {
+        let Some(sim) = view else {
+            return Err(PolicyError::Invalid {
+                policy: Oracle::name(self),
+                message: "asked to act before the episode started".into(),
+            });
+        };
+        let running: Vec<(i64, u32)> = sim.running_ends().collect();
+        let queued: Vec<Job> = sim.queue().iter().map(|&j| sim.jobs()[j]).collect();
+        let until = sim.now().saturating_add(self.0.horizon_s);
+        let upcoming = sim.upcoming();
+        let arriving = &upcoming[..upcoming.partition_point(|j| j.submit <= until)];
+        let position = self.0.search(obs, &running, &queued, arriving)?;
+        Ok(Action::Discrete(position))
     }
 }

@@ -326,7 +326,8 @@ impl BatchScenario {
 
 impl Scenario for BatchScenario {
     type Obs = BatchObs;
-    type OracleView = ();
+    /// The episode's whole simulation: the arrivals to come and the actual run times.
+    type OracleView = Option<Simulation>;
 
     fn name(&self) -> &'static str {
         "batch"
@@ -470,8 +471,8 @@ impl Scenario for BatchScenario {
             .for_each(|(i, m)| *m = if i < obs.visible().len() { 1.0 } else { 0.0 });
     }
 
-    fn oracle_view(&self) -> &() {
-        &()
+    fn oracle_view(&self) -> &Option<Simulation> {
+        &self.sim
     }
 
     /// Row `i` is the `i`-th visible queued job, named by its number in the log.

@@ -155,6 +155,18 @@ impl Simulation {
         sim
     }
 
+    /// Every running job as (actual end, processors): what only an oracle knows.
+    pub fn running_ends(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
+        self.running
+            .iter()
+            .map(|Reverse((end, _, j))| (*end, self.jobs[*j].procs))
+    }
+
+    /// The jobs still to be submitted, in submit order.
+    pub fn upcoming(&self) -> &[Job] {
+        &self.jobs[self.next_arrival..]
+    }
+
     /// Every running job as (requested end, processors): what a scheduler knows of when
     /// processors free up.
     pub fn running_requested_ends(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
