@@ -88,17 +88,18 @@ fn parameterised_traffic_baselines_run_under_the_names_given() {
 #[test]
 fn rollout_batch_baselines_run_under_the_names_given() {
     let config = "window_jobs = 64";
-    let rows = run(
-        "batch",
-        config,
-        &["sjf", "rollout-sjf@1", "rollout-saf@8+3h", "rollout-f1@4"],
-    )
-    .unwrap();
-    let names: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        ["sjf", "rollout-sjf@1", "rollout-saf@8+3h", "rollout-f1@4"]
-    );
+    let names = [
+        "sjf",
+        "rollout-sjf@1",
+        "rollout-saf@8+3h",
+        "rollout-f1@4",
+        "oracle-rollout-saf@8+3h",
+    ];
+    let rows = run("batch", config, &names).unwrap();
+    let mut expected = names.map(str::to_string);
+    expected[4] += " (sees the next 3 h)";
+    let got: Vec<&String> = rows.iter().map(|(n, _)| n).collect();
+    assert_eq!(got, expected.iter().collect::<Vec<_>>());
     assert_eq!(
         rows[0].1, rows[1].1,
         "one candidate is the base rule: {rows:?}"

@@ -9,7 +9,8 @@ from conftest import SMALL
 
 @pytest.mark.parametrize(
     "scenario,name",
-    [("placement", "fgd"), ("batch", "sjf"), ("capacity", "reactive@0.7"), ("traffic", "lp")],
+    [("placement", "fgd"), ("batch", "sjf"), ("batch", "rollout-saf@4+3h"), ("capacity", "reactive@0.7"),
+     ("traffic", "lp")],
 )
 def test_a_baseline_stepped_from_python_earns_the_evaluator_s_return(scenario, name):
     table = planetgym.evaluate([name], scenario, episodes=2, seed=3, config=SMALL[scenario], progress=False)
@@ -44,6 +45,9 @@ def test_a_baseline_refuses_what_is_not_its_env_s_state():
         planetgym.baseline("sjf", object())
     oracle = planetgym.baseline("oracle-dp (perfect foresight)", planetgym.PlanetgymEnv("capacity", SMALL["capacity"]))
     assert oracle.oracle
+    search = planetgym.baseline("oracle-rollout-saf@4+3h", env)
+    assert search.oracle and search.name == "oracle-rollout-saf@4+3h (sees the next 3 h)"
+    assert info["action_mask"][search.act()]
 
 
 def test_a_baseline_drives_every_copy_of_a_vector_env_as_it_drives_one_env():

@@ -77,9 +77,11 @@ impl RolloutScheduler {
         if self.horizon_s == 0 {
             return Vec::new();
         }
+        // Only submissions up to now: a replayed episode must not see its own future.
         let since = obs.now_s - self.horizon_s;
         let from = self.seen.partition_point(|s| s.submit <= since);
-        self.seen[from..]
+        let to = self.seen.partition_point(|s| s.submit <= obs.now_s);
+        self.seen[from..to]
             .iter()
             .map(|s| Job {
                 submit: s.submit + self.horizon_s,
