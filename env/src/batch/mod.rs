@@ -143,7 +143,7 @@ pub struct BatchObs {
     pub queue: Vec<QueuedJob>,
     /// How many of them a learned policy sees (`visible()`).
     pub visible_jobs: usize,
-    /// Every running job, earliest requested end first.
+    /// Every running job, in no particular order.
     pub running: Vec<RunningJob>,
 }
 
@@ -265,14 +265,13 @@ impl BatchScenario {
                 }
             })
             .collect();
-        let mut running: Vec<RunningJob> = sim
+        let running: Vec<RunningJob> = sim
             .running_requested_ends()
             .map(|(requested_end_s, procs)| RunningJob {
                 requested_end_s,
                 procs,
             })
             .collect();
-        running.sort_unstable_by_key(|r| (r.requested_end_s, r.procs));
         BatchObs {
             now_s: now,
             free_procs: sim.free_procs(),

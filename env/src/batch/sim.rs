@@ -46,6 +46,17 @@ impl From<bool> for Backfill {
     }
 }
 
+/// A running job in the completion heap: ordered by (end, start order), which is unique; it
+/// carries what schedulers read of it, so that reading every running job touches only the heap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct InFlight {
+    end: i64,
+    order: usize,
+    job: usize,
+    requested_end: i64,
+    procs: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct Simulation {
     jobs: Vec<Job>,
@@ -58,9 +69,9 @@ pub struct Simulation {
     next_arrival: usize,
     /// Indices of queued jobs, oldest first.
     queue: Vec<usize>,
-    /// (end time, start order, job) of running jobs, earliest end first; jobs ending together
+    /// Running jobs, earliest end first; jobs ending together
     /// leave in the order they started.
-    running: BinaryHeap<Reverse<(i64, usize, usize)>>,
+    running: BinaryHeap<Reverse<InFlight>>,
     start: Vec<Option<i64>>,
     /// Started jobs, in the order they started.
     start_order: Vec<usize>,
@@ -148,7 +159,13 @@ impl Simulation {
             sim.start[j] = Some(now);
             sim.start_order.push(j);
             let end = now.saturating_add(sim.jobs[j].run);
-            sim.running.push(Reverse((end, j, j)));
+            sim.running.push(Reverse(InFlight {
+                end,
+                order: j,
+                job: j,
+                requested_end: end,
+                procs,
+            }));
         }
         sim.next_arrival = running.len() + queued.len();
         sim.queue = (running.len()..sim.next_arrival).collect();
@@ -157,9 +174,7 @@ impl Simulation {
 
     /// Every running job as (actual end, processors): what only an oracle knows.
     pub fn running_ends(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
-        self.running
-            .iter()
-            .map(|Reverse((end, _, j))| (*end, self.jobs[*j].procs))
+        self.running.iter().map(|Reverse(r)| (r.end, r.procs))
     }
 
     /// The jobs still to be submitted, in submit order.
@@ -167,16 +182,12 @@ impl Simulation {
         &self.jobs[self.next_arrival..]
     }
 
-    /// Every running job as (requested end, processors): what a scheduler knows of when
-    /// processors free up.
+    /// Every running job as (requested end, processors), in no particular order: what a
+    /// scheduler knows of when processors free up.
     pub fn running_requested_ends(&self) -> impl Iterator<Item = (i64, u32)> + '_ {
-        self.running.iter().map(|Reverse((_, _, j))| {
-            let start = self.start[*j].unwrap_or(self.now);
-            (
-                start.saturating_add(self.jobs[*j].requested),
-                self.jobs[*j].procs,
-            )
-        })
+        self.running
+            .iter()
+            .map(|Reverse(r)| (r.requested_end, r.procs))
     }
 
     pub fn now(&self) -> i64 {
@@ -274,17 +285,7 @@ impl Simulation {
     /// at which enough processors would be free (no clamp to now: a job ending now but not yet
     /// released gives a shadow of now, which backfills nothing).
     fn shadow_time(&self, chosen: usize) -> i64 {
-        let mut ends: Vec<(i64, u32)> = self
-            .running
-            .iter()
-            .map(|Reverse((_, _, j))| {
-                let start = self.start[*j].unwrap_or(self.now);
-                (
-                    start.saturating_add(self.jobs[*j].requested),
-                    self.jobs[*j].procs,
-                )
-            })
-            .collect();
+        let mut ends: Vec<(i64, u32)> = self.running_requested_ends().collect();
         ends.sort_unstable();
         let (mut free, mut shadow) = (self.free_procs, self.now);
         for (end, procs) in ends {
@@ -320,16 +321,8 @@ impl Simulation {
     fn backfill_around(&mut self, chosen: usize) {
         let need = self.jobs[chosen].procs;
         let mut ends: Vec<(i64, u32)> = self
-            .running
-            .iter()
-            .map(|Reverse((_, _, j))| {
-                let j = *j;
-                let start = self.start[j].unwrap_or(self.now);
-                (
-                    start.saturating_add(self.jobs[j].requested).max(self.now),
-                    self.jobs[j].procs,
-                )
-            })
+            .running_requested_ends()
+            .map(|(end, procs)| (end.max(self.now), procs))
             .collect();
         ends.sort_unstable();
         let (mut available, mut shadow) = (self.free_procs, self.now);
@@ -362,25 +355,28 @@ impl Simulation {
         self.free_procs -= self.jobs[j].procs;
         self.start[j] = Some(self.now);
         self.start_order.push(j);
-        self.running.push(Reverse((
-            self.now.saturating_add(self.jobs[j].run),
-            self.start_order.len(),
-            j,
-        )));
+        let job = self.jobs[j];
+        self.running.push(Reverse(InFlight {
+            end: self.now.saturating_add(job.run),
+            order: self.start_order.len(),
+            job: j,
+            requested_end: self.now.saturating_add(job.requested),
+            procs: job.procs,
+        }));
     }
 
     /// One event in RLScheduler's order: queue the next arrival if it is submitted no later
     /// than the next completion, else release that completion. Returns whether one happened.
     fn next_single_event(&mut self) -> bool {
         let arrival = self.jobs.get(self.next_arrival).map(|j| j.submit);
-        let completion = self.running.peek().map(|Reverse((end, _, _))| *end);
+        let completion = self.running.peek().map(|Reverse(r)| r.end);
         if let Some(a) = arrival.filter(|&a| completion.is_none_or(|c| a <= c)) {
             self.now = self.now.max(a);
             self.queue.push(self.next_arrival);
             self.next_arrival += 1;
-        } else if let Some(Reverse((end, _, j))) = self.running.pop() {
-            self.now = self.now.max(end);
-            self.free_procs += self.jobs[j].procs;
+        } else if let Some(Reverse(r)) = self.running.pop() {
+            self.now = self.now.max(r.end);
+            self.free_procs += r.procs;
         } else {
             return false;
         }
@@ -389,7 +385,7 @@ impl Simulation {
 
     fn next_event(&self) -> Option<i64> {
         let arrival = self.jobs.get(self.next_arrival).map(|j| j.submit);
-        let completion = self.running.peek().map(|Reverse((end, _, _))| *end);
+        let completion = self.running.peek().map(|Reverse(r)| r.end);
         match (arrival, completion) {
             (Some(a), Some(c)) => Some(a.min(c)),
             (a, c) => a.or(c),
@@ -399,12 +395,12 @@ impl Simulation {
     /// Sets the clock to `t`, releasing jobs that end by then and queueing jobs submitted by then.
     fn advance_to(&mut self, t: i64) {
         self.now = self.now.max(t);
-        while let Some(Reverse((end, _, j))) = self.running.peek().copied() {
-            if end > self.now {
+        while let Some(Reverse(r)) = self.running.peek().copied() {
+            if r.end > self.now {
                 break;
             }
             self.running.pop();
-            self.free_procs += self.jobs[j].procs;
+            self.free_procs += r.procs;
         }
         while self
             .jobs
