@@ -9,9 +9,9 @@
 #   lublin1-easy  the same with EASY backfilling             -> results/batch/rollout/lublin1_easy
 #   lublin2       Lublin-2 (lublin_256_new2), no backfilling  -> results/batch/rollout/lublin2
 #   nasa          the NASA holdout split (--holdout)          -> results/batch/rollout/holdout
-# Then each policy's decision time alone on one thread, 20 episodes of each split
+# Then each fair policy's decision time alone on one thread, 20 episodes of each split
 # (results/batch/rollout/decision_time.txt).
-#   experiments/rollout.sh            # all four splits (about 25 min)
+#   experiments/rollout.sh            # all four splits (about 45 min)
 #   experiments/rollout.sh lublin2    # one
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,8 @@ cargo build --release -p planetgym-cli
 splits=("$@")
 [ ${#splits[@]} -eq 0 ] && splits=(lublin1 lublin1-easy lublin2 nasa)
 heuristics=fcfs,sjf,saf,wfp3,unicep,f1
-search=rollout-sjf@16,rollout-saf@16+3h,oracle-rollout-saf@16+3h,oracle-rollout-saf@16+24h
+search=rollout-sjf@16,rollout-saf@16+3h
+bounds=oracle-rollout-saf@16+3h,oracle-rollout-saf@16+24h
 base=experiments/results/batch/rollout
 flags_of() {
     case $1 in
@@ -36,7 +37,7 @@ for split in "${splits[@]}"; do
     mkdir -p "$out"
     # shellcheck disable=SC2086 # the flags are words
     target/release/planetgym baselines --scenario batch --config experiments/configs/batch_lublin1_eval.toml \
-        $flags --policies "$heuristics,$search" --seed 1234 --out "$out" | tee "$out/table.txt"
+        $flags --policies "$heuristics,$search,$bounds" --seed 1234 --out "$out" | tee "$out/table.txt"
 done
 for split in "${splits[@]}"; do
     flags=$(flags_of "$split")

@@ -78,13 +78,13 @@ impl RolloutScheduler {
             return Vec::new();
         }
         // Only submissions up to now: a replayed episode must not see its own future.
-        let since = obs.now_s - self.horizon_s;
+        let since = obs.now_s.saturating_sub(self.horizon_s);
         let from = self.seen.partition_point(|s| s.submit <= since);
         let to = self.seen.partition_point(|s| s.submit <= obs.now_s);
         self.seen[from..to]
             .iter()
             .map(|s| Job {
-                submit: s.submit + self.horizon_s,
+                submit: s.submit.saturating_add(self.horizon_s),
                 ..*s
             })
             .collect()
@@ -110,7 +110,7 @@ impl RolloutScheduler {
                         log_id: -1,
                         submit_s: job.submit,
                         log_submit_s: origin.saturating_add(job.submit),
-                        wait_s: now - job.submit,
+                        wait_s: now.saturating_sub(job.submit),
                         requested_s: job.requested,
                         procs: job.procs,
                         fits_now: job.procs <= sim.free_procs(),
