@@ -5,6 +5,7 @@
 # of experiments/imitation.sh batch-cloning.
 #   experiments/lublin2.sh
 #   experiments/lublin2.sh runs/mine:experiments/results/batch/mine/lublin2
+#   EVAL_SET=observe_start=true experiments/lublin2.sh runs/seeds_batch_rollout_start_clone:experiments/results/batch/rollout_start_clone/lublin2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p planetgym-cli
@@ -17,5 +18,6 @@ for pair in "${pairs[@]}"; do
     policy=${pair%%:*} out=${pair#*:}
     mkdir -p "$out"
     target/release/planetgym eval --policy "$policy" --config experiments/configs/batch_lublin1_eval.toml \
-        --set trace=builtin:lublin_256_new2 --seed 1234 --out "$out" | tee "$out/table.txt"
+        --set trace=builtin:lublin_256_new2 ${EVAL_SET:+--set "$EVAL_SET"} --seed 1234 --out "$out" \
+        | tee "$out/table.txt"
 done

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_env::ScenarioConfig;
+use planetgym_env::batch::{Backfill, Job, Simulation};
 use planetgym_env::{Action, AutoresetMode, BatchConfig, BatchScenario, Scenario, VecEnv};
 
 /// Picks the visible job with the shortest requested time.
@@ -154,4 +155,63 @@ fn metrics_kept_up_to_date_each_step_equal_a_recount_of_the_schedule() {
         }
         obs = t.obs;
     }
+}
+
+#[test]
+fn observe_start_encodes_when_each_visible_job_could_start() {
+    let config = BatchConfig::from_toml("window_jobs = 200\nobserve_start = true", "test").unwrap();
+    let mut env = BatchScenario::new(config).unwrap();
+    let spec = env.feature_spec().clone();
+    let parts = spec.entity_parts().unwrap();
+    assert_eq!(parts.entity_features, 5);
+    let default = BatchScenario::new(BatchConfig::default()).unwrap();
+    assert_ne!(
+        spec.hash(),
+        default.feature_spec().hash(),
+        "a different observation"
+    );
+    let mut obs = env.reset(2);
+    let mut encoded = vec![0.0; spec.encoded_len()];
+    let mut waiting = 0;
+    while !obs.queue.is_empty() {
+        env.encode(&obs, &mut encoded);
+        let running: Vec<(i64, u32)> = obs
+            .running
+            .iter()
+            .map(|r| (r.requested_end_s, r.procs))
+            .collect();
+        for (i, job) in obs.visible().iter().enumerate() {
+            // The simulator's own answer: this job alone, chosen next, without backfilling.
+            let alone = Job {
+                submit: job.submit_s,
+                run: job.requested_s,
+                requested: job.requested_s,
+                procs: job.procs,
+            };
+            let mut sim = Simulation::resume(
+                obs.now_s,
+                obs.total_procs,
+                Backfill::Off,
+                &running,
+                &[alone],
+                &[],
+            );
+            sim.schedule(0);
+            let start = sim.start_time(running.len()).unwrap() - obs.now_s;
+            let at = parts.entities_offset() + i * parts.entity_features + 4;
+            assert_eq!(
+                encoded[at],
+                (start as f64 / 3600.0) as f32,
+                "job {i} at {}",
+                obs.now_s
+            );
+            waiting += usize::from(start > 0);
+        }
+        let t = env.step(&shortest(&obs)).unwrap();
+        if t.terminated {
+            break;
+        }
+        obs = t.obs;
+    }
+    assert!(waiting > 0, "some visible job had to wait");
 }

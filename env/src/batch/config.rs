@@ -16,6 +16,7 @@ pub struct BatchConfig {
     pub lenient: bool,
     pub window_jobs: usize,
     pub visible_jobs: usize,
+    pub observe_start: bool,
     pub backfill: bool,
     pub bounded_slowdown_threshold_s: f64,
     pub reward: RewardMetric,

@@ -205,7 +205,7 @@ impl BatchScenario {
         let k = config.visible_jobs;
         Ok(Self {
             space: Space::Discrete { n: k },
-            spec: feature_spec(k),
+            spec: feature_spec(k, config.observe_start),
             mask: vec![false; k],
             sim: None,
             origin_s: 0,
@@ -453,9 +453,11 @@ impl Scenario for BatchScenario {
             .iter_mut()
             .zip(global)
             .for_each(|(o, v)| *o = v as f32);
-        let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * JOB_FEATURES];
+        let per_job = JOB_FEATURES + usize::from(self.config.observe_start);
+        let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * per_job];
         rows.fill(0.0);
-        for (row, job) in rows.chunks_exact_mut(JOB_FEATURES).zip(obs.visible()) {
+        let starts = self.config.observe_start.then(|| FreeProcessors::of(obs));
+        for (row, job) in rows.chunks_exact_mut(per_job).zip(obs.visible()) {
             let values = [
                 job.wait_s as f64 / 3600.0,
                 job.requested_s as f64 / 3600.0,
@@ -463,8 +465,11 @@ impl Scenario for BatchScenario {
                 if job.fits_now { 1.0 } else { 0.0 },
             ];
             row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+            if let Some(starts) = &starts {
+                row[JOB_FEATURES] = (starts.wait_for(job.procs) as f64 / 3600.0) as f32;
+            }
         }
-        let mask = &mut out[GLOBAL_FEATURES + k * JOB_FEATURES..];
+        let mask = &mut out[GLOBAL_FEATURES + k * per_job..];
         mask.iter_mut()
             .enumerate()
             .for_each(|(i, m)| *m = if i < obs.visible().len() { 1.0 } else { 0.0 });
@@ -506,7 +511,16 @@ impl Scenario for BatchScenario {
 const GLOBAL_FEATURES: usize = 4;
 const JOB_FEATURES: usize = 4;
 
-fn feature_spec(visible_jobs: usize) -> FeatureSpec {
+fn feature_spec(visible_jobs: usize, observe_start: bool) -> FeatureSpec {
+    let mut entity = vec![
+        Feature::new("wait", "s", 3600.0),
+        Feature::new("requested_time", "s", 3600.0),
+        Feature::new("processors", "fraction of the machine", 1.0),
+        Feature::new("fits_now", "0/1", 1.0),
+    ];
+    if observe_start {
+        entity.push(Feature::new("earliest_start", "s from now", 3600.0));
+    }
     FeatureSpec {
         scenario: "batch".into(),
         layout: Layout::Entity {
@@ -516,13 +530,48 @@ fn feature_spec(visible_jobs: usize) -> FeatureSpec {
                 Feature::new("running_jobs", "jobs / processors", 1.0),
                 Feature::new("jobs_left", "fraction of the window", 1.0),
             ],
-            entity: vec![
-                Feature::new("wait", "s", 3600.0),
-                Feature::new("requested_time", "s", 3600.0),
-                Feature::new("processors", "fraction of the machine", 1.0),
-                Feature::new("fits_now", "0/1", 1.0),
-            ],
+            entity,
             entities: visible_jobs,
         },
+    }
+}
+
+/// When processors free up, by the running jobs' requested ends: a job's earliest start if it
+/// were chosen next.
+struct FreeProcessors {
+    free_now: u32,
+    /// (requested end - now, processors free from then on), by end.
+    later: Vec<(i64, u32)>,
+}
+
+impl FreeProcessors {
+    fn of(obs: &BatchObs) -> Self {
+        let mut ends: Vec<(i64, u32)> = obs
+            .running
+            .iter()
+            .map(|r| (r.requested_end_s.saturating_sub(obs.now_s).max(0), r.procs))
+            .collect();
+        ends.sort_unstable();
+        let mut free = obs.free_procs;
+        let later = ends
+            .into_iter()
+            .map(|(delay, procs)| {
+                free = free.saturating_add(procs);
+                (delay, free)
+            })
+            .collect();
+        Self {
+            free_now: obs.free_procs,
+            later,
+        }
+    }
+
+    /// Seconds until `procs` processors are free (0 when they are now).
+    fn wait_for(&self, procs: u32) -> i64 {
+        if procs <= self.free_now {
+            return 0;
+        }
+        let at = self.later.partition_point(|&(_, free)| free < procs);
+        self.later.get(at).map_or(0, |&(delay, _)| delay)
     }
 }
