@@ -8,7 +8,7 @@
 #   lublin1       Lublin-1, 1024-job windows, no backfilling  -> results/batch/rollout/lublin1
 #   lublin1-easy  the same with EASY backfilling             -> results/batch/rollout/lublin1_easy
 #   lublin2       Lublin-2 (lublin_256_new2), no backfilling  -> results/batch/rollout/lublin2
-#   nasa          the NASA holdout split (--holdout)          -> results/batch/rollout/holdout
+#   nasa          the NASA holdout split (--holdout)          -> results/batch/rollout/nasa
 # Then each fair policy's decision time alone on one thread, 20 episodes of each split
 # (results/batch/rollout/decision_time.txt).
 #   experiments/rollout.sh            # all four splits (about 45 min)
