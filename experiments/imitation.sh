@@ -10,6 +10,8 @@
 #                     expert iteration)                            -> results/batch/rollout_clone/
 #   batch-rollout-start the same, observing each job's earliest start
 #                     (bc_batch_rollout_start.toml)                -> results/batch/rollout_start_clone/
+#   batch-rollout-long  the same with three times the data (bc_batch_rollout_start_long.toml)
+#                                                                  -> results/batch/rollout_start_long_clone/
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
 #                                                                  -> results/placement/wide/
@@ -27,20 +29,22 @@ for v in "${variants[@]}"; do
         batch-gentle) config=experiments/configs/ppo_batch_gentle.toml ;;
         batch-rollout) config=experiments/configs/bc_batch_rollout.toml ;;
         batch-rollout-start) config=experiments/configs/bc_batch_rollout_start.toml ;;
+        batch-rollout-long) config=experiments/configs/bc_batch_rollout_start_long.toml ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     scenario=${v%%-*} kind=${v#*-}
     [ "$v" = batch-rollout ] && kind=rollout_clone
     [ "$v" = batch-rollout-start ] && kind=rollout_start_clone
+    [ "$v" = batch-rollout-long ] && kind=rollout_start_long_clone
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
     start=$(date +%s)
     target/release/planetgym train --config "$config" --run-dir "$run" --seeds 3
     echo "trained 3 runs of $v in $(( $(date +%s) - start )) s"
     eval_set=
-    [ "$v" = batch-rollout-start ] && eval_set=observe_start=true
+    [[ $v = batch-rollout-start || $v = batch-rollout-long ]] && eval_set=observe_start=true
     EVAL_SET=$eval_set experiments/eval_splits.sh "$scenario" "$run" "experiments/results/$scenario/$kind"
     cp "$run/eval.json" "experiments/results/$scenario/$kind/training_eval.json"
 done

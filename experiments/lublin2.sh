@@ -6,6 +6,7 @@
 #   experiments/lublin2.sh
 #   experiments/lublin2.sh runs/mine:experiments/results/batch/mine/lublin2
 #   EVAL_SET=observe_start=true experiments/lublin2.sh runs/seeds_batch_rollout_start_clone:experiments/results/batch/rollout_start_clone/lublin2
+#   (and runs/seeds_batch_rollout_start_long_clone:experiments/results/batch/rollout_start_long_clone/lublin2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p planetgym-cli
