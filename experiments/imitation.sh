@@ -23,28 +23,29 @@ cargo build --release -p planetgym-cli
 variants=("$@")
 [ ${#variants[@]} -eq 0 ] && variants=(batch-cloning batch-imitation)
 for v in "${variants[@]}"; do
+    # The results folder is the variant's name after the scenario, unless its arm says otherwise;
+    # EVAL_SET is what the evaluation must set for the config the variant trained on.
+    scenario=${v%%-*} kind=${v#*-} eval_set=
     case $v in
         batch-cloning) config=experiments/configs/bc_batch.toml ;;
         batch-imitation) config=experiments/configs/ppo_batch_imitation.toml ;;
         batch-gentle) config=experiments/configs/ppo_batch_gentle.toml ;;
-        batch-rollout) config=experiments/configs/bc_batch_rollout.toml ;;
-        batch-rollout-start) config=experiments/configs/bc_batch_rollout_start.toml ;;
-        batch-rollout-long) config=experiments/configs/bc_batch_rollout_start_long.toml ;;
+        batch-rollout) config=experiments/configs/bc_batch_rollout.toml kind=rollout_clone ;;
+        batch-rollout-start)
+            config=experiments/configs/bc_batch_rollout_start.toml kind=rollout_start_clone
+            eval_set=observe_start=true ;;
+        batch-rollout-long)
+            config=experiments/configs/bc_batch_rollout_start_long.toml kind=rollout_start_long_clone
+            eval_set=observe_start=true ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
         *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
-    scenario=${v%%-*} kind=${v#*-}
-    [ "$v" = batch-rollout ] && kind=rollout_clone
-    [ "$v" = batch-rollout-start ] && kind=rollout_start_clone
-    [ "$v" = batch-rollout-long ] && kind=rollout_start_long_clone
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
     start=$(date +%s)
     target/release/planetgym train --config "$config" --run-dir "$run" --seeds 3
     echo "trained 3 runs of $v in $(( $(date +%s) - start )) s"
-    eval_set=
-    [[ $v = batch-rollout-start || $v = batch-rollout-long ]] && eval_set=observe_start=true
     EVAL_SET=$eval_set experiments/eval_splits.sh "$scenario" "$run" "experiments/results/$scenario/$kind"
     cp "$run/eval.json" "experiments/results/$scenario/$kind/training_eval.json"
 done

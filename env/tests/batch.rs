@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_env::ScenarioConfig;
-use planetgym_env::batch::{Backfill, Job, Simulation};
+use planetgym_env::batch::{Backfill, Simulation};
 use planetgym_env::{Action, AutoresetMode, BatchConfig, BatchScenario, Scenario, VecEnv};
 
 /// Picks the visible job with the shortest requested time.
@@ -182,12 +182,7 @@ fn observe_start_encodes_when_each_visible_job_could_start() {
             .collect();
         for (i, job) in obs.visible().iter().enumerate() {
             // The simulator's own answer: this job alone, chosen next, without backfilling.
-            let alone = Job {
-                submit: job.submit_s,
-                run: job.requested_s,
-                requested: job.requested_s,
-                procs: job.procs,
-            };
+            let alone = job.as_requested();
             let mut sim = Simulation::resume(
                 obs.now_s,
                 obs.total_procs,

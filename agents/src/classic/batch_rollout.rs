@@ -64,12 +64,7 @@ impl RolloutScheduler {
     fn forecast(&mut self, obs: &BatchObs) -> Vec<Job> {
         for q in &obs.queue {
             if self.seen_ids.insert(q.log_id) {
-                let job = Job {
-                    submit: q.submit_s,
-                    run: q.requested_s,
-                    requested: q.requested_s,
-                    procs: q.procs,
-                };
+                let job = q.as_requested();
                 let at = self.seen.partition_point(|s| s.submit <= job.submit);
                 self.seen.insert(at, job);
             }
@@ -105,16 +100,8 @@ impl RolloutScheduler {
                 .queue()
                 .iter()
                 .map(|&j| {
-                    let job = sim.jobs()[j];
-                    self.score(&QueuedJob {
-                        log_id: -1,
-                        submit_s: job.submit,
-                        log_submit_s: origin.saturating_add(job.submit),
-                        wait_s: now.saturating_sub(job.submit),
-                        requested_s: job.requested,
-                        procs: job.procs,
-                        fits_now: job.procs <= sim.free_procs(),
-                    })
+                    let job = QueuedJob::at(-1, &sim.jobs()[j], origin, now, sim.free_procs());
+                    self.score(&job)
                 })
                 .enumerate()
                 .min_by(|(i, a), (j, b)| a.total_cmp(b).then(i.cmp(j)))
@@ -212,16 +199,7 @@ impl Policy<BatchScenario> for RolloutScheduler {
             .iter()
             .map(|r| (r.requested_end_s, r.procs))
             .collect();
-        let queued: Vec<Job> = obs
-            .queue
-            .iter()
-            .map(|q| Job {
-                submit: q.submit_s,
-                run: q.requested_s,
-                requested: q.requested_s,
-                procs: q.procs,
-            })
-            .collect();
+        let queued: Vec<Job> = obs.queue.iter().map(QueuedJob::as_requested).collect();
         let position = self.search(obs, &running, &queued, &arriving)?;
         Ok(Action::Discrete(position))
     }

@@ -120,6 +120,32 @@ pub struct QueuedJob {
     pub fits_now: bool,
 }
 
+impl QueuedJob {
+    /// `job` (number `log_id` in the log) queued at `now_s` with `free_procs` processors free,
+    /// in a window whose first submission is `origin_s` in the log's clock.
+    pub fn at(log_id: i64, job: &Job, origin_s: i64, now_s: i64, free_procs: u32) -> Self {
+        Self {
+            log_id,
+            submit_s: job.submit,
+            log_submit_s: origin_s.saturating_add(job.submit),
+            wait_s: now_s.saturating_sub(job.submit),
+            requested_s: job.requested,
+            procs: job.procs,
+            fits_now: job.procs <= free_procs,
+        }
+    }
+
+    /// The job as a scheduler knows it: running for its requested time.
+    pub fn as_requested(&self) -> Job {
+        Job {
+            submit: self.submit_s,
+            run: self.requested_s,
+            requested: self.requested_s,
+            procs: self.procs,
+        }
+    }
+}
+
 /// A running job as a scheduler knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunningJob {
@@ -249,20 +275,12 @@ impl BatchScenario {
             .queue()
             .iter()
             .map(|&j| {
-                let job = sim.jobs()[j];
-                QueuedJob {
-                    log_id: self
-                        .log
-                        .jobs
-                        .get(self.window_first + j)
-                        .map_or(-1, |l| l.id),
-                    submit_s: job.submit,
-                    log_submit_s: self.origin_s.saturating_add(job.submit),
-                    wait_s: now - job.submit,
-                    requested_s: job.requested,
-                    procs: job.procs,
-                    fits_now: job.procs <= sim.free_procs(),
-                }
+                let log_id = self
+                    .log
+                    .jobs
+                    .get(self.window_first + j)
+                    .map_or(-1, |l| l.id);
+                QueuedJob::at(log_id, &sim.jobs()[j], self.origin_s, now, sim.free_procs())
             })
             .collect();
         let running: Vec<RunningJob> = sim

@@ -141,11 +141,14 @@ impl Simulation {
         queued: &[Job],
         arriving: &[Job],
     ) -> Self {
-        let in_flight = running.iter().map(|&(end, procs)| Job {
-            submit: now,
-            run: end.saturating_sub(now).max(1),
-            requested: end.saturating_sub(now).max(1),
-            procs,
+        let in_flight = running.iter().map(|&(end, procs)| {
+            let left = end.saturating_sub(now).max(1);
+            Job {
+                submit: now,
+                run: left,
+                requested: left,
+                procs,
+            }
         });
         let jobs: Vec<Job> = in_flight
             .chain(queued.iter().copied())
@@ -154,18 +157,7 @@ impl Simulation {
         let mut sim = Self::empty(jobs, total_procs, backfill, false);
         sim.now = now;
         for j in 0..running.len() {
-            let procs = sim.jobs[j].procs;
-            sim.free_procs = sim.free_procs.saturating_sub(procs);
-            sim.start[j] = Some(now);
-            sim.start_order.push(j);
-            let end = now.saturating_add(sim.jobs[j].run);
-            sim.running.push(Reverse(InFlight {
-                end,
-                order: j,
-                job: j,
-                requested_end: end,
-                procs,
-            }));
+            sim.start_job(j);
         }
         sim.next_arrival = running.len() + queued.len();
         sim.queue = (running.len()..sim.next_arrival).collect();
@@ -352,7 +344,8 @@ impl Simulation {
     }
 
     fn start_job(&mut self, j: usize) {
-        self.free_procs -= self.jobs[j].procs;
+        // Saturating: a resumed simulation's running jobs come from a caller's observation.
+        self.free_procs = self.free_procs.saturating_sub(self.jobs[j].procs);
         self.start[j] = Some(self.now);
         self.start_order.push(j);
         let job = self.jobs[j];
