@@ -15,6 +15,10 @@
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
 #                                                                  -> results/placement/wide/
+#   capacity-mean     DAgger from the mean-demand DP oracle for 200 updates, then PPO
+#                     (bc_capacity_mean.toml)                      -> results/capacity/mean_clone/
+#   capacity-mean-only the same oracle cloned for the whole run (bc_capacity_mean_only.toml)
+#                                                                  -> results/capacity/mean_clone_only/
 #   experiments/imitation.sh                    # the two batch variants (about 8 min)
 #   experiments/imitation.sh placement-cloning  # one
 set -euo pipefail
@@ -37,9 +41,12 @@ for v in "${variants[@]}"; do
         batch-rollout-long)
             config=experiments/configs/bc_batch_rollout_start_long.toml kind=rollout_start_long_clone
             eval_set=observe_start=true ;;
+        capacity-mean) config=experiments/configs/bc_capacity_mean.toml kind=mean_clone ;;
+        capacity-mean-only)
+            config=experiments/configs/bc_capacity_mean_only.toml kind=mean_clone_only ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"

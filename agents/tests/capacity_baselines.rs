@@ -1,11 +1,13 @@
-//! Capacity planning: the DP optimum against brute force, the oracle against every baseline.
+//! Capacity planning: the DP optimum against brute force, the oracles against every baseline,
+//! the mean-demand oracle's expected shortage against sampling.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
-use planetgym_agents::classic::capacity::{CapacityDp, baselines};
+use planetgym_agents::classic::capacity::{CapacityDp, baselines, lognormal_excess};
 use planetgym_agents::evaluate::evaluate;
 use planetgym_env::ScenarioConfig;
 use planetgym_env::capacity::period_cost;
+use planetgym_env::rng::Rng;
 use planetgym_env::{CapacityConfig, CapacityScenario};
 
 fn small(lead: usize) -> CapacityConfig {
@@ -39,7 +41,7 @@ fn brute_force(config: &CapacityConfig, demand: &[f64], capacity: i64) -> f64 {
             } else {
                 pipeline[lead - 1] += change;
             }
-            let (a, b, c) = period_cost(&config.cost, cap, d, change);
+            let (a, b, c) = period_cost(&config.cost, cap, (d - cap as f64).max(0.0), change);
             total += a + b + c;
             if lead > 0 {
                 cap += pipeline.remove(0);
@@ -78,22 +80,63 @@ fn dp_matches_brute_force_on_small_instances() {
 }
 
 #[test]
-fn the_oracle_is_never_beaten_on_the_same_episode() {
+fn perfect_foresight_is_never_beaten_on_the_same_episode() {
     let config = CapacityConfig::from_toml("episode_periods = 72", "test").unwrap();
     let env = CapacityScenario::new(config.clone()).unwrap();
     let results = evaluate(&env, &baselines(&config), 3, 2, false, &|| {}).unwrap();
     for episode in 0..3 {
         let mine: Vec<_> = results.iter().filter(|r| r.episode == episode).collect();
-        let oracle = mine.iter().find(|r| r.oracle).unwrap();
-        for r in mine.iter().filter(|r| !r.oracle) {
+        let perfect = mine
+            .iter()
+            .find(|r| r.policy.contains("perfect foresight"))
+            .unwrap();
+        assert_eq!(mine.iter().filter(|r| r.oracle).count(), 2);
+        for r in mine.iter().filter(|r| r.policy != perfect.policy) {
             assert!(
-                oracle.reward >= r.reward - 1e-6,
-                "episode {episode}: oracle {} < {} {}",
-                oracle.reward,
+                perfect.reward >= r.reward - 1e-6,
+                "episode {episode}: perfect foresight {} < {} {}",
+                perfect.reward,
                 r.policy,
                 r.reward
             );
         }
+    }
+}
+
+#[test]
+fn the_lognormal_excess_matches_sampling() {
+    let mut rng = Rng::new(5);
+    let (mean, sigma) = (20.0, 0.1);
+    let draws: Vec<f64> = (0..400_000)
+        .map(|_| mean * (sigma * rng.normal() - 0.5 * sigma * sigma).exp())
+        .collect();
+    for units in [0.0, 15.0, 19.0, 20.0, 21.5, 25.0, 40.0] {
+        let sampled = draws.iter().map(|d| (d - units).max(0.0)).sum::<f64>() / draws.len() as f64;
+        let exact = lognormal_excess(mean, sigma, units);
+        assert!(
+            (exact - sampled).abs() < 0.01 + 0.01 * sampled,
+            "units {units}: closed form {exact} vs sampled {sampled}"
+        );
+    }
+    assert_eq!(lognormal_excess(20.0, 0.0, 18.0), 2.0);
+    assert_eq!(lognormal_excess(20.0, 0.1, 0.0), 20.0);
+}
+
+#[test]
+fn without_noise_the_mean_oracle_is_the_perfect_one() {
+    let config =
+        CapacityConfig::from_toml("episode_periods = 48\nnoise_sigma = 0.0", "test").unwrap();
+    let env = CapacityScenario::new(config.clone()).unwrap();
+    let results = evaluate(&env, &baselines(&config), 2, 9, false, &|| {}).unwrap();
+    let oracles: Vec<_> = results.iter().filter(|r| r.oracle).collect();
+    assert_eq!(oracles.len(), 4);
+    for episode in 0..2 {
+        let rewards: Vec<f64> = oracles
+            .iter()
+            .filter(|r| r.episode == episode)
+            .map(|r| r.reward)
+            .collect();
+        assert!((rewards[0] - rewards[1]).abs() < 1e-6, "{rewards:?}");
     }
 }
 
@@ -105,10 +148,12 @@ fn an_oversized_dp_is_refused_with_a_clear_error() {
     )
     .unwrap();
     let env = CapacityScenario::new(config.clone()).unwrap();
-    let oracle = baselines(&config).pop().unwrap();
-    let err = evaluate(&env, &[oracle], 1, 0, false, &|| {}).unwrap_err();
-    assert!(
-        err.to_string().contains("too large for the exact DP"),
-        "{err}"
-    );
+    let mut all = baselines(&config);
+    for oracle in [all.pop().unwrap(), all.pop().unwrap()] {
+        let err = evaluate(&env, &[oracle], 1, 0, false, &|| {}).unwrap_err();
+        assert!(
+            err.to_string().contains("too large for the exact DP"),
+            "{err}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Capacity planning baselines: a reactive target-utilisation rule (Kubernetes HPA-like), a
-//! forecast plus safety headroom per forecaster, and the perfect-foresight optimum by dynamic
-//! programming (an oracle: it sees the episode's whole demand).
+//! forecast plus safety headroom per forecaster, and the optimum by dynamic programming given
+//! the whole episode's demand (an oracle) or only its mean (the bound for causal policies).
 
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
@@ -175,6 +175,20 @@ impl CapacityDp {
 
     /// Solves the site's problem for `demand` (one value per period).
     pub fn solve(config: &CapacityConfig, demand: &[f64]) -> Self {
+        Self::solve_expected(config, demand.len(), |t, units| {
+            (demand[t] - units as f64).max(0.0)
+        })
+    }
+
+    /// Solves the site's problem over `periods` when the demand is known only in distribution:
+    /// `expected_unmet(t, units)` is the expected demand above `units` in period t. Demand never
+    /// changes the state (capacity follows the orders alone), so this deterministic DP on
+    /// expected costs is the optimal policy too, not only an open-loop plan.
+    pub fn solve_expected(
+        config: &CapacityConfig,
+        periods: usize,
+        expected_unmet: impl Fn(usize, i64) -> f64,
+    ) -> Self {
         let (slot_values, slots, n_states) = Self::states(config);
         let mut dp = Self {
             max_units: config.max_units,
@@ -185,8 +199,11 @@ impl CapacityDp {
         };
         let lead = config.lead_time_periods;
         let mut next = vec![0.0; n_states];
-        let mut policy = vec![vec![0u8; n_states]; demand.len()];
-        for t in (0..demand.len()).rev() {
+        let mut policy = vec![vec![0u8; n_states]; periods];
+        for t in (0..periods).rev() {
+            let unmet_by_units: Vec<f64> = (0..=config.max_units)
+                .map(|units| expected_unmet(t, units))
+                .collect();
             let mut current = vec![f64::INFINITY; n_states];
             for (state, value) in current.iter_mut().enumerate() {
                 let (cap, flying) = dp.decode(state);
@@ -205,7 +222,11 @@ impl CapacityDp {
                     } else {
                         cap
                     };
-                    let (a, b, c) = period_cost(&config.cost, serving, demand[t], change);
+                    let unmet = usize::try_from(serving)
+                        .ok()
+                        .and_then(|u| unmet_by_units.get(u).copied())
+                        .unwrap_or_else(|| expected_unmet(t, serving));
+                    let (a, b, c) = period_cost(&config.cost, serving, unmet, change);
                     // Next period: slot 0 arrives, the others move up, the order joins last.
                     let mut pipeline: Vec<i64> = flying.clone();
                     if lead >= 1 {
@@ -250,32 +271,64 @@ impl CapacityDp {
 const MAX_DP_ENTRIES: usize = 200_000_000;
 
 /// The demand the plans were made for, and one DP per site.
-type Plans = (std::sync::Arc<Vec<Vec<f64>>>, Vec<CapacityDp>);
+type Plans = (Arc<Vec<Vec<f64>>>, Vec<CapacityDp>);
 
-/// Perfect foresight: the DP optimum per site on the episode's true demand (labelled oracle).
+/// What a DP oracle knows of the episode's demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Foresight {
+    /// The true demand, noise included: the optimum in hindsight.
+    Perfect,
+    /// The demand's mean (the series and its growth) and the noise's law, not its draws. Noise
+    /// is independent from period to period, so no causal policy can expect a lower cost: this
+    /// is the bound for policies that see only the past.
+    Mean,
+}
+
+/// The DP optimum per site given `foresight` of the episode's demand (labelled oracle).
 #[derive(Debug, Clone)]
 pub struct CapacityOracle {
     config: CapacityConfig,
+    foresight: Foresight,
     plans: Option<Plans>,
 }
 
 impl CapacityOracle {
-    pub fn new(config: CapacityConfig) -> Self {
+    pub fn new(config: CapacityConfig, foresight: Foresight) -> Self {
         Self {
             config,
+            foresight,
             plans: None,
+        }
+    }
+
+    fn plan(&self, demand: &[f64]) -> CapacityDp {
+        match self.foresight {
+            Foresight::Perfect => CapacityDp::solve(&self.config, demand),
+            Foresight::Mean => {
+                let sigma = self.config.noise_sigma;
+                CapacityDp::solve_expected(&self.config, demand.len(), |t, units| {
+                    lognormal_excess(demand[t], sigma, units as f64)
+                })
+            }
         }
     }
 }
 
 impl Oracle<CapacityScenario> for CapacityOracle {
     fn name(&self) -> String {
-        "oracle-dp (perfect foresight)".into()
+        match self.foresight {
+            Foresight::Perfect => "oracle-dp (perfect foresight)".into(),
+            Foresight::Mean => "oracle-mean-dp (knows the mean demand, not the noise)".into(),
+        }
     }
 
     fn act(&mut self, obs: &CapacityObs, view: &CapacityOracleView) -> Result<Action, PolicyError> {
         let (_, _, states) = CapacityDp::states(&self.config);
-        let periods = view.demand.first().map_or(0, Vec::len);
+        let demand = match self.foresight {
+            Foresight::Perfect => &view.demand,
+            Foresight::Mean => &view.mean_demand,
+        };
+        let periods = demand.first().map_or(0, Vec::len);
         if states.saturating_mul(periods) > MAX_DP_ENTRIES {
             return Err(PolicyError::Invalid {
                 policy: self.name(),
@@ -287,14 +340,10 @@ impl Oracle<CapacityScenario> for CapacityOracle {
         let stale = self
             .plans
             .as_ref()
-            .is_none_or(|(demand, _)| !std::sync::Arc::ptr_eq(demand, &view.demand));
+            .is_none_or(|(planned, _)| !Arc::ptr_eq(planned, demand));
         if stale {
-            let plans = view
-                .demand
-                .iter()
-                .map(|d| CapacityDp::solve(&self.config, d))
-                .collect();
-            self.plans = Some((view.demand.clone(), plans));
+            let plans = demand.iter().map(|d| self.plan(d)).collect();
+            self.plans = Some((demand.clone(), plans));
         }
         let Some((_, plans)) = &self.plans else {
             unreachable!("plans were just computed")
@@ -305,7 +354,7 @@ impl Oracle<CapacityScenario> for CapacityOracle {
             .map(|(site, dp)| {
                 dp.decide(obs.period, obs.capacity[site], &obs.in_flight[site])
                     .ok_or_else(|| PolicyError::Invalid {
-                        policy: "oracle-dp".into(),
+                        policy: self.name(),
                         message: format!("site {site}: state outside the DP's table"),
                     })
             })
@@ -314,7 +363,39 @@ impl Oracle<CapacityScenario> for CapacityOracle {
     }
 }
 
-/// Reactive rule, forecast + 20 % headroom for every forecaster, then the oracle.
+/// E[(D - units)+] for D = mean x exp(sigma Z - sigma^2 / 2), Z standard normal (the scenario's
+/// noise, whose mean is 1): the log-normal's partial expectation in closed form.
+pub fn lognormal_excess(mean: f64, sigma: f64, units: f64) -> f64 {
+    if units <= 0.0 || mean <= 0.0 || sigma <= 0.0 {
+        return (mean - units).max(0.0);
+    }
+    let d1 = ((mean / units).ln() + 0.5 * sigma * sigma) / sigma;
+    mean * normal_cdf(d1) - units * normal_cdf(d1 - sigma)
+}
+
+/// The standard normal CDF, through erfc's Chebyshev fit (Numerical Recipes' erfcc, relative
+/// error below 1.2e-7 everywhere).
+fn normal_cdf(x: f64) -> f64 {
+    let z = x.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -1.26551223
+        + t * (1.00002368
+            + t * (0.37409196
+                + t * (0.09678418
+                    + t * (-0.18628806
+                        + t * (0.27886807
+                            + t * (-1.13520398
+                                + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+    let erfc = t * (-z * z + poly).exp();
+    if x >= 0.0 {
+        1.0 - 0.5 * erfc
+    } else {
+        0.5 * erfc
+    }
+}
+
+/// Reactive rule, forecast + 20 % headroom for every forecaster, then the two oracles (the
+/// first, perfect foresight, is the reference of the gap table).
 pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenario>> {
     let mut all: Vec<ContenderFactory<CapacityScenario>> = Vec::new();
     let c = config.clone();
@@ -337,10 +418,12 @@ pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenar
             }))
         }));
     }
-    let c = config.clone();
-    all.push(Box::new(move || {
-        Contender::Oracle(Box::new(CapacityOracle::new(c.clone())))
-    }));
+    for foresight in [Foresight::Perfect, Foresight::Mean] {
+        let c = config.clone();
+        all.push(Box::new(move || {
+            Contender::Oracle(Box::new(CapacityOracle::new(c.clone(), foresight)))
+        }));
+    }
     all
 }
 

@@ -10,6 +10,7 @@ use planetgym_agents::registry::{
     self, Built, CurveSpec, RegisteredScenario, ReportExtra, ScenarioVisitor, toml_string,
     with_scenario,
 };
+use planetgym_agents::stats::mean_ci95;
 use planetgym_deploy::export;
 use planetgym_env::{Scenario, bounds};
 use planetgym_training::session::LEARNED;
@@ -533,38 +534,58 @@ fn write_curves<S: Scenario>(
 }
 
 /// Each policy's mean cost and its gap to the oracle's (same episodes).
+/// Each policy's cost above the first oracle's: of the mean costs, and per episode (the mean
+/// over episodes of (cost - oracle's cost) / oracle's cost on the same episode, runs averaged
+/// within an episode) with its 95 % t interval.
 fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
     let Some(oracle) = results.iter().find(|r| r.oracle).map(|r| r.policy.clone()) else {
         return Ok(());
     };
-    let mean_cost = |p: &str| {
+    let cost_of = |p: &str, episode: Option<usize>| {
         let costs: Vec<f64> = results
             .iter()
-            .filter(|r| r.policy == p)
+            .filter(|r| r.policy == p && episode.is_none_or(|e| r.episode == e))
             .map(|r| -r.reward)
             .collect();
         costs.iter().sum::<f64>() / costs.len().max(1) as f64
     };
-    let best = mean_cost(&oracle);
+    let best = cost_of(&oracle, None);
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "\n{:<50} {:>12} {:>10}",
-        "policy", "episode cost", "gap"
+        "\n{:<55} {:>12} {:>8} {:>28}",
+        "policy", "episode cost", "gap", "gap per episode [95% CI]"
     )?;
     let mut seen: Vec<&str> = Vec::new();
     for r in results {
-        if !seen.contains(&r.policy.as_str()) {
-            seen.push(&r.policy);
-            let cost = mean_cost(&r.policy);
-            writeln!(
-                out,
-                "{:<50} {:>12.1} {:>9.1}%",
-                r.policy,
-                cost,
-                100.0 * (cost - best) / best
-            )?;
+        if seen.contains(&r.policy.as_str()) {
+            continue;
         }
+        seen.push(&r.policy);
+        let mut episodes: Vec<usize> = results
+            .iter()
+            .filter(|e| e.policy == r.policy)
+            .map(|e| e.episode)
+            .collect();
+        episodes.sort_unstable();
+        episodes.dedup();
+        let gaps: Vec<f64> = episodes
+            .iter()
+            .map(|&e| {
+                let reference = cost_of(&oracle, Some(e));
+                100.0 * (cost_of(&r.policy, Some(e)) - reference) / reference
+            })
+            .collect();
+        let (mean, half) = mean_ci95(&gaps);
+        let cost = cost_of(&r.policy, None);
+        writeln!(
+            out,
+            "{:<55} {:>12.1} {:>7.1}% {:>28}",
+            r.policy,
+            cost,
+            100.0 * (cost - best) / best,
+            format!("{mean:.2}% [{:.2}, {:.2}]", mean - half, mean + half)
+        )?;
     }
     Ok(())
 }

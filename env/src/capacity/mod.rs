@@ -67,12 +67,12 @@ pub const METRICS: [Metric; 7] = [
 ];
 pub const METRIC_NAMES: [&str; 7] = metric_names(&METRICS);
 
-/// Cost of one site in one period: `capacity` units existing, `demand` to serve, `change`
-/// units ordered or removed.
-pub fn period_cost(cost: &CostConfig, capacity: i64, demand: f64, change: i64) -> (f64, f64, f64) {
+/// Cost of one site in one period: `capacity` units existing, `unmet` units of demand above
+/// them (or their expectation), `change` units ordered or removed.
+pub fn period_cost(cost: &CostConfig, capacity: i64, unmet: f64, change: i64) -> (f64, f64, f64) {
     (
         cost.capacity_per_unit_period * capacity as f64,
-        cost.shortage_per_unit * (demand - capacity as f64).max(0.0),
+        cost.shortage_per_unit * unmet,
         cost.change_per_unit * change.unsigned_abs() as f64,
     )
 }
@@ -93,10 +93,12 @@ pub struct CapacityObs {
     pub forecast: Vec<Vec<f64>>,
 }
 
-/// The whole episode's true demand per site: for the perfect-foresight oracle only.
+/// The whole episode's demand per site, for oracles only: the true demand, and its mean (the
+/// series with growth, before the per-period noise, whose mean is 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapacityOracleView {
     pub demand: Arc<Vec<Vec<f64>>>,
+    pub mean_demand: Arc<Vec<Vec<f64>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +167,7 @@ impl CapacityScenario {
             demand: vec![Vec::new(); sites],
             view: CapacityOracleView {
                 demand: Arc::new(Vec::new()),
+                mean_demand: Arc::new(Vec::new()),
             },
             start_hour: 0,
             period: None,
@@ -279,6 +282,7 @@ impl Scenario for CapacityScenario {
         let shortest = self.sources.iter().map(Vec::len).min().unwrap_or(0);
         let start = rng.below(shortest - h - n);
         self.start_hour = ((start + h) as f64 / periods_per_hour) as usize;
+        let mut mean_demand = Vec::with_capacity(c.sites);
         self.demand = (0..c.sites)
             .map(|site| {
                 let (source, shift) = if site < self.sources.len() {
@@ -289,20 +293,24 @@ impl Scenario for CapacityScenario {
                         (site as f64 * c.site_phase_shift_h * periods_per_hour).round() as usize,
                     )
                 };
-                (0..h + n)
+                let (mean, noisy): (Vec<f64>, Vec<f64>) = (0..h + n)
                     .map(|i| {
                         let t = (start + i + shift) % source.len();
                         let weeks = (i as f64 - h as f64) * c.period_s / (7.0 * 86_400.0);
                         let noise = (c.noise_sigma * rng.normal()
                             - 0.5 * c.noise_sigma * c.noise_sigma)
                             .exp();
-                        source[t] * (1.0 + c.growth_per_week).powf(weeks) * noise
+                        let mean = source[t] * (1.0 + c.growth_per_week).powf(weeks);
+                        (mean, mean * noise)
                     })
-                    .collect()
+                    .unzip();
+                mean_demand.push(mean[h..].to_vec());
+                noisy
             })
             .collect();
         self.view = CapacityOracleView {
             demand: Arc::new(self.demand.iter().map(|d| d[h..].to_vec()).collect()),
+            mean_demand: Arc::new(mean_demand),
         };
         self.trackers = vec![Tracker::new(Arc::clone(&self.forecaster)); c.sites];
         self.capacity = self
@@ -346,10 +354,11 @@ impl Scenario for CapacityScenario {
             let cap = self.capacity[site];
             self.in_force[site].push(cap);
             self.ordered[site].push(change);
-            let (a, b, c) = period_cost(&self.config.cost, cap, demand, change);
+            let site_unmet = (demand - cap as f64).max(0.0);
+            let (a, b, c) = period_cost(&self.config.cost, cap, site_unmet, change);
             (capacity_cost, shortage_cost, change_cost) =
                 (capacity_cost + a, shortage_cost + b, change_cost + c);
-            unmet += (demand - cap as f64).max(0.0);
+            unmet += site_unmet;
             violated |= demand > cap as f64;
             demand_total += demand;
             utilisation += if cap > 0 {
