@@ -39,6 +39,7 @@ pub mod placement;
 pub mod rng;
 pub mod scenario;
 pub mod scene;
+pub mod services;
 pub mod spaces;
 pub mod traces;
 pub mod traffic;

@@ -1,6 +1,7 @@
 //! Trace readers, one module per format. Streaming, with line-numbered errors; gzip supported;
 //! reading is bounded by `crate::input`.
 
+pub mod callgraph;
 pub mod openb;
 pub mod swf;
 pub mod table;

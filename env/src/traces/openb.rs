@@ -5,7 +5,7 @@
 //! creation_time, deletion_time, scheduled_time`; `gpu_milli` is the share of one GPU (x1000)
 //! a sharing pod needs, `gpu_spec` the allowed GPU models joined by `|` (empty = any).
 
-use crate::bounds::excerpt;
+use super::table::{number, read_rows};
 use crate::error::EnvError;
 use std::io::Read;
 
@@ -38,47 +38,6 @@ pub struct OpenbPod {
     pub creation_time: i64,
     /// `None` when the pod outlives the trace.
     pub deletion_time: Option<i64>,
-}
-
-/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line (line
-/// numbers are physical). The input is read whole first: its size is bounded by the reader.
-fn read_rows<T>(
-    mut reader: impl Read,
-    source: &str,
-    columns: &[&str],
-    mut row: impl FnMut(&[&str], usize) -> Result<T, String>,
-) -> Result<Vec<T>, EnvError> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| crate::input::line_error(source, None, &e))?;
-    let text = crate::input::text(bytes, source)?;
-    let (headers, rows) = super::table::rows(&text, source)?;
-    let index: Vec<usize> = columns
-        .iter()
-        .map(|c| super::table::column(&headers, c, source))
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for record in rows {
-        let (line, record) = record?;
-        let fields: Vec<&str> = index
-            .iter()
-            .map(|&c| record.get(c).unwrap_or("").trim())
-            .collect();
-        out.push(
-            row(&fields, line).map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
-        );
-    }
-    Ok(out)
-}
-
-fn number<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, String> {
-    value.parse::<T>().map_err(|_| {
-        format!(
-            "{column} = `{}` is not a valid non-negative integer",
-            excerpt(value, 40)
-        )
-    })
 }
 
 pub fn read_nodes(reader: impl Read, source: &str) -> Result<Vec<OpenbNode>, EnvError> {

@@ -4,6 +4,7 @@
 use crate::bounds::{excerpt, num};
 use crate::error::EnvError;
 use csv::StringRecord;
+use std::io::Read;
 
 /// Index of column `name` in `headers`.
 pub fn column(headers: &StringRecord, name: &str, source: &str) -> Result<usize, EnvError> {
@@ -147,4 +148,46 @@ fn line_at(text: &str, offset: u64) -> usize {
         .iter()
         .filter(|&&b| b == b'\n')
         .count()
+}
+
+/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line (line
+/// numbers are physical). The input is read whole first: its size is bounded by the reader.
+pub fn read_rows<T>(
+    mut reader: impl Read,
+    source: &str,
+    columns: &[&str],
+    mut row: impl FnMut(&[&str], usize) -> Result<T, String>,
+) -> Result<Vec<T>, EnvError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::input::line_error(source, None, &e))?;
+    let text = crate::input::text(bytes, source)?;
+    let (headers, rows) = rows(&text, source)?;
+    let index: Vec<usize> = columns
+        .iter()
+        .map(|c| column(&headers, c, source))
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for record in rows {
+        let (line, record) = record?;
+        let fields: Vec<&str> = index
+            .iter()
+            .map(|&c| record.get(c).unwrap_or("").trim())
+            .collect();
+        out.push(
+            row(&fields, line).map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
+        );
+    }
+    Ok(out)
+}
+
+/// `value` parsed as a `T`; the message names `column`.
+pub fn number<T: std::str::FromStr>(value: &str, column: &str) -> Result<T, String> {
+    value.parse::<T>().map_err(|_| {
+        format!(
+            "{column} = `{}` is not a valid non-negative integer",
+            excerpt(value, 40)
+        )
+    })
 }
