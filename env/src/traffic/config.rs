@@ -2,6 +2,7 @@
 
 use crate::bounds::{self, MAX_WEIGHT, YEAR_MINUTES, positive_at_most, range_pair, weight, within};
 use crate::config::ScenarioConfig;
+use crate::world::demand::DemandConfig;
 use crate::world::geography::Season;
 use serde::Deserialize;
 
@@ -52,20 +53,6 @@ pub struct SyntheticConfig {
     pub sites: usize,
     pub seed: u64,
     pub cost_per_million_usd: [f64; 2],
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DemandConfig {
-    pub global_rate_rps: f64,
-    pub diurnal_series: String,
-    pub diurnal_column: String,
-    pub diurnal_gain: f64,
-    pub noise_sigma: f64,
-    pub noise_correlation: f64,
-    pub flash_crowds_per_region_day: f64,
-    pub flash_crowd_peak: [f64; 2],
-    pub flash_crowd_minutes: [f64; 2],
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -166,7 +153,6 @@ impl ScenarioConfig for TrafficConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        let d = &self.demand;
         let s = &self.sites;
         let l = &self.latency;
         let f = &self.failures;
@@ -211,26 +197,10 @@ impl ScenarioConfig for TrafficConfig {
                 MAX_WEIGHT,
             )?;
         }
-        positive_at_most("demand.global_rate_rps", d.global_rate_rps, 1e12)?;
-        within("demand.diurnal_gain", d.diurnal_gain, 0.0, 100.0)?;
-        within("demand.noise_sigma", d.noise_sigma, 0.0, 2.0)?;
-        within("demand.noise_correlation", d.noise_correlation, 0.0, 0.999)?;
+        self.demand.validate(self.interval_s)?;
         // At most one expected event per target and interval: the per-interval probability
         // of an event is rate x interval / day.
         let per_interval = 86_400.0 / self.interval_s;
-        within(
-            "demand.flash_crowds_per_region_day",
-            d.flash_crowds_per_region_day,
-            0.0,
-            per_interval,
-        )?;
-        range_pair("demand.flash_crowd_peak", d.flash_crowd_peak, 1.0, 100.0)?;
-        range_pair(
-            "demand.flash_crowd_minutes",
-            d.flash_crowd_minutes,
-            0.0,
-            YEAR_MINUTES,
-        )?;
         if self.world.kind == WorldKind::Azure && s.list.is_empty() {
             return Err("sites.list is empty: need at least one site".into());
         }

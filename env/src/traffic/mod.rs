@@ -7,7 +7,6 @@
 //! `t` is applied to interval `t + 1`, whose demand and failures the policy has not seen.
 
 pub mod config;
-mod demand;
 mod scene;
 mod serving;
 mod sites;
@@ -22,11 +21,11 @@ use crate::features::{Feature, FeatureSpec, Layout};
 use crate::rng::Rng;
 use crate::scenario::{Better, Info, Metric, Scenario, Transition, metric_names};
 use crate::spaces::{Action, Space};
+use crate::world::demand::DemandModel;
 use crate::world::disruptions::Disruptions;
 use crate::world::diurnal::DiurnalProfile;
 use crate::world::geography::Geography;
 use config::{ObservationKind, ScriptedEvent, WorldKind};
-use demand::DemandModel;
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.

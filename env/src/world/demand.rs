@@ -1,9 +1,57 @@
 //! User demand per region over time: global rate x region weight x the real diurnal shape at
 //! the region's local time x correlated log-normal noise x flash crowds.
 
-use super::config::DemandConfig;
+use crate::bounds::{YEAR_MINUTES, positive_at_most, range_pair, within};
 use crate::rng::Rng;
 use crate::world::diurnal::DiurnalProfile;
+use serde::Deserialize;
+
+/// The `[demand]` table of the scenarios with user demand per region (traffic, services).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemandConfig {
+    pub global_rate_rps: f64,
+    pub diurnal_series: String,
+    pub diurnal_column: String,
+    pub diurnal_gain: f64,
+    pub noise_sigma: f64,
+    pub noise_correlation: f64,
+    pub flash_crowds_per_region_day: f64,
+    pub flash_crowd_peak: [f64; 2],
+    pub flash_crowd_minutes: [f64; 2],
+}
+
+impl DemandConfig {
+    /// Checks every field; `interval_s` is the length of the steps demand advances by.
+    pub fn validate(&self, interval_s: f64) -> Result<(), String> {
+        positive_at_most("demand.global_rate_rps", self.global_rate_rps, 1e12)?;
+        within("demand.diurnal_gain", self.diurnal_gain, 0.0, 100.0)?;
+        within("demand.noise_sigma", self.noise_sigma, 0.0, 2.0)?;
+        within(
+            "demand.noise_correlation",
+            self.noise_correlation,
+            0.0,
+            0.999,
+        )?;
+        // At most one expected event per target and interval: the per-interval probability
+        // of an event is rate x interval / day.
+        let per_interval = 86_400.0 / interval_s;
+        within(
+            "demand.flash_crowds_per_region_day",
+            self.flash_crowds_per_region_day,
+            0.0,
+            per_interval,
+        )?;
+        range_pair("demand.flash_crowd_peak", self.flash_crowd_peak, 1.0, 100.0)?;
+        range_pair(
+            "demand.flash_crowd_minutes",
+            self.flash_crowd_minutes,
+            0.0,
+            YEAR_MINUTES,
+        )?;
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 struct FlashCrowd {
