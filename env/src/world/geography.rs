@@ -40,6 +40,9 @@ pub struct Region {
     pub demand_weight: f64,
     /// Offset of the users' local time from UTC, in hours.
     pub utc_offset_h: f64,
+    /// The country the region stands in (for a synthetic region, that of the Azure region it
+    /// was scattered around): what data-residency rules refer to.
+    pub country: String,
 }
 
 /// Regions plus the round-trip time between every pair (ms, row = from, column = to).
@@ -96,6 +99,7 @@ impl Geography {
                     lon,
                     demand_weight: (1.2 * rng.normal()).exp(),
                     utc_offset_h: (lon / 15.0).round(),
+                    country: a.country.clone(),
                 }
             })
             .collect();
@@ -157,6 +161,7 @@ fn parse_regions(text: &str, season: Season) -> Result<Vec<Region>, EnvError> {
         column("lon")?,
         column("demand_weight_nearest_pop")?,
         column(offset_column)?,
+        column("country")?,
     ];
     let mut regions = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -181,6 +186,7 @@ fn parse_regions(text: &str, season: Season) -> Result<Vec<Region>, EnvError> {
             lon: number(cols[2])?,
             demand_weight: number(cols[3])?,
             utc_offset_h: number(cols[4])?,
+            country: field(cols[5]).to_string(),
         });
     }
     let total: f64 = regions.iter().map(|r| r.demand_weight).sum();
