@@ -77,9 +77,42 @@ impl Catalog {
         }
         // Stable: equal counts keep their order of first appearance.
         types.sort_by_key(|t| std::cmp::Reverse(t.count));
+        Self::from_types(&graphs.services, types)
+    }
 
-        let mut services: Vec<Service> = graphs
-            .services
+    /// The catalog of the `n` most frequent request types (all for 0), their shares
+    /// renormalised; services that none of them calls are left out (the others keep their
+    /// order).
+    pub fn keep_top(self, n: usize) -> Self {
+        if n == 0 || n >= self.request_types.len() {
+            return self;
+        }
+        let mut types: Vec<RequestType> = self.request_types.into_iter().take(n).collect();
+        let mut used = vec![false; self.services.len()];
+        for call in types.iter().flat_map(|t| &t.calls) {
+            used[call.service] = true;
+        }
+        let mut index = vec![usize::MAX; used.len()];
+        let mut names = Vec::new();
+        for (s, service) in self.services.into_iter().enumerate() {
+            if used[s] {
+                index[s] = names.len();
+                names.push(service.name);
+            }
+        }
+        let total: f64 = types.iter().map(|t| t.share).sum();
+        for t in &mut types {
+            t.share /= total;
+            t.calls
+                .iter_mut()
+                .for_each(|c| c.service = index[c.service]);
+        }
+        Self::from_types(&names, types)
+    }
+
+    /// Per-service loads and the dependency edges of `types` over the services `names`.
+    fn from_types(names: &[String], types: Vec<RequestType>) -> Self {
+        let mut services: Vec<Service> = names
             .iter()
             .map(|name| Service {
                 name: name.clone(),
@@ -144,6 +177,23 @@ mod tests {
         assert!(c.services[1].leaf && c.services[2].leaf);
         assert_eq!(c.dependencies.len(), 1);
         assert_eq!((c.dependencies[0].caller, c.dependencies[0].callee), (0, 1));
+    }
+
+    #[test]
+    fn keeping_the_top_types_renormalises_and_drops_unused_services() {
+        let csv = "timestamp,traceid,rpcid,um,dm,rt\n\
+                   1,T1,0,USER,A,10\n1,T1,0.1,A,B,4\n\
+                   2,T2,0,USER,A,6\n2,T2,0.1,A,B,2\n\
+                   3,T3,0,USER,C,1\n";
+        let g = callgraph::read(csv.as_bytes(), "calls.csv").unwrap();
+        let all = Catalog::from_call_graphs(&g);
+        assert_eq!(all.clone().keep_top(0), all);
+        let top = all.keep_top(1);
+        assert_eq!(top.request_types.len(), 1);
+        assert_eq!(top.request_types[0].share, 1.0);
+        let names: Vec<&str> = top.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(top.services[0].calls_per_request, 1.0);
     }
 
     #[test]
