@@ -54,6 +54,7 @@ pub use features::{Feature, FeatureSpec, Layout};
 pub use placement::{PlacementConfig, PlacementObs, PlacementScenario};
 pub use scenario::{Better, Info, Metric, MetricAggregation, Scenario, Transition};
 pub use scene::Scene;
+pub use services::{ServicesConfig, ServicesObs, ServicesScenario};
 pub use spaces::{Action, Space};
 pub use traffic::{TrafficConfig, TrafficObs, TrafficOracleView, TrafficScenario};
 pub use vec_env::{AutoresetMode, VecEnv, episode_seed};

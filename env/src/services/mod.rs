@@ -262,7 +262,7 @@ impl ServicesScenario {
     fn day_cost(&self, snapshots: &[Vec<f64>], hours: f64) -> (DayCost, Served) {
         let c = &self.config;
         let w = &self.world;
-        let placement = Placement::partial((*self.placement).clone(), w.regions())
+        let placement = Placement::partial(&self.placement, w.regions())
             .unwrap_or_else(|_| unreachable!("the mask only allows existing, free regions"));
         let replicas: usize = self.placement.iter().map(Vec::len).sum();
         let stored_gb: f64 = self
@@ -278,7 +278,7 @@ impl ServicesScenario {
             let served = serve(
                 &w.geo,
                 &w.catalog,
-                &placement,
+                placement,
                 self.writes(),
                 rps,
                 &self.cores,

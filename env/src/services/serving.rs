@@ -16,9 +16,9 @@ pub const MAX_UTILISATION: f64 = 0.95;
 /// Where each service's replicas are: region indices, any order; the first is the primary
 /// (where a data shard takes its writes). In a partial placement a service without replicas is
 /// not placed yet: it runs wherever it is called (the user's region for a request's first call).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Placement {
-    replicas: Vec<Vec<usize>>,
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement<'a> {
+    replicas: &'a [Vec<usize>],
 }
 
 /// How data shards are written: which services own one, the share of their calls that write,
@@ -42,10 +42,10 @@ pub struct Served {
     pub cross_region_calls_per_s: f64,
 }
 
-impl Placement {
+impl<'a> Placement<'a> {
     /// A placement of every service: each has a replica, every replica a region below
     /// `regions`, no region twice.
-    pub fn complete(replicas: Vec<Vec<usize>>, regions: usize) -> Result<Self, String> {
+    pub fn complete(replicas: &'a [Vec<usize>], regions: usize) -> Result<Self, String> {
         if let Some(service) = replicas.iter().position(Vec::is_empty) {
             return Err(format!("service {service} has no replica"));
         }
@@ -53,7 +53,7 @@ impl Placement {
     }
 
     /// A placement in progress: services without replicas follow their callers.
-    pub fn partial(replicas: Vec<Vec<usize>>, regions: usize) -> Result<Self, String> {
+    pub fn partial(replicas: &'a [Vec<usize>], regions: usize) -> Result<Self, String> {
         for (service, at) in replicas.iter().enumerate() {
             if let Some(r) = at.iter().find(|&&r| r >= regions) {
                 return Err(format!(
@@ -69,14 +69,8 @@ impl Placement {
         Ok(Self { replicas })
     }
 
-    pub fn replicas(&self) -> &[Vec<usize>] {
-        &self.replicas
-    }
-
-    /// Adds a replica of `service` in `region` (checked by the caller: a region not already
-    /// holding one).
-    pub fn add(&mut self, service: usize, region: usize) {
-        self.replicas[service].push(region);
+    pub fn replicas(&self) -> &'a [Vec<usize>] {
+        self.replicas
     }
 
     /// The replica of `service` nearest to `from` (`from` itself when it is not placed).
@@ -113,7 +107,7 @@ impl Placement {
 pub fn serve(
     geo: &Geography,
     catalog: &Catalog,
-    placement: &Placement,
+    placement: Placement,
     writes: Writes,
     requests_per_s: &[f64],
     cores: &[f64],
@@ -135,6 +129,13 @@ pub fn serve(
             .then(|| placement.replicas[service].first().copied())
             .flatten()
     };
+    // Each shard's write wait and crossing copies, once per serve.
+    let sync: Vec<(f64, usize)> = (0..placement.replicas.len())
+        .map(|s| match write_of(s) {
+            Some(_) => placement.write_sync(geo, s, writes.quorum),
+            None => (0.0, 0),
+        })
+        .collect();
     let mut routes: Vec<Vec<usize>> = Vec::with_capacity(catalog.request_types.len() * regions);
     for t in &catalog.request_types {
         for (user, &rate) in requests_per_s.iter().enumerate() {
@@ -147,7 +148,7 @@ pub fn serve(
                 match write_of(call.service) {
                     Some(primary) => {
                         let w = writes.fraction;
-                        let (_, copies) = placement.write_sync(geo, call.service, writes.quorum);
+                        let copies = sync[call.service].1;
                         busy[read] += (1.0 - w) * work;
                         busy[primary] += w * work;
                         cross += rate
@@ -176,9 +177,8 @@ pub fn serve(
     {
         Some(primary) => {
             let w = writes.fraction;
-            let (sync, _) = placement.write_sync(geo, service, writes.quorum);
             (1.0 - w) * (hop(from, read) + own_ms * slowdown[read])
-                + w * (hop(from, primary) + own_ms * slowdown[primary] + sync)
+                + w * (hop(from, primary) + own_ms * slowdown[primary] + sync[service].0)
         }
         None => hop(from, read) + own_ms * slowdown[read],
     };
@@ -265,8 +265,9 @@ mod tests {
         let mut demand = vec![0.0; n];
         demand[east] = 100.0;
         let cores = vec![1000.0; n];
-        let all_east = Placement::complete(vec![vec![east]; 3], n).unwrap();
-        let served = serve(&geo, &catalog, &all_east, NO_WRITES, &demand, &cores);
+        let all_east = vec![vec![east]; 3];
+        let place = |replicas| Placement::complete(replicas, n).unwrap();
+        let served = serve(&geo, &catalog, place(&all_east), NO_WRITES, &demand, &cores);
         // 2 ms to the user's own region; 10 + 4 + 2 ms of work, slowed by 1 / (1 - 1.6 / 1000).
         let slow = 1.0 / (1.0 - 1.6 / 1000.0);
         assert!((served.mean_latency_ms - (2.0 + 16.0 * slow)).abs() < 1e-9);
@@ -275,8 +276,8 @@ mod tests {
         assert_eq!(served.cross_region_calls_per_s, 0.0);
         // B only in the west: one crossing call per request.
         let mut split = all_east.clone();
-        split.replicas[1] = vec![west];
-        let served = serve(&geo, &catalog, &split, NO_WRITES, &demand, &cores);
+        split[1] = vec![west];
+        let served = serve(&geo, &catalog, place(&split), NO_WRITES, &demand, &cores);
         let expected = 2.0
             + geo.rtt_ms(east, west)
             + (10.0 + 2.0) * (1.0 / (1.0 - 1.2 / 1000.0))
@@ -284,8 +285,8 @@ mod tests {
         assert!((served.mean_latency_ms - expected).abs() < 1e-9);
         assert_eq!(served.cross_region_calls_per_s, 100.0);
         // Given a replica in the east too, B is called there.
-        split.replicas[1] = vec![west, east];
-        let served = serve(&geo, &catalog, &split, NO_WRITES, &demand, &cores);
+        split[1] = vec![west, east];
+        let served = serve(&geo, &catalog, place(&split), NO_WRITES, &demand, &cores);
         assert_eq!(served.cross_region_calls_per_s, 0.0);
     }
 
@@ -300,15 +301,15 @@ mod tests {
         demand[east] = 1.0;
         let cores = vec![1e9; n];
         // C is a shard: primary in the west, copies in the east and in Europe.
-        let placement =
-            Placement::complete(vec![vec![east], vec![east], vec![west, east, europe]], n).unwrap();
+        let replicas = [vec![east], vec![east], vec![west, east, europe]];
+        let placement = Placement::complete(&replicas, n).unwrap();
         let stateful = [false, false, true];
         let writes = |fraction, quorum| Writes {
             stateful: &stateful,
             fraction,
             quorum,
         };
-        let reads = serve(&geo, &catalog, &placement, writes(0.0, 1), &demand, &cores);
+        let reads = serve(&geo, &catalog, placement, writes(0.0, 1), &demand, &cores);
         assert!((reads.mean_latency_ms - (2.0 + 16.0)).abs() < 1e-6);
         let rtt = |a, b| geo.rtt_ms(a, b);
         let quorum1 = rtt(west, east).min(rtt(west, europe));
@@ -330,7 +331,7 @@ mod tests {
             assert!((all.cross_region_calls_per_s - (1.0 + copies)).abs() < 1e-12);
         }
         // A tenth of writes: the expectation in between.
-        let mixed = serve(&geo, &catalog, &placement, writes(0.1, 1), &demand, &cores);
+        let mixed = serve(&geo, &catalog, placement, writes(0.1, 1), &demand, &cores);
         let expected = 2.0 + 16.0 + 0.1 * (rtt(east, west) + quorum1);
         assert!((mixed.mean_latency_ms - expected).abs() < 1e-6);
     }
@@ -342,11 +343,12 @@ mod tests {
         let west = geo.index_of("westus2").unwrap();
         let mut demand = vec![0.0; n];
         demand[west] = 10.0;
-        let partial = Placement::partial(vec![vec![], vec![], vec![]], n).unwrap();
-        let served = serve(&geo, &chain(), &partial, NO_WRITES, &demand, &vec![1e9; n]);
+        let nothing = vec![vec![]; 3];
+        let partial = Placement::partial(&nothing, n).unwrap();
+        let served = serve(&geo, &chain(), partial, NO_WRITES, &demand, &vec![1e9; n]);
         assert!((served.mean_latency_ms - 18.0).abs() < 1e-6);
         assert_eq!(served.cross_region_calls_per_s, 0.0);
-        assert!(Placement::complete(vec![vec![], vec![0]], n).is_err());
+        assert!(Placement::complete(&[vec![], vec![0]], n).is_err());
     }
 
     #[test]
@@ -354,7 +356,8 @@ mod tests {
         let geo = Geography::azure(Season::Jan, 2.0).unwrap();
         let n = geo.regions.len();
         let catalog = chain();
-        let placement = Placement::complete(vec![vec![0]; 3], n).unwrap();
+        let replicas = vec![vec![0]; 3];
+        let placement = Placement::complete(&replicas, n).unwrap();
         let mut demand = vec![0.0; n];
         demand[0] = 100.0;
         let served = serve(
@@ -372,7 +375,7 @@ mod tests {
     #[test]
     fn a_placement_needs_a_replica_per_service_in_a_real_region() {
         assert_eq!(
-            Placement::complete(vec![vec![0], vec![]], 3).unwrap_err(),
+            Placement::complete(&[vec![0], vec![]], 3).unwrap_err(),
             "service 1 has no replica"
         );
         assert!(
