@@ -266,8 +266,14 @@ mod tests {
         demand[east] = 100.0;
         let cores = vec![1000.0; n];
         let all_east = vec![vec![east]; 3];
-        let place = |replicas| Placement::complete(replicas, n).unwrap();
-        let served = serve(&geo, &catalog, place(&all_east), NO_WRITES, &demand, &cores);
+        let served = serve(
+            &geo,
+            &catalog,
+            Placement::complete(&all_east, n).unwrap(),
+            NO_WRITES,
+            &demand,
+            &cores,
+        );
         // 2 ms to the user's own region; 10 + 4 + 2 ms of work, slowed by 1 / (1 - 1.6 / 1000).
         let slow = 1.0 / (1.0 - 1.6 / 1000.0);
         assert!((served.mean_latency_ms - (2.0 + 16.0 * slow)).abs() < 1e-9);
@@ -277,7 +283,14 @@ mod tests {
         // B only in the west: one crossing call per request.
         let mut split = all_east.clone();
         split[1] = vec![west];
-        let served = serve(&geo, &catalog, place(&split), NO_WRITES, &demand, &cores);
+        let served = serve(
+            &geo,
+            &catalog,
+            Placement::complete(&split, n).unwrap(),
+            NO_WRITES,
+            &demand,
+            &cores,
+        );
         let expected = 2.0
             + geo.rtt_ms(east, west)
             + (10.0 + 2.0) * (1.0 / (1.0 - 1.2 / 1000.0))
@@ -286,7 +299,14 @@ mod tests {
         assert_eq!(served.cross_region_calls_per_s, 100.0);
         // Given a replica in the east too, B is called there.
         split[1] = vec![west, east];
-        let served = serve(&geo, &catalog, place(&split), NO_WRITES, &demand, &cores);
+        let served = serve(
+            &geo,
+            &catalog,
+            Placement::complete(&split, n).unwrap(),
+            NO_WRITES,
+            &demand,
+            &cores,
+        );
         assert_eq!(served.cross_region_calls_per_s, 0.0);
     }
 
@@ -318,7 +338,7 @@ mod tests {
             let all = serve(
                 &geo,
                 &catalog,
-                &placement,
+                placement,
                 writes(1.0, quorum),
                 &demand,
                 &cores,
@@ -360,14 +380,7 @@ mod tests {
         let placement = Placement::complete(&replicas, n).unwrap();
         let mut demand = vec![0.0; n];
         demand[0] = 100.0;
-        let served = serve(
-            &geo,
-            &catalog,
-            &placement,
-            NO_WRITES,
-            &demand,
-            &vec![1.0; n],
-        );
+        let served = serve(&geo, &catalog, placement, NO_WRITES, &demand, &vec![1.0; n]);
         // 1.6 busy cores on 1 core: the slowdown is capped at 20x.
         assert!((served.mean_latency_ms - (2.0 + 16.0 * 20.0)).abs() < 1e-9);
     }
@@ -379,7 +392,7 @@ mod tests {
             "service 1 has no replica"
         );
         assert!(
-            Placement::complete(vec![vec![3]], 3)
+            Placement::complete(&[vec![3]], 3)
                 .unwrap_err()
                 .contains("region 3")
         );
