@@ -33,7 +33,7 @@ use crate::scenario::{
 use crate::spaces::{Action, Space};
 use crate::world::demand::DemandModel;
 use crate::world::diurnal::DiurnalProfile;
-use serving::{Placement, Served, Writes, serve};
+use serving::{Percentile, Placement, Served, Writes, serve};
 use std::sync::Arc;
 use world::ServicesWorld;
 
@@ -83,7 +83,9 @@ pub const METRICS: [Metric; 11] = [
         name: "p95_latency_ms",
         unit: "ms",
         better: Better::Lower,
-        step: "request-weighted mean over hours of each hour's 95th percentile latency",
+        step: "request-weighted mean over hours of each hour's 95th percentile latency (at the \
+               end only: NaN while placing, where sorting every request's latency each step \
+               would cost more than the rest of the step)",
     },
     Metric {
         name: "cross_region_gb",
@@ -259,7 +261,12 @@ impl ServicesScenario {
     }
 
     /// Serves `snapshots` (requests/s per region, `hours` each) with the placement so far.
-    fn day_cost(&self, snapshots: &[Vec<f64>], hours: f64) -> (DayCost, Served) {
+    fn day_cost(
+        &self,
+        snapshots: &[Vec<f64>],
+        hours: f64,
+        percentile: Percentile,
+    ) -> (DayCost, Served) {
         let c = &self.config;
         let w = &self.world;
         let placement = Placement::partial(&self.placement, w.regions())
@@ -282,6 +289,7 @@ impl ServicesScenario {
                 self.writes(),
                 rps,
                 &self.cores,
+                percentile,
             );
             let n = rps.iter().sum::<f64>() * 3600.0 * hours;
             let seconds = 3600.0 * hours;
@@ -443,7 +451,7 @@ impl Scenario for ServicesScenario {
         self.cores = Arc::new(vec![cores; regions]);
         self.placement = Arc::new(vec![Vec::new(); self.world.catalog.services.len()]);
         self.position = Some(0);
-        let (cost, served) = self.day_cost(&[(*self.demand_rps).clone()], hours);
+        let (cost, served) = self.day_cost(&[(*self.demand_rps).clone()], hours, Percentile::Skip);
         self.cost = cost;
         self.served = Some(served);
         self.update_mask();
@@ -471,11 +479,15 @@ impl Scenario for ServicesScenario {
         let before = self.cost.total();
         let (cost, served) = if done {
             let hourly = std::mem::take(&mut self.hourly);
-            let day = self.day_cost(&hourly, 1.0);
+            let day = self.day_cost(&hourly, 1.0, Percentile::P95);
             self.hourly = hourly;
             day
         } else {
-            self.day_cost(&[(*self.demand_rps).clone()], self.hourly.len() as f64)
+            self.day_cost(
+                &[(*self.demand_rps).clone()],
+                self.hourly.len() as f64,
+                Percentile::Skip,
+            )
         };
         self.cost = cost;
         self.served = Some(served);

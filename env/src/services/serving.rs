@@ -100,10 +100,29 @@ impl<'a> Placement<'a> {
     }
 }
 
+/// Whether [`serve`] also finds the 95th percentile of latency (it sorts every
+/// (request type, user region) pair; the mean needs no sort).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Percentile {
+    Skip,
+    P95,
+}
+
+/// One (request type, region of its first call) pair: every user region whose nearest replica
+/// of the first service is `root` shares the rest of the route.
+struct Group {
+    root: usize,
+    /// Requests/s of the type from those users.
+    rate: f64,
+    /// Where its calls run, in `routes`.
+    offset: usize,
+}
+
 /// Serves `requests_per_s[u]` requests from each user region `u` (split over the catalog's
 /// request types by their shares) with `cores[r]` cores in each region. The placement has a
 /// replica list for every service of the catalog, in `geo`'s regions. A shard's call is an
 /// expectation over reads (nearest replica) and writes (primary, then the synchronous copies).
+/// Without `Percentile::P95`, `p95_latency_ms` is NaN.
 pub fn serve(
     geo: &Geography,
     catalog: &Catalog,
@@ -111,6 +130,7 @@ pub fn serve(
     writes: Writes,
     requests_per_s: &[f64],
     cores: &[f64],
+    percentile: Percentile,
 ) -> Served {
     let regions = geo.regions.len();
     let mut busy = vec![0.0; regions];
@@ -122,13 +142,14 @@ pub fn serve(
             geo.rtt_ms(from, to)
         }
     };
+    let crossing = |from: usize, to: usize| f64::from(u8::from(from != to));
     // A write goes to the primary and waits for its copies; reads go to the nearest replica.
-    // Routing does not depend on load: a first pass places the work, a second times it.
     let write_of = |service: usize| {
         (writes.stateful.get(service) == Some(&true) && writes.fraction > 0.0)
             .then(|| placement.replicas[service].first().copied())
             .flatten()
     };
+    let w = writes.fraction;
     // Each shard's write wait and crossing copies, once per serve.
     let sync: Vec<(f64, usize)> = (0..placement.replicas.len())
         .map(|s| match write_of(s) {
@@ -136,34 +157,63 @@ pub fn serve(
             None => (0.0, 0),
         })
         .collect();
-    let mut routes: Vec<Vec<usize>> = Vec::with_capacity(catalog.request_types.len() * regions);
-    for t in &catalog.request_types {
-        for (user, &rate) in requests_per_s.iter().enumerate() {
-            let rate = rate * t.share;
-            let mut at = Vec::with_capacity(t.calls.len());
-            for call in &t.calls {
-                let from = call.parent.map_or(user, |p| at[p]);
-                let read = placement.nearest(geo, call.service, from);
-                let work = rate * call.own_ms / 1000.0;
-                match write_of(call.service) {
-                    Some(primary) => {
-                        let w = writes.fraction;
-                        let copies = sync[call.service].1;
-                        busy[read] += (1.0 - w) * work;
-                        busy[primary] += w * work;
-                        cross += rate
-                            * ((1.0 - w) * f64::from(u8::from(read != from))
-                                + w * (f64::from(u8::from(primary != from)) + copies as f64));
-                    }
-                    None => {
-                        busy[read] += work;
-                        cross += rate * f64::from(u8::from(read != from));
-                    }
+    // Calls per second crossing regions on the way from `from` to a call of `service` served
+    // at `read`, and where its work lands.
+    let place_call =
+        |busy: &mut [f64], service: usize, from: usize, read: usize, rate: f64, own: f64| {
+            let work = rate * own / 1000.0;
+            match write_of(service) {
+                Some(primary) => {
+                    busy[read] += (1.0 - w) * work;
+                    busy[primary] += w * work;
+                    rate * ((1.0 - w) * crossing(from, read)
+                        + w * (crossing(from, primary) + sync[service].1 as f64))
                 }
-                at.push(read);
+                None => {
+                    busy[read] += work;
+                    rate * crossing(from, read)
+                }
             }
-            routes.push(at);
+        };
+    let users: Vec<(usize, f64)> = requests_per_s
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(_, rate)| rate > 0.0)
+        .collect();
+    // Routing does not depend on load: a first pass places the work, a second times it. After
+    // its first call, a request's route depends only on where that call runs.
+    let mut groups: Vec<Vec<Group>> = Vec::with_capacity(catalog.request_types.len());
+    let mut roots: Vec<usize> = Vec::with_capacity(catalog.request_types.len() * users.len());
+    let mut routes: Vec<usize> = Vec::new();
+    for t in &catalog.request_types {
+        let root = &t.calls[0];
+        let mut mine: Vec<Group> = Vec::new();
+        for &(user, rate) in &users {
+            let rate = rate * t.share;
+            let read = placement.nearest(geo, root.service, user);
+            roots.push(read);
+            cross += place_call(&mut busy, root.service, user, read, rate, root.own_ms);
+            match mine.iter_mut().find(|g| g.root == read) {
+                Some(g) => g.rate += rate,
+                None => mine.push(Group {
+                    root: read,
+                    rate,
+                    offset: 0,
+                }),
+            }
         }
+        for g in &mut mine {
+            g.offset = routes.len();
+            routes.push(g.root);
+            for call in &t.calls[1..] {
+                let from = call.parent.map_or(g.root, |p| routes[g.offset + p]);
+                let read = placement.nearest(geo, call.service, from);
+                cross += place_call(&mut busy, call.service, from, read, g.rate, call.own_ms);
+                routes.push(read);
+            }
+        }
+        groups.push(mine);
     }
     let slowdown: Vec<f64> = busy
         .iter()
@@ -173,40 +223,71 @@ pub fn serve(
             1.0 / (1.0 - utilisation.min(MAX_UTILISATION))
         })
         .collect();
-    let call_time = |service: usize, own_ms: f64, from: usize, read: usize| match write_of(service)
-    {
+    // A call's work where it runs, as an expectation over reads and writes (no network).
+    let work_time = |service: usize, own_ms: f64, read: usize| match write_of(service) {
         Some(primary) => {
-            let w = writes.fraction;
-            (1.0 - w) * (hop(from, read) + own_ms * slowdown[read])
-                + w * (hop(from, primary) + own_ms * slowdown[primary] + sync[service].0)
+            (1.0 - w) * own_ms * slowdown[read] + w * (own_ms * slowdown[primary] + sync[service].0)
         }
-        None => hop(from, read) + own_ms * slowdown[read],
+        None => own_ms * slowdown[read],
     };
-    let mut latencies: Vec<(f64, f64)> = Vec::with_capacity(routes.len());
-    let mut route = routes.iter();
-    for t in &catalog.request_types {
-        for (user, &rate) in requests_per_s.iter().enumerate() {
-            let Some(at) = route.next() else { break };
-            // Children follow parents: one backward pass adds each call's time to its parent's.
-            let mut time: Vec<f64> = vec![0.0; t.calls.len()];
-            for k in (0..t.calls.len()).rev() {
-                let call = &t.calls[k];
-                let from = call.parent.map_or(user, |p| at[p]);
-                // The user's own round trip is paid even inside its region.
-                let user_rtt = if call.parent.is_none() && at[k] == user {
-                    geo.rtt_ms(user, user)
-                } else {
-                    0.0
-                };
-                time[k] += user_rtt + call_time(call.service, call.own_ms, from, at[k]);
-                if let Some(p) = call.parent {
+    // The network wait of a call from `from` to `service` served at `read`.
+    let network_time = |service: usize, from: usize, read: usize| match write_of(service) {
+        Some(primary) => (1.0 - w) * hop(from, read) + w * hop(from, primary),
+        None => hop(from, read),
+    };
+    let mut latencies: Vec<(f64, f64)> = Vec::with_capacity(roots.len());
+    let (mut weighted, mut total) = (0.0, 0.0);
+    let mut time: Vec<f64> = Vec::new();
+    let mut root_of = roots.iter();
+    for (t, mine) in catalog.request_types.iter().zip(&groups) {
+        // Per group: its first call's work plus everything below it.
+        let below: Vec<f64> = mine
+            .iter()
+            .map(|g| {
+                let at = &routes[g.offset..g.offset + t.calls.len()];
+                time.clear();
+                time.resize(t.calls.len(), 0.0);
+                // Children follow parents: one backward pass adds each call's time to its
+                // parent's.
+                for k in (1..t.calls.len()).rev() {
+                    let call = &t.calls[k];
+                    let Some(p) = call.parent else { continue };
+                    time[k] += network_time(call.service, at[p], at[k])
+                        + work_time(call.service, call.own_ms, at[k]);
                     time[p] += time[k];
                 }
+                time[0] + work_time(t.calls[0].service, t.calls[0].own_ms, g.root)
+            })
+            .collect();
+        for &(user, rate) in &users {
+            let Some(&root) = root_of.next() else { break };
+            let Some(k) = mine.iter().position(|g| g.root == root) else {
+                continue;
+            };
+            // The user's own round trip is paid even inside its region.
+            let user_rtt = if root == user {
+                geo.rtt_ms(user, user)
+            } else {
+                0.0
+            };
+            let latency = user_rtt + network_time(t.calls[0].service, user, root) + below[k];
+            let weight = rate * t.share;
+            weighted += latency * weight;
+            total += weight;
+            if percentile == Percentile::P95 {
+                latencies.push((latency, weight));
             }
-            latencies.push((time[0], rate * t.share));
         }
     }
-    let (mean, p95) = weighted_mean_and_quantile(&mut latencies, 0.95);
+    let mean = if total > 0.0 {
+        weighted / total
+    } else {
+        f64::NAN
+    };
+    let p95 = match percentile {
+        Percentile::P95 => weighted_quantile(&mut latencies, 0.95),
+        Percentile::Skip => f64::NAN,
+    };
     Served {
         mean_latency_ms: mean,
         p95_latency_ms: p95,
@@ -215,23 +296,22 @@ pub fn serve(
     }
 }
 
-/// Weighted mean and `q`-quantile (the smallest value whose cumulative weight reaches q) of
-/// (value, weight) pairs; NaN without weight.
-fn weighted_mean_and_quantile(pairs: &mut [(f64, f64)], q: f64) -> (f64, f64) {
+/// The `q`-quantile (the smallest value whose cumulative weight reaches q) of (value, weight)
+/// pairs; NaN without weight.
+fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     let total: f64 = pairs.iter().map(|p| p.1).sum();
     if total <= 0.0 {
-        return (f64::NAN, f64::NAN);
+        return f64::NAN;
     }
-    let mean = pairs.iter().map(|p| p.0 * p.1).sum::<f64>() / total;
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut seen = 0.0;
     for &(value, weight) in pairs.iter() {
         seen += weight;
         if seen >= q * total {
-            return (mean, value);
+            return value;
         }
     }
-    (mean, pairs.last().map_or(f64::NAN, |p| p.0))
+    pairs.last().map_or(f64::NAN, |p| p.0)
 }
 
 #[cfg(test)]
@@ -273,6 +353,7 @@ mod tests {
             NO_WRITES,
             &demand,
             &cores,
+            Percentile::P95,
         );
         // 2 ms to the user's own region; 10 + 4 + 2 ms of work, slowed by 1 / (1 - 1.6 / 1000).
         let slow = 1.0 / (1.0 - 1.6 / 1000.0);
@@ -290,6 +371,7 @@ mod tests {
             NO_WRITES,
             &demand,
             &cores,
+            Percentile::P95,
         );
         let expected = 2.0
             + geo.rtt_ms(east, west)
@@ -306,6 +388,7 @@ mod tests {
             NO_WRITES,
             &demand,
             &cores,
+            Percentile::P95,
         );
         assert_eq!(served.cross_region_calls_per_s, 0.0);
     }
@@ -329,7 +412,15 @@ mod tests {
             fraction,
             quorum,
         };
-        let reads = serve(&geo, &catalog, placement, writes(0.0, 1), &demand, &cores);
+        let reads = serve(
+            &geo,
+            &catalog,
+            placement,
+            writes(0.0, 1),
+            &demand,
+            &cores,
+            Percentile::P95,
+        );
         assert!((reads.mean_latency_ms - (2.0 + 16.0)).abs() < 1e-6);
         let rtt = |a, b| geo.rtt_ms(a, b);
         let quorum1 = rtt(west, east).min(rtt(west, europe));
@@ -342,6 +433,7 @@ mod tests {
                 writes(1.0, quorum),
                 &demand,
                 &cores,
+                Percentile::P95,
             );
             let expected = 2.0 + 16.0 + rtt(east, west) + sync;
             assert!(
@@ -351,7 +443,15 @@ mod tests {
             assert!((all.cross_region_calls_per_s - (1.0 + copies)).abs() < 1e-12);
         }
         // A tenth of writes: the expectation in between.
-        let mixed = serve(&geo, &catalog, placement, writes(0.1, 1), &demand, &cores);
+        let mixed = serve(
+            &geo,
+            &catalog,
+            placement,
+            writes(0.1, 1),
+            &demand,
+            &cores,
+            Percentile::P95,
+        );
         let expected = 2.0 + 16.0 + 0.1 * (rtt(east, west) + quorum1);
         assert!((mixed.mean_latency_ms - expected).abs() < 1e-6);
     }
@@ -365,7 +465,15 @@ mod tests {
         demand[west] = 10.0;
         let nothing = vec![vec![]; 3];
         let partial = Placement::partial(&nothing, n).unwrap();
-        let served = serve(&geo, &chain(), partial, NO_WRITES, &demand, &vec![1e9; n]);
+        let served = serve(
+            &geo,
+            &chain(),
+            partial,
+            NO_WRITES,
+            &demand,
+            &vec![1e9; n],
+            Percentile::P95,
+        );
         assert!((served.mean_latency_ms - 18.0).abs() < 1e-6);
         assert_eq!(served.cross_region_calls_per_s, 0.0);
         assert!(Placement::complete(&[vec![], vec![0]], n).is_err());
@@ -380,7 +488,15 @@ mod tests {
         let placement = Placement::complete(&replicas, n).unwrap();
         let mut demand = vec![0.0; n];
         demand[0] = 100.0;
-        let served = serve(&geo, &catalog, placement, NO_WRITES, &demand, &vec![1.0; n]);
+        let served = serve(
+            &geo,
+            &catalog,
+            placement,
+            NO_WRITES,
+            &demand,
+            &vec![1.0; n],
+            Percentile::P95,
+        );
         // 1.6 busy cores on 1 core: the slowdown is capped at 20x.
         assert!((served.mean_latency_ms - (2.0 + 16.0 * 20.0)).abs() < 1e-9);
     }
@@ -400,10 +516,9 @@ mod tests {
 
     #[test]
     fn the_p95_is_a_weighted_quantile() {
-        let mut pairs = vec![(10.0, 90.0), (100.0, 9.0), (1000.0, 1.0)];
-        let (mean, p95) = weighted_mean_and_quantile(&mut pairs, 0.95);
-        assert!((mean - 28.0).abs() < 1e-12);
-        assert_eq!(p95, 100.0);
-        assert!(weighted_mean_and_quantile(&mut [], 0.95).0.is_nan());
+        let mut pairs = vec![(1000.0, 1.0), (10.0, 90.0), (100.0, 9.0)];
+        assert_eq!(weighted_quantile(&mut pairs, 0.95), 100.0);
+        assert_eq!(weighted_quantile(&mut pairs, 0.5), 10.0);
+        assert!(weighted_quantile(&mut [], 0.95).is_nan());
     }
 }
