@@ -373,6 +373,7 @@ registry!(
     planetgym_env::BatchScenario,
     planetgym_env::PlacementScenario,
     planetgym_env::CapacityScenario,
+    planetgym_env::ServicesScenario,
 );
 
 #[cfg(test)]

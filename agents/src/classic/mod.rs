@@ -4,6 +4,7 @@ pub mod batch;
 pub mod batch_rollout;
 pub mod capacity;
 pub mod placement;
+pub mod services;
 pub mod traffic;
 mod traffic_lp;
 mod traffic_outcome;

@@ -1,0 +1,381 @@
+//! Service-placement baselines. Each plans the whole placement when an episode starts (from
+//! the fixed world, the day's mean demand per region and the residency rules), then plays the
+//! plan one replica per step. All respect residency; the first two ignore region capacity (the
+//! scenario's queueing prices it), the last two keep each region's planned load under a cap.
+//!
+//! - `single-region`: every service in the region of highest demand (a shard whose
+//!   jurisdiction excludes it: in the allowed region nearest to it).
+//! - `replicate-data`: services as `single-region`; every shard in up to `max_replicas`
+//!   allowed regions, its primary nearest the hub, the others where demand is highest.
+//! - `nearest-caller`: in placement order, each service where its callers' calls (and, for a
+//!   request's first service, its users) travel least: the allowed region minimising the
+//!   call-weighted RTT from its callers plus the demand-weighted RTT from users times its
+//!   share of first calls, among the regions its load (at the day's mean demand) keeps under
+//!   80 % of their cores (all allowed regions when none does).
+//! - `volley`: Volley's iterative weighted centroid (Agarwal et al., NSDI'10) in its discrete
+//!   form: from `nearest-caller`, each service in turn moves to the allowed region minimising
+//!   the call-weighted RTT to its callers and callees (and users, for first calls), under the
+//!   same load cap, until no service moves (at most 20 rounds).
+
+use crate::comparison::EpisodeBudget;
+use crate::evaluate::ContenderFactory;
+use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
+use crate::{Contender, Policy, PolicyError};
+use planetgym_env::services::world::ServicesWorld;
+use planetgym_env::services::{ServicesConfig, ServicesObs, ServicesScenario};
+use planetgym_env::{Action, EnvError};
+
+/// Rounds of `volley` at most.
+const VOLLEY_ROUNDS: usize = 20;
+/// Planned busy cores over a region's cores that `nearest-caller` and `volley` stay under.
+const LOAD_CAP: f64 = 0.8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Planner {
+    SingleRegion,
+    ReplicateData,
+    NearestCaller,
+    Volley,
+}
+
+impl Planner {
+    pub const ALL: [Planner; 4] = [
+        Planner::SingleRegion,
+        Planner::ReplicateData,
+        Planner::NearestCaller,
+        Planner::Volley,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Planner::SingleRegion => "single-region",
+            Planner::ReplicateData => "replicate-data",
+            Planner::NearestCaller => "nearest-caller",
+            Planner::Volley => "volley",
+        }
+    }
+
+    /// Replica regions per service, primary first.
+    pub fn plan(self, obs: &ServicesObs, max_replicas: usize) -> Vec<Vec<usize>> {
+        let w = &obs.world;
+        match self {
+            Planner::SingleRegion => hub_plan(obs),
+            Planner::ReplicateData => {
+                let mut plan = hub_plan(obs);
+                let mut by_demand: Vec<usize> = (0..w.regions()).collect();
+                by_demand.sort_by(|&a, &b| obs.demand_rps[b].total_cmp(&obs.demand_rps[a]));
+                for (s, at) in plan.iter_mut().enumerate() {
+                    if w.stateful[s] {
+                        let more = by_demand
+                            .iter()
+                            .filter(|&&r| w.allows(s, r) && !at.contains(&r));
+                        let room = max_replicas.saturating_sub(at.len());
+                        at.extend(more.take(room).copied().collect::<Vec<_>>());
+                    }
+                }
+                plan
+            }
+            Planner::NearestCaller => nearest_caller(obs),
+            Planner::Volley => volley(obs),
+        }
+    }
+}
+
+/// The allowed region of `service` with the lowest `score` (the lowest index among ties).
+fn best_allowed(world: &ServicesWorld, service: usize, score: impl Fn(usize) -> f64) -> usize {
+    (0..world.regions())
+        .filter(|&r| world.allows(service, r))
+        .map(|r| (score(r), r))
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map_or(0, |(_, r)| r)
+}
+
+fn rtt(world: &ServicesWorld, a: usize, b: usize) -> f64 {
+    if a == b { 0.0 } else { world.geo.rtt_ms(a, b) }
+}
+
+fn hub_plan(obs: &ServicesObs) -> Vec<Vec<usize>> {
+    let w = &obs.world;
+    let hub = (0..w.regions())
+        .max_by(|&a, &b| {
+            obs.demand_rps[a]
+                .total_cmp(&obs.demand_rps[b])
+                .then(b.cmp(&a))
+        })
+        .unwrap_or(0);
+    (0..w.catalog.services.len())
+        .map(|s| vec![best_allowed(w, s, |r| rtt(w, hub, r))])
+        .collect()
+}
+
+/// Per region, the demand-weighted RTT from users (per request).
+fn user_rtt(obs: &ServicesObs) -> Vec<f64> {
+    let w = &obs.world;
+    let total: f64 = obs.demand_rps.iter().sum::<f64>().max(1e-12);
+    (0..w.regions())
+        .map(|r| {
+            (0..w.regions())
+                .map(|u| obs.demand_rps[u] / total * rtt(w, u, r))
+                .sum()
+        })
+        .collect()
+}
+
+/// The call-weighted RTT (per request) of `service` at `region`, given where its peers are
+/// (one region each; None: not placed), counting callers always and callees if asked.
+fn peer_cost(
+    w: &ServicesWorld,
+    users: &[f64],
+    at: &[Option<usize>],
+    service: usize,
+    region: usize,
+    callees: bool,
+) -> f64 {
+    let mut cost = w.entry_share[service] * users[region];
+    for &(caller, rate) in &w.callers[service] {
+        if let Some(c) = at[caller] {
+            cost += rate * rtt(w, c, region);
+        }
+    }
+    if callees {
+        for &(callee, rate) in &w.callees[service] {
+            if let Some(c) = at[callee] {
+                cost += rate * rtt(w, region, c);
+            }
+        }
+    }
+    cost
+}
+
+/// Busy cores of one service at the day's mean demand, and the planned load per region.
+struct Loads {
+    need: Vec<f64>,
+    load: Vec<f64>,
+    cap: Vec<f64>,
+}
+
+impl Loads {
+    fn new(obs: &ServicesObs) -> Self {
+        let rps: f64 = obs.demand_rps.iter().sum();
+        Self {
+            need: obs
+                .world
+                .catalog
+                .services
+                .iter()
+                .map(|s| rps * s.work_ms_per_request / 1000.0)
+                .collect(),
+            load: vec![0.0; obs.world.regions()],
+            cap: obs.cores.iter().map(|c| LOAD_CAP * c).collect(),
+        }
+    }
+
+    /// Whether `service` fits in `region` (its own load there, if any, excluded).
+    fn fits(&self, service: usize, region: usize, current: Option<usize>) -> bool {
+        let own = if current == Some(region) {
+            self.need[service]
+        } else {
+            0.0
+        };
+        self.load[region] - own + self.need[service] <= self.cap[region]
+    }
+
+    fn moved(&mut self, service: usize, from: Option<usize>, to: usize) {
+        if let Some(f) = from {
+            self.load[f] -= self.need[service];
+        }
+        self.load[to] += self.need[service];
+    }
+}
+
+/// The allowed region with the lowest `score` where `service` fits, or the lowest overall when
+/// it fits nowhere.
+fn best_fitting(
+    w: &ServicesWorld,
+    loads: &Loads,
+    service: usize,
+    current: Option<usize>,
+    score: impl Fn(usize) -> f64,
+) -> usize {
+    let any_fits =
+        (0..w.regions()).any(|r| w.allows(service, r) && loads.fits(service, r, current));
+    best_allowed(w, service, |r| {
+        if any_fits && !loads.fits(service, r, current) {
+            f64::INFINITY
+        } else {
+            score(r)
+        }
+    })
+}
+
+fn nearest_caller_regions(
+    obs: &ServicesObs,
+    users: &[f64],
+    loads: &mut Loads,
+) -> Vec<Option<usize>> {
+    let w = &obs.world;
+    let mut at: Vec<Option<usize>> = vec![None; w.catalog.services.len()];
+    for &s in &w.order {
+        let r = best_fitting(w, loads, s, None, |r| peer_cost(w, users, &at, s, r, false));
+        loads.moved(s, None, r);
+        at[s] = Some(r);
+    }
+    at
+}
+
+fn nearest_caller(obs: &ServicesObs) -> Vec<Vec<usize>> {
+    let users = user_rtt(obs);
+    nearest_caller_regions(obs, &users, &mut Loads::new(obs))
+        .into_iter()
+        .map(|r| r.into_iter().collect())
+        .collect()
+}
+
+fn volley(obs: &ServicesObs) -> Vec<Vec<usize>> {
+    let w = &obs.world;
+    let users = user_rtt(obs);
+    let mut loads = Loads::new(obs);
+    let mut at = nearest_caller_regions(obs, &users, &mut loads);
+    for _ in 0..VOLLEY_ROUNDS {
+        let mut moved = false;
+        for &s in &w.order {
+            let cost = |r: usize| peer_cost(w, &users, &at, s, r, true);
+            let best = best_fitting(w, &loads, s, at[s], cost);
+            let current = at[s].map_or(f64::INFINITY, cost);
+            // Move only for a strict gain, so that the rounds end.
+            if at[s] != Some(best) && cost(best) < current - 1e-12 {
+                loads.moved(s, at[s], best);
+                at[s] = Some(best);
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    at.into_iter().map(|r| r.into_iter().collect()).collect()
+}
+
+/// A planner's placement, planned when an episode starts and played one replica per step.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub planner: Planner,
+    pub max_replicas: usize,
+    plan: Vec<Vec<usize>>,
+}
+
+impl Planned {
+    pub fn new(planner: Planner, max_replicas: usize) -> Self {
+        Self {
+            planner,
+            max_replicas,
+            plan: Vec::new(),
+        }
+    }
+}
+
+impl Policy<ServicesScenario> for Planned {
+    fn name(&self) -> String {
+        self.planner.name().into()
+    }
+
+    fn reset(&mut self, _episode_seed: u64) {
+        self.plan.clear();
+    }
+
+    fn act(&mut self, obs: &ServicesObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let fresh = obs.position == 0 && obs.replicas.is_empty();
+        if self.plan.is_empty() || fresh {
+            self.plan = self.planner.plan(obs, self.max_replicas);
+        }
+        let service = obs.service().ok_or_else(|| PolicyError::Invalid {
+            policy: self.name(),
+            message: "the episode is over: every service is placed".into(),
+        })?;
+        let move_on = obs.world.regions();
+        let next = self
+            .plan
+            .get(service)
+            .and_then(|at| at.iter().find(|r| !obs.replicas.contains(r)).copied());
+        let choice = match next {
+            Some(r) if obs.replicas.len() < self.max_replicas => r,
+            _ => move_on,
+        };
+        if mask.is_some_and(|m| !m.get(choice).copied().unwrap_or(false)) {
+            return Err(PolicyError::Invalid {
+                policy: self.name(),
+                message: format!("the plan's action {choice} for service {service} is masked"),
+            });
+        }
+        Ok(Action::Discrete(choice))
+    }
+}
+
+pub fn baselines(config: &ServicesConfig) -> Vec<ContenderFactory<ServicesScenario>> {
+    Planner::ALL
+        .into_iter()
+        .map(|planner| {
+            let max = config.max_replicas;
+            Box::new(move || Contender::Fair(Box::new(Planned::new(planner, max))))
+                as ContenderFactory<ServicesScenario>
+        })
+        .collect()
+}
+
+impl RegisteredScenario for ServicesScenario {
+    type Config = ServicesConfig;
+    const NAME: &'static str = "services";
+    const DESCRIPTION: &'static str = "service and data placement across regions: replicas of microservices (Alibaba v2022 call graphs) and data shards under residency rules";
+    const GYM_ID: &'static str = "planetgym/Services-v0";
+    const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::services::METRICS;
+    const REPORT: ReportExtra = ReportExtra::None;
+    const EPISODES: EpisodeBudget = EpisodeBudget {
+        pilot: 20,
+        max: 200,
+    };
+
+    fn holdout(_dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
+        Err("the public microservices sample has no held-out call graphs")
+    }
+
+    fn build(config: ServicesConfig) -> Result<Self, EnvError> {
+        Self::new(config)
+    }
+
+    fn baselines(&self, config: &ServicesConfig) -> Vec<ContenderFactory<Self>> {
+        baselines(config)
+    }
+
+    fn heading(&self, config: &ServicesConfig) -> String {
+        let w = self.world();
+        let shards = w.stateful.iter().filter(|&&s| s).count();
+        let rules: Vec<String> = config
+            .residency
+            .rules
+            .iter()
+            .map(|r| format!("{} {}%", r.jurisdiction, 100.0 * r.share))
+            .collect();
+        format!(
+            "scenario services: {} services ({shards} with a data shard; residency: {}), {} request types, {} regions, {} rps, {} serving hours",
+            w.catalog.services.len(),
+            if rules.is_empty() {
+                "none".into()
+            } else {
+                rules.join(", ")
+            },
+            w.catalog.request_types.len(),
+            w.regions(),
+            config.demand.global_rate_rps,
+            config.serving_hours
+        )
+    }
+
+    /// One replica and a move on per service.
+    fn steps_per_episode(&self, _config: &ServicesConfig) -> usize {
+        2 * self.world().order.len()
+    }
+
+    fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
+        Err("a placement step's reward depends on the whole placement, not one record")
+    }
+}
