@@ -369,9 +369,18 @@ fn capacity_baselines_and_forecast_accuracy() {
     );
     let oracle_gap = out
         .lines()
-        .find(|l| l.starts_with("oracle-dp") && l.trim_end().ends_with('%'))
+        .find(|l| l.starts_with("oracle-dp") && l.trim_end().ends_with(']'))
         .unwrap();
-    assert!(oracle_gap.trim_end().ends_with("0.0%"), "{oracle_gap}");
+    assert!(
+        oracle_gap.contains(" 0.0% ") && oracle_gap.ends_with("0.00% [0.00, 0.00]"),
+        "{oracle_gap}"
+    );
+    // The mean-demand oracle is the bound for causal policies: above perfect foresight.
+    let mean_gap = out
+        .lines()
+        .find(|l| l.starts_with("oracle-mean-dp") && l.trim_end().ends_with(']'))
+        .unwrap();
+    assert!(!mean_gap.contains(" 0.0% "), "{mean_gap}");
 
     let plot = dir.path().join("f.png");
     let (ok, out, err) = planetgym(&[

@@ -4,7 +4,8 @@
 
 use planetgym_env::capacity::series;
 use planetgym_env::input;
-use planetgym_env::traces::{openb, swf};
+use planetgym_env::services::catalog::Catalog;
+use planetgym_env::traces::{callgraph, openb, swf};
 use std::path::PathBuf;
 
 /// What targets share: a scratch directory for loaders that read files.
@@ -67,6 +68,16 @@ pub const ENV_TARGETS: &[Target] = &[
             openb::read_pods(reader, "pods.csv")
                 .map(drop)
                 .map_err(|e| e.chain())
+        },
+    },
+    Target {
+        name: "callgraph",
+        about: "microservice call graphs (Alibaba v2022 CSV), rebuilt into request types",
+        run: |_, data| {
+            let reader = bounded(data);
+            let graphs = callgraph::read(reader, "calls.csv").map_err(|e| e.chain())?;
+            Catalog::from_call_graphs(&graphs);
+            Ok(())
         },
     },
     Target {

@@ -10,6 +10,7 @@ SMALL = {
     "batch": {"window_jobs": 48, "visible_jobs": 16},
     "placement": {"nodes": "builtin:openb", "mode": "replay", "replay_pods": 60},
     "capacity": {"episode_periods": 24},
+    "services": {"request_types": 20, "serving_hours": 4},
 }
 
 
