@@ -83,9 +83,7 @@ pub const METRICS: [Metric; 11] = [
         name: "p95_latency_ms",
         unit: "ms",
         better: Better::Lower,
-        step: "request-weighted mean over hours of each hour's 95th percentile latency (at the \
-               end only: NaN while placing, where sorting every request's latency each step \
-               would cost more than the rest of the step)",
+        step: "request-weighted mean over hours of each hour's 95th percentile latency",
     },
     Metric {
         name: "cross_region_gb",
@@ -451,7 +449,7 @@ impl Scenario for ServicesScenario {
         self.cores = Arc::new(vec![cores; regions]);
         self.placement = Arc::new(vec![Vec::new(); self.world.catalog.services.len()]);
         self.position = Some(0);
-        let (cost, served) = self.day_cost(&[(*self.demand_rps).clone()], hours, Percentile::Skip);
+        let (cost, served) = self.day_cost(&[(*self.demand_rps).clone()], hours, Percentile::P95);
         self.cost = cost;
         self.served = Some(served);
         self.update_mask();
@@ -486,7 +484,7 @@ impl Scenario for ServicesScenario {
             self.day_cost(
                 &[(*self.demand_rps).clone()],
                 self.hourly.len() as f64,
-                Percentile::Skip,
+                Percentile::P95,
             )
         };
         self.cost = cost;

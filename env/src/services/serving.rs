@@ -296,22 +296,36 @@ pub fn serve(
     }
 }
 
-/// The `q`-quantile (the smallest value whose cumulative weight reaches q) of (value, weight)
-/// pairs; NaN without weight.
+/// The `q`-quantile (the smallest value whose cumulative weight, in ascending order, reaches
+/// q of the total) of (value, weight) pairs; NaN without weight. Quickselect: expected linear
+/// time, as a step may ask for it over every (request type, user region) pair.
 fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
     let total: f64 = pairs.iter().map(|p| p.1).sum();
-    if total <= 0.0 {
+    if total <= 0.0 || pairs.is_empty() {
         return f64::NAN;
     }
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut seen = 0.0;
-    for &(value, weight) in pairs.iter() {
-        seen += weight;
-        if seen >= q * total {
-            return value;
+    let mut target = q * total;
+    let mut slice = pairs;
+    let mut last = f64::NAN;
+    loop {
+        match slice.len() {
+            0 => return last,
+            1 => return slice[0].0,
+            _ => {}
+        }
+        let mid = slice.len() / 2;
+        slice.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0));
+        let below: f64 = slice[..mid].iter().map(|p| p.1).sum();
+        if below >= target {
+            slice = &mut slice[..mid];
+        } else if below + slice[mid].1 >= target {
+            return slice[mid].0;
+        } else {
+            target -= below + slice[mid].1;
+            last = slice[mid].0;
+            slice = &mut slice[mid + 1..];
         }
     }
-    pairs.last().map_or(f64::NAN, |p| p.0)
 }
 
 #[cfg(test)]
@@ -519,6 +533,27 @@ mod tests {
         let mut pairs = vec![(1000.0, 1.0), (10.0, 90.0), (100.0, 9.0)];
         assert_eq!(weighted_quantile(&mut pairs, 0.95), 100.0);
         assert_eq!(weighted_quantile(&mut pairs, 0.5), 10.0);
+        assert_eq!(weighted_quantile(&mut pairs, 1.0), 1000.0);
         assert!(weighted_quantile(&mut [], 0.95).is_nan());
+        // Against sorting, on many pairs with ties.
+        let mut rng = crate::rng::Rng::new(4);
+        for q in [0.05, 0.5, 0.95, 0.999] {
+            let mut pairs: Vec<(f64, f64)> = (0..2000)
+                .map(|_| ((rng.uniform() * 50.0).floor(), rng.uniform()))
+                .collect();
+            let total: f64 = pairs.iter().map(|p| p.1).sum();
+            let mut sorted = pairs.clone();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut seen = 0.0;
+            let expected = sorted
+                .iter()
+                .find(|p| {
+                    seen += p.1;
+                    seen >= q * total
+                })
+                .map(|p| p.0)
+                .unwrap();
+            assert_eq!(weighted_quantile(&mut pairs, q), expected, "q {q}");
+        }
     }
 }
