@@ -16,11 +16,18 @@
 //!   form: from `nearest-caller`, each service in turn moves to the allowed region minimising
 //!   the call-weighted RTT to its callers and callees (and users, for first calls), under the
 //!   same load cap, until no service moves (at most 20 rounds).
+//! - `local-search`: from the cheapest of the four plans above, first-improvement search on
+//!   the scenario's own cost at the day's mean demand (queueing, compute, storage and egress
+//!   included): for the services carrying the most work, move the primary to, or add a replica
+//!   in, one of the regions nearest its peers, or drop a replica; a move is kept when it lowers
+//!   the cost. At most `LOCAL_SEARCH_EVALUATIONS` placements are costed per episode.
 
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
 use crate::{Contender, Policy, PolicyError};
+use planetgym_env::services::cost::{Placed, day_cost};
+use planetgym_env::services::serving::Percentile;
 use planetgym_env::services::world::ServicesWorld;
 use planetgym_env::services::{ServicesConfig, ServicesObs, ServicesScenario};
 use planetgym_env::{Action, EnvError};
@@ -29,6 +36,10 @@ use planetgym_env::{Action, EnvError};
 const VOLLEY_ROUNDS: usize = 20;
 /// Planned busy cores over a region's cores that `nearest-caller` and `volley` stay under.
 const LOAD_CAP: f64 = 0.8;
+/// Placements `local-search` costs per episode at most (each serves the whole request mix).
+pub const LOCAL_SEARCH_EVALUATIONS: usize = 2_000;
+/// Regions `local-search` tries per service: those nearest its peers.
+const LOCAL_SEARCH_REGIONS: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Planner {
@@ -36,14 +47,16 @@ pub enum Planner {
     ReplicateData,
     NearestCaller,
     Volley,
+    LocalSearch,
 }
 
 impl Planner {
-    pub const ALL: [Planner; 4] = [
+    pub const ALL: [Planner; 5] = [
         Planner::SingleRegion,
         Planner::ReplicateData,
         Planner::NearestCaller,
         Planner::Volley,
+        Planner::LocalSearch,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,12 +65,14 @@ impl Planner {
             Planner::ReplicateData => "replicate-data",
             Planner::NearestCaller => "nearest-caller",
             Planner::Volley => "volley",
+            Planner::LocalSearch => "local-search",
         }
     }
 
     /// Replica regions per service, primary first.
-    pub fn plan(self, obs: &ServicesObs, max_replicas: usize) -> Vec<Vec<usize>> {
+    pub fn plan(self, obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
         let w = &obs.world;
+        let max_replicas = config.max_replicas;
         match self {
             Planner::SingleRegion => hub_plan(obs),
             Planner::ReplicateData => {
@@ -77,6 +92,7 @@ impl Planner {
             }
             Planner::NearestCaller => nearest_caller(obs),
             Planner::Volley => volley(obs),
+            Planner::LocalSearch => local_search(obs, config),
         }
     }
 }
@@ -256,19 +272,107 @@ fn volley(obs: &ServicesObs) -> Vec<Vec<usize>> {
     at.into_iter().map(|r| r.into_iter().collect()).collect()
 }
 
+/// The day's cost of `plan` at the mean demand (infinite for an invalid plan).
+fn mean_day_cost(obs: &ServicesObs, config: &ServicesConfig, plan: &[Vec<usize>]) -> f64 {
+    let placed = Placed {
+        replicas: plan,
+        cores: &obs.cores,
+    };
+    let hours = config.serving_hours as f64;
+    day_cost(
+        &obs.world,
+        config,
+        placed,
+        &[obs.demand_rps.to_vec()],
+        hours,
+        Percentile::Skip,
+    )
+    .map_or(f64::INFINITY, |(cost, _)| cost.total())
+}
+
+fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
+    let w = &obs.world;
+    let cost_of = |plan: &[Vec<usize>]| mean_day_cost(obs, config, plan);
+    let starts = [
+        Planner::SingleRegion,
+        Planner::ReplicateData,
+        Planner::NearestCaller,
+        Planner::Volley,
+    ];
+    let (mut best, mut plan) = starts
+        .iter()
+        .map(|p| {
+            let plan = p.plan(obs, config);
+            (cost_of(&plan), plan)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or_else(|| unreachable!("four starting plans"));
+    let mut evaluations = starts.len();
+    // The services carrying the most work first (entry services weigh their users' share).
+    let mut services: Vec<usize> = (0..w.catalog.services.len()).collect();
+    let weight = |s: usize| w.catalog.services[s].work_ms_per_request + w.entry_share[s];
+    services.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
+    let users = user_rtt(obs);
+    let mut improved = true;
+    while improved && evaluations < LOCAL_SEARCH_EVALUATIONS {
+        improved = false;
+        for &s in &services {
+            if evaluations >= LOCAL_SEARCH_EVALUATIONS {
+                break;
+            }
+            let at: Vec<Option<usize>> = plan.iter().map(|r| r.first().copied()).collect();
+            let mut near: Vec<usize> = (0..w.regions()).filter(|&r| w.allows(s, r)).collect();
+            near.sort_by(|&a, &b| {
+                peer_cost(w, &users, &at, s, a, true)
+                    .total_cmp(&peer_cost(w, &users, &at, s, b, true))
+                    .then(a.cmp(&b))
+            });
+            near.truncate(LOCAL_SEARCH_REGIONS);
+            let mut candidates: Vec<Vec<usize>> = Vec::new();
+            for &r in near.iter().filter(|r| !plan[s].contains(r)) {
+                let mut moved = plan[s].clone();
+                moved[0] = r;
+                candidates.push(moved);
+                if plan[s].len() < config.max_replicas {
+                    let mut added = plan[s].clone();
+                    added.push(r);
+                    candidates.push(added);
+                }
+            }
+            for k in 1..plan[s].len() {
+                let mut dropped = plan[s].clone();
+                dropped.remove(k);
+                candidates.push(dropped);
+            }
+            for candidate in candidates {
+                let previous = std::mem::replace(&mut plan[s], candidate);
+                let cost = cost_of(&plan);
+                evaluations += 1;
+                if cost < best - 1e-9 {
+                    best = cost;
+                    improved = true;
+                } else {
+                    plan[s] = previous;
+                }
+            }
+        }
+    }
+    plan
+}
+
 /// A planner's placement, planned when an episode starts and played one replica per step.
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub planner: Planner,
-    pub max_replicas: usize,
+    pub config: ServicesConfig,
     plan: Vec<Vec<usize>>,
 }
 
 impl Planned {
-    pub fn new(planner: Planner, max_replicas: usize) -> Self {
+    pub fn new(planner: Planner, config: ServicesConfig) -> Self {
         Self {
             planner,
-            max_replicas,
+            config,
             plan: Vec::new(),
         }
     }
@@ -286,7 +390,7 @@ impl Policy<ServicesScenario> for Planned {
     fn act(&mut self, obs: &ServicesObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         let fresh = obs.position == 0 && obs.replicas.is_empty();
         if self.plan.is_empty() || fresh {
-            self.plan = self.planner.plan(obs, self.max_replicas);
+            self.plan = self.planner.plan(obs, &self.config);
         }
         let service = obs.service().ok_or_else(|| PolicyError::Invalid {
             policy: self.name(),
@@ -298,7 +402,7 @@ impl Policy<ServicesScenario> for Planned {
             .get(service)
             .and_then(|at| at.iter().find(|r| !obs.replicas.contains(r)).copied());
         let choice = match next {
-            Some(r) if obs.replicas.len() < self.max_replicas => r,
+            Some(r) if obs.replicas.len() < self.config.max_replicas => r,
             _ => move_on,
         };
         if mask.is_some_and(|m| !m.get(choice).copied().unwrap_or(false)) {
@@ -315,8 +419,8 @@ pub fn baselines(config: &ServicesConfig) -> Vec<ContenderFactory<ServicesScenar
     Planner::ALL
         .into_iter()
         .map(|planner| {
-            let max = config.max_replicas;
-            Box::new(move || Contender::Fair(Box::new(Planned::new(planner, max))))
+            let config = config.clone();
+            Box::new(move || Contender::Fair(Box::new(Planned::new(planner, config.clone()))))
                 as ContenderFactory<ServicesScenario>
         })
         .collect()

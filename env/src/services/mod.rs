@@ -16,6 +16,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod cost;
 pub mod residency;
 mod scene;
 pub mod serving;
@@ -33,7 +34,8 @@ use crate::scenario::{
 use crate::spaces::{Action, Space};
 use crate::world::demand::DemandModel;
 use crate::world::diurnal::DiurnalProfile;
-use serving::{Percentile, Placement, Served, Writes, serve};
+use cost::{DayCost, Placed};
+use serving::{Percentile, Served};
 use std::sync::Arc;
 use world::ServicesWorld;
 
@@ -134,18 +136,6 @@ impl ServicesObs {
     /// The service being placed (None at the end).
     pub fn service(&self) -> Option<usize> {
         self.world.order.get(self.position).copied()
-    }
-}
-
-/// A day's cost and metrics, in `METRICS` order.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-struct DayCost {
-    values: [f64; 11],
-}
-
-impl DayCost {
-    fn total(&self) -> f64 {
-        self.values[0]
     }
 }
 
@@ -250,14 +240,6 @@ impl ServicesScenario {
         &self.world
     }
 
-    fn writes(&self) -> Writes<'_> {
-        Writes {
-            stateful: &self.world.stateful,
-            fraction: self.config.data.write_fraction,
-            quorum: self.config.data.write_quorum,
-        }
-    }
-
     /// Serves `snapshots` (requests/s per region, `hours` each) with the placement so far.
     fn day_cost(
         &self,
@@ -265,67 +247,19 @@ impl ServicesScenario {
         hours: f64,
         percentile: Percentile,
     ) -> (DayCost, Served) {
-        let c = &self.config;
-        let w = &self.world;
-        let placement = Placement::partial(&self.placement, w.regions())
-            .unwrap_or_else(|_| unreachable!("the mask only allows existing, free regions"));
-        let replicas: usize = self.placement.iter().map(Vec::len).sum();
-        let stored_gb: f64 = self
-            .placement
-            .iter()
-            .zip(&w.shard_gb)
-            .map(|(at, gb)| at.len() as f64 * gb)
-            .sum();
-        let mut v = [0.0; 11];
-        let mut last = None;
-        let (mut requests, mut p95_weighted) = (0.0, 0.0);
-        for rps in snapshots {
-            let served = serve(
-                &w.geo,
-                &w.catalog,
-                placement,
-                self.writes(),
-                rps,
-                &self.cores,
-                percentile,
-            );
-            let n = rps.iter().sum::<f64>() * 3600.0 * hours;
-            let seconds = 3600.0 * hours;
-            let busy: f64 = served.busy_cores.iter().sum();
-            let billed =
-                busy * c.calls.core_headroom + replicas as f64 * c.calls.min_cores_per_replica;
-            let gb = served.cross_region_calls_per_s * seconds * c.calls.kb_per_call / 1e6;
-            v[1] += n * served.mean_latency_ms / 1000.0 * c.reward.latency_usd_per_request_s;
-            v[2] += billed * hours * c.regions.core_hour_usd;
-            v[3] += stored_gb * c.regions.storage_gb_month_usd * hours / 730.0;
-            v[4] += gb * c.regions.egress_gb_usd;
-            v[5] += n * served.mean_latency_ms;
-            p95_weighted += n * served.p95_latency_ms;
-            v[7] += gb;
-            let peak = served
-                .busy_cores
-                .iter()
-                .zip(self.cores.iter())
-                .map(|(b, c)| if *c > 0.0 { b / c } else { 0.0 })
-                .fold(0.0, f64::max);
-            v[8] = v[8].max(peak);
-            requests += n;
-            last = Some(served);
-        }
-        v[0] = v[1] + v[2] + v[3] + v[4];
-        if requests > 0.0 {
-            v[5] /= requests;
-            v[6] = p95_weighted / requests;
-        }
-        v[9] = replicas as f64;
-        v[10] = self
-            .placement
-            .iter()
-            .enumerate()
-            .map(|(s, at)| at.iter().filter(|&&r| !w.allows(s, r)).count() as f64)
-            .sum();
-        let served = last.unwrap_or_else(|| unreachable!("serving_hours >= 1 (validated)"));
-        (DayCost { values: v }, served)
+        let placed = Placed {
+            replicas: &self.placement,
+            cores: &self.cores,
+        };
+        cost::day_cost(
+            &self.world,
+            &self.config,
+            placed,
+            snapshots,
+            hours,
+            percentile,
+        )
+        .unwrap_or_else(|e| unreachable!("the mask keeps the placement valid: {e}"))
     }
 
     fn update_mask(&mut self) {

@@ -1,0 +1,81 @@
+//! Service-placement baselines: full episodes within residency, and local search never worse
+//! than the plan it starts from.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use planetgym_agents::classic::services::{Planner, baselines};
+use planetgym_agents::evaluate::evaluate;
+use planetgym_env::services::cost::{Placed, day_cost};
+use planetgym_env::services::serving::Percentile;
+use planetgym_env::{Scenario, ScenarioConfig, ServicesConfig, ServicesScenario};
+
+fn small() -> (ServicesConfig, ServicesScenario) {
+    let config = ServicesConfig::from_toml("request_types = 40\nserving_hours = 4", "t").unwrap();
+    (config.clone(), ServicesScenario::new(config).unwrap())
+}
+
+#[test]
+fn every_baseline_places_every_service_within_residency() {
+    let (config, env) = small();
+    let names = env.metric_names();
+    let metric =
+        |values: &[f64], name: &str| values[names.iter().position(|n| *n == name).unwrap()];
+    let services = env.world().order.len() as f64;
+    let results = evaluate(&env, &baselines(&config), 2, 5, false, &|| {}).unwrap();
+    assert_eq!(results.len(), 2 * Planner::ALL.len());
+    for r in &results {
+        assert_eq!(
+            metric(&r.metrics, "residency_violations"),
+            0.0,
+            "{}",
+            r.policy
+        );
+        assert!(metric(&r.metrics, "replicas") >= services, "{}", r.policy);
+        assert!(r.reward.is_finite());
+    }
+    // Shards are replicated by replicate-data only.
+    let replicas = |policy: &str| {
+        let r = results.iter().find(|r| r.policy == policy).unwrap();
+        metric(&r.metrics, "replicas")
+    };
+    assert_eq!(replicas("single-region"), services);
+    assert!(replicas("replicate-data") > services);
+}
+
+#[test]
+fn local_search_is_never_worse_than_any_plan_it_starts_from() {
+    let (config, mut env) = small();
+    let obs = env.reset(11);
+    let cost = |plan: &[Vec<usize>]| {
+        let placed = Placed {
+            replicas: plan,
+            cores: &obs.cores,
+        };
+        let snapshot = [obs.demand_rps.to_vec()];
+        day_cost(
+            &obs.world,
+            &config,
+            placed,
+            &snapshot,
+            4.0,
+            Percentile::Skip,
+        )
+        .unwrap()
+        .0
+        .total()
+    };
+    let searched = cost(&Planner::LocalSearch.plan(&obs, &config));
+    for planner in [
+        Planner::SingleRegion,
+        Planner::ReplicateData,
+        Planner::NearestCaller,
+        Planner::Volley,
+    ] {
+        let start = cost(&planner.plan(&obs, &config));
+        assert!(
+            searched <= start + 1e-9,
+            "{}: {start} < {searched}",
+            planner.name()
+        );
+    }
+}
