@@ -189,6 +189,12 @@ fn committed_experiment_configs_load() {
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             seen += 1;
         }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("services") {
+            let config = planetgym_env::ServicesConfig::from_file(&path).unwrap();
+            planetgym_env::ServicesScenario::new(config)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
     }
     assert!(
         seen >= 2,
