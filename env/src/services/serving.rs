@@ -69,10 +69,6 @@ impl<'a> Placement<'a> {
         Ok(Self { replicas })
     }
 
-    pub fn replicas(&self) -> &'a [Vec<usize>] {
-        self.replicas
-    }
-
     /// The replica of `service` nearest to `from` (`from` itself when it is not placed).
     fn nearest(&self, geo: &Geography, service: usize, from: usize) -> usize {
         let mut best = (f64::INFINITY, from);
