@@ -109,8 +109,9 @@ impl Policy<CapacityScenario> for ForecastHeadroom {
 }
 
 /// Exact dynamic programme for one site: states are (capacity, in-flight units per arrival
-/// slot), the horizon is the episode, the demand is the true one. Returns the optimal cost from
-/// each state at each period as a table and the policy.
+/// slot), the horizon is the episode, the demand known exactly (`solve`) or in expectation
+/// (`solve_expected`). Keeps the optimal policy per period and state, and the optimal cost
+/// from each state at the first period.
 #[derive(Debug, Clone)]
 pub struct CapacityDp {
     max_units: i64,
@@ -370,7 +371,8 @@ pub fn lognormal_excess(mean: f64, sigma: f64, units: f64) -> f64 {
         return (mean - units).max(0.0);
     }
     let d1 = ((mean / units).ln() + 0.5 * sigma * sigma) / sigma;
-    mean * normal_cdf(d1) - units * normal_cdf(d1 - sigma)
+    // Rounding in the far tails could leave a tiny negative.
+    (mean * normal_cdf(d1) - units * normal_cdf(d1 - sigma)).max(0.0)
 }
 
 /// The standard normal CDF, through erfc's Chebyshev fit (Numerical Recipes' erfcc, relative

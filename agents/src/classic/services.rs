@@ -1,7 +1,8 @@
 //! Service-placement baselines. Each plans the whole placement when an episode starts (from
 //! the fixed world, the day's mean demand per region and the residency rules), then plays the
-//! plan one replica per step. All respect residency; the first two ignore region capacity (the
-//! scenario's queueing prices it), the last two keep each region's planned load under a cap.
+//! plan one replica per step. All respect residency. `single-region` and `replicate-data`
+//! ignore region capacity (the scenario's queueing prices it); `nearest-caller` and `volley`
+//! keep each region's planned load under a cap; `local-search` costs whole placements.
 //!
 //! - `single-region`: every service in the region of highest demand (a shard whose
 //!   jurisdiction excludes it: in the allowed region nearest to it).
@@ -106,10 +107,6 @@ fn best_allowed(world: &ServicesWorld, service: usize, score: impl Fn(usize) -> 
         .map_or(0, |(_, r)| r)
 }
 
-fn rtt(world: &ServicesWorld, a: usize, b: usize) -> f64 {
-    if a == b { 0.0 } else { world.geo.rtt_ms(a, b) }
-}
-
 fn hub_plan(obs: &ServicesObs) -> Vec<Vec<usize>> {
     let w = &obs.world;
     let hub = (0..w.regions())
@@ -120,20 +117,7 @@ fn hub_plan(obs: &ServicesObs) -> Vec<Vec<usize>> {
         })
         .unwrap_or(0);
     (0..w.catalog.services.len())
-        .map(|s| vec![best_allowed(w, s, |r| rtt(w, hub, r))])
-        .collect()
-}
-
-/// Per region, the demand-weighted RTT from users (per request).
-fn user_rtt(obs: &ServicesObs) -> Vec<f64> {
-    let w = &obs.world;
-    let total: f64 = obs.demand_rps.iter().sum::<f64>().max(1e-12);
-    (0..w.regions())
-        .map(|r| {
-            (0..w.regions())
-                .map(|u| obs.demand_rps[u] / total * rtt(w, u, r))
-                .sum()
-        })
+        .map(|s| vec![best_allowed(w, s, |r| w.hop_ms(hub, r))])
         .collect()
 }
 
@@ -150,13 +134,13 @@ fn peer_cost(
     let mut cost = w.entry_share[service] * users[region];
     for &(caller, rate) in &w.callers[service] {
         if let Some(c) = at[caller] {
-            cost += rate * rtt(w, c, region);
+            cost += rate * w.hop_ms(c, region);
         }
     }
     if callees {
         for &(callee, rate) in &w.callees[service] {
             if let Some(c) = at[callee] {
-                cost += rate * rtt(w, region, c);
+                cost += rate * w.hop_ms(region, c);
             }
         }
     }
@@ -240,7 +224,7 @@ fn nearest_caller_regions(
 }
 
 fn nearest_caller(obs: &ServicesObs) -> Vec<Vec<usize>> {
-    let users = user_rtt(obs);
+    let users = obs.world.user_rtt_ms(&obs.demand_rps);
     nearest_caller_regions(obs, &users, &mut Loads::new(obs))
         .into_iter()
         .map(|r| r.into_iter().collect())
@@ -249,7 +233,7 @@ fn nearest_caller(obs: &ServicesObs) -> Vec<Vec<usize>> {
 
 fn volley(obs: &ServicesObs) -> Vec<Vec<usize>> {
     let w = &obs.world;
-    let users = user_rtt(obs);
+    let users = obs.world.user_rtt_ms(&obs.demand_rps);
     let mut loads = Loads::new(obs);
     let mut at = nearest_caller_regions(obs, &users, &mut loads);
     for _ in 0..VOLLEY_ROUNDS {
@@ -312,7 +296,7 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
     let mut services: Vec<usize> = (0..w.catalog.services.len()).collect();
     let weight = |s: usize| w.catalog.services[s].work_ms_per_request + w.entry_share[s];
     services.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
-    let users = user_rtt(obs);
+    let users = obs.world.user_rtt_ms(&obs.demand_rps);
     let mut improved = true;
     while improved && evaluations < LOCAL_SEARCH_EVALUATIONS {
         improved = false;
@@ -345,6 +329,9 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
                 candidates.push(dropped);
             }
             for candidate in candidates {
+                if evaluations >= LOCAL_SEARCH_EVALUATIONS {
+                    break;
+                }
                 let previous = std::mem::replace(&mut plan[s], candidate);
                 let cost = cost_of(&plan);
                 evaluations += 1;
@@ -474,7 +461,8 @@ impl RegisteredScenario for ServicesScenario {
         )
     }
 
-    /// One replica and a move on per service.
+    /// Typical: one replica and a move on per service (more with more replicas); it sizes
+    /// progress bars.
     fn steps_per_episode(&self, _config: &ServicesConfig) -> usize {
         2 * self.world().order.len()
     }

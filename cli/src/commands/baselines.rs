@@ -533,23 +533,26 @@ fn write_curves<S: Scenario>(
     Ok(())
 }
 
-/// Each policy's mean cost and its gap to the oracle's (same episodes).
 /// Each policy's cost above the first oracle's: of the mean costs, and per episode (the mean
 /// over episodes of (cost - oracle's cost) / oracle's cost on the same episode, runs averaged
-/// within an episode) with its 95 % t interval.
+/// within an episode; episodes where the oracle has no positive cost are left out) with its
+/// 95 % t interval.
 fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
     let Some(oracle) = results.iter().find(|r| r.oracle).map(|r| r.policy.clone()) else {
         return Ok(());
     };
+    // The mean cost of policy `p` (on one episode, or all); None without rows.
     let cost_of = |p: &str, episode: Option<usize>| {
         let costs: Vec<f64> = results
             .iter()
             .filter(|r| r.policy == p && episode.is_none_or(|e| r.episode == e))
             .map(|r| -r.reward)
             .collect();
-        costs.iter().sum::<f64>() / costs.len().max(1) as f64
+        (!costs.is_empty()).then(|| costs.iter().sum::<f64>() / costs.len() as f64)
     };
-    let best = cost_of(&oracle, None);
+    let Some(best) = cost_of(&oracle, None) else {
+        return Ok(());
+    };
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -571,13 +574,13 @@ fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
         episodes.dedup();
         let gaps: Vec<f64> = episodes
             .iter()
-            .map(|&e| {
-                let reference = cost_of(&oracle, Some(e));
-                100.0 * (cost_of(&r.policy, Some(e)) - reference) / reference
+            .filter_map(|&e| {
+                let reference = cost_of(&oracle, Some(e)).filter(|c| *c > 0.0)?;
+                Some(100.0 * (cost_of(&r.policy, Some(e))? - reference) / reference)
             })
             .collect();
         let (mean, half) = mean_ci95(&gaps);
-        let cost = cost_of(&r.policy, None);
+        let cost = cost_of(&r.policy, None).unwrap_or(f64::NAN);
         writeln!(
             out,
             "{:<55} {:>12.1} {:>7.1}% {:>28}",

@@ -210,7 +210,7 @@ mod tests {
                 leaves,
                 c.dependencies.len()
             ),
-            (568, 767, 342, 818)
+            (569, 768, 342, 819)
         );
         // The most frequent type is 5 % of requests; 80 % of requests need hundreds of types.
         assert!((0.05..0.06).contains(&c.request_types[0].share));

@@ -187,7 +187,7 @@ impl ScenarioConfig for ServicesConfig {
             d.write_quorum as u64,
             0,
             15,
-            "copies beyond the primary, below max_replicas",
+            "synchronous copies beyond the primary; fewer when a shard has fewer replicas",
         )?;
         let mut total = 0.0;
         for (k, rule) in self.residency.rules.iter().enumerate() {

@@ -5,7 +5,8 @@ use super::config::ServicesConfig;
 use super::serving::{Percentile, Placement, Served, Writes, serve};
 use super::world::ServicesWorld;
 
-/// A day's cost and metrics, in `METRICS` order (`values[0]` is the total cost).
+/// A day's cost and metrics, in `METRICS` order (`values[0]` is the total cost; the p95,
+/// `values[6]`, is NaN when `Percentile::Skip` was asked for).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DayCost {
     pub values: [f64; 11],

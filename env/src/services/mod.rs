@@ -457,13 +457,8 @@ impl Scenario for ServicesScenario {
         for (o, v) in out.iter_mut().zip(global) {
             *o = v as f32;
         }
-        let rtt = |a: usize, b: usize| {
-            if a == b {
-                0.0
-            } else {
-                w.geo.rtt_ms(a, b) / 100.0
-            }
-        };
+        let rtt = |a: usize, b: usize| w.hop_ms(a, b) / 100.0;
+        let user_rtt = w.user_rtt_ms(&obs.demand_rps);
         let nearest = |target: usize, from: usize| {
             obs.placement[target]
                 .iter()
@@ -484,16 +479,13 @@ impl Scenario for ServicesScenario {
         let features = REGION_FEATURES.len();
         let rows = &mut out[g..g + (regions + 1) * features];
         for r in 0..regions {
-            let user_rtt: f64 = (0..regions)
-                .map(|u| obs.demand_rps[u] / total_rps * rtt(u, r))
-                .sum();
             let row = [
                 obs.demand_rps[r] / total_rps,
                 f64::from(u8::from(obs.replicas.contains(&r))),
                 f64::from(u8::from(w.allows(service, r))),
                 affinity(&w.callers[service], r),
                 affinity(&w.callees[service], r),
-                user_rtt * w.entry_share[service],
+                user_rtt[r] / 100.0 * w.entry_share[service],
                 if obs.replicas.is_empty() {
                     0.0
                 } else {

@@ -74,14 +74,6 @@ impl Jurisdiction {
             .then(|| Self::Country(name.to_string()))
     }
 
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Anywhere => "anywhere",
-            Self::Eu => "EU",
-            Self::Country(c) => c,
-        }
-    }
-
     pub fn allows(&self, region: &Region) -> bool {
         match self {
             Self::Anywhere => true,

@@ -22,7 +22,8 @@ pub struct Placement<'a> {
 }
 
 /// How data shards are written: which services own one, the share of their calls that write,
-/// and how many other replicas a write waits for.
+/// and how many other replicas a write waits for. Stateful services must be leaves (they call
+/// no other service): a call's children are routed from its read replica.
 #[derive(Debug, Clone, Copy)]
 pub struct Writes<'a> {
     pub stateful: &'a [bool],
@@ -38,13 +39,14 @@ pub struct Served {
     pub p95_latency_ms: f64,
     /// Busy cores per region (work in core-seconds per second).
     pub busy_cores: Vec<f64>,
-    /// Calls per second that cross regions (user calls and write copies included).
+    /// Calls per second that cross regions (user calls and every write copy included).
     pub cross_region_calls_per_s: f64,
 }
 
 impl<'a> Placement<'a> {
     /// A placement of every service: each has a replica, every replica a region below
     /// `regions`, no region twice.
+    #[cfg(test)]
     pub fn complete(replicas: &'a [Vec<usize>], regions: usize) -> Result<Self, String> {
         if let Some(service) = replicas.iter().position(Vec::is_empty) {
             return Err(format!("service {service} has no replica"));
@@ -83,7 +85,8 @@ impl<'a> Placement<'a> {
 
     /// Round trip from the primary of `service` to the `quorum`-th nearest other replica (all
     /// of them when there are fewer): how long a write waits for its synchronous copies; and
-    /// how many of those copies cross regions.
+    /// how many copies a write sends to other regions (every other replica receives it, the
+    /// ones beyond the quorum asynchronously).
     fn write_sync(&self, geo: &Geography, service: usize, quorum: usize) -> (f64, usize) {
         let at = &self.replicas[service];
         let Some((&primary, others)) = at.split_first() else {
@@ -91,13 +94,13 @@ impl<'a> Placement<'a> {
         };
         let mut rtts: Vec<f64> = others.iter().map(|&r| geo.rtt_ms(primary, r)).collect();
         rtts.sort_by(f64::total_cmp);
-        let copies = quorum.min(rtts.len());
-        (copies.checked_sub(1).map_or(0.0, |k| rtts[k]), copies)
+        let waited = quorum.min(rtts.len());
+        (waited.checked_sub(1).map_or(0.0, |k| rtts[k]), others.len())
     }
 }
 
-/// Whether [`serve`] also finds the 95th percentile of latency (it sorts every
-/// (request type, user region) pair; the mean needs no sort).
+/// Whether [`serve`] also finds the 95th percentile of latency (a weighted quickselect over
+/// every (request type, user region) pair; the mean needs none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Percentile {
     Skip,
@@ -118,7 +121,7 @@ struct Group {
 /// request types by their shares) with `cores[r]` cores in each region. The placement has a
 /// replica list for every service of the catalog, in `geo`'s regions. A shard's call is an
 /// expectation over reads (nearest replica) and writes (primary, then the synchronous copies).
-/// Without `Percentile::P95`, `p95_latency_ms` is NaN.
+/// Without `Percentile::P95`, `p95_latency_ms` is NaN; without demand, latencies are 0.
 pub fn serve(
     geo: &Geography,
     catalog: &Catalog,
@@ -182,24 +185,28 @@ pub fn serve(
     let mut groups: Vec<Vec<Group>> = Vec::with_capacity(catalog.request_types.len());
     let mut roots: Vec<usize> = Vec::with_capacity(catalog.request_types.len() * users.len());
     let mut routes: Vec<usize> = Vec::new();
+    // Per type, the group of each region of a first call (usize::MAX: none yet).
+    let mut group_of = vec![usize::MAX; regions];
     for t in &catalog.request_types {
         let root = &t.calls[0];
         let mut mine: Vec<Group> = Vec::new();
         for &(user, rate) in &users {
             let rate = rate * t.share;
             let read = placement.nearest(geo, root.service, user);
-            roots.push(read);
             cross += place_call(&mut busy, root.service, user, read, rate, root.own_ms);
-            match mine.iter_mut().find(|g| g.root == read) {
-                Some(g) => g.rate += rate,
-                None => mine.push(Group {
+            if group_of[read] == usize::MAX {
+                group_of[read] = mine.len();
+                mine.push(Group {
                     root: read,
-                    rate,
+                    rate: 0.0,
                     offset: 0,
-                }),
+                });
             }
+            mine[group_of[read]].rate += rate;
+            roots.push(group_of[read]);
         }
         for g in &mut mine {
+            group_of[g.root] = usize::MAX;
             g.offset = routes.len();
             routes.push(g.root);
             for call in &t.calls[1..] {
@@ -256,17 +263,14 @@ pub fn serve(
             })
             .collect();
         for &(user, rate) in &users {
-            let Some(&root) = root_of.next() else { break };
-            let Some(k) = mine.iter().position(|g| g.root == root) else {
-                continue;
+            let Some(&k) = root_of.next() else { break };
+            let root = mine[k].root;
+            // The user's leg, paid even inside its region (the matrix's diagonal).
+            let leg = match write_of(t.calls[0].service) {
+                Some(primary) => (1.0 - w) * geo.rtt_ms(user, root) + w * geo.rtt_ms(user, primary),
+                None => geo.rtt_ms(user, root),
             };
-            // The user's own round trip is paid even inside its region.
-            let user_rtt = if root == user {
-                geo.rtt_ms(user, user)
-            } else {
-                0.0
-            };
-            let latency = user_rtt + network_time(t.calls[0].service, user, root) + below[k];
+            let latency = leg + below[k];
             let weight = rate * t.share;
             weighted += latency * weight;
             total += weight;
@@ -275,13 +279,11 @@ pub fn serve(
             }
         }
     }
-    let mean = if total > 0.0 {
-        weighted / total
-    } else {
-        f64::NAN
-    };
+    // No demand, no waiting.
+    let mean = if total > 0.0 { weighted / total } else { 0.0 };
     let p95 = match percentile {
-        Percentile::P95 => weighted_quantile(&mut latencies, 0.95),
+        Percentile::P95 if total > 0.0 => weighted_quantile(&mut latencies, 0.95),
+        Percentile::P95 => 0.0,
         Percentile::Skip => f64::NAN,
     };
     Served {
@@ -435,7 +437,8 @@ mod tests {
         let rtt = |a, b| geo.rtt_ms(a, b);
         let quorum1 = rtt(west, east).min(rtt(west, europe));
         let quorum2 = rtt(west, east).max(rtt(west, europe));
-        for (quorum, sync, copies) in [(1, quorum1, 1.0), (2, quorum2, 2.0), (5, quorum2, 2.0)] {
+        // Every write reaches both other replicas; it waits for the quorum only.
+        for (quorum, sync, copies) in [(1, quorum1, 2.0), (2, quorum2, 2.0), (5, quorum2, 2.0)] {
             let all = serve(
                 &geo,
                 &catalog,
@@ -464,6 +467,53 @@ mod tests {
         );
         let expected = 2.0 + 16.0 + 0.1 * (rtt(east, west) + quorum1);
         assert!((mixed.mean_latency_ms - expected).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_shard_called_by_users_splits_their_leg_between_its_replicas() {
+        let geo = Geography::azure(Season::Jan, 2.0).unwrap();
+        let n = geo.regions.len();
+        let (east, west) = (
+            geo.index_of("eastus").unwrap(),
+            geo.index_of("westus2").unwrap(),
+        );
+        let csv = "timestamp,traceid,rpcid,um,dm,rt\n1,T1,0,USER,S,5\n";
+        let catalog =
+            Catalog::from_call_graphs(&callgraph::read(csv.as_bytes(), "calls.csv").unwrap());
+        let replicas = [vec![west, east]];
+        let placement = Placement::complete(&replicas, n).unwrap();
+        let writes = Writes {
+            stateful: &[true],
+            fraction: 0.5,
+            quorum: 1,
+        };
+        let mut demand = vec![0.0; n];
+        demand[east] = 1.0;
+        let cores = vec![1e9; n];
+        let served = serve(
+            &geo,
+            &catalog,
+            placement,
+            writes,
+            &demand,
+            &cores,
+            Percentile::P95,
+        );
+        // Reads stay in the east (2 ms inside it); writes go west and wait for the east copy.
+        let rtt = geo.rtt_ms(east, west);
+        let expected = 0.5 * 2.0 + 0.5 * rtt + 5.0 + 0.5 * geo.rtt_ms(west, east);
+        assert!((served.mean_latency_ms - expected).abs() < 1e-6);
+        // No demand: no waiting, and no NaN.
+        let idle = serve(
+            &geo,
+            &catalog,
+            placement,
+            writes,
+            &vec![0.0; n],
+            &cores,
+            Percentile::P95,
+        );
+        assert_eq!((idle.mean_latency_ms, idle.p95_latency_ms), (0.0, 0.0));
     }
 
     #[test]

@@ -109,6 +109,30 @@ impl ServicesWorld {
         self.geo.regions.len()
     }
 
+    /// RTT (ms) of a call from region `a` to region `b`: 0 inside a region (the trace's own
+    /// times include the datacenter network).
+    pub fn hop_ms(&self, a: usize, b: usize) -> f64 {
+        if a == b { 0.0 } else { self.geo.rtt_ms(a, b) }
+    }
+
+    /// Per region, the RTT (ms) of a call from the users to it, weighted by `demand` (any unit,
+    /// per user region); 0 without demand.
+    pub fn user_rtt_ms(&self, demand: &[f64]) -> Vec<f64> {
+        let total: f64 = demand.iter().sum();
+        if total <= 0.0 {
+            return vec![0.0; self.regions()];
+        }
+        (0..self.regions())
+            .map(|r| {
+                demand
+                    .iter()
+                    .enumerate()
+                    .map(|(u, d)| d / total * self.hop_ms(u, r))
+                    .sum()
+            })
+            .collect()
+    }
+
     /// Whether `service` may have a replica in `region`.
     pub fn allows(&self, service: usize, region: usize) -> bool {
         self.jurisdiction[service].allows(&self.geo.regions[region])
@@ -171,7 +195,7 @@ mod tests {
     #[test]
     fn the_default_world_places_callers_first_and_owns_shards_by_rule() {
         let world = ServicesWorld::build(&ServicesConfig::default()).unwrap();
-        assert_eq!((world.regions(), world.catalog.services.len()), (54, 767));
+        assert_eq!((world.regions(), world.catalog.services.len()), (54, 768));
         let entry_total: f64 = world.entry_share.iter().sum();
         assert!((entry_total - 1.0).abs() < 1e-9);
         // Services nearer the users come first, and every service once.
@@ -179,7 +203,7 @@ mod tests {
         assert!(depths.windows(2).all(|w| w[0] <= w[1]));
         let mut seen = world.order.clone();
         seen.sort_unstable();
-        assert_eq!(seen, (0..767).collect::<Vec<_>>());
+        assert_eq!(seen, (0..768).collect::<Vec<_>>());
         let shards = world.stateful.iter().filter(|&&s| s).count();
         let eu = world
             .jurisdiction
