@@ -574,16 +574,13 @@ fn committed_policies_re_evaluate_in_one_command() {
         assert!(ok, "{scenario}: {err}");
         assert!(out.contains("\nppo "), "{scenario}: {out}");
     }
-    // The training configs parse and name existing scenarios.
+    // The training configs (PPO and imitation) parse and name existing scenarios.
     for entry in std::fs::read_dir(root.join("experiments/configs")).unwrap() {
         let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("ppo_")
-        {
-            planetgym_training::ppo::TrainConfig::from_file(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("ppo_") || name.starts_with("bc_") {
+            planetgym_training::ppo::TrainConfig::from_file(&path)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 }
