@@ -111,7 +111,7 @@ impl Catalog {
     }
 
     /// Per-service loads and the dependency edges of `types` over the services `names`.
-    fn from_types(names: &[String], types: Vec<RequestType>) -> Self {
+    pub(crate) fn from_types(names: &[String], types: Vec<RequestType>) -> Self {
         let mut services: Vec<Service> = names
             .iter()
             .map(|name| Service {

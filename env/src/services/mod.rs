@@ -17,6 +17,7 @@
 pub mod catalog;
 pub mod config;
 pub mod cost;
+pub mod generate;
 pub mod residency;
 mod scene;
 pub mod serving;

@@ -7,8 +7,9 @@
 //! root's time, a call's time its work plus its children's, one after another (the sample shows
 //! 94 % of sibling calls made in sequence).
 
-use super::catalog::Catalog;
+use super::catalog::{Catalog, RequestType};
 use crate::world::geography::Geography;
+use rayon::prelude::*;
 
 /// Utilisation at which the slowdown stops growing (a 20x slowdown).
 pub const MAX_UTILISATION: f64 = 0.95;
@@ -107,14 +108,213 @@ pub enum Percentile {
     P95,
 }
 
+/// Request types routed (and then timed) together, by one thread: fixed-size chunks, so that
+/// sums are taken in the same order whatever the number of threads.
+const TYPES_PER_CHUNK: usize = 4096;
+
 /// One (request type, region of its first call) pair: every user region whose nearest replica
 /// of the first service is `root` shares the rest of the route.
 struct Group {
     root: usize,
     /// Requests/s of the type from those users.
     rate: f64,
-    /// Where its calls run, in `routes`.
+    /// Where its calls run, in the chunk's `routes`.
     offset: usize,
+}
+
+/// What routing a chunk of request types found: its work per region, its crossings, and per
+/// type its groups, each user's group and the groups' routes.
+struct Routed {
+    busy: Vec<f64>,
+    cross: f64,
+    groups: Vec<Vec<Group>>,
+    group_of_user: Vec<usize>,
+    routes: Vec<usize>,
+}
+
+/// A chunk's weighted latency sum, weight and (for the p95) latencies.
+struct Timed {
+    weighted: f64,
+    total: f64,
+    latencies: Vec<(f64, f64)>,
+}
+
+/// Where calls go and what they cost, for one placement.
+struct Router<'a> {
+    geo: &'a Geography,
+    placement: Placement<'a>,
+    writes: Writes<'a>,
+    /// Users with demand: (region, requests/s).
+    users: Vec<(usize, f64)>,
+    /// Per service, a shard's write wait and copies (0 otherwise).
+    sync: Vec<(f64, usize)>,
+}
+
+impl Router<'_> {
+    /// The primary a write of `service` goes to, for a shard with writes.
+    fn write_of(&self, service: usize) -> Option<usize> {
+        (self.writes.stateful.get(service) == Some(&true) && self.writes.fraction > 0.0)
+            .then(|| self.placement.replicas[service].first().copied())
+            .flatten()
+    }
+
+    fn hop(&self, from: usize, to: usize) -> f64 {
+        if from == to {
+            0.0
+        } else {
+            self.geo.rtt_ms(from, to)
+        }
+    }
+
+    /// Puts the work of a call from `from` to `service`, served at `read`, into `busy`;
+    /// returns the calls per second it sends across regions.
+    fn place_call(
+        &self,
+        busy: &mut [f64],
+        service: usize,
+        from: usize,
+        read: usize,
+        rate: f64,
+        own: f64,
+    ) -> f64 {
+        let crossing = |a: usize, b: usize| f64::from(u8::from(a != b));
+        let work = rate * own / 1000.0;
+        let w = self.writes.fraction;
+        match self.write_of(service) {
+            Some(primary) => {
+                busy[read] += (1.0 - w) * work;
+                busy[primary] += w * work;
+                rate * ((1.0 - w) * crossing(from, read)
+                    + w * (crossing(from, primary) + self.sync[service].1 as f64))
+            }
+            None => {
+                busy[read] += work;
+                rate * crossing(from, read)
+            }
+        }
+    }
+
+    /// Routes a chunk of request types. After its first call, a request's route depends only
+    /// on where that call runs.
+    fn route(&self, types: &[RequestType]) -> Routed {
+        let regions = self.geo.regions.len();
+        let mut r = Routed {
+            busy: vec![0.0; regions],
+            cross: 0.0,
+            groups: Vec::with_capacity(types.len()),
+            group_of_user: Vec::with_capacity(types.len() * self.users.len()),
+            routes: Vec::new(),
+        };
+        // Per type, the group of each region of a first call (usize::MAX: none yet).
+        let mut group_of = vec![usize::MAX; regions];
+        for t in types {
+            let root = &t.calls[0];
+            let mut mine: Vec<Group> = Vec::new();
+            for &(user, rate) in &self.users {
+                let rate = rate * t.share;
+                let read = self.placement.nearest(self.geo, root.service, user);
+                r.cross +=
+                    self.place_call(&mut r.busy, root.service, user, read, rate, root.own_ms);
+                if group_of[read] == usize::MAX {
+                    group_of[read] = mine.len();
+                    mine.push(Group {
+                        root: read,
+                        rate: 0.0,
+                        offset: 0,
+                    });
+                }
+                mine[group_of[read]].rate += rate;
+                r.group_of_user.push(group_of[read]);
+            }
+            for g in &mut mine {
+                group_of[g.root] = usize::MAX;
+                g.offset = r.routes.len();
+                r.routes.push(g.root);
+                for call in &t.calls[1..] {
+                    let from = call.parent.map_or(g.root, |p| r.routes[g.offset + p]);
+                    let read = self.placement.nearest(self.geo, call.service, from);
+                    r.cross +=
+                        self.place_call(&mut r.busy, call.service, from, read, g.rate, call.own_ms);
+                    r.routes.push(read);
+                }
+            }
+            r.groups.push(mine);
+        }
+        r
+    }
+
+    /// Times a routed chunk under the regions' `slowdown`.
+    fn time(
+        &self,
+        types: &[RequestType],
+        routed: &Routed,
+        slowdown: &[f64],
+        percentile: Percentile,
+    ) -> Timed {
+        let w = self.writes.fraction;
+        // A call's work where it runs, as an expectation over reads and writes (no network).
+        let work_time = |service: usize, own_ms: f64, read: usize| match self.write_of(service) {
+            Some(primary) => {
+                (1.0 - w) * own_ms * slowdown[read]
+                    + w * (own_ms * slowdown[primary] + self.sync[service].0)
+            }
+            None => own_ms * slowdown[read],
+        };
+        // The network wait of a call from `from` to `service` served at `read`.
+        let network_time = |service: usize, from: usize, read: usize| match self.write_of(service) {
+            Some(primary) => (1.0 - w) * self.hop(from, read) + w * self.hop(from, primary),
+            None => self.hop(from, read),
+        };
+        let mut timed = Timed {
+            weighted: 0.0,
+            total: 0.0,
+            latencies: Vec::new(),
+        };
+        let mut time: Vec<f64> = Vec::new();
+        let mut group_of_user = routed.group_of_user.iter();
+        for (t, mine) in types.iter().zip(&routed.groups) {
+            // Per group: its first call's work plus everything below it.
+            let below: Vec<f64> = mine
+                .iter()
+                .map(|g| {
+                    let at = &routed.routes[g.offset..g.offset + t.calls.len()];
+                    time.clear();
+                    time.resize(t.calls.len(), 0.0);
+                    // Children follow parents: one backward pass adds each call's time to its
+                    // parent's.
+                    for k in (1..t.calls.len()).rev() {
+                        let call = &t.calls[k];
+                        let Some(p) = call.parent else { continue };
+                        time[k] += network_time(call.service, at[p], at[k])
+                            + work_time(call.service, call.own_ms, at[k]);
+                        time[p] += time[k];
+                    }
+                    time[0] + work_time(t.calls[0].service, t.calls[0].own_ms, g.root)
+                })
+                .collect();
+            for &(user, rate) in &self.users {
+                let Some(&k) = group_of_user.next() else {
+                    break;
+                };
+                let root = mine[k].root;
+                // The user's leg, paid even inside its region (the matrix's diagonal).
+                let leg = match self.write_of(t.calls[0].service) {
+                    Some(primary) => {
+                        (1.0 - w) * self.geo.rtt_ms(user, root) + w * self.geo.rtt_ms(user, primary)
+                    }
+                    None => self.geo.rtt_ms(user, root),
+                };
+                let latency = leg + below[k];
+                let weight = rate * t.share;
+                timed.weighted += latency * weight;
+                timed.total += weight;
+                if percentile == Percentile::P95 {
+                    timed.latencies.push((latency, weight));
+                }
+            }
+        }
+        timed
+    }
 }
 
 /// Serves `requests_per_s[u]` requests from each user region `u` (split over the catalog's
@@ -122,6 +322,8 @@ struct Group {
 /// replica list for every service of the catalog, in `geo`'s regions. A shard's call is an
 /// expectation over reads (nearest replica) and writes (primary, then the synchronous copies).
 /// Without `Percentile::P95`, `p95_latency_ms` is NaN; without demand, latencies are 0.
+/// Request types are routed and timed in parallel chunks, with the same result for any
+/// number of threads.
 pub fn serve(
     geo: &Geography,
     catalog: &Catalog,
@@ -132,91 +334,32 @@ pub fn serve(
     percentile: Percentile,
 ) -> Served {
     let regions = geo.regions.len();
-    let mut busy = vec![0.0; regions];
-    let mut cross = 0.0;
-    let hop = |from: usize, to: usize| {
-        if from == to {
-            0.0
-        } else {
-            geo.rtt_ms(from, to)
-        }
+    let mut router = Router {
+        geo,
+        placement,
+        writes,
+        users: requests_per_s
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(_, rate)| rate > 0.0)
+            .collect(),
+        sync: Vec::new(),
     };
-    let crossing = |from: usize, to: usize| f64::from(u8::from(from != to));
-    // A write goes to the primary and waits for its copies; reads go to the nearest replica.
-    let write_of = |service: usize| {
-        (writes.stateful.get(service) == Some(&true) && writes.fraction > 0.0)
-            .then(|| placement.replicas[service].first().copied())
-            .flatten()
-    };
-    let w = writes.fraction;
-    // Each shard's write wait and crossing copies, once per serve.
-    let sync: Vec<(f64, usize)> = (0..placement.replicas.len())
-        .map(|s| match write_of(s) {
+    router.sync = (0..placement.replicas.len())
+        .map(|s| match router.write_of(s) {
             Some(_) => placement.write_sync(geo, s, writes.quorum),
             None => (0.0, 0),
         })
         .collect();
-    // Calls per second crossing regions on the way from `from` to a call of `service` served
-    // at `read`, and where its work lands.
-    let place_call =
-        |busy: &mut [f64], service: usize, from: usize, read: usize, rate: f64, own: f64| {
-            let work = rate * own / 1000.0;
-            match write_of(service) {
-                Some(primary) => {
-                    busy[read] += (1.0 - w) * work;
-                    busy[primary] += w * work;
-                    rate * ((1.0 - w) * crossing(from, read)
-                        + w * (crossing(from, primary) + sync[service].1 as f64))
-                }
-                None => {
-                    busy[read] += work;
-                    rate * crossing(from, read)
-                }
-            }
-        };
-    let users: Vec<(usize, f64)> = requests_per_s
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|&(_, rate)| rate > 0.0)
-        .collect();
-    // Routing does not depend on load: a first pass places the work, a second times it. After
-    // its first call, a request's route depends only on where that call runs.
-    let mut groups: Vec<Vec<Group>> = Vec::with_capacity(catalog.request_types.len());
-    let mut roots: Vec<usize> = Vec::with_capacity(catalog.request_types.len() * users.len());
-    let mut routes: Vec<usize> = Vec::new();
-    // Per type, the group of each region of a first call (usize::MAX: none yet).
-    let mut group_of = vec![usize::MAX; regions];
-    for t in &catalog.request_types {
-        let root = &t.calls[0];
-        let mut mine: Vec<Group> = Vec::new();
-        for &(user, rate) in &users {
-            let rate = rate * t.share;
-            let read = placement.nearest(geo, root.service, user);
-            cross += place_call(&mut busy, root.service, user, read, rate, root.own_ms);
-            if group_of[read] == usize::MAX {
-                group_of[read] = mine.len();
-                mine.push(Group {
-                    root: read,
-                    rate: 0.0,
-                    offset: 0,
-                });
-            }
-            mine[group_of[read]].rate += rate;
-            roots.push(group_of[read]);
-        }
-        for g in &mut mine {
-            group_of[g.root] = usize::MAX;
-            g.offset = routes.len();
-            routes.push(g.root);
-            for call in &t.calls[1..] {
-                let from = call.parent.map_or(g.root, |p| routes[g.offset + p]);
-                let read = placement.nearest(geo, call.service, from);
-                cross += place_call(&mut busy, call.service, from, read, g.rate, call.own_ms);
-                routes.push(read);
-            }
-        }
-        groups.push(mine);
+    // Routing does not depend on load: a first pass places the work, a second times it.
+    let chunks: Vec<&[RequestType]> = catalog.request_types.chunks(TYPES_PER_CHUNK).collect();
+    let routed: Vec<Routed> = chunks.par_iter().map(|types| router.route(types)).collect();
+    let mut busy = vec![0.0; regions];
+    let mut cross = 0.0;
+    for r in &routed {
+        busy.iter_mut().zip(&r.busy).for_each(|(b, x)| *b += x);
+        cross += r.cross;
     }
     let slowdown: Vec<f64> = busy
         .iter()
@@ -226,58 +369,17 @@ pub fn serve(
             1.0 / (1.0 - utilisation.min(MAX_UTILISATION))
         })
         .collect();
-    // A call's work where it runs, as an expectation over reads and writes (no network).
-    let work_time = |service: usize, own_ms: f64, read: usize| match write_of(service) {
-        Some(primary) => {
-            (1.0 - w) * own_ms * slowdown[read] + w * (own_ms * slowdown[primary] + sync[service].0)
-        }
-        None => own_ms * slowdown[read],
-    };
-    // The network wait of a call from `from` to `service` served at `read`.
-    let network_time = |service: usize, from: usize, read: usize| match write_of(service) {
-        Some(primary) => (1.0 - w) * hop(from, read) + w * hop(from, primary),
-        None => hop(from, read),
-    };
-    let mut latencies: Vec<(f64, f64)> = Vec::with_capacity(roots.len());
+    let timed: Vec<Timed> = chunks
+        .par_iter()
+        .zip(&routed)
+        .map(|(types, r)| router.time(types, r, &slowdown, percentile))
+        .collect();
     let (mut weighted, mut total) = (0.0, 0.0);
-    let mut time: Vec<f64> = Vec::new();
-    let mut root_of = roots.iter();
-    for (t, mine) in catalog.request_types.iter().zip(&groups) {
-        // Per group: its first call's work plus everything below it.
-        let below: Vec<f64> = mine
-            .iter()
-            .map(|g| {
-                let at = &routes[g.offset..g.offset + t.calls.len()];
-                time.clear();
-                time.resize(t.calls.len(), 0.0);
-                // Children follow parents: one backward pass adds each call's time to its
-                // parent's.
-                for k in (1..t.calls.len()).rev() {
-                    let call = &t.calls[k];
-                    let Some(p) = call.parent else { continue };
-                    time[k] += network_time(call.service, at[p], at[k])
-                        + work_time(call.service, call.own_ms, at[k]);
-                    time[p] += time[k];
-                }
-                time[0] + work_time(t.calls[0].service, t.calls[0].own_ms, g.root)
-            })
-            .collect();
-        for &(user, rate) in &users {
-            let Some(&k) = root_of.next() else { break };
-            let root = mine[k].root;
-            // The user's leg, paid even inside its region (the matrix's diagonal).
-            let leg = match write_of(t.calls[0].service) {
-                Some(primary) => (1.0 - w) * geo.rtt_ms(user, root) + w * geo.rtt_ms(user, primary),
-                None => geo.rtt_ms(user, root),
-            };
-            let latency = leg + below[k];
-            let weight = rate * t.share;
-            weighted += latency * weight;
-            total += weight;
-            if percentile == Percentile::P95 {
-                latencies.push((latency, weight));
-            }
-        }
+    let mut latencies: Vec<(f64, f64)> = Vec::new();
+    for t in timed {
+        weighted += t.weighted;
+        total += t.total;
+        latencies.extend(t.latencies);
     }
     // No demand, no waiting.
     let mean = if total > 0.0 { weighted / total } else { 0.0 };
