@@ -224,8 +224,8 @@ fn nearest_caller_regions(
 }
 
 fn nearest_caller(obs: &ServicesObs) -> Vec<Vec<usize>> {
-    let users = obs.world.user_rtt_ms(&obs.demand_rps);
-    nearest_caller_regions(obs, &users, &mut Loads::new(obs))
+    let users = &obs.user_rtt_ms;
+    nearest_caller_regions(obs, users, &mut Loads::new(obs))
         .into_iter()
         .map(|r| r.into_iter().collect())
         .collect()
@@ -233,13 +233,13 @@ fn nearest_caller(obs: &ServicesObs) -> Vec<Vec<usize>> {
 
 fn volley(obs: &ServicesObs) -> Vec<Vec<usize>> {
     let w = &obs.world;
-    let users = obs.world.user_rtt_ms(&obs.demand_rps);
+    let users = &obs.user_rtt_ms;
     let mut loads = Loads::new(obs);
-    let mut at = nearest_caller_regions(obs, &users, &mut loads);
+    let mut at = nearest_caller_regions(obs, users, &mut loads);
     for _ in 0..VOLLEY_ROUNDS {
         let mut moved = false;
         for &s in &w.order {
-            let cost = |r: usize| peer_cost(w, &users, &at, s, r, true);
+            let cost = |r: usize| peer_cost(w, users, &at, s, r, true);
             let best = best_fitting(w, &loads, s, at[s], cost);
             let current = at[s].map_or(f64::INFINITY, cost);
             // Move only for a strict gain, so that the rounds end.
@@ -267,7 +267,7 @@ fn mean_day_cost(obs: &ServicesObs, config: &ServicesConfig, plan: &[Vec<usize>]
         &obs.world,
         config,
         placed,
-        &[obs.demand_rps.to_vec()],
+        std::slice::from_ref(&*obs.demand_rps),
         hours,
         Percentile::Skip,
     )
@@ -296,7 +296,7 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
     let mut services: Vec<usize> = (0..w.catalog.services.len()).collect();
     let weight = |s: usize| w.catalog.services[s].work_ms_per_request + w.entry_share[s];
     services.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
-    let users = obs.world.user_rtt_ms(&obs.demand_rps);
+    let users = &obs.user_rtt_ms;
     let mut improved = true;
     while improved && evaluations < LOCAL_SEARCH_EVALUATIONS {
         improved = false;
@@ -307,8 +307,8 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
             let at: Vec<Option<usize>> = plan.iter().map(|r| r.first().copied()).collect();
             let mut near: Vec<usize> = (0..w.regions()).filter(|&r| w.allows(s, r)).collect();
             near.sort_by(|&a, &b| {
-                peer_cost(w, &users, &at, s, a, true)
-                    .total_cmp(&peer_cost(w, &users, &at, s, b, true))
+                peer_cost(w, users, &at, s, a, true)
+                    .total_cmp(&peer_cost(w, users, &at, s, b, true))
                     .then(a.cmp(&b))
             });
             near.truncate(LOCAL_SEARCH_REGIONS);

@@ -156,14 +156,18 @@ mod tests {
     use super::*;
     use crate::traces::callgraph::{self, BUILTIN_NAME, BUILTIN_SAMPLE};
 
-    #[test]
-    fn identical_trees_are_one_request_type_with_loads_over_the_mix() {
+    /// A calling B in two traces (one type), C alone in a third.
+    fn two_types() -> Catalog {
         let csv = "timestamp,traceid,rpcid,um,dm,rt\n\
                    1,T1,0,USER,A,10\n1,T1,0.1,A,B,4\n\
                    2,T2,0,USER,A,6\n2,T2,0.1,A,B,2\n\
                    3,T3,0,USER,C,1\n";
-        let g = callgraph::read(csv.as_bytes(), "calls.csv").unwrap();
-        let c = Catalog::from_call_graphs(&g);
+        Catalog::from_call_graphs(&callgraph::read(csv.as_bytes(), "calls.csv").unwrap())
+    }
+
+    #[test]
+    fn identical_trees_are_one_request_type_with_loads_over_the_mix() {
+        let c = two_types();
         assert_eq!(c.request_types.len(), 2);
         let (ab, only_c) = (&c.request_types[0], &c.request_types[1]);
         assert_eq!((ab.count, only_c.count), (2, 1));
@@ -181,12 +185,7 @@ mod tests {
 
     #[test]
     fn keeping_the_top_types_renormalises_and_drops_unused_services() {
-        let csv = "timestamp,traceid,rpcid,um,dm,rt\n\
-                   1,T1,0,USER,A,10\n1,T1,0.1,A,B,4\n\
-                   2,T2,0,USER,A,6\n2,T2,0.1,A,B,2\n\
-                   3,T3,0,USER,C,1\n";
-        let g = callgraph::read(csv.as_bytes(), "calls.csv").unwrap();
-        let all = Catalog::from_call_graphs(&g);
+        let all = two_types();
         assert_eq!(all.clone().keep_top(0), all);
         let top = all.keep_top(1);
         assert_eq!(top.request_types.len(), 1);

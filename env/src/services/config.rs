@@ -3,7 +3,7 @@
 use crate::bounds::{self, MAX_WEIGHT, positive_at_most, range_pair, weight, within};
 use crate::config::ScenarioConfig;
 use crate::world::demand::DemandConfig;
-use crate::world::geography::Season;
+use crate::world::geography::{Season, WorldKind};
 use serde::Deserialize;
 
 /// The built-in default config, with a comment on every field.
@@ -27,13 +27,6 @@ pub struct ServicesConfig {
     pub data: DataConfig,
     pub residency: ResidencyConfig,
     pub reward: RewardConfig,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorldKind {
-    Azure,
-    Synthetic,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -129,6 +129,8 @@ pub struct ServicesObs {
     /// The day's mean demand per region (requests/s) and each region's cores.
     pub demand_rps: Arc<Vec<f64>>,
     pub cores: Arc<Vec<f64>>,
+    /// Per region, the RTT (ms) of a call from the users to it, weighted by the mean demand.
+    pub user_rtt_ms: Arc<Vec<f64>>,
     /// Busy cores per region when the placement so far serves the mean demand.
     pub busy_cores: Vec<f64>,
 }
@@ -201,6 +203,7 @@ pub struct ServicesScenario {
     hourly: Vec<Vec<f64>>,
     demand_rps: Arc<Vec<f64>>,
     cores: Arc<Vec<f64>>,
+    user_rtt_ms: Arc<Vec<f64>>,
     placement: Arc<Vec<Vec<usize>>>,
     position: Option<usize>,
     /// The placement so far served the mean demand.
@@ -221,6 +224,7 @@ impl ServicesScenario {
             spec: feature_spec(regions),
             hourly: Vec::new(),
             demand_rps: Arc::new(vec![0.0; regions]),
+            user_rtt_ms: Arc::new(vec![0.0; regions]),
             cores: Arc::new(vec![0.0; regions]),
             placement: Arc::new(vec![Vec::new(); world.catalog.services.len()]),
             position: None,
@@ -290,6 +294,7 @@ impl ServicesScenario {
             placement: Arc::clone(&self.placement),
             demand_rps: Arc::clone(&self.demand_rps),
             cores: Arc::clone(&self.cores),
+            user_rtt_ms: Arc::clone(&self.user_rtt_ms),
             busy_cores: self
                 .served
                 .as_ref()
@@ -380,11 +385,13 @@ impl Scenario for ServicesScenario {
             .map(|h| h.iter().sum::<f64>())
             .fold(0.0, f64::max);
         let cores = c.regions.capacity_share * peak * self.world.work_ms_per_request / 1000.0;
+        self.user_rtt_ms = Arc::new(self.world.user_rtt_ms(&mean));
         self.demand_rps = Arc::new(mean);
         self.cores = Arc::new(vec![cores; regions]);
         self.placement = Arc::new(vec![Vec::new(); self.world.catalog.services.len()]);
         self.position = Some(0);
-        let (cost, served) = self.day_cost(&[(*self.demand_rps).clone()], hours, Percentile::P95);
+        let mean = std::slice::from_ref(&*self.demand_rps);
+        let (cost, served) = self.day_cost(mean, hours, Percentile::P95);
         self.cost = cost;
         self.served = Some(served);
         self.update_mask();
@@ -411,16 +418,10 @@ impl Scenario for ServicesScenario {
         let done = self.position == Some(self.world.order.len());
         let before = self.cost.total();
         let (cost, served) = if done {
-            let hourly = std::mem::take(&mut self.hourly);
-            let day = self.day_cost(&hourly, 1.0, Percentile::P95);
-            self.hourly = hourly;
-            day
+            self.day_cost(&self.hourly, 1.0, Percentile::P95)
         } else {
-            self.day_cost(
-                &[(*self.demand_rps).clone()],
-                self.hourly.len() as f64,
-                Percentile::P95,
-            )
+            let mean = std::slice::from_ref(&*self.demand_rps);
+            self.day_cost(mean, self.hourly.len() as f64, Percentile::P95)
         };
         self.cost = cost;
         self.served = Some(served);
@@ -459,7 +460,6 @@ impl Scenario for ServicesScenario {
             *o = v as f32;
         }
         let rtt = |a: usize, b: usize| w.hop_ms(a, b) / 100.0;
-        let user_rtt = w.user_rtt_ms(&obs.demand_rps);
         let nearest = |target: usize, from: usize| {
             obs.placement[target]
                 .iter()
@@ -486,7 +486,7 @@ impl Scenario for ServicesScenario {
                 f64::from(u8::from(w.allows(service, r))),
                 affinity(&w.callers[service], r),
                 affinity(&w.callees[service], r),
-                user_rtt[r] / 100.0 * w.entry_share[service],
+                obs.user_rtt_ms[r] / 100.0 * w.entry_share[service],
                 if obs.replicas.is_empty() {
                     0.0
                 } else {

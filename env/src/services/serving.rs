@@ -11,6 +11,12 @@ use super::catalog::{Catalog, RequestType};
 use crate::world::geography::Geography;
 use rayon::prelude::*;
 
+/// RTT (ms) of a call from region `a` to region `b`: 0 inside a region (the trace's own times
+/// include the datacenter network).
+pub fn hop_ms(geo: &Geography, a: usize, b: usize) -> f64 {
+    if a == b { 0.0 } else { geo.rtt_ms(a, b) }
+}
+
 /// Utilisation at which the slowdown stops growing (a 20x slowdown).
 pub const MAX_UTILISATION: f64 = 0.95;
 
@@ -76,7 +82,7 @@ impl<'a> Placement<'a> {
     fn nearest(&self, geo: &Geography, service: usize, from: usize) -> usize {
         let mut best = (f64::INFINITY, from);
         for &r in &self.replicas[service] {
-            let rtt = if r == from { 0.0 } else { geo.rtt_ms(from, r) };
+            let rtt = hop_ms(geo, from, r);
             if rtt < best.0 {
                 best = (rtt, r);
             }
@@ -156,14 +162,6 @@ impl Router<'_> {
         (self.writes.stateful.get(service) == Some(&true) && self.writes.fraction > 0.0)
             .then(|| self.placement.replicas[service].first().copied())
             .flatten()
-    }
-
-    fn hop(&self, from: usize, to: usize) -> f64 {
-        if from == to {
-            0.0
-        } else {
-            self.geo.rtt_ms(from, to)
-        }
     }
 
     /// Puts the work of a call from `from` to `service`, served at `read`, into `busy`;
@@ -262,8 +260,10 @@ impl Router<'_> {
         };
         // The network wait of a call from `from` to `service` served at `read`.
         let network_time = |service: usize, from: usize, read: usize| match self.write_of(service) {
-            Some(primary) => (1.0 - w) * self.hop(from, read) + w * self.hop(from, primary),
-            None => self.hop(from, read),
+            Some(primary) => {
+                (1.0 - w) * hop_ms(self.geo, from, read) + w * hop_ms(self.geo, from, primary)
+            }
+            None => hop_ms(self.geo, from, read),
         };
         let mut timed = Timed {
             weighted: 0.0,
@@ -459,16 +459,20 @@ mod tests {
         let mut demand = vec![0.0; n];
         demand[east] = 100.0;
         let cores = vec![1000.0; n];
+        let served_by = |replicas: &[Vec<usize>]| {
+            let placement = Placement::complete(replicas, n).unwrap();
+            serve(
+                &geo,
+                &catalog,
+                placement,
+                NO_WRITES,
+                &demand,
+                &cores,
+                Percentile::P95,
+            )
+        };
         let all_east = vec![vec![east]; 3];
-        let served = serve(
-            &geo,
-            &catalog,
-            Placement::complete(&all_east, n).unwrap(),
-            NO_WRITES,
-            &demand,
-            &cores,
-            Percentile::P95,
-        );
+        let served = served_by(&all_east);
         // 2 ms to the user's own region; 10 + 4 + 2 ms of work, slowed by 1 / (1 - 1.6 / 1000).
         let slow = 1.0 / (1.0 - 1.6 / 1000.0);
         assert!((served.mean_latency_ms - (2.0 + 16.0 * slow)).abs() < 1e-9);
@@ -478,15 +482,7 @@ mod tests {
         // B only in the west: one crossing call per request.
         let mut split = all_east.clone();
         split[1] = vec![west];
-        let served = serve(
-            &geo,
-            &catalog,
-            Placement::complete(&split, n).unwrap(),
-            NO_WRITES,
-            &demand,
-            &cores,
-            Percentile::P95,
-        );
+        let served = served_by(&split);
         let expected = 2.0
             + geo.rtt_ms(east, west)
             + (10.0 + 2.0) * (1.0 / (1.0 - 1.2 / 1000.0))
@@ -495,15 +491,7 @@ mod tests {
         assert_eq!(served.cross_region_calls_per_s, 100.0);
         // Given a replica in the east too, B is called there.
         split[1] = vec![west, east];
-        let served = serve(
-            &geo,
-            &catalog,
-            Placement::complete(&split, n).unwrap(),
-            NO_WRITES,
-            &demand,
-            &cores,
-            Percentile::P95,
-        );
+        let served = served_by(&split);
         assert_eq!(served.cross_region_calls_per_s, 0.0);
     }
 

@@ -3,8 +3,9 @@
 //! service's callers and callees, and the data shards with their jurisdictions.
 
 use super::catalog::Catalog;
-use super::config::{MAX_SERVICES, ServicesConfig, WorldKind};
+use super::config::{MAX_SERVICES, ServicesConfig};
 use super::residency::Jurisdiction;
+use super::serving;
 use crate::error::EnvError;
 use crate::rng::Rng;
 use crate::traces::callgraph;
@@ -37,12 +38,12 @@ pub struct ServicesWorld {
 impl ServicesWorld {
     pub fn build(config: &ServicesConfig) -> Result<Self, EnvError> {
         let w = &config.world;
-        let geo = match w.kind {
-            WorldKind::Azure => Geography::azure(w.season, w.intra_region_rtt_ms)?,
-            WorldKind::Synthetic => {
-                Geography::synthetic(w.synthetic_regions, w.synthetic_seed, w.intra_region_rtt_ms)?
-            }
-        };
+        let geo = Geography::of_kind(
+            w.kind,
+            w.season,
+            w.intra_region_rtt_ms,
+            (w.synthetic_regions, w.synthetic_seed),
+        )?;
         let graphs = if config.callgraphs == super::BUILTIN_CALLGRAPHS {
             callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME)?
         } else {
@@ -109,10 +110,9 @@ impl ServicesWorld {
         self.geo.regions.len()
     }
 
-    /// RTT (ms) of a call from region `a` to region `b`: 0 inside a region (the trace's own
-    /// times include the datacenter network).
+    /// RTT (ms) of a call from region `a` to region `b` ([`serving::hop_ms`]).
     pub fn hop_ms(&self, a: usize, b: usize) -> f64 {
-        if a == b { 0.0 } else { self.geo.rtt_ms(a, b) }
+        serving::hop_ms(&self.geo, a, b)
     }
 
     /// Per region, the RTT (ms) of a call from the users to it, weighted by `demand` (any unit,

@@ -3,7 +3,7 @@
 use crate::bounds::{self, MAX_WEIGHT, YEAR_MINUTES, positive_at_most, range_pair, weight, within};
 use crate::config::ScenarioConfig;
 use crate::world::demand::DemandConfig;
-use crate::world::geography::Season;
+pub use crate::world::geography::{Season, WorldKind};
 use serde::Deserialize;
 
 /// The built-in default config, with a comment on every field.
@@ -28,13 +28,6 @@ pub struct TrafficConfig {
 pub enum ObservationKind {
     Flat,
     Pairs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorldKind {
-    Azure,
-    Synthetic,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -25,7 +25,7 @@ use crate::world::demand::DemandModel;
 use crate::world::disruptions::Disruptions;
 use crate::world::diurnal::DiurnalProfile;
 use crate::world::geography::Geography;
-use config::{ObservationKind, ScriptedEvent, WorldKind};
+use config::{ObservationKind, ScriptedEvent};
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.
@@ -165,16 +165,13 @@ pub struct TrafficScenario {
 impl TrafficScenario {
     pub fn new(config: TrafficConfig) -> Result<Self, EnvError> {
         config.validate().map_err(EnvError::Config)?;
-        let geo = match config.world.kind {
-            WorldKind::Azure => {
-                Geography::azure(config.world.season, config.world.intra_region_rtt_ms)?
-            }
-            WorldKind::Synthetic => Geography::synthetic(
-                config.world.synthetic.regions,
-                config.world.synthetic.seed,
-                config.world.intra_region_rtt_ms,
-            )?,
-        };
+        let world = &config.world;
+        let geo = Geography::of_kind(
+            world.kind,
+            world.season,
+            world.intra_region_rtt_ms,
+            (world.synthetic.regions, world.synthetic.seed),
+        )?;
         let sites = sites::build_sites(&config, &geo)?;
         for (i, event) in config.failures.scripted.iter().enumerate() {
             let (site, region) = match event {

@@ -52,6 +52,14 @@ pub struct Geography {
     rtt_ms: Vec<f64>,
 }
 
+/// Where a scenario's regions come from: the Azure table or a seeded synthetic planet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorldKind {
+    Azure,
+    Synthetic,
+}
+
 /// Which population-weighted UTC offset of the Azure region table to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -75,6 +83,19 @@ impl Geography {
         let regions = parse_regions(AZURE_REGIONS_CSV, season)?;
         let rtt_ms = parse_rtt_matrix(AZURE_RTT_MATRIX_CSV, &regions, intra_region_rtt_ms)?;
         Ok(Self { regions, rtt_ms })
+    }
+
+    /// The Azure regions (`season` applies), or a synthetic planet of `(regions, seed)`.
+    pub fn of_kind(
+        kind: WorldKind,
+        season: Season,
+        intra_region_rtt_ms: f64,
+        (regions, seed): (usize, u64),
+    ) -> Result<Self, EnvError> {
+        match kind {
+            WorldKind::Azure => Self::azure(season, intra_region_rtt_ms),
+            WorldKind::Synthetic => Self::synthetic(regions, seed, intra_region_rtt_ms),
+        }
     }
 
     /// A seeded synthetic planet: `n` regions scattered around the real Azure regions (so they
