@@ -22,6 +22,9 @@ pub enum ReportExtra {
     Curves(CurveSpec),
     /// Each policy's mean episode cost (minus the return) and its gap to the oracle's.
     GapToOracle,
+    /// Each policy's mean value of this cost metric and its gap, per episode, to the episode's
+    /// lower bound (`RegisteredScenario::cost_bound`).
+    GapToBound { cost_metric: &'static str },
 }
 
 /// Metric curves over an episode, written as CSV (`--curves`) and plotted (`--plot`).
@@ -127,6 +130,11 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
     /// applies to (the input of the outcome model), for simulated decision logs.
     fn logged_outcome(&self) -> Option<Value> {
         None
+    }
+    /// A lower bound on the cost (`ReportExtra::GapToBound`'s metric) of every policy on the
+    /// episode whose first observation is `first`, or why there is none.
+    fn cost_bound(&self, _config: &Self::Config, _first: &Self::Obs) -> Result<f64, String> {
+        Err(format!("{} has no cost bound", Self::NAME))
     }
 }
 

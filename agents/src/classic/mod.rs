@@ -5,6 +5,7 @@ pub mod batch_rollout;
 pub mod capacity;
 pub mod placement;
 pub mod services;
+pub mod services_milp;
 pub mod traffic;
 mod traffic_lp;
 mod traffic_outcome;

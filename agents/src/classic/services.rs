@@ -22,7 +22,10 @@
 //!   included): for the services carrying the most work, move the primary to, or add a replica
 //!   in, one of the regions nearest its peers, or drop a replica; a move is kept when it lowers
 //!   the cost. At most `LOCAL_SEARCH_EVALUATIONS` placements are costed per episode.
+//! - `milp`: the placement of the MILP (`services_milp`), solved by HiGHS within
+//!   `milp.time_limit_s`; listed only where the MILP has at most `milp.max_columns` columns.
 
+use super::services_milp::{Instance, full_columns};
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
@@ -49,6 +52,7 @@ pub enum Planner {
     NearestCaller,
     Volley,
     LocalSearch,
+    Milp,
 }
 
 impl Planner {
@@ -67,15 +71,34 @@ impl Planner {
             Planner::NearestCaller => "nearest-caller",
             Planner::Volley => "volley",
             Planner::LocalSearch => "local-search",
+            Planner::Milp => "milp",
         }
     }
 
-    /// Replica regions per service, primary first.
-    pub fn plan(self, obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
+    /// Replica regions per service, primary first. Only the MILP can fail: an error from
+    /// HiGHS, or no placement within its time limit.
+    pub fn plan(
+        self,
+        obs: &ServicesObs,
+        config: &ServicesConfig,
+    ) -> Result<Vec<Vec<usize>>, String> {
+        match self {
+            Planner::Milp => {
+                let m = &config.milp;
+                Instance::of(obs, config)
+                    .milp(m.time_limit_s, m.max_columns)
+                    .map(|solved| solved.plan)
+            }
+            heuristic => Ok(heuristic.heuristic_plan(obs, config)),
+        }
+    }
+
+    fn heuristic_plan(self, obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
         let w = &obs.world;
         let max_replicas = config.max_replicas;
         match self {
-            Planner::SingleRegion => hub_plan(obs),
+            // `plan` solves the MILP itself; it never asks here.
+            Planner::Milp | Planner::SingleRegion => hub_plan(obs),
             Planner::ReplicateData => {
                 let mut plan = hub_plan(obs);
                 let mut by_demand: Vec<usize> = (0..w.regions()).collect();
@@ -286,7 +309,7 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
     let (mut best, mut plan) = starts
         .iter()
         .map(|p| {
-            let plan = p.plan(obs, config);
+            let plan = p.heuristic_plan(obs, config);
             (cost_of(&plan), plan)
         })
         .min_by(|a, b| a.0.total_cmp(&b.0))
@@ -377,7 +400,13 @@ impl Policy<ServicesScenario> for Planned {
     fn act(&mut self, obs: &ServicesObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
         let fresh = obs.position == 0 && obs.replicas.is_empty();
         if self.plan.is_empty() || fresh {
-            self.plan = self.planner.plan(obs, &self.config);
+            self.plan =
+                self.planner
+                    .plan(obs, &self.config)
+                    .map_err(|message| PolicyError::Invalid {
+                        policy: self.name(),
+                        message,
+                    })?;
         }
         let service = obs.service().ok_or_else(|| PolicyError::Invalid {
             policy: self.name(),
@@ -402,9 +431,15 @@ impl Policy<ServicesScenario> for Planned {
     }
 }
 
-pub fn baselines(config: &ServicesConfig) -> Vec<ContenderFactory<ServicesScenario>> {
+/// The heuristics, and the MILP where its model is small enough (`milp.max_columns`).
+pub fn baselines(
+    world: &ServicesWorld,
+    config: &ServicesConfig,
+) -> Vec<ContenderFactory<ServicesScenario>> {
+    let milp = full_columns(world, world.regions()) <= config.milp.max_columns;
     Planner::ALL
         .into_iter()
+        .chain(milp.then_some(Planner::Milp))
         .map(|planner| {
             let config = config.clone();
             Box::new(move || Contender::Fair(Box::new(Planned::new(planner, config.clone()))))
@@ -419,7 +454,9 @@ impl RegisteredScenario for ServicesScenario {
     const DESCRIPTION: &'static str = "service and data placement across regions: replicas of microservices (Alibaba v2022 call graphs) and data shards under residency rules";
     const GYM_ID: &'static str = "planetgym/Services-v0";
     const METRICS: &'static [planetgym_env::Metric] = &planetgym_env::services::METRICS;
-    const REPORT: ReportExtra = ReportExtra::None;
+    const REPORT: ReportExtra = ReportExtra::GapToBound {
+        cost_metric: "cost_usd",
+    };
     const EPISODES: EpisodeBudget = EpisodeBudget {
         pilot: 20,
         max: 200,
@@ -434,7 +471,7 @@ impl RegisteredScenario for ServicesScenario {
     }
 
     fn baselines(&self, config: &ServicesConfig) -> Vec<ContenderFactory<Self>> {
-        baselines(config)
+        baselines(self.world(), config)
     }
 
     fn heading(&self, config: &ServicesConfig) -> String {
@@ -469,5 +506,12 @@ impl RegisteredScenario for ServicesScenario {
 
     fn outcome_model(&self) -> Result<Box<dyn OutcomeModel>, &'static str> {
         Err("a placement step's reward depends on the whole placement, not one record")
+    }
+
+    /// The LP relaxation of the placement MILP (`services_milp`).
+    fn cost_bound(&self, config: &ServicesConfig, first: &ServicesObs) -> Result<f64, String> {
+        Instance::of(first, config)
+            .lp_bound()
+            .map(|solved| solved.bound)
     }
 }

@@ -336,6 +336,9 @@ impl ScenarioVisitor for Table<'_> {
             ReportExtra::None => Ok(()),
             ReportExtra::Curves(spec) => write_curves(&built.env, &results, &spec, self.args),
             ReportExtra::GapToOracle => print_gap_to_oracle(&results),
+            ReportExtra::GapToBound { cost_metric } => {
+                print_gap_to_bound(&built, &results, cost_metric)
+            }
         }
     }
 }
@@ -541,23 +544,87 @@ fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
     let Some(oracle) = results.iter().find(|r| r.oracle).map(|r| r.policy.clone()) else {
         return Ok(());
     };
-    // The mean cost of policy `p` (on one episode, or all); None without rows.
-    let cost_of = |p: &str, episode: Option<usize>| {
-        let costs: Vec<f64> = results
+    let cost = |r: &EpisodeResult| -r.reward;
+    let reference = |e: usize| mean_cost(results, &oracle, Some(e), &cost);
+    print_gaps(results, &oracle, &reference, &cost)
+}
+
+/// Each policy's mean of `cost_metric` above the scenario's lower bound on each episode (from
+/// the episode's first observation), as `print_gap_to_oracle` does for an oracle.
+fn print_gap_to_bound<S: RegisteredScenario>(
+    built: &Built<S>,
+    results: &[EpisodeResult],
+    cost_metric: &str,
+) -> Result<()> {
+    let names = built.env.metric_names();
+    let Some(k) = names.iter().position(|n| *n == cost_metric) else {
+        bail!("{} has no metric {cost_metric}", S::NAME);
+    };
+    let mut seeds: Vec<(usize, u64)> = results.iter().map(|r| (r.episode, r.seed)).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let mut bounds = Vec::with_capacity(seeds.len());
+    for &(episode, seed) in &seeds {
+        let mut env = built.env.clone();
+        let first = env.reset(seed);
+        let bound = built
+            .env
+            .cost_bound(&built.config, &first)
+            .map_err(|e| anyhow::anyhow!("the lower bound of episode {episode}: {e}"))?;
+        bounds.push((episode, bound));
+    }
+    let reference = |e: usize| {
+        bounds
             .iter()
-            .filter(|r| r.policy == p && episode.is_none_or(|e| r.episode == e))
-            .map(|r| -r.reward)
-            .collect();
-        (!costs.is_empty()).then(|| costs.iter().sum::<f64>() / costs.len() as f64)
+            .find(|(episode, _)| *episode == e)
+            .map(|(_, b)| *b)
     };
-    let Some(best) = cost_of(&oracle, None) else {
-        return Ok(());
-    };
+    let cost = |r: &EpisodeResult| r.metrics[k];
+    let mean: f64 = bounds.iter().map(|(_, b)| b).sum::<f64>() / bounds.len().max(1) as f64;
+    writeln!(
+        std::io::stdout().lock(),
+        "\nlower bound (LP relaxation), mean over {} episodes: {mean:.1}",
+        bounds.len()
+    )?;
+    print_gaps(results, "the lower bound", &reference, &cost)
+}
+
+/// The mean `cost` of policy `p` (on one episode, or all); None without rows.
+fn mean_cost(
+    results: &[EpisodeResult],
+    p: &str,
+    episode: Option<usize>,
+    cost: &dyn Fn(&EpisodeResult) -> f64,
+) -> Option<f64> {
+    let costs: Vec<f64> = results
+        .iter()
+        .filter(|r| r.policy == p && episode.is_none_or(|e| r.episode == e))
+        .map(cost)
+        .collect();
+    (!costs.is_empty()).then(|| costs.iter().sum::<f64>() / costs.len() as f64)
+}
+
+/// Each policy's mean cost and its gap to `reference` (per episode; episodes without a positive
+/// reference are left out): of the means, and the mean per-episode gap with its 95 % t interval.
+fn print_gaps(
+    results: &[EpisodeResult],
+    reference_name: &str,
+    reference: &dyn Fn(usize) -> Option<f64>,
+    cost: &dyn Fn(&EpisodeResult) -> f64,
+) -> Result<()> {
+    let mut episodes: Vec<usize> = results.iter().map(|r| r.episode).collect();
+    episodes.sort_unstable();
+    episodes.dedup();
+    let references: Vec<f64> = episodes.iter().filter_map(|&e| reference(e)).collect();
+    let best = references.iter().sum::<f64>() / references.len().max(1) as f64;
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
         "\n{:<55} {:>12} {:>8} {:>28}",
-        "policy", "episode cost", "gap", "gap per episode [95% CI]"
+        "policy",
+        "episode cost",
+        "gap",
+        format!("gap to {reference_name} per episode [95% CI]")
     )?;
     let mut seen: Vec<&str> = Vec::new();
     for r in results {
@@ -565,28 +632,21 @@ fn print_gap_to_oracle(results: &[EpisodeResult]) -> Result<()> {
             continue;
         }
         seen.push(&r.policy);
-        let mut episodes: Vec<usize> = results
-            .iter()
-            .filter(|e| e.policy == r.policy)
-            .map(|e| e.episode)
-            .collect();
-        episodes.sort_unstable();
-        episodes.dedup();
         let gaps: Vec<f64> = episodes
             .iter()
             .filter_map(|&e| {
-                let reference = cost_of(&oracle, Some(e)).filter(|c| *c > 0.0)?;
-                Some(100.0 * (cost_of(&r.policy, Some(e))? - reference) / reference)
+                let base = reference(e).filter(|c| *c > 0.0)?;
+                Some(100.0 * (mean_cost(results, &r.policy, Some(e), cost)? - base) / base)
             })
             .collect();
         let (mean, half) = mean_ci95(&gaps);
-        let cost = cost_of(&r.policy, None).unwrap_or(f64::NAN);
+        let policy_cost = mean_cost(results, &r.policy, None, cost).unwrap_or(f64::NAN);
         writeln!(
             out,
             "{:<55} {:>12.1} {:>7.1}% {:>28}",
             r.policy,
-            cost,
-            100.0 * (cost - best) / best,
+            policy_cost,
+            100.0 * (policy_cost - best) / best,
             format!("{mean:.2}% [{:.2}, {:.2}]", mean - half, mean + half)
         )?;
     }

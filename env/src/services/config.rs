@@ -27,6 +27,7 @@ pub struct ServicesConfig {
     pub data: DataConfig,
     pub residency: ResidencyConfig,
     pub reward: RewardConfig,
+    pub milp: MilpConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -84,6 +85,29 @@ pub struct RewardConfig {
     pub latency_usd_per_request_s: f64,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MilpConfig {
+    pub time_limit_s: f64,
+    pub max_columns: usize,
+    pub bound_user_rows: usize,
+}
+
+/// Most columns of a `milp` baseline's model (about 1 KB of HiGHS memory each).
+pub const MAX_MILP_COLUMNS: usize = 20_000_000;
+
+/// Services and request types of a `generated:SERVICES:TYPES` application; None for other
+/// call-graph sources, an error for a malformed one.
+pub fn generated_size(callgraphs: &str) -> Option<Result<(usize, usize), String>> {
+    let spec = callgraphs.strip_prefix("generated:")?;
+    let parse = |part: Option<&str>, what: &str| {
+        part.and_then(|p| p.trim().parse::<usize>().ok())
+            .ok_or_else(|| format!("callgraphs = `generated:{}`: expected generated:SERVICES:TYPES ({what} missing or not a count)", bounds::excerpt(spec, 60)))
+    };
+    let mut parts = spec.splitn(2, ':');
+    Some(parse(parts.next(), "SERVICES").and_then(|s| Ok((s, parse(parts.next(), "TYPES")?))))
+}
+
 impl Default for ServicesConfig {
     fn default() -> Self {
         Self::builtin_default()
@@ -110,11 +134,27 @@ impl ScenarioConfig for ServicesConfig {
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
 
     fn validate(&self) -> Result<(), String> {
-        if !(self.callgraphs == super::BUILTIN_CALLGRAPHS
+        if let Some(size) = generated_size(&self.callgraphs) {
+            let (services, types) = size?;
+            bounds::count(
+                "callgraphs' generated services",
+                services as u64,
+                1,
+                MAX_SERVICES as u64,
+                "each service is a step of the episode",
+            )?;
+            bounds::count(
+                "callgraphs' generated request types",
+                types as u64,
+                1,
+                MAX_SERVICES as u64,
+                "one call tree each",
+            )?;
+        } else if !(self.callgraphs == super::BUILTIN_CALLGRAPHS
             || self.callgraphs.starts_with("alibaba_v2022:"))
         {
             return Err(format!(
-                "callgraphs = `{}`: expected `{}` or `alibaba_v2022:PATH`",
+                "callgraphs = `{}`: expected `{}`, `alibaba_v2022:PATH` or `generated:SERVICES:TYPES`",
                 bounds::excerpt(&self.callgraphs, 80),
                 super::BUILTIN_CALLGRAPHS
             ));
@@ -205,6 +245,21 @@ impl ScenarioConfig for ServicesConfig {
             self.reward.latency_usd_per_request_s,
             MAX_WEIGHT,
         )?;
+        within("milp.time_limit_s", self.milp.time_limit_s, 0.1, 3_600.0)?;
+        bounds::count(
+            "milp.max_columns",
+            self.milp.max_columns as u64,
+            0,
+            MAX_MILP_COLUMNS as u64,
+            "HiGHS holds the whole model in memory",
+        )?;
+        bounds::count(
+            "milp.bound_user_rows",
+            self.milp.bound_user_rows as u64,
+            0,
+            MAX_MILP_COLUMNS as u64,
+            "rows of the bound's LP",
+        )?;
         Ok(())
     }
 }
@@ -239,5 +294,12 @@ mod tests {
             .contains("shares sum to 1.4"));
         assert!(err("[data]\nwrite_fraction = nan").contains("data.write_fraction"));
         assert!(err("[calls]\nkb_per_cal = 1").contains("unknown field"));
+        assert!(err("callgraphs = \"generated:10\"").contains("TYPES missing"));
+        assert!(err("callgraphs = \"generated:0:5\"").contains("generated services"));
+        assert!(err("[milp]\nmax_columns = 100000000").contains("milp.max_columns"));
+        assert_eq!(
+            generated_size("generated:2000:6000"),
+            Some(Ok((2000, 6000)))
+        );
     }
 }

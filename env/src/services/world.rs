@@ -3,7 +3,8 @@
 //! service's callers and callees, and the data shards with their jurisdictions.
 
 use super::catalog::Catalog;
-use super::config::{MAX_SERVICES, ServicesConfig};
+use super::config::{MAX_SERVICES, ServicesConfig, generated_size};
+use super::generate::generate;
 use super::residency::Jurisdiction;
 use super::serving;
 use crate::error::EnvError;
@@ -44,16 +45,25 @@ impl ServicesWorld {
             w.intra_region_rtt_ms,
             (w.synthetic_regions, w.synthetic_seed),
         )?;
-        let graphs = if config.callgraphs == super::BUILTIN_CALLGRAPHS {
-            callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME)?
+        let builtin = || callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME);
+        let catalog = if let Some(size) = generated_size(&config.callgraphs) {
+            let (services, types) = size.map_err(|e| EnvError::data(&config.callgraphs, e))?;
+            let sample = Catalog::from_call_graphs(&builtin()?);
+            generate(&sample, services, types, config.data.seed)
+                .map_err(|e| EnvError::data(&config.callgraphs, e))?
+        } else if config.callgraphs == super::BUILTIN_CALLGRAPHS {
+            Catalog::from_call_graphs(&builtin()?)
         } else {
             let path = config
                 .callgraphs
                 .strip_prefix("alibaba_v2022:")
                 .unwrap_or(&config.callgraphs);
-            callgraph::read(crate::input::open(Path::new(path))?, path)?
+            Catalog::from_call_graphs(&callgraph::read(
+                crate::input::open(Path::new(path))?,
+                path,
+            )?)
         };
-        let catalog = Catalog::from_call_graphs(&graphs).keep_top(config.request_types);
+        let catalog = catalog.keep_top(config.request_types);
         let n = catalog.services.len();
         if n == 0 || n > MAX_SERVICES {
             return Err(EnvError::data(
