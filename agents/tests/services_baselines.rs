@@ -77,6 +77,7 @@ fn local_search_is_never_worse_than_any_plan_it_starts_from() {
         Planner::ReplicateData,
         Planner::NearestCaller,
         Planner::Volley,
+        Planner::Partition,
     ] {
         let start = cost(&planner.plan(&obs, &config).unwrap());
         assert!(
@@ -85,4 +86,43 @@ fn local_search_is_never_worse_than_any_plan_it_starts_from() {
             planner.name()
         );
     }
+}
+
+#[test]
+fn partition_cuts_fewer_calls_than_a_random_split_over_the_same_regions() {
+    let (config, mut env) = small();
+    let obs = env.reset(2);
+    let w = &obs.world;
+    let plan = Planner::Partition.plan(&obs, &config).unwrap();
+    let region: Vec<usize> = plan.iter().map(|at| at[0]).collect();
+    let mut used: Vec<usize> = region.clone();
+    used.sort_unstable();
+    used.dedup();
+    // The load needs more than one region at 80 % of its cores.
+    assert!(used.len() > 1, "{used:?}");
+    let cut = |region: &[usize]| -> f64 {
+        w.catalog
+            .dependencies
+            .iter()
+            .filter(|d| region[d.caller] != region[d.callee])
+            .map(|d| d.calls_per_request)
+            .sum()
+    };
+    let mut rng = planetgym_env::rng::Rng::new(3);
+    let random: Vec<usize> = (0..region.len())
+        .map(|s| {
+            let allowed: Vec<usize> = used.iter().copied().filter(|&r| w.allows(s, r)).collect();
+            if allowed.is_empty() {
+                region[s]
+            } else {
+                allowed[rng.below(allowed.len())]
+            }
+        })
+        .collect();
+    assert!(
+        cut(&region) < 0.5 * cut(&random),
+        "partition cuts {} calls per request, a random split {}",
+        cut(&region),
+        cut(&random)
+    );
 }

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod placement;
 pub mod services;
 pub mod services_milp;
+mod services_partition;
 pub mod traffic;
 mod traffic_lp;
 mod traffic_outcome;

@@ -17,7 +17,8 @@
 //!   form: from `nearest-caller`, each service in turn moves to the allowed region minimising
 //!   the call-weighted RTT to its callers and callees (and users, for first calls), under the
 //!   same load cap, until no service moves (at most 20 rounds).
-//! - `local-search`: from the cheapest of the four plans above, first-improvement search on
+//! - `partition`: the call graph cut by METIS, a region per part (`services_partition`).
+//! - `local-search`: from the cheapest of the five plans above, first-improvement search on
 //!   the scenario's own cost at the day's mean demand (queueing, compute, storage and egress
 //!   included): for the services carrying the most work, move the primary to, or add a replica
 //!   in, one of the regions nearest its peers, or drop a replica; a move is kept when it lowers
@@ -26,6 +27,7 @@
 //!   `milp.time_limit_s`; listed only where the MILP has at most `milp.max_columns` columns.
 
 use super::services_milp::{Instance, full_columns};
+use super::services_partition::partition_plan;
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra};
@@ -39,7 +41,7 @@ use planetgym_env::{Action, EnvError};
 /// Rounds of `volley` at most.
 const VOLLEY_ROUNDS: usize = 20;
 /// Planned busy cores over a region's cores that `nearest-caller` and `volley` stay under.
-const LOAD_CAP: f64 = 0.8;
+pub(super) const LOAD_CAP: f64 = 0.8;
 /// Placements `local-search` costs per episode at most (each serves the whole request mix).
 pub const LOCAL_SEARCH_EVALUATIONS: usize = 2_000;
 /// Regions `local-search` tries per service: those nearest its peers.
@@ -51,16 +53,19 @@ pub enum Planner {
     ReplicateData,
     NearestCaller,
     Volley,
+    Partition,
     LocalSearch,
     Milp,
 }
 
 impl Planner {
-    pub const ALL: [Planner; 5] = [
+    /// The heuristics (the MILP is listed apart).
+    pub const ALL: [Planner; 6] = [
         Planner::SingleRegion,
         Planner::ReplicateData,
         Planner::NearestCaller,
         Planner::Volley,
+        Planner::Partition,
         Planner::LocalSearch,
     ];
 
@@ -70,6 +75,7 @@ impl Planner {
             Planner::ReplicateData => "replicate-data",
             Planner::NearestCaller => "nearest-caller",
             Planner::Volley => "volley",
+            Planner::Partition => "partition",
             Planner::LocalSearch => "local-search",
             Planner::Milp => "milp",
         }
@@ -89,6 +95,7 @@ impl Planner {
                     .milp(m.time_limit_s, m.max_columns)
                     .map(|solved| solved.plan)
             }
+            Planner::Partition => partition_plan(obs),
             heuristic => Ok(heuristic.heuristic_plan(obs, config)),
         }
     }
@@ -97,8 +104,8 @@ impl Planner {
         let w = &obs.world;
         let max_replicas = config.max_replicas;
         match self {
-            // `plan` solves the MILP itself; it never asks here.
-            Planner::Milp | Planner::SingleRegion => hub_plan(obs),
+            // `plan` makes these itself; it never asks here.
+            Planner::Milp | Planner::Partition | Planner::SingleRegion => hub_plan(obs),
             Planner::ReplicateData => {
                 let mut plan = hub_plan(obs);
                 let mut by_demand: Vec<usize> = (0..w.regions()).collect();
@@ -122,7 +129,11 @@ impl Planner {
 }
 
 /// The allowed region of `service` with the lowest `score` (the lowest index among ties).
-fn best_allowed(world: &ServicesWorld, service: usize, score: impl Fn(usize) -> f64) -> usize {
+pub(super) fn best_allowed(
+    world: &ServicesWorld,
+    service: usize,
+    score: impl Fn(usize) -> f64,
+) -> usize {
     (0..world.regions())
         .filter(|&r| world.allows(service, r))
         .map(|r| (score(r), r))
@@ -305,15 +316,15 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
         Planner::ReplicateData,
         Planner::NearestCaller,
         Planner::Volley,
+        Planner::Partition,
     ];
+    // A start that fails (METIS's error) is left out; single-region never fails.
     let (mut best, mut plan) = starts
         .iter()
-        .map(|p| {
-            let plan = p.heuristic_plan(obs, config);
-            (cost_of(&plan), plan)
-        })
+        .filter_map(|p| p.plan(obs, config).ok())
+        .map(|plan| (cost_of(&plan), plan))
         .min_by(|a, b| a.0.total_cmp(&b.0))
-        .unwrap_or_else(|| unreachable!("four starting plans"));
+        .unwrap_or_else(|| (f64::INFINITY, hub_plan(obs)));
     let mut evaluations = starts.len();
     // The services carrying the most work first (entry services weigh their users' share).
     let mut services: Vec<usize> = (0..w.catalog.services.len()).collect();

@@ -247,16 +247,20 @@ impl<'a> Instance<'a> {
             other => return Err(format!("HiGHS ended the MILP with {other:?}")),
         };
         let bound = dual_bound(&solved)? + self.prices.constant;
+        let objective = solved.objective_value() + self.prices.constant;
         let columns_found = solved.get_solution();
         let values = columns_found.columns();
-        if values.len() != size.columns || !values.iter().all(|v| v.is_finite()) {
+        if !objective.is_finite()
+            || values.len() != size.columns
+            || !values.iter().all(|v| v.is_finite())
+        {
             return Err(format!(
                 "the MILP found no placement in {time_limit_s} s (its bound: {bound:.2} USD)"
             ));
         }
         Ok(Solved {
             bound,
-            objective: solved.objective_value() + self.prices.constant,
+            objective,
             plan: size.plan(values),
             status: if finished {
                 "optimal".into()
