@@ -14,6 +14,7 @@ use planetgym_agents::stats::mean_ci95;
 use planetgym_deploy::export;
 use planetgym_env::{Scenario, bounds};
 use planetgym_training::session::LEARNED;
+use rayon::prelude::*;
 
 /// The row of an exported policy in `eval` tables.
 const EXPORTED: &str = "onnx";
@@ -563,16 +564,17 @@ fn print_gap_to_bound<S: RegisteredScenario>(
     let mut seeds: Vec<(usize, u64)> = results.iter().map(|r| (r.episode, r.seed)).collect();
     seeds.sort_unstable();
     seeds.dedup();
-    let mut bounds = Vec::with_capacity(seeds.len());
-    for &(episode, seed) in &seeds {
-        let mut env = built.env.clone();
-        let first = env.reset(seed);
-        let bound = built
-            .env
-            .cost_bound(&built.config, &first)
-            .map_err(|e| anyhow::anyhow!("the lower bound of episode {episode}: {e}"))?;
-        bounds.push((episode, bound));
-    }
+    // One LP per episode, in parallel (each solve is single-threaded).
+    let bounds: Vec<(usize, f64)> = seeds
+        .par_iter()
+        .map(|&(episode, seed)| {
+            let mut env = built.env.clone();
+            let first = env.reset(seed);
+            env.cost_bound(&built.config, &first)
+                .map(|bound| (episode, bound))
+                .map_err(|e| anyhow::anyhow!("the lower bound of episode {episode}: {e}"))
+        })
+        .collect::<Result<_>>()?;
     let reference = |e: usize| {
         bounds
             .iter()

@@ -93,6 +93,9 @@ pub struct MilpConfig {
     pub bound_user_rows: usize,
 }
 
+/// Most request types of a generated application (4 per service at the most services).
+pub const MAX_GENERATED_TYPES: usize = 4 * MAX_SERVICES;
+
 /// Most columns of a `milp` baseline's model (about 1 KB of HiGHS memory each).
 pub const MAX_MILP_COLUMNS: usize = 20_000_000;
 
@@ -147,8 +150,8 @@ impl ScenarioConfig for ServicesConfig {
                 "callgraphs' generated request types",
                 types as u64,
                 1,
-                MAX_SERVICES as u64,
-                "one call tree each",
+                MAX_GENERATED_TYPES as u64,
+                "one call tree each, about 250 bytes",
             )?;
         } else if !(self.callgraphs == super::BUILTIN_CALLGRAPHS
             || self.callgraphs.starts_with("alibaba_v2022:"))
