@@ -67,9 +67,7 @@ fn without_queueing_or_writes_the_model_costs_one_replica_plans_exactly() {
     // Cores so many that no region queues.
     let cores = vec![1e12; obs.world.regions()];
     let hours = config.serving_hours as f64;
-    // Every hour at the mean demand, as the scenario is served here.
-    let flat = vec![1.0; config.serving_hours];
-    let x = Instance::new(&obs.world, &config, &obs.demand_rps, &cores, &flat);
+    let x = Instance::new(&obs.world, &config, &obs.demand_rps, &cores, hours);
     let mut rng = Rng::new(5);
     for _ in 0..3 {
         let plan = random_plan(&obs, 1, &mut rng);

@@ -10,9 +10,8 @@
 //!   where the parent call ran), and each service's work may run at any of its replicas;
 //! - queueing: a region's work `b` costs `b / (1 - b / cores)` request-seconds per second in
 //!   the scenario (capped at a 20x slowdown); the model charges the maximum of tangents of that
-//!   curve with slopes up to 20, which lie below it everywhere, at the mean work of each group
-//!   of hours of similar demand (by Jensen's inequality, below the mean of those hours' convex
-//!   costs; the split of a service's work over its replicas may differ from group to group);
+//!   curve with slopes up to 20, which lie below it everywhere, at the day's mean work (by
+//!   Jensen's inequality, below the mean of the hours' convex costs);
 //! - writes: a write's wait for its synchronous copies is left out (it is never negative).
 //!
 //! Everything else is exact: compute (busy work is the same wherever it runs; each replica
@@ -37,8 +36,6 @@ use std::time::Instant;
 /// tangent. The last has slope 20, the capped curve's slope beyond 95 % utilisation: a steeper
 /// tangent would rise above the cap.
 const TANGENTS: [f64; 8] = [0.0, 0.2, 0.35, 0.5, 0.6, 0.68, 0.74, 0.776_393_202_250_021];
-/// Groups of hours whose work is costed apart (see `hour_groups`).
-const HOUR_GROUPS: usize = 4;
 /// The slowdown cap (1 / (1 - 0.95)).
 const MAX_SLOWDOWN: f64 = 20.0;
 
@@ -81,8 +78,6 @@ pub struct Instance<'a> {
     config: &'a ServicesConfig,
     demand: &'a [f64],
     cores: &'a [f64],
-    /// Hours grouped by demand: (share of the hours, mean demand over the day's mean).
-    groups: Vec<(f64, f64)>,
     /// Requests/s over all regions, and each service's work (busy cores) at that rate.
     total_rps: f64,
     work: Vec<f64>,
@@ -97,19 +92,17 @@ impl<'a> Instance<'a> {
             config,
             &obs.demand_rps,
             &obs.cores,
-            &obs.hour_scale,
+            config.serving_hours as f64,
         )
     }
 
-    /// `hour_scale`: each served hour's total demand over `demand`'s (the day's mean).
     pub fn new(
         world: &'a ServicesWorld,
         config: &'a ServicesConfig,
         demand: &'a [f64],
         cores: &'a [f64],
-        hour_scale: &[f64],
+        hours: f64,
     ) -> Self {
-        let hours = hour_scale.len().max(1) as f64;
         let total_rps: f64 = demand.iter().sum();
         let work: Vec<f64> = world
             .catalog
@@ -165,7 +158,6 @@ impl<'a> Instance<'a> {
             config,
             demand,
             cores,
-            groups: hour_groups(hour_scale),
             total_rps,
             work,
             prices,
@@ -297,19 +289,11 @@ impl<'a> Instance<'a> {
         let mut pb = Rows::default();
         let inf = f64::INFINITY;
         let replicas: Vec<R> = (0..services).map(|_| pb.add(1.0, max)).collect();
-        // Work rows per group of hours: (service, group), (service, region, group), (region,
-        // group) and (region, group, tangent).
-        let g = self.groups.len();
-        let work: Vec<R> = (0..services * g)
-            .map(|k| {
-                let v = self.work[k / g] * self.groups[k % g].1;
-                pb.add(v, v)
-            })
-            .collect();
-        let work_cap: Vec<R> = (0..services * n * g).map(|_| pb.add(-inf, 0.0)).collect();
-        let busy: Vec<R> = (0..n * g).map(|_| pb.add(0.0, 0.0)).collect();
-        let tangent: Vec<R> = (0..n * g)
-            .flat_map(|k| self.tangents(k / g))
+        let work: Vec<R> = self.work.iter().map(|&v| pb.add(v, v)).collect();
+        let work_cap: Vec<R> = (0..services * n).map(|_| pb.add(-inf, 0.0)).collect();
+        let busy: Vec<R> = (0..n).map(|_| pb.add(0.0, 0.0)).collect();
+        let tangent: Vec<R> = (0..n)
+            .flat_map(|r| self.tangents(r))
             .map(|(alpha, _)| pb.add(alpha, inf))
             .collect();
         let deps = if form.flows {
@@ -378,13 +362,7 @@ impl<'a> Instance<'a> {
         // Each service's replica (x) and work (y) per region.
         for s in 0..services {
             for r in at(s) {
-                let mut x = vec![(replicas[s], 1.0)];
-                x.extend((0..g).map(|k| {
-                    (
-                        work_cap[(s * n + r) * g + k],
-                        -self.work[s] * self.groups[k].1,
-                    )
-                }));
+                let mut x = vec![(replicas[s], 1.0), (work_cap[s * n + r], -self.work[s])];
                 x.extend(
                     [r].into_iter()
                         .flat_map(|b| with_demand.iter().map(move |&u| (u, b)))
@@ -403,34 +381,23 @@ impl<'a> Instance<'a> {
                     pb.add_column(cost, bounds, x);
                 }
                 size.x[s * n + r] = Some(size.columns);
-                size.columns += 1;
-                for k in 0..g {
-                    let at = (s * n + r) * g + k;
-                    let y = [
-                        (work[s * g + k], 1.0),
-                        (work_cap[at], 1.0),
-                        (busy[r * g + k], -1.0),
-                    ];
-                    pb.add_column(0.0, 0.0.., y.map(R::entry));
-                }
-                // The busiest hours' work orders the replicas.
-                size.y[s * n + r] = Some(size.columns + g - 1);
-                size.columns += g;
+                let y = [(work[s], 1.0), (work_cap[s * n + r], 1.0), (busy[r], -1.0)];
+                pb.add_column(0.0, 0.0.., y.map(R::entry));
+                size.y[s * n + r] = Some(size.columns + 1);
+                size.columns += 2;
             }
         }
-        // Each region's work (b) and its queueing cost (t, above every tangent) per group of
-        // hours, priced for the group's share of the hours.
-        for k in 0..n * g {
-            let rows = &tangent[k * TANGENTS.len()..(k + 1) * TANGENTS.len()];
-            let slopes = self.tangents(k / g).map(|(_, beta)| beta);
+        // Each region's work (b) and its queueing cost (t, above every tangent).
+        for r in 0..n {
+            let rows = &tangent[r * TANGENTS.len()..(r + 1) * TANGENTS.len()];
+            let slopes = self.tangents(r).map(|(_, beta)| beta);
             let b: Vec<(R, f64)> = rows.iter().zip(slopes).map(|(&t, b)| (t, -b)).collect();
             pb.add_column(
                 0.0,
                 0.0..,
-                b.into_iter().chain([(busy[k], 1.0)]).map(R::entry),
+                b.into_iter().chain([(busy[r], 1.0)]).map(R::entry),
             );
-            let price = self.prices.work * self.groups[k % g].0;
-            pb.add_column(price, 0.0.., rows.iter().map(|&t| (t.row, 1.0)));
+            pb.add_column(self.prices.work, 0.0.., rows.iter().map(|&t| (t.row, 1.0)));
             size.columns += 2;
         }
         // Calls of each dependency between any replicas of caller and callee.
@@ -482,26 +449,6 @@ impl<'a> Instance<'a> {
     }
 }
 
-/// Hours grouped by demand (at most `HOUR_GROUPS` groups of hours adjacent in demand): each
-/// group's share of the hours and mean scale. Jensen's inequality holds within each group, so
-/// the busiest hours' queueing is not averaged away with the quiet ones'.
-fn hour_groups(hour_scale: &[f64]) -> Vec<(f64, f64)> {
-    if hour_scale.is_empty() {
-        return vec![(1.0, 1.0)];
-    }
-    let mut sorted = hour_scale.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let groups = HOUR_GROUPS.min(sorted.len());
-    let hours = sorted.len();
-    (0..groups)
-        .map(|k| {
-            let part = &sorted[k * hours / groups..(k + 1) * hours / groups];
-            let mean = part.iter().sum::<f64>() / part.len() as f64;
-            (part.len() as f64 / hours as f64, mean)
-        })
-        .collect()
-}
-
 /// Columns of the full MILP of `world` with demand in `users` regions.
 pub fn full_columns(world: &ServicesWorld, users: usize) -> usize {
     let w = world;
@@ -509,7 +456,7 @@ pub fn full_columns(world: &ServicesWorld, users: usize) -> usize {
     let services: usize = (0..w.catalog.services.len())
         .map(|s| {
             let entry = if w.entry_share[s] > 0.0 { users } else { 0 };
-            allowed(s) * (1 + HOUR_GROUPS + entry)
+            allowed(s) * (2 + entry)
         })
         .sum();
     let flows: usize = w
@@ -518,7 +465,7 @@ pub fn full_columns(world: &ServicesWorld, users: usize) -> usize {
         .iter()
         .map(|d| allowed(d.caller) * allowed(d.callee))
         .sum();
-    services + flows + 2 * HOUR_GROUPS * w.regions()
+    services + flows + 2 * w.regions()
 }
 
 /// Which model `build` makes.

@@ -131,9 +131,6 @@ pub struct ServicesObs {
     pub cores: Arc<Vec<f64>>,
     /// Per region, the RTT (ms) of a call from the users to it, weighted by the mean demand.
     pub user_rtt_ms: Arc<Vec<f64>>,
-    /// Each serving hour's total demand over the day's mean (the day's shape, as a forecast
-    /// gives it).
-    pub hour_scale: Arc<Vec<f64>>,
     /// Busy cores per region when the placement so far serves the mean demand.
     pub busy_cores: Vec<f64>,
 }
@@ -207,7 +204,6 @@ pub struct ServicesScenario {
     demand_rps: Arc<Vec<f64>>,
     cores: Arc<Vec<f64>>,
     user_rtt_ms: Arc<Vec<f64>>,
-    hour_scale: Arc<Vec<f64>>,
     placement: Arc<Vec<Vec<usize>>>,
     position: Option<usize>,
     /// The placement so far served the mean demand.
@@ -229,7 +225,6 @@ impl ServicesScenario {
             hourly: Vec::new(),
             demand_rps: Arc::new(vec![0.0; regions]),
             user_rtt_ms: Arc::new(vec![0.0; regions]),
-            hour_scale: Arc::new(Vec::new()),
             cores: Arc::new(vec![0.0; regions]),
             placement: Arc::new(vec![Vec::new(); world.catalog.services.len()]),
             position: None,
@@ -300,7 +295,6 @@ impl ServicesScenario {
             demand_rps: Arc::clone(&self.demand_rps),
             cores: Arc::clone(&self.cores),
             user_rtt_ms: Arc::clone(&self.user_rtt_ms),
-            hour_scale: Arc::clone(&self.hour_scale),
             busy_cores: self
                 .served
                 .as_ref()
@@ -392,19 +386,6 @@ impl Scenario for ServicesScenario {
             .fold(0.0, f64::max);
         let cores = c.regions.capacity_share * peak * self.world.work_ms_per_request / 1000.0;
         self.user_rtt_ms = Arc::new(self.world.user_rtt_ms(&mean));
-        let mean_total: f64 = mean.iter().sum();
-        self.hour_scale = Arc::new(
-            self.hourly
-                .iter()
-                .map(|h| {
-                    if mean_total > 0.0 {
-                        h.iter().sum::<f64>() / mean_total
-                    } else {
-                        1.0
-                    }
-                })
-                .collect(),
-        );
         self.demand_rps = Arc::new(mean);
         self.cores = Arc::new(vec![cores; regions]);
         self.placement = Arc::new(vec![Vec::new(); self.world.catalog.services.len()]);
