@@ -288,11 +288,11 @@ impl<'a> Instance<'a> {
         let max = self.config.max_replicas as f64;
         let mut pb = Rows::default();
         let inf = f64::INFINITY;
-        let replicas: Vec<R> = (0..services).map(|_| pb.add(1.0, max)).collect();
-        let work: Vec<R> = self.work.iter().map(|&v| pb.add(v, v)).collect();
-        let work_cap: Vec<R> = (0..services * n).map(|_| pb.add(-inf, 0.0)).collect();
-        let busy: Vec<R> = (0..n).map(|_| pb.add(0.0, 0.0)).collect();
-        let tangent: Vec<R> = (0..n)
+        let replicas: Vec<Row> = (0..services).map(|_| pb.add(1.0, max)).collect();
+        let work: Vec<Row> = self.work.iter().map(|&v| pb.add(v, v)).collect();
+        let work_cap: Vec<Row> = (0..services * n).map(|_| pb.add(-inf, 0.0)).collect();
+        let busy: Vec<Row> = (0..n).map(|_| pb.add(0.0, 0.0)).collect();
+        let tangent: Vec<Row> = (0..n)
             .flat_map(|r| self.tangents(r))
             .map(|(alpha, _)| pb.add(alpha, inf))
             .collect();
@@ -302,9 +302,9 @@ impl<'a> Instance<'a> {
             &[]
         };
         let rate = |e: usize| self.total_rps * deps[e].calls_per_request;
-        let flow: Vec<R> = (0..deps.len()).map(|e| pb.add(rate(e), rate(e))).collect();
-        let flow_out: Vec<R> = (0..deps.len() * n).map(|_| pb.add(-inf, 0.0)).collect();
-        let flow_in: Vec<R> = (0..deps.len() * n).map(|_| pb.add(-inf, 0.0)).collect();
+        let flow: Vec<Row> = (0..deps.len()).map(|e| pb.add(rate(e), rate(e))).collect();
+        let flow_out: Vec<Row> = (0..deps.len() * n).map(|_| pb.add(-inf, 0.0)).collect();
+        let flow_in: Vec<Row> = (0..deps.len() * n).map(|_| pb.add(-inf, 0.0)).collect();
         // The users of each region reach a service's replicas: all of them, and those reaching
         // region b at most the service's replica there (per user region for the services taking
         // the most first calls, within form.user_rows rows; summed over user regions for the
@@ -373,7 +373,7 @@ impl<'a> Instance<'a> {
                 x.extend(out_of[s].iter().map(|&e| (flow_out[e * n + r], -rate(e))));
                 x.extend(into[s].iter().map(|&e| (flow_in[e * n + r], -rate(e))));
                 let bounds = if plan.is_some() { 1.0..=1.0 } else { 0.0..=1.0 };
-                let x = x.into_iter().map(R::entry);
+                let x = x.into_iter();
                 let cost = self.prices.replica[s];
                 if form.integer {
                     pb.add_integer_column(cost, bounds, x);
@@ -382,7 +382,7 @@ impl<'a> Instance<'a> {
                 }
                 size.x[s * n + r] = Some(size.columns);
                 let y = [(work[s], 1.0), (work_cap[s * n + r], 1.0), (busy[r], -1.0)];
-                pb.add_column(0.0, 0.0.., y.map(R::entry));
+                pb.add_column(0.0, 0.0.., y);
                 size.y[s * n + r] = Some(size.columns + 1);
                 size.columns += 2;
             }
@@ -391,13 +391,9 @@ impl<'a> Instance<'a> {
         for r in 0..n {
             let rows = &tangent[r * TANGENTS.len()..(r + 1) * TANGENTS.len()];
             let slopes = self.tangents(r).map(|(_, beta)| beta);
-            let b: Vec<(R, f64)> = rows.iter().zip(slopes).map(|(&t, b)| (t, -b)).collect();
-            pb.add_column(
-                0.0,
-                0.0..,
-                b.into_iter().chain([(busy[r], 1.0)]).map(R::entry),
-            );
-            pb.add_column(self.prices.work, 0.0.., rows.iter().map(|&t| (t.row, 1.0)));
+            let b: Vec<(Row, f64)> = rows.iter().zip(slopes).map(|(&t, b)| (t, -b)).collect();
+            pb.add_column(0.0, 0.0.., b.into_iter().chain([(busy[r], 1.0)]));
+            pb.add_column(self.prices.work, 0.0.., rows.iter().map(|&t| (t, 1.0)));
             size.columns += 2;
         }
         // Calls of each dependency between any replicas of caller and callee.
@@ -405,11 +401,7 @@ impl<'a> Instance<'a> {
             for a in at(d.caller) {
                 for b in at(d.callee) {
                     let rows = [flow[e], flow_out[e * n + a], flow_in[e * n + b]];
-                    pb.add_column(
-                        self.prices.hop[a * n + b],
-                        0.0..,
-                        rows.map(|r| (r.row, 1.0)),
-                    );
+                    pb.add_column(self.prices.hop[a * n + b], 0.0.., rows.map(|r| (r, 1.0)));
                     size.columns += 1;
                 }
             }
@@ -418,8 +410,8 @@ impl<'a> Instance<'a> {
         for &s in &entries {
             for &u in &with_demand {
                 for b in at(s) {
-                    let mut rows = vec![(users[&(s, u)].row, 1.0)];
-                    rows.extend(reach_of(s, u, b).map(|r| (r.row, 1.0)));
+                    let mut rows = vec![(users[&(s, u)], 1.0)];
+                    rows.extend(reach_of(s, u, b).map(|r| (r, 1.0)));
                     pb.add_column(self.prices.user[u * n + b], 0.0.., rows);
                     size.columns += 1;
                 }
@@ -501,18 +493,6 @@ impl Form {
 /// The users' reach summed over user regions (see `Instance::build`).
 const ALL_USERS: usize = usize::MAX;
 
-/// A row with its index (HiGHS's `Row` hides it).
-#[derive(Debug, Clone, Copy)]
-struct R {
-    row: Row,
-}
-
-impl R {
-    fn entry((r, value): (R, f64)) -> (Row, f64) {
-        (r.row, value)
-    }
-}
-
 /// The model's rows, added in order.
 #[derive(Default)]
 struct Rows {
@@ -521,11 +501,9 @@ struct Rows {
 }
 
 impl Rows {
-    fn add(&mut self, lower: f64, upper: f64) -> R {
+    fn add(&mut self, lower: f64, upper: f64) -> Row {
         self.next += 1;
-        R {
-            row: self.problem.add_row(lower..=upper),
-        }
+        self.problem.add_row(lower..=upper)
     }
 }
 
