@@ -17,7 +17,8 @@
 //!   form: from `nearest-caller`, each service in turn moves to the allowed region minimising
 //!   the call-weighted RTT to its callers and callees (and users, for first calls), under the
 //!   same load cap, until no service moves (at most 20 rounds).
-//! - `partition`: the call graph cut by METIS, a region per part (`services_partition`).
+//! - `partition`: the call graph cut into parts under a balance cap, a region per part
+//!   (`services_partition`).
 //! - `local-search`: from the cheapest of the five plans above, first-improvement search on
 //!   the scenario's own cost at the day's mean demand (queueing, compute, storage and egress
 //!   included): for the services carrying the most work, move the primary to, or add a replica
@@ -95,7 +96,7 @@ impl Planner {
                     .milp(m.time_limit_s, m.max_columns)
                     .map(|solved| solved.plan)
             }
-            Planner::Partition => partition_plan(obs),
+            Planner::Partition => Ok(partition_plan(obs)),
             heuristic => Ok(heuristic.heuristic_plan(obs, config)),
         }
     }
@@ -318,7 +319,6 @@ fn local_search(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
         Planner::Volley,
         Planner::Partition,
     ];
-    // A start that fails (METIS's error) is left out; single-region never fails.
     let (mut best, mut plan) = starts
         .iter()
         .filter_map(|p| p.plan(obs, config).ok())

@@ -27,6 +27,7 @@
 //! keeps instead, for the services taking the most first calls, rows per user region: the
 //! users of region u reach region b at most in proportion to the service's replica there.
 use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
+use planetgym_env::services::config::MAX_MILP_COLUMNS;
 use planetgym_env::services::world::ServicesWorld;
 use planetgym_env::services::{ServicesConfig, ServicesObs};
 use std::collections::HashMap;
@@ -174,7 +175,15 @@ impl<'a> Instance<'a> {
     }
 
     /// The LP relaxation's optimum: a lower bound on the day's cost of every placement.
+    /// Refused beyond `MAX_MILP_COLUMNS` columns (HiGHS holds the model in memory).
     pub fn lp_bound(&self) -> Result<Solved, String> {
+        let users = self.demand.iter().filter(|&&d| d > 0.0).count();
+        let columns = full_columns(self.world, users) - flow_columns(self.world);
+        if columns > MAX_MILP_COLUMNS {
+            return Err(format!(
+                "the bound's LP has {columns} columns, over the limit of {MAX_MILP_COLUMNS}"
+            ));
+        }
         self.solve_lp(None)
     }
 
@@ -451,13 +460,17 @@ pub fn full_columns(world: &ServicesWorld, users: usize) -> usize {
             allowed(s) * (2 + entry)
         })
         .sum();
-    let flows: usize = w
-        .catalog
+    services + flow_columns(w) + 2 * w.regions()
+}
+
+/// Flow columns of the full MILP: per dependency, its caller's times its callee's regions.
+fn flow_columns(w: &ServicesWorld) -> usize {
+    let allowed = |s: usize| (0..w.regions()).filter(|&r| w.allows(s, r)).count();
+    w.catalog
         .dependencies
         .iter()
         .map(|d| allowed(d.caller) * allowed(d.callee))
-        .sum();
-    services + flows + 2 * w.regions()
+        .sum()
 }
 
 /// Which model `build` makes.

@@ -1,6 +1,12 @@
 //! The `partition` baseline: the call graph cut into as many parts as the load needs, one
-//! region each, with METIS (`metis` crate, the reference multilevel k-way partitioner, built
-//! from its vendored C sources; a maintained binding, so no home-made partitioner).
+//! region each.
+//!
+//! The partitioner is written here, single-level: greedy graph growing, then
+//! Fiduccia-Mattheyses-style refinement under a balance cap. METIS (the `metis` crate, which
+//! builds it from vendored C sources) was tried first and builds here, but its GKlib keeps
+//! about 25 KB in thread-local storage of the initial-exec model, more than glibc leaves for
+//! libraries loaded at run time: the Python extension, which links the agents crate, then
+//! failed to import ("cannot allocate memory in static TLS block").
 //!
 //! Vertices are services weighted by their work, edges dependencies weighted by their calls
 //! per request (both directions summed). The number of parts is the fewest regions that hold
@@ -11,93 +17,118 @@
 //! part's.
 
 use super::services::{LOAD_CAP, best_allowed};
-use metis::{Graph, Idx};
 use planetgym_env::services::ServicesObs;
 
-/// Largest integer weight of a vertex or an edge (METIS sums them in 32 bits).
-const WEIGHT_SCALE: f64 = 1_000.0;
+/// A part may hold this much more than an even share of the work.
+const BALANCE: f64 = 1.05;
+/// Refinement passes at most (each visits every vertex once).
+const REFINE_PASSES: usize = 10;
 
 /// One region per service, as a plan (primary only).
-pub fn partition_plan(obs: &ServicesObs) -> Result<Vec<Vec<usize>>, String> {
+pub fn partition_plan(obs: &ServicesObs) -> Vec<Vec<usize>> {
     let w = &obs.world;
     let n = w.catalog.services.len();
-    let regions = w.regions();
-    // Undirected adjacency (CSR) without self-loops, weights summed over both directions.
-    let mut neighbours: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
-    for d in w
+    // Undirected adjacency without self-loops, weights summed over both directions.
+    let mut pairs: Vec<(usize, usize, f64)> = w
         .catalog
         .dependencies
         .iter()
         .filter(|d| d.caller != d.callee)
-    {
-        for (a, b) in [(d.caller, d.callee), (d.callee, d.caller)] {
-            match neighbours[a].iter_mut().find(|(v, _)| *v == b) {
-                Some((_, weight)) => *weight += d.calls_per_request,
-                None => neighbours[a].push((b, d.calls_per_request)),
-            }
+        .flat_map(|d| {
+            [
+                (d.caller, d.callee, d.calls_per_request),
+                (d.callee, d.caller, d.calls_per_request),
+            ]
+        })
+        .collect();
+    pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut neighbours: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for (a, b, weight) in pairs {
+        match neighbours[a].last_mut() {
+            Some((v, sum)) if *v == b => *sum += weight,
+            _ => neighbours[a].push((b, weight)),
         }
     }
-    let max_edge = neighbours
-        .iter()
-        .flatten()
-        .map(|(_, w)| *w)
-        .fold(0.0, f64::max);
     let work: Vec<f64> = w
         .catalog
         .services
         .iter()
         .map(|s| s.work_ms_per_request)
         .collect();
-    let max_work = work.iter().copied().fold(0.0, f64::max);
-    let scaled = |v: f64, max: f64| -> Idx {
-        if max > 0.0 {
-            ((v / max * WEIGHT_SCALE).round() as Idx).max(1)
-        } else {
-            1
-        }
-    };
-    let mut xadj: Vec<Idx> = vec![0];
-    let mut adjncy: Vec<Idx> = Vec::new();
-    let mut adjwgt: Vec<Idx> = Vec::new();
-    for list in &neighbours {
-        for &(v, weight) in list {
-            adjncy.push(index(v)?);
-            adjwgt.push(scaled(weight, max_edge));
-        }
-        xadj.push(index(adjncy.len())?);
-    }
-    let vwgt: Vec<Idx> = work.iter().map(|&v| scaled(v, max_work)).collect();
     let rps: f64 = obs.demand_rps.iter().sum();
     let busy = rps * w.work_ms_per_request / 1000.0;
     let room = LOAD_CAP * obs.cores.iter().copied().fold(0.0, f64::max);
     let parts = if room > 0.0 {
-        ((busy / room).ceil() as usize).clamp(1, regions)
+        ((busy / room).ceil() as usize).clamp(1, w.regions())
     } else {
         1
     };
-    let mut part: Vec<Idx> = vec![0; n];
-    if parts > 1 && n > parts {
-        Graph::new(1, index(parts)?, &xadj, &adjncy)
-            .map_err(|e| format!("METIS refused the call graph: {e}"))?
-            .set_vwgt(&vwgt)
-            .set_adjwgt(&adjwgt)
-            .set_option(metis::option::Seed(1))
-            .part_kway(&mut part)
-            .map_err(|e| format!("METIS failed: {e}"))?;
-    } else {
-        // Fewer services than parts: one each.
-        part.iter_mut()
-            .enumerate()
-            .for_each(|(s, p)| *p = (s % parts) as Idx);
-    }
-    let part: Vec<usize> = part.iter().map(|&p| p as usize).collect();
+    let cap = BALANCE * work.iter().sum::<f64>() / parts as f64;
+    let part = partition(&neighbours, &work, parts, cap);
     let region_of = assign_regions(obs, &part, parts);
-    Ok((0..n)
+    (0..n)
         .map(|s| {
             let home = region_of[part[s]];
             vec![best_allowed(w, s, |r| w.hop_ms(home, r))]
         })
-        .collect())
+        .collect()
+}
+
+/// A part per vertex: vertices in descending order of weighted degree join the part with room
+/// (work under `cap`) they are most connected to (the lightest on a tie, or when none has
+/// room); then each refinement pass moves every vertex to the part with room it is most
+/// connected to, when that is more than to its own.
+fn partition(neighbours: &[Vec<(usize, f64)>], work: &[f64], parts: usize, cap: f64) -> Vec<usize> {
+    let n = work.len();
+    let degree = |v: usize| neighbours[v].iter().map(|(_, w)| w).sum::<f64>();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| degree(b).total_cmp(&degree(a)).then(a.cmp(&b)));
+    let mut part = vec![usize::MAX; n];
+    let mut load = vec![0.0; parts];
+    let mut link = vec![0.0; parts];
+    // Per part, the weight of `v`'s edges into it (unassigned neighbours left out).
+    let links = |v: usize, part: &[usize], link: &mut [f64]| {
+        link.fill(0.0);
+        for &(u, weight) in &neighbours[v] {
+            if part[u] != usize::MAX {
+                link[part[u]] += weight;
+            }
+        }
+    };
+    // The part with room most linked to `v` (the lightest on a tie); the lightest if none.
+    let best = |v: usize, link: &[f64], load: &[f64], own: Option<usize>| {
+        let fits = |p: usize| Some(p) == own || load[p] + work[v] <= cap;
+        let lightest = |a: &usize, b: &usize| load[*b].total_cmp(&load[*a]).then(b.cmp(a));
+        (0..parts)
+            .filter(|&p| fits(p))
+            .max_by(|a, b| link[*a].total_cmp(&link[*b]).then(lightest(a, b)))
+            .or_else(|| (0..parts).max_by(lightest))
+            .unwrap_or(0)
+    };
+    for &v in &order {
+        links(v, &part, &mut link);
+        let p = best(v, &link, &load, None);
+        part[v] = p;
+        load[p] += work[v];
+    }
+    for _ in 0..REFINE_PASSES {
+        let mut moved = false;
+        for &v in &order {
+            links(v, &part, &mut link);
+            let own = part[v];
+            let p = best(v, &link, &load, Some(own));
+            if p != own && link[p] > link[own] + 1e-12 {
+                load[own] -= work[v];
+                load[p] += work[v];
+                part[v] = p;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    part
 }
 
 /// A region per part (see the module's doc).
@@ -133,8 +164,4 @@ fn assign_regions(obs: &ServicesObs, part: &[usize], parts: usize) -> Vec<usize>
         region_of[p] = best;
     }
     region_of
-}
-
-fn index(v: usize) -> Result<Idx, String> {
-    Idx::try_from(v).map_err(|_| format!("{v} is too large for METIS's 32-bit indices"))
 }
