@@ -41,7 +41,7 @@ pub fn partition_plan(obs: &ServicesObs) -> Vec<Vec<usize>> {
             ]
         })
         .collect();
-    pairs.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    pairs.sort_by_key(|p| (p.0, p.1));
     let mut neighbours: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
     for (a, b, weight) in pairs {
         match neighbours[a].last_mut() {
