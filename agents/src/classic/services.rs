@@ -97,36 +97,32 @@ impl Planner {
                     .map(|solved| solved.plan)
             }
             Planner::Partition => Ok(partition_plan(obs)),
-            heuristic => Ok(heuristic.heuristic_plan(obs, config)),
+            Planner::SingleRegion => Ok(hub_plan(obs)),
+            Planner::ReplicateData => Ok(replicate_data(obs, config)),
+            Planner::NearestCaller => Ok(nearest_caller(obs)),
+            Planner::Volley => Ok(volley(obs)),
+            Planner::LocalSearch => Ok(local_search(obs, config)),
         }
     }
+}
 
-    fn heuristic_plan(self, obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
-        let w = &obs.world;
-        let max_replicas = config.max_replicas;
-        match self {
-            // `plan` makes these itself; it never asks here.
-            Planner::Milp | Planner::Partition | Planner::SingleRegion => hub_plan(obs),
-            Planner::ReplicateData => {
-                let mut plan = hub_plan(obs);
-                let mut by_demand: Vec<usize> = (0..w.regions()).collect();
-                by_demand.sort_by(|&a, &b| obs.demand_rps[b].total_cmp(&obs.demand_rps[a]));
-                for (s, at) in plan.iter_mut().enumerate() {
-                    if w.stateful[s] {
-                        let more = by_demand
-                            .iter()
-                            .filter(|&&r| w.allows(s, r) && !at.contains(&r));
-                        let room = max_replicas.saturating_sub(at.len());
-                        at.extend(more.take(room).copied().collect::<Vec<_>>());
-                    }
-                }
-                plan
-            }
-            Planner::NearestCaller => nearest_caller(obs),
-            Planner::Volley => volley(obs),
-            Planner::LocalSearch => local_search(obs, config),
+/// `single-region`, with every shard also in the allowed regions of highest demand, up to
+/// `max_replicas`.
+fn replicate_data(obs: &ServicesObs, config: &ServicesConfig) -> Vec<Vec<usize>> {
+    let w = &obs.world;
+    let mut plan = hub_plan(obs);
+    let mut by_demand: Vec<usize> = (0..w.regions()).collect();
+    by_demand.sort_by(|&a, &b| obs.demand_rps[b].total_cmp(&obs.demand_rps[a]));
+    for (s, at) in plan.iter_mut().enumerate() {
+        if w.stateful[s] {
+            let more = by_demand
+                .iter()
+                .filter(|&&r| w.allows(s, r) && !at.contains(&r));
+            let room = config.max_replicas.saturating_sub(at.len());
+            at.extend(more.take(room).copied().collect::<Vec<_>>());
         }
     }
+    plan
 }
 
 /// The allowed region of `service` with the lowest `score` (the lowest index among ties).

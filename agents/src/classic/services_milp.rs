@@ -26,7 +26,8 @@
 //! relaxation, solved by column generation, gave 343 USD on the default world in 210 s). It
 //! keeps instead, for the services taking the most first calls, rows per user region: the
 //! users of region u reach region b at most in proportion to the service's replica there.
-use highs::{ColProblem, HighsModelStatus, Model, Row, Sense, SolvedModel};
+use super::quiet_model;
+use highs::{ColProblem, HighsModelStatus, Model, Row, SolvedModel};
 use planetgym_env::services::config::MAX_MILP_COLUMNS;
 use planetgym_env::services::world::ServicesWorld;
 use planetgym_env::services::{ServicesConfig, ServicesObs};
@@ -288,11 +289,12 @@ impl<'a> Instance<'a> {
         let w = self.world;
         let n = self.regions();
         let services = w.catalog.services.len();
-        let at = |s: usize| -> Vec<usize> {
-            match plan {
-                Some(plan) => plan[s].clone(),
-                None => (0..n).filter(|&r| w.allows(s, r)).collect(),
-            }
+        // Each service's candidate regions: its plan's, or every allowed one.
+        let at: Vec<Vec<usize>> = match plan {
+            Some(plan) => plan.to_vec(),
+            None => (0..services)
+                .map(|s| (0..n).filter(|&r| w.allows(s, r)).collect())
+                .collect(),
         };
         let max = self.config.max_replicas as f64;
         let mut pb = Rows::default();
@@ -330,14 +332,14 @@ impl<'a> Instance<'a> {
         let mut reach = HashMap::new();
         let mut budget = form.user_rows;
         for &s in &entries {
-            let per_user = with_demand.len() * at(s).len();
+            let per_user = with_demand.len() * at[s].len();
             let split = per_user <= budget;
             budget = budget.saturating_sub(if split { per_user } else { 0 });
             for &u in &with_demand {
                 let d = entry(s, u);
                 users.insert((s, u), pb.add(d, d));
             }
-            for b in at(s) {
+            for &b in &at[s] {
                 if split {
                     for &u in &with_demand {
                         reach.insert((s, u, b), (pb.add(-inf, 0.0), entry(s, u)));
@@ -370,19 +372,18 @@ impl<'a> Instance<'a> {
         }
         // Each service's replica (x) and work (y) per region.
         for s in 0..services {
-            for r in at(s) {
+            for &r in &at[s] {
                 let mut x = vec![(replicas[s], 1.0), (work_cap[s * n + r], -self.work[s])];
                 x.extend(
-                    [r].into_iter()
-                        .flat_map(|b| with_demand.iter().map(move |&u| (u, b)))
-                        .filter_map(|(u, b)| reach.get(&(s, u, b)))
+                    with_demand
+                        .iter()
+                        .filter_map(|&u| reach.get(&(s, u, r)))
                         .chain(reach.get(&(s, ALL_USERS, r)))
                         .map(|&(row, d)| (row, -d)),
                 );
                 x.extend(out_of[s].iter().map(|&e| (flow_out[e * n + r], -rate(e))));
                 x.extend(into[s].iter().map(|&e| (flow_in[e * n + r], -rate(e))));
                 let bounds = if plan.is_some() { 1.0..=1.0 } else { 0.0..=1.0 };
-                let x = x.into_iter();
                 let cost = self.prices.replica[s];
                 if form.integer {
                     pb.add_integer_column(cost, bounds, x);
@@ -407,8 +408,8 @@ impl<'a> Instance<'a> {
         }
         // Calls of each dependency between any replicas of caller and callee.
         for (e, d) in deps.iter().enumerate() {
-            for a in at(d.caller) {
-                for b in at(d.callee) {
+            for &a in &at[d.caller] {
+                for &b in &at[d.callee] {
                     let rows = [flow[e], flow_out[e * n + a], flow_in[e * n + b]];
                     pb.add_column(self.prices.hop[a * n + b], 0.0.., rows.map(|r| (r, 1.0)));
                     size.columns += 1;
@@ -418,7 +419,7 @@ impl<'a> Instance<'a> {
         // Users reaching each entry service's replicas.
         for &s in &entries {
             for &u in &with_demand {
-                for b in at(s) {
+                for &b in &at[s] {
                     let mut rows = vec![(users[&(s, u)], 1.0)];
                     rows.extend(reach_of(s, u, b).map(|r| (r, 1.0)));
                     pb.add_column(self.prices.user[u * n + b], 0.0.., rows);
@@ -426,14 +427,7 @@ impl<'a> Instance<'a> {
                 }
             }
         }
-        let mut model = pb
-            .try_optimise(Sense::Minimise)
-            .map_err(|e| format!("HiGHS rejected the model: {e:?}"))?;
-        model.make_quiet();
-        model
-            .try_set_option("threads", 1)
-            .map_err(|e| format!("HiGHS option threads: {e:?}"))?;
-        Ok((model, size))
+        Ok((quiet_model(pb)?, size))
     }
 
     /// (intercept, slope) of each tangent of region `r`'s queueing cost in busy cores.
@@ -453,23 +447,26 @@ impl<'a> Instance<'a> {
 /// Columns of the full MILP of `world` with demand in `users` regions.
 pub fn full_columns(world: &ServicesWorld, users: usize) -> usize {
     let w = world;
-    let allowed = |s: usize| (0..w.regions()).filter(|&r| w.allows(s, r)).count();
     let services: usize = (0..w.catalog.services.len())
         .map(|s| {
             let entry = if w.entry_share[s] > 0.0 { users } else { 0 };
-            allowed(s) * (2 + entry)
+            allowed(w, s) * (2 + entry)
         })
         .sum();
     services + flow_columns(w) + 2 * w.regions()
 }
 
+/// Regions `service` may have a replica in.
+fn allowed(w: &ServicesWorld, service: usize) -> usize {
+    (0..w.regions()).filter(|&r| w.allows(service, r)).count()
+}
+
 /// Flow columns of the full MILP: per dependency, its caller's times its callee's regions.
 fn flow_columns(w: &ServicesWorld) -> usize {
-    let allowed = |s: usize| (0..w.regions()).filter(|&r| w.allows(s, r)).count();
     w.catalog
         .dependencies
         .iter()
-        .map(|d| allowed(d.caller) * allowed(d.callee))
+        .map(|d| allowed(w, d.caller) * allowed(w, d.callee))
         .sum()
 }
 

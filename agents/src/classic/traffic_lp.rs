@@ -14,7 +14,8 @@
 //! negative, until there are none. The result is the optimum of the full LP, at a fraction of
 //! its size.
 
-use highs::{ColProblem, HighsModelStatus, Model, Row, Sense};
+use super::quiet_model;
+use highs::{ColProblem, HighsModelStatus, Model, Row};
 use planetgym_env::traffic::{ServingModel, TrafficConfig};
 
 /// Utilisation breakpoints of the piecewise-linear queueing cost.
@@ -266,15 +267,8 @@ impl RoutingLp {
                 );
             }
         }
-        let mut model = pb
-            .try_optimise(Sense::Minimise)
-            .map_err(|e| format!("HiGHS rejected the model: {e:?}"))?;
-        model.make_quiet();
-        model
-            .try_set_option("threads", 1)
-            .map_err(|e| format!("HiGHS option: {e:?}"))?;
         Ok(RestrictedLp {
-            model,
+            model: quiet_model(pb)?,
             region_rows,
             site_rows,
             flows,
