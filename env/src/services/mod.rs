@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod config;
 pub mod cost;
 pub mod generate;
+pub mod quantile;
 pub mod residency;
 mod scene;
 pub mod serving;

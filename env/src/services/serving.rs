@@ -8,6 +8,8 @@
 //! 94 % of sibling calls made in sequence).
 
 use super::catalog::{Catalog, RequestType};
+use super::quantile::{Histogram, weighted_quantile};
+use crate::traces::callgraph::Call;
 use crate::world::geography::Geography;
 use rayon::prelude::*;
 
@@ -106,12 +108,59 @@ impl<'a> Placement<'a> {
     }
 }
 
-/// Whether [`serve`] also finds the 95th percentile of latency (a weighted quickselect over
-/// every (request type, user region) pair; the mean needs none).
+/// Whether [`serve`] also finds the 95th percentile of latency (the mean needs none). It is
+/// exact (a weighted quickselect over every (request type, user region) pair) up to
+/// [`SMALL_MIX_PAIRS`] pairs, and beyond them read from a [`Histogram`], within 0.05 %.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Percentile {
     Skip,
     P95,
+}
+
+/// A mix of at most this many (request type, user region) pairs is served keeping everything:
+/// its routes between the two passes of [`serve`], and its latencies for an exact p95 (64 MB).
+/// A larger one streams: it is routed twice and its p95 read from a histogram.
+pub const SMALL_MIX_PAIRS: usize = 1 << 22;
+
+/// What a serve keeps of its latencies, for the p95.
+enum Spread {
+    Skip,
+    Exact(Vec<(f64, f64)>),
+    Bucketed(Histogram),
+}
+
+impl Spread {
+    fn record(&mut self, latency: f64, weight: f64) {
+        match self {
+            Spread::Skip => {}
+            Spread::Exact(pairs) => pairs.push((latency, weight)),
+            Spread::Bucketed(histogram) => histogram.add(latency, weight),
+        }
+    }
+
+    /// Appends `other`'s latencies, which come after this one's.
+    fn merge(&mut self, other: Spread) {
+        match (self, other) {
+            (Spread::Exact(pairs), Spread::Exact(more)) => pairs.extend(more),
+            (Spread::Bucketed(histogram), Spread::Bucketed(more)) => histogram.merge(&more),
+            _ => {}
+        }
+    }
+
+    fn p95(self) -> f64 {
+        match self {
+            Spread::Skip => f64::NAN,
+            Spread::Exact(mut pairs) => weighted_quantile(&mut pairs, 0.95),
+            Spread::Bucketed(histogram) => histogram.quantile(0.95),
+        }
+    }
+}
+
+/// Per chunk of request types, in their order, the weighted latency sum and the weight; and
+/// the latencies kept.
+struct Tally {
+    sums: Vec<(f64, f64)>,
+    spread: Spread,
 }
 
 /// Request types routed (and then timed) together, by one thread: fixed-size chunks, so that
@@ -129,21 +178,43 @@ struct Group {
 }
 
 /// What routing a chunk of request types found: its work per region, its crossings, and per
-/// type its groups, each user's group and the groups' routes.
+/// type its groups (type `t`'s are `groups[starts[t]..starts[t + 1]]`), each user's group
+/// among them and the groups' routes.
 struct Routed {
     busy: Vec<f64>,
     cross: f64,
-    groups: Vec<Vec<Group>>,
+    groups: Vec<Group>,
+    starts: Vec<usize>,
     group_of_user: Vec<usize>,
     routes: Vec<usize>,
 }
 
-/// A chunk's weighted latency sum, weight and (for the p95) latencies.
-struct Timed {
-    weighted: f64,
-    total: f64,
-    latencies: Vec<(f64, f64)>,
+/// Per service, where its calls go, packed into 8 bytes: routing a large application is
+/// bound by fetching these from memory, one per call.
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    /// The region of its only replica; [`NEAREST_ROW`] plus the row of `Router::nearest_rows`
+    /// that holds its nearest replica from each region; [`REPLICATED`] (search its replicas)
+    /// or [`UNPLACED`].
+    read: u32,
+    /// Where a write goes (a shard's primary), or [`NO_WRITES`].
+    primary: u32,
 }
+
+impl Site {
+    /// The primary a write goes to, for a shard with writes.
+    fn primary(self) -> Option<usize> {
+        (self.primary != NO_WRITES).then_some(self.primary as usize)
+    }
+}
+
+const UNPLACED: u32 = u32::MAX;
+const REPLICATED: u32 = u32::MAX - 1;
+const NEAREST_ROW: u32 = 1 << 31;
+const NO_WRITES: u32 = u32::MAX;
+/// Most entries of `Router::nearest_rows` (64 MB); replicated services beyond them are
+/// searched call by call.
+const MAX_NEAREST_ENTRIES: usize = 1 << 24;
 
 /// Where calls go and what they cost, for one placement.
 struct Router<'a> {
@@ -152,23 +223,101 @@ struct Router<'a> {
     writes: Writes<'a>,
     /// Users with demand: (region, requests/s).
     users: Vec<(usize, f64)>,
+    sites: Vec<Site>,
+    /// For replicated services, their nearest replica from each region, a row each.
+    nearest_rows: Vec<u32>,
     /// Per service, a shard's write wait and copies (0 otherwise).
     sync: Vec<(f64, usize)>,
 }
 
-impl Router<'_> {
-    /// The primary a write of `service` goes to, for a shard with writes.
-    fn write_of(&self, service: usize) -> Option<usize> {
-        (self.writes.stateful.get(service) == Some(&true) && self.writes.fraction > 0.0)
-            .then(|| self.placement.replicas[service].first().copied())
-            .flatten()
+impl<'a> Router<'a> {
+    fn new(
+        geo: &'a Geography,
+        placement: Placement<'a>,
+        writes: Writes<'a>,
+        requests_per_s: &[f64],
+        max_nearest_entries: usize,
+    ) -> Self {
+        let writing =
+            |service: usize| writes.stateful.get(service) == Some(&true) && writes.fraction > 0.0;
+        // Region indices are below `geo`'s count, far below the markers.
+        let regions = geo.regions.len();
+        let mut nearest_rows: Vec<u32> = Vec::new();
+        let sites: Vec<Site> = placement
+            .replicas
+            .iter()
+            .enumerate()
+            .map(|(service, at)| Site {
+                read: match at[..] {
+                    [] => UNPLACED,
+                    [only] => only as u32,
+                    _ if nearest_rows.len() + regions <= max_nearest_entries => {
+                        let row = nearest_rows.len() / regions;
+                        nearest_rows.extend(
+                            (0..regions).map(|from| placement.nearest(geo, service, from) as u32),
+                        );
+                        NEAREST_ROW + row as u32
+                    }
+                    _ => REPLICATED,
+                },
+                primary: match at.first() {
+                    Some(&r) if writing(service) => r as u32,
+                    _ => NO_WRITES,
+                },
+            })
+            .collect();
+        let sync = sites
+            .iter()
+            .enumerate()
+            .map(|(s, site)| match site.primary {
+                NO_WRITES => (0.0, 0),
+                _ => placement.write_sync(geo, s, writes.quorum),
+            })
+            .collect();
+        Self {
+            geo,
+            placement,
+            writes,
+            users: requests_per_s
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|&(_, rate)| rate > 0.0)
+                .collect(),
+            sites,
+            nearest_rows,
+            sync,
+        }
     }
 
-    /// Puts the work of a call from `from` to `service`, served at `read`, into `busy`;
-    /// returns the calls per second it sends across regions.
+    /// Each call's site, fetched together before the calls are followed: the fetches do not
+    /// wait for one another, where following the calls' chain would.
+    fn gather(&self, calls: &[Call], into: &mut Vec<Site>) {
+        into.clear();
+        into.extend(calls.iter().map(|c| self.sites[c.service]));
+    }
+
+    /// The replica of `service` (at `site`) nearest to `from` (`from` itself when it is not
+    /// placed).
+    fn nearest(&self, site: Site, service: usize, from: usize) -> usize {
+        match site.read {
+            UNPLACED => from,
+            REPLICATED => self.placement.nearest(self.geo, service, from),
+            row if row >= NEAREST_ROW => {
+                let regions = self.geo.regions.len();
+                self.nearest_rows[(row - NEAREST_ROW) as usize * regions + from] as usize
+            }
+            only => only as usize,
+        }
+    }
+
+    /// Puts the work of a call from `from` to `service` (at `site`), served at `read`, into
+    /// `busy`; returns the calls per second it sends across regions.
+    #[allow(clippy::too_many_arguments)]
     fn place_call(
         &self,
         busy: &mut [f64],
+        site: Site,
         service: usize,
         from: usize,
         read: usize,
@@ -178,7 +327,7 @@ impl Router<'_> {
         let crossing = |a: usize, b: usize| f64::from(u8::from(a != b));
         let work = rate * own / 1000.0;
         let w = self.writes.fraction;
-        match self.write_of(service) {
+        match site.primary() {
             Some(primary) => {
                 busy[read] += (1.0 - w) * work;
                 busy[primary] += w * work;
@@ -200,58 +349,78 @@ impl Router<'_> {
             busy: vec![0.0; regions],
             cross: 0.0,
             groups: Vec::with_capacity(types.len()),
+            starts: Vec::with_capacity(types.len() + 1),
             group_of_user: Vec::with_capacity(types.len() * self.users.len()),
             routes: Vec::new(),
         };
         // Per type, the group of each region of a first call (usize::MAX: none yet).
         let mut group_of = vec![usize::MAX; regions];
+        let mut sites = Vec::new();
         for t in types {
+            self.gather(&t.calls, &mut sites);
             let root = &t.calls[0];
-            let mut mine: Vec<Group> = Vec::new();
+            let start = r.groups.len();
+            r.starts.push(start);
             for &(user, rate) in &self.users {
                 let rate = rate * t.share;
-                let read = self.placement.nearest(self.geo, root.service, user);
-                r.cross +=
-                    self.place_call(&mut r.busy, root.service, user, read, rate, root.own_ms);
+                let read = self.nearest(sites[0], root.service, user);
+                r.cross += self.place_call(
+                    &mut r.busy,
+                    sites[0],
+                    root.service,
+                    user,
+                    read,
+                    rate,
+                    root.own_ms,
+                );
                 if group_of[read] == usize::MAX {
-                    group_of[read] = mine.len();
-                    mine.push(Group {
+                    group_of[read] = r.groups.len() - start;
+                    r.groups.push(Group {
                         root: read,
                         rate: 0.0,
                         offset: 0,
                     });
                 }
-                mine[group_of[read]].rate += rate;
+                r.groups[start + group_of[read]].rate += rate;
                 r.group_of_user.push(group_of[read]);
             }
-            for g in &mut mine {
+            for g in &mut r.groups[start..] {
                 group_of[g.root] = usize::MAX;
                 g.offset = r.routes.len();
                 r.routes.push(g.root);
-                for call in &t.calls[1..] {
+                for (call, &site) in t.calls.iter().zip(&sites).skip(1) {
                     let from = call.parent.map_or(g.root, |p| r.routes[g.offset + p]);
-                    let read = self.placement.nearest(self.geo, call.service, from);
-                    r.cross +=
-                        self.place_call(&mut r.busy, call.service, from, read, g.rate, call.own_ms);
+                    let read = self.nearest(site, call.service, from);
+                    r.cross += self.place_call(
+                        &mut r.busy,
+                        site,
+                        call.service,
+                        from,
+                        read,
+                        g.rate,
+                        call.own_ms,
+                    );
                     r.routes.push(read);
                 }
             }
-            r.groups.push(mine);
         }
+        r.starts.push(r.groups.len());
         r
     }
 
-    /// Times a routed chunk under the regions' `slowdown`.
+    /// Times a routed chunk under the regions' `slowdown`, recording every (latency, weight)
+    /// into `spread`; returns the weighted latency sum and the weight.
     fn time(
         &self,
         types: &[RequestType],
         routed: &Routed,
         slowdown: &[f64],
-        percentile: Percentile,
-    ) -> Timed {
+        spread: &mut Spread,
+    ) -> (f64, f64) {
         let w = self.writes.fraction;
         // A call's work where it runs, as an expectation over reads and writes (no network).
-        let work_time = |service: usize, own_ms: f64, read: usize| match self.write_of(service) {
+        let work_time = |site: Site, service: usize, own_ms: f64, read: usize| match site.primary()
+        {
             Some(primary) => {
                 (1.0 - w) * own_ms * slowdown[read]
                     + w * (own_ms * slowdown[primary] + self.sync[service].0)
@@ -259,46 +428,42 @@ impl Router<'_> {
             None => own_ms * slowdown[read],
         };
         // The network wait of a call from `from` to `service` served at `read`.
-        let network_time = |service: usize, from: usize, read: usize| match self.write_of(service) {
+        let network_time = |site: Site, from: usize, read: usize| match site.primary() {
             Some(primary) => {
                 (1.0 - w) * hop_ms(self.geo, from, read) + w * hop_ms(self.geo, from, primary)
             }
             None => hop_ms(self.geo, from, read),
         };
-        let mut timed = Timed {
-            weighted: 0.0,
-            total: 0.0,
-            latencies: Vec::new(),
-        };
-        let mut time: Vec<f64> = Vec::new();
+        let (mut weighted, mut total) = (0.0, 0.0);
+        let (mut time, mut below, mut sites) = (Vec::new(), Vec::new(), Vec::new());
         let mut group_of_user = routed.group_of_user.iter();
-        for (t, mine) in types.iter().zip(&routed.groups) {
+        for (t, bounds) in types.iter().zip(routed.starts.windows(2)) {
+            let mine = &routed.groups[bounds[0]..bounds[1]];
+            self.gather(&t.calls, &mut sites);
             // Per group: its first call's work plus everything below it.
-            let below: Vec<f64> = mine
-                .iter()
-                .map(|g| {
-                    let at = &routed.routes[g.offset..g.offset + t.calls.len()];
-                    time.clear();
-                    time.resize(t.calls.len(), 0.0);
-                    // Children follow parents: one backward pass adds each call's time to its
-                    // parent's.
-                    for k in (1..t.calls.len()).rev() {
-                        let call = &t.calls[k];
-                        let Some(p) = call.parent else { continue };
-                        time[k] += network_time(call.service, at[p], at[k])
-                            + work_time(call.service, call.own_ms, at[k]);
-                        time[p] += time[k];
-                    }
-                    time[0] + work_time(t.calls[0].service, t.calls[0].own_ms, g.root)
-                })
-                .collect();
+            below.clear();
+            below.extend(mine.iter().map(|g| {
+                let at = &routed.routes[g.offset..g.offset + t.calls.len()];
+                time.clear();
+                time.resize(t.calls.len(), 0.0);
+                // Children follow parents: one backward pass adds each call's time to its
+                // parent's.
+                for k in (1..t.calls.len()).rev() {
+                    let call = &t.calls[k];
+                    let Some(p) = call.parent else { continue };
+                    time[k] += network_time(sites[k], at[p], at[k])
+                        + work_time(sites[k], call.service, call.own_ms, at[k]);
+                    time[p] += time[k];
+                }
+                time[0] + work_time(sites[0], t.calls[0].service, t.calls[0].own_ms, g.root)
+            }));
             for &(user, rate) in &self.users {
                 let Some(&k) = group_of_user.next() else {
                     break;
                 };
                 let root = mine[k].root;
                 // The user's leg, paid even inside its region (the matrix's diagonal).
-                let leg = match self.write_of(t.calls[0].service) {
+                let leg = match sites[0].primary() {
                     Some(primary) => {
                         (1.0 - w) * self.geo.rtt_ms(user, root) + w * self.geo.rtt_ms(user, primary)
                     }
@@ -306,14 +471,12 @@ impl Router<'_> {
                 };
                 let latency = leg + below[k];
                 let weight = rate * t.share;
-                timed.weighted += latency * weight;
-                timed.total += weight;
-                if percentile == Percentile::P95 {
-                    timed.latencies.push((latency, weight));
-                }
+                weighted += latency * weight;
+                total += weight;
+                spread.record(latency, weight);
             }
         }
-        timed
+        (weighted, total)
     }
 }
 
@@ -333,33 +496,59 @@ pub fn serve(
     cores: &[f64],
     percentile: Percentile,
 ) -> Served {
-    let regions = geo.regions.len();
-    let mut router = Router {
-        geo,
-        placement,
-        writes,
-        users: requests_per_s
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(_, rate)| rate > 0.0)
-            .collect(),
-        sync: Vec::new(),
+    let demand = Demand {
+        requests_per_s,
+        cores,
+        percentile,
     };
-    router.sync = (0..placement.replicas.len())
-        .map(|s| match router.write_of(s) {
-            Some(_) => placement.write_sync(geo, s, writes.quorum),
-            None => (0.0, 0),
+    serve_mix(geo, catalog, placement, writes, demand, SMALL_MIX_PAIRS)
+}
+
+/// What [`serve`] serves a placement.
+#[derive(Clone, Copy)]
+struct Demand<'a> {
+    requests_per_s: &'a [f64],
+    cores: &'a [f64],
+    percentile: Percentile,
+}
+
+/// [`serve`], with mixes of at most `small_mix_pairs` pairs served as small.
+fn serve_mix(
+    geo: &Geography,
+    catalog: &Catalog,
+    placement: Placement,
+    writes: Writes,
+    demand: Demand,
+    small_mix_pairs: usize,
+) -> Served {
+    let Demand {
+        requests_per_s,
+        cores,
+        percentile,
+    } = demand;
+    let regions = geo.regions.len();
+    let router = Router::new(geo, placement, writes, requests_per_s, MAX_NEAREST_ENTRIES);
+    let small = catalog
+        .request_types
+        .len()
+        .saturating_mul(router.users.len())
+        <= small_mix_pairs;
+    // Routing does not depend on load: a first pass finds the work per region, a second times
+    // the requests under that load. A large mix keeps only each chunk's work between the two
+    // and is routed again, so that its routes take memory for one chunk per thread.
+    let chunks: Vec<&[RequestType]> = catalog.request_types.chunks(TYPES_PER_CHUNK).collect();
+    let first: Vec<(Vec<f64>, f64, Option<Routed>)> = chunks
+        .par_iter()
+        .map(|types| {
+            let mut r = router.route(types);
+            (std::mem::take(&mut r.busy), r.cross, small.then_some(r))
         })
         .collect();
-    // Routing does not depend on load: a first pass places the work, a second times it.
-    let chunks: Vec<&[RequestType]> = catalog.request_types.chunks(TYPES_PER_CHUNK).collect();
-    let routed: Vec<Routed> = chunks.par_iter().map(|types| router.route(types)).collect();
     let mut busy = vec![0.0; regions];
     let mut cross = 0.0;
-    for r in &routed {
-        busy.iter_mut().zip(&r.busy).for_each(|(b, x)| *b += x);
-        cross += r.cross;
+    for (work, crossing, _) in &first {
+        busy.iter_mut().zip(work).for_each(|(b, x)| *b += x);
+        cross += crossing;
     }
     let slowdown: Vec<f64> = busy
         .iter()
@@ -369,22 +558,57 @@ pub fn serve(
             1.0 / (1.0 - utilisation.min(MAX_UTILISATION))
         })
         .collect();
-    let timed: Vec<Timed> = chunks
+    let users: f64 = router.users.iter().map(|u| u.1).sum();
+    let shares: f64 = catalog.request_types.iter().map(|t| t.share).sum();
+    let spread = || match percentile {
+        Percentile::Skip => Spread::Skip,
+        Percentile::P95 if small => Spread::Exact(Vec::new()),
+        Percentile::P95 => Spread::Bucketed(Histogram::new(users * shares)),
+    };
+    // Rayon's fold and reduce keep the chunks' order, so the sums below are taken in the same
+    // order on any number of threads.
+    let tally = chunks
         .par_iter()
-        .zip(&routed)
-        .map(|(types, r)| router.time(types, r, &slowdown, percentile))
-        .collect();
+        .zip(&first)
+        .fold(
+            || Tally {
+                sums: Vec::new(),
+                spread: spread(),
+            },
+            |mut tally, (types, (_, _, kept))| {
+                let again;
+                let routed = match kept {
+                    Some(routed) => routed,
+                    None => {
+                        again = router.route(types);
+                        &again
+                    }
+                };
+                let sums = router.time(types, routed, &slowdown, &mut tally.spread);
+                tally.sums.push(sums);
+                tally
+            },
+        )
+        .reduce(
+            || Tally {
+                sums: Vec::new(),
+                spread: spread(),
+            },
+            |mut a, b| {
+                a.sums.extend(b.sums);
+                a.spread.merge(b.spread);
+                a
+            },
+        );
     let (mut weighted, mut total) = (0.0, 0.0);
-    let mut latencies: Vec<(f64, f64)> = Vec::new();
-    for t in timed {
-        weighted += t.weighted;
-        total += t.total;
-        latencies.extend(t.latencies);
+    for (w, t) in &tally.sums {
+        weighted += w;
+        total += t;
     }
     // No demand, no waiting.
     let mean = if total > 0.0 { weighted / total } else { 0.0 };
     let p95 = match percentile {
-        Percentile::P95 if total > 0.0 => weighted_quantile(&mut latencies, 0.95),
+        Percentile::P95 if total > 0.0 => tally.spread.p95(),
         Percentile::P95 => 0.0,
         Percentile::Skip => f64::NAN,
     };
@@ -393,38 +617,6 @@ pub fn serve(
         p95_latency_ms: p95,
         busy_cores: busy,
         cross_region_calls_per_s: cross,
-    }
-}
-
-/// The `q`-quantile (the smallest value whose cumulative weight, in ascending order, reaches
-/// q of the total) of (value, weight) pairs; NaN without weight. Quickselect: expected linear
-/// time, as a step may ask for it over every (request type, user region) pair.
-fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> f64 {
-    let total: f64 = pairs.iter().map(|p| p.1).sum();
-    if total <= 0.0 || pairs.is_empty() {
-        return f64::NAN;
-    }
-    let mut target = q * total;
-    let mut slice = pairs;
-    let mut last = f64::NAN;
-    loop {
-        match slice.len() {
-            0 => return last,
-            1 => return slice[0].0,
-            _ => {}
-        }
-        let mid = slice.len() / 2;
-        slice.select_nth_unstable_by(mid, |a, b| a.0.total_cmp(&b.0));
-        let below: f64 = slice[..mid].iter().map(|p| p.1).sum();
-        if below >= target {
-            slice = &mut slice[..mid];
-        } else if below + slice[mid].1 >= target {
-            return slice[mid].0;
-        } else {
-            target -= below + slice[mid].1;
-            last = slice[mid].0;
-            slice = &mut slice[mid + 1..];
-        }
     }
 }
 
@@ -665,31 +857,83 @@ mod tests {
     }
 
     #[test]
-    fn the_p95_is_a_weighted_quantile() {
-        let mut pairs = vec![(1000.0, 1.0), (10.0, 90.0), (100.0, 9.0)];
-        assert_eq!(weighted_quantile(&mut pairs, 0.95), 100.0);
-        assert_eq!(weighted_quantile(&mut pairs, 0.5), 10.0);
-        assert_eq!(weighted_quantile(&mut pairs, 1.0), 1000.0);
-        assert!(weighted_quantile(&mut [], 0.95).is_nan());
-        // Against sorting, on many pairs with ties.
-        let mut rng = crate::rng::Rng::new(4);
-        for q in [0.05, 0.5, 0.95, 0.999] {
-            let mut pairs: Vec<(f64, f64)> = (0..2000)
-                .map(|_| ((rng.uniform() * 50.0).floor(), rng.uniform()))
-                .collect();
-            let total: f64 = pairs.iter().map(|p| p.1).sum();
-            let mut sorted = pairs.clone();
-            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut seen = 0.0;
-            let expected = sorted
-                .iter()
-                .find(|p| {
-                    seen += p.1;
-                    seen >= q * total
-                })
-                .map(|p| p.0)
-                .unwrap();
-            assert_eq!(weighted_quantile(&mut pairs, q), expected, "q {q}");
-        }
+    fn replicated_services_route_the_same_with_or_without_their_nearest_rows() {
+        let sample = Catalog::from_call_graphs(
+            &callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME).unwrap(),
+        );
+        let app = crate::services::generate::generate(&sample, 300, 2_000, 5).unwrap();
+        let geo = Geography::synthetic(9, 2, 2.0).unwrap();
+        let mut rng = crate::rng::Rng::new(3);
+        let replicas: Vec<Vec<usize>> = (0..300)
+            .map(|_| {
+                let mut at: Vec<usize> = (0..1 + rng.below(3)).map(|_| rng.below(9)).collect();
+                at.sort_unstable();
+                at.dedup();
+                at
+            })
+            .collect();
+        let placement = Placement::complete(&replicas, 9).unwrap();
+        let stateful: Vec<bool> = app.services.iter().map(|s| s.leaf).collect();
+        let writes = Writes {
+            stateful: &stateful,
+            fraction: 0.3,
+            quorum: 1,
+        };
+        let demand: Vec<f64> = (0..9).map(|r| 10.0 + r as f64).collect();
+        // Rows for every replicated service, for some, and for none.
+        let routed = |budget: usize| {
+            let router = Router::new(&geo, placement, writes, &demand, budget);
+            assert_eq!(
+                router.nearest_rows.len(),
+                budget.min(router.nearest_rows.len())
+            );
+            let r = router.route(&app.request_types);
+            (r.busy, r.cross, r.routes, r.group_of_user)
+        };
+        let all = routed(MAX_NEAREST_ENTRIES);
+        assert_eq!(all, routed(9 * 20));
+        assert_eq!(all, routed(0));
+    }
+
+    #[test]
+    fn a_large_mix_streams_to_the_same_result_but_for_the_histograms_p95() {
+        let sample = Catalog::from_call_graphs(
+            &callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME).unwrap(),
+        );
+        let app = crate::services::generate::generate(&sample, 3_000, 20_000, 6).unwrap();
+        let geo = Geography::synthetic(8, 1, 2.0).unwrap();
+        let mut rng = crate::rng::Rng::new(1);
+        let replicas: Vec<Vec<usize>> = (0..3_000)
+            .map(|_| {
+                let mut at = vec![rng.below(8), 0];
+                at.dedup();
+                at
+            })
+            .collect();
+        let placement = Placement::complete(&replicas, 8).unwrap();
+        let stateful: Vec<bool> = app.services.iter().map(|s| s.leaf).collect();
+        let writes = Writes {
+            stateful: &stateful,
+            fraction: 0.2,
+            quorum: 1,
+        };
+        let requests_per_s: Vec<f64> = (0..8).map(|r| 50.0 + r as f64).collect();
+        let demand = Demand {
+            requests_per_s: &requests_per_s,
+            cores: &[5.0; 8],
+            percentile: Percentile::P95,
+        };
+        let small = serve_mix(&geo, &app, placement, writes, demand, SMALL_MIX_PAIRS);
+        let large = serve_mix(&geo, &app, placement, writes, demand, 0);
+        let error = large.p95_latency_ms / small.p95_latency_ms - 1.0;
+        assert!(error.abs() <= 5e-4, "{error}");
+        assert_eq!(
+            Served {
+                p95_latency_ms: small.p95_latency_ms,
+                ..large
+            },
+            small
+        );
+        assert!(small.busy_cores.iter().all(|&b| b > 0.0));
     }
 }
