@@ -34,6 +34,7 @@ pub mod comparison;
 pub mod evaluate;
 pub mod nn;
 pub mod registry;
+pub mod risk;
 pub mod stats;
 
 use planetgym_env::{Action, Scenario};

@@ -5,7 +5,7 @@
 mod commands;
 
 use clap::{Parser, Subcommand};
-use commands::{baselines, curve, export, forecast, render, scenarios, shadow, train};
+use commands::{baselines, curve, export, forecast, render, risk, scenarios, shadow, train};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,9 @@ enum Command {
     /// Rolling-origin forecast accuracy (MAPE, sMAPE, MASE) of every forecaster on a series.
     #[command(after_help = forecast::EXAMPLES)]
     Forecast(forecast::Args),
+    /// Failure prediction on real labels: baselines and learned predictors, scored on a temporal split with bootstrap CIs.
+    #[command(after_help = risk::EXAMPLES)]
+    Risk(risk::Args),
     /// Draw one episode of a policy: Gantt chart, cluster heat-map, traffic map, capacity against demand.
     #[command(after_help = render::EXAMPLES)]
     Render(render::Args),
@@ -66,6 +69,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
         Command::ShadowSample(args) => shadow::run_sample(args),
         Command::Forecast(args) => forecast::run(&args),
         Command::Curve(args) => curve::run(&args),
+        Command::Risk(args) => risk::run(&args),
         Command::Render(args) => render::run(args),
     };
     match result {

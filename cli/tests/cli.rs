@@ -992,3 +992,57 @@ fn eval_runs_an_onnx_export_like_the_policy_it_came_from() {
         "onnx {onnx} vs burn {ppo}"
     );
 }
+
+#[test]
+fn risk_scores_the_baselines_on_a_temporal_split_and_writes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().to_str().unwrap();
+    let (ok, out, err) = planetgym(&[
+        "risk",
+        "--task",
+        "batch-task-failure",
+        "--resamples",
+        "100",
+        "--out",
+        out_dir,
+    ]);
+    assert!(ok, "{err}");
+    for expected in [
+        "purged",
+        "test     threshold",
+        "test     logistic",
+        "- threshold",
+    ] {
+        assert!(out.contains(expected), "{expected}:\n{out}");
+    }
+    let task = dir.path().join("batch-task-failure");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(task.join("report.json")).unwrap()).unwrap();
+    let auroc = report["scored"][1]["scores"]["auroc"]["point"]
+        .as_f64()
+        .unwrap();
+    assert!(auroc > 0.6, "{auroc}");
+    let csv = std::fs::read_to_string(task.join("scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 * 4, "{csv}");
+    assert!(task.join("reliability_test.png").exists());
+    // Errors name what was wrong.
+    let (ok, _, err) = planetgym(&["risk", "--task", "nope"]);
+    assert!(
+        !ok && err.contains("batch-task-failure, lora-request-failure"),
+        "{err}"
+    );
+    let (ok, _, err) = planetgym(&["risk", "--resamples", "5"]);
+    assert!(!ok && err.contains("--resamples"), "{err}");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "gmt_create,predict_type\n1,2\n").unwrap();
+    let (ok, _, err) = planetgym(&[
+        "risk",
+        "--task",
+        "lora-request-failure",
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("no column `predict_status`"), "{err}");
+    let (ok, _, err) = planetgym(&["risk", "--holdout"]);
+    assert!(!ok && err.contains("PLANETGYM_HOLDOUT"), "{err}");
+}

@@ -306,14 +306,7 @@ struct Table<'a> {
 
 /// The `--set` overrides of `scenario`'s holdout split.
 fn holdout_sets(scenario: &str) -> Result<Vec<String>> {
-    let dir = std::env::var_os("PLANETGYM_HOLDOUT")
-        .map_or_else(|| PathBuf::from("../shared/data/holdout"), PathBuf::from);
-    if !dir.is_dir() {
-        bail!(
-            "--holdout: no holdout folder at {} (set PLANETGYM_HOLDOUT to the shared data's holdout/)",
-            dir.display()
-        );
-    }
+    let dir = super::holdout_dir()?;
     struct Holdout<'a>(&'a std::path::Path);
     impl registry::ScenarioVisitor for Holdout<'_> {
         type Output = Result<Vec<String>, &'static str>;

@@ -6,6 +6,7 @@ pub mod curve;
 pub mod export;
 pub mod forecast;
 pub mod render;
+pub mod risk;
 pub mod scenarios;
 pub mod shadow;
 pub mod train;
@@ -62,6 +63,21 @@ pub fn config_text(
     };
     let text = planetgym_env::config::apply_overrides(&text, &origin, sets)?;
     Ok((text, origin))
+}
+
+/// The shared data's held-out folder: $PLANETGYM_HOLDOUT, default ../shared/data/holdout.
+pub fn holdout_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::var_os("PLANETGYM_HOLDOUT").map_or_else(
+        || std::path::PathBuf::from("../shared/data/holdout"),
+        std::path::PathBuf::from,
+    );
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "--holdout: no holdout folder at {} (set PLANETGYM_HOLDOUT to the shared data's holdout/)",
+            dir.display()
+        );
+    }
+    Ok(dir)
 }
 
 /// A file to write, or standard output.

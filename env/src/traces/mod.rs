@@ -2,6 +2,8 @@
 //! reading is bounded by `crate::input`.
 
 pub mod callgraph;
+pub mod lora;
 pub mod openb;
 pub mod swf;
 pub mod table;
+pub mod v2017;

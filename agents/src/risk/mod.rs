@@ -1,0 +1,172 @@
+//! Risk prediction on real labels: datasets built from traces with features known at the
+//! time of each prediction ([`tasks`]), a strictly temporal split with purging
+//! ([`dataset`]), baselines (the threshold rule and logistic regression, [`logistic`]) and
+//! their scores with bootstrap intervals and paired differences ([`metrics`]).
+//!
+//! Any predictor is scored the same way: it gives a probability for every row of the dataset,
+//! and [`report`] scores it on the test part and the held-out rows.
+
+pub mod dataset;
+pub mod history;
+pub mod logistic;
+pub mod metrics;
+pub mod tasks;
+
+use dataset::{Dataset, TemporalSplit};
+use logistic::{Logistic, threshold_rule};
+use metrics::{Bin, Scores, difference, reliability, score};
+use serde::Serialize;
+
+/// A predictor's probability of failure for every row of a dataset, and what it is.
+#[derive(Debug, Clone)]
+pub struct Predictions {
+    pub predictor: String,
+    pub about: String,
+    pub probabilities: Vec<f64>,
+}
+
+impl Predictions {
+    pub fn of(name: &str, data: &Dataset, model: &Logistic) -> Self {
+        Self {
+            predictor: name.to_string(),
+            about: model.describe(&data.features),
+            probabilities: (0..data.rows())
+                .map(|i| model.probability(data.row(i)))
+                .collect(),
+        }
+    }
+}
+
+/// The two baselines fitted on the training part (logistic regression's penalty tuned on
+/// validation): `threshold` and `logistic`.
+pub fn baselines(data: &Dataset, split: &TemporalSplit) -> Result<Vec<(String, Logistic)>, String> {
+    let all: Vec<usize> = (0..data.features.len()).collect();
+    Ok(vec![
+        ("threshold".to_string(), threshold_rule(data, &split.train)?),
+        (
+            "logistic".to_string(),
+            Logistic::tuned(data, &split.train, &split.validation, &all)?,
+        ),
+    ])
+}
+
+/// One predictor's scores on one part.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scored {
+    pub part: String,
+    pub predictor: String,
+    pub rows: usize,
+    pub failures: usize,
+    pub scores: Scores,
+    pub reliability: Vec<Bin>,
+}
+
+/// A predictor against the reference on the same rows: `predictor - reference`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paired {
+    pub part: String,
+    pub predictor: String,
+    pub reference: String,
+    pub difference: Scores,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub task: String,
+    pub features: Vec<String>,
+    pub train_rows: usize,
+    pub validation_rows: usize,
+    pub cuts: [f64; 2],
+    pub purged: usize,
+    /// (predictor, what it is).
+    pub predictors: Vec<(String, String)>,
+    pub scored: Vec<Scored>,
+    pub paired: Vec<Paired>,
+}
+
+/// Scores every predictor on the test part and on the held-out rows (when there are both
+/// classes among them), each against `predictions[0]` as the reference, with `reps` bootstrap
+/// resamples from `seed`.
+pub fn report(
+    data: &Dataset,
+    split: &TemporalSplit,
+    predictions: &[Predictions],
+    reps: usize,
+    seed: u64,
+) -> Report {
+    let mut out = Report {
+        task: data.task.clone(),
+        features: data.features.clone(),
+        train_rows: split.train.len(),
+        validation_rows: split.validation.len(),
+        cuts: split.cuts,
+        purged: split.purged,
+        predictors: predictions
+            .iter()
+            .map(|p| (p.predictor.clone(), p.about.clone()))
+            .collect(),
+        scored: Vec::new(),
+        paired: Vec::new(),
+    };
+    for (part, rows) in [("test", &split.test), ("holdout", &split.holdout)] {
+        let labels: Vec<bool> = rows.iter().map(|&i| data.y[i]).collect();
+        let failures = labels.iter().filter(|&&y| y).count();
+        if failures == 0 || failures == labels.len() {
+            continue;
+        }
+        let pick =
+            |p: &Predictions| -> Vec<f64> { rows.iter().map(|&i| p.probabilities[i]).collect() };
+        for p in predictions {
+            let probabilities = pick(p);
+            out.scored.push(Scored {
+                part: part.to_string(),
+                predictor: p.predictor.clone(),
+                rows: rows.len(),
+                failures,
+                scores: score(&probabilities, &labels, reps, seed),
+                reliability: reliability(&probabilities, &labels),
+            });
+        }
+        if let Some((reference, others)) = predictions.split_first() {
+            let base = pick(reference);
+            for p in others {
+                out.paired.push(Paired {
+                    part: part.to_string(),
+                    predictor: p.predictor.clone(),
+                    reference: reference.predictor.clone(),
+                    difference: difference(&pick(p), &base, &labels, reps, seed),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planetgym_env::traces::v2017;
+
+    #[test]
+    fn logistic_regression_beats_chance_on_the_shipped_batch_tasks() {
+        let tasks = v2017::builtin().unwrap();
+        let data = tasks::batch_task_failure(&tasks, &[]).unwrap();
+        let split = dataset::temporal_split(&data, [0.6, 0.2]).unwrap();
+        let fitted = baselines(&data, &split).unwrap();
+        let predictions: Vec<Predictions> = fitted
+            .iter()
+            .map(|(name, m)| Predictions::of(name, &data, m))
+            .collect();
+        let r = report(&data, &split, &predictions, 200, 1);
+        assert_eq!(r.scored.len(), 2);
+        assert_eq!(r.paired.len(), 1);
+        for s in &r.scored {
+            assert!(
+                s.scores.auroc.low > 0.5,
+                "{}: {:?}",
+                s.predictor,
+                s.scores.auroc
+            );
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! `planetgym risk`: failure predictors trained and scored on real labels, on a strictly
+//! temporal split, with bootstrap intervals and paired differences against the threshold rule.
+
+use anyhow::{Context, Result};
+use planetgym_agents::risk::dataset::temporal_split;
+use planetgym_agents::risk::metrics::Scores;
+use planetgym_agents::risk::tasks::{TASKS, Task, task};
+use planetgym_agents::risk::{Predictions, Report, baselines, report};
+use planetgym_env::bounds;
+use planetgym_training::plot::{Series, line_chart};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task, or `all`.
+    #[arg(long, default_value = "all")]
+    task: String,
+    /// The task's trace (default: the shipped copy).
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// Also score the held-out continuation in $PLANETGYM_HOLDOUT (default
+    /// ../shared/data/holdout).
+    #[arg(long)]
+    holdout: bool,
+    /// Bootstrap resamples per interval.
+    #[arg(long, default_value_t = 1000)]
+    resamples: usize,
+    /// Seed of the resamples.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Folder for TASK/report.json, TASK/scores.csv and TASK/reliability_PART.png (and .svg).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    bounds::count(
+        "--resamples",
+        args.resamples as u64,
+        100,
+        100_000,
+        "each resample rescores every predictor",
+    )
+    .map_err(anyhow::Error::msg)?;
+    let chosen: Vec<&Task> = if args.task == "all" {
+        if args.data.is_some() {
+            anyhow::bail!("--data names one trace: give --task too");
+        }
+        TASKS.iter().collect()
+    } else {
+        vec![task(&args.task).map_err(anyhow::Error::msg)?]
+    };
+    let holdout = if args.holdout {
+        Some(super::holdout_dir()?)
+    } else {
+        None
+    };
+    let mut out = std::io::stdout().lock();
+    for t in chosen {
+        let held = holdout.as_ref().map(|dir| dir.join(t.holdout));
+        let r = evaluate(t, args, held.as_deref())?;
+        print(&mut out, t, &r)?;
+        if let Some(dir) = &args.out {
+            write(&dir.join(t.name), &r)?;
+        }
+    }
+    Ok(())
+}
+
+fn evaluate(t: &Task, args: &Args, holdout: Option<&Path>) -> Result<Report> {
+    let data = t
+        .dataset(args.data.as_deref(), holdout)
+        .map_err(anyhow::Error::msg)?;
+    let split = temporal_split(&data, [0.6, 0.2]).map_err(anyhow::Error::msg)?;
+    let predictions: Vec<Predictions> = baselines(&data, &split)
+        .map_err(anyhow::Error::msg)?
+        .iter()
+        .map(|(name, model)| Predictions::of(name, &data, model))
+        .collect();
+    Ok(report(
+        &data,
+        &split,
+        &predictions,
+        args.resamples,
+        args.seed,
+    ))
+}
+
+fn interval(i: &planetgym_agents::stats::bootstrap::Interval) -> String {
+    format!("{:.3} [{:.3}, {:.3}]", i.point, i.low, i.high)
+}
+
+fn columns(s: &Scores) -> [String; 4] {
+    [&s.auroc, &s.auprc, &s.recall_at_1pct, &s.ece].map(interval)
+}
+
+fn print(out: &mut impl Write, t: &Task, r: &Report) -> Result<()> {
+    writeln!(out, "{}: {}", t.name, t.about)?;
+    writeln!(
+        out,
+        "  train {} rows, validation {}, purged {} (label known only after the next part starts); test from t = {}",
+        r.train_rows, r.validation_rows, r.purged, r.cuts[1]
+    )?;
+    for (name, about) in &r.predictors {
+        writeln!(out, "  {name}: {about}")?;
+    }
+    writeln!(
+        out,
+        "  {:<8} {:<10} {:>6} {:>5}  {:<22} {:<22} {:<22} {:<22}",
+        "part", "predictor", "rows", "fail", "AUROC", "AUPRC", "recall@1%FAR", "ECE"
+    )?;
+    for s in &r.scored {
+        let [a, b, c, d] = columns(&s.scores);
+        writeln!(
+            out,
+            "  {:<8} {:<10} {:>6} {:>5}  {a:<22} {b:<22} {c:<22} {d:<22}",
+            s.part, s.predictor, s.rows, s.failures
+        )?;
+    }
+    for p in &r.paired {
+        let [a, b, c, d] = columns(&p.difference);
+        writeln!(
+            out,
+            "  {:<8} {:<10} {:>12}  {a:<22} {b:<22} {c:<22} {d:<22}",
+            p.part,
+            p.predictor,
+            format!("- {}", p.reference)
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+fn write(dir: &Path, r: &Report) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let json = dir.join("report.json");
+    std::fs::write(&json, serde_json::to_string_pretty(r)?)
+        .with_context(|| format!("cannot write {}", json.display()))?;
+    let csv = dir.join("scores.csv");
+    let mut rows = String::from("part,predictor,reference,metric,point,low,high\n");
+    let mut add = |part: &str, predictor: &str, reference: &str, s: &Scores| {
+        for (name, i) in [
+            ("auroc", s.auroc),
+            ("auprc", s.auprc),
+            ("recall_at_1pct_far", s.recall_at_1pct),
+            ("ece", s.ece),
+        ] {
+            rows.push_str(&format!(
+                "{part},{predictor},{reference},{name},{},{},{}\n",
+                i.point, i.low, i.high
+            ));
+        }
+    };
+    for s in &r.scored {
+        add(&s.part, &s.predictor, "", &s.scores);
+    }
+    for p in &r.paired {
+        add(&p.part, &p.predictor, &p.reference, &p.difference);
+    }
+    std::fs::write(&csv, rows).with_context(|| format!("cannot write {}", csv.display()))?;
+    for part in ["test", "holdout"] {
+        let mut series = vec![Series::line(
+            "perfectly calibrated",
+            vec![(0.0, 0.0), (1.0, 1.0)],
+        )];
+        for s in r.scored.iter().filter(|s| s.part == part) {
+            let points = s
+                .reliability
+                .iter()
+                .filter(|b| b.rows > 0)
+                .map(|b| (b.predicted, b.observed))
+                .collect();
+            series.push(Series::line(&s.predictor, points));
+        }
+        if series.len() > 1 {
+            line_chart(
+                &dir.join(format!("reliability_{part}.png")),
+                &format!("{}: reliability ({part})", r.task),
+                "predicted probability of failure",
+                "observed failure rate",
+                &series,
+            )?;
+        }
+    }
+    Ok(())
+}
