@@ -38,6 +38,7 @@ pub mod plot;
 pub mod ppo;
 pub mod provenance;
 pub mod report;
+pub mod risk;
 pub mod run_dir;
 pub mod session;
 pub mod tensorboard;

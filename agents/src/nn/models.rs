@@ -20,7 +20,13 @@ use planetgym_env::rng::Rng;
 /// A linear layer with weights drawn from `rng` (uniform in +-gain/sqrt(inputs), burn's default
 /// bound when gain = 1) and zero biases: initialisation is a function of the seed alone. The
 /// action layers use a small gain, so that a fresh policy is close to uniform.
-fn linear(inputs: usize, outputs: usize, gain: f64, rng: &mut Rng, device: &Device) -> Linear {
+pub(crate) fn linear(
+    inputs: usize,
+    outputs: usize,
+    gain: f64,
+    rng: &mut Rng,
+    device: &Device,
+) -> Linear {
     let bound = gain / (inputs.max(1) as f64).sqrt();
     let weights: Vec<f32> = (0..inputs * outputs)
         .map(|_| rng.uniform_in(-bound, bound) as f32)
@@ -45,7 +51,7 @@ pub struct Dense {
 }
 
 impl Dense {
-    fn of(layer: &Linear) -> Self {
+    pub(crate) fn of(layer: &Linear) -> Self {
         let [inputs, outputs] = layer.weight.val().dims();
         let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
         Self {

@@ -1,0 +1,254 @@
+//! Learned failure predictors: a burn MLP on the standardised features of a risk task, trained
+//! with Adam on the log-loss of its training part and stopped early on its validation part.
+
+use crate::ppo::adam::Adam;
+use burn::tensor::activation::log_sigmoid;
+use burn::tensor::{Device, Tensor, TensorData};
+use planetgym_agents::nn::classifier::Classifier;
+use planetgym_agents::nn::params::{self, Weights};
+use planetgym_agents::nn::{inference_device, training_device};
+use planetgym_agents::risk::dataset::{Dataset, TemporalSplit};
+use planetgym_env::bounds;
+use planetgym_env::rng::Rng;
+
+/// How the MLP is trained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MlpConfig {
+    pub hidden: usize,
+    pub max_epochs: usize,
+    pub batch: usize,
+    pub learning_rate: f64,
+    /// Epochs without a better validation loss before stopping.
+    pub patience: usize,
+}
+
+impl Default for MlpConfig {
+    fn default() -> Self {
+        Self {
+            hidden: 64,
+            max_epochs: 60,
+            batch: 256,
+            learning_rate: 1e-3,
+            patience: 6,
+        }
+    }
+}
+
+impl MlpConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        bounds::count("mlp.hidden", self.hidden as u64, 1, 4096, "units per layer")?;
+        bounds::count(
+            "mlp.max_epochs",
+            self.max_epochs as u64,
+            1,
+            10_000,
+            "passes over the training rows",
+        )?;
+        bounds::count(
+            "mlp.batch",
+            self.batch as u64,
+            1,
+            1 << 20,
+            "rows per gradient step",
+        )?;
+        bounds::count("mlp.patience", self.patience as u64, 1, 10_000, "epochs")?;
+        bounds::positive_at_most("mlp.learning_rate", self.learning_rate, 1.0)
+    }
+}
+
+/// A trained MLP with the standardisation of its inputs.
+#[derive(Debug, Clone)]
+pub struct MlpPredictor {
+    pub mean: Vec<f64>,
+    pub scale: Vec<f64>,
+    pub hidden: usize,
+    pub weights: Weights,
+    /// Epochs run and the epoch whose weights were kept (lowest validation loss).
+    pub epochs: usize,
+    pub best_epoch: usize,
+    pub validation_loss: f64,
+}
+
+fn standardised(data: &Dataset, rows: &[usize], mean: &[f64], scale: &[f64]) -> Vec<f32> {
+    rows.iter()
+        .flat_map(|&i| {
+            data.row(i)
+                .iter()
+                .zip(mean.iter().zip(scale))
+                .map(|(v, (m, s))| ((v - m) / s) as f32)
+        })
+        .collect()
+}
+
+fn rows_tensor(values: Vec<f32>, rows: usize, width: usize, device: &Device) -> Tensor<2> {
+    Tensor::<2>::from_data(TensorData::new(values, [rows, width]), device)
+}
+
+/// Mean log-loss of logits against labels (1 failed, 0 not).
+fn log_loss(logits: Tensor<1>, labels: Tensor<1>) -> Tensor<1> {
+    let failed = labels.clone() * log_sigmoid(logits.clone());
+    let fine = (labels.neg() + 1.0) * log_sigmoid(logits.neg());
+    (failed + fine).mean().neg()
+}
+
+impl MlpPredictor {
+    /// The probability of failure of every row of `data`.
+    pub fn probabilities(&self, data: &Dataset) -> Result<Vec<f64>, String> {
+        let device = inference_device();
+        let d = data.features.len();
+        let model = params::write(
+            Classifier::new(d, self.hidden, &mut Rng::new(0), &device),
+            &self.weights,
+        )
+        .map_err(|e| e.to_string())?;
+        let rows: Vec<usize> = (0..data.rows()).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(1 << 14) {
+            let x = rows_tensor(
+                standardised(data, chunk, &self.mean, &self.scale),
+                chunk.len(),
+                d,
+                &device,
+            );
+            let p = burn::tensor::activation::sigmoid(model.forward(x));
+            let values = p
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .map_err(|e| format!("{e:?}"))?;
+            out.extend(values.into_iter().map(f64::from));
+        }
+        Ok(out)
+    }
+}
+
+/// Trains an MLP on `split.train`, keeping the weights of the epoch with the lowest log-loss
+/// on `split.validation`. The same seed gives the same predictor.
+pub fn train_mlp(
+    data: &Dataset,
+    split: &TemporalSplit,
+    config: &MlpConfig,
+    seed: u64,
+) -> Result<MlpPredictor, String> {
+    config.validate()?;
+    let d = data.features.len();
+    let train = &split.train;
+    let n = train.len() as f64;
+    let mean: Vec<f64> = (0..d)
+        .map(|f| train.iter().map(|&i| data.row(i)[f]).sum::<f64>() / n)
+        .collect();
+    let scale: Vec<f64> = (0..d)
+        .map(|f| {
+            let var = train
+                .iter()
+                .map(|&i| (data.row(i)[f] - mean[f]).powi(2))
+                .sum::<f64>()
+                / n;
+            if var > 0.0 { var.sqrt() } else { 1.0 }
+        })
+        .collect();
+    let device = training_device();
+    let mut rng = Rng::new(seed);
+    let mut model = Classifier::new(d, config.hidden, &mut rng, &device);
+    let mut weights = params::read(&model);
+    let mut adam = Adam::new(&weights);
+    let labels = |rows: &[usize]| -> Vec<f32> {
+        rows.iter()
+            .map(|&i| f32::from(u8::from(data.y[i])))
+            .collect()
+    };
+    let validation_x = standardised(data, &split.validation, &mean, &scale);
+    let validation_y = labels(&split.validation);
+    let mut order = train.clone();
+    let mut best = (f64::INFINITY, weights.clone(), 0);
+    let mut epochs = 0;
+    for epoch in 1..=config.max_epochs {
+        epochs = epoch;
+        for k in (1..order.len()).rev() {
+            order.swap(k, rng.below(k + 1));
+        }
+        for batch in order.chunks(config.batch) {
+            let x = rows_tensor(
+                standardised(data, batch, &mean, &scale),
+                batch.len(),
+                d,
+                &device,
+            );
+            let y = Tensor::<1>::from_data(TensorData::new(labels(batch), [batch.len()]), &device);
+            let grads = log_loss(model.forward(x), y).backward();
+            let g = params::read_grads(&model, &grads);
+            let norm = adam.step(&mut weights, &g, config.learning_rate, 1.0);
+            if !norm.is_finite() {
+                return Err(format!(
+                    "{}: the MLP's gradient is not finite at epoch {epoch}",
+                    data.task
+                ));
+            }
+            model = params::write(model, &weights).map_err(|e| e.to_string())?;
+        }
+        let x = rows_tensor(validation_x.clone(), split.validation.len(), d, &device);
+        let y = Tensor::<1>::from_data(
+            TensorData::new(validation_y.clone(), [validation_y.len()]),
+            &device,
+        );
+        let loss = f64::from(log_loss(model.forward(x), y).into_scalar::<f32>());
+        if loss < best.0 {
+            best = (loss, weights.clone(), epoch);
+        } else if epoch - best.2 >= config.patience {
+            break;
+        }
+    }
+    Ok(MlpPredictor {
+        mean,
+        scale,
+        hidden: config.hidden,
+        weights: best.1,
+        epochs,
+        best_epoch: best.2,
+        validation_loss: best.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use planetgym_agents::risk::dataset::temporal_split;
+    use planetgym_agents::risk::metrics::auroc;
+
+    /// A nonlinear task logistic regression cannot rank: failure when both features are large
+    /// or both small (XOR of signs), with label noise.
+    fn xor(n: usize) -> Dataset {
+        let mut rng = Rng::new(9);
+        let mut d = Dataset::new("xor", &["a", "b"]);
+        for i in 0..n {
+            let (a, b) = (rng.normal(), rng.normal());
+            let failed = (a * b > 0.0) != (rng.uniform() < 0.1);
+            d.push(&[a, b], failed, i as f64, i as f64, false).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn the_mlp_learns_what_a_linear_model_cannot_and_is_seeded() {
+        let data = xor(3000);
+        let split = temporal_split(&data, [0.6, 0.2]).unwrap();
+        let config = MlpConfig {
+            max_epochs: 30,
+            ..MlpConfig::default()
+        };
+        let mlp = train_mlp(&data, &split, &config, 1).unwrap();
+        let p = mlp.probabilities(&data).unwrap();
+        let test_p: Vec<f64> = split.test.iter().map(|&i| p[i]).collect();
+        let test_y: Vec<bool> = split.test.iter().map(|&i| data.y[i]).collect();
+        assert!(auroc(&test_p, &test_y) > 0.8, "{}", auroc(&test_p, &test_y));
+        assert!(mlp.best_epoch >= 1 && mlp.best_epoch <= mlp.epochs);
+        let again = train_mlp(&data, &split, &config, 1).unwrap();
+        assert_eq!(again.weights, mlp.weights);
+        assert!(
+            MlpConfig { batch: 0, ..config }
+                .validate()
+                .unwrap_err()
+                .contains("mlp.batch")
+        );
+    }
+}
