@@ -16,6 +16,8 @@ pub struct Dataset {
     pub at: Vec<f64>,
     pub known: Vec<f64>,
     pub holdout: Vec<bool>,
+    /// What the builder left out, and why.
+    pub notes: Vec<String>,
 }
 
 impl Dataset {
@@ -28,6 +30,7 @@ impl Dataset {
             at: Vec::new(),
             known: Vec::new(),
             holdout: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod history;
 pub mod logistic;
 pub mod metrics;
+pub mod pod_failure;
 pub mod tasks;
 
 use dataset::{Dataset, TemporalSplit};
@@ -78,6 +79,8 @@ pub struct Report {
     pub validation_rows: usize,
     pub cuts: [f64; 2],
     pub purged: usize,
+    /// What the dataset's builder left out, and why.
+    pub notes: Vec<String>,
     /// (predictor, what it is).
     pub predictors: Vec<(String, String)>,
     pub scored: Vec<Scored>,
@@ -101,6 +104,7 @@ pub fn report(
         validation_rows: split.validation.len(),
         cuts: split.cuts,
         purged: split.purged,
+        notes: data.notes.clone(),
         predictors: predictions
             .iter()
             .map(|p| (p.predictor.clone(), p.about.clone()))

@@ -6,8 +6,10 @@
 
 use super::dataset::Dataset;
 use super::history::{Timeline, smoothed_rate};
+use super::pod_failure::{POD_FEATURES, append_replay};
 use planetgym_env::error::EnvError;
 use planetgym_env::input::{self, BoundedReader};
+use planetgym_env::placement::{load_nodes, load_pods};
 use planetgym_env::traces::lora::{self, LoraRequest, LoraStatus};
 use planetgym_env::traces::v2017::{self, BatchTask, TaskStatus};
 use std::collections::HashMap;
@@ -244,7 +246,7 @@ fn read<T>(
     .map_err(|e| e.to_string())
 }
 
-pub const TASKS: [Task; 2] = [
+pub const TASKS: [Task; 3] = [
     Task {
         name: "batch-task-failure",
         holdout: "alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv",
@@ -269,6 +271,26 @@ pub const TASKS: [Task; 2] = [
                 None => Vec::new(),
             };
             lora_request_failure(&requests, &held)
+        },
+    },
+    Task {
+        name: "pod-failure",
+        holdout: "alibaba/gpu_v2023_openb/openb_pod_list_gpushare100.csv",
+        about: "openb GPU pod ends Failed, predicted at its creation from its request and the replayed cluster",
+        build: |data, holdout| {
+            let text = |p: Option<&Path>, builtin: &str| {
+                p.map_or(builtin.to_string(), |p| p.display().to_string())
+            };
+            let nodes = load_nodes("builtin:openb").map_err(|e| e.to_string())?;
+            let pods =
+                load_pods(&text(data, "builtin:openb_default")).map_err(|e| e.to_string())?;
+            let mut dataset = Dataset::new("pod-failure", &POD_FEATURES);
+            append_replay(&mut dataset, &nodes, &pods, false)?;
+            if let Some(p) = holdout {
+                let held = load_pods(&text(Some(p), "")).map_err(|e| e.to_string())?;
+                append_replay(&mut dataset, &nodes, &held, true)?;
+            }
+            Ok(dataset)
         },
     },
 ];

@@ -12,7 +12,8 @@ use planetgym_training::risk::{MlpConfig, train_mlp};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
+pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
+pod-failure (openb GPU pods, replayed through the placement simulator with FGD).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -145,6 +146,9 @@ fn print(out: &mut impl Write, t: &Task, r: &Report) -> Result<()> {
         "  train {} rows, validation {}, purged {} (label known only after the next part starts); test from t = {}",
         r.train_rows, r.validation_rows, r.purged, r.cuts[1]
     )?;
+    for note in &r.notes {
+        writeln!(out, "  {note}")?;
+    }
     for (name, about) in &r.predictors {
         writeln!(out, "  {name}: {about}")?;
     }

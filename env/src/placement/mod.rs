@@ -100,14 +100,16 @@ pub const METRIC_NAMES: [&str; 9] = metric_names(&METRICS);
 const BUILTIN_NODES: &[u8] = include_bytes!("../../data/openb_node_list_all_node.csv.gz");
 const BUILTIN_PODS: &[u8] = include_bytes!("../../data/openb_pod_list_default.csv.gz");
 
-fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
+/// The node list `source`: `builtin:openb` (the shipped copy) or a path.
+pub fn load_nodes(source: &str) -> Result<Vec<OpenbNode>, EnvError> {
     match source {
         "builtin:openb" => openb::read_nodes(input::from_bytes(BUILTIN_NODES)?, source),
         path => openb::read_nodes(input::open(std::path::Path::new(path))?, path),
     }
 }
 
-fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
+/// The pod list `source`: `builtin:openb_default` (the shipped copy) or a path.
+pub fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
     match source {
         "builtin:openb_default" => openb::read_pods(input::from_bytes(BUILTIN_PODS)?, source),
         path => openb::read_pods(input::open(std::path::Path::new(path))?, path),
@@ -117,6 +119,8 @@ fn load_pods(source: &str) -> Result<Vec<OpenbPod>, EnvError> {
 /// A pod of the trace, as the simulator uses it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TracePod {
+    /// Its row in the pod list (0 = the first after the header).
+    pub row: usize,
     pub request: PodRequest,
     pub creation: i64,
     pub deletion: Option<i64>,
@@ -260,7 +264,8 @@ impl PlacementScenario {
         }
         let mut trace: Vec<TracePod> = pods
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(row, p)| {
                 let allowed = p
                     .gpu_spec
                     .iter()
@@ -274,6 +279,7 @@ impl PlacementScenario {
                     allowed
                 };
                 TracePod {
+                    row,
                     request: PodRequest {
                         cpu_milli: p.cpu_milli,
                         memory_mib: p.memory_mib,
@@ -358,6 +364,11 @@ impl PlacementScenario {
 
     pub fn typical(&self) -> &[TypicalPod] {
         &self.typical
+    }
+
+    /// The pod-list row of the pod waiting for a decision (None at the end of the episode).
+    pub fn current_row(&self) -> Option<usize> {
+        self.episode.current.map(|i| self.pods[i].row)
     }
 
     /// The cluster's total GPUs.
