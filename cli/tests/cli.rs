@@ -1032,7 +1032,7 @@ fn risk_scores_the_baselines_on_a_temporal_split_and_writes_its_files() {
         "{err}"
     );
     let (ok, _, err) = planetgym(&["risk", "--resamples", "5"]);
-    assert!(!ok && err.contains("--resamples"), "{err}");
+    assert!(!ok && err.contains("resamples = 5"), "{err}");
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "gmt_create,predict_type\n1,2\n").unwrap();
     let (ok, _, err) = planetgym(&[

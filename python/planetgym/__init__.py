@@ -3,8 +3,8 @@
 The simulator, baselines and trainer are written in Rust; this package is their Python face:
 gymnasium environments (``gymnasium.make("planetgym/Traffic-v0")``), a batched vector env
 (``make_vec``), a Stable-Baselines3 adapter (``planetgym.sb3``), and training, trained policies
-and evaluation tables, and exported policies for production shadow mode (``export``,
-``ShadowPolicy``).
+and evaluation tables, exported policies for production shadow mode (``export``,
+``ShadowPolicy``), and failure predictors scored on real labels (``risk``).
 """
 
 from planetgym._config import to_toml as _to_toml
@@ -13,6 +13,7 @@ from planetgym._core import resolve_config as _resolve
 from planetgym.baseline import Baseline, baseline
 from planetgym.compare import Comparison, compare
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
+from planetgym.risk import risk
 from planetgym.shadow import ShadowPolicy, export
 from planetgym.training import Policy, TrainResult, baselines, evaluate, load_policy, train
 from planetgym.vector import PlanetgymVectorEnv, make_vec
@@ -45,6 +46,7 @@ __all__ = [
     "load_policy",
     "make_vec",
     "resolve_config",
+    "risk",
     "scenario_names",
     "train",
 ]

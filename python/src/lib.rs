@@ -7,6 +7,7 @@ mod callable_policy;
 mod dynamic;
 mod envs;
 mod errors;
+mod risk;
 mod shadow;
 mod stats;
 mod training;
@@ -114,6 +115,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shadow::record_schema, m)?)?;
     m.add_function(wrap_pyfunction!(shadow::sample_records, m)?)?;
     m.add_class::<shadow::ShadowArtifact>()?;
+    m.add_function(wrap_pyfunction!(risk::risk_tasks, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_report, m)?)?;
     m.add_class::<shadow::Record>()?;
     Ok(())
 }

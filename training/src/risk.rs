@@ -7,9 +7,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use planetgym_agents::nn::classifier::Classifier;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_agents::nn::{inference_device, training_device};
-use planetgym_agents::risk::dataset::{Dataset, TemporalSplit};
+use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, temporal_split};
+use planetgym_agents::risk::tasks::Task;
+use planetgym_agents::risk::{Predictions, Report, baselines, report};
 use planetgym_env::bounds;
 use planetgym_env::rng::Rng;
+use std::path::Path;
 
 /// How the MLP is trained.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -206,6 +209,82 @@ pub fn train_mlp(
         epochs,
         best_epoch: best.2,
         validation_loss: best.0,
+    })
+}
+
+/// How a task is evaluated: MLP training seeds (0 leaves the MLP out), bootstrap resamples and
+/// their seed (also the first MLP seed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub mlp_seeds: usize,
+    pub resamples: usize,
+    pub seed: u64,
+}
+
+/// The task's dataset (from `data`, or the shipped trace, with `holdout`'s rows), split in
+/// time, every predictor (the two baselines, and the MLP) fitted and scored.
+pub fn evaluate(
+    task: &Task,
+    data: Option<&Path>,
+    holdout: Option<&Path>,
+    options: &Options,
+) -> Result<Report, String> {
+    bounds::count(
+        "resamples",
+        options.resamples as u64,
+        100,
+        100_000,
+        "each resample rescores every predictor",
+    )?;
+    bounds::count(
+        "mlp_seeds",
+        options.mlp_seeds as u64,
+        0,
+        100,
+        "one training each",
+    )?;
+    let data = task.dataset(data, holdout)?;
+    let split = temporal_split(&data, [0.6, 0.2])?;
+    let mut predictions: Vec<Predictions> = baselines(&data, &split)?
+        .iter()
+        .map(|(name, model)| Predictions::of(name, &data, model))
+        .collect();
+    if options.mlp_seeds > 0 {
+        predictions.push(mlp(&data, &split, options)?);
+    }
+    Ok(report(
+        &data,
+        &split,
+        &predictions,
+        options.resamples,
+        options.seed,
+    ))
+}
+
+/// The mean probability of MLPs trained from `options.mlp_seeds` seeds.
+fn mlp(data: &Dataset, split: &TemporalSplit, options: &Options) -> Result<Predictions, String> {
+    let config = MlpConfig::default();
+    let mut sum = vec![0.0; data.rows()];
+    let mut stops = Vec::new();
+    for k in 0..options.mlp_seeds {
+        let trained = train_mlp(data, split, &config, options.seed.wrapping_add(k as u64))?;
+        let p = trained.probabilities(data)?;
+        sum.iter_mut().zip(p).for_each(|(s, p)| *s += p);
+        stops.push(trained.best_epoch.to_string());
+    }
+    Ok(Predictions {
+        predictor: "mlp".into(),
+        about: format!(
+            "burn MLP, 2 ReLU layers of {}, mean of {} seeds (kept epochs {} of at most {})",
+            config.hidden,
+            options.mlp_seeds,
+            stops.join(", "),
+            config.max_epochs
+        ),
+        probabilities: sum
+            .into_iter()
+            .map(|s| s / options.mlp_seeds as f64)
+            .collect(),
     })
 }
 

@@ -2,13 +2,11 @@
 //! temporal split, with bootstrap intervals and paired differences against the threshold rule.
 
 use anyhow::{Context, Result};
-use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, temporal_split};
+use planetgym_agents::risk::Report;
 use planetgym_agents::risk::metrics::Scores;
 use planetgym_agents::risk::tasks::{TASKS, Task, task};
-use planetgym_agents::risk::{Predictions, Report, baselines, report};
-use planetgym_env::bounds;
 use planetgym_training::plot::{Series, line_chart};
-use planetgym_training::risk::{MlpConfig, train_mlp};
+use planetgym_training::risk::{Options, evaluate};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,23 +40,6 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
-    bounds::count(
-        "--resamples",
-        args.resamples as u64,
-        100,
-        100_000,
-        "each resample rescores every predictor",
-    )
-    .and_then(|()| {
-        bounds::count(
-            "--mlp-seeds",
-            args.mlp_seeds as u64,
-            0,
-            100,
-            "one training each",
-        )
-    })
-    .map_err(anyhow::Error::msg)?;
     let chosen: Vec<&Task> = if args.task == "all" {
         if args.data.is_some() {
             anyhow::bail!("--data names one trace: give --task too");
@@ -75,60 +56,19 @@ pub fn run(args: &Args) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for t in chosen {
         let held = holdout.as_ref().map(|dir| dir.join(t.holdout));
-        let r = evaluate(t, args, held.as_deref())?;
+        let options = Options {
+            mlp_seeds: args.mlp_seeds,
+            resamples: args.resamples,
+            seed: args.seed,
+        };
+        let r = evaluate(t, args.data.as_deref(), held.as_deref(), &options)
+            .map_err(anyhow::Error::msg)?;
         print(&mut out, t, &r)?;
         if let Some(dir) = &args.out {
             write(&dir.join(t.name), &r)?;
         }
     }
     Ok(())
-}
-
-fn evaluate(t: &Task, args: &Args, holdout: Option<&Path>) -> Result<Report> {
-    let data = t
-        .dataset(args.data.as_deref(), holdout)
-        .map_err(anyhow::Error::msg)?;
-    let split = temporal_split(&data, [0.6, 0.2]).map_err(anyhow::Error::msg)?;
-    let mut predictions: Vec<Predictions> = baselines(&data, &split)
-        .map_err(anyhow::Error::msg)?
-        .iter()
-        .map(|(name, model)| Predictions::of(name, &data, model))
-        .collect();
-    if args.mlp_seeds > 0 {
-        predictions.push(mlp(&data, &split, args)?);
-    }
-    Ok(report(
-        &data,
-        &split,
-        &predictions,
-        args.resamples,
-        args.seed,
-    ))
-}
-
-/// The mean probability of MLPs trained from `args.mlp_seeds` seeds.
-fn mlp(data: &Dataset, split: &TemporalSplit, args: &Args) -> Result<Predictions> {
-    let config = MlpConfig::default();
-    let mut sum = vec![0.0; data.rows()];
-    let mut stops = Vec::new();
-    for k in 0..args.mlp_seeds {
-        let seed = args.seed.wrapping_add(k as u64);
-        let trained = train_mlp(data, split, &config, seed).map_err(anyhow::Error::msg)?;
-        let p = trained.probabilities(data).map_err(anyhow::Error::msg)?;
-        sum.iter_mut().zip(p).for_each(|(s, p)| *s += p);
-        stops.push(trained.best_epoch.to_string());
-    }
-    Ok(Predictions {
-        predictor: "mlp".into(),
-        about: format!(
-            "burn MLP, 2 ReLU layers of {}, mean of {} seeds (kept epochs {} of at most {})",
-            config.hidden,
-            args.mlp_seeds,
-            stops.join(", "),
-            config.max_epochs
-        ),
-        probabilities: sum.into_iter().map(|s| s / args.mlp_seeds as f64).collect(),
-    })
 }
 
 fn interval(i: &planetgym_agents::stats::bootstrap::Interval) -> String {

@@ -1,0 +1,92 @@
+"""Failure prediction on real labels (``planetgym risk`` from Python).
+
+``risk("batch-task-failure")`` builds the task's dataset from the shipped trace (features use
+only what was known when each prediction is made), splits it in time (60 % train, 20 %
+validation, 20 % test; rows whose label arrives after the next part starts are purged), fits
+the threshold rule, logistic regression and a burn MLP, and scores them with bootstrap
+intervals. One row per (task, part, predictor, metric); paired differences against the
+threshold rule have ``reference = "threshold"``. ``table.attrs["reports"]`` holds the whole
+reports (reliability bins, predictors, notes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from planetgym._core import risk_report, risk_tasks
+
+TASKS = [name for name, _, _ in risk_tasks()]
+
+_METRICS = {"auroc": "auroc", "auprc": "auprc", "recall_at_1pct": "recall_at_1pct_far", "ece": "ece"}
+
+
+def _holdout_dir(holdout) -> Path | None:
+    if holdout is False or holdout is None:
+        return None
+    if holdout is True:
+        folder = Path(os.environ.get("PLANETGYM_HOLDOUT", "../shared/data/holdout"))
+    else:
+        folder = Path(holdout)
+    if not folder.is_dir():
+        raise ValueError(
+            f"holdout: no holdout folder at {folder} (pass the shared data's holdout/ folder or set PLANETGYM_HOLDOUT)"
+        )
+    return folder
+
+
+def _rows(report: dict) -> list[dict]:
+    rows = []
+    for kind, reference_of in (("scored", lambda s: ""), ("paired", lambda p: p["reference"])):
+        for entry in report[kind]:
+            scores = entry["scores"] if kind == "scored" else entry["difference"]
+            for key, metric in _METRICS.items():
+                rows.append(
+                    {
+                        "task": report["task"],
+                        "part": entry["part"],
+                        "predictor": entry["predictor"],
+                        "reference": reference_of(entry),
+                        "metric": metric,
+                        "point": scores[key]["point"],
+                        "low": scores[key]["low"],
+                        "high": scores[key]["high"],
+                    }
+                )
+    return rows
+
+
+def risk(
+    task: str = "all",
+    *,
+    data: str | os.PathLike | None = None,
+    holdout: bool | str | os.PathLike = False,
+    mlp_seeds: int = 3,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Scores of every predictor on ``task`` (or every task) on its test part, and on the held-out
+    continuation when ``holdout`` is True (the default holdout folder) or a folder."""
+    names = TASKS if task == "all" else [task]
+    if task == "all" and data is not None:
+        raise ValueError("data names one trace: give task too")
+    folder = _holdout_dir(holdout)
+    held = {name: path for name, path, _ in risk_tasks()}
+    reports = []
+    for name in names:
+        held_out = None if folder is None or name not in held else str(folder / held[name])
+        text = risk_report(
+            name,
+            data=None if data is None else str(data),
+            holdout=held_out,
+            mlp_seeds=mlp_seeds,
+            resamples=resamples,
+            seed=seed,
+        )
+        reports.append(json.loads(text))
+    table = pd.DataFrame([row for r in reports for row in _rows(r)])
+    table.attrs["reports"] = reports
+    return table

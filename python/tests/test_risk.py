@@ -1,0 +1,43 @@
+"""Failure predictors from Python: the same report as `planetgym risk`, as a pandas table."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+import planetgym
+
+HOLDOUT = Path(__file__).resolve().parents[3] / "shared" / "data" / "holdout"
+
+
+def test_risk_scores_every_predictor_with_intervals():
+    table = planetgym.risk("batch-task-failure", mlp_seeds=1, resamples=100)
+    scored = table[table.reference == ""]
+    assert set(scored.predictor) == {"threshold", "logistic", "mlp"}
+    assert set(scored.metric) == {"auroc", "auprc", "recall_at_1pct_far", "ece"}
+    auroc = scored[(scored.metric == "auroc") & (scored.predictor == "logistic")].iloc[0]
+    assert auroc.low <= auroc.point <= auroc.high and auroc.point > 0.6
+    paired = table[table.reference == "threshold"]
+    assert set(paired.predictor) == {"logistic", "mlp"}
+    report = table.attrs["reports"][0]
+    assert report["purged"] > 0 and len(report["scored"][0]["reliability"]) == 10
+    # Same seed, same table.
+    again = planetgym.risk("batch-task-failure", mlp_seeds=1, resamples=100)
+    assert again.equals(table)
+
+
+def test_bad_arguments_are_value_errors():
+    with pytest.raises(ValueError, match="no risk task `nope`"):
+        planetgym.risk("nope")
+    with pytest.raises(ValueError, match="resamples"):
+        planetgym.risk("lora-request-failure", resamples=5)
+    with pytest.raises(ValueError, match="no holdout folder"):
+        planetgym.risk("lora-request-failure", holdout="/nonexistent")
+    with pytest.raises(ValueError, match="no such file|could not|No such"):
+        planetgym.risk("lora-request-failure", data="/nonexistent.csv")
+
+
+@pytest.mark.skipif(not HOLDOUT.is_dir(), reason="the shared data's holdout folder is not here")
+def test_the_holdout_is_scored_when_asked():
+    table = planetgym.risk("lora-request-failure", holdout=HOLDOUT, mlp_seeds=0, resamples=100)
+    assert set(table.part) == {"test", "holdout"}
