@@ -77,7 +77,7 @@ def risk(
     held = {name: path for name, path, _ in risk_tasks()}
     reports = []
     for name in names:
-        held_out = None if folder is None or name not in held else str(folder / held[name])
+        held_out = None if folder is None or held.get(name) is None else str(folder / held[name])
         text = risk_report(
             name,
             data=None if data is None else str(data),

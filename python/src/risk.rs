@@ -7,9 +7,10 @@ use planetgym_training::risk::{Options, evaluate};
 use pyo3::prelude::*;
 use std::path::PathBuf;
 
-/// (name, held-out file under the shared data's holdout/, what it predicts) of every task.
+/// (name, held-out file under the shared data's holdout/ (None for a simulated task), what it
+/// predicts) of every task.
 #[pyfunction]
-pub fn risk_tasks() -> Vec<(&'static str, &'static str, &'static str)> {
+pub fn risk_tasks() -> Vec<(&'static str, Option<&'static str>, &'static str)> {
     TASKS.iter().map(|t| (t.name, t.holdout, t.about)).collect()
 }
 

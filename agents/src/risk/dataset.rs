@@ -18,6 +18,9 @@ pub struct Dataset {
     pub holdout: Vec<bool>,
     /// What the builder left out, and why.
     pub notes: Vec<String>,
+    /// For tasks about the onset of an event: per onset, the rows before it that predict it,
+    /// with how many minutes before it each is (for recall by lead time).
+    pub onsets: Vec<Vec<(f64, usize)>>,
 }
 
 impl Dataset {
@@ -31,6 +34,7 @@ impl Dataset {
             known: Vec::new(),
             holdout: Vec::new(),
             notes: Vec::new(),
+            onsets: Vec::new(),
         }
     }
 

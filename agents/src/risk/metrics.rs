@@ -130,6 +130,57 @@ pub fn ece(probabilities: &[f64], labels: &[bool]) -> f64 {
         .sum()
 }
 
+/// The score threshold at which at most `rate` of the `rows` that did not fail raise an alarm:
+/// just above the highest score that would exceed the budget (ties alarm together).
+pub fn threshold_at_false_alarm_rate(
+    rows: &[usize],
+    labels: &[bool],
+    scores: &[f64],
+    rate: f64,
+) -> f64 {
+    let mut negatives: Vec<f64> = rows
+        .iter()
+        .filter(|&&r| !labels[r])
+        .map(|&r| scores[r])
+        .collect();
+    negatives.sort_by(|a, b| b.total_cmp(a));
+    let allowed = (rate * negatives.len() as f64).floor() as usize;
+    negatives
+        .get(allowed)
+        .map_or(f64::NEG_INFINITY, |&s| s.next_up())
+}
+
+/// Share of `onsets` (per onset, rows before it with their lead in minutes) caught by an alarm
+/// (a score of at least `threshold`) at least `lead` minutes ahead, for each of `leads`. Only
+/// onsets whose rows all lie in `part` count; returns (lead, recall) and the onsets counted.
+pub fn recall_by_lead(
+    onsets: &[Vec<(f64, usize)>],
+    part: &[usize],
+    scores: &[f64],
+    threshold: f64,
+    leads: &[f64],
+) -> (Vec<(f64, f64)>, usize) {
+    let inside: std::collections::HashSet<usize> = part.iter().copied().collect();
+    let counted: Vec<&Vec<(f64, usize)>> = onsets
+        .iter()
+        .filter(|rows| rows.iter().all(|(_, r)| inside.contains(r)))
+        .collect();
+    let curve = leads
+        .iter()
+        .map(|&lead| {
+            let caught = counted
+                .iter()
+                .filter(|rows| {
+                    rows.iter()
+                        .any(|&(l, r)| l >= lead && scores[r] >= threshold)
+                })
+                .count();
+            (lead, caught as f64 / counted.len().max(1) as f64)
+        })
+        .collect();
+    (curve, counted.len())
+}
+
 /// The four scores of one predictor on one part of the data, with 95 % bootstrap intervals
 /// (rows resampled with replacement).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -282,5 +333,25 @@ mod tests {
         assert_eq!(s, score(&p, &y, 300, 1));
         let d = difference(&p, &p, &y, 300, 1);
         assert_eq!((d.auroc.low, d.auroc.high), (0.0, 0.0));
+    }
+
+    #[test]
+    fn alarms_at_a_false_alarm_rate_and_recall_by_lead() {
+        let labels = [false, false, false, false, true, true];
+        let scores = [0.1, 0.2, 0.3, 0.9, 0.5, 0.8];
+        let rows: Vec<usize> = (0..6).collect();
+        // No false alarm allowed: the threshold sits just above the highest negative.
+        let t = threshold_at_false_alarm_rate(&rows, &labels, &scores, 0.0);
+        assert!(t > 0.9 && t < 0.9 + 1e-12);
+        // One in four allowed: just above the second highest.
+        let t = threshold_at_false_alarm_rate(&rows, &labels, &scores, 0.25);
+        assert!(t > 0.3 && t < 0.31);
+        // Two onsets: the first caught 10 minutes ahead (row 5), the second only 5 (row 4).
+        let onsets = vec![vec![(10.0, 5), (5.0, 0)], vec![(10.0, 1), (5.0, 4)]];
+        let (curve, counted) = recall_by_lead(&onsets, &rows, &scores, t, &[5.0, 10.0, 15.0]);
+        assert_eq!(counted, 2);
+        assert_eq!(curve, vec![(5.0, 1.0), (10.0, 0.5), (15.0, 0.0)]);
+        // An onset with a row outside the part (row 1 of the second) does not count.
+        assert_eq!(recall_by_lead(&onsets, &[0, 4, 5], &scores, t, &[5.0]).1, 1);
     }
 }

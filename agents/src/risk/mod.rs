@@ -12,10 +12,13 @@ pub mod logistic;
 pub mod metrics;
 pub mod pod_failure;
 pub mod tasks;
+pub mod telemetry;
 
 use dataset::{Dataset, TemporalSplit};
 use logistic::{Logistic, threshold_rule};
-use metrics::{Bin, Scores, difference, reliability, score};
+use metrics::{
+    Bin, Scores, difference, recall_by_lead, reliability, score, threshold_at_false_alarm_rate,
+};
 use serde::Serialize;
 
 /// A predictor's probability of failure for every row of a dataset, and what it is.
@@ -62,6 +65,20 @@ pub struct Scored {
     pub reliability: Vec<Bin>,
 }
 
+/// Recall by lead time of one predictor on the test part: alarms at the threshold that gives a
+/// 1 % false-alarm rate on the validation part.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadTimes {
+    pub predictor: String,
+    pub threshold: f64,
+    pub onsets: usize,
+    /// (minutes before the onset, share of onsets with an alarm at least that early).
+    pub recall: Vec<(f64, f64)>,
+}
+
+/// Leads (minutes) of the recall-by-lead-time curves.
+pub const LEADS: [f64; 6] = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0];
+
 /// A predictor against the reference on the same rows: `predictor - reference`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Paired {
@@ -75,6 +92,9 @@ pub struct Paired {
 pub struct Report {
     pub task: String,
     pub features: Vec<String>,
+    /// Rows and failures, held-out rows left out.
+    pub rows: usize,
+    pub failures: usize,
     pub train_rows: usize,
     pub validation_rows: usize,
     pub cuts: [f64; 2],
@@ -85,6 +105,8 @@ pub struct Report {
     pub predictors: Vec<(String, String)>,
     pub scored: Vec<Scored>,
     pub paired: Vec<Paired>,
+    /// For onset tasks: recall by lead time, per predictor.
+    pub lead_times: Vec<LeadTimes>,
 }
 
 /// Scores every predictor on the test part and on the held-out rows (when there are both
@@ -100,6 +122,10 @@ pub fn report(
     let mut out = Report {
         task: data.task.clone(),
         features: data.features.clone(),
+        rows: (0..data.rows()).filter(|&i| !data.holdout[i]).count(),
+        failures: (0..data.rows())
+            .filter(|&i| !data.holdout[i] && data.y[i])
+            .count(),
         train_rows: split.train.len(),
         validation_rows: split.validation.len(),
         cuts: split.cuts,
@@ -111,7 +137,27 @@ pub fn report(
             .collect(),
         scored: Vec::new(),
         paired: Vec::new(),
+        lead_times: Vec::new(),
     };
+    if !data.onsets.is_empty() {
+        for p in predictions {
+            let threshold =
+                threshold_at_false_alarm_rate(&split.validation, &data.y, &p.probabilities, 0.01);
+            let (recall, onsets) = recall_by_lead(
+                &data.onsets,
+                &split.test,
+                &p.probabilities,
+                threshold,
+                &LEADS,
+            );
+            out.lead_times.push(LeadTimes {
+                predictor: p.predictor.clone(),
+                threshold,
+                onsets,
+                recall,
+            });
+        }
+    }
     for (part, rows) in [("test", &split.test), ("holdout", &split.holdout)] {
         let labels: Vec<bool> = rows.iter().map(|&i| data.y[i]).collect();
         let failures = labels.iter().filter(|&&y| y).count();

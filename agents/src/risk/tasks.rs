@@ -7,6 +7,7 @@
 use super::dataset::Dataset;
 use super::history::{Timeline, smoothed_rate};
 use super::pod_failure::{POD_FEATURES, append_replay};
+use super::telemetry::{Precursors, slo_breach};
 use planetgym_env::error::EnvError;
 use planetgym_env::input::{self, BoundedReader};
 use planetgym_env::placement::{load_nodes, load_pods};
@@ -217,11 +218,12 @@ pub fn lora_request_failure(
 }
 
 /// A prediction task: its name, the held-out continuation of its trace (under the shared
-/// data's `holdout/`) and how its dataset is built from the shipped trace or a file.
+/// data's `holdout/`; none for a simulated task) and how its dataset is built from the shipped
+/// trace or a file.
 #[derive(Debug)]
 pub struct Task {
     pub name: &'static str,
-    pub holdout: &'static str,
+    pub holdout: Option<&'static str>,
     pub about: &'static str,
     build: fn(Option<&Path>, Option<&Path>) -> Result<Dataset, String>,
 }
@@ -246,10 +248,10 @@ fn read<T>(
     .map_err(|e| e.to_string())
 }
 
-pub const TASKS: [Task; 3] = [
+pub const TASKS: [Task; 4] = [
     Task {
         name: "batch-task-failure",
-        holdout: "alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv",
+        holdout: Some("alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv"),
         about: "Alibaba v2017 batch task fails, predicted at its creation",
         build: |data, holdout| {
             let tasks = read(data, v2017::builtin, v2017::read_batch_tasks)?;
@@ -262,7 +264,7 @@ pub const TASKS: [Task; 3] = [
     },
     Task {
         name: "lora-request-failure",
-        holdout: "alibaba/v2026_genai/lora_request_trace_2024-12-01_to_12-08.csv",
+        holdout: Some("alibaba/v2026_genai/lora_request_trace_2024-12-01_to_12-08.csv"),
         about: "Alibaba v2026 LoRA image-generation request fails, predicted at its arrival",
         build: |data, holdout| {
             let requests = read(data, lora::builtin, lora::read_lora_requests)?;
@@ -275,7 +277,7 @@ pub const TASKS: [Task; 3] = [
     },
     Task {
         name: "pod-failure",
-        holdout: "alibaba/gpu_v2023_openb/openb_pod_list_gpushare100.csv",
+        holdout: Some("alibaba/gpu_v2023_openb/openb_pod_list_gpushare100.csv"),
         about: "openb GPU pod ends Failed, predicted at its creation from its request and the replayed cluster",
         build: |data, holdout| {
             let text = |p: Option<&Path>, builtin: &str| {
@@ -291,6 +293,17 @@ pub const TASKS: [Task; 3] = [
                 append_replay(&mut dataset, &nodes, &held, true)?;
             }
             Ok(dataset)
+        },
+    },
+    Task {
+        name: "slo-breach",
+        holdout: None,
+        about: "a traffic site breaches its SLO (overloaded, or under half its capacity) within 30 minutes, from its telemetry",
+        build: |data, holdout| {
+            if data.is_some() || holdout.is_some() {
+                return Err("slo-breach is simulated (20 days of the traffic world): it reads no trace and has no holdout file; its last days are its test".into());
+            }
+            slo_breach(20, 30.0, Precursors::default(), 0)
         },
     },
 ];

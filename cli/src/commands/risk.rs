@@ -11,7 +11,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
-pod-failure (openb GPU pods, replayed through the placement simulator with FGD).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
+pod-failure (openb GPU pods, replayed through the placement simulator with FGD),
+slo-breach (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -34,7 +35,8 @@ pub struct Args {
     /// Seed of the resamples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Folder for TASK/report.json, TASK/scores.csv and TASK/reliability_PART.png (and .svg).
+    /// Folder for TASK/report.json, TASK/scores.csv, TASK/reliability_PART.png and, for onset
+    /// tasks, TASK/lead_time.png (each PNG with an SVG beside it).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -55,7 +57,10 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut out = std::io::stdout().lock();
     for t in chosen {
-        let held = holdout.as_ref().map(|dir| dir.join(t.holdout));
+        let held = holdout
+            .as_ref()
+            .zip(t.holdout)
+            .map(|(dir, file)| dir.join(file));
         let options = Options {
             mlp_seeds: args.mlp_seeds,
             resamples: args.resamples,
@@ -83,8 +88,8 @@ fn print(out: &mut impl Write, t: &Task, r: &Report) -> Result<()> {
     writeln!(out, "{}: {}", t.name, t.about)?;
     writeln!(
         out,
-        "  train {} rows, validation {}, purged {} (label known only after the next part starts); test from t = {}",
-        r.train_rows, r.validation_rows, r.purged, r.cuts[1]
+        "  {} rows, {} failed: train {}, validation {}, purged {} (label known only after the next part starts); test from t = {}",
+        r.rows, r.failures, r.train_rows, r.validation_rows, r.purged, r.cuts[1]
     )?;
     for note in &r.notes {
         writeln!(out, "  {note}")?;
@@ -103,6 +108,21 @@ fn print(out: &mut impl Write, t: &Task, r: &Report) -> Result<()> {
             out,
             "  {:<8} {:<10} {:>6} {:>5}  {a:<22} {b:<22} {c:<22} {d:<22}",
             s.part, s.predictor, s.rows, s.failures
+        )?;
+    }
+    for l in &r.lead_times {
+        let points: Vec<String> = l
+            .recall
+            .iter()
+            .map(|(lead, recall)| format!("{lead:.0} min {recall:.2}"))
+            .collect();
+        writeln!(
+            out,
+            "  {:<8} {:<10} recall of {} onsets by lead (alarm at 1 % false alarms on validation): {}",
+            "test",
+            l.predictor,
+            l.onsets,
+            points.join(", ")
         )?;
     }
     for p in &r.paired {
@@ -146,6 +166,20 @@ fn write(dir: &Path, r: &Report) -> Result<()> {
         add(&p.part, &p.predictor, &p.reference, &p.difference);
     }
     std::fs::write(&csv, rows).with_context(|| format!("cannot write {}", csv.display()))?;
+    if !r.lead_times.is_empty() {
+        let series: Vec<Series> = r
+            .lead_times
+            .iter()
+            .map(|l| Series::line(&l.predictor, l.recall.clone()))
+            .collect();
+        line_chart(
+            &dir.join("lead_time.png"),
+            &format!("{}: recall by lead time (test)", r.task),
+            "minutes before the onset",
+            "share of onsets with an alarm",
+            &series,
+        )?;
+    }
     for part in ["test", "holdout"] {
         let mut series = vec![Series::line(
             "perfectly calibrated",
