@@ -1023,8 +1023,8 @@ fn risk_scores_the_baselines_on_a_temporal_split_and_writes_its_files() {
         .unwrap();
     assert!(auroc > 0.6, "{auroc}");
     let csv = std::fs::read_to_string(task.join("scores.csv")).unwrap();
-    // Three predictors and two paired differences, four metrics each.
-    assert_eq!(csv.lines().count(), 1 + 5 * 4, "{csv}");
+    // Four predictors and three paired differences, four metrics each.
+    assert_eq!(csv.lines().count(), 1 + 7 * 4, "{csv}");
     assert!(task.join("reliability_test.png").exists());
     // Errors name what was wrong.
     let (ok, _, err) = planetgym(&["risk", "--task", "nope"]);

@@ -3,7 +3,7 @@
 ``risk("batch-task-failure")`` builds the task's dataset from the shipped trace (features use
 only what was known when each prediction is made), splits it in time (60 % train, 20 %
 validation, 20 % test; rows whose label arrives after the next part starts are purged), fits
-the threshold rule, logistic regression and a burn MLP, and scores them with bootstrap
+the threshold rule, logistic regression, gradient-boosted trees and a burn MLP, and scores them with bootstrap
 intervals. One row per (task, part, predictor, metric); paired differences against the
 threshold rule have ``reference = "threshold"``. ``table.attrs["reports"]`` holds the whole
 reports (reliability bins, predictors, notes).

@@ -13,12 +13,12 @@ HOLDOUT = Path(__file__).resolve().parents[3] / "shared" / "data" / "holdout"
 def test_risk_scores_every_predictor_with_intervals():
     table = planetgym.risk("batch-task-failure", mlp_seeds=1, resamples=100)
     scored = table[table.reference == ""]
-    assert set(scored.predictor) == {"threshold", "logistic", "mlp"}
+    assert set(scored.predictor) == {"threshold", "logistic", "gbt", "mlp"}
     assert set(scored.metric) == {"auroc", "auprc", "recall_at_1pct_far", "ece"}
     auroc = scored[(scored.metric == "auroc") & (scored.predictor == "logistic")].iloc[0]
     assert auroc.low <= auroc.point <= auroc.high and auroc.point > 0.6
     paired = table[table.reference == "threshold"]
-    assert set(paired.predictor) == {"logistic", "mlp"}
+    assert set(paired.predictor) == {"logistic", "gbt", "mlp"}
     report = table.attrs["reports"][0]
     assert report["purged"] > 0 and len(report["scored"][0]["reliability"]) == 10
     # Same seed, same table.

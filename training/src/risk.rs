@@ -4,6 +4,9 @@
 use crate::ppo::adam::Adam;
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::{Device, Tensor, TensorData};
+use forust_ml::metric::Metric;
+use forust_ml::objective::ObjectiveType;
+use forust_ml::{GradientBooster, Matrix};
 use planetgym_agents::nn::classifier::Classifier;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_agents::nn::{inference_device, training_device};
@@ -212,6 +215,80 @@ pub fn train_mlp(
     })
 }
 
+/// Trees at most; boosting stops when the validation log-loss has not improved for
+/// `GBT_PATIENCE` of them, and predicts with the best count.
+pub const GBT_TREES: usize = 500;
+pub const GBT_PATIENCE: usize = 25;
+
+/// `rows` of `data` column by column, as the `forust-ml` crate reads them.
+fn column_major(data: &Dataset, rows: &[usize]) -> Vec<f64> {
+    (0..data.features.len())
+        .flat_map(|f| rows.iter().map(move |&i| data.row(i)[f]))
+        .collect()
+}
+
+/// Gradient-boosted trees (the `forust-ml` crate: log-loss, depth 5, learning rate 0.05),
+/// stopped early on the validation part's log-loss. One thread, so that the same seed gives
+/// the same trees.
+pub fn gbt(data: &Dataset, split: &TemporalSplit, seed: u64) -> Result<Predictions, String> {
+    let cols = data.features.len();
+    let labels = |rows: &[usize]| -> Vec<f64> {
+        rows.iter()
+            .map(|&i| f64::from(u8::from(data.y[i])))
+            .collect()
+    };
+    let (train_x, train_y) = (column_major(data, &split.train), labels(&split.train));
+    let (validation_x, validation_y) = (
+        column_major(data, &split.validation),
+        labels(&split.validation),
+    );
+    let validation_w = vec![1.0; split.validation.len()];
+    let validation = vec![(
+        Matrix::new(&validation_x, split.validation.len(), cols),
+        validation_y.as_slice(),
+        validation_w.as_slice(),
+    )];
+    let mut booster = GradientBooster::default()
+        .set_objective_type(ObjectiveType::LogLoss)
+        .set_iterations(GBT_TREES)
+        .set_learning_rate(0.05)
+        .set_max_depth(5)
+        .set_parallel(false)
+        .set_seed(seed)
+        .set_evaluation_metric(Some(Metric::LogLoss))
+        .set_early_stopping_rounds(Some(GBT_PATIENCE));
+    booster
+        .fit_unweighted(
+            &Matrix::new(&train_x, split.train.len(), cols),
+            &train_y,
+            Some(validation),
+        )
+        .map_err(|e| format!("{}: gradient-boosted trees: {e}", data.task))?;
+    let all: Vec<usize> = (0..data.rows()).collect();
+    let all_x = column_major(data, &all);
+    let probabilities: Vec<f64> = booster
+        .predict(&Matrix::new(&all_x, data.rows(), cols), false)
+        .into_iter()
+        .map(|logit| 1.0 / (1.0 + (-logit).exp()))
+        .collect();
+    if probabilities.len() != data.rows() || probabilities.iter().any(|p| !p.is_finite()) {
+        return Err(format!(
+            "{}: gradient-boosted trees gave unusable probabilities",
+            data.task
+        ));
+    }
+    Ok(Predictions {
+        predictor: "gbt".into(),
+        about: format!(
+            "gradient-boosted trees (forust-ml 0.8), depth 5, learning rate 0.05, {} trees kept",
+            booster
+                .best_iteration
+                .map_or(booster.trees.len(), |b| b + 1)
+        ),
+        probabilities,
+    })
+}
+
 /// How a task is evaluated: MLP training seeds (0 leaves the MLP out), bootstrap resamples and
 /// their seed (also the first MLP seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +299,8 @@ pub struct Options {
 }
 
 /// The task's dataset (from `data`, or the shipped trace, with `holdout`'s rows), split in
-/// time, every predictor (the two baselines, and the MLP) fitted and scored.
+/// time, every predictor (the two baselines, gradient-boosted trees and the MLP) fitted and
+/// scored.
 pub fn evaluate(
     task: &Task,
     data: Option<&Path>,
@@ -249,6 +327,7 @@ pub fn evaluate(
         .iter()
         .map(|(name, model)| Predictions::of(name, &data, model))
         .collect();
+    predictions.push(gbt(&data, &split, options.seed)?);
     if options.mlp_seeds > 0 {
         predictions.push(mlp(&data, &split, options)?);
     }
@@ -323,6 +402,14 @@ mod tests {
         assert!(mlp.best_epoch >= 1 && mlp.best_epoch <= mlp.epochs);
         let again = train_mlp(&data, &split, &config, 1).unwrap();
         assert_eq!(again.weights, mlp.weights);
+        // Trees split on both features: they learn it too, and are seeded.
+        let trees = gbt(&data, &split, 1).unwrap();
+        let test_p: Vec<f64> = split.test.iter().map(|&i| trees.probabilities[i]).collect();
+        assert!(auroc(&test_p, &test_y) > 0.8, "{}", auroc(&test_p, &test_y));
+        assert_eq!(
+            gbt(&data, &split, 1).unwrap().probabilities,
+            trees.probabilities
+        );
         assert!(
             MlpConfig { batch: 0, ..config }
                 .validate()
