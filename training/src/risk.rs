@@ -10,7 +10,7 @@ use forust_ml::{GradientBooster, Matrix};
 use planetgym_agents::nn::classifier::Classifier;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_agents::nn::{inference_device, training_device};
-use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, temporal_split};
+use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, standardisation, temporal_split};
 use planetgym_agents::risk::tasks::Task;
 use planetgym_agents::risk::{Predictions, Report, baselines, report};
 use planetgym_env::bounds;
@@ -139,20 +139,8 @@ pub fn train_mlp(
     config.validate()?;
     let d = data.features.len();
     let train = &split.train;
-    let n = train.len() as f64;
-    let mean: Vec<f64> = (0..d)
-        .map(|f| train.iter().map(|&i| data.row(i)[f]).sum::<f64>() / n)
-        .collect();
-    let scale: Vec<f64> = (0..d)
-        .map(|f| {
-            let var = train
-                .iter()
-                .map(|&i| (data.row(i)[f] - mean[f]).powi(2))
-                .sum::<f64>()
-                / n;
-            if var > 0.0 { var.sqrt() } else { 1.0 }
-        })
-        .collect();
+    let all: Vec<usize> = (0..d).collect();
+    let (mean, scale) = standardisation(data, train, &all);
     let device = training_device();
     let mut rng = Rng::new(seed);
     let mut model = Classifier::new(d, config.hidden, &mut rng, &device);
@@ -203,6 +191,12 @@ pub fn train_mlp(
         } else if epoch - best.2 >= config.patience {
             break;
         }
+    }
+    if best.2 == 0 {
+        return Err(format!(
+            "{}: the MLP's validation loss was never finite",
+            data.task
+        ));
     }
     Ok(MlpPredictor {
         mean,
@@ -348,6 +342,12 @@ fn mlp(data: &Dataset, split: &TemporalSplit, options: &Options) -> Result<Predi
     for k in 0..options.mlp_seeds {
         let trained = train_mlp(data, split, &config, options.seed.wrapping_add(k as u64))?;
         let p = trained.probabilities(data)?;
+        if p.iter().any(|p| !p.is_finite()) {
+            return Err(format!(
+                "{}: the MLP gave a probability that is not finite",
+                data.task
+            ));
+        }
         sum.iter_mut().zip(p).for_each(|(s, p)| *s += p);
         stops.push(trained.best_epoch.to_string());
     }

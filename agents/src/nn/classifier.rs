@@ -1,7 +1,7 @@
 //! A binary classifier for risk prediction: standardised features -> two ReLU layers -> the
 //! logit of the probability of failure.
 
-use super::models::{Dense, linear};
+use super::models::linear;
 use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
@@ -30,13 +30,5 @@ impl Classifier {
         let [batch, _] = rows.dims();
         let h = relu(self.hidden2.forward(relu(self.hidden1.forward(rows))));
         self.logit.forward(h).reshape([batch])
-    }
-
-    /// The layers as plain values, input first (ReLU between them).
-    pub fn layers(&self) -> Vec<Dense> {
-        [&self.hidden1, &self.hidden2, &self.logit]
-            .into_iter()
-            .map(Dense::of)
-            .collect()
     }
 }

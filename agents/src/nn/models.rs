@@ -51,7 +51,7 @@ pub struct Dense {
 }
 
 impl Dense {
-    pub(crate) fn of(layer: &Linear) -> Self {
+    fn of(layer: &Linear) -> Self {
         let [inputs, outputs] = layer.weight.val().dims();
         let values = |t: Tensor<1>| t.into_data().try_into_vec::<f32>().unwrap_or_default();
         Self {

@@ -82,6 +82,26 @@ impl Dataset {
     }
 }
 
+/// The mean and standard deviation of each of `features` over `rows` (a constant feature gets
+/// a scale of 1), to standardise inputs by.
+pub fn standardisation(data: &Dataset, rows: &[usize], features: &[usize]) -> (Vec<f64>, Vec<f64>) {
+    let n = rows.len().max(1) as f64;
+    let column = |f: usize| rows.iter().map(move |&i| data.row(i)[f]);
+    let mean: Vec<f64> = features
+        .iter()
+        .map(|&f| column(f).sum::<f64>() / n)
+        .collect();
+    let scale = features
+        .iter()
+        .zip(&mean)
+        .map(|(&f, m)| {
+            let sd = (column(f).map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
+            if sd > 0.0 { sd } else { 1.0 }
+        })
+        .collect();
+    (mean, scale)
+}
+
 /// Row indices of each part, in time order, and the times that separate them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TemporalSplit {

@@ -41,6 +41,16 @@ impl Timeline {
     }
 }
 
+/// An hour, in the seconds every task's times use.
+pub const HOUR_S: f64 = 3600.0;
+
+/// The share of the `trials` events before `t` that are `hits` (0 before any): the prior of
+/// a [`smoothed_rate`], known at `t`.
+pub fn rate_before(hits: &Timeline, trials: &Timeline, t: f64) -> f64 {
+    let n = trials.before(t);
+    if n > 0.0 { hits.before(t) / n } else { 0.0 }
+}
+
 /// A share with a prior: (hits + prior * strength) / (trials + strength), so that a group with
 /// little history sits near the prior.
 pub fn smoothed_rate(hits: f64, trials: f64, prior: f64, strength: f64) -> f64 {

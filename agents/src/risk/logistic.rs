@@ -2,7 +2,7 @@
 //! reweighted least squares) with an L2 penalty; and the single-feature threshold rule, which
 //! is the same model on the one feature that best ranks the training rows.
 
-use super::dataset::Dataset;
+use super::dataset::{Dataset, standardisation};
 use super::metrics::auroc;
 use serde::Serialize;
 
@@ -111,20 +111,8 @@ impl Logistic {
             return Err(format!("{}: no rows to fit on", data.task));
         }
         let n = rows.len() as f64;
-        let column = |f: usize| rows.iter().map(move |&i| data.row(i)[f]);
-        let mean: Vec<f64> = features
-            .iter()
-            .map(|&f| column(f).sum::<f64>() / n)
-            .collect();
-        let scale: Vec<f64> = features
-            .iter()
-            .zip(&mean)
-            .map(|(&f, m)| {
-                let sd = (column(f).map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
-                // A constant feature keeps weight 0 under the penalty.
-                if sd > 0.0 { sd } else { 1.0 }
-            })
-            .collect();
+        // A constant feature keeps weight 0 under the penalty.
+        let (mean, scale) = standardisation(data, rows, features);
         let d = features.len() + 1;
         // Standardised design with the intercept last.
         let (m, sc) = (&mean, &scale);
@@ -139,7 +127,20 @@ impl Logistic {
                     .chain(std::iter::once(1.0))
             })
             .collect();
+        // The penalised mean log-loss Newton minimises.
+        let objective = |beta: &[f64]| {
+            let fit = log_loss(rows.iter().enumerate().map(|(r, &i)| {
+                let x = &design[r * d..(r + 1) * d];
+                (
+                    sigmoid(x.iter().zip(beta).map(|(a, b)| a * b).sum()),
+                    data.y[i],
+                )
+            }));
+            fit + 0.5 * penalty * beta[..d - 1].iter().map(|b| b * b).sum::<f64>()
+        };
         let mut beta = vec![0.0; d];
+        let mut loss = objective(&beta);
+        let mut converged = false;
         for _ in 0..MAX_ITERATIONS {
             let mut hessian = vec![0.0; d * d];
             let mut gradient = vec![0.0; d];
@@ -164,15 +165,37 @@ impl Logistic {
                     gradient[a] += penalty * beta[a];
                 }
             }
-            let step = solve_spd(hessian, gradient)
+            let mut step = solve_spd(hessian, gradient)
                 .map_err(|e| format!("{}: logistic regression: {e}", data.task))?;
-            beta.iter_mut().zip(&step).for_each(|(b, s)| *b -= s);
             if step.iter().all(|s| s.abs() < TOLERANCE) {
+                converged = true;
+                break;
+            }
+            // Halve the step until the objective does not rise (a full Newton step can
+            // overshoot far from the optimum).
+            let mut next: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b - s).collect();
+            let mut next_loss = objective(&next);
+            for _ in 0..50 {
+                if next_loss <= loss {
+                    break;
+                }
+                step.iter_mut().for_each(|s| *s *= 0.5);
+                next = beta.iter().zip(&step).map(|(b, s)| b - s).collect();
+                next_loss = objective(&next);
+            }
+            // No further gain within rounding: at the optimum (or as close as floats get).
+            let settled = (loss - next_loss).abs() <= 1e-13 * (1.0 + loss);
+            (beta, loss) = (next, next_loss);
+            if settled {
+                converged = true;
                 break;
             }
         }
-        if beta.iter().any(|b| !b.is_finite()) {
-            return Err(format!("{}: logistic regression diverged", data.task));
+        if !converged || beta.iter().any(|b| !b.is_finite()) {
+            return Err(format!(
+                "{}: logistic regression with penalty {penalty} did not converge in {MAX_ITERATIONS} Newton steps",
+                data.task
+            ));
         }
         let intercept = beta.pop().unwrap_or(0.0);
         Ok(Self {
@@ -186,7 +209,7 @@ impl Logistic {
     }
 
     /// Fits with each of [`PENALTIES`] on `train` and keeps the one with the lowest log-loss
-    /// on `validation`.
+    /// on `validation`; a penalty whose fit fails is skipped (an error only if all fail).
     pub fn tuned(
         data: &Dataset,
         train: &[usize],
@@ -194,8 +217,15 @@ impl Logistic {
         features: &[usize],
     ) -> Result<Self, String> {
         let mut best: Option<(f64, Self)> = None;
+        let mut failed = Vec::new();
         for penalty in PENALTIES {
-            let model = Self::fit(data, train, features, penalty)?;
+            let model = match Self::fit(data, train, features, penalty) {
+                Ok(model) => model,
+                Err(e) => {
+                    failed.push(e);
+                    continue;
+                }
+            };
             let loss = log_loss(
                 validation
                     .iter()
@@ -205,8 +235,7 @@ impl Logistic {
                 best = Some((loss, model));
             }
         }
-        best.map(|(_, m)| m)
-            .ok_or_else(|| format!("{}: no penalty to try", data.task))
+        best.map(|(_, m)| m).ok_or_else(|| failed.join("; "))
     }
 }
 

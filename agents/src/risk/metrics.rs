@@ -152,7 +152,8 @@ pub fn threshold_at_false_alarm_rate(
 
 /// Share of `onsets` (per onset, rows before it with their lead in minutes) caught by an alarm
 /// (a score of at least `threshold`) at least `lead` minutes ahead, for each of `leads`. Only
-/// onsets whose rows all lie in `part` count; returns (lead, recall) and the onsets counted.
+/// onsets whose rows all lie in `part` count; returns (lead, recall) and the onsets counted
+/// (recall NaN without any).
 pub fn recall_by_lead(
     onsets: &[Vec<(f64, usize)>],
     part: &[usize],
@@ -175,7 +176,12 @@ pub fn recall_by_lead(
                         .any(|&(l, r)| l >= lead && scores[r] >= threshold)
                 })
                 .count();
-            (lead, caught as f64 / counted.len().max(1) as f64)
+            let recall = if counted.is_empty() {
+                f64::NAN
+            } else {
+                caught as f64 / counted.len() as f64
+            };
+            (lead, recall)
         })
         .collect();
     (curve, counted.len())

@@ -1,18 +1,16 @@
 //! openb pod failure (`pod_phase = Failed`), predicted when the pod is created from its request
 //! and the cluster's state then: the pod list is replayed through the `placement` simulator
 //! (pods leave at their deletion times) with FGD placing every pod, and each decision is a row.
-//! A pod no node can host gets no decision and no row (the notes count them). Its label is
-//! known when the pod is deleted.
+//! A pod no node can host gets no decision and no row, nor does a pod without a deletion time
+//! (its outcome is unknown); the notes count both. A label is known when the pod is deleted.
 
 use super::dataset::Dataset;
-use super::history::{Timeline, smoothed_rate};
+use super::history::{HOUR_S, Timeline, rate_before, smoothed_rate};
 use crate::Policy;
 use crate::classic::placement::{PlacementHeuristic, PlacementRule};
 use planetgym_env::Scenario;
 use planetgym_env::placement::{ArrivalMode, PlacementConfig, PlacementScenario};
 use planetgym_env::traces::openb::{OpenbNode, OpenbPod};
-
-const HOUR_S: f64 = 3600.0;
 
 pub const POD_FEATURES: [&str; 17] = [
     "cpu_cores",
@@ -79,7 +77,7 @@ pub fn append_replay(
     let mut obs = scenario.reset(0);
     let (mut cpu, mut memory) = (0.0, 0.0);
     let mut no_node = 0.0;
-    let mut decisions = 0;
+    let (mut decisions, mut unknown) = (0, 0);
     while let Some(row) = scenario.current_row() {
         let pod = &pods[row];
         let t = pod.creation_time as f64;
@@ -88,27 +86,42 @@ pub fn append_replay(
         let nodes_count = mask.map_or(1, <[bool]>::len).max(1);
         let deleted_hour = deletes.within(t, HOUR_S);
         let failed_hour = failures.within(t, HOUR_S);
-        let values = [
-            f64::from(pod.cpu_milli) / 1000.0,
-            f64::from(pod.memory_mib) / 1024.0,
-            f64::from(pod.num_gpu),
-            f64::from(u8::from(pod.num_gpu == 1 && pod.gpu_milli < 1000)),
-            f64::from(u8::from(!pod.gpu_spec.is_empty())),
-            f64::from(u8::from(pod.qos == "BE")),
-            f64::from(u8::from(pod.qos == "LS")),
-            f64::from(u8::from(pod.qos == "Burstable")),
-            obs.gpu_allocation_ratio,
-            cpu,
-            memory,
-            feasible as f64 / nodes_count as f64,
-            creates.within(t, HOUR_S).ln_1p(),
-            deleted_hour.ln_1p(),
-            failed_hour.ln_1p(),
-            smoothed_rate(failed_hour, deleted_hour, 0.23, 10.0),
-            smoothed_rate(be_failed.before(t), be_ended.before(t), 0.23, 10.0),
-        ];
-        data.push(&values, failed(pod), t, known(pod), holdout)?;
-        decisions += 1;
+        // A pod still alive when the trace was taken has no known outcome: no row.
+        if pod.deletion_time.is_none() {
+            unknown += 1;
+        } else {
+            let values = [
+                f64::from(pod.cpu_milli) / 1000.0,
+                f64::from(pod.memory_mib) / 1024.0,
+                f64::from(pod.num_gpu),
+                f64::from(u8::from(pod.num_gpu == 1 && pod.gpu_milli < 1000)),
+                f64::from(u8::from(!pod.gpu_spec.is_empty())),
+                f64::from(u8::from(pod.qos == "BE")),
+                f64::from(u8::from(pod.qos == "LS")),
+                f64::from(u8::from(pod.qos == "Burstable")),
+                obs.gpu_allocation_ratio,
+                cpu,
+                memory,
+                feasible as f64 / nodes_count as f64,
+                creates.within(t, HOUR_S).ln_1p(),
+                deleted_hour.ln_1p(),
+                failed_hour.ln_1p(),
+                smoothed_rate(
+                    failed_hour,
+                    deleted_hour,
+                    rate_before(&failures, &deletes, t),
+                    10.0,
+                ),
+                smoothed_rate(
+                    be_failed.before(t),
+                    be_ended.before(t),
+                    rate_before(&failures, &deletes, t),
+                    10.0,
+                ),
+            ];
+            data.push(&values, failed(pod), t, known(pod), holdout)?;
+            decisions += 1;
+        }
         let action = fgd
             .act(&obs, scenario.action_mask())
             .map_err(|e| e.to_string())?;
@@ -122,7 +135,7 @@ pub fn append_replay(
         }
     }
     data.notes.push(format!(
-        "{} pods{}: {decisions} placed by FGD in the replay and made rows, {no_node} found no node and have none",
+        "{} pods{}: {decisions} placed by FGD in the replay and made rows, {unknown} placed without a known outcome (no deletion time), {no_node} found no node",
         pods.len(),
         if holdout { " (held out)" } else { "" }
     ));

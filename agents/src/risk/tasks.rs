@@ -1,11 +1,12 @@
-//! The prediction tasks on real labels: which batch task will fail (Alibaba v2017) and which
-//! image-generation request will fail (Alibaba v2026 LoRA requests), each predicted when it
-//! arrives from what was known then. Items whose outcome the trace does not know (tasks still
-//! `Running` or `Waiting` when it was taken, requests `PENDING` or `PROCESSING`) are not rows, but their
-//! arrivals still count in the history features of later rows.
+//! The prediction tasks ([`TASKS`]). Here: which batch task will fail (Alibaba v2017) and
+//! which image-generation request will fail (Alibaba v2026 LoRA requests), each predicted when
+//! it arrives from what was known then. Items whose outcome the trace does not know (tasks
+//! still `Running` or `Waiting` when it was taken, requests `PENDING` or `PROCESSING`) are not
+//! rows, but their arrivals still count in the history features of later rows. The openb pod
+//! task is in [`super::pod_failure`], the simulated SLO-breach task in [`super::telemetry`].
 
 use super::dataset::Dataset;
-use super::history::{Timeline, smoothed_rate};
+use super::history::{HOUR_S, Timeline, rate_before, smoothed_rate};
 use super::pod_failure::{POD_FEATURES, append_replay};
 use super::telemetry::{Precursors, slo_breach};
 use planetgym_env::error::EnvError;
@@ -15,8 +16,6 @@ use planetgym_env::traces::lora::{self, LoraRequest, LoraStatus};
 use planetgym_env::traces::v2017::{self, BatchTask, TaskStatus};
 use std::collections::HashMap;
 use std::path::Path;
-
-const HOUR_S: f64 = 3600.0;
 
 fn ln1p(x: f64) -> f64 {
     x.max(0.0).ln_1p()
@@ -114,11 +113,17 @@ pub fn batch_task_failure(tasks: &[BatchTask], holdout: &[BatchTask]) -> Result<
             ln1p(job_creates.get(&task.job_id).map_or(0.0, |j| j.until(t))),
             ln1p(t - first_create.get(&task.job_id).copied().unwrap_or(t)),
             ln1p(job_failures.get(&task.job_id).unwrap_or(&none).before(t)),
-            ln1p(creates.until(t) - ends.until(t)),
-            ln1p(create_instances.until(t) - end_instances.until(t)),
+            // A task ending the second it starts is running: its own end is not known yet.
+            ln1p(creates.until(t) - ends.before(t)),
+            ln1p(create_instances.until(t) - end_instances.before(t)),
             ln1p(ended_hour),
             ln1p(failed_hour),
-            smoothed_rate(failed_hour, ended_hour, 0.013, 10.0),
+            smoothed_rate(
+                failed_hour,
+                ended_hour,
+                rate_before(&failures, &ends, t),
+                10.0,
+            ),
         ];
         data.push(&values, label, t, end, held_out)?;
     }
@@ -176,8 +181,7 @@ pub fn lora_request_failure(
     let none = Timeline::new(Vec::new());
     let before =
         |m: &HashMap<&str, Timeline>, key: &str, t: f64| m.get(key).unwrap_or(&none).before(t);
-    // The trace's failure share, as the prior of every group's and model's rate.
-    let prior = 0.016;
+    let finished = Timeline::new(done.iter().map(|r| (end(r), 1.0)).collect());
     let mut data = Dataset::new("lora-request-failure", &LORA_REQUEST_FEATURES);
     for &(r, held_out) in &all {
         let label = match r.status {
@@ -188,6 +192,9 @@ pub fn lora_request_failure(
         let t = start(r);
         let group_known = before(&group_done, &r.group, t);
         let model_known = before(&model_done, &r.model, t);
+        // The failure share of every request finished so far: the prior of the group's and
+        // the model's rates.
+        let prior = rate_before(&failures, &finished, t);
         let hour = (r.created_s.rem_euclid(86_400) as f64) / 86_400.0;
         let values = [
             f64::from(u8::from(r.kind == "IMG_2_IMG")),
@@ -403,8 +410,10 @@ mod tests {
             .position(|n| *n == "group_failure_rate")
             .unwrap();
         // At 5 s the failure (ending at 10 s) is not known yet; at 20 s it is.
-        assert!((d.row(1)[k] - 0.016).abs() < 1e-12);
-        assert!((d.row(2)[k] - (1.0 + 0.016 * 5.0) / (2.0 + 5.0)).abs() < 1e-12);
+        // The prior is the share of all requests known to have failed (none at 5 s, half at
+        // 20 s).
+        assert!(d.row(1)[k].abs() < 1e-12);
+        assert!((d.row(2)[k] - (1.0 + 0.5 * 5.0) / (2.0 + 5.0)).abs() < 1e-12);
         assert_eq!(d.known[0], 10.0);
         assert_eq!(d.row(0)[5], 1.0);
     }

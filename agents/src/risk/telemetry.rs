@@ -229,7 +229,9 @@ fn append_rows(data: &mut Dataset, s: &Series, day: usize, horizon: usize) -> Re
     // Each onset's rows in the horizon before it, with their lead.
     for t0 in 1..n {
         if onset(t0) {
-            let rows = (t0.saturating_sub(horizon)..t0)
+            // Only rows after the previous breach: an alarm for that one is no warning of this.
+            let clear = (0..t0).rev().find(|&k| s.breach[k]).map_or(0, |k| k + 1);
+            let rows = (t0.saturating_sub(horizon).max(clear)..t0)
                 .filter(|&t| first_row[t] != usize::MAX)
                 .map(|t| ((t0 - t) as f64 * INTERVAL_MIN, first_row[t]))
                 .collect::<Vec<_>>();

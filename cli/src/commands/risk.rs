@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
 pod-failure (openb GPU pods, replayed through the placement simulator with FGD),
-slo-breach (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nThe first 60 % of the trace's time trains, the next 20 % tunes, the last 20 % tests; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out continuation (never trained or tuned on).";
+slo-breach (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nRows in time order: the first 60 % train, the next 20 % tune, the last 20 % test; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out file (never trained or tuned on): the trace's continuation, or for pod-failure\nanother workload mix, replayed from an empty cluster.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,8 +22,8 @@ pub struct Args {
     /// The task's trace (default: the shipped copy).
     #[arg(long, value_name = "FILE")]
     data: Option<PathBuf>,
-    /// Also score the held-out continuation in $PLANETGYM_HOLDOUT (default
-    /// ../shared/data/holdout).
+    /// Also score the task's held-out file in $PLANETGYM_HOLDOUT (default
+    /// ../shared/data/holdout): the trace's continuation, or for pod-failure another mix.
     #[arg(long)]
     holdout: bool,
     /// Training seeds of the MLP (its probability is their mean); 0 leaves it out.

@@ -117,9 +117,10 @@ pub enum Percentile {
     P95,
 }
 
-/// A mix of at most this many (request type, user region) pairs is served keeping everything:
-/// its routes between the two passes of [`serve`], and its latencies for an exact p95 (64 MB).
-/// A larger one streams: it is routed twice and its p95 read from a histogram.
+/// A mix with at most this many (request type, user region) pairs and (call, user region)
+/// pairs together is served keeping everything: its routes between the two passes of
+/// [`serve`] (at most a route per call and user region), and its latencies for an exact p95
+/// (tens of MB). A larger one streams: it is routed twice and its p95 read from a histogram.
 pub const SMALL_MIX_PAIRS: usize = 1 << 22;
 
 /// What a serve keeps of its latencies, for the p95.
@@ -143,6 +144,7 @@ impl Spread {
         match (self, other) {
             (Spread::Exact(pairs), Spread::Exact(more)) => pairs.extend(more),
             (Spread::Bucketed(histogram), Spread::Bucketed(more)) => histogram.merge(&more),
+            // One serve makes one kind: nothing else meets.
             _ => {}
         }
     }
@@ -528,9 +530,11 @@ fn serve_mix(
     } = demand;
     let regions = geo.regions.len();
     let router = Router::new(geo, placement, writes, requests_per_s, MAX_NEAREST_ENTRIES);
+    let calls: usize = catalog.request_types.iter().map(|t| t.calls.len()).sum();
     let small = catalog
         .request_types
         .len()
+        .saturating_add(calls)
         .saturating_mul(router.users.len())
         <= small_mix_pairs;
     // Routing does not depend on load: a first pass finds the work per region, a second times

@@ -14,6 +14,9 @@ use std::io::Read;
 const MAX_TIME_S: f64 = 100.0 * 366.0 * 86_400.0;
 /// Most instances of one task (the trace's largest has 64k).
 pub const MAX_INSTANCES: u32 = 10_000_000;
+/// Largest planned CPU (cores x 100) or memory per instance: far beyond any machine, so that
+/// sums of them stay finite.
+pub const MAX_PLAN: f64 = 1e9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskStatus {
@@ -51,9 +54,9 @@ fn plan(value: &str, column: &str) -> Result<Option<f64>, String> {
         return Ok(None);
     }
     match value.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Some(v)),
+        Ok(v) if (0.0..=MAX_PLAN).contains(&v) => Ok(Some(v)),
         _ => Err(format!(
-            "{column} = `{value}` is not a non-negative number (or empty)"
+            "{column} = `{value}` is not a number in [0, {MAX_PLAN}] (or empty)"
         )),
     }
 }
