@@ -150,41 +150,69 @@ pub fn threshold_at_false_alarm_rate(
         .map_or(f64::NEG_INFINITY, |&s| s.next_up())
 }
 
-/// Share of `onsets` (per onset, rows before it with their lead in minutes) caught by an alarm
-/// (a score of at least `threshold`) at least `lead` minutes ahead, for each of `leads`. Only
-/// onsets whose rows all lie in `part` count; returns (lead, recall) and the onsets counted
-/// (recall NaN without any).
-pub fn recall_by_lead(
+/// Per onset (its rows before it, with their lead in minutes) whose rows all lie in `part`,
+/// its earliest warning: the largest lead among its rows with an alarm (a score of at least
+/// `threshold`), minus infinity without one.
+pub fn earliest_warnings(
     onsets: &[Vec<(f64, usize)>],
     part: &[usize],
     scores: &[f64],
     threshold: f64,
-    leads: &[f64],
-) -> (Vec<(f64, f64)>, usize) {
+) -> Vec<f64> {
     let inside: std::collections::HashSet<usize> = part.iter().copied().collect();
-    let counted: Vec<&Vec<(f64, usize)>> = onsets
+    onsets
         .iter()
         .filter(|rows| rows.iter().all(|(_, r)| inside.contains(r)))
-        .collect();
-    let curve = leads
-        .iter()
-        .map(|&lead| {
-            let caught = counted
-                .iter()
-                .filter(|rows| {
-                    rows.iter()
-                        .any(|&(l, r)| l >= lead && scores[r] >= threshold)
-                })
-                .count();
-            let recall = if counted.is_empty() {
-                f64::NAN
-            } else {
-                caught as f64 / counted.len() as f64
-            };
-            (lead, recall)
+        .map(|rows| {
+            rows.iter()
+                .filter(|&&(_, r)| scores[r] >= threshold)
+                .map(|&(lead, _)| lead)
+                .fold(f64::NEG_INFINITY, f64::max)
         })
-        .collect();
-    (curve, counted.len())
+        .collect()
+}
+
+/// The share of onsets warned at least `lead` minutes ahead, for each of `leads`, with a 95 %
+/// bootstrap interval (onsets resampled, `reps` times from `seed`); NaN without onsets.
+pub fn recall_by_lead(
+    warnings: &[f64],
+    leads: &[f64],
+    reps: usize,
+    seed: u64,
+) -> Vec<(f64, Interval)> {
+    let recall = |w: &mut dyn Iterator<Item = f64>, lead: f64| {
+        let (mut caught, mut n) = (0usize, 0usize);
+        for earliest in w {
+            caught += usize::from(earliest >= lead);
+            n += 1;
+        }
+        if n == 0 {
+            f64::NAN
+        } else {
+            caught as f64 / n as f64
+        }
+    };
+    let n = warnings.len();
+    let replicates: Vec<Vec<f64>> = replicate(reps, seed, |rng| {
+        let pick: Vec<usize> = (0..n).map(|_| rng.below(n.max(1))).collect();
+        leads
+            .iter()
+            .map(|&lead| recall(&mut pick.iter().map(|&i| warnings[i]), lead))
+            .collect()
+    });
+    leads
+        .iter()
+        .enumerate()
+        .map(|(k, &lead)| {
+            let point = recall(&mut warnings.iter().copied(), lead);
+            let values = replicates
+                .iter()
+                .map(|r| r[k])
+                .filter(|v| v.is_finite())
+                .collect();
+            (lead, percentile_interval(point, values))
+        })
+        .collect()
 }
 
 /// The four scores of one predictor on one part of the data, with 95 % bootstrap intervals
@@ -354,10 +382,22 @@ mod tests {
         assert!(t > 0.3 && t < 0.31);
         // Two onsets: the first caught 10 minutes ahead (row 5), the second only 5 (row 4).
         let onsets = vec![vec![(10.0, 5), (5.0, 0)], vec![(10.0, 1), (5.0, 4)]];
-        let (curve, counted) = recall_by_lead(&onsets, &rows, &scores, t, &[5.0, 10.0, 15.0]);
-        assert_eq!(counted, 2);
-        assert_eq!(curve, vec![(5.0, 1.0), (10.0, 0.5), (15.0, 0.0)]);
-        // An onset with a row outside the part (row 1 of the second) does not count.
-        assert_eq!(recall_by_lead(&onsets, &[0, 4, 5], &scores, t, &[5.0]).1, 1);
+        let warned = earliest_warnings(&onsets, &rows, &scores, t);
+        assert_eq!(warned, vec![10.0, 5.0]);
+        let curve = recall_by_lead(&warned, &[5.0, 10.0, 15.0], 200, 1);
+        let points: Vec<(f64, f64)> = curve.iter().map(|(l, r)| (*l, r.point)).collect();
+        assert_eq!(points, vec![(5.0, 1.0), (10.0, 0.5), (15.0, 0.0)]);
+        assert!(curve[1].1.low <= 0.5 && curve[1].1.high >= 0.5);
+        // An onset with a row outside the part (row 1 of the second) does not count; an onset
+        // without an alarm has no warning.
+        assert_eq!(
+            earliest_warnings(&onsets, &[0, 4, 5], &scores, t),
+            vec![10.0]
+        );
+        assert_eq!(
+            earliest_warnings(&onsets, &rows, &scores, 2.0),
+            vec![f64::NEG_INFINITY; 2]
+        );
+        assert!(recall_by_lead(&[], &[5.0], 100, 1)[0].1.point.is_nan());
     }
 }

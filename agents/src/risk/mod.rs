@@ -17,7 +17,8 @@ pub mod telemetry;
 use dataset::{Dataset, TemporalSplit};
 use logistic::{Logistic, threshold_rule};
 use metrics::{
-    Bin, Scores, difference, recall_by_lead, reliability, score, threshold_at_false_alarm_rate,
+    Bin, Scores, difference, earliest_warnings, recall_by_lead, reliability, score,
+    threshold_at_false_alarm_rate,
 };
 use serde::Serialize;
 
@@ -72,12 +73,10 @@ pub struct LeadTimes {
     pub predictor: String,
     pub threshold: f64,
     pub onsets: usize,
-    /// (minutes before the onset, share of onsets with an alarm at least that early).
-    pub recall: Vec<(f64, f64)>,
+    /// (minutes before the onset, share of onsets with an alarm at least that early, with its
+    /// 95 % bootstrap interval over onsets).
+    pub recall: Vec<(f64, crate::stats::bootstrap::Interval)>,
 }
-
-/// Leads (minutes) of the recall-by-lead-time curves.
-pub const LEADS: [f64; 6] = [5.0, 10.0, 15.0, 20.0, 25.0, 30.0];
 
 /// A predictor against the reference on the same rows: `predictor - reference`.
 #[derive(Debug, Clone, Serialize)]
@@ -139,22 +138,26 @@ pub fn report(
         paired: Vec::new(),
         lead_times: Vec::new(),
     };
-    if !data.onsets.is_empty() {
+    // Every lead some onset's rows have, in order.
+    let mut leads: Vec<f64> = data
+        .onsets
+        .iter()
+        .flatten()
+        .map(|&(lead, _)| lead)
+        .collect();
+    leads.sort_by(f64::total_cmp);
+    leads.dedup();
+    if !leads.is_empty() {
         for p in predictions {
             let threshold =
                 threshold_at_false_alarm_rate(&split.validation, &data.y, &p.probabilities, 0.01);
-            let (recall, onsets) = recall_by_lead(
-                &data.onsets,
-                &split.test,
-                &p.probabilities,
-                threshold,
-                &LEADS,
-            );
+            let warnings =
+                earliest_warnings(&data.onsets, &split.test, &p.probabilities, threshold);
             out.lead_times.push(LeadTimes {
                 predictor: p.predictor.clone(),
                 threshold,
-                onsets,
-                recall,
+                onsets: warnings.len(),
+                recall: recall_by_lead(&warnings, &leads, reps, seed),
             });
         }
     }

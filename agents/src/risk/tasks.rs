@@ -255,7 +255,7 @@ fn read<T>(
     .map_err(|e| e.to_string())
 }
 
-pub const TASKS: [Task; 4] = [
+pub const TASKS: [Task; 6] = [
     Task {
         name: "batch-task-failure",
         holdout: Some("alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv"),
@@ -303,17 +303,37 @@ pub const TASKS: [Task; 4] = [
         },
     },
     Task {
-        name: "slo-breach",
+        name: "slo-breach-15m",
+        holdout: None,
+        about: "a traffic site breaches its SLO (overloaded, or under half its capacity) within 15 minutes, from its telemetry",
+        build: |data, holdout| slo_breach_task(data, holdout, 15.0),
+    },
+    Task {
+        name: "slo-breach-30m",
         holdout: None,
         about: "a traffic site breaches its SLO (overloaded, or under half its capacity) within 30 minutes, from its telemetry",
-        build: |data, holdout| {
-            if data.is_some() || holdout.is_some() {
-                return Err("slo-breach is simulated (20 days of the traffic world): it reads no trace and has no holdout file; its last days are its test".into());
-            }
-            slo_breach(20, 30.0, Precursors::default(), 0)
-        },
+        build: |data, holdout| slo_breach_task(data, holdout, 30.0),
+    },
+    Task {
+        name: "slo-breach-60m",
+        holdout: None,
+        about: "a traffic site breaches its SLO (overloaded, or under half its capacity) within 60 minutes, from its telemetry",
+        build: |data, holdout| slo_breach_task(data, holdout, 60.0),
     },
 ];
+
+/// 20 simulated days of traffic telemetry, the last 4 testing, predicting `horizon_minutes`
+/// ahead.
+fn slo_breach_task(
+    data: Option<&Path>,
+    holdout: Option<&Path>,
+    horizon_minutes: f64,
+) -> Result<Dataset, String> {
+    if data.is_some() || holdout.is_some() {
+        return Err("slo-breach is simulated (20 days of the traffic world): it reads no trace and has no holdout file; its last days are its test".into());
+    }
+    slo_breach(20, horizon_minutes, Precursors::default(), 0)
+}
 
 /// The task called `name`.
 pub fn task(name: &str) -> Result<&'static Task, String> {

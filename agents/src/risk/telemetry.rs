@@ -88,7 +88,8 @@ pub fn slo_breach(
     let horizon = (horizon_minutes / INTERVAL_MIN).round() as usize;
     let config =
         TrafficConfig::from_toml(WORLD, "the slo-breach world").map_err(|e| e.to_string())?;
-    let mut data = Dataset::new("slo-breach", &TELEMETRY_FEATURES);
+    let name = format!("slo-breach-{horizon_minutes}m");
+    let mut data = Dataset::new(&name, &TELEMETRY_FEATURES);
     for day in 0..days {
         let day_seed = derive_seed(seed, &[day as u64]);
         let series = simulate(&config, day_seed)?;

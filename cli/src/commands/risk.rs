@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
 pod-failure (openb GPU pods, replayed through the placement simulator with FGD),
-slo-breach (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nRows in time order: the first 60 % train, the next 20 % tune, the last 20 % test; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out file (never trained or tuned on): the trace's continuation, or for pod-failure\nanother workload mix, replayed from an empty cluster.";
+slo-breach-15m, -30m, -60m (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nRows in time order: the first 60 % train, the next 20 % tune, the last 20 % test; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out file (never trained or tuned on): the trace's continuation, or for pod-failure\nanother workload mix, replayed from an empty cluster.";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -114,7 +114,7 @@ fn print(out: &mut impl Write, t: &Task, r: &Report) -> Result<()> {
         let points: Vec<String> = l
             .recall
             .iter()
-            .map(|(lead, recall)| format!("{lead:.0} min {recall:.2}"))
+            .map(|(lead, recall)| format!("{lead:.0} min {:.2}", recall.point))
             .collect();
         writeln!(
             out,
@@ -170,7 +170,15 @@ fn write(dir: &Path, r: &Report) -> Result<()> {
         let series: Vec<Series> = r
             .lead_times
             .iter()
-            .map(|l| Series::line(&l.predictor, l.recall.clone()))
+            .map(|l| {
+                let points = l.recall.iter().map(|(lead, r)| (*lead, r.point)).collect();
+                let band = l
+                    .recall
+                    .iter()
+                    .map(|(lead, r)| (*lead, r.low, r.high))
+                    .collect();
+                Series::line(&l.predictor, points).with_band(band)
+            })
             .collect();
         line_chart(
             &dir.join("lead_time.png"),
