@@ -11,6 +11,7 @@ use planetgym_agents::nn::classifier::Classifier;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_agents::nn::{inference_device, training_device};
 use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, standardisation, temporal_split};
+use planetgym_agents::risk::logistic::sigmoid;
 use planetgym_agents::risk::tasks::Task;
 use planetgym_agents::risk::{Predictions, Report, baselines, report};
 use planetgym_env::bounds;
@@ -263,7 +264,7 @@ pub fn gbt(data: &Dataset, split: &TemporalSplit, seed: u64) -> Result<Predictio
     let probabilities: Vec<f64> = booster
         .predict(&Matrix::new(&all_x, data.rows(), cols), false)
         .into_iter()
-        .map(|logit| 1.0 / (1.0 + (-logit).exp()))
+        .map(sigmoid)
         .collect();
     if probabilities.len() != data.rows() || probabilities.iter().any(|p| !p.is_finite()) {
         return Err(format!(

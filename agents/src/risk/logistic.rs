@@ -22,7 +22,8 @@ pub struct Logistic {
     pub penalty: f64,
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The probability of a logit.
+pub fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 

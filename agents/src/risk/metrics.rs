@@ -180,31 +180,21 @@ pub fn recall_by_lead(
     reps: usize,
     seed: u64,
 ) -> Vec<(f64, Interval)> {
-    let recall = |w: &mut dyn Iterator<Item = f64>, lead: f64| {
-        let (mut caught, mut n) = (0usize, 0usize);
-        for earliest in w {
-            caught += usize::from(earliest >= lead);
-            n += 1;
-        }
-        if n == 0 {
-            f64::NAN
-        } else {
-            caught as f64 / n as f64
-        }
+    // NaN without onsets (0 / 0).
+    let recall = |warned: &[f64], lead: f64| {
+        let caught = warned.iter().filter(|&&earliest| earliest >= lead).count();
+        caught as f64 / warned.len() as f64
     };
     let n = warnings.len();
     let replicates: Vec<Vec<f64>> = replicate(reps, seed, |rng| {
-        let pick: Vec<usize> = (0..n).map(|_| rng.below(n.max(1))).collect();
-        leads
-            .iter()
-            .map(|&lead| recall(&mut pick.iter().map(|&i| warnings[i]), lead))
-            .collect()
+        let resampled: Vec<f64> = (0..n).map(|_| warnings[rng.below(n)]).collect();
+        leads.iter().map(|&lead| recall(&resampled, lead)).collect()
     });
     leads
         .iter()
         .enumerate()
         .map(|(k, &lead)| {
-            let point = recall(&mut warnings.iter().copied(), lead);
+            let point = recall(warnings, lead);
             let values = replicates
                 .iter()
                 .map(|r| r[k])

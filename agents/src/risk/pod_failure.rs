@@ -80,16 +80,17 @@ pub fn append_replay(
     let (mut decisions, mut unknown) = (0, 0);
     while let Some(row) = scenario.current_row() {
         let pod = &pods[row];
-        let t = pod.creation_time as f64;
-        let mask = scenario.action_mask();
-        let feasible = mask.map_or(0, |m| m.iter().filter(|&&ok| ok).count());
-        let nodes_count = mask.map_or(1, <[bool]>::len).max(1);
-        let deleted_hour = deletes.within(t, HOUR_S);
-        let failed_hour = failures.within(t, HOUR_S);
         // A pod still alive when the trace was taken has no known outcome: no row.
         if pod.deletion_time.is_none() {
             unknown += 1;
         } else {
+            let t = pod.creation_time as f64;
+            let mask = scenario.action_mask();
+            let feasible = mask.map_or(0, |m| m.iter().filter(|&&ok| ok).count());
+            let nodes_count = mask.map_or(1, <[bool]>::len).max(1);
+            let deleted_hour = deletes.within(t, HOUR_S);
+            let failed_hour = failures.within(t, HOUR_S);
+            let prior = rate_before(&failures, &deletes, t);
             let values = [
                 f64::from(pod.cpu_milli) / 1000.0,
                 f64::from(pod.memory_mib) / 1024.0,
@@ -106,18 +107,8 @@ pub fn append_replay(
                 creates.within(t, HOUR_S).ln_1p(),
                 deleted_hour.ln_1p(),
                 failed_hour.ln_1p(),
-                smoothed_rate(
-                    failed_hour,
-                    deleted_hour,
-                    rate_before(&failures, &deletes, t),
-                    10.0,
-                ),
-                smoothed_rate(
-                    be_failed.before(t),
-                    be_ended.before(t),
-                    rate_before(&failures, &deletes, t),
-                    10.0,
-                ),
+                smoothed_rate(failed_hour, deleted_hour, prior, 10.0),
+                smoothed_rate(be_failed.before(t), be_ended.before(t), prior, 10.0),
             ];
             data.push(&values, failed(pod), t, known(pod), holdout)?;
             decisions += 1;

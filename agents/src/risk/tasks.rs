@@ -242,17 +242,20 @@ impl Task {
     }
 }
 
-/// The trace at `path`, or the shipped copy.
-fn read<T>(
-    path: Option<&Path>,
+/// The trace at `data` (the shipped copy when None) and the held-out rows at `holdout` (none
+/// when None).
+fn trace_and_holdout<T>(
+    data: Option<&Path>,
+    holdout: Option<&Path>,
     builtin: impl Fn() -> Result<Vec<T>, EnvError>,
     reader: impl Fn(BoundedReader<Box<dyn std::io::BufRead>>, &str) -> Result<Vec<T>, EnvError>,
-) -> Result<Vec<T>, String> {
-    match path {
-        None => builtin(),
-        Some(p) => input::open(p).and_then(|r| reader(r, &p.display().to_string())),
-    }
-    .map_err(|e| e.to_string())
+) -> Result<(Vec<T>, Vec<T>), String> {
+    let file = |p: &Path| input::open(p).and_then(|r| reader(r, &p.display().to_string()));
+    let trace = data
+        .map_or_else(&builtin, file)
+        .map_err(|e| e.to_string())?;
+    let held = holdout.map(file).transpose().map_err(|e| e.to_string())?;
+    Ok((trace, held.unwrap_or_default()))
 }
 
 pub const TASKS: [Task; 6] = [
@@ -261,11 +264,8 @@ pub const TASKS: [Task; 6] = [
         holdout: Some("alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv"),
         about: "Alibaba v2017 batch task fails, predicted at its creation",
         build: |data, holdout| {
-            let tasks = read(data, v2017::builtin, v2017::read_batch_tasks)?;
-            let held = match holdout {
-                Some(p) => read(Some(p), || Ok(Vec::new()), v2017::read_batch_tasks)?,
-                None => Vec::new(),
-            };
+            let (tasks, held) =
+                trace_and_holdout(data, holdout, v2017::builtin, v2017::read_batch_tasks)?;
             batch_task_failure(&tasks, &held)
         },
     },
@@ -274,11 +274,8 @@ pub const TASKS: [Task; 6] = [
         holdout: Some("alibaba/v2026_genai/lora_request_trace_2024-12-01_to_12-08.csv"),
         about: "Alibaba v2026 LoRA image-generation request fails, predicted at its arrival",
         build: |data, holdout| {
-            let requests = read(data, lora::builtin, lora::read_lora_requests)?;
-            let held = match holdout {
-                Some(p) => read(Some(p), || Ok(Vec::new()), lora::read_lora_requests)?,
-                None => Vec::new(),
-            };
+            let (requests, held) =
+                trace_and_holdout(data, holdout, lora::builtin, lora::read_lora_requests)?;
             lora_request_failure(&requests, &held)
         },
     },
@@ -287,16 +284,15 @@ pub const TASKS: [Task; 6] = [
         holdout: Some("alibaba/gpu_v2023_openb/openb_pod_list_gpushare100.csv"),
         about: "openb GPU pod ends Failed, predicted at its creation from its request and the replayed cluster",
         build: |data, holdout| {
-            let text = |p: Option<&Path>, builtin: &str| {
-                p.map_or(builtin.to_string(), |p| p.display().to_string())
-            };
+            let pods = |p: &Path| load_pods(&p.display().to_string());
             let nodes = load_nodes("builtin:openb").map_err(|e| e.to_string())?;
-            let pods =
-                load_pods(&text(data, "builtin:openb_default")).map_err(|e| e.to_string())?;
+            let trace = data
+                .map_or_else(|| load_pods("builtin:openb_default"), pods)
+                .map_err(|e| e.to_string())?;
             let mut dataset = Dataset::new("pod-failure", &POD_FEATURES);
-            append_replay(&mut dataset, &nodes, &pods, false)?;
+            append_replay(&mut dataset, &nodes, &trace, false)?;
             if let Some(p) = holdout {
-                let held = load_pods(&text(Some(p), "")).map_err(|e| e.to_string())?;
+                let held = pods(p).map_err(|e| e.to_string())?;
                 append_replay(&mut dataset, &nodes, &held, true)?;
             }
             Ok(dataset)

@@ -860,12 +860,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn replicated_services_route_the_same_with_or_without_their_nearest_rows() {
+    /// A seeded application generated from the shipped call graphs.
+    fn generated(services: usize, types: usize, seed: u64) -> Catalog {
         let sample = Catalog::from_call_graphs(
             &callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME).unwrap(),
         );
-        let app = crate::services::generate::generate(&sample, 300, 2_000, 5).unwrap();
+        crate::services::generate::generate(&sample, services, types, seed).unwrap()
+    }
+
+    #[test]
+    fn replicated_services_route_the_same_with_or_without_their_nearest_rows() {
+        let app = generated(300, 2_000, 5);
         let geo = Geography::synthetic(9, 2, 2.0).unwrap();
         let mut rng = crate::rng::Rng::new(3);
         let replicas: Vec<Vec<usize>> = (0..300)
@@ -901,10 +906,7 @@ mod tests {
 
     #[test]
     fn a_large_mix_streams_to_the_same_result_but_for_the_histograms_p95() {
-        let sample = Catalog::from_call_graphs(
-            &callgraph::read(callgraph::BUILTIN_SAMPLE, callgraph::BUILTIN_NAME).unwrap(),
-        );
-        let app = crate::services::generate::generate(&sample, 3_000, 20_000, 6).unwrap();
+        let app = generated(3_000, 20_000, 6);
         let geo = Geography::synthetic(8, 1, 2.0).unwrap();
         let mut rng = crate::rng::Rng::new(1);
         let replicas: Vec<Vec<usize>> = (0..3_000)
