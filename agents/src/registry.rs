@@ -382,6 +382,7 @@ registry!(
     planetgym_env::PlacementScenario,
     planetgym_env::CapacityScenario,
     planetgym_env::ServicesScenario,
+    planetgym_env::RiskScenario,
 );
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! Any predictor is scored the same way: it gives a probability for every row of the dataset,
 //! and [`report`] scores it on the test part and the held-out rows.
 
+pub mod censoring;
 pub mod dataset;
+pub mod fleet_failure;
 pub mod history;
 pub mod logistic;
 pub mod metrics;

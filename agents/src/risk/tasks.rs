@@ -6,6 +6,7 @@
 //! task is in [`super::pod_failure`], the simulated SLO-breach task in [`super::telemetry`].
 
 use super::dataset::Dataset;
+use super::fleet_failure::fleet_failure;
 use super::history::{HOUR_S, Timeline, rate_before, smoothed_rate};
 use super::pod_failure::{POD_FEATURES, append_replay};
 use super::telemetry::{Precursors, slo_breach};
@@ -258,7 +259,7 @@ fn trace_and_holdout<T>(
     Ok((trace, held.unwrap_or_default()))
 }
 
-pub const TASKS: [Task; 6] = [
+pub const TASKS: [Task; 7] = [
     Task {
         name: "batch-task-failure",
         holdout: Some("alibaba/v2017_batch_task/batch_task_2017_t12h-end.csv"),
@@ -316,7 +317,26 @@ pub const TASKS: [Task; 6] = [
         about: "a traffic site breaches its SLO (overloaded, or under half its capacity) within 60 minutes, from its telemetry",
         build: |data, holdout| slo_breach_task(data, holdout, 60.0),
     },
+    Task {
+        name: "fleet-failure",
+        holdout: None,
+        about: "a host of the risk scenario's fleet fails within 24 hours, from its telemetry (simulated weeks, left alone)",
+        build: |data, holdout| {
+            simulated(data, holdout, "fleet-failure is simulated (30 weeks of the risk fleet)")?;
+            fleet_failure()
+        },
+    },
 ];
+
+/// A simulated task reads no trace and has no holdout file: its last stretch is its test.
+fn simulated(data: Option<&Path>, holdout: Option<&Path>, what: &str) -> Result<(), String> {
+    if data.is_some() || holdout.is_some() {
+        return Err(format!(
+            "{what}: it reads no trace and has no holdout file; its last stretch of time is its test"
+        ));
+    }
+    Ok(())
+}
 
 /// 20 simulated days of traffic telemetry, the last 4 testing, predicting `horizon_minutes`
 /// ahead.
@@ -325,9 +345,7 @@ fn slo_breach_task(
     holdout: Option<&Path>,
     horizon_minutes: f64,
 ) -> Result<Dataset, String> {
-    if data.is_some() || holdout.is_some() {
-        return Err("slo-breach is simulated (20 days of the traffic world): it reads no trace and has no holdout file; its last days are its test".into());
-    }
+    simulated(data, holdout, "slo-breach is simulated (20 days of the traffic world)")?;
     slo_breach(20, horizon_minutes, Precursors::default(), 0)
 }
 

@@ -2,7 +2,7 @@
 //! temporal split, with bootstrap intervals and paired differences against the threshold rule.
 
 use anyhow::{Context, Result};
-use planetgym_agents::risk::Report;
+use planetgym_agents::risk::{Report, censoring};
 use planetgym_agents::risk::metrics::Scores;
 use planetgym_agents::risk::tasks::{TASKS, Task, task};
 use planetgym_training::plot::{Series, line_chart};
@@ -35,6 +35,20 @@ pub struct Args {
     /// Seed of the resamples.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Runs the censored-label experiment on the `risk` scenario's fleet instead of the tasks:
+    /// predictors retrained on what a mitigating fleet observed, against the truth, and three
+    /// corrections (results in DIR/censoring/ with --out).
+    #[arg(long)]
+    censoring: bool,
+    /// Censoring: weeks each predictor trains on.
+    #[arg(long, default_value_t = 20)]
+    weeks: usize,
+    /// Censoring: evaluation episodes (weeks) each deployed predictor runs.
+    #[arg(long, default_value_t = 60)]
+    episodes: usize,
+    /// Censoring: rounds of naive retraining.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Folder for TASK/report.json, TASK/scores.csv, TASK/reliability_PART.png and, for onset
     /// tasks, TASK/lead_time.png (each PNG with an SVG beside it).
     #[arg(long, value_name = "DIR")]
@@ -42,6 +56,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<()> {
+    if args.censoring {
+        return censoring(args);
+    }
     let chosen: Vec<&Task> = if args.task == "all" {
         if args.data.is_some() {
             anyhow::bail!("--data names one trace: give --task too");
@@ -72,6 +89,96 @@ pub fn run(args: &Args) -> Result<()> {
         if let Some(dir) = &args.out {
             write(&dir.join(t.name), &r)?;
         }
+    }
+    Ok(())
+}
+
+fn censoring(args: &Args) -> Result<()> {
+    let options = censoring::Options {
+        weeks: args.weeks,
+        episodes: args.episodes,
+        rounds: args.rounds,
+        resamples: args.resamples,
+        seed: args.seed,
+        ..censoring::Options::default()
+    };
+    let report = censoring::run(&options).map_err(anyhow::Error::msg)?;
+    print_censoring(&mut std::io::stdout().lock(), &report)?;
+    if let Some(dir) = &args.out {
+        let dir = dir.join("censoring");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let json = dir.join("report.json");
+        std::fs::write(&json, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", json.display()))?;
+        let mut text = Vec::new();
+        print_censoring(&mut text, &report)?;
+        let table = dir.join("table.txt");
+        std::fs::write(&table, text).with_context(|| format!("cannot write {}", table.display()))?;
+    }
+    Ok(())
+}
+
+fn mean_ci((mean, ci): (f64, f64)) -> String {
+    format!("{mean:.0} ± {ci:.0}")
+}
+
+fn deployed(d: &censoring::Deployed) -> String {
+    format!(
+        "{:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {:>2}/{:<2}",
+        mean_ci(d.total_cost),
+        mean_ci(d.interruption_vm_min),
+        mean_ci(d.mitigation_cost),
+        format!("{:.1}", d.failures.0),
+        format!("{:.1}", d.mitigations.0),
+        format!("{:+.0} [{:+.0}, {:+.0}]", d.vs_reference.point, d.vs_reference.low, d.vs_reference.high),
+        d.wins,
+        d.losses
+    )
+}
+
+fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
+    writeln!(out, "{}", r.heading)?;
+    writeln!(
+        out,
+        "Scores on the unmitigated test weeks (true labels); deployed costs per week in VM-minutes (mean ± 95 % CI), paired difference of the total cost from the counterfactual predictor's, cheaper/dearer weeks."
+    )?;
+    writeln!(
+        out,
+        "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {}",
+        "predictor trained on", "rows", "pos", "AUROC", "AUROC - cf", "ECE", "risk+", "total", "interrupt", "mitigation", "failures", "mitigated", "total - cf", "w/l"
+    )?;
+    for v in &r.variants {
+        writeln!(
+            out,
+            "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6.3}  {}",
+            v.predictor,
+            v.rows,
+            v.positives,
+            interval(&v.scores.auroc),
+            interval(&v.vs_counterfactual.auroc),
+            interval(&v.scores.ece),
+            v.risk_before_failures,
+            deployed(&v.deployed)
+        )?;
+    }
+    writeln!(out, "\nNaive retraining, round by round (each round deploys the last predictor, logs what is observed, retrains on it):")?;
+    writeln!(
+        out,
+        "{:<6} {:<22} {:>6} {:>9} {:>9}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {}",
+        "round", "AUROC", "risk+", "observed", "censored", "total", "interrupt", "mitigation", "failures", "mitigated", "total - cf", "w/l"
+    )?;
+    for k in &r.rounds {
+        writeln!(
+            out,
+            "{:<6} {:<22} {:>6.3} {:>9} {:>9}  {}",
+            k.round,
+            interval(&k.auroc),
+            k.risk_before_failures,
+            k.observed_positives,
+            k.censored_positives,
+            deployed(&k.deployed)
+        )?;
     }
     Ok(())
 }

@@ -201,6 +201,27 @@ impl RiskScenario {
             .map_or_else(Vec::new, |f| f.rows(self.config.horizon_hours, f.hour))
     }
 
+    /// (host, hour) of every failure so far.
+    pub fn failures(&self) -> Vec<(usize, usize)> {
+        let Some(fleet) = &self.fleet else {
+            return Vec::new();
+        };
+        let mut out: Vec<(usize, usize)> = fleet
+            .hosts
+            .iter()
+            .enumerate()
+            .flat_map(|(h, host)| {
+                host.faults()
+                    .iter()
+                    .filter(|f| f.resolution == fleet::Resolution::Failed)
+                    .map(move |f| (h, f.fails_at))
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     fn update(&mut self) {
         let Some(fleet) = &self.fleet else { return };
         let open = fleet.hour < self.config.episode_hours;
