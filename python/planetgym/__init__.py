@@ -13,6 +13,7 @@ from planetgym._core import resolve_config as _resolve
 from planetgym.baseline import Baseline, baseline
 from planetgym.compare import Comparison, compare
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
+from planetgym.risk import censoring as risk_censoring
 from planetgym.risk import risk
 from planetgym.shadow import ShadowPolicy, export
 from planetgym.training import Policy, TrainResult, baselines, evaluate, load_policy, train
@@ -47,6 +48,7 @@ __all__ = [
     "make_vec",
     "resolve_config",
     "risk",
+    "risk_censoring",
     "scenario_names",
     "train",
 ]

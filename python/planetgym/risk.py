@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from planetgym._core import risk_report, risk_tasks
+from planetgym._core import risk_censoring, risk_report, risk_tasks
 
 TASKS = [name for name, _, _ in risk_tasks()]
 
@@ -89,4 +89,44 @@ def risk(
         reports.append(json.loads(text))
     table = pd.DataFrame([row for r in reports for row in _rows(r)])
     table.attrs["reports"] = reports
+    return table
+
+
+def censoring(
+    *, weeks: int = 20, episodes: int = 60, rounds: int = 3, resamples: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The censored-label experiment on the ``risk`` scenario's fleet (``planetgym risk
+    --censoring``): one row per predictor (what its labels were), with its AUROC and ECE against
+    the true labels of unmitigated test weeks and the costs of deploying it as
+    ``threshold@0.4:migrate`` (the threshold tuned for the default predictor) on ``episodes``
+    evaluation weeks, paired with the counterfactual
+    predictor's (``total_vs_counterfactual``, negative = cheaper). ``table.attrs["rounds"]``
+    holds the rounds of naive retraining, ``table.attrs["report"]`` the whole report."""
+    report = json.loads(
+        risk_censoring(weeks=weeks, episodes=episodes, rounds=rounds, resamples=resamples, seed=seed)
+    )
+    rows = []
+    for v in report["variants"]:
+        d = v["deployed"]
+        rows.append(
+            {
+                "predictor": v["predictor"],
+                "rows": v["rows"],
+                "positives": v["positives"],
+                "auroc": v["scores"]["auroc"]["point"],
+                "auroc_low": v["scores"]["auroc"]["low"],
+                "auroc_high": v["scores"]["auroc"]["high"],
+                "ece": v["scores"]["ece"]["point"],
+                "risk_before_failures": v["risk_before_failures"],
+                "total_cost": d["total_cost"][0],
+                "interruption_vm_min": d["interruption_vm_min"][0],
+                "mitigation_cost": d["mitigation_cost"][0],
+                "total_vs_counterfactual": d["vs_reference"]["point"],
+                "total_vs_counterfactual_low": d["vs_reference"]["low"],
+                "total_vs_counterfactual_high": d["vs_reference"]["high"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    table.attrs["rounds"] = report["rounds"]
+    table.attrs["report"] = report
     return table

@@ -117,6 +117,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<shadow::ShadowArtifact>()?;
     m.add_function(wrap_pyfunction!(risk::risk_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_report, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::risk_censoring, m)?)?;
     m.add_class::<shadow::Record>()?;
     Ok(())
 }

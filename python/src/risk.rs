@@ -2,6 +2,7 @@
 //! `planetgym.risk` turns into a pandas table.
 
 use crate::errors::value_error;
+use planetgym_agents::risk::censoring;
 use planetgym_agents::risk::tasks::{TASKS, task};
 use planetgym_training::risk::{Options, evaluate};
 use pyo3::prelude::*;
@@ -36,6 +37,32 @@ pub fn risk_report(
     };
     let report = py
         .detach(|| evaluate(t, data.as_deref(), holdout.as_deref(), &options))
+        .map_err(value_error)?;
+    serde_json::to_string(&report).map_err(value_error)
+}
+
+/// The censored-label experiment of `planetgym risk --censoring`, as JSON. Runs without the
+/// GIL; ValueError says which option is out of range.
+#[pyfunction]
+#[pyo3(signature = (weeks = 20, episodes = 60, rounds = 3, resamples = 1000, seed = 0))]
+pub fn risk_censoring(
+    py: Python<'_>,
+    weeks: usize,
+    episodes: usize,
+    rounds: usize,
+    resamples: usize,
+    seed: u64,
+) -> PyResult<String> {
+    let options = censoring::Options {
+        weeks,
+        episodes,
+        rounds,
+        resamples,
+        seed,
+        ..censoring::Options::default()
+    };
+    let report = py
+        .detach(|| censoring::run(&options))
         .map_err(value_error)?;
     serde_json::to_string(&report).map_err(value_error)
 }

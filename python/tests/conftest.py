@@ -11,6 +11,7 @@ SMALL = {
     "placement": {"nodes": "builtin:openb", "mode": "replay", "replay_pods": 60},
     "capacity": {"episode_periods": 24},
     "services": {"request_types": 20, "serving_hours": 4},
+    "risk": {"hosts": 4, "episode_hours": 24, "max_mitigations_per_hour": 2},
 }
 
 

@@ -41,3 +41,19 @@ def test_bad_arguments_are_value_errors():
 def test_the_holdout_is_scored_when_asked():
     table = planetgym.risk("lora-request-failure", holdout=HOLDOUT, mlp_seeds=0, resamples=100)
     assert set(table.part) == {"test", "holdout"}
+
+
+def test_censoring_shows_mitigated_failures_missing_from_observed_labels():
+    table = planetgym.risk_censoring(weeks=4, episodes=4, rounds=1, resamples=50)
+    by = table.set_index("predictor")
+    truth = by.loc["counterfactual labels (simulator)"]
+    naive = by.loc["naive: observed labels"]
+    # The same logged rows; mitigated failures are negatives in what was observed.
+    assert naive.rows == truth.rows and naive.positives < truth.positives
+    assert by.loc["observed, control hosts only"].rows < truth.rows
+    assert truth.total_vs_counterfactual == 0.0
+    assert all(0.5 < a <= 1.0 for a in table.auroc)
+    (round_1,) = table.attrs["rounds"]
+    assert round_1["censored_positives"] > 0
+    with pytest.raises(ValueError, match="weeks"):
+        planetgym.risk_censoring(weeks=1)

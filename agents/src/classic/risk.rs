@@ -72,7 +72,10 @@ impl Policy<RiskScenario> for ThresholdRule {
         format!("threshold@{}:{}", self.threshold, self.mitigation.name())
     }
     fn act(&mut self, obs: &RiskObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        let rested = |host: &HostView| host.since_mitigation.is_none_or(|s| s >= self.cooldown_hours);
+        let rested = |host: &HostView| {
+            host.since_mitigation
+                .is_none_or(|s| s >= self.cooldown_hours)
+        };
         Ok(flagged(obs, self.threshold)
             .into_iter()
             .find(|&h| rested(&obs.hosts[h]) && legal(mask, h, self.mitigation))
@@ -118,7 +121,8 @@ impl Policy<RiskScenario> for Escalation {
                 self.stage[h] = (0, 0);
             }
         }
-        const SEQUENCE: [Mitigation; 3] = [Mitigation::Block, Mitigation::Reboot, Mitigation::Migrate];
+        const SEQUENCE: [Mitigation; 3] =
+            [Mitigation::Block, Mitigation::Reboot, Mitigation::Migrate];
         for h in flagged(obs, self.threshold) {
             let (step, at) = self.stage[h];
             let due = step == 0 || (step < 3 && obs.hour >= at + self.step_hours);
@@ -165,7 +169,11 @@ impl Posterior {
         if self.n < 1.0 {
             return PRIOR_SD * rng.normal();
         }
-        let var = if self.n > 1.0 { self.m2 / (self.n - 1.0) } else { PRIOR_SD * PRIOR_SD };
+        let var = if self.n > 1.0 {
+            self.m2 / (self.n - 1.0)
+        } else {
+            PRIOR_SD * PRIOR_SD
+        };
         self.mean + (var.max(1.0) / self.n).sqrt() * rng.normal()
     }
 }
@@ -397,7 +405,9 @@ impl<P: Policy<RiskScenario>> Policy<RiskScenario> for Tuned<P> {
     }
 }
 
-fn fair(policy: impl Policy<RiskScenario> + Clone + Sync + 'static) -> ContenderFactory<RiskScenario> {
+fn fair(
+    policy: impl Policy<RiskScenario> + Clone + Sync + 'static,
+) -> ContenderFactory<RiskScenario> {
     Box::new(move || Contender::Fair(Box::new(policy.clone())))
 }
 
@@ -425,21 +435,27 @@ impl RegisteredScenario for RiskScenario {
         let horizon = config.horizon_hours;
         let mut list = vec![fair(LeaveAlone)];
         for mitigation in Mitigation::ALL {
-            list.push(tuned(self, format!("threshold:{}", mitigation.name()), move |p| {
-                Ok(ThresholdRule {
-                    threshold: p,
-                    mitigation,
-                    cooldown_hours: horizon,
-                })
-            }));
+            list.push(tuned(
+                self,
+                format!("threshold:{}", mitigation.name()),
+                move |p| {
+                    Ok(ThresholdRule {
+                        threshold: p,
+                        mitigation,
+                        cooldown_hours: horizon,
+                    })
+                },
+            ));
         }
         list.push(tuned(self, "escalation".into(), move |p| {
             Ok(Escalation::new(p, ESCALATION_STEP_HOURS, horizon))
         }));
         let env = self.clone();
-        list.push(tuned(self, "thompson (20 training weeks)".into(), move |p| {
-            ThompsonMitigation::trained(&env, p, BANDIT_TRAINING_EPISODES)
-        }));
+        list.push(tuned(
+            self,
+            "thompson (20 training weeks)".into(),
+            move |p| ThompsonMitigation::trained(&env, p, BANDIT_TRAINING_EPISODES),
+        ));
         let c = config.clone();
         list.push(Box::new(move || {
             Contender::Oracle(Box::new(Foresight { config: c.clone() }))
@@ -472,9 +488,10 @@ impl RegisteredScenario for RiskScenario {
             })());
         }
         if let Some(p) = name.strip_prefix("escalation@") {
-            return Some(fraction_in_name(p, "the risk threshold").map(|p| {
-                fair(Escalation::new(p, ESCALATION_STEP_HOURS, horizon))
-            }));
+            return Some(
+                fraction_in_name(p, "the risk threshold")
+                    .map(|p| fair(Escalation::new(p, ESCALATION_STEP_HOURS, horizon))),
+            );
         }
         let p = name.strip_prefix("thompson@")?;
         Some((|| {

@@ -34,7 +34,8 @@ pub struct Options {
     pub episodes: usize,
     /// Rounds of naive retraining (deploy, log, retrain on what was observed).
     pub rounds: usize,
-    /// The risk at which the deployed policy migrates a host.
+    /// The risk at which the deployed policy migrates a host (default: the threshold tuned for
+    /// the default predictor by the `risk` scenario's baselines).
     pub threshold: f64,
     /// Share of hosts never mitigated (the control group).
     pub control_share: f64,
@@ -49,7 +50,7 @@ impl Default for Options {
             test_weeks: 10,
             episodes: 60,
             rounds: 3,
-            threshold: 0.5,
+            threshold: 0.4,
             control_share: 0.1,
             resamples: 1000,
             seed: 0,
@@ -62,13 +63,31 @@ impl Options {
     pub fn validate(&self) -> Result<(), String> {
         use planetgym_env::bounds::{count, within};
         count("weeks", self.weeks as u64, 2, 1000, "simulated weeks")?;
-        count("test_weeks", self.test_weeks as u64, 1, 1000, "simulated weeks")?;
+        count(
+            "test_weeks",
+            self.test_weeks as u64,
+            1,
+            1000,
+            "simulated weeks",
+        )?;
         planetgym_env::bounds::episodes("episodes", self.episodes)?;
         count("episodes", self.episodes as u64, 2, u64::MAX, "")?;
-        count("rounds", self.rounds as u64, 1, 20, "each round simulates `weeks` weeks")?;
+        count(
+            "rounds",
+            self.rounds as u64,
+            1,
+            20,
+            "each round simulates `weeks` weeks",
+        )?;
         within("threshold", self.threshold, 0.0, 1.0)?;
         within("control_share", self.control_share, 0.0, 1.0)?;
-        count("resamples", self.resamples as u64, 1, 100_000, "bootstrap resamples")?;
+        count(
+            "resamples",
+            self.resamples as u64,
+            1,
+            100_000,
+            "bootstrap resamples",
+        )?;
         Ok(())
     }
 }
@@ -200,7 +219,12 @@ fn deploy(config: &RiskConfig, model: &Logistic, o: &Options) -> Result<Vec<Vec<
 
 fn summary(episodes: &[Vec<f64>], reference: &[Vec<f64>], o: &Options) -> Result<Deployed, String> {
     let column = |rows: &[Vec<f64>], k: usize| rows.iter().map(|m| m[k]).collect::<Vec<f64>>();
-    let paired = compare(&column(episodes, 0), &column(reference, 0), o.resamples, o.seed)?;
+    let paired = compare(
+        &column(episodes, 0),
+        &column(reference, 0),
+        o.resamples,
+        o.seed,
+    )?;
     Ok(Deployed {
         total_cost: mean_ci95(&column(episodes, 0)),
         interruption_vm_min: mean_ci95(&column(episodes, 1)),
@@ -230,10 +254,13 @@ pub fn run(o: &Options) -> Result<Report, String> {
     let plain = RiskScenario::new(config.clone()).map_err(|e| e.to_string())?;
     let unmitigated = |weeks, tag| simulate(&plain, &mut LeaveAlone, weeks, tag);
     // The first predictor learns from a fleet nobody mitigated: its labels are the truth.
-    let first = fit(&labelled(&unmitigated(o.weeks, 0xA)?, &config, |r| Some(r.truth))?)?;
+    let first_data = labelled(&unmitigated(o.weeks, 0xA)?, &config, |r| Some(r.truth))?;
+    let first = fit(&first_data)?;
     let test = labelled(&unmitigated(o.test_weeks, 0xC)?, &config, |r| Some(r.truth))?;
     let predict = |m: &Logistic| -> Vec<f64> {
-        (0..test.rows()).map(|i| m.probability(test.row(i))).collect()
+        (0..test.rows())
+            .map(|i| m.probability(test.row(i)))
+            .collect()
     };
     // The fleet under the first predictor: what an operator would log.
     let deployed_env = with_predictor(&config, &first)?;
@@ -247,14 +274,21 @@ pub fn run(o: &Options) -> Result<Report, String> {
         ("observed, mitigated rows dropped", |r| {
             (!r.mitigated).then_some(r.observed)
         }),
-        ("observed, control hosts only", |r| r.control.then_some(r.observed)),
+        ("observed, control hosts only", |r| {
+            r.control.then_some(r.observed)
+        }),
         ("unmitigated fleet (before deployment)", |r| Some(r.truth)),
     ];
     let mut models = Vec::with_capacity(kinds.len());
     for (k, (name, label)) in kinds.iter().enumerate() {
-        // The last kind is the first predictor, trained on other weeks.
-        let data = labelled(&logged, &config, label)?;
-        let model = if k + 1 == kinds.len() { first.clone() } else { fit(&data)? };
+        // The last kind is the first predictor, trained on its own unmitigated weeks.
+        let (data, model) = if k + 1 == kinds.len() {
+            (first_data.clone(), first.clone())
+        } else {
+            let data = labelled(&logged, &config, label)?;
+            let model = fit(&data)?;
+            (data, model)
+        };
         let rows = data.rows();
         let positives = data.y.iter().filter(|&&y| y).count();
         models.push((name.to_string(), model, rows, positives));
@@ -286,7 +320,12 @@ pub fn run(o: &Options) -> Result<Report, String> {
         let logged = simulate(&env, rule.as_mut(), o.weeks, 0xB0 + round as u64)?;
         let observed = labelled(&logged, &config, |r| Some(r.observed))?;
         let truth = labelled(&logged, &config, |r| Some(r.truth))?;
-        let censored = observed.y.iter().zip(&truth.y).filter(|(o, t)| !**o && **t).count();
+        let censored = observed
+            .y
+            .iter()
+            .zip(&truth.y)
+            .filter(|(o, t)| !**o && **t)
+            .count();
         model = fit(&observed)?;
         let p = predict(&model);
         rounds.push(Round {
@@ -345,7 +384,10 @@ mod tests {
         let (w, b) = raw_coefficients(&model, 8);
         let p = &config.predictor;
         for (fitted, default) in w.iter().chain([&b]).zip(p.weights.iter().chain([&p.bias])) {
-            assert!((fitted - default).abs() < 1e-4, "fitted {w:?} {b}, default {p:?}");
+            assert!(
+                (fitted - default).abs() < 1e-4,
+                "fitted {w:?} {b}, default {p:?}"
+            );
         }
     }
 }

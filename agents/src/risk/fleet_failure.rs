@@ -1,4 +1,4 @@
-//! Host failure within the horizon (24 hours by default) on the `risk` scenario's fleet, from
+//! Host failure within the horizon (12 hours by default) on the `risk` scenario's fleet, from
 //! the host's telemetry: weeks of the simulated fleet, one row per host-hour in service. Also
 //! the weeks that the censoring experiment ([`super::censoring`]) logs under a mitigating
 //! policy, where what is observed and what is true differ.
@@ -99,7 +99,12 @@ pub fn fleet_failure() -> Result<Dataset, String> {
     let config = planetgym_env::RiskConfig::builtin_default();
     let (hours, horizon) = (config.episode_hours, config.horizon_hours);
     let env = RiskScenario::new(config).map_err(|e| e.to_string())?;
-    let weeks = simulate(&env, &mut crate::classic::risk::LeaveAlone, TASK_WEEKS, 0xF1EE7)?;
+    let weeks = simulate(
+        &env,
+        &mut crate::classic::risk::LeaveAlone,
+        TASK_WEEKS,
+        0xF1EE7,
+    )?;
     let mut data = dataset("fleet-failure", &weeks, hours, horizon, |r| Some(r.truth))?;
     data.notes.push(format!(
         "{TASK_WEEKS} simulated weeks of the default risk fleet, left alone (observed = true labels)"
@@ -127,7 +132,11 @@ mod tests {
             .iter()
             .map(|&i| data.known[i])
             .fold(0.0, f64::max);
-        let test_from = split.test.iter().map(|&i| data.at[i]).fold(f64::MAX, f64::min);
+        let test_from = split
+            .test
+            .iter()
+            .map(|&i| data.at[i])
+            .fold(f64::MAX, f64::min);
         assert!(train_known <= test_from, "{train_known} > {test_from}");
     }
 }

@@ -320,9 +320,13 @@ pub const TASKS: [Task; 7] = [
     Task {
         name: "fleet-failure",
         holdout: None,
-        about: "a host of the risk scenario's fleet fails within 24 hours, from its telemetry (simulated weeks, left alone)",
+        about: "a host of the risk scenario's fleet fails within 12 hours (its horizon_hours), from its telemetry (simulated weeks, left alone)",
         build: |data, holdout| {
-            simulated(data, holdout, "fleet-failure is simulated (30 weeks of the risk fleet)")?;
+            simulated(
+                data,
+                holdout,
+                "fleet-failure is simulated (30 weeks of the risk fleet)",
+            )?;
             fleet_failure()
         },
     },
@@ -345,7 +349,11 @@ fn slo_breach_task(
     holdout: Option<&Path>,
     horizon_minutes: f64,
 ) -> Result<Dataset, String> {
-    simulated(data, holdout, "slo-breach is simulated (20 days of the traffic world)")?;
+    simulated(
+        data,
+        holdout,
+        "slo-breach is simulated (20 days of the traffic world)",
+    )?;
     slo_breach(20, horizon_minutes, Precursors::default(), 0)
 }
 

@@ -2,9 +2,9 @@
 //! temporal split, with bootstrap intervals and paired differences against the threshold rule.
 
 use anyhow::{Context, Result};
-use planetgym_agents::risk::{Report, censoring};
 use planetgym_agents::risk::metrics::Scores;
 use planetgym_agents::risk::tasks::{TASKS, Task, task};
+use planetgym_agents::risk::{Report, censoring};
 use planetgym_training::plot::{Series, line_chart};
 use planetgym_training::risk::{Options, evaluate};
 use std::io::Write;
@@ -114,7 +114,8 @@ fn censoring(args: &Args) -> Result<()> {
         let mut text = Vec::new();
         print_censoring(&mut text, &report)?;
         let table = dir.join("table.txt");
-        std::fs::write(&table, text).with_context(|| format!("cannot write {}", table.display()))?;
+        std::fs::write(&table, text)
+            .with_context(|| format!("cannot write {}", table.display()))?;
     }
     Ok(())
 }
@@ -131,7 +132,10 @@ fn deployed(d: &censoring::Deployed) -> String {
         mean_ci(d.mitigation_cost),
         format!("{:.1}", d.failures.0),
         format!("{:.1}", d.mitigations.0),
-        format!("{:+.0} [{:+.0}, {:+.0}]", d.vs_reference.point, d.vs_reference.low, d.vs_reference.high),
+        format!(
+            "{:+.0} [{:+.0}, {:+.0}]",
+            d.vs_reference.point, d.vs_reference.low, d.vs_reference.high
+        ),
         d.wins,
         d.losses
     )
@@ -145,8 +149,20 @@ fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
     )?;
     writeln!(
         out,
-        "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {}",
-        "predictor trained on", "rows", "pos", "AUROC", "AUROC - cf", "ECE", "risk+", "total", "interrupt", "mitigation", "failures", "mitigated", "total - cf", "w/l"
+        "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} w/l",
+        "predictor trained on",
+        "rows",
+        "pos",
+        "AUROC",
+        "AUROC - cf",
+        "ECE",
+        "risk+",
+        "total",
+        "interrupt",
+        "mitigation",
+        "failures",
+        "mitigated",
+        "total - cf"
     )?;
     for v in &r.variants {
         writeln!(
@@ -162,11 +178,24 @@ fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
             deployed(&v.deployed)
         )?;
     }
-    writeln!(out, "\nNaive retraining, round by round (each round deploys the last predictor, logs what is observed, retrains on it):")?;
     writeln!(
         out,
-        "{:<6} {:<22} {:>6} {:>9} {:>9}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {}",
-        "round", "AUROC", "risk+", "observed", "censored", "total", "interrupt", "mitigation", "failures", "mitigated", "total - cf", "w/l"
+        "\nNaive retraining, round by round (each round deploys the last predictor, logs what is observed, retrains on it):"
+    )?;
+    writeln!(
+        out,
+        "{:<6} {:<22} {:>6} {:>9} {:>9}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} w/l",
+        "round",
+        "AUROC",
+        "risk+",
+        "observed",
+        "censored",
+        "total",
+        "interrupt",
+        "mitigation",
+        "failures",
+        "mitigated",
+        "total - cf"
     )?;
     for k in &r.rounds {
         writeln!(

@@ -13,6 +13,7 @@
 
 use super::config::{PREDICTOR_FEATURES, RiskConfig};
 use crate::rng::{Rng, derive_seed};
+use crate::scene::Timeline;
 
 /// The telemetry signals, in standard units (0 = a healthy host's mean).
 pub const SIGNALS: [&str; 4] = [
@@ -224,6 +225,8 @@ pub struct Fleet {
     pub outcome: Outcome,
     log: Vec<LoggedRow>,
     mitigations: Vec<(usize, usize)>,
+    /// Per hour: interruption and mitigation cost so far (for pictures).
+    pub history: Timeline,
 }
 
 /// Inverse-CDF draws with one uniform each, so that every host consumes its random streams at
@@ -341,6 +344,7 @@ impl Fleet {
             outcome: Outcome::default(),
             log: Vec::with_capacity(config.hosts * config.episode_hours),
             mitigations: Vec::new(),
+            history: Timeline::new(2),
         };
         fleet.measure(config);
         fleet
@@ -349,6 +353,9 @@ impl Fleet {
     /// Measures every host's telemetry at the current hour and logs the hosts in service.
     fn measure(&mut self, config: &RiskConfig) {
         let t = self.hour;
+        let o = &self.outcome;
+        self.history
+            .push(t as f64, &[o.interruption_vm_min, o.mitigation_cost]);
         let drift = config.telemetry.drift;
         for (h, host) in self.hosts.iter_mut().enumerate() {
             let mut now = [0.0; 4];

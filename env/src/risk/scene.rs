@@ -1,10 +1,10 @@
-//! The fleet now: one row per host (up to 64), its telemetry, risk score and VMs as a heatmap;
-//! hosts in repair are blank.
+//! The episode's costs so far, hour by hour, and the fleet now: one row per host (up to 64),
+//! its telemetry, risk score and VMs as a heatmap; hosts in repair are blank.
 
 use super::RiskScenario;
 use super::fleet::{Fleet, SIGNALS};
 use crate::Scene;
-use crate::scene::{Heatmap, Panel};
+use crate::scene::{Heatmap, Lines, Panel};
 
 const ROWS: usize = 64;
 
@@ -36,18 +36,30 @@ pub fn scene(env: &RiskScenario, fleet: &Fleet) -> Scene {
             o.mitigations,
             o.interruption_vm_min
         ),
-        panels: vec![Panel::Heatmap(Heatmap {
-            title: format!(
-                "hosts 0-{} (blank: in repair)",
-                shown.len().saturating_sub(1)
-            ),
-            row_label: "host".into(),
-            column_label: "telemetry (sd), risk, VMs".into(),
-            rows: (0..shown.len()).map(|h| h.to_string()).collect(),
-            columns,
-            values,
-            range: (-1.0, 4.0),
-            value_label: "value".into(),
-        })],
+        panels: vec![
+            Panel::Lines(Lines {
+                title: "cost so far".into(),
+                x_label: "hours into the episode".into(),
+                y_label: "VM-minutes".into(),
+                series: vec![
+                    ("interruption".into(), fleet.history.series(0)),
+                    ("mitigation cost".into(), fleet.history.series(1)),
+                ],
+                markers: Vec::new(),
+            }),
+            Panel::Heatmap(Heatmap {
+                title: format!(
+                    "hosts 0-{} (blank: in repair)",
+                    shown.len().saturating_sub(1)
+                ),
+                row_label: "host".into(),
+                column_label: "telemetry (sd), risk, VMs".into(),
+                rows: (0..shown.len()).map(|h| h.to_string()).collect(),
+                columns,
+                values,
+                range: (-1.0, 4.0),
+                value_label: "value".into(),
+            }),
+        ],
     }
 }
