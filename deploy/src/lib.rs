@@ -28,5 +28,6 @@
 pub mod error;
 pub mod export;
 pub mod onnx;
+pub mod predictor;
 mod protobuf;
 pub mod shadow;

@@ -107,7 +107,8 @@ fn mitigated_failures_are_censored_and_the_truth_is_kept() {
             .all(|r| r.observed == r.truth && !r.mitigated)
     );
     // Time order: no row's horizon runs past the hours simulated.
-    assert!(rows.iter().all(|r| r.hour + 24 <= 168));
+    let horizon = e.config().horizon_hours;
+    assert!(rows.iter().all(|r| r.hour + horizon <= 168));
 }
 
 /// A reboot clears a software fault and leaves a hardware one.

@@ -14,7 +14,7 @@ from planetgym.baseline import Baseline, baseline
 from planetgym.compare import Comparison, compare
 from planetgym.envs import ENV_IDS, PlanetgymEnv, register_envs
 from planetgym.risk import censoring as risk_censoring
-from planetgym.risk import risk
+from planetgym.risk import export_predictor, risk, shadow_predictor
 from planetgym.shadow import ShadowPolicy, export
 from planetgym.training import Policy, TrainResult, baselines, evaluate, load_policy, train
 from planetgym.vector import PlanetgymVectorEnv, make_vec
@@ -49,6 +49,8 @@ __all__ = [
     "resolve_config",
     "risk",
     "risk_censoring",
+    "export_predictor",
+    "shadow_predictor",
     "scenario_names",
     "train",
 ]

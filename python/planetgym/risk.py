@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planetgym import _core
 from planetgym._core import risk_censoring, risk_report, risk_tasks
 
 TASKS = [name for name, _, _ in risk_tasks()]
@@ -130,3 +131,32 @@ def censoring(
     table.attrs["rounds"] = report["rounds"]
     table.attrs["report"] = report
     return table
+
+
+def export_predictor(
+    task: str, out_dir: str | os.PathLike, *, data: str | os.PathLike | None = None
+) -> dict:
+    """Exports ``task``'s logistic predictor (fitted on its training part, alarm threshold at a
+    1 % false-alarm rate on validation) to ``out_dir``: ``predictor.onnx`` (features
+    ``[batch, F]`` -> ``probability`` ``[batch, 1]``, runs in onnxruntime), ``manifest.json``
+    and ``test_records.jsonl``. Returns the manifest."""
+    return json.loads(
+        _core.export_predictor(task, str(out_dir), data=None if data is None else str(data))
+    )
+
+
+def shadow_predictor(
+    predictor_dir: str | os.PathLike,
+    records: str | os.PathLike,
+    output: str | os.PathLike,
+    errors: str | os.PathLike | None = None,
+) -> dict:
+    """Replays logged feature rows (JSON Lines: timestamp, id, features by name, optional
+    outcome ``{"failed": bool}``) through an exported predictor, writing one decision record per
+    row to ``output`` (probability, alarm, outcome, latency) and bad lines to ``errors``
+    (default: ``output`` + ``.errors``). Returns the report (alarms; AUROC, recall and precision
+    on the logged outcomes; latency)."""
+    errors = f"{output}.errors" if errors is None else errors
+    return json.loads(
+        _core.shadow_predictor(str(predictor_dir), str(records), str(output), str(errors))
+    )

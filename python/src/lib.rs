@@ -118,6 +118,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(risk::risk_tasks, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_report, m)?)?;
     m.add_function(wrap_pyfunction!(risk::risk_censoring, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::export_predictor, m)?)?;
+    m.add_function(wrap_pyfunction!(risk::shadow_predictor, m)?)?;
     m.add_class::<shadow::Record>()?;
     Ok(())
 }

@@ -57,3 +57,27 @@ def test_censoring_shows_mitigated_failures_missing_from_observed_labels():
     assert round_1["censored_positives"] > 0
     with pytest.raises(ValueError, match="weeks"):
         planetgym.risk_censoring(weeks=1)
+
+
+def test_an_exported_predictor_runs_in_onnxruntime_and_shadow_mode(tmp_path):
+    import json
+
+    import numpy as np
+    import onnxruntime as ort
+
+    manifest = planetgym.export_predictor("batch-task-failure", tmp_path / "p")
+    assert manifest["kind"] == "risk-predictor" and manifest["max_difference"] <= 1e-5
+    records = tmp_path / "p" / "test_records.jsonl"
+    report = planetgym.shadow_predictor(tmp_path / "p", records, tmp_path / "out.jsonl")
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert report["predictions"] == len(lines) > 1000 and report["skipped"] == 0
+    assert 0.6 < report["outcomes"]["auroc"] <= 1.0
+    # onnxruntime gives the probabilities shadow mode wrote.
+    rows = [json.loads(line) for line in records.read_text().splitlines()]
+    x = np.array([[r["features"][f] for f in manifest["features"]] for r in rows], dtype=np.float32)
+    session = ort.InferenceSession(str(tmp_path / "p" / "predictor.onnx"))
+    (p,) = session.run(None, {"features": x})
+    assert p.shape == (len(rows), 1)
+    np.testing.assert_allclose(p[:, 0], [line["probability"] for line in lines], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no risk task"):
+        planetgym.export_predictor("nope", tmp_path / "q")

@@ -153,23 +153,11 @@ fn base_config(control_share: f64) -> Result<RiskConfig, String> {
 /// `config` with `model`'s coefficients as its risk score (standardisation folded in).
 fn with_predictor(config: &RiskConfig, model: &Logistic) -> Result<RiskScenario, String> {
     let mut config = config.clone();
-    let (weights, bias) = raw_coefficients(model, config.predictor.weights.len());
+    let (weights, bias) = model.raw_coefficients(config.predictor.weights.len());
     config.predictor.weights = weights;
     config.predictor.bias = bias;
     config.validate()?;
     RiskScenario::new(config).map_err(|e| e.to_string())
-}
-
-/// `model` on unstandardised features: a weight per feature (0 where unused) and a bias.
-pub fn raw_coefficients(model: &Logistic, features: usize) -> (Vec<f64>, f64) {
-    let mut weights = vec![0.0; features];
-    let mut bias = model.intercept;
-    for (k, &f) in model.features.iter().enumerate() {
-        let w = model.weights[k] / model.scale[k];
-        weights[f] += w;
-        bias -= w * model.mean[k];
-    }
-    (weights, bias)
 }
 
 /// Fits on `data`: the first four fifths of its time train, the rest picks the penalty (rows
@@ -299,7 +287,7 @@ pub fn run(o: &Options) -> Result<Report, String> {
     for (name, model, rows, positives) in models {
         let p = predict(&model);
         let episodes = deploy(&config, &model, o)?;
-        let (weights, bias) = raw_coefficients(&model, config.predictor.weights.len());
+        let (weights, bias) = model.raw_coefficients(config.predictor.weights.len());
         variants.push(Variant {
             predictor: name,
             rows,
@@ -364,7 +352,7 @@ mod tests {
         let weeks = simulate(&env, &mut LeaveAlone, 4, 1).unwrap();
         let data = labelled(&weeks, &config, |r| Some(r.truth)).unwrap();
         let model = fit(&data).unwrap();
-        let (w, b) = raw_coefficients(&model, 8);
+        let (w, b) = model.raw_coefficients(8);
         for i in (0..data.rows()).step_by(97) {
             let x = data.row(i);
             let z = b + w.iter().zip(x).map(|(w, x)| w * x).sum::<f64>();
@@ -381,7 +369,7 @@ mod tests {
         let env = RiskScenario::new(config.clone()).unwrap();
         let weeks = simulate(&env, &mut LeaveAlone, Options::default().weeks, 0xA).unwrap();
         let model = fit(&labelled(&weeks, &config, |r| Some(r.truth)).unwrap()).unwrap();
-        let (w, b) = raw_coefficients(&model, 8);
+        let (w, b) = model.raw_coefficients(8);
         let p = &config.predictor;
         for (fitted, default) in w.iter().chain([&b]).zip(p.weights.iter().chain([&p.bias])) {
             assert!(

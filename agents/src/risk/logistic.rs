@@ -90,6 +90,19 @@ impl Logistic {
         )
     }
 
+    /// The model on unstandardised features: a weight for each of `features` columns (0 where
+    /// unused) and a bias, so that P = sigmoid(bias + sum_f weights[f] * x[f]).
+    pub fn raw_coefficients(&self, features: usize) -> (Vec<f64>, f64) {
+        let mut weights = vec![0.0; features];
+        let mut bias = self.intercept;
+        for (k, &f) in self.features.iter().enumerate() {
+            let w = self.weights[k] / self.scale[k];
+            weights[f] += w;
+            bias -= w * self.mean[k];
+        }
+        (weights, bias)
+    }
+
     fn logit(&self, row: &[f64]) -> f64 {
         self.intercept
             + self

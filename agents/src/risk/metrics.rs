@@ -207,7 +207,7 @@ pub fn recall_by_lead(
 
 /// The four scores of one predictor on one part of the data, with 95 % bootstrap intervals
 /// (rows resampled with replacement).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Scores {
     pub auroc: Interval,
     pub auprc: Interval,

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 const CHUNK: usize = 256;
 
 /// A point estimate with its percentile bootstrap interval.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     pub point: f64,
     pub low: f64,

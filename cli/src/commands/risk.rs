@@ -10,7 +10,7 @@ use planetgym_training::risk::{Options, evaluate};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
+pub const EXAMPLES: &str = "Examples:\n  planetgym risk --task batch-task-failure\n  planetgym risk --task all --holdout --out results/risk\n  planetgym risk --task fleet-failure --export exports/fleet-failure\n  planetgym risk --censoring --out results/risk\n  planetgym risk --task lora-request-failure --data ../shared/data/alibaba/v2026_genai/lora_request_trace_2024-11-15_to_11-30.csv\n\nTasks: batch-task-failure (Alibaba v2017 batch tasks), lora-request-failure (Alibaba v2026 LoRA requests),
 pod-failure (openb GPU pods, replayed through the placement simulator with FGD),
 slo-breach-15m, -30m, -60m (traffic sites' telemetry with failure precursors, simulated; recall by lead time).\nRows in time order: the first 60 % train, the next 20 % tune, the last 20 % test; rows whose\nlabel is known only after the next part starts are purged. --holdout also scores the shared\ndata's held-out file (never trained or tuned on): the trace's continuation, or for pod-failure\nanother workload mix, replayed from an empty cluster.";
 
@@ -49,6 +49,10 @@ pub struct Args {
     /// Censoring: rounds of naive retraining.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Export the task's logistic predictor for shadow mode to DIR instead of the report:
+    /// predictor.onnx, manifest.json and test_records.jsonl (needs one --task).
+    #[arg(long, value_name = "DIR", conflicts_with = "censoring")]
+    export: Option<PathBuf>,
     /// Folder for TASK/report.json, TASK/scores.csv, TASK/reliability_PART.png and, for onset
     /// tasks, TASK/lead_time.png (each PNG with an SVG beside it).
     #[arg(long, value_name = "DIR")]
@@ -58,6 +62,24 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<()> {
     if args.censoring {
         return censoring(args);
+    }
+    if let Some(dir) = &args.export {
+        if args.task == "all" {
+            anyhow::bail!("--export writes one predictor: give --task too");
+        }
+        let t = task(&args.task).map_err(anyhow::Error::msg)?;
+        let m = planetgym_deploy::predictor::export(t, args.data.as_deref(), dir)?;
+        println!(
+            "exported {} ({}) to {}: test AUROC {}, alarm at p >= {:.4} (1 % false alarms on validation); try: planetgym shadow --predictor {} --input {}",
+            m.task,
+            m.description,
+            dir.display(),
+            interval(&m.test.auroc),
+            m.alarm_threshold,
+            dir.display(),
+            dir.join(planetgym_deploy::predictor::SAMPLE_FILE).display()
+        );
+        return Ok(());
     }
     let chosen: Vec<&Task> = if args.task == "all" {
         if args.data.is_some() {

@@ -5,12 +5,13 @@ use super::{config_text, output};
 use anyhow::{Context, Result, bail};
 use planetgym_agents::registry::with_scenario;
 use planetgym_deploy::export::Artifact;
+use planetgym_deploy::predictor::{self, Predictor};
 use planetgym_deploy::shadow;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 
-pub const EXAMPLES: &str = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover@0.8 --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped; so is a line longer than\nPLANETGYM_MAX_LINE_BYTES (default 16 MiB), without reading it into memory. If the input cannot be\nread further, every decision read before is written before the error is reported.";
+pub const EXAMPLES: &str = "Examples:\n  planetgym shadow --schema traffic > record.schema.json\n  planetgym shadow --policy exports/traffic --input decisions.jsonl --output shadow.jsonl\n  planetgym shadow --predictor exports/fleet-failure --input exports/fleet-failure/test_records.jsonl --output predictions.jsonl\n  planetgym shadow-sample --scenario traffic --incumbent greedy-spillover@0.8 --records 1000 | planetgym shadow --policy exports/traffic > shadow.jsonl\n\nInput and output default to stdin and stdout; the report goes to stderr (and --report as JSON).\nA bad line is reported with its number and skipped; so is a line longer than\nPLANETGYM_MAX_LINE_BYTES (default 16 MiB), without reading it into memory. If the input cannot be\nread further, every decision read before is written before the error is reported.";
 
 pub const SAMPLE_EXAMPLES: &str = "Examples:\n  planetgym shadow-sample --scenario placement --incumbent best-fit --records 500 --output decisions.jsonl\n  planetgym shadow-sample --scenario traffic --config my.toml --incumbent nearest --records 100\n  planetgym shadow-sample --scenario traffic --set episode_intervals=60 --incumbent nearest";
 
@@ -26,8 +27,12 @@ pub struct Args {
     #[arg(long = "set", value_name = "KEY=VALUE", requires = "schema")]
     sets: Vec<String>,
     /// Directory of an exported policy (`planetgym export`).
-    #[arg(long, value_name = "DIR", required_unless_present = "schema")]
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["schema", "predictor"], conflicts_with = "predictor")]
     policy: Option<PathBuf>,
+    /// Directory of an exported risk predictor (`planetgym risk --task T --export DIR`): records
+    /// are feature rows, each answered with its probability and alarm.
+    #[arg(long, value_name = "DIR", conflicts_with = "schema")]
+    predictor: Option<PathBuf>,
     /// Decision log, JSON Lines (default: stdin).
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
@@ -84,27 +89,39 @@ pub fn run(args: Args) -> Result<()> {
         )?;
         return Ok(());
     }
-    let Some(dir) = &args.policy else {
-        bail!("shadow needs --policy DIR (or --schema SCENARIO)");
-    };
-    let artifact = Artifact::load(dir)?;
     let input: Box<dyn BufRead> = match &args.input {
         Some(path) => Box::new(BufReader::new(
             File::open(path).with_context(|| format!("cannot open {}", path.display()))?,
         )),
         None => Box::new(std::io::stdin().lock()),
     };
-    let report = shadow::run(
-        &artifact,
-        &dir.display().to_string(),
-        input,
-        output(args.output.as_deref())?,
-        std::io::stderr().lock(),
-        args.tolerance,
-    )?;
-    eprintln!("{}", report.text());
+    let (text, json) = if let Some(dir) = &args.predictor {
+        let predictor = Predictor::load(dir)?;
+        let report = predictor::shadow::run(
+            &predictor,
+            &dir.display().to_string(),
+            input,
+            output(args.output.as_deref())?,
+            std::io::stderr().lock(),
+        )?;
+        (report.text(), serde_json::to_vec_pretty(&report)?)
+    } else {
+        let Some(dir) = &args.policy else {
+            bail!("shadow needs --policy DIR, --predictor DIR or --schema SCENARIO");
+        };
+        let artifact = Artifact::load(dir)?;
+        let report = shadow::run(
+            &artifact,
+            &dir.display().to_string(),
+            input,
+            output(args.output.as_deref())?,
+            std::io::stderr().lock(),
+            args.tolerance,
+        )?;
+        (report.text(), serde_json::to_vec_pretty(&report)?)
+    };
+    eprintln!("{text}");
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&report)?;
         std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! An export loaded for inference, after every check.
 
 use super::manifest::{TensorSpec, tensor_specs, value_info};
-use super::{Inputs, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ONNX_FILE, pinned, sha256_hex};
+use super::{
+    Inputs, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, ONNX_FILE, OnnxFile, pinned, sha256_hex,
+};
 use crate::error::{DeployError, Result, ensure};
 use crate::onnx::{Model, Prepared, Tensor};
 use planetgym_agents::nn::head::ActionHead;
@@ -49,45 +51,6 @@ impl Artifact {
             manifest.feature_spec_hash,
             manifest.feature_spec.scenario
         );
-        ensure!(
-            Artifact,
-            manifest.onnx.file == ONNX_FILE,
-            "{}: onnx.file is `{}`; an export's graph is always `{ONNX_FILE}` beside its manifest",
-            path.display(),
-            manifest.onnx.file
-        );
-        let onnx_path = dir.join(ONNX_FILE);
-        let size = std::fs::metadata(&onnx_path)
-            .map_err(DeployError::io(format!(
-                "cannot read {}",
-                onnx_path.display()
-            )))?
-            .len();
-        ensure!(
-            Artifact,
-            size == manifest.onnx.bytes,
-            "{}: {size} bytes, the manifest says {}: the file is truncated or from another export",
-            onnx_path.display(),
-            manifest.onnx.bytes
-        );
-        let bytes = input::read_bytes_or(
-            &onnx_path,
-            DeployError::io(format!("cannot read {}", onnx_path.display())),
-        )?;
-        let sum = sha256_hex(&bytes);
-        ensure!(
-            Artifact,
-            sum == manifest.onnx.sha256,
-            "{}: SHA-256 {sum} differs from the manifest's {}: the file is corrupt or from another export",
-            onnx_path.display(),
-            manifest.onnx.sha256
-        );
-        let model = Model::from_bytes(&bytes).map_err(|e| {
-            DeployError::Artifact(format!(
-                "{} is not a valid ONNX model: {e}",
-                onnx_path.display()
-            ))
-        })?;
         let expected = pinned(
             &manifest.scenario,
             &manifest.feature_spec_hash,
@@ -95,13 +58,14 @@ impl Artifact {
             &manifest.log_std,
             &manifest.scenario_config,
         );
-        if let Some((key, _)) = expected.iter().find(|kv| !model.metadata.contains(kv)) {
-            return Err(DeployError::Artifact(format!(
-                "{}: the manifest's `{}` differs from what the graph was exported with (another scenario or feature spec, or an edited manifest)",
-                path.display(),
-                key.trim_start_matches("planetgym.")
-            )));
-        }
+        let (bytes, model) = checked_onnx(
+            dir,
+            &path,
+            &manifest.onnx,
+            ONNX_FILE,
+            &expected,
+            "another scenario or feature spec, or an edited manifest",
+        )?;
         let head = ActionHead::for_space(&manifest.action_space);
         ensure!(
             Artifact,
@@ -124,7 +88,7 @@ impl Artifact {
             Artifact,
             model.graph.inputs == declared(&inputs) && model.graph.outputs == declared(&outputs),
             "{}: the graph's inputs/outputs differ from the manifest's",
-            onnx_path.display()
+            dir.join(ONNX_FILE).display()
         );
         Ok(Self {
             graph: model.graph.prepare()?,
@@ -151,4 +115,64 @@ impl Artifact {
             )),
         }
     }
+}
+
+/// The graph `file` in `dir`, checked against what the manifest at `manifest_path` records of it
+/// (its name, size and SHA-256) and decoded, with its bytes; the graph's metadata must hold
+/// every `pinned` pair (else the manifest was edited: `mismatch` says how else it can happen).
+pub(crate) fn checked_onnx(
+    dir: &Path,
+    manifest_path: &Path,
+    onnx: &OnnxFile,
+    file: &str,
+    pinned: &[(String, String)],
+    mismatch: &str,
+) -> Result<(Vec<u8>, Model)> {
+    ensure!(
+        Artifact,
+        onnx.file == file,
+        "{}: onnx.file is `{}`; an export's graph is always `{file}` beside its manifest",
+        manifest_path.display(),
+        onnx.file
+    );
+    let onnx_path = dir.join(file);
+    let size = std::fs::metadata(&onnx_path)
+        .map_err(DeployError::io(format!(
+            "cannot read {}",
+            onnx_path.display()
+        )))?
+        .len();
+    ensure!(
+        Artifact,
+        size == onnx.bytes,
+        "{}: {size} bytes, the manifest says {}: the file is truncated or from another export",
+        onnx_path.display(),
+        onnx.bytes
+    );
+    let bytes = input::read_bytes_or(
+        &onnx_path,
+        DeployError::io(format!("cannot read {}", onnx_path.display())),
+    )?;
+    let sum = sha256_hex(&bytes);
+    ensure!(
+        Artifact,
+        sum == onnx.sha256,
+        "{}: SHA-256 {sum} differs from the manifest's {}: the file is corrupt or from another export",
+        onnx_path.display(),
+        onnx.sha256
+    );
+    let model = Model::from_bytes(&bytes).map_err(|e| {
+        DeployError::Artifact(format!(
+            "{} is not a valid ONNX model: {e}",
+            onnx_path.display()
+        ))
+    })?;
+    if let Some((key, _)) = pinned.iter().find(|kv| !model.metadata.contains(kv)) {
+        return Err(DeployError::Artifact(format!(
+            "{}: the manifest's `{}` differs from what the graph was exported with ({mismatch})",
+            manifest_path.display(),
+            key.trim_start_matches("planetgym.")
+        )));
+    }
+    Ok((bytes, model))
 }

@@ -21,6 +21,7 @@ enum Op {
     Div,
     Max,
     Relu,
+    Sigmoid,
     Clip,
     Greater,
     Cast(ElemType),
@@ -353,6 +354,7 @@ fn parse_op(node: &Node) -> Result<(Op, usize), OnnxError> {
         "Div" => (Op::Div, &[], (2, 2), n),
         "Max" => (Op::Max, &[], (1, usize::MAX), n),
         "Relu" => (Op::Relu, &[], (1, 1), n),
+        "Sigmoid" => (Op::Sigmoid, &[], (1, 1), n),
         "Clip" => (Op::Clip, &[], (1, 3), 1),
         "Greater" => (Op::Greater, &[], (2, 2), n),
         "Cast" => {
@@ -435,6 +437,14 @@ fn eval(op: Op, args: &[Option<&Tensor>]) -> Result<Tensor, OnnxError> {
             let v = floats(x)?
                 .iter()
                 .map(|&v| if v < 0.0 { 0.0 } else { v })
+                .collect();
+            Ok(Tensor::f32(x.shape.clone(), v))
+        }
+        Op::Sigmoid => {
+            let x = arg(0)?;
+            let v = floats(x)?
+                .iter()
+                .map(|&v| 1.0 / (1.0 + (-v).exp()))
                 .collect();
             Ok(Tensor::f32(x.shape.clone(), v))
         }
@@ -1127,6 +1137,9 @@ mod tests {
 
         let x = f(&[4], &[-2.0, -0.5, 0.5, 2.0]);
         assert_eq!(run("Relu", &[&x]).unwrap(), f(&[4], &[0.0, 0.0, 0.5, 2.0]));
+        let s = run("Sigmoid", &[&x]).unwrap();
+        let expect = [-2.0f32, -0.5, 0.5, 2.0].map(|v| 1.0 / (1.0 + (-v).exp()));
+        assert_eq!(s, f(&[4], &expect));
 
         let (lo, hi) = (f(&[], &[-1.0]), f(&[1], &[1.0]));
         let clip = Node::new("Clip", "c", &["x", "", "hi"], &["y"]);

@@ -10,7 +10,7 @@ pub mod counterfactual;
 mod observation;
 pub mod record;
 pub mod sample;
-mod strict_json;
+pub(crate) mod strict_json;
 
 use crate::error::{DeployError, Result, chain, ensure};
 use crate::export::Artifact;
@@ -29,7 +29,7 @@ use std::time::Instant;
 /// Box values in their units), unless the caller sets another tolerance.
 pub const DEFAULT_TOLERANCE: f64 = 0.05;
 /// Bad lines printed in full; the rest are counted.
-const ERRORS_SHOWN: usize = 20;
+pub(crate) const ERRORS_SHOWN: usize = 20;
 
 /// The record schema for a scenario built by name.
 #[derive(Debug)]
@@ -130,7 +130,7 @@ pub fn distance(a: &Action, b: &Action, space: &Space) -> f64 {
 
 /// Latencies in logarithmic buckets 2% wide: percentiles in constant memory.
 #[derive(Debug, Clone)]
-struct Latencies {
+pub(crate) struct Latencies {
     counts: Vec<u64>,
     total: u64,
     max_ns: u64,
@@ -139,7 +139,7 @@ struct Latencies {
 const GROWTH: f64 = 1.02;
 
 impl Latencies {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // 1 ns .. about 100 s.
         Self {
             counts: vec![0; 1300],
@@ -148,7 +148,7 @@ impl Latencies {
         }
     }
 
-    fn push(&mut self, ns: u64) {
+    pub(crate) fn push(&mut self, ns: u64) {
         let k = ((ns.max(1) as f64).ln() / GROWTH.ln()) as usize;
         let last = self.counts.len() - 1;
         self.counts[k.min(last)] += 1;
@@ -156,8 +156,12 @@ impl Latencies {
         self.max_ns = self.max_ns.max(ns);
     }
 
+    pub(crate) fn max_us(&self) -> f64 {
+        self.max_ns as f64 / 1e3
+    }
+
     /// The `q` quantile in microseconds (the upper edge of its bucket, at most the maximum).
-    fn quantile_us(&self, q: f64) -> f64 {
+    pub(crate) fn quantile_us(&self, q: f64) -> f64 {
         let rank = ((q * self.total as f64).ceil() as u64).max(1);
         let mut seen = 0;
         for (k, &c) in self.counts.iter().enumerate() {
@@ -371,39 +375,22 @@ impl Tally {
 /// memory flat whatever the length of the stream.
 const CHUNK: usize = 256;
 
-/// Replays `input` through the exported policy, writing one line per valid record to `output`
-/// (in input order) and each bad line's error to `errors`.
-pub fn run(
-    artifact: &Artifact,
-    name: &str,
+/// A line of the input: its number and its text, or why it cannot be read (too long, not
+/// UTF-8). Blank lines are left out.
+pub(crate) type NumberedLine = (u64, std::result::Result<String, String>);
+
+/// Reads `input` in chunks of up to `CHUNK` lines (each at most the line limit long) and hands
+/// each chunk to `each`; returns the number of lines read. An input that cannot be read
+/// further ends the reading with an error, but only after every line read before it has been
+/// handed over.
+pub(crate) fn read_chunks(
     input: impl BufRead,
-    mut output: impl Write,
-    mut errors: impl Write,
-    tolerance: f64,
-) -> Result<Report> {
-    let m = &artifact.manifest;
-    let model = Counterfactual::for_manifest(m)?;
-    let reader = RecordReader::new(&m.feature_spec, &m.action_space);
-    let start = Instant::now();
-    let mut tally = Tally {
-        tolerance,
-        decisions: 0,
-        agreed: 0,
-        distance_sum: 0.0,
-        rewards: 0,
-        incumbent_sum: 0.0,
-        policy_sum: 0.0,
-        policy_better: 0,
-        skipped: 0,
-        shown: Vec::new(),
-        latencies: Latencies::new(),
-    };
+    mut each: impl FnMut(&[NumberedLine]) -> Result<()>,
+) -> Result<u64> {
     let mut input = BoundedReader::new(input, Limits::from_env()?);
     let mut read = 0u64;
     let mut buffer = Vec::new();
-    let mut chunk: Vec<(u64, Result<String, String>)> = Vec::with_capacity(CHUNK);
-    // An input that cannot be read further ends the run, but only after every decision read
-    // before it is scored and written.
+    let mut chunk: Vec<NumberedLine> = Vec::with_capacity(CHUNK);
     let mut fatal = None;
     while fatal.is_none() {
         chunk.clear();
@@ -443,6 +430,42 @@ pub fn run(
         if chunk.is_empty() {
             break;
         }
+        each(&chunk)?;
+    }
+    match fatal {
+        Some(e) => Err(e),
+        None => Ok(read),
+    }
+}
+
+/// Replays `input` through the exported policy, writing one line per valid record to `output`
+/// (in input order) and each bad line's error to `errors`.
+pub fn run(
+    artifact: &Artifact,
+    name: &str,
+    input: impl BufRead,
+    mut output: impl Write,
+    mut errors: impl Write,
+    tolerance: f64,
+) -> Result<Report> {
+    let m = &artifact.manifest;
+    let model = Counterfactual::for_manifest(m)?;
+    let reader = RecordReader::new(&m.feature_spec, &m.action_space);
+    let start = Instant::now();
+    let mut tally = Tally {
+        tolerance,
+        decisions: 0,
+        agreed: 0,
+        distance_sum: 0.0,
+        rewards: 0,
+        incumbent_sum: 0.0,
+        policy_sum: 0.0,
+        policy_better: 0,
+        skipped: 0,
+        shown: Vec::new(),
+        latencies: Latencies::new(),
+    };
+    let read = read_chunks(input, |chunk| {
         let scored: Vec<Result<Scored>> = chunk
             .par_iter()
             .map(|(_, line)| match line {
@@ -456,16 +479,12 @@ pub fn run(
                 Err(e) => tally.skipped(*line, &e, &mut errors)?,
             }
         }
-    }
-    if let Some(e) = fatal {
-        output
-            .flush()
-            .map_err(DeployError::io("cannot write the output"))?;
-        return Err(e);
-    }
+        Ok(())
+    });
     output
         .flush()
         .map_err(DeployError::io("cannot write the output"))?;
+    let read = read?;
     let per = |x: f64, n: u64| if n > 0 { x / n as f64 } else { 0.0 };
     let t = &tally;
     Ok(Report {
@@ -487,7 +506,7 @@ pub fn run(
         reward_note: model.note(),
         latency_p50_us: t.latencies.quantile_us(0.5),
         latency_p99_us: t.latencies.quantile_us(0.99),
-        latency_max_us: t.latencies.max_ns as f64 / 1e3,
+        latency_max_us: t.latencies.max_us(),
         records_per_s: t.decisions as f64 / start.elapsed().as_secs_f64().max(1e-9),
     })
 }
