@@ -10,7 +10,9 @@ use forust_ml::{GradientBooster, Matrix};
 use planetgym_agents::nn::classifier::Classifier;
 use planetgym_agents::nn::params::{self, Weights};
 use planetgym_agents::nn::{inference_device, training_device};
-use planetgym_agents::risk::dataset::{Dataset, TemporalSplit, standardisation, temporal_split};
+use planetgym_agents::risk::dataset::{
+    Dataset, Sequences, TemporalSplit, standardisation, temporal_split,
+};
 use planetgym_agents::risk::logistic::sigmoid;
 use planetgym_agents::risk::tasks::Task;
 use planetgym_agents::risk::{Predictions, Report, baselines, report};
@@ -27,6 +29,8 @@ pub struct MlpConfig {
     pub learning_rate: f64,
     /// Epochs without a better validation loss before stopping.
     pub patience: usize,
+    /// Units of a GRU over each row's recent history (its dataset's `sequences`); 0 = none.
+    pub recurrent: usize,
 }
 
 impl Default for MlpConfig {
@@ -37,6 +41,7 @@ impl Default for MlpConfig {
             batch: 256,
             learning_rate: 1e-3,
             patience: 6,
+            recurrent: 0,
         }
     }
 }
@@ -59,6 +64,7 @@ impl MlpConfig {
             "rows per gradient step",
         )?;
         bounds::count("mlp.patience", self.patience as u64, 1, 10_000, "epochs")?;
+        bounds::count("mlp.recurrent", self.recurrent as u64, 0, 1024, "GRU units")?;
         bounds::positive_at_most("mlp.learning_rate", self.learning_rate, 1.0)
     }
 }
@@ -69,6 +75,7 @@ pub struct MlpPredictor {
     pub mean: Vec<f64>,
     pub scale: Vec<f64>,
     pub hidden: usize,
+    pub recurrent: usize,
     pub weights: Weights,
     /// Epochs run and the epoch whose weights were kept (lowest validation loss).
     pub epochs: usize,
@@ -91,6 +98,52 @@ fn rows_tensor(values: Vec<f32>, rows: usize, width: usize, device: &Device) -> 
     Tensor::<2>::from_data(TensorData::new(values, [rows, width]), device)
 }
 
+/// The shape of a recurrent classifier's sequence input: (channels plus a presence flag).
+fn sequence_shape(data: &Dataset) -> Result<(usize, usize), String> {
+    let s = data.sequences.as_ref().ok_or_else(|| {
+        format!(
+            "{}: a recurrent predictor needs the rows' histories, which this task has not",
+            data.task
+        )
+    })?;
+    Ok((s.window, s.channels.len() + 1))
+}
+
+/// Windows `[rows, steps, channels + 1]` of `rows`: each step's channels standardised like the
+/// features, then 1 (0 and zeros where the entity has no row that far back). None when
+/// `recurrent` is 0.
+fn windows(
+    data: &Dataset,
+    rows: &[usize],
+    mean: &[f64],
+    scale: &[f64],
+    recurrent: usize,
+    device: &Device,
+) -> Option<Tensor<3>> {
+    let s = data.sequences.as_ref().filter(|_| recurrent > 0)?;
+    let width = s.channels.len() + 1;
+    let mut values = Vec::with_capacity(rows.len() * s.window * width);
+    for &i in rows {
+        for &j in s.of(i) {
+            if j == Sequences::MISSING {
+                values.extend(std::iter::repeat_n(0.0, width));
+                continue;
+            }
+            let row = data.row(j as usize);
+            values.extend(
+                s.channels
+                    .iter()
+                    .map(|&c| ((row[c] - mean[c]) / scale[c]) as f32),
+            );
+            values.push(1.0);
+        }
+    }
+    Some(Tensor::<3>::from_data(
+        TensorData::new(values, [rows.len(), s.window, width]),
+        device,
+    ))
+}
+
 /// Mean log-loss of logits against labels (1 failed, 0 not).
 fn log_loss(logits: Tensor<1>, labels: Tensor<1>) -> Tensor<1> {
     let failed = labels.clone() * log_sigmoid(logits.clone());
@@ -103,8 +156,11 @@ impl MlpPredictor {
     pub fn probabilities(&self, data: &Dataset) -> Result<Vec<f64>, String> {
         let device = inference_device();
         let d = data.features.len();
+        let sequence = (self.recurrent > 0)
+            .then(|| sequence_shape(data).map(|(_, c)| (c, self.recurrent)))
+            .transpose()?;
         let model = params::write(
-            Classifier::new(d, self.hidden, &mut Rng::new(0), &device),
+            Classifier::new(d, self.hidden, sequence, &mut Rng::new(0), &device),
             &self.weights,
         )
         .map_err(|e| e.to_string())?;
@@ -117,7 +173,15 @@ impl MlpPredictor {
                 d,
                 &device,
             );
-            let p = burn::tensor::activation::sigmoid(model.forward(x));
+            let w = windows(
+                data,
+                chunk,
+                &self.mean,
+                &self.scale,
+                self.recurrent,
+                &device,
+            );
+            let p = burn::tensor::activation::sigmoid(model.forward(x, w));
             let values = p
                 .into_data()
                 .convert::<f32>()
@@ -144,7 +208,10 @@ pub fn train_mlp(
     let (mean, scale) = standardisation(data, train, &all);
     let device = training_device();
     let mut rng = Rng::new(seed);
-    let mut model = Classifier::new(d, config.hidden, &mut rng, &device);
+    let sequence = (config.recurrent > 0)
+        .then(|| sequence_shape(data).map(|(_, c)| (c, config.recurrent)))
+        .transpose()?;
+    let mut model = Classifier::new(d, config.hidden, sequence, &mut rng, &device);
     let mut weights = params::read(&model);
     let mut adam = Adam::new(&weights);
     let labels = |rows: &[usize]| -> Vec<f32> {
@@ -170,7 +237,8 @@ pub fn train_mlp(
                 &device,
             );
             let y = Tensor::<1>::from_data(TensorData::new(labels(batch), [batch.len()]), &device);
-            let grads = log_loss(model.forward(x), y).backward();
+            let w = windows(data, batch, &mean, &scale, config.recurrent, &device);
+            let grads = log_loss(model.forward(x, w), y).backward();
             let g = params::read_grads(&model, &grads);
             let norm = adam.step(&mut weights, &g, config.learning_rate, 1.0);
             if !norm.is_finite() {
@@ -186,7 +254,15 @@ pub fn train_mlp(
             TensorData::new(validation_y.clone(), [validation_y.len()]),
             &device,
         );
-        let loss = f64::from(log_loss(model.forward(x), y).into_scalar::<f32>());
+        let w = windows(
+            data,
+            &split.validation,
+            &mean,
+            &scale,
+            config.recurrent,
+            &device,
+        );
+        let loss = f64::from(log_loss(model.forward(x, w), y).into_scalar::<f32>());
         if loss < best.0 {
             best = (loss, weights.clone(), epoch);
         } else if epoch - best.2 >= config.patience {
@@ -203,6 +279,7 @@ pub fn train_mlp(
         mean,
         scale,
         hidden: config.hidden,
+        recurrent: config.recurrent,
         weights: best.1,
         epochs,
         best_epoch: best.2,
@@ -324,7 +401,14 @@ pub fn evaluate(
         .collect();
     predictions.push(gbt(&data, &split, options.seed)?);
     if options.mlp_seeds > 0 {
-        predictions.push(mlp(&data, &split, options)?);
+        predictions.push(network(&data, &split, options, &MlpConfig::default())?);
+        if data.sequences.is_some() {
+            let gru = MlpConfig {
+                recurrent: GRU_UNITS,
+                ..MlpConfig::default()
+            };
+            predictions.push(network(&data, &split, options, &gru)?);
+        }
     }
     Ok(report(
         &data,
@@ -335,13 +419,21 @@ pub fn evaluate(
     ))
 }
 
-/// The mean probability of MLPs trained from `options.mlp_seeds` seeds.
-fn mlp(data: &Dataset, split: &TemporalSplit, options: &Options) -> Result<Predictions, String> {
-    let config = MlpConfig::default();
+/// GRU units of the recurrent predictor.
+pub const GRU_UNITS: usize = 32;
+
+/// The mean probability of networks (`config`: the MLP, or with a GRU) trained from
+/// `options.mlp_seeds` seeds.
+fn network(
+    data: &Dataset,
+    split: &TemporalSplit,
+    options: &Options,
+    config: &MlpConfig,
+) -> Result<Predictions, String> {
     let mut sum = vec![0.0; data.rows()];
     let mut stops = Vec::new();
     for k in 0..options.mlp_seeds {
-        let trained = train_mlp(data, split, &config, options.seed.wrapping_add(k as u64))?;
+        let trained = train_mlp(data, split, config, options.seed.wrapping_add(k as u64))?;
         let p = trained.probabilities(data)?;
         if p.iter().any(|p| !p.is_finite()) {
             return Err(format!(
@@ -352,10 +444,22 @@ fn mlp(data: &Dataset, split: &TemporalSplit, options: &Options) -> Result<Predi
         sum.iter_mut().zip(p).for_each(|(s, p)| *s += p);
         stops.push(trained.best_epoch.to_string());
     }
+    let (predictor, shape) = match data.sequences.as_ref().filter(|_| config.recurrent > 0) {
+        Some(seq) => (
+            "gru",
+            format!(
+                "a GRU of {} units over the last {} rows of {} telemetry features, then ",
+                config.recurrent,
+                seq.window,
+                seq.channels.len()
+            ),
+        ),
+        None => ("mlp", String::new()),
+    };
     Ok(Predictions {
-        predictor: "mlp".into(),
+        predictor: predictor.into(),
         about: format!(
-            "burn MLP, 2 ReLU layers of {}, mean of {} seeds (kept epochs {} of at most {})",
+            "burn {shape}MLP, 2 ReLU layers of {}, mean of {} seeds (kept epochs {} of at most {})",
             config.hidden,
             options.mlp_seeds,
             stops.join(", "),
@@ -385,6 +489,54 @@ mod tests {
             d.push(&[a, b], failed, i as f64, i as f64, false).unwrap();
         }
         d
+    }
+
+    /// Failure follows a spike three steps earlier, which only the history shows: the GRU
+    /// learns it, the MLP on the current row cannot.
+    #[test]
+    fn the_gru_reads_history_the_current_row_lacks() {
+        let mut rng = Rng::new(4);
+        let mut d = Dataset::new("echo", &["signal"]);
+        let (mut keys, mut signal) = (Vec::new(), Vec::new());
+        for e in 0..60u64 {
+            for t in 0..40 {
+                let v: f64 = if rng.uniform() < 0.2 {
+                    3.0
+                } else {
+                    rng.normal() * 0.3
+                };
+                signal.push(v);
+                let n = signal.len();
+                let failed = t >= 3 && signal[n - 4] > 2.0;
+                let at = (e * 40 + t) as f64;
+                d.push(&[v], failed, at, at, false).unwrap();
+                keys.push(e);
+            }
+        }
+        d.set_sequences(&keys, 5, &[0]).unwrap();
+        let split = temporal_split(&d, [0.6, 0.2]).unwrap();
+        let test_y: Vec<bool> = split.test.iter().map(|&i| d.y[i]).collect();
+        let score = |config: &MlpConfig| {
+            let p = train_mlp(&d, &split, config, 2)
+                .unwrap()
+                .probabilities(&d)
+                .unwrap();
+            auroc(
+                &split.test.iter().map(|&i| p[i]).collect::<Vec<f64>>(),
+                &test_y,
+            )
+        };
+        let mlp = MlpConfig {
+            max_epochs: 20,
+            ..MlpConfig::default()
+        };
+        let gru = MlpConfig {
+            recurrent: 16,
+            ..mlp
+        };
+        let (flat, recurrent) = (score(&mlp), score(&gru));
+        assert!(flat < 0.65, "the MLP sees no history: {flat}");
+        assert!(recurrent > 0.8, "the GRU reads it: {recurrent}");
     }
 
     #[test]

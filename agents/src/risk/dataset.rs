@@ -21,6 +21,29 @@ pub struct Dataset {
     /// For tasks about the onset of an event: per onset, the rows before it that predict it,
     /// with how many minutes before it each is (for recall by lead time).
     pub onsets: Vec<Vec<(f64, usize)>>,
+    /// For telemetry tasks: each row's recent history, for sequence models.
+    pub sequences: Option<Sequences>,
+}
+
+/// Per row, the rows of the same entity (a host, a site's day) that precede it, oldest first
+/// and the row itself last: a window over time of some of its features (`channels`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequences {
+    pub window: usize,
+    pub channels: Vec<usize>,
+    /// `rows x window` row indices; `MISSING` where the entity has fewer earlier rows.
+    pub previous: Vec<u32>,
+}
+
+impl Sequences {
+    pub const MISSING: u32 = u32::MAX;
+    /// Longest window: each row keeps this many indices.
+    pub const MAX_WINDOW: usize = 288;
+
+    /// The window of row `i`: row indices, oldest first.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.previous[i * self.window..(i + 1) * self.window]
+    }
 }
 
 impl Dataset {
@@ -35,7 +58,65 @@ impl Dataset {
             holdout: Vec::new(),
             notes: Vec::new(),
             onsets: Vec::new(),
+            sequences: None,
         }
+    }
+
+    /// Links every row to the `window - 1` rows before it with the same `keys` entry (rows of
+    /// one entity in time order, ties by row order): a window of the features `channels`.
+    pub fn set_sequences(
+        &mut self,
+        keys: &[u64],
+        window: usize,
+        channels: &[usize],
+    ) -> Result<(), String> {
+        if keys.len() != self.rows() {
+            return Err(format!(
+                "{}: {} sequence keys for {} rows",
+                self.task,
+                keys.len(),
+                self.rows()
+            ));
+        }
+        if window == 0
+            || window > Sequences::MAX_WINDOW
+            || self.rows() >= Sequences::MISSING as usize
+        {
+            return Err(format!(
+                "{}: a window of {window} rows over {} rows (1 to {} rows, fewer than 2^32 rows)",
+                self.task,
+                self.rows(),
+                Sequences::MAX_WINDOW
+            ));
+        }
+        if let Some(&c) = channels.iter().find(|&&c| c >= self.features.len()) {
+            return Err(format!("{}: channel {c} is not a feature", self.task));
+        }
+        let mut order: Vec<usize> = (0..self.rows()).collect();
+        order.sort_by(|&a, &b| {
+            keys[a]
+                .cmp(&keys[b])
+                .then(self.at[a].total_cmp(&self.at[b]))
+                .then(a.cmp(&b))
+        });
+        let mut previous = vec![Sequences::MISSING; self.rows() * window];
+        for (k, &i) in order.iter().enumerate() {
+            for back in 0..window {
+                let Some(j) = k.checked_sub(back).map(|j| order[j]) else {
+                    break;
+                };
+                if keys[j] != keys[i] {
+                    break;
+                }
+                previous[i * window + window - 1 - back] = j as u32;
+            }
+        }
+        self.sequences = Some(Sequences {
+            window,
+            channels: channels.to_vec(),
+            previous,
+        });
+        Ok(())
     }
 
     /// Adds a row; `values` must have one entry per feature, each finite.
@@ -193,6 +274,54 @@ mod tests {
                 .unwrap();
         }
         d
+    }
+
+    /// A window holds only earlier rows of the same entity, oldest first, the row itself last.
+    #[test]
+    fn sequences_link_earlier_rows_of_the_same_entity_only() {
+        let mut d = Dataset::new("toy", &["a", "b"]);
+        // Two entities interleaved, one row each per time step; entity 1 starts later.
+        let mut keys = Vec::new();
+        for t in 0..6 {
+            for e in 0..2u64 {
+                if e == 1 && t < 3 {
+                    continue;
+                }
+                d.push(&[t as f64, e as f64], false, t as f64, t as f64, false)
+                    .unwrap();
+                keys.push(e);
+            }
+        }
+        d.set_sequences(&keys, 4, &[0]).unwrap();
+        let s = d.sequences.as_ref().unwrap();
+        for i in 0..d.rows() {
+            let window = s.of(i);
+            assert_eq!(window[3], i as u32, "the row itself is last");
+            let linked: Vec<usize> = window
+                .iter()
+                .filter(|&&j| j != Sequences::MISSING)
+                .map(|&j| j as usize)
+                .collect();
+            assert!(
+                linked
+                    .iter()
+                    .all(|&j| keys[j] == keys[i] && d.at[j] <= d.at[i])
+            );
+            assert!(linked.windows(2).all(|w| d.at[w[0]] < d.at[w[1]]));
+            // Missing steps only at the start of an entity's history.
+            let missing = window
+                .iter()
+                .take_while(|&&j| j == Sequences::MISSING)
+                .count();
+            assert_eq!(missing + linked.len(), 4);
+            assert_eq!(
+                linked.len(),
+                (d.at[i] as usize - if keys[i] == 1 { 3 } else { 0 } + 1).min(4)
+            );
+        }
+        assert!(d.set_sequences(&keys[1..], 4, &[0]).is_err());
+        assert!(d.set_sequences(&keys, 4, &[2]).is_err());
+        assert!(d.set_sequences(&keys, 0, &[0]).is_err());
     }
 
     #[test]

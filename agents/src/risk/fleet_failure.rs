@@ -64,6 +64,13 @@ pub fn dataset(
     label: impl Fn(&LabelledRow) -> Option<bool>,
 ) -> Result<Dataset, String> {
     let mut data = Dataset::new(task, &FEATURES);
+    // A row's entity for sequence models: its host's week (each week is its own episode).
+    let mut keys = Vec::new();
+    let hosts = weeks
+        .iter()
+        .flat_map(|w| w.rows.iter().map(|r| r.host + 1))
+        .max()
+        .unwrap_or(0);
     for (w, week) in weeks.iter().enumerate() {
         let start = data.rows();
         let mut kept = Vec::with_capacity(week.rows.len());
@@ -72,6 +79,7 @@ pub fn dataset(
             let at = ((w * episode_hours + r.hour) as f64) * HOUR_S;
             let values = r.features.map(f64::from);
             data.push(&values, y, at, at + horizon_hours as f64 * HOUR_S, false)?;
+            keys.push((w * hosts + r.host) as u64);
             kept.push((r.host, r.hour));
         }
         for &(host, hour) in &week.failures {
@@ -86,8 +94,12 @@ pub fn dataset(
             }
         }
     }
+    data.set_sequences(&keys, WINDOW_HOURS, &[0, 1, 2, 3])?;
     Ok(data)
 }
+
+/// Sequence models read the signals' levels over the last 12 hours.
+const WINDOW_HOURS: usize = 12;
 
 /// Weeks of the default fleet left alone: every fault fails its host, so what is observed is
 /// the truth.

@@ -44,6 +44,11 @@ impl Default for Precursors {
     }
 }
 
+/// Sequence models read the last hour (12 intervals) of utilisation, available capacity, error
+/// rate and latency.
+const WINDOW: usize = 12;
+const WINDOW_CHANNELS: [usize; 4] = [0, 3, 5, 8];
+
 pub const TELEMETRY_FEATURES: [&str; 13] = [
     "utilisation",
     "utilisation_mean_15m",
@@ -90,6 +95,8 @@ pub fn slo_breach(
         TrafficConfig::from_toml(WORLD, "the slo-breach world").map_err(|e| e.to_string())?;
     let name = format!("slo-breach-{horizon_minutes}m");
     let mut data = Dataset::new(&name, &TELEMETRY_FEATURES);
+    // A row's entity for sequence models: its site's day (each day is its own episode).
+    let mut keys: Vec<u64> = Vec::new();
     for day in 0..days {
         let day_seed = derive_seed(seed, &[day as u64]);
         let series = simulate(&config, day_seed)?;
@@ -98,10 +105,12 @@ pub fn slo_breach(
             .into_iter()
             .map(|s| observe(s, &precursors, &mut rng))
             .collect();
-        for s in &series {
+        for (site, s) in series.iter().enumerate() {
             append_rows(&mut data, s, day, horizon)?;
+            keys.resize(data.rows(), (day * series.len() + site) as u64);
         }
     }
+    data.set_sequences(&keys, WINDOW, &WINDOW_CHANNELS)?;
     Ok(data)
 }
 
