@@ -513,7 +513,7 @@ mod tests {
                 keys.push(e);
             }
         }
-        d.set_sequences(&keys, 5, &[0]).unwrap();
+        d.set_sequences(&keys, 5, &[0], 1.0).unwrap();
         let split = temporal_split(&d, [0.6, 0.2]).unwrap();
         let test_y: Vec<bool> = split.test.iter().map(|&i| d.y[i]).collect();
         let score = |config: &MlpConfig| {

@@ -6,10 +6,10 @@
 
 use crate::evaluate::ContenderFactory;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, fraction_in_name};
-use crate::risk::fleet_failure::simulate;
+use crate::risk::fleet_failure::{simulate, week};
 use crate::{Contender, Oracle, Policy, PolicyError};
 use planetgym_env::risk::{FaultKind, HostView, Mitigation, RiskOracleView};
-use planetgym_env::rng::{Rng, derive_seed};
+use planetgym_env::rng::{Rng, derive_seed, training_half};
 use planetgym_env::{Action, EnvError, RiskConfig, RiskObs, RiskScenario};
 
 /// Hours between the steps of the escalation.
@@ -85,7 +85,7 @@ impl Policy<RiskScenario> for ThresholdRule {
 
 /// Block a flagged host; if it is still flagged `step_hours` later, reboot it; if still, then
 /// migrate its VMs away and repair it. An incident ends when the host goes to repair or
-/// `horizon_hours` after it began.
+/// `horizon_hours` after its last step.
 #[derive(Debug, Clone)]
 pub struct Escalation {
     pub threshold: f64,
@@ -190,7 +190,8 @@ struct Trial {
 /// flags, in two contexts (its drift looks like software: kernel warnings lead; or like
 /// hardware). A trial's cost is what the host costs over the next `horizon_hours`
 /// (interruptions and mitigation costs); the arm with the lowest sampled mean cost is played.
-/// It learns over training weeks first ([`ThompsonMitigation::trained`]), then keeps learning.
+/// It learns over training weeks first ([`ThompsonMitigation::trained`]); each evaluation
+/// episode starts from that state and keeps learning within the episode.
 #[derive(Debug, Clone)]
 pub struct ThompsonMitigation {
     threshold: f64,
@@ -363,8 +364,14 @@ where
         let chosen = best.get_or_init(|| {
             let mut best: Option<(f64, f64)> = None;
             for p in THRESHOLDS {
-                let weeks = simulate(&env, &mut make(p)?, TUNING_WEEKS, 0x7E57)?;
-                let cost = weeks.iter().map(|w| w.info[0]).sum::<f64>() / weeks.len() as f64;
+                // Each week from a fresh copy, as an evaluation runs its episodes.
+                let policy = make(p)?;
+                let mut total = 0.0;
+                for w in 0..TUNING_WEEKS {
+                    let seed = training_half(derive_seed(0x7E57, &[w as u64]));
+                    total += week(&env, &mut policy.clone(), seed)?.info[0];
+                }
+                let cost = total / TUNING_WEEKS as f64;
                 if best.is_none_or(|(_, c)| cost < c) {
                     best = Some((p, cost));
                 }

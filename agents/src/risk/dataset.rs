@@ -62,13 +62,16 @@ impl Dataset {
         }
     }
 
-    /// Links every row to the `window - 1` rows before it with the same `keys` entry (rows of
-    /// one entity in time order, ties by row order): a window of the features `channels`.
+    /// Gives every row a window of the `window` time steps of `step` seconds that end at it:
+    /// step `k` holds the row of the same `keys` entry (an entity: a host, a site's day) made
+    /// `window - 1 - k` steps earlier, or nothing (`MISSING`) where that entity has no row then
+    /// (before its history starts, or in a gap: a host in repair, a site in breach).
     pub fn set_sequences(
         &mut self,
         keys: &[u64],
         window: usize,
         channels: &[usize],
+        step: f64,
     ) -> Result<(), String> {
         if keys.len() != self.rows() {
             return Err(format!(
@@ -89,6 +92,12 @@ impl Dataset {
                 Sequences::MAX_WINDOW
             ));
         }
+        if !(step.is_finite() && step > 0.0) {
+            return Err(format!(
+                "{}: the sequence step {step} must be positive",
+                self.task
+            ));
+        }
         if let Some(&c) = channels.iter().find(|&&c| c >= self.features.len()) {
             return Err(format!("{}: channel {c} is not a feature", self.task));
         }
@@ -101,14 +110,15 @@ impl Dataset {
         });
         let mut previous = vec![Sequences::MISSING; self.rows() * window];
         for (k, &i) in order.iter().enumerate() {
-            for back in 0..window {
-                let Some(j) = k.checked_sub(back).map(|j| order[j]) else {
-                    break;
-                };
-                if keys[j] != keys[i] {
+            for &j in order[..=k].iter().rev() {
+                let back = ((self.at[i] - self.at[j]) / step).round();
+                if keys[j] != keys[i] || back >= window as f64 {
                     break;
                 }
-                previous[i * window + window - 1 - back] = j as u32;
+                let slot = &mut previous[i * window + window - 1 - back as usize];
+                if *slot == Sequences::MISSING {
+                    *slot = j as u32;
+                }
             }
         }
         self.sequences = Some(Sequences {
@@ -292,7 +302,7 @@ mod tests {
                 keys.push(e);
             }
         }
-        d.set_sequences(&keys, 4, &[0]).unwrap();
+        d.set_sequences(&keys, 4, &[0], 1.0).unwrap();
         let s = d.sequences.as_ref().unwrap();
         for i in 0..d.rows() {
             let window = s.of(i);
@@ -319,9 +329,18 @@ mod tests {
                 (d.at[i] as usize - if keys[i] == 1 { 3 } else { 0 } + 1).min(4)
             );
         }
-        assert!(d.set_sequences(&keys[1..], 4, &[0]).is_err());
-        assert!(d.set_sequences(&keys, 4, &[2]).is_err());
-        assert!(d.set_sequences(&keys, 0, &[0]).is_err());
+        assert!(d.set_sequences(&keys[1..], 4, &[0], 1.0).is_err());
+        assert!(d.set_sequences(&keys, 4, &[2], 1.0).is_err());
+        assert!(d.set_sequences(&keys, 0, &[0], 1.0).is_err());
+        assert!(d.set_sequences(&keys, 4, &[0], 0.0).is_err());
+        // A gap in time leaves its steps empty: entity 0 without its rows at times 1 and 2.
+        let mut g = Dataset::new("gap", &["a"]);
+        for t in [0.0, 3.0, 4.0] {
+            g.push(&[t], false, t, t, false).unwrap();
+        }
+        g.set_sequences(&[0, 0, 0], 4, &[0], 1.0).unwrap();
+        let m = Sequences::MISSING;
+        assert_eq!(g.sequences.unwrap().of(2).to_vec(), vec![m, m, 1, 2]);
     }
 
     #[test]

@@ -29,28 +29,34 @@ pub fn simulate(
     weeks: usize,
     tag: u64,
 ) -> Result<Vec<Week>, String> {
-    let mut env = env.clone();
     (0..weeks)
-        .map(|w| {
-            let seed = training_half(derive_seed(tag, &[w as u64]));
-            policy.reset(seed);
-            let mut obs = env.reset(seed);
-            loop {
-                let action = policy
-                    .act(&obs, env.action_mask())
-                    .map_err(|e| e.to_string())?;
-                let t = env.step(&action).map_err(|e| e.to_string())?;
-                obs = t.obs;
-                if t.terminated || t.truncated {
-                    return Ok(Week {
-                        rows: env.labelled_rows(),
-                        failures: env.failures(),
-                        info: t.info.values,
-                    });
-                }
-            }
-        })
+        .map(|w| week(env, policy, training_half(derive_seed(tag, &[w as u64]))))
         .collect()
+}
+
+/// One episode of `env` from `seed` with `policy`.
+pub fn week(
+    env: &RiskScenario,
+    policy: &mut dyn Policy<RiskScenario>,
+    seed: u64,
+) -> Result<Week, String> {
+    let mut env = env.clone();
+    policy.reset(seed);
+    let mut obs = env.reset(seed);
+    loop {
+        let action = policy
+            .act(&obs, env.action_mask())
+            .map_err(|e| e.to_string())?;
+        let t = env.step(&action).map_err(|e| e.to_string())?;
+        obs = t.obs;
+        if t.terminated || t.truncated {
+            return Ok(Week {
+                rows: env.labelled_rows(),
+                failures: env.failures(),
+                info: t.info.values,
+            });
+        }
+    }
 }
 
 /// The rows of `weeks` (consecutive in time: week `w` starts at `w x episode_hours`) labelled
@@ -94,7 +100,7 @@ pub fn dataset(
             }
         }
     }
-    data.set_sequences(&keys, WINDOW_HOURS, &[0, 1, 2, 3])?;
+    data.set_sequences(&keys, WINDOW_HOURS, &[0, 1, 2, 3], HOUR_S)?;
     Ok(data)
 }
 

@@ -110,7 +110,7 @@ pub fn slo_breach(
             keys.resize(data.rows(), (day * series.len() + site) as u64);
         }
     }
-    data.set_sequences(&keys, WINDOW, &WINDOW_CHANNELS)?;
+    data.set_sequences(&keys, WINDOW, &WINDOW_CHANNELS, INTERVAL_MIN * 60.0)?;
     Ok(data)
 }
 

@@ -11,7 +11,8 @@
 //!
 //! The stream is processed in constant memory, like the policy's shadow mode: chunks of lines
 //! scored in parallel and written in input order, a bad line reported with its number and
-//! skipped. Scores on the logged outcomes come from fixed histograms of the probabilities.
+//! skipped. Scores on the logged outcomes come from fixed histograms of the probabilities'
+//! logits.
 
 use super::Predictor;
 use crate::error::{DeployError, Result, chain};
@@ -23,8 +24,20 @@ use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-/// Probability bins of the outcome histograms: AUROC within 1 / BINS of the exact one.
+/// Bins of the outcome histograms, evenly spread over the logit of the probability in
+/// [-LOGIT_RANGE, LOGIT_RANGE] (0.0032 wide): rare-event probabilities far below 1e-4 still
+/// fall in different bins. Rows in one bin count as ties, so the AUROC is exact up to the
+/// pairs of a failure and a non-failure less than 0.0032 apart in logit.
 const BINS: usize = 10_000;
+const LOGIT_RANGE: f64 = 16.0;
+
+/// The histogram bin of probability `p`.
+fn bin(p: f32) -> usize {
+    let p = f64::from(p);
+    let logit = (p / (1.0 - p)).ln();
+    let x = (logit.clamp(-LOGIT_RANGE, LOGIT_RANGE) + LOGIT_RANGE) / (2.0 * LOGIT_RANGE);
+    ((x * BINS as f64) as usize).min(BINS - 1)
+}
 
 /// What the predictor did on the rows whose outcome the log has.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -179,7 +192,7 @@ struct Histograms {
 
 impl Histograms {
     fn push(&mut self, p: f32, failed: bool, alarm: bool) {
-        let bin = ((f64::from(p) * BINS as f64) as usize).min(BINS - 1);
+        let bin = bin(p);
         let (counts, k) = if failed {
             (&mut self.failed, 1)
         } else {
@@ -384,5 +397,18 @@ mod tests {
         let s = h.scores().unwrap();
         assert!((s.auroc - exact).abs() < 1e-3, "{} vs {exact}", s.auroc);
         assert!(s.recall > 0.5 && s.false_alarm_rate < 0.5 && s.rows == 5000);
+        // Rare events: every probability below 1e-4 still ranks.
+        let mut rare = Histograms {
+            failed: vec![0; BINS],
+            fine: vec![0; BINS],
+            alarmed: [0; 2],
+        };
+        for k in 1..=100 {
+            rare.push(1e-7 * k as f32, false, false);
+            rare.push(1e-5 + 1e-7 * k as f32, true, false);
+        }
+        assert_eq!(rare.scores().unwrap().auroc, 1.0);
+        assert_eq!(bin(0.0), 0);
+        assert_eq!(bin(1.0), BINS - 1);
     }
 }

@@ -129,8 +129,8 @@ impl ScenarioConfig for RiskConfig {
             "vms.capacity",
             u64::from(v.capacity),
             1,
-            10_000,
-            "VMs per host",
+            700,
+            "VMs per host; the churn draws lose precision beyond",
         )?;
         within(
             "vms.mean_per_host",
@@ -138,7 +138,12 @@ impl ScenarioConfig for RiskConfig {
             0.0,
             f64::from(v.capacity),
         )?;
-        positive_at_most("vms.mean_lifetime_hours", v.mean_lifetime_hours, 8784.0)?;
+        within(
+            "vms.mean_lifetime_hours",
+            v.mean_lifetime_hours,
+            1.0,
+            8784.0,
+        )?;
         let f = &self.faults;
         within("faults.per_host_week", f.per_host_week, 0.0, 50.0)?;
         within("faults.soft_share", f.soft_share, 0.0, 1.0)?;
@@ -221,6 +226,11 @@ mod tests {
             ),
             ("control_share = 1.5", "control_share"),
             ("[vms]\nmean_per_host = 30.0", "vms.mean_per_host"),
+            ("[vms]\ncapacity = 5000", "vms.capacity"),
+            (
+                "[vms]\nmean_lifetime_hours = 0.01",
+                "vms.mean_lifetime_hours",
+            ),
             ("[faults]\nlead_hours = nan", "faults.lead_hours"),
             ("[predictor]\nweights = [1.0]", "predictor.weights"),
             (

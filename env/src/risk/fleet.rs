@@ -164,19 +164,36 @@ impl Host {
         out
     }
 
-    /// The earliest fault not yet resolved, if any (what an oracle sees).
-    pub fn next_fault(&self) -> Option<&Fault> {
-        self.faults
+    /// Where the faults due in hour `t` or later start. Faults are drawn in the order they
+    /// are due, and every fault due before `t` is resolved by then (failed, or fixed by a
+    /// mitigation or a repair), so per-hour work only looks from here.
+    fn due_from(&self, t: usize) -> usize {
+        self.faults.partition_point(|f| f.fails_at < t)
+    }
+
+    /// The earliest fault not yet resolved at hour `t`, if any (what an oracle sees).
+    pub fn next_fault(&self, t: usize) -> Option<&Fault> {
+        self.faults[self.due_from(t)..]
             .iter()
-            .filter(|f| f.resolution == Resolution::Pending)
-            .min_by_key(|f| f.fails_at)
+            .find(|f| f.resolution == Resolution::Pending)
     }
 
     /// Whether a fault is due within `horizon` hours of `t` (the truth, unmitigated).
     pub fn fails_within(&self, t: usize, horizon: usize) -> bool {
-        self.faults
+        self.faults[self.due_from(t)..]
             .iter()
-            .any(|f| f.resolution == Resolution::Pending && f.fails_at < t + horizon)
+            .take_while(|f| f.fails_at < t + horizon)
+            .any(|f| f.resolution == Resolution::Pending)
+    }
+
+    /// The faults that have begun drifting by hour `t` and are unresolved (only those due
+    /// within the longest lead can have).
+    fn begun_by(&mut self, t: usize, max_lead: f64) -> impl Iterator<Item = &mut Fault> {
+        let from = self.due_from(t);
+        self.faults[from..]
+            .iter_mut()
+            .take_while(move |f| f.fails_at as f64 <= t as f64 + max_lead)
+            .filter(move |f| f.active_at(t))
     }
 }
 
@@ -357,6 +374,8 @@ impl Fleet {
         self.history
             .push(t as f64, &[o.interruption_vm_min, o.mitigation_cost]);
         let drift = config.telemetry.drift;
+        let max_lead = max_lead(config);
+        let longest_burst = 1.5 * config.faults.false_alarm_hours;
         for (h, host) in self.hosts.iter_mut().enumerate() {
             let mut now = [0.0; 4];
             for (s, value) in now.iter_mut().enumerate() {
@@ -364,7 +383,7 @@ impl Fleet {
                 host.noise[s] = NOISE_PERSISTENCE * host.noise[s] + innovation;
                 *value = host.offset[s] + host.noise[s];
             }
-            for f in host.faults.iter().filter(|f| f.active_at(t)) {
+            for f in host.begun_by(t, max_lead) {
                 let progress = ((t as f64 - f.drift_from)
                     / (f.fails_at as f64 + 1.0 - f.drift_from).max(1e-9))
                 .clamp(0.0, 1.0);
@@ -376,7 +395,13 @@ impl Fleet {
                     now[s] += drift * shape[s] * progress;
                 }
             }
-            for b in &host.bursts {
+            let first = host
+                .bursts
+                .partition_point(|b| b.start < t as f64 - longest_burst);
+            for b in host.bursts[first..]
+                .iter()
+                .take_while(|b| b.start <= t as f64)
+            {
                 let x = (t as f64 - b.start) / b.hours;
                 if (0.0..=1.0).contains(&x) {
                     now[b.signal] += b.size * (1.0 - (2.0 * x - 1.0).abs());
@@ -386,7 +411,8 @@ impl Fleet {
                 host.recent.remove(0);
             }
             host.recent.push(now);
-            if host.in_service() {
+            // The episode's last measurement ends it: no decision is taken there.
+            if host.in_service() && t < config.episode_hours {
                 let features = host.features().map(|v| v as f32);
                 self.log.push(LoggedRow {
                     host: h,
@@ -412,8 +438,8 @@ impl Fleet {
             }
             Mitigation::Reboot => {
                 host.rebooted_this_hour = true;
-                for f in host.faults.iter_mut() {
-                    if f.kind == FaultKind::Soft && f.active_at(t) {
+                for f in host.begun_by(t, max_lead(config)) {
+                    if f.kind == FaultKind::Soft {
                         f.resolution = Resolution::Mitigated(t);
                         self.outcome.averted += 1;
                     }
@@ -422,12 +448,7 @@ impl Fleet {
             }
             Mitigation::Migrate => {
                 host.vms = 0;
-                let cleared = start_repair(
-                    host,
-                    t,
-                    config.impact.repair_hours,
-                    Resolution::Mitigated(t),
-                );
+                let cleared = start_repair(host, t, config, Resolution::Mitigated(t));
                 self.outcome.averted += cleared;
                 (
                     vms * config.impact.migration_blackout_minutes,
@@ -468,29 +489,25 @@ impl Fleet {
                 let room = config.vms.capacity - host.vms;
                 host.vms += poisson(arrival_rate, u_arrive, room);
             }
-            let due = host
-                .faults
-                .iter()
-                .any(|f| f.resolution == Resolution::Pending && f.fails_at == t);
-            if due {
-                for f in host.faults.iter_mut() {
-                    if f.resolution == Resolution::Pending && f.fails_at == t {
-                        f.resolution = Resolution::Failed;
-                    }
+            let from = host.due_from(t);
+            let mut due = false;
+            for f in host.faults[from..]
+                .iter_mut()
+                .take_while(|f| f.fails_at == t)
+            {
+                if f.resolution == Resolution::Pending {
+                    f.resolution = Resolution::Failed;
+                    due = true;
                 }
+            }
+            if due {
                 let interruption = f64::from(host.vms) * config.impact.failure_minutes;
                 host.interruption_vm_min += interruption;
                 self.outcome.interruption_vm_min += interruption;
                 self.outcome.failures += 1;
                 self.outcome.vms_interrupted += host.vms;
                 host.vms = 0;
-                host.blocked_hours = 0;
-                start_repair(
-                    host,
-                    t + 1,
-                    config.impact.repair_hours,
-                    Resolution::Absorbed,
-                );
+                start_repair(host, t + 1, config, Resolution::Absorbed);
             }
         }
         self.hour += 1;
@@ -510,22 +527,21 @@ impl Fleet {
             .map(|r| {
                 let host = &self.hosts[r.host];
                 let window = r.hour..r.hour + horizon;
-                let due = |f: &&Fault| window.contains(&f.fails_at);
+                let due = &host.faults[host.due_from(r.hour)..];
+                let due = &due[..due.partition_point(|f| f.fails_at < window.end)];
+                let mitigations = &mitigated_at[r.host];
+                let next = mitigations.partition_point(|&t| t < r.hour);
                 LabelledRow {
                     host: r.host,
                     hour: r.hour,
                     features: r.features,
-                    observed: host
-                        .faults
-                        .iter()
-                        .filter(due)
-                        .any(|f| f.resolution == Resolution::Failed),
-                    truth: host.faults.iter().filter(due).any(|f| match f.resolution {
+                    observed: due.iter().any(|f| f.resolution == Resolution::Failed),
+                    truth: due.iter().any(|f| match f.resolution {
                         Resolution::Pending | Resolution::Failed => true,
                         Resolution::Mitigated(at) => at >= r.hour,
                         Resolution::Absorbed => false,
                     }),
-                    mitigated: mitigated_at[r.host].iter().any(|t| window.contains(t)),
+                    mitigated: mitigations.get(next).is_some_and(|t| window.contains(t)),
                     control: host.control,
                 }
             })
@@ -533,13 +549,27 @@ impl Fleet {
     }
 }
 
-/// Takes `host` out for `hours` of repair from hour `from`: every unresolved fault that has
-/// begun, or is due before the host is back, is fixed (`how`). Returns how many.
-fn start_repair(host: &mut Host, from: usize, hours: usize, how: Resolution) -> u32 {
+/// The longest a fault drifts before it is due (hours).
+fn max_lead(config: &RiskConfig) -> f64 {
+    1.5 * config.faults.lead_hours
+}
+
+/// Takes `host` out for `impact.repair_hours` of repair from hour `from`, ending any block
+/// (there is nothing left to block): every unresolved fault that has begun, or is due before
+/// the host is back, is fixed (`how`). Returns how many.
+fn start_repair(host: &mut Host, from: usize, config: &RiskConfig, how: Resolution) -> u32 {
+    let hours = config.impact.repair_hours;
     host.repair_hours = hours;
+    host.blocked_hours = 0;
     let back = from + hours;
+    // Faults due later than this cannot have begun by `from`.
+    let last = back.max(from + max_lead(config).ceil() as usize + 1);
+    let start = host.due_from(from);
     let mut cleared = 0;
-    for f in host.faults.iter_mut() {
+    for f in host.faults[start..]
+        .iter_mut()
+        .take_while(|f| f.fails_at <= last)
+    {
         if f.resolution == Resolution::Pending && (f.drift_from <= from as f64 || f.fails_at < back)
         {
             f.resolution = how;

@@ -237,7 +237,7 @@ impl RiskScenario {
             .hosts
             .iter()
             .map(|h| {
-                h.next_fault()
+                h.next_fault(fleet.hour)
                     .map(|f| (f.fails_at.saturating_sub(fleet.hour), f.kind))
             })
             .collect();
