@@ -22,10 +22,8 @@ pub struct Logistic {
     pub penalty: f64,
 }
 
-/// The probability of a logit.
-pub fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
+/// The probability of a logit (the `risk` scenario's risk score uses the same function).
+pub use planetgym_env::risk::sigmoid;
 
 /// Solves `a x = b` for a symmetric positive definite `a` (n x n, row-major) by Cholesky.
 fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>) -> Result<Vec<f64>, String> {

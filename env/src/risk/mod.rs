@@ -157,6 +157,7 @@ pub struct RiskScenario {
     view: RiskOracleView,
 }
 
+/// The probability of a logit.
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
