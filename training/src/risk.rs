@@ -219,7 +219,21 @@ pub fn train_mlp(
             .map(|&i| f32::from(u8::from(data.y[i])))
             .collect()
     };
-    let validation_x = standardised(data, &split.validation, &mean, &scale);
+    // The validation inputs, built once for every epoch's loss.
+    let validation_x = rows_tensor(
+        standardised(data, &split.validation, &mean, &scale),
+        split.validation.len(),
+        d,
+        &device,
+    );
+    let validation_w = windows(
+        data,
+        &split.validation,
+        &mean,
+        &scale,
+        config.recurrent,
+        &device,
+    );
     let validation_y = labels(&split.validation);
     let mut order = train.clone();
     let mut best = (f64::INFINITY, weights.clone(), 0);
@@ -249,20 +263,12 @@ pub fn train_mlp(
             }
             model = params::write(model, &weights).map_err(|e| e.to_string())?;
         }
-        let x = rows_tensor(validation_x.clone(), split.validation.len(), d, &device);
         let y = Tensor::<1>::from_data(
             TensorData::new(validation_y.clone(), [validation_y.len()]),
             &device,
         );
-        let w = windows(
-            data,
-            &split.validation,
-            &mean,
-            &scale,
-            config.recurrent,
-            &device,
-        );
-        let loss = f64::from(log_loss(model.forward(x, w), y).into_scalar::<f32>());
+        let logits = model.forward(validation_x.clone(), validation_w.clone());
+        let loss = f64::from(log_loss(logits, y).into_scalar::<f32>());
         if loss < best.0 {
             best = (loss, weights.clone(), epoch);
         } else if epoch - best.2 >= config.patience {

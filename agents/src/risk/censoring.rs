@@ -256,7 +256,7 @@ pub fn run(o: &Options) -> Result<Report, String> {
         Box::new(migrate_at(o.threshold, config.horizon_hours));
     let logged = simulate(&deployed_env, rule.as_mut(), o.weeks, 0xB)?;
     type Label = fn(&LabelledRow) -> Option<bool>;
-    let kinds: [(&str, Label); 5] = [
+    let kinds: [(&str, Label); 4] = [
         (COUNTERFACTUAL, |r| Some(r.truth)),
         ("naive: observed labels", |r| Some(r.observed)),
         ("observed, mitigated rows dropped", |r| {
@@ -265,37 +265,38 @@ pub fn run(o: &Options) -> Result<Report, String> {
         ("observed, control hosts only", |r| {
             r.control.then_some(r.observed)
         }),
-        ("unmitigated fleet (before deployment)", |r| Some(r.truth)),
     ];
-    let mut models = Vec::with_capacity(kinds.len());
-    for (k, (name, label)) in kinds.iter().enumerate() {
-        // The last kind is the first predictor, trained on its own unmitigated weeks.
-        let (data, model) = if k + 1 == kinds.len() {
-            (first_data.clone(), first.clone())
-        } else {
-            let data = labelled(&logged, &config, label)?;
-            let model = fit(&data)?;
-            (data, model)
-        };
-        let rows = data.rows();
-        let positives = data.y.iter().filter(|&&y| y).count();
-        models.push((name.to_string(), model, rows, positives));
+    let positives = |data: &Dataset| data.y.iter().filter(|&&y| y).count();
+    let mut models = Vec::with_capacity(kinds.len() + 1);
+    for (name, label) in kinds {
+        let data = labelled(&logged, &config, label)?;
+        models.push((name, fit(&data)?, data.rows(), positives(&data)));
     }
-    let reference_p = predict(&models[0].1);
-    let reference_deployed = deploy(&config, &models[0].1, o)?;
+    // Last, the first predictor itself, trained on its own unmitigated weeks.
+    models.push((
+        "unmitigated fleet (before deployment)",
+        first.clone(),
+        first_data.rows(),
+        positives(&first_data),
+    ));
+    // Each predictor's test probabilities and deployed episodes; the counterfactual one (the
+    // first) is the reference.
+    let outcomes = models
+        .iter()
+        .map(|(_, model, ..)| Ok((predict(model), deploy(&config, model, o)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let (reference_p, reference_deployed) = &outcomes[0];
     let mut variants = Vec::with_capacity(models.len());
-    for (name, model, rows, positives) in models {
-        let p = predict(&model);
-        let episodes = deploy(&config, &model, o)?;
+    for ((name, model, rows, positives), (p, episodes)) in models.iter().zip(&outcomes) {
         let (weights, bias) = model.raw_coefficients(config.predictor.weights.len());
         variants.push(Variant {
-            predictor: name,
-            rows,
-            positives,
-            scores: score(&p, &test.y, o.resamples, o.seed),
-            vs_counterfactual: difference(&p, &reference_p, &test.y, o.resamples, o.seed),
-            risk_before_failures: risk_on_positives(&p, &test.y),
-            deployed: summary(&episodes, &reference_deployed, o)?,
+            predictor: name.to_string(),
+            rows: *rows,
+            positives: *positives,
+            scores: score(p, &test.y, o.resamples, o.seed),
+            vs_counterfactual: difference(p, reference_p, &test.y, o.resamples, o.seed),
+            risk_before_failures: risk_on_positives(p, &test.y),
+            deployed: summary(episodes, reference_deployed, o)?,
             weights,
             bias,
         });
@@ -307,12 +308,10 @@ pub fn run(o: &Options) -> Result<Report, String> {
         let env = with_predictor(&config, &model)?;
         let logged = simulate(&env, rule.as_mut(), o.weeks, 0xB0 + round as u64)?;
         let observed = labelled(&logged, &config, |r| Some(r.observed))?;
-        let truth = labelled(&logged, &config, |r| Some(r.truth))?;
-        let censored = observed
-            .y
+        let censored = logged
             .iter()
-            .zip(&truth.y)
-            .filter(|(o, t)| !**o && **t)
+            .flat_map(|w| &w.rows)
+            .filter(|r| r.truth && !r.observed)
             .count();
         model = fit(&observed)?;
         let p = predict(&model);
@@ -320,9 +319,9 @@ pub fn run(o: &Options) -> Result<Report, String> {
             round,
             auroc: score(&p, &test.y, o.resamples, o.seed).auroc,
             risk_before_failures: risk_on_positives(&p, &test.y),
-            observed_positives: observed.y.iter().filter(|&&y| y).count(),
+            observed_positives: positives(&observed),
             censored_positives: censored,
-            deployed: summary(&deploy(&config, &model, o)?, &reference_deployed, o)?,
+            deployed: summary(&deploy(&config, &model, o)?, reference_deployed, o)?,
         });
     }
     Ok(Report {

@@ -146,6 +146,14 @@ fn mean_ci((mean, ci): (f64, f64)) -> String {
     format!("{mean:.0} ± {ci:.0}")
 }
 
+/// The heading of [`deployed`]'s columns.
+fn deployed_heading() -> String {
+    format!(
+        "{:<14} {:<12} {:<12} {:<10} {:<10} {:<22} w/l",
+        "total", "interrupt", "mitigation", "failures", "mitigated", "total - cf"
+    )
+}
+
 fn deployed(d: &censoring::Deployed) -> String {
     format!(
         "{:<14} {:<12} {:<12} {:<10} {:<10} {:<22} {:>2}/{:<2}",
@@ -171,7 +179,7 @@ fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
     )?;
     writeln!(
         out,
-        "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} w/l",
+        "{:<40} {:>6} {:>5}  {:<22} {:<22} {:<22} {:>6}  {}",
         "predictor trained on",
         "rows",
         "pos",
@@ -179,12 +187,7 @@ fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
         "AUROC - cf",
         "ECE",
         "risk+",
-        "total",
-        "interrupt",
-        "mitigation",
-        "failures",
-        "mitigated",
-        "total - cf"
+        deployed_heading()
     )?;
     for v in &r.variants {
         writeln!(
@@ -206,18 +209,13 @@ fn print_censoring(out: &mut impl Write, r: &censoring::Report) -> Result<()> {
     )?;
     writeln!(
         out,
-        "{:<6} {:<22} {:>6} {:>9} {:>9}  {:<14} {:<12} {:<12} {:<10} {:<10} {:<22} w/l",
+        "{:<6} {:<22} {:>6} {:>9} {:>9}  {}",
         "round",
         "AUROC",
         "risk+",
         "observed",
         "censored",
-        "total",
-        "interrupt",
-        "mitigation",
-        "failures",
-        "mitigated",
-        "total - cf"
+        deployed_heading()
     )?;
     for k in &r.rounds {
         writeln!(

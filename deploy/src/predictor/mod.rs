@@ -16,6 +16,7 @@ pub mod shadow;
 use crate::error::{DeployError, Result, ensure};
 use crate::export::{OnnxFile, checked_onnx, sha256_hex};
 use crate::onnx::{Dim, ElemType, Graph, Model, Node, Prepared, Tensor, ValueInfo};
+use crate::shadow::write_json_line;
 use planetgym_agents::risk::dataset::{Dataset, temporal_split};
 use planetgym_agents::risk::logistic::Logistic;
 use planetgym_agents::risk::metrics::{Scores, score, threshold_at_false_alarm_rate};
@@ -23,7 +24,6 @@ use planetgym_agents::risk::tasks::Task;
 use planetgym_env::input;
 use planetgym_training::run_dir::write_atomic;
 use serde::{Deserialize, Serialize};
-use std::io::Write;
 use std::path::Path;
 
 pub const ONNX_FILE: &str = "predictor.onnx";
@@ -227,10 +227,7 @@ fn sample_records(data: &Dataset, rows: &[usize]) -> Result<Vec<u8>> {
             "features": features,
             "outcome": {"failed": data.y[i]},
         });
-        serde_json::to_writer(&mut out, &record)
-            .map_err(DeployError::json("cannot write a sample record"))?;
-        out.write_all(b"\n")
-            .map_err(DeployError::io("cannot write a sample record"))?;
+        write_json_line(&mut out, &record, "a sample record")?;
     }
     Ok(out)
 }
@@ -240,14 +237,6 @@ fn sample_records(data: &Dataset, rows: &[usize]) -> Result<Vec<u8>> {
 pub struct Predictor {
     pub manifest: PredictorManifest,
     graph: Prepared,
-}
-
-/// Whether `dir` holds a predictor export (its manifest says `kind: risk-predictor`).
-pub fn is_predictor(dir: &Path) -> bool {
-    input::read_bytes(&dir.join(MANIFEST_FILE))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .is_some_and(|v| v.get("kind").and_then(|k| k.as_str()) == Some(KIND))
 }
 
 impl Predictor {

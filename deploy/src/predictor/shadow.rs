@@ -15,9 +15,9 @@
 //! logits.
 
 use super::Predictor;
-use crate::error::{DeployError, Result, chain};
+use crate::error::{DeployError, Result};
 use crate::shadow::strict_json::StrictValue;
-use crate::shadow::{ERRORS_SHOWN, Latencies, LineError, read_chunks};
+use crate::shadow::{BadLines, Latencies, LineError, read_chunks, write_json_line};
 use serde::Serialize;
 use serde::de::DeserializeSeed;
 use serde_json::Value;
@@ -245,8 +245,8 @@ pub fn run(
         fine: vec![0; BINS],
         alarmed: [0; 2],
     };
-    let (mut predictions, mut alarms, mut skipped) = (0u64, 0u64, 0u64);
-    let mut shown = Vec::new();
+    let (mut predictions, mut alarms) = (0u64, 0u64);
+    let mut bad = BadLines::default();
     let lines = read_chunks(input, |chunk| {
         use rayon::prelude::*;
         let scored: Vec<Result<(Row, f32, u64)>> = chunk
@@ -265,7 +265,7 @@ pub fn run(
             match s {
                 Ok((row, p, latency)) => {
                     let alarm = f64::from(p) >= m.alarm_threshold;
-                    serde_json::to_writer(
+                    write_json_line(
                         &mut output,
                         &PredictionLine {
                             line: *line,
@@ -276,11 +276,8 @@ pub fn run(
                             failed: row.failed,
                             latency_us: latency as f64 / 1e3,
                         },
-                    )
-                    .map_err(DeployError::json("cannot write the output"))?;
-                    output
-                        .write_all(b"\n")
-                        .map_err(DeployError::io("cannot write the output"))?;
+                        "the output",
+                    )?;
                     latencies.push(latency);
                     predictions += 1;
                     alarms += u64::from(alarm);
@@ -288,18 +285,7 @@ pub fn run(
                         histograms.push(p, failed, alarm);
                     }
                 }
-                Err(e) => {
-                    skipped += 1;
-                    let message = chain(&e);
-                    writeln!(errors, "line {line}: {message}")
-                        .map_err(DeployError::io("cannot write the errors"))?;
-                    if shown.len() < ERRORS_SHOWN {
-                        shown.push(LineError {
-                            line: *line,
-                            message,
-                        });
-                    }
-                }
+                Err(e) => bad.skip(*line, &e, &mut errors)?,
             }
         }
         Ok(())
@@ -313,8 +299,8 @@ pub fn run(
         task: m.task.clone(),
         lines,
         predictions,
-        skipped,
-        errors: shown,
+        skipped: bad.count,
+        errors: bad.shown,
         alarm_threshold: m.alarm_threshold,
         alarms,
         outcomes: histograms.scores(),

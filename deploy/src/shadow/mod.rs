@@ -29,7 +29,7 @@ use std::time::Instant;
 /// Box values in their units), unless the caller sets another tolerance.
 pub const DEFAULT_TOLERANCE: f64 = 0.05;
 /// Bad lines printed in full; the rest are counted.
-pub(crate) const ERRORS_SHOWN: usize = 20;
+const ERRORS_SHOWN: usize = 20;
 
 /// The record schema for a scenario built by name.
 #[derive(Debug)]
@@ -314,8 +314,7 @@ struct Tally {
     incumbent_sum: f64,
     policy_sum: f64,
     policy_better: u64,
-    skipped: u64,
-    shown: Vec<LineError>,
+    bad: BadLines,
     latencies: Latencies,
 }
 
@@ -325,8 +324,8 @@ impl Tally {
         let dist = distance(&s.incumbent, &s.decision.action, &s.record.space);
         let agree = dist <= self.tolerance;
         let (ri, rp) = s.rewards;
-        serde_json::to_writer(
-            &mut *output,
+        write_json_line(
+            output,
             &ShadowLine {
                 line,
                 timestamp: &s.record.timestamp,
@@ -340,11 +339,8 @@ impl Tally {
                 reward_policy: rp,
                 latency_us: s.latency_ns as f64 / 1e3,
             },
-        )
-        .map_err(DeployError::json("cannot write the output"))?;
-        output
-            .write_all(b"\n")
-            .map_err(DeployError::io("cannot write the output"))?;
+            "the output",
+        )?;
         self.latencies.push(s.latency_ns);
         self.decisions += 1;
         self.agreed += u64::from(agree);
@@ -357,10 +353,25 @@ impl Tally {
         }
         Ok(())
     }
+}
 
-    /// Reports a bad line and counts it.
-    fn skipped(&mut self, line: u64, e: &DeployError, errors: &mut impl Write) -> Result<()> {
-        self.skipped += 1;
+/// The bad lines of a replay: all counted, each written to the error stream, the first
+/// `ERRORS_SHOWN` kept for the report.
+#[derive(Debug, Default)]
+pub(crate) struct BadLines {
+    pub(crate) count: u64,
+    pub(crate) shown: Vec<LineError>,
+}
+
+impl BadLines {
+    /// Reports bad line `line` and counts it.
+    pub(crate) fn skip(
+        &mut self,
+        line: u64,
+        e: &DeployError,
+        errors: &mut impl Write,
+    ) -> Result<()> {
+        self.count += 1;
         let message = chain(e);
         writeln!(errors, "line {line}: {message}")
             .map_err(DeployError::io("cannot write the errors"))?;
@@ -369,6 +380,18 @@ impl Tally {
         }
         Ok(())
     }
+}
+
+/// Writes `value` as one JSON line to `out` (`what` names it in errors).
+pub(crate) fn write_json_line(
+    out: &mut impl Write,
+    value: &impl Serialize,
+    what: &str,
+) -> Result<()> {
+    serde_json::to_writer(&mut *out, value)
+        .map_err(DeployError::json(format!("cannot write {what}")))?;
+    out.write_all(b"\n")
+        .map_err(DeployError::io(format!("cannot write {what}")))
 }
 
 /// Lines scored in parallel at a time: enough to keep the cores busy, few enough to keep the
@@ -461,8 +484,7 @@ pub fn run(
         incumbent_sum: 0.0,
         policy_sum: 0.0,
         policy_better: 0,
-        skipped: 0,
-        shown: Vec::new(),
+        bad: BadLines::default(),
         latencies: Latencies::new(),
     };
     let read = read_chunks(input, |chunk| {
@@ -476,7 +498,7 @@ pub fn run(
         for ((line, _), s) in chunk.iter().zip(scored) {
             match s {
                 Ok(s) => tally.decided(*line, &s, &mut output)?,
-                Err(e) => tally.skipped(*line, &e, &mut errors)?,
+                Err(e) => tally.bad.skip(*line, &e, &mut errors)?,
             }
         }
         Ok(())
@@ -492,8 +514,8 @@ pub fn run(
         scenario: m.scenario.clone(),
         lines: read,
         decisions: t.decisions,
-        skipped: t.skipped,
-        errors: t.shown.clone(),
+        skipped: t.bad.count,
+        errors: t.bad.shown.clone(),
         agreement_rate: per(t.agreed as f64, t.decisions),
         mean_distance: per(t.distance_sum, t.decisions),
         tolerance,

@@ -152,11 +152,7 @@ impl<W: Write> ScenarioVisitor for Sampler<W> {
                 if let Some(outcome) = env.logged_outcome() {
                     record["outcome"] = outcome;
                 }
-                serde_json::to_writer(&mut self.out, &record)
-                    .map_err(DeployError::json("cannot write the log"))?;
-                self.out
-                    .write_all(b"\n")
-                    .map_err(DeployError::io("cannot write the log"))?;
+                super::write_json_line(&mut self.out, &record, "the log")?;
                 written += 1;
                 let t = env.step(&action)?;
                 if written >= self.records || t.terminated || t.truncated {
