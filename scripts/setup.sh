@@ -27,7 +27,7 @@ cargo build --release --workspace --bins
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip "maturin>=1.16,<2"
 VIRTUAL_ENV="$PWD/.venv" PATH="$PWD/.venv/bin:$PATH" \
-    .venv/bin/maturin develop --release --quiet -m python/Cargo.toml --extras test,sb3,notebook,shadow
+    .venv/bin/maturin develop --release --quiet -m python/Cargo.toml --extras test,sb3,notebook,shadow,ray
 
 if [ "${1:-}" != "--no-run" ]; then
     ./target/release/planetgym baselines --scenario traffic --out runs/traffic-baselines

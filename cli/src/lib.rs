@@ -11,7 +11,9 @@ use commands::{baselines, curve, export, forecast, render, risk, scenarios, shad
 #[command(
     name = "planetgym",
     version,
-    about = "Reinforcement-learning gym for planet-scale infrastructure scheduling"
+    about = "Reinforcement-learning gym for planet-scale infrastructure scheduling",
+    after_help = "The Python package's `planetgym` (in .venv/bin) also runs `planetgym sweep` \
+                  (hyper-parameter sweeps on a Ray cluster; `planetgym sweep --help`)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -53,6 +53,7 @@ def evaluate(
     exports: list[tuple[str, str | PathLike[str]]] = ...,
     callables: list[tuple[str, Callable[[Any, Any], Any]]] = ...,
     episodes: int | None = None,
+    first_episode: int = 0,
     seed: int = 0,
     reference: str | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -62,7 +63,8 @@ def evaluate(
     metric's name, unit, better and episode meaning, "fair_baselines", "warning" (every policy
     scored the same on every episode) or None}. Callables take (obs float32 [obs_len], mask bool
     [mask_len] or None) and return a flat float64 action row; ``progress(done, total)`` counts
-    steps."""
+    steps. ``first_episode`` (with ``episodes``) runs episodes ``first_episode ..
+    first_episode + episodes``."""
 
 def rebase_config_paths(text: str, base: str | PathLike[str], scenario: str | None = None) -> str:
     """A config file's text with its relative data paths pointing into its folder ``base``

@@ -262,6 +262,30 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
     return update
 
 
+def _evaluate_here(scenario: str, text: str, origin: str, names: list[str] | None,
+                   trained: list[Policy], exports: list, callables: list, episodes: int | None,
+                   seed: int, reference: str | None, progress: bool) -> dict:
+    """``_core.evaluate`` in this process, with a progress bar."""
+    bar = _progress_bar(f"evaluate {scenario}") if progress else None
+    try:
+        return _core.evaluate(
+            scenario,
+            text,
+            origin,
+            baselines=names,
+            policies=[(p.name, p.path) for p in trained],
+            exports=[(name, path) for name, path, _ in exports],
+            callables=callables,
+            episodes=episodes,
+            seed=seed,
+            reference=reference,
+            progress=bar,
+        )
+    finally:
+        if bar is not None:
+            bar.close()  # type: ignore[attr-defined]
+
+
 def evaluate(
     policies: Iterable[PolicyLike] | dict[str, PolicyLike] | PolicyLike | None = None,
     scenario: str | None = None,
@@ -270,6 +294,8 @@ def evaluate(
     config: ConfigLike = None,
     reference: str | None = None,
     progress: bool = True,
+    cluster: str | bool | None = None,
+    workers: int | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Runs policies on identical seeded episodes and returns one row per (policy, episode)
@@ -293,6 +319,12 @@ def evaluate(
     (tqdm; plain lines every 10 s when stderr is not a terminal). ``attrs`` of the result:
     ``scenario``, ``fair_baselines`` (the reference candidates) and ``metrics`` (per metric:
     ``unit``, ``better`` = higher/lower/neither, and what an ``episode`` value is).
+
+    ``cluster`` spreads the episodes over Ray workers (``workers`` of them, default one per
+    CPU of the cluster; ``pip install 'planetgym[ray]'``): a Ray address (``"auto"``, or the
+    head's ``"host:6379"``), or True for the cluster this process is connected to (else a
+    private local one). Trained policies are shipped to the workers, callables pickled. The
+    rows are exactly those of a local run. It needs ``episodes``.
     """
     seed = count("seed", seed)
     if episodes is not None:
@@ -369,24 +401,16 @@ def evaluate(
     if functions:
         space = action_space(_core.Env(scenario, text, origin).describe())
         callables = [(name, _flattened(space, f, name)) for name, f in functions]
-    bar = _progress_bar(f"evaluate {scenario}") if progress else None
-    try:
-        out = _core.evaluate(
-            scenario,
-            text,
-            origin,
-            baselines=names,
-            policies=[(p.name, p.path) for p in trained],
-            exports=[(name, path) for name, path, _ in exports],
-            callables=callables,
-            episodes=episodes,
-            seed=seed,
-            reference=reference,
-            progress=bar,
-        )
-    finally:
-        if bar is not None:
-            bar.close()  # type: ignore[attr-defined]
+    if cluster is not None and cluster is not False:
+        from planetgym.cluster import evaluate_spread
+
+        out = evaluate_spread(cluster, workers, 1, scenario, text, origin, names,
+                              [(p.name, p.path) for p in trained],
+                              [(name, path) for name, path, _ in exports],
+                              callables, episodes, seed, reference)
+    else:
+        out = _evaluate_here(scenario, text, origin, names, trained, exports, callables,
+                             episodes, seed, reference, progress)
     if out["warning"] is not None:
         warnings.warn(out["warning"], UserWarning, stacklevel=2)
     frame = pd.DataFrame(out["columns"])

@@ -355,6 +355,8 @@ struct Evaluate {
     steps: Arc<Steps>,
     /// None: from a pilot (see `visit`).
     episodes: Option<usize>,
+    /// The first episode's index (a worker's share of a spread evaluation starts past 0).
+    first_episode: usize,
     seed: u64,
     /// The policy the pilot's paired comparisons are sized against (default: the best fair
     /// baseline).
@@ -396,11 +398,12 @@ impl ScenarioVisitor for Evaluate {
             learned.push((0, row));
         }
         let steps = &self.steps;
+        let start = self.first_episode;
         let per_episode = ((contenders.len() + learned.len()) * built.steps_per_episode()) as u64;
         let run = |episodes: std::ops::Range<usize>| {
             steps
                 .total
-                .store(episodes.end as u64 * per_episode, Ordering::Relaxed);
+                .store((episodes.end - start) as u64 * per_episode, Ordering::Relaxed);
             session::evaluate_runs(
                 &built.env,
                 &contenders,
@@ -417,7 +420,10 @@ impl ScenarioVisitor for Evaluate {
         // (as `planetgym baselines` does).
         let budget = S::EPISODES;
         let first = self.episodes.unwrap_or(budget.pilot);
-        let mut results = run(0..first)?;
+        let end = start
+            .checked_add(first)
+            .ok_or_else(|| anyhow::anyhow!("first_episode + episodes overflows"))?;
+        let mut results = run(start..end)?;
         if self.episodes.is_none() {
             let needed = comparison::episodes_after_pilot(
                 &results,
@@ -443,9 +449,11 @@ impl ScenarioVisitor for Evaluate {
 /// a multi-seed directory), episode, seed, steps, reward and one per metric), `metrics` (each
 /// metric's name, unit, better and episode meaning), `fair_baselines` (those that ran) and
 /// `warning` (when every policy scored the same on every episode, else None). An exception a
-/// function raised is re-raised as it was.
+/// function raised is re-raised as it was. With `episodes`, `first_episode` shifts the episodes
+/// to `first_episode..first_episode + episodes` (a worker's share of a spread evaluation: each
+/// episode's seed depends on its index only).
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), exports = Vec::new(), callables = Vec::new(), episodes = None, seed = 0, reference = None, progress = None))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), exports = Vec::new(), callables = Vec::new(), episodes = None, first_episode = 0, seed = 0, reference = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -457,12 +465,18 @@ pub fn evaluate<'py>(
     exports: Vec<(String, PathBuf)>,
     callables: Vec<(String, Py<PyAny>)>,
     episodes: Option<usize>,
+    first_episode: usize,
     seed: u64,
     reference: Option<String>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if episodes == Some(0) {
         return Err(value_error("episodes must be at least 1"));
+    }
+    if episodes.is_none() && first_episode > 0 {
+        return Err(value_error(
+            "first_episode needs episodes: a pilot (episodes=None) starts at episode 0",
+        ));
     }
     let shared = Shared::default();
     let steps = Arc::new(Steps::default());
@@ -477,6 +491,7 @@ pub fn evaluate<'py>(
         shared: shared.clone(),
         steps: steps.clone(),
         episodes,
+        first_episode,
         seed,
         reference,
     };

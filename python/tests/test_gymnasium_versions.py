@@ -1,4 +1,5 @@
-"""Ray RLlib pins gymnasium 1.2.2: the package must work with it as well as with the newest."""
+"""The environment runs gymnasium 1.2.2 (Ray RLlib pins it, and the ray extra is installed); the
+package must work with the newest gymnasium it allows as well."""
 
 import subprocess
 import sys
@@ -8,7 +9,7 @@ SCRIPT = textwrap.dedent(
     """
     import gymnasium, numpy as np, planetgym
     from gymnasium.utils.env_checker import check_env
-    assert gymnasium.__version__ == "1.2.2", gymnasium.__version__
+    assert gymnasium.__version__.startswith("1.4."), gymnasium.__version__
     for scenario in ("traffic", "batch"):
         config = {"traffic": {"episode_intervals": 5}, "batch": {"window_jobs": 32, "visible_jobs": 8}}[scenario]
         check_env(gymnasium.make(planetgym.ENV_IDS[scenario], **config).unwrapped, skip_render_check=True)
@@ -22,9 +23,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_works_with_gymnasium_1_2(tmp_path):
+def test_works_with_the_newest_gymnasium(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path), "gymnasium==1.2.2"],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path), "gymnasium>=1.4,<1.5"],
         check=True,
     )
     out = subprocess.run(
