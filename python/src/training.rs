@@ -401,9 +401,10 @@ impl ScenarioVisitor for Evaluate {
         let start = self.first_episode;
         let per_episode = ((contenders.len() + learned.len()) * built.steps_per_episode()) as u64;
         let run = |episodes: std::ops::Range<usize>| {
-            steps
-                .total
-                .store((episodes.end - start) as u64 * per_episode, Ordering::Relaxed);
+            steps.total.store(
+                (episodes.end - start) as u64 * per_episode,
+                Ordering::Relaxed,
+            );
             session::evaluate_runs(
                 &built.env,
                 &contenders,

@@ -107,6 +107,10 @@ def test_rllib_ppo_trains_through_the_vector_entry_point_and_is_evaluated_by_pla
         kinds = algo.env_runner_group.foreach_env_runner(
             lambda runner: type(runner.env.unwrapped).__name__, local_env_runner=False)
         assert kinds == ["PlanetgymVectorEnv"] * 2
+        # The greedy policy acts with the weights the learner trained.
+        learned = algo.learner_group.get_state()["learner"]["rl_module"]["default_policy"]
+        acting = algo.get_module().state_dict()
+        assert all(np.allclose(acting[k].numpy(), np.asarray(learned[k])) for k in acting)
         results = planetgym.evaluate({"rllib": rllib.greedy_policy(algo), "sjf": "sjf"},
                                      scenario="batch", episodes=3, seed=5, config=SMALL["batch"],
                                      progress=False)
