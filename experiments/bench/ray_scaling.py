@@ -1,5 +1,6 @@
 """What Ray costs and gives on this machine: start-up, the overhead per sweep trial and per
-rollout batch, and the scaling of sweep throughput and of rollout steps/s from 1 to 2 workers.
+rollout batch, and the scaling of sweep throughput, of rollout steps/s and of planetgym PPO's
+training steps/s with rollout workers, from 1 to 2 workers.
 
 Each measurement alternates its two arms (with / without Ray, or 1 / 2 workers) over
 ``--repeats`` rounds, so that both see the same machine load; ratios come from one round.
@@ -139,6 +140,23 @@ def rollouts(batches: int, steps: int, copies: int, workers: int | None) -> tupl
     return wall, 0
 
 
+def ppo_with_workers(config: dict, workers: int, work: Path) -> dict:
+    """planetgym PPO on `config`: steps/s, and per update the seconds of env stepping and
+    inference (the slowest worker's), of the update, and of the rest (sending the policy,
+    gathering the batches), from metrics.csv; `workers` 0 trains in this process."""
+    import pandas as pd
+
+    t = time.perf_counter()
+    result = planetgym.train(config, run_dir=work, rollout_workers=workers)
+    wall = time.perf_counter() - t
+    metrics = pd.read_csv(work / "metrics.csv").iloc[1:]  # the first update warms up
+    per_update = wall / result.updates
+    split = {k: float(metrics[f"time/{k}_s"].mean()) for k in ("env", "inference", "update")}
+    return {"workers": workers, "steps_per_s": result.env_steps / wall, "update_wall_s": per_update,
+            **{f"{k}_s": v for k, v in split.items()},
+            "other_s": per_update - sum(split.values())}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=2)
@@ -177,6 +195,14 @@ def main() -> None:
         row["rollout_steps_per_s_1actor"] = batches * steps * copies / one_s
         row["rollout_steps_per_s_2actors"] = 2 * batches * steps * copies / two_s
         row["rollout_speedup_2_vs_1"] = row["rollout_steps_per_s_2actors"] / row["rollout_steps_per_s_1actor"]
+        start(2)
+        with tempfile.TemporaryDirectory() as tmp:
+            for workers in (0, 1, 2):
+                stats = ppo_with_workers(env_bound_config(), workers, Path(tmp) / f"w{workers}")
+                row.update({f"ppo_{k}_{workers}w": v for k, v in stats.items() if k != "workers"})
+        ray.shutdown()
+        row["ppo_speedup_2w_vs_1w"] = row["ppo_steps_per_s_2w"] / row["ppo_steps_per_s_1w"]
+        row["ppo_2w_vs_one_process"] = row["ppo_steps_per_s_2w"] / row["ppo_steps_per_s_0w"]
         result["rounds"].append(row)
         print(json.dumps(row, indent=1), flush=True)
     keys = [k for k in result["rounds"][0]]

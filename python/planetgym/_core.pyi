@@ -34,12 +34,24 @@ def train(
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     seeds: int = 1,
     command: list[str] = ...,
+    rollouts: Callable[[bytes, int], list[bytes]] | None = None,
 ) -> dict[str, Any]:
     """Runs the PPO trainer (GIL released), ``seeds`` independent runs (run K in
     ``run_dir/run-K`` when more than one). ``callback(report)`` after every update; False, an
     exception or KeyboardInterrupt stop the run after that update, with a checkpoint. Returns
     run_dir, runs, updates, env_steps, interrupted, keyboard_interrupt, last (report) and
-    evaluation (the JSON rows of the table with its paired columns, or None)."""
+    evaluation (the JSON rows of the table with its paired columns, or None). With
+    ``rollouts(policy JSON, update) -> [batch of each RolloutWorker]`` the rollouts come from
+    remote workers (one seed, not resumable)."""
+
+class RolloutWorker:
+    """Rollout worker ``index`` of ``workers`` of a distributed run of the training ``config``
+    (TOML): steps ``num_envs / workers`` copies."""
+
+    def __init__(self, config: str, index: int, workers: int, origin: str = "config") -> None: ...
+    def collect(self, policy: bytes, update: int) -> bytes:
+        """One rollout under the learner's ``policy`` (JSON) for update ``update``: the batch
+        the learner reads (CBOR)."""
 
 def baselines(scenario: str, config: str = "", origin: str = "config") -> list[tuple[str, bool]]:
     """(name, is_oracle) of each baseline of ``scenario``."""

@@ -1,5 +1,6 @@
-"""Beyond one machine, on Ray: hyper-parameter sweeps of the Rust trainer and evaluations spread
-over a cluster's workers.
+"""Beyond one machine, on Ray: hyper-parameter sweeps of the Rust trainer, evaluations spread
+over a cluster's workers, and rollout workers for planetgym's PPO
+(``planetgym.train(..., rollout_workers=N)``).
 
 Ray is an optional dependency: ``pip install 'planetgym[ray]'`` (it pins the Ray release and
 the gymnasium version RLlib supports). Start a cluster with ``ray start --head`` on one machine
@@ -225,6 +226,50 @@ def _merge_shares(parts: list[dict]) -> dict:
         # Every policy scored the same on every episode only if it did so in every share.
         "warning": warnings[0] if all(w is not None for w in warnings) else None,
     }
+
+
+# ---- rollout workers for planetgym's PPO ----------------------------------------------------
+
+
+class _RolloutActor:
+    """A Ray actor holding rollout worker ``index`` of a distributed training run."""
+
+    def __init__(self, config: str, index: int, workers: int, origin: str) -> None:
+        self.worker = _core.RolloutWorker(config, index, workers, origin)
+
+    def ready(self) -> None:
+        """Returns once the worker is built (raising what building it raised)."""
+
+    def collect(self, policy: bytes, update: int) -> bytes:
+        return self.worker.collect(policy, update)
+
+
+def rollout_workers(config: str, origin: str, workers: int, address: str | None,
+                    cpus_per_worker: int = 1) -> tuple[Any, Any]:
+    """``workers`` Ray actors, each stepping its share of the run's copies, as the learner's
+    rollout function ``(policy, update) -> [batch per worker]``, and a function that stops
+    them."""
+    workers = count("rollout_workers", workers)
+    ray = connect(address)
+    actor = _task(_RolloutActor, cpus_per_worker)
+    actors = [actor.remote(config, k, workers, origin) for k in range(workers)]
+
+    def stop() -> None:
+        for a in actors:
+            ray.kill(a)
+
+    try:
+        ray.get([a.ready.remote() for a in actors])
+    except ray.exceptions.RayActorError as e:
+        stop()
+        # Ray's message ends with the worker's own exception ("ValueError: ...").
+        raise ValueError(f"a rollout worker could not start: {str(e).strip().splitlines()[-1]}") from None
+
+    def collect(policy: bytes, update: int) -> list[bytes]:
+        shared = ray.put(policy)
+        return ray.get([a.collect.remote(shared, update) for a in actors])
+
+    return collect, stop
 
 
 # ---- sweeps -------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ def train(
     callback: Callable[[dict], bool | None] | None = None,
     progress: bool = False,
     seeds: int = 1,
+    rollout_workers: int = 0,
+    address: str | None = None,
     **overrides: Any,
 ) -> TrainResult:
     """Trains a PPO policy with the Rust trainer (the GIL is released while it runs).
@@ -86,6 +88,12 @@ def train(
         seeds: independent training runs (seeds ``seed``, ``seed + 1``, ...; run K in
             ``run_dir/run-K`` when more than one), evaluated together: ``load_policy`` and
             ``evaluate`` read such a directory as one method with one run per seed.
+        rollout_workers: with N > 0, the rollouts come from N Ray actors (``pip install
+            'planetgym[ray]'``) on the cluster at ``address`` (None: a local Ray), each stepping
+            ``num_envs / N`` copies under the learner's current policy; the learner updates on
+            their batches as on its own. Deterministic for a fixed N, but not equal to the run
+            in one process (other episodes); one seed, and not resumable (the workers' episodes
+            are not checkpointed). See ``planetgym.cluster``.
         **overrides: config fields merged over ``config``.
 
     A KeyboardInterrupt (Ctrl-C, or a notebook's interrupt) stops the run after the current
@@ -112,7 +120,17 @@ def train(
     # What started the run, recorded in its sessions.jsonl: the Python process and the call.
     command = [sys.executable, *sys.argv, f"planetgym.train(config={config!r}, resume={resume}, "
                f"seeds={seeds}, **{overrides!r})"]
-    out = _core.train(text, Path(run_dir), origin, resume, on_update, seeds=seeds, command=command)
+    rollouts, stop_workers = None, None
+    if count("rollout_workers", rollout_workers) > 0:
+        from planetgym.cluster import rollout_workers as start_workers
+
+        rollouts, stop_workers = start_workers(text, origin, rollout_workers, address)
+    try:
+        out = _core.train(text, Path(run_dir), origin, resume, on_update, seeds=seeds,
+                          command=command, rollouts=rollouts)
+    finally:
+        if stop_workers is not None:
+            stop_workers()
     if progress:
         sys.stderr.write("\n")
     if out["keyboard_interrupt"]:

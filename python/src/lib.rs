@@ -111,6 +111,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<envs::Env>()?;
     m.add_class::<envs::VecEnv>()?;
     m.add_class::<training::Policy>()?;
+    m.add_class::<training::RolloutWorker>()?;
     m.add_function(wrap_pyfunction!(shadow::export, m)?)?;
     m.add_function(wrap_pyfunction!(shadow::record_schema, m)?)?;
     m.add_function(wrap_pyfunction!(shadow::sample_records, m)?)?;

@@ -18,7 +18,8 @@ use planetgym_training::report;
 use planetgym_training::session::{self, Request};
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -37,12 +38,44 @@ fn report_dict<'py>(py: Python<'py>, r: &UpdateReport) -> PyResult<Bound<'py, Py
     Ok(d)
 }
 
+/// Rollouts from a Python function `(policy: bytes, update: int) -> list[bytes]` (one batch per
+/// worker; `planetgym.cluster` calls Ray actors holding a `RolloutWorker`). An exception it
+/// raises stops the run and is re-raised.
+struct PythonRollouts<'a> {
+    function: Py<PyAny>,
+    raised: &'a Mutex<Option<PyErr>>,
+}
+
+impl ppo::RolloutSource for PythonRollouts<'_> {
+    fn collect(&mut self, policy: &[u8], update: u64) -> Result<Vec<Vec<u8>>, String> {
+        Python::attach(|py| {
+            let answer = self
+                .function
+                .call1(py, (PyBytes::new(py, policy), update))
+                .and_then(|list| {
+                    list.bind(py)
+                        .try_iter()?
+                        .map(|item| Ok(item?.extract::<Cow<[u8]>>()?.into_owned()))
+                        .collect::<PyResult<Vec<Vec<u8>>>>()
+                });
+            answer.map_err(|e| {
+                let message = format!("the rollout function failed: {e}");
+                if let Ok(mut slot) = self.raised.lock() {
+                    *slot = Some(e);
+                }
+                message
+            })
+        })
+    }
+}
+
 /// Runs the PPO trainer on `config` (a training TOML) in `run_dir`, with the GIL released.
 /// `callback(report: dict)` is called after every update; returning False, raising, or a
 /// KeyboardInterrupt stops the run after that update with a checkpoint. Returns a dict with
 /// the outcome; an exception raised by the callback is re-raised once the run has stopped.
+/// With `rollouts` (see `PythonRollouts`), every rollout comes from remote workers.
 #[pyfunction]
-#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None, seeds = 1, command = Vec::new()))]
+#[pyo3(signature = (config, run_dir, origin = "config", resume = false, callback = None, seeds = 1, command = Vec::new(), rollouts = None))]
 #[allow(clippy::too_many_arguments)] // a Python signature with keywords
 pub fn train<'py>(
     py: Python<'py>,
@@ -53,8 +86,14 @@ pub fn train<'py>(
     callback: Option<Py<PyAny>>,
     seeds: usize,
     command: Vec<String>,
+    rollouts: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let config = TrainConfig::from_toml(config, origin).map_err(any_error)?;
+    let rollouts_raised = Mutex::new(None);
+    let mut source = rollouts.map(|function| PythonRollouts {
+        function,
+        raised: &rollouts_raised,
+    });
     let stop = AtomicBool::new(false);
     let request = Request {
         config,
@@ -69,7 +108,8 @@ pub fn train<'py>(
     let mut raised: Option<PyErr> = None;
     let mut interrupted_by_user = false;
     let result = py.detach(|| {
-        session::run(&request, &mut |report| {
+        let source = source.as_mut().map(|s| s as &mut dyn ppo::RolloutSource);
+        session::run(&request, source, &mut |report| {
             Python::attach(|py| {
                 // A signal (Ctrl-C) first, then the callback's answer: False or an exception
                 // stops the run.
@@ -92,7 +132,7 @@ pub fn train<'py>(
             });
         })
     });
-    if let Some(e) = raised {
+    if let Some(e) = raised.or_else(|| rollouts_raised.lock().ok().and_then(|mut e| e.take())) {
         return Err(e);
     }
     let result = result.map_err(any_error)?;
@@ -118,6 +158,46 @@ pub fn train<'py>(
         None => d.set_item("evaluation", py.None())?,
     }
     Ok(d)
+}
+
+/// Rollout worker `index` of `workers` of a distributed training run (`config` is the run's
+/// training TOML): steps its share of the copies under the policy the learner sends.
+#[pyclass(module = "planetgym._core")]
+#[derive(Debug)]
+pub struct RolloutWorker {
+    /// A mutex only to be `Sync` (an expert baseline inside need not be); calls take `&mut`.
+    worker: Mutex<Box<dyn ppo::RolloutWork>>,
+}
+
+#[pymethods]
+impl RolloutWorker {
+    #[new]
+    #[pyo3(signature = (config, index, workers, origin = "config"))]
+    fn new(config: &str, index: usize, workers: usize, origin: &str) -> PyResult<Self> {
+        let config = TrainConfig::from_toml(config, origin).map_err(any_error)?;
+        let worker = session::rollout_worker(&config, origin, index, workers).map_err(any_error)?;
+        Ok(Self {
+            worker: Mutex::new(worker),
+        })
+    }
+
+    /// One rollout under `policy` (the learner's, JSON) for update `update`: the batch the
+    /// learner reads (CBOR), collected with the GIL released.
+    fn collect<'py>(
+        &mut self,
+        py: Python<'py>,
+        policy: Vec<u8>,
+        update: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let worker = self
+            .worker
+            .get_mut()
+            .map_err(|_| value_error("the rollout worker failed in an earlier call"))?;
+        let batch = py
+            .detach(|| worker.collect(&policy, update))
+            .map_err(any_error)?;
+        Ok(PyBytes::new(py, &batch))
+    }
 }
 
 /// A policy that acts on encoded observation rows, for any scenario.

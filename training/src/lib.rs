@@ -23,7 +23,7 @@
 //!     seeds: 1,
 //!     command: vec!["example".into()],
 //! };
-//! let result = session::run(&request, &mut |report| println!("update {}", report.updates))?;
+//! let result = session::run(&request, None, &mut |report| println!("update {}", report.updates))?;
 //! assert_eq!(result.outcome.env_steps, 256);
 //! let table = result.evaluation.expect("evaluated");
 //! assert!(table.rows.iter().any(|r| r.policy == "ppo"));

@@ -4,7 +4,9 @@
 
 use crate::error::{Result, TrainingError};
 use crate::plot::{self, Series};
-use crate::ppo::{self, Outcome, Run, TrainConfig, UpdateReport};
+use crate::ppo::{
+    self, Outcome, RolloutSource, RolloutWork, RolloutWorker, Run, TrainConfig, UpdateReport,
+};
 use crate::report;
 use crate::run_dir::{
     CHECKPOINT_FILE, CURVE_FILE, EPISODES_FILE, EVAL_CSV_FILE, EVAL_FILE, MetricsLog, POLICY_FILE,
@@ -144,8 +146,13 @@ pub struct SessionResult {
     pub evaluation: Option<Comparison>,
 }
 
-/// Trains as `request` says, then evaluates (unless interrupted).
-pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Result<SessionResult> {
+/// Trains as `request` says, then evaluates (unless interrupted). With `rollouts`, the rollouts
+/// come from remote workers (see [`ppo::remote`]); such a session trains one seed.
+pub fn run(
+    request: &Request,
+    rollouts: Option<&mut dyn RolloutSource>,
+    on_update: &mut dyn FnMut(&UpdateReport),
+) -> Result<SessionResult> {
     let config = &request.config;
     bounds::count(
         "seeds",
@@ -155,6 +162,12 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
         "each seed is a whole training run",
     )
     .map_err(|e| TrainingError::config(&request.origin, e))?;
+    if request.seeds > 1 && rollouts.is_some() {
+        return Err(TrainingError::config(
+            &request.origin,
+            "a session with rollout workers trains one seed (its workers play that seed's episodes)",
+        ));
+    }
     if request.seeds > 1 && request.resume {
         return Err(TrainingError::config(
             &request.origin,
@@ -176,29 +189,82 @@ pub fn run(request: &Request, on_update: &mut dyn FnMut(&UpdateReport)) -> Resul
         &config.scenario,
         &text,
         &origin,
-        Session { request, on_update },
+        Session {
+            request,
+            rollouts,
+            on_update,
+        },
     )
 }
 
-struct Session<'a, 'b> {
+struct Session<'a, 'b, 'c> {
     request: &'a Request<'a>,
+    rollouts: Option<&'c mut dyn RolloutSource>,
     on_update: &'b mut dyn FnMut(&UpdateReport),
 }
 
-impl ScenarioVisitor for Session<'_, '_> {
+/// The baseline `config.imitation.expert` names (None without imitation).
+fn expert_of<S: RegisteredScenario>(
+    built: &Built<S>,
+    config: &TrainConfig,
+) -> Result<Option<ContenderFactory<S>>> {
+    match config.imitation.expert.as_str() {
+        "" => Ok(None),
+        name => Ok(built
+            .select_baselines(&[name.to_string()])
+            .map_err(|e| TrainingError::config("imitation.expert", e))?
+            .pop()),
+    }
+}
+
+/// Rollout worker `index` of `workers` for a distributed run of `config`.
+pub fn rollout_worker(
+    config: &TrainConfig,
+    origin: &str,
+    index: usize,
+    workers: usize,
+) -> Result<Box<dyn RolloutWork>> {
+    struct Worker<'a> {
+        config: &'a TrainConfig,
+        index: usize,
+        workers: usize,
+    }
+    impl ScenarioVisitor for Worker<'_> {
+        type Output = Box<dyn RolloutWork>;
+        type Error = TrainingError;
+
+        fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<Self::Output> {
+            let expert = expert_of(&built, self.config)?;
+            let worker = RolloutWorker::new(
+                &built.env,
+                self.config,
+                expert.as_ref(),
+                self.index,
+                self.workers,
+            )?;
+            Ok(Box::new(worker))
+        }
+    }
+    let text = config.env_toml()?;
+    registry::with_scenario(
+        &config.scenario,
+        &text,
+        &format!("{origin} [env]"),
+        Worker {
+            config,
+            index,
+            workers,
+        },
+    )
+}
+
+impl ScenarioVisitor for Session<'_, '_, '_> {
     type Output = SessionResult;
     type Error = TrainingError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
         let fair = built.fair_baseline_names();
-        let imitation = &self.request.config.imitation;
-        let expert = match imitation.expert.as_str() {
-            "" => None,
-            name => built
-                .select_baselines(&[name.to_string()])
-                .map_err(|e| TrainingError::config("imitation.expert", e))?
-                .pop(),
-        };
+        let expert = expert_of(&built, &self.request.config)?;
         session(
             &built.env,
             &built.resolved_config,
@@ -206,6 +272,7 @@ impl ScenarioVisitor for Session<'_, '_> {
             &fair,
             expert.as_ref(),
             self.request,
+            self.rollouts,
             self.on_update,
         )
     }
@@ -218,6 +285,7 @@ fn session<S: Scenario + Clone + 'static>(
     fair: &[String],
     expert: Option<&ContenderFactory<S>>,
     request: &Request,
+    mut rollouts: Option<&mut dyn RolloutSource>,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<SessionResult> {
     let dirs: Vec<PathBuf> = if request.seeds == 1 {
@@ -240,7 +308,11 @@ fn session<S: Scenario + Clone + 'static>(
             stop_after: request.stop_after,
             command: &request.command,
         };
-        let o = ppo::train(env, &run, expert, on_update)?;
+        let source: Option<&mut dyn RolloutSource> = match &mut rollouts {
+            Some(r) => Some(&mut **r),
+            None => None,
+        };
+        let o = ppo::train(env, &run, expert, source, on_update)?;
         let interrupted = o.interrupted;
         outcome = Some(o);
         if interrupted {

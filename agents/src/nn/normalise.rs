@@ -38,6 +38,22 @@ impl RunningStats {
         self.m2[slot] += delta * (x - self.mean[slot]);
     }
 
+    /// Folds in statistics gathered elsewhere (Chan et al.'s parallel update): the result is
+    /// that of pushing both sets of values, up to rounding.
+    pub fn merge(&mut self, other: &RunningStats) {
+        for slot in 0..self.count.len().min(other.count.len()) {
+            let (na, nb) = (self.count[slot], other.count[slot]);
+            if nb == 0.0 {
+                continue;
+            }
+            let n = na + nb;
+            let delta = other.mean[slot] - self.mean[slot];
+            self.mean[slot] += delta * nb / n;
+            self.m2[slot] += other.m2[slot] + delta * delta * na * nb / n;
+            self.count[slot] = n;
+        }
+    }
+
     /// Variance of `slot` (1 before any data, so early values pass through unscaled).
     pub fn variance(&self, slot: usize) -> f64 {
         if self.count[slot] < 2.0 {
@@ -103,6 +119,14 @@ impl ObsNormaliser {
         }
         n.stats = stats;
         Ok(n)
+    }
+
+    /// The same layout with no data yet.
+    pub fn emptied(&self) -> Self {
+        Self {
+            slots: self.slots,
+            stats: RunningStats::new(self.stats.mean.len()),
+        }
     }
 
     /// Folds observations `[B, obs_len]` into the statistics.
@@ -218,6 +242,22 @@ impl RewardScaler {
 mod tests {
     use super::*;
     use planetgym_env::features::{Feature, Layout};
+
+    #[test]
+    fn merged_statistics_equal_pushing_every_value() {
+        let values = [3.0, -1.0, 4.0, 1.5, 9.0, 2.6, -5.0];
+        let mut all = RunningStats::new(1);
+        values.iter().for_each(|&x| all.push(0, x));
+        for split in 0..=values.len() {
+            let (mut a, mut b) = (RunningStats::new(1), RunningStats::new(1));
+            values[..split].iter().for_each(|&x| a.push(0, x));
+            values[split..].iter().for_each(|&x| b.push(0, x));
+            a.merge(&b);
+            assert_eq!(a.count, all.count);
+            assert!((a.mean[0] - all.mean[0]).abs() < 1e-12, "split {split}");
+            assert!((a.m2[0] - all.m2[0]).abs() < 1e-9, "split {split}");
+        }
+    }
 
     #[test]
     fn flat_features_end_up_standardised() {

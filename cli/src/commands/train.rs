@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<()> {
         request.config.total_steps,
         "{elapsed_precise} [{bar:30}] {percent:>3}% ETA {eta} {msg}",
     )?;
-    let result = session::run(&request, &mut |r| {
+    let result = session::run(&request, None, &mut |r| {
         bar.set_length(r.total_steps);
         bar.set_message(format!(
             "{:.0} steps/s  return {}  update {}/{}",

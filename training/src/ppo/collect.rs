@@ -1,30 +1,72 @@
 //! Collecting a rollout: `rollout_steps` steps of every copy, with one batched inference per
-//! step across the copies, and the episodes that ended on the way.
+//! step across the copies, and the episodes that ended on the way. An [`Actor`] holds what
+//! collecting needs (the copies, the network, the sampling generator); the trainer owns one, and
+//! so does each rollout worker of a distributed run (`remote.rs`).
 
-use super::imitation;
+use super::checkpoint::CopyState;
+use super::config::TrainConfig;
+use super::imitation::{self, Experts};
 use super::rollout::Rollout;
-use super::trainer::Trainer;
 use crate::error::{Result, TrainingError};
 use burn::module::Module;
-use burn::tensor::{Bool, Tensor, TensorData};
-use planetgym_env::{Action, MetricAggregation, Scenario};
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::nn::head::ActionHead;
+use planetgym_agents::nn::normalise::{ObsNormaliser, RewardScaler, RunningStats};
+use planetgym_agents::nn::policy::Brain;
+use planetgym_agents::nn::{inference_device, training_device};
+use planetgym_env::rng::{Rng, derive_seed};
+use planetgym_env::{Action, AutoresetMode, MetricAggregation, Scenario, VecEnv};
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// An episode that ended during a rollout.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Finished {
     pub ret: f64,
     pub steps: u64,
     pub metrics: Vec<f64>,
 }
 
-/// A rollout, the episodes that ended in it, and where its time went.
-#[derive(Debug)]
-pub(super) struct Collected {
+/// A rollout ready for the update: its transitions, their GAE targets, the episodes that ended
+/// in it, and where its time went.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Batch {
     pub rollout: Rollout,
+    /// Per part (see [`Rollout::part_advantages`]).
+    pub advantages: Vec<f32>,
+    pub returns: Vec<f32>,
     pub finished: Vec<Finished>,
     pub env_s: f64,
     pub inference_s: f64,
+    /// A rollout worker's observation statistics of this rollout alone, for the learner to
+    /// merge into its normaliser (None in one process, or without observation normalisation).
+    pub fresh: Option<RunningStats>,
+}
+
+impl Batch {
+    /// Checks the rollout and that its targets cover every transition (part).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        self.rollout.check()?;
+        let n = self.rollout.len();
+        if self.advantages.len() != n * self.rollout.parts || self.returns.len() != n {
+            return Err(format!("its targets do not cover its {n} transitions"));
+        }
+        Ok(())
+    }
+
+    /// Appends another worker's batch: its transitions after these, its finished episodes, and
+    /// the longer of the two times (the workers ran side by side).
+    pub fn append(&mut self, other: Batch) -> std::result::Result<(), String> {
+        other.check()?;
+        self.rollout.append(other.rollout)?;
+        self.advantages.extend(other.advantages);
+        self.returns.extend(other.returns);
+        self.finished.extend(other.finished);
+        self.env_s = self.env_s.max(other.env_s);
+        self.inference_s = self.inference_s.max(other.inference_s);
+        Ok(())
+    }
 }
 
 /// One step's network outputs and sampled actions, for every copy.
@@ -36,10 +78,152 @@ struct Sampled {
     masks: Vec<bool>,
 }
 
-impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
-    pub(super) fn collect(&mut self) -> Result<Collected> {
-        let c = &self.run.config.ppo;
-        let copies = self.run.config.num_envs;
+/// What collecting a rollout needs and carries from one rollout to the next.
+pub(super) struct Actor<S: Scenario + Clone> {
+    /// The run's config; `num_envs` is this actor's copies (a worker's share).
+    pub config: TrainConfig,
+    pub prototype: S,
+    pub envs: VecEnv<S>,
+    pub brain: Brain,
+    pub head: ActionHead,
+    pub rng: Rng,
+    pub reward_scaler: Option<RewardScaler>,
+    /// Per copy: its episode, the raw actions taken in it, running episode totals.
+    pub copies: Vec<CopyState>,
+    /// The imitated baseline, one per copy (None without imitation).
+    pub experts: Option<Experts<S>>,
+    pub infer_device: Device,
+    /// The update this rollout is for (counted from 0): sets the imitation's expert fraction.
+    pub update: u64,
+    /// Collects the observations of the current rollout alone (rollout workers).
+    pub fresh: Option<ObsNormaliser>,
+}
+
+impl<S: Scenario + Clone + 'static> Actor<S> {
+    /// Copies of `prototype` and a fresh network. `stream` 0 is a run in one process; a rollout
+    /// worker `w` takes stream `w + 1`, so that its episodes and draws are its own.
+    pub fn new(
+        prototype: &S,
+        config: TrainConfig,
+        expert: Option<&ContenderFactory<S>>,
+        stream: u64,
+    ) -> Result<Self> {
+        let c = &config.ppo;
+        let copies = config.num_envs;
+        let metric_count = prototype.metric_names().len();
+        let brain = Brain::new(
+            prototype,
+            config.hidden,
+            c.initial_log_std as f32,
+            c.normalise_obs,
+            derive_seed(config.seed, &[0x1417]),
+            &training_device(),
+        )
+        .map_err(|e| TrainingError::run(prototype.name(), e))?;
+        let head = brain.head.clone();
+        if c.counterfactual_rows && head.parts(true) == 1 {
+            return Err(TrainingError::config(
+                "ppo.counterfactual_rows",
+                format!(
+                    "needs an action made of rows (a simplex); {} has {:?}",
+                    prototype.name(),
+                    prototype.action_space()
+                ),
+            ));
+        }
+        let experts = match (config.imitation.updates, expert) {
+            (0, _) => None,
+            (_, Some(make)) => {
+                imitation::check_head(&head, prototype.name())?;
+                Some(Experts::new(make, copies))
+            }
+            (_, None) => {
+                return Err(TrainingError::config(
+                    "imitation.expert",
+                    "no expert was given to imitate",
+                ));
+            }
+        };
+        let seed = |tag: u64| match stream {
+            0 => derive_seed(config.seed, &[tag]),
+            w => derive_seed(config.seed, &[tag, w]),
+        };
+        let envs = VecEnv::new(
+            prototype.clone(),
+            copies,
+            seed(0xE1),
+            config.threads,
+            AutoresetMode::SameStep,
+        )?;
+        Ok(Self {
+            prototype: prototype.clone(),
+            envs,
+            brain,
+            head,
+            rng: Rng::new(seed(0x5A3)),
+            reward_scaler: c
+                .normalise_reward
+                .then(|| RewardScaler::new(copies, c.gamma)),
+            copies: (0..copies)
+                .map(|_| CopyState {
+                    metric_sums: vec![0.0; metric_count],
+                    last_metrics: vec![0.0; metric_count],
+                    ..CopyState::default()
+                })
+                .collect(),
+            experts,
+            infer_device: inference_device(),
+            update: 0,
+            fresh: None,
+            config,
+        })
+    }
+
+    /// One advantage per row of the action (`ppo.counterfactual_rows`).
+    pub fn per_row(&self) -> bool {
+        self.config.ppo.counterfactual_rows
+    }
+
+    /// A rollout with its GAE targets, bootstrapped from the value of the observations the
+    /// copies stand at after it.
+    pub fn batch(&mut self) -> Result<Batch> {
+        let mut collected = self.collect()?;
+        let t0 = Instant::now();
+        let c = &self.config.ppo;
+        let mut last_obs = self.envs.observations().to_vec();
+        self.brain.normalise(&mut last_obs);
+        let (_, last_values) = self.brain.model.valid().forward_rows(
+            &last_obs,
+            self.envs.obs_len(),
+            &self.infer_device,
+        );
+        let rollout = &collected.rollout;
+        let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
+        collected.inference_s += t0.elapsed().as_secs_f64();
+        Ok(Batch {
+            advantages: rollout.part_advantages(&advantages),
+            returns,
+            rollout: collected.rollout,
+            finished: collected.finished,
+            env_s: collected.env_s,
+            inference_s: collected.inference_s,
+            fresh: self.fresh.take().map(|n| n.stats),
+        })
+    }
+}
+
+/// A rollout, the episodes that ended in it, and where its time went.
+struct Collected {
+    rollout: Rollout,
+    finished: Vec<Finished>,
+    env_s: f64,
+    inference_s: f64,
+}
+
+impl<S: Scenario + Clone + 'static> Actor<S> {
+    fn collect(&mut self) -> Result<Collected> {
+        let (rollout_steps, gamma) = (self.config.ppo.rollout_steps, self.config.ppo.gamma);
+        let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();
         let infer = self.brain.model.valid();
         let log_std = planetgym_agents::nn::params::read(&infer.log_std)
@@ -56,10 +240,13 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
         let mut finished = Vec::new();
         let (mut env_s, mut inference_s) = (0.0, 0.0);
 
-        for _ in 0..c.rollout_steps {
+        for _ in 0..rollout_steps {
             let t0 = Instant::now();
             let mut obs = self.envs.observations().to_vec();
             if let Some(n) = &mut self.brain.normaliser {
+                if let Some(fresh) = &mut self.fresh {
+                    fresh.update(&obs, obs_len);
+                }
                 n.update(&obs, obs_len);
                 n.apply(&mut obs, obs_len);
             }
@@ -78,7 +265,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
             self.envs
                 .step(&sampled.actions)
                 .map_err(|source| TrainingError::Step {
-                    at: format!("update {}", self.updates),
+                    at: format!("update {}", self.update),
                     source,
                 })?;
             env_s += t1.elapsed().as_secs_f64();
@@ -94,9 +281,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
                     Some(s) => s.scale(i, reward, done),
                     None => reward as f32,
                 };
-                rollout
-                    .rewards
-                    .push(scaled + (c.gamma as f32) * bootstrap[i]);
+                rollout.rewards.push(scaled + (gamma as f32) * bootstrap[i]);
                 if self.per_row() {
                     // Counterfactual rewards in the trained-on units (the scale just used).
                     rollout.counterfactuals.extend(
@@ -133,7 +318,6 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
             rollout.log_probs.extend(log_probs);
             rollout.values.extend(values);
         }
-        self.env_steps += self.run.config.steps_per_update();
         Ok(Collected {
             rollout,
             finished,
@@ -145,7 +329,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
     /// Samples every copy's action from the network outputs `out` (sequentially over copies,
     /// so that the generator's draws do not depend on threads), within the copy's mask.
     fn sample(&mut self, out: Vec<f32>, log_std: &[f32]) -> Result<Sampled> {
-        let copies = self.run.config.num_envs;
+        let copies = self.config.num_envs;
         let head = &self.head;
         let width = head.outputs();
         let mut sampled = Sampled {
@@ -167,7 +351,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
                     mask,
                     Some(&mut self.rng),
                 )
-                .map_err(|e| TrainingError::run(format!("update {}, copy {i}", self.updates), e))?;
+                .map_err(|e| TrainingError::run(format!("update {}, copy {i}", self.update), e))?;
             match mask {
                 Some(m) => sampled.masks.extend_from_slice(m),
                 None => sampled
@@ -185,7 +369,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
     /// cannot express it), and the expert's action taken instead of the sample with the
     /// current expert fraction. None once imitation is over.
     fn imitate(&mut self, sampled: &mut Sampled) -> Result<Option<Vec<Option<Vec<f32>>>>> {
-        let fraction = imitation::expert_fraction(&self.run.config.imitation, self.updates);
+        let fraction = imitation::expert_fraction(&self.config.imitation, self.update);
         let (Some(fraction), Some(experts)) = (fraction, self.experts.as_mut()) else {
             return Ok(None);
         };
@@ -211,7 +395,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
     /// Log-probabilities of the sampled raw actions, computed by the same tensor code as the
     /// update so that the first epoch's ratios start at exactly 1.
     fn log_probs(&self, sampled: &Sampled, log_std: &[f32]) -> Result<Vec<f32>> {
-        let copies = self.run.config.num_envs;
+        let copies = self.config.num_envs;
         let (head, device) = (&self.head, &self.infer_device);
         let params = Tensor::<2>::from_data(
             TensorData::new(sampled.out.clone(), [copies, head.outputs()]),
@@ -232,7 +416,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
         let (lp, _) = head.log_prob_entropy(params, std, raw, legal, self.per_row());
         lp.into_data().try_into_vec::<f32>().map_err(|e| {
             TrainingError::run(
-                format!("update {}", self.updates),
+                format!("update {}", self.update),
                 format!("log-probabilities: {e:?}"),
             )
         })
@@ -244,7 +428,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
         let width = self.head.outputs();
         let mut all = Vec::new();
         for (i, action) in sampled.actions.iter().enumerate() {
-            let at = || format!("update {}, copy {i}: counterfactual rewards", self.updates);
+            let at = || format!("update {}, copy {i}: counterfactual rewards", self.update);
             let scenario = self
                 .envs
                 .scenario(i)
@@ -288,7 +472,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
         &self,
         infer: &planetgym_agents::nn::models::ActorCritic,
     ) -> Result<Vec<f32>> {
-        let copies = self.run.config.num_envs;
+        let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();
         let truncated: Vec<usize> = (0..copies)
             .filter(|&i| self.envs.truncated()[i] && !self.envs.terminated()[i])
@@ -301,7 +485,7 @@ impl<S: Scenario + Clone + 'static> Trainer<'_, S> {
         for &i in &truncated {
             let last = self.envs.final_observation(i).ok_or_else(|| {
                 TrainingError::run(
-                    format!("update {}, copy {i}", self.updates),
+                    format!("update {}, copy {i}", self.update),
                     "truncated without a final observation",
                 )
             })?;

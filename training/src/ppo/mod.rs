@@ -8,9 +8,11 @@ pub mod checkpoint;
 mod collect;
 pub mod config;
 pub mod imitation;
+pub mod remote;
 pub mod rollout;
 pub mod trainer;
 pub mod update;
 
 pub use config::TrainConfig;
+pub use remote::{RolloutSource, RolloutWork, RolloutWorker};
 pub use trainer::{Outcome, Run, UpdateReport, load_policy, train};

@@ -1,7 +1,9 @@
 //! Rollout storage and generalised advantage estimation.
 
+use serde::{Deserialize, Serialize};
+
 /// One rollout: `steps x copies` transitions, stored step-major (index = step * copies + copy).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rollout {
     pub copies: usize,
     pub obs_len: usize,
@@ -62,6 +64,54 @@ impl Rollout {
 
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
+    }
+
+    /// Checks that every array holds `len()` transitions of the declared widths (a rollout
+    /// from another process is read before anything trusts it).
+    pub fn check(&self) -> Result<(), String> {
+        let n = self.len();
+        let optional = |len: usize, per: usize| len == 0 || len == n * per;
+        let ok = self.copies > 0
+            && n.is_multiple_of(self.copies)
+            && self.obs.len() == n * self.obs_len
+            && self.raw_actions.len() == n * self.raw_len
+            && self.masks.len() == n * self.mask_len
+            && self.log_probs.len() == n * self.parts
+            && optional(self.counterfactuals.len(), self.parts)
+            && self.rewards.len() == n
+            && self.dones.len() == n
+            && optional(self.label_weights.len(), 1);
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "a rollout of {n} transitions over {} copies has arrays of the wrong lengths",
+                self.copies
+            ))
+        }
+    }
+
+    /// Appends `other`'s transitions (another worker's copies) after this rollout's.
+    pub fn append(&mut self, other: Rollout) -> Result<(), String> {
+        other.check()?;
+        let widths = |r: &Rollout| (r.obs_len, r.raw_len, r.mask_len, r.parts);
+        if widths(self) != widths(&other)
+            || self.counterfactuals.is_empty() != other.counterfactuals.is_empty()
+            || self.label_weights.is_empty() != other.label_weights.is_empty()
+        {
+            return Err("its rollout has other widths than the first worker's".into());
+        }
+        self.copies += other.copies;
+        self.obs.extend(other.obs);
+        self.raw_actions.extend(other.raw_actions);
+        self.masks.extend(other.masks);
+        self.log_probs.extend(other.log_probs);
+        self.values.extend(other.values);
+        self.counterfactuals.extend(other.counterfactuals);
+        self.rewards.extend(other.rewards);
+        self.dones.extend(other.dones);
+        self.label_weights.extend(other.label_weights);
+        Ok(())
     }
 
     /// Advantages and returns (advantage + value) by GAE(lambda), bootstrapping the rollout's

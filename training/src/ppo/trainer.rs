@@ -7,10 +7,10 @@
 //! threads therefore change nothing.
 
 use super::best;
-use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, CopyState};
-use super::collect::{Collected, Finished};
+use super::checkpoint::{CHECKPOINT_FORMAT, Checkpoint};
+use super::collect::{Actor, Batch, Finished};
 use super::config::TrainConfig;
-use super::imitation::{self, Experts};
+use super::remote::{self, RolloutSource};
 use super::update::{Optimiser, Targets, Update, UpdateStats};
 use crate::error::{Result, TrainingError};
 use crate::provenance::record_session;
@@ -18,15 +18,12 @@ use crate::run_dir::{
     CONFIG_FILE, MetricsLog, POLICY_FILE, SCENARIO_FILE, TENSORBOARD_DIR, write_atomic,
 };
 use crate::tensorboard::EventWriter;
-use burn::module::Module;
 use burn::tensor::Device;
 use planetgym_agents::evaluate::ContenderFactory;
-use planetgym_agents::nn::head::ActionHead;
-use planetgym_agents::nn::normalise::RewardScaler;
 use planetgym_agents::nn::policy::{Brain, PolicyFile};
-use planetgym_agents::nn::{inference_device, training_device};
-use planetgym_env::rng::{Rng, derive_seed};
-use planetgym_env::{Action, AutoresetMode, Scenario, VecEnv};
+use planetgym_agents::nn::training_device;
+use planetgym_env::rng::Rng;
+use planetgym_env::{Action, Scenario};
 use planetgym_env::{bounds, input};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -150,12 +147,21 @@ fn check_memory<S: Scenario>(prototype: &S, config: &TrainConfig) -> Result<()> 
 /// Trains on copies of `prototype` and returns how the run ended. Files in `run.run_dir`: see
 /// [`crate::run_dir`].
 /// `expert` builds the baseline of `run.config.imitation` (None when there is no imitation).
+/// With `rollouts`, every rollout comes from remote workers (see [`remote`]) instead of copies
+/// stepped in this process.
 pub fn train<S: Scenario + Clone + 'static>(
     prototype: &S,
     run: &Run,
     expert: Option<&ContenderFactory<S>>,
+    mut rollouts: Option<&mut dyn RolloutSource>,
     on_update: &mut dyn FnMut(&UpdateReport),
 ) -> Result<Outcome> {
+    if run.resume && rollouts.is_some() {
+        return Err(TrainingError::config(
+            "rollout workers",
+            "a run trained with rollout workers cannot be resumed: its workers' episodes are not checkpointed",
+        ));
+    }
     let mut trainer = Trainer::start(prototype, run, expert)?;
     let mut last = None;
     let mut interrupted = false;
@@ -165,9 +171,13 @@ pub fn train<S: Scenario + Clone + 'static>(
             break;
         }
         let learning_rate = trainer.learning_rate();
-        let collected = trainer.collect()?;
-        let (stats, update_s) = trainer.update(&collected, learning_rate)?;
-        let mut report = trainer.report(&collected, stats, learning_rate, update_s);
+        trainer.actor.update = trainer.updates;
+        let batch = match rollouts.as_deref_mut() {
+            None => trainer.actor.batch()?,
+            Some(source) => trainer.gather(source)?,
+        };
+        let (stats, update_s) = trainer.update(&batch, learning_rate)?;
+        let mut report = trainer.report(&batch, stats, learning_rate, update_s);
         report.eval_return = trainer.evaluate_if_due()?;
         trainer.log(&report)?;
         on_update(&report);
@@ -176,7 +186,7 @@ pub fn train<S: Scenario + Clone + 'static>(
             || trainer.updates == run.config.total_updates()
             || trainer.updates % run.config.checkpoint_every == 0
         {
-            trainer.checkpoint()?;
+            trainer.checkpoint(rollouts.is_none())?;
         }
     }
     trainer.events.flush().map_err(TrainingError::io(format!(
@@ -196,20 +206,13 @@ pub fn train<S: Scenario + Clone + 'static>(
 pub(super) struct Trainer<'a, S: Scenario + Clone> {
     pub(super) run: &'a Run<'a>,
     pub(super) prototype: &'a S,
-    pub(super) envs: VecEnv<S>,
-    pub(super) brain: Brain,
-    pub(super) head: ActionHead,
+    /// The copies stepped in this process, the network and the generator (which also orders
+    /// the minibatches).
+    pub(super) actor: Actor<S>,
     pub(super) optimiser: Optimiser,
-    pub(super) rng: Rng,
-    pub(super) reward_scaler: Option<RewardScaler>,
-    /// Per copy: its episode, the raw actions taken in it, running episode totals.
-    pub(super) copies: Vec<CopyState>,
     pub(super) train_device: Device,
-    pub(super) infer_device: Device,
     pub(super) updates: u64,
     pub(super) env_steps: u64,
-    /// The imitated baseline, one per copy (None without imitation).
-    pub(super) experts: Option<Experts<S>>,
     /// Wall time of earlier sessions of the run (resumed), and when this one started.
     elapsed_before: f64,
     started: Instant,
@@ -225,57 +228,14 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         expert: Option<&ContenderFactory<S>>,
     ) -> Result<Self> {
         let config = run.config;
-        let c = &config.ppo;
         let dir = run.run_dir;
         std::fs::create_dir_all(dir).map_err(TrainingError::io(format!(
             "cannot create {}",
             dir.display()
         )))?;
-        let train_device = training_device();
-        let copies = config.num_envs;
-        let metric_count = prototype.metric_names().len();
-        let brain = Brain::new(
-            prototype,
-            config.hidden,
-            c.initial_log_std as f32,
-            c.normalise_obs,
-            derive_seed(config.seed, &[0x1417]),
-            &train_device,
-        )
-        .map_err(|e| TrainingError::run(prototype.name(), e))?;
+        let actor = Actor::new(prototype, config.clone(), expert, 0)?;
         check_memory(prototype, config)?;
-        let head = brain.head.clone();
-        if c.counterfactual_rows && head.parts(true) == 1 {
-            return Err(TrainingError::config(
-                "ppo.counterfactual_rows",
-                format!(
-                    "needs an action made of rows (a simplex); {} has {:?}",
-                    prototype.name(),
-                    prototype.action_space()
-                ),
-            ));
-        }
-        let experts = match (config.imitation.updates, expert) {
-            (0, _) => None,
-            (_, Some(make)) => {
-                imitation::check_head(&head, prototype.name())?;
-                Some(Experts::new(make, copies))
-            }
-            (_, None) => {
-                return Err(TrainingError::config(
-                    "imitation.expert",
-                    "no expert was given to imitate",
-                ));
-            }
-        };
-        let envs = VecEnv::new(
-            prototype.clone(),
-            copies,
-            derive_seed(config.seed, &[0xE1]),
-            config.threads,
-            AutoresetMode::SameStep,
-        )?;
-        let optimiser = Optimiser::for_model(&brain.model);
+        let optimiser = Optimiser::for_model(&actor.brain.model);
         // A resumed run's checkpoint is read (and checked against the config) before anything
         // is written; a fresh run writes its resolved config and an empty metrics log.
         let checkpoint = if run.resume {
@@ -320,26 +280,11 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         let mut trainer = Self {
             run,
             prototype,
-            envs,
-            brain,
-            head,
+            actor,
             optimiser,
-            rng: Rng::new(derive_seed(config.seed, &[0x5A3])),
-            reward_scaler: c
-                .normalise_reward
-                .then(|| RewardScaler::new(copies, c.gamma)),
-            copies: (0..copies)
-                .map(|_| CopyState {
-                    metric_sums: vec![0.0; metric_count],
-                    last_metrics: vec![0.0; metric_count],
-                    ..CopyState::default()
-                })
-                .collect(),
-            train_device,
-            infer_device: inference_device(),
+            train_device: training_device(),
             updates: 0,
             env_steps: 0,
-            experts,
             elapsed_before: 0.0,
             started: Instant::now(),
             events,
@@ -358,9 +303,10 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         let dir = self.run.run_dir;
         let loaded = Brain::load(self.prototype, &ck.policy, &self.train_device)
             .map_err(|e| TrainingError::file(dir, format!("checkpoint policy: {e}")))?;
-        self.brain.model = loaded.model;
-        self.brain.normaliser = loaded.normaliser;
-        let weights = planetgym_agents::nn::params::read(&self.brain.model);
+        let actor = &mut self.actor;
+        actor.brain.model = loaded.model;
+        actor.brain.normaliser = loaded.normaliser;
+        let weights = planetgym_agents::nn::params::read(&actor.brain.model);
         ck.adam
             .check(&weights)
             .map_err(|e| TrainingError::file(dir, e.to_string()))?;
@@ -368,27 +314,22 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
             weights,
             adam: ck.adam,
         };
-        self.rng = Rng::from_state(ck.rng);
-        self.reward_scaler = ck.reward_scaler;
+        actor.rng = Rng::from_state(ck.rng);
+        actor.reward_scaler = ck.reward_scaler;
         for (i, state) in ck.copies.into_iter().enumerate() {
             let actions = state
                 .raw_actions
                 .iter()
-                .map(|raw| self.head.to_action(raw))
+                .map(|raw| actor.head.to_action(raw))
                 .collect::<Result<Vec<Action>, _>>()
                 .map_err(|e| TrainingError::file(dir, format!("copy {i}: {e}")))?;
-            self.envs.restore(i, state.episode, &actions)?;
-            self.copies[i] = state;
+            actor.envs.restore(i, state.episode, &actions)?;
+            actor.copies[i] = state;
         }
         (self.updates, self.env_steps, self.elapsed_before) =
             (ck.updates, ck.env_steps, ck.elapsed_s);
         self.metrics.truncate_after(self.updates)?;
         Ok(())
-    }
-
-    /// One advantage per row of the action (`ppo.counterfactual_rows`).
-    pub(super) fn per_row(&self) -> bool {
-        self.run.config.ppo.counterfactual_rows
     }
 
     fn stop_requested(&self) -> bool {
@@ -406,49 +347,49 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         }
     }
 
-    /// One PPO update on the collected rollout (GAE advantages bootstrapped from the value of
-    /// the observations the copies stand at). Returns its statistics and its duration.
-    fn update(&mut self, collected: &Collected, learning_rate: f64) -> Result<(UpdateStats, f64)> {
-        let c = &self.run.config.ppo;
+    /// The rollout of every remote worker for this update, as one batch; their observation
+    /// statistics are folded into the normaliser, in worker order.
+    fn gather(&mut self, source: &mut dyn RolloutSource) -> Result<Batch> {
+        let policy = self.policy_file();
+        let (batch, fresh) = remote::gather(source, &policy, self.updates, self.run.config)?;
+        if let Some(normaliser) = &mut self.actor.brain.normaliser {
+            fresh.iter().for_each(|stats| normaliser.stats.merge(stats));
+        }
+        Ok(batch)
+    }
+
+    /// One PPO update on the batch. Returns its statistics and its duration.
+    fn update(&mut self, batch: &Batch, learning_rate: f64) -> Result<(UpdateStats, f64)> {
         let t0 = Instant::now();
-        let mut last_obs = self.envs.observations().to_vec();
-        self.brain.normalise(&mut last_obs);
-        let (_, last_values) = self.brain.model.valid().forward_rows(
-            &last_obs,
-            self.envs.obs_len(),
-            &self.infer_device,
-        );
-        let rollout = &collected.rollout;
-        let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
-        let advantages = rollout.part_advantages(&advantages);
         let update = Update {
-            config: c,
-            head: &self.head,
+            config: &self.run.config.ppo,
+            head: &self.actor.head,
             device: &self.train_device,
             learning_rate,
         };
         let targets = Targets {
-            rollout,
-            advantages: &advantages,
-            returns: &returns,
+            rollout: &batch.rollout,
+            advantages: &batch.advantages,
+            returns: &batch.returns,
         };
-        let model = self.brain.model.clone();
+        let model = self.actor.brain.model.clone();
         let (model, stats) = update
-            .run(model, &mut self.optimiser, &targets, &mut self.rng)
+            .run(model, &mut self.optimiser, &targets, &mut self.actor.rng)
             .map_err(|e| TrainingError::run(format!("update {}", self.updates), e))?;
-        self.brain.model = model;
+        self.actor.brain.model = model;
         self.updates += 1;
+        self.env_steps += batch.rollout.len() as u64;
         Ok((stats, t0.elapsed().as_secs_f64()))
     }
 
     fn report(
         &self,
-        collected: &Collected,
+        batch: &Batch,
         stats: UpdateStats,
         learning_rate: f64,
         update_s: f64,
     ) -> UpdateReport {
-        let finished = &collected.finished;
+        let finished = &batch.finished;
         let elapsed_s = self.elapsed_before + self.started.elapsed().as_secs_f64();
         let mean = |f: &dyn Fn(&Finished) -> f64| {
             if finished.is_empty() {
@@ -476,8 +417,8 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
                 .collect(),
             stats,
             learning_rate,
-            env_s: collected.env_s,
-            inference_s: collected.inference_s,
+            env_s: batch.env_s,
+            inference_s: batch.inference_s,
             update_s,
             eval_return: None,
         }
@@ -499,7 +440,7 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
 
     /// The current policy as saved in run directories.
     fn policy_file(&self) -> PolicyFile {
-        self.brain.to_file(
+        self.actor.brain.to_file(
             self.prototype,
             self.run.scenario_config,
             self.run.config.hidden,
@@ -533,11 +474,16 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         Ok(Some(mean_return))
     }
 
-    /// Writes the latest policy and a checkpoint from which `--resume` continues exactly.
-    fn checkpoint(&self) -> Result<()> {
+    /// Writes the latest policy, and (with `resumable`: the copies stepped here) a checkpoint
+    /// from which `--resume` continues exactly.
+    fn checkpoint(&self, resumable: bool) -> Result<()> {
         let config = self.run.config;
         let policy = self.policy_file();
         save_policy(self.run.run_dir, &policy)?;
+        if !resumable {
+            return Ok(());
+        }
+        let actor = &self.actor;
         Checkpoint {
             format: CHECKPOINT_FORMAT,
             config: config.clone(),
@@ -546,9 +492,9 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
             elapsed_s: self.elapsed_before + self.started.elapsed().as_secs_f64(),
             policy,
             adam: self.optimiser.adam.clone(),
-            rng: self.rng.state(),
-            reward_scaler: self.reward_scaler.clone(),
-            copies: self.copies.clone(),
+            rng: actor.rng.state(),
+            reward_scaler: actor.reward_scaler.clone(),
+            copies: actor.copies.clone(),
         }
         .save(self.run.run_dir)
     }

@@ -26,5 +26,5 @@ pub fn try_train(
         seeds: 1,
         command: vec!["training test".into()],
     };
-    session::run(&request, &mut |_| {})
+    session::run(&request, None, &mut |_| {})
 }
