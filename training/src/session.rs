@@ -263,31 +263,22 @@ impl ScenarioVisitor for Session<'_, '_, '_> {
     type Error = TrainingError;
 
     fn visit<S: RegisteredScenario>(self, built: Built<S>) -> Result<SessionResult> {
-        let fair = built.fair_baseline_names();
         let expert = expert_of(&built, &self.request.config)?;
-        session(
-            &built.env,
-            &built.resolved_config,
-            &built.baselines(),
-            &fair,
-            expert.as_ref(),
-            self.request,
-            self.rollouts,
-            self.on_update,
-        )
+        session(&built, expert.as_ref(), self)
     }
 }
 
-fn session<S: Scenario + Clone + 'static>(
-    env: &S,
-    scenario_config: &str,
-    baselines: &[ContenderFactory<S>],
-    fair: &[String],
+fn session<S: RegisteredScenario>(
+    built: &Built<S>,
     expert: Option<&ContenderFactory<S>>,
-    request: &Request,
-    mut rollouts: Option<&mut dyn RolloutSource>,
-    on_update: &mut dyn FnMut(&UpdateReport),
+    Session {
+        request,
+        mut rollouts,
+        on_update,
+    }: Session,
 ) -> Result<SessionResult> {
+    let (env, scenario_config) = (&built.env, built.resolved_config.as_str());
+    let (baselines, fair) = (&built.baselines(), &built.fair_baseline_names());
     let dirs: Vec<PathBuf> = if request.seeds == 1 {
         vec![request.run_dir.clone()]
     } else {
