@@ -140,21 +140,43 @@ def rollouts(batches: int, steps: int, copies: int, workers: int | None) -> tupl
     return wall, 0
 
 
+def env_bound_config(threads: int) -> dict:
+    """PPO on `services` (default scenario): stepping its copies is about 95 % of training time in
+    one process, so it is where rollout workers on more machines pay."""
+    return {"scenario": "services", "seed": 0, "total_steps": 6 * 1024, "num_envs": 8,
+            "hidden": 16, "threads": threads,
+            "ppo": {"rollout_steps": 128, "epochs": 1, "minibatches": 1}, "eval": {"episodes": 0}}
+
+
 def ppo_with_workers(config: dict, workers: int, work: Path) -> dict:
-    """planetgym PPO on `config`: steps/s, and per update the seconds of env stepping and
-    inference (the slowest worker's), of the update, and of the rest (sending the policy,
-    gathering the batches), from metrics.csv; `workers` 0 trains in this process."""
+    """planetgym PPO on `config` (`workers` 0 trains in this process): steps/s over the whole run
+    (worker start-up included), and per update after the first, the wall time and the seconds of
+    env stepping and inference (the slowest worker's), of the update, and of the rest (sending
+    the policy, gathering the batches)."""
     import pandas as pd
 
+    stamps: list[float] = []
     t = time.perf_counter()
-    result = planetgym.train(config, run_dir=work, rollout_workers=workers)
+    result = planetgym.train(config, run_dir=work, rollout_workers=workers,
+                             callback=lambda report: stamps.append(time.perf_counter()))
     wall = time.perf_counter() - t
     metrics = pd.read_csv(work / "metrics.csv").iloc[1:]  # the first update warms up
-    per_update = wall / result.updates
+    per_update = statistics.median(np.diff(stamps))
     split = {k: float(metrics[f"time/{k}_s"].mean()) for k in ("env", "inference", "update")}
     return {"workers": workers, "steps_per_s": result.env_steps / wall, "update_wall_s": per_update,
             **{f"{k}_s": v for k, v in split.items()},
             "other_s": per_update - sum(split.values())}
+
+
+def ppo_message_bytes(config: dict) -> tuple[int, int]:
+    """(policy bytes, one worker's batch bytes) of a 2-worker run of `config`."""
+    from planetgym._config import to_toml
+
+    text, origin = to_toml(config)
+    with tempfile.TemporaryDirectory() as tmp:
+        planetgym.train({**config, "total_steps": 1024}, run_dir=Path(tmp) / "run")
+        policy = (Path(tmp) / "run" / "policy.json").read_bytes()
+    return len(policy), len(_core.RolloutWorker(text, 0, 2, origin).collect(policy, 0))
 
 
 def main() -> None:
@@ -168,6 +190,7 @@ def main() -> None:
     result: dict = {"machine": {"cpus": os.cpu_count()}, "ray": ray.__version__,
                     "trials": args.trials, "updates_per_trial": args.updates, "rounds": []}
     result["startup"] = startup()
+    result["ppo_policy_bytes"], result["ppo_batch_bytes_per_worker"] = ppo_message_bytes(env_bound_config(1))
     print("start-up", result["startup"], flush=True)
     steps, copies, batches = 256, 8, 10
     for r in range(args.repeats):
@@ -197,12 +220,14 @@ def main() -> None:
         row["rollout_speedup_2_vs_1"] = row["rollout_steps_per_s_2actors"] / row["rollout_steps_per_s_1actor"]
         start(2)
         with tempfile.TemporaryDirectory() as tmp:
-            for workers in (0, 1, 2):
-                stats = ppo_with_workers(env_bound_config(), workers, Path(tmp) / f"w{workers}")
-                row.update({f"ppo_{k}_{workers}w": v for k, v in stats.items() if k != "workers"})
+            # (label, workers, env threads): one process on 1 and on 2 threads, 1 and 2 workers.
+            for label, workers, threads in (("local1t", 0, 1), ("local2t", 0, 0), ("1w", 1, 1), ("2w", 2, 1)):
+                stats = ppo_with_workers(env_bound_config(threads), workers, Path(tmp) / label)
+                row.update({f"ppo_{k}_{label}": v for k, v in stats.items() if k != "workers"})
         ray.shutdown()
         row["ppo_speedup_2w_vs_1w"] = row["ppo_steps_per_s_2w"] / row["ppo_steps_per_s_1w"]
-        row["ppo_2w_vs_one_process"] = row["ppo_steps_per_s_2w"] / row["ppo_steps_per_s_0w"]
+        row["ppo_1w_vs_local1t"] = row["ppo_steps_per_s_1w"] / row["ppo_steps_per_s_local1t"]
+        row["ppo_2w_vs_local2t"] = row["ppo_steps_per_s_2w"] / row["ppo_steps_per_s_local2t"]
         result["rounds"].append(row)
         print(json.dumps(row, indent=1), flush=True)
     keys = [k for k in result["rounds"][0]]

@@ -121,7 +121,13 @@ def train(
     command = [sys.executable, *sys.argv, f"planetgym.train(config={config!r}, resume={resume}, "
                f"seeds={seeds}, **{overrides!r})"]
     rollouts, stop_workers = None, None
-    if count("rollout_workers", rollout_workers) > 0:
+    rollout_workers = count("rollout_workers", rollout_workers)
+    if rollout_workers < 0 or (address is not None and rollout_workers == 0):
+        raise ValueError(
+            f"rollout_workers = {rollout_workers}: must be 0 (train in this process) or more, "
+            "and address is only for rollout workers"
+        )
+    if rollout_workers > 0:
         from planetgym.cluster import rollout_workers as start_workers
 
         rollouts, stop_workers = start_workers(text, origin, rollout_workers, address)

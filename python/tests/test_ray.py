@@ -135,6 +135,10 @@ def test_planetgym_ppo_trains_on_rollouts_from_ray_actors_deterministically(two_
 
     with pytest.raises(ValueError, match="could not start.*cannot share num_envs = 4"):
         planetgym.train(config, run_dir=tmp_path / "three", rollout_workers=3, address=two_nodes)
+    with pytest.raises(ValueError, match="must be 0"):
+        planetgym.train(config, run_dir=tmp_path / "negative", rollout_workers=-1)
+    with pytest.raises(ValueError, match="only for rollout workers"):
+        planetgym.train(config, run_dir=tmp_path / "no-workers", address=two_nodes)
     with pytest.raises(ValueError, match="trains one seed"):
         planetgym.train(config, run_dir=tmp_path / "seeds", rollout_workers=2, seeds=2, address=two_nodes)
     with pytest.raises(ValueError, match="cannot be resumed"):
