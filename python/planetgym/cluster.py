@@ -113,7 +113,7 @@ def _export_files(directory: Path) -> list[str]:
 
 
 def _unpack(archive: bytes, directory: Path) -> Path:
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
         tar.extractall(directory, filter="data")
     return directory
@@ -331,12 +331,22 @@ def points(grid: Mapping[str, list]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _run_files(directory: Path) -> bytes:
+    """A finished run directory as a tar archive, for the driver's disk (a trial may run on a
+    machine that does not share it). The checkpoint stays where the run trained."""
+    names = [str(p.relative_to(directory)) for p in sorted(directory.rglob("*"))
+             if p.is_file() and p.name != "checkpoint.json"]
+    return _pack(directory, names)
+
+
 def _train_trial(text: str, origin: str, run_dir: str, command: list[str]) -> dict:
-    """One trial: trains (or resumes) the run in ``run_dir`` and records that it finished."""
+    """One trial: trains (or resumes) the run in ``run_dir``, records that it finished, and
+    returns its record with the run's files."""
     directory = Path(run_dir)
     done = directory / TRIAL_FILE
     if done.exists():
-        return {**json.loads(done.read_text()), "status": "finished before"}
+        return {**json.loads(done.read_text()), "status": "finished before",
+                "files": _run_files(directory)}
     resume = (directory / "checkpoint.json").exists()
     if not resume and directory.exists():
         # Stopped before its first checkpoint: nothing to keep.
@@ -352,7 +362,7 @@ def _train_trial(text: str, origin: str, run_dir: str, command: list[str]) -> di
         "sps": (out["last"] or {}).get("charts/sps"),
     }
     done.write_text(json.dumps(record))
-    return {**record, "status": "resumed" if resume else "trained"}
+    return {**record, "status": "resumed" if resume else "trained", "files": _run_files(directory)}
 
 
 def sweep(
@@ -380,8 +390,11 @@ def sweep(
         address: the Ray cluster (see the module's docstring); None starts a local one.
         out: the sweep's directory (default ``runs/sweep-<config stem or scenario>``): point P's
             run K is ``out/P/run-K``, a run directory with its TensorBoard events in ``tb/``
-            (``tensorboard --logdir out``). Calling ``sweep`` again with the same arguments skips
-            finished trials and resumes interrupted ones from their checkpoints.
+            (``tensorboard --logdir out``). Trials on machines that do not share this disk
+            send their run directories back (all but the checkpoint). Calling ``sweep`` again
+            with the same arguments skips finished trials and resumes interrupted ones from
+            their checkpoints (which stay where the trial trained: resuming needs a shared disk
+            or the same machine).
         cpus_per_trial: the CPUs each trial asks Ray for and trains on (``threads``).
         episodes: evaluation episodes (0 skips the evaluation).
         eval_seed: the evaluation's first seed (default: the config's ``eval.seed``, which
@@ -429,6 +442,11 @@ def sweep(
             trials.append({"point": label, **params, "seed_index": k, "run_dir": str(run_dir)})
             futures.append(task.remote(trial_text, origin, str(run_dir), command))
     records = ray.get(futures)
+    for trial, record in zip(trials, records):
+        files = record.pop("files")
+        run_dir = Path(trial["run_dir"])
+        if not (run_dir / TRIAL_FILE).exists():  # trained on a machine without this disk
+            _unpack(files, run_dir)
     table = pd.DataFrame([{**t, **r} for t, r in zip(trials, records)])
     table.to_csv(out / "trials.csv", index=False)
 

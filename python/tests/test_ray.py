@@ -81,6 +81,20 @@ def test_a_sweep_trains_every_point_and_seed_resumably_and_compares_them(two_nod
     assert list(again.trials["status"]) == ["finished before"] * 4 and again.comparison is None
 
 
+def test_a_trial_sends_its_run_directory_to_a_driver_without_its_disk(tmp_path):
+    from planetgym._config import to_toml
+
+    text, origin = to_toml({**CONFIG, "threads": 1})
+    record = cluster._train_trial(text, origin, str(tmp_path / "worker-disk" / "run-0"), ["test"])
+    assert record["status"] == "trained"
+    driver = tmp_path / "driver-disk" / "run-0"
+    cluster._unpack(record["files"], driver)
+    assert (driver / "policy.json").read_bytes() == (tmp_path / "worker-disk" / "run-0" / "policy.json").read_bytes()
+    assert (driver / cluster.TRIAL_FILE).exists() and any((driver / "tb").iterdir())
+    assert not (driver / "checkpoint.json").exists()
+    assert planetgym.load_policy(driver).scenario == "batch"
+
+
 def test_a_spread_evaluation_equals_the_local_one(two_nodes, tmp_path):
     trained = planetgym.train({**CONFIG, "threads": 1}, run_dir=tmp_path / "run", seeds=2)
 
