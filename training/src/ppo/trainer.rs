@@ -162,7 +162,7 @@ pub fn train<S: Scenario + Clone + 'static>(
             "a run trained with rollout workers cannot be resumed: its workers' episodes are not checkpointed",
         ));
     }
-    let mut trainer = Trainer::start(prototype, run, expert)?;
+    let mut trainer = Trainer::start(prototype, run, expert, rollouts.is_some())?;
     let mut last = None;
     let mut interrupted = false;
     while trainer.updates < run.config.total_updates() {
@@ -221,11 +221,13 @@ pub(super) struct Trainer<'a, S: Scenario + Clone> {
 }
 
 impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
-    /// A fresh run, or the run in `run.run_dir` restored from its checkpoint.
+    /// A fresh run, or the run in `run.run_dir` restored from its checkpoint. A `distributed`
+    /// learner steps no copies of its own (its actor keeps one, which a `VecEnv` needs).
     fn start(
         prototype: &'a S,
         run: &'a Run<'a>,
         expert: Option<&ContenderFactory<S>>,
+        distributed: bool,
     ) -> Result<Self> {
         let config = run.config;
         let dir = run.run_dir;
@@ -233,7 +235,11 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
             "cannot create {}",
             dir.display()
         )))?;
-        let actor = Actor::new(prototype, config.clone(), expert, 0)?;
+        let mut own = config.clone();
+        if distributed {
+            own.num_envs = 1;
+        }
+        let actor = Actor::new(prototype, own, expert, 0)?;
         check_memory(prototype, config)?;
         let optimiser = Optimiser::for_model(&actor.brain.model);
         // A resumed run's checkpoint is read (and checked against the config) before anything
