@@ -139,16 +139,75 @@ fn bad_imitation_configs_name_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (batch(2, true).replace("\"sjf\"", "\"no-such\""), "no-such"),
-        (batch(2, true).replace("updates = 2", "updates = 3"), "imitation.updates"),
-        (batch(2, true).replace("expert_fraction = 1.0", "expert_fraction = 1.5"), "imitation.expert_fraction"),
-        (batch(2, true).replace("expert = \"sjf\"\n", ""), "imitation.expert and imitation.updates"),
         (
-            "scenario = \"traffic\"\ntotal_steps = 64\nnum_envs = 2\n[env]\nepisode_intervals = 8\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[imitation]\nexpert = \"lp\"\nupdates = 1\n[eval]\nepisodes = 0\n".to_string(),
-            "continuous actions",
+            batch(2, true).replace("updates = 2", "updates = 3"),
+            "imitation.updates",
+        ),
+        (
+            batch(2, true).replace("expert_fraction = 1.0", "expert_fraction = 1.5"),
+            "imitation.expert_fraction",
+        ),
+        (
+            batch(2, true).replace("expert = \"sjf\"\n", ""),
+            "imitation.expert and imitation.updates",
         ),
     ];
     for (k, (text, expected)) in cases.iter().enumerate() {
         let e = try_train(text, &dir.path().join(k.to_string()), false, None).unwrap_err();
         assert!(e.contains(expected), "{expected}: {e}");
     }
+}
+
+/// Traffic (a split per region) on a small world, imitating the per-interval LP for every
+/// update.
+const TRAFFIC_FROM_LP: &str = r#"
+scenario = "traffic"
+seed = 1
+total_steps = 720
+num_envs = 4
+hidden = 16
+checkpoint_every = 1
+[env]
+observation = "pairs"
+episode_intervals = 30
+[env.world]
+kind = "synthetic"
+[env.world.synthetic]
+regions = 6
+sites = 3
+[ppo]
+rollout_steps = 30
+learning_rate = 3e-3
+gamma = 0.0
+[imitation]
+expert = "lp"
+updates = 6
+[eval]
+episodes = 0
+"#;
+
+#[test]
+fn a_split_policy_learns_the_lps_splits_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let straight = dir.path().join("straight");
+    try_train(TRAFFIC_FROM_LP, &straight, false, None).unwrap();
+    // losses/policy is the cross-entropy between the LP's splits and the network's.
+    let log = std::fs::read_to_string(straight.join("metrics.csv")).unwrap();
+    let mut lines = log.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = header.iter().position(|h| *h == "losses/policy").unwrap();
+    let losses: Vec<f64> = lines
+        .map(|l| l.split(',').nth(column).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 6);
+    assert!(
+        losses[5] < 0.8 * losses[0],
+        "the cross-entropy to the LP's splits did not fall: {losses:?}"
+    );
+
+    let split = dir.path().join("split");
+    try_train(TRAFFIC_FROM_LP, &split, false, Some(3)).unwrap();
+    try_train(TRAFFIC_FROM_LP, &split, true, None).unwrap();
+    let policy = |d: &Path| std::fs::read_to_string(d.join("policy.json")).unwrap();
+    assert_eq!(policy(&straight), policy(&split));
 }

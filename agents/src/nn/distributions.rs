@@ -6,7 +6,7 @@
 //! - Simplex: a diagonal Gaussian over per-row logits; the environment receives the row-wise
 //!   softmax of the sampled logits, and the log-probability is that of the logits.
 
-use burn::tensor::activation::log_softmax;
+use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::{Bool, Int, Tensor};
 
 /// A logit low enough that `exp` of it is exactly 0 in f32.
@@ -88,6 +88,26 @@ pub fn gaussian_entropy(log_std: Tensor<1>) -> Tensor<1> {
     log_std
         .add_scalar(0.5 + 0.5 * (2.0 * std::f32::consts::PI).ln())
         .sum()
+}
+
+/// `[B, parts]`: per simplex row, sum_j q_j ln softmax(logits)_j with q the row-wise softmax of
+/// `labels` (both `[B, rows * cols]`, row-major), summed over the rows of each part (`parts`
+/// is 1 or `rows`).
+pub fn simplex_label_log_prob(
+    logits: Tensor<2>,
+    labels: Tensor<2>,
+    cols: usize,
+    parts: usize,
+) -> Tensor<2> {
+    let [batch, dims] = logits.dims();
+    let rows = dims / cols;
+    let log_split = log_softmax(logits.reshape([batch, rows, cols]), 2);
+    let labelled = softmax(labels.reshape([batch, rows, cols]), 2);
+    (labelled * log_split)
+        .sum_dim(2)
+        .reshape([batch, parts, rows / parts])
+        .sum_dim(2)
+        .reshape([batch, parts])
 }
 
 /// Row-wise softmax of `logits` `[rows * cols]` laid out row-major: the simplex action sent to

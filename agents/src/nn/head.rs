@@ -8,7 +8,7 @@
 
 use super::distributions::{
     categorical_entropy, categorical_log_prob, gaussian_entropy, gaussian_log_prob,
-    masked_log_probs, multi_discrete, simplex_from_logits,
+    masked_log_probs, multi_discrete, simplex_from_logits, simplex_label_log_prob,
 };
 use super::error::NetworkError;
 use burn::tensor::{Bool, Int, Tensor};
@@ -16,6 +16,8 @@ use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Space};
 
 const MASKED_LOGIT: f32 = -1.0e9;
+/// The smallest share a simplex label's logits express (a zero share becomes this one).
+const SIMPLEX_LABEL_FLOOR: f32 = 1.0e-6;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ActionHead {
@@ -130,11 +132,31 @@ impl ActionHead {
     }
 
     /// The raw action of environment action `action`, when this head can take it: a discrete
-    /// choice in range and legal under `mask`. None otherwise, and for continuous heads (a
-    /// split has no unique raw logits).
+    /// choice in range and legal under `mask`, or for `Simplex` the logits `ln(max(p, 1e-6))`
+    /// of a split `p` (each row normalised by its sum first, as the environment does; an
+    /// all-zero row splits evenly), whose softmax is `p` to within 1e-5. None otherwise, and
+    /// for `Box` heads.
     pub fn raw_of(&self, action: &Action, mask: Option<&[bool]>) -> Option<Vec<f32>> {
         let legal = |i: usize| mask.is_none_or(|m| m.get(i).copied().unwrap_or(false));
         match (self, action) {
+            (Self::Simplex { rows, cols }, Action::Continuous(split))
+                if split.len() == rows * cols
+                    && split.iter().all(|v| v.is_finite() && *v >= 0.0) =>
+            {
+                let mut raw = Vec::with_capacity(split.len());
+                for row in split.chunks(*cols) {
+                    let sum: f32 = row.iter().sum();
+                    raw.extend(row.iter().map(|&v| {
+                        let share = if sum > 0.0 {
+                            v / sum
+                        } else {
+                            1.0 / *cols as f32
+                        };
+                        share.max(SIMPLEX_LABEL_FLOOR).ln()
+                    }));
+                }
+                Some(raw)
+            }
             (Self::Discrete { n }, Action::Discrete(i)) if *i < *n && legal(*i) => {
                 Some(vec![*i as f32])
             }
@@ -189,6 +211,31 @@ impl ActionHead {
     /// Log-probabilities `[B, parts]` of raw actions `[B, raw_len]` under outputs
     /// `[B, outputs]`, per part of `parts(per_row)` (they add up to the action's), and
     /// entropies `[B]`; `legal` `[B, mask_len]` for categorical heads.
+    /// Per row `[B, 1]`, or per part `[B, rows]` with `per_row`: how well the outputs imitate
+    /// the labels `raw` (raw actions of the expert, see [`Self::raw_of`]). For discrete heads
+    /// the labels' log-probability; for `Simplex`, the cross-entropy's negative between the
+    /// labelled split and the split of the outputs' mean logits, sum_j q_j ln softmax(mean)_j,
+    /// which does not depend on the exploration noise (a Gaussian likelihood of the logits
+    /// would also fit their level, which the softmax ignores).
+    pub fn label_log_prob(
+        &self,
+        params: Tensor<2>,
+        log_std: Tensor<1>,
+        raw: Tensor<2>,
+        legal: Option<Tensor<2, Bool>>,
+        per_row: bool,
+    ) -> Tensor<2> {
+        match self {
+            Self::Simplex { cols, .. } => {
+                simplex_label_log_prob(params, raw, *cols, self.parts(per_row))
+            }
+            _ => {
+                self.log_prob_entropy(params, log_std, raw, legal, per_row)
+                    .0
+            }
+        }
+    }
+
     pub fn log_prob_entropy(
         &self,
         params: Tensor<2>,
@@ -304,11 +351,70 @@ mod tests {
         let discrete = ActionHead::for_space(&Space::Discrete { n: 4 });
         assert_eq!(discrete.raw_of(&Action::Discrete(3), None), Some(vec![3.0]));
         assert_eq!(discrete.raw_of(&Action::Discrete(4), None), None);
-        let simplex = ActionHead::for_space(&Space::Simplex { rows: 1, cols: 2 });
-        assert_eq!(
-            simplex.raw_of(&Action::Continuous(vec![0.5, 0.5]), None),
-            None
+        let boxed = ActionHead::for_space(&Space::Box {
+            low: vec![0.0],
+            high: vec![1.0],
+        });
+        assert_eq!(boxed.raw_of(&Action::Continuous(vec![0.5]), None), None);
+    }
+
+    #[test]
+    fn a_split_label_turns_back_into_the_split() {
+        let simplex = ActionHead::for_space(&Space::Simplex { rows: 3, cols: 3 });
+        // Rows as the environment reads them: normalised by their sum, all-zero splits evenly.
+        let split = [0.2, 0.0, 0.8, 2.0, 1.0, 1.0, 0.0, 0.0, 0.0];
+        let want = [
+            0.2,
+            0.0,
+            0.8,
+            0.5,
+            0.25,
+            0.25,
+            1.0 / 3.0,
+            1.0 / 3.0,
+            1.0 / 3.0,
+        ];
+        let raw = simplex
+            .raw_of(&Action::Continuous(split.to_vec()), None)
+            .unwrap();
+        let Action::Continuous(back) = simplex.to_action(&raw).unwrap() else {
+            panic!("not a split");
+        };
+        assert!(
+            back.iter().zip(want).all(|(b, w)| (b - w).abs() < 1e-5),
+            "{back:?}"
         );
+        for bad in [
+            vec![0.5, -0.1, 0.6, 1.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+            vec![0.5; 4],
+        ] {
+            assert_eq!(simplex.raw_of(&Action::Continuous(bad), None), None);
+        }
+    }
+
+    #[test]
+    fn a_split_label_is_imitated_best_by_its_own_logits() {
+        let head = ActionHead::for_space(&Space::Simplex { rows: 2, cols: 3 });
+        let label = vec![1.0f32, -2.0, 0.5, 0.0, 3.0, -1.0];
+        let std = Tensor::<1>::from_data(TensorData::new(vec![0.0f32], [1]), &Device::flex());
+        let score = |logits: Vec<f32>, per_row: bool| {
+            let (logits, labels) = (t2(logits, [1, 6]), t2(label.clone(), [1, 6]));
+            vals(head.label_log_prob(logits, std.clone(), labels, None, per_row))
+        };
+        let own = score(label.clone(), false)[0];
+        // The same logits shifted per row give the same split, so the same score.
+        let shifted: Vec<f32> = label
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + if i < 3 { 4.0 } else { -7.0 })
+            .collect();
+        assert!((score(shifted, false)[0] - own).abs() < 1e-5);
+        assert!(score(vec![0.0; 6], false)[0] < own);
+        assert!(score(vec![1.0, -2.0, 0.5, 3.0, 0.0, -1.0], false)[0] < own);
+        // Per row: one part per simplex row, summing to the whole.
+        let parts = score(label.clone(), true);
+        assert_eq!(parts.len(), 2);
+        assert!((parts[0] + parts[1] - own).abs() < 1e-5);
     }
 
     #[test]

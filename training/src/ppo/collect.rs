@@ -382,7 +382,11 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             let take = self.rng.uniform() < fraction;
             if let (true, Some(raw)) = (take, &label.raw) {
                 sampled.raws[i * width..(i + 1) * width].copy_from_slice(raw);
-                sampled.actions[i] = label.action;
+                // The raw label's action (the expert's, or for a split the same to within
+                // 1e-5), so that a resumed run replays exactly what was taken.
+                sampled.actions[i] = self.head.to_action(raw).map_err(|e| {
+                    TrainingError::run(format!("update {}, copy {i}", self.update), e)
+                })?;
                 if let Some(last) = self.copies[i].raw_actions.last_mut() {
                     last.clone_from(raw);
                 }

@@ -73,14 +73,16 @@ pub fn expert_fraction(config: &ImitationConfig, update: u64) -> Option<f64> {
         .then(|| config.expert_fraction * (1.0 - update as f64 / config.updates as f64))
 }
 
-/// Checks that `head` can learn from labels: discrete and multi-discrete heads only.
+/// Checks that `head` can learn from labels: discrete, multi-discrete and simplex heads.
 pub fn check_head(head: &ActionHead, scenario: &str) -> Result<()> {
     match head {
-        ActionHead::Discrete { .. } | ActionHead::MultiDiscrete { .. } => Ok(()),
-        _ => Err(TrainingError::config(
+        ActionHead::Discrete { .. }
+        | ActionHead::MultiDiscrete { .. }
+        | ActionHead::Simplex { .. } => Ok(()),
+        ActionHead::Gaussian { .. } => Err(TrainingError::config(
             "imitation.expert",
             format!(
-                "imitation needs discrete or multi-discrete actions; {scenario}'s continuous actions have no unique raw action to label"
+                "imitation needs discrete, multi-discrete or simplex actions; {scenario}'s box actions have no unique raw action to label"
             ),
         )),
     }

@@ -210,11 +210,10 @@ impl Update<'_> {
         let adv = t2(adv.to_vec(), parts);
 
         let (out, values) = model.forward(obs);
-        let (log_probs, entropy) =
-            self.head
-                .log_prob_entropy(out, model.log_std.val(), raw, legal, parts > 1);
-        let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
         if !rollout.label_weights.is_empty() {
+            let log_probs =
+                self.head
+                    .label_log_prob(out, model.log_std.val(), raw, legal, parts > 1);
             return self.imitation_loss(
                 log_probs,
                 gather(&rollout.label_weights, 1),
@@ -224,6 +223,10 @@ impl Update<'_> {
                 per_row,
             );
         }
+        let (log_probs, entropy) =
+            self.head
+                .log_prob_entropy(out, model.log_std.val(), raw, legal, parts > 1);
+        let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
         // Each part's ratio is clipped on its own, and the KL early stop reads the mean over
         // parts: each row keeps its own trust region.
         let log_ratio = log_probs - old_log_probs;
@@ -274,7 +277,8 @@ impl Update<'_> {
 }
 
 impl Update<'_> {
-    /// An imitation update's loss: the cross-entropy of the expert's labels (each row weighted
+    /// An imitation update's loss: the cross-entropy of the expert's labels (see
+    /// `ActionHead::label_log_prob`; each row weighted
     /// by `weights`: 0 where the label could not be expressed) and the value loss, with the
     /// same per-minibatch scaling as PPO's loss; its parts as `loss` gives them (no KL, no
     /// clipping).
