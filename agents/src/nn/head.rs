@@ -208,9 +208,6 @@ impl ActionHead {
         }
     }
 
-    /// Log-probabilities `[B, parts]` of raw actions `[B, raw_len]` under outputs
-    /// `[B, outputs]`, per part of `parts(per_row)` (they add up to the action's), and
-    /// entropies `[B]`; `legal` `[B, mask_len]` for categorical heads.
     /// Per row `[B, 1]`, or per part `[B, rows]` with `per_row`: how well the outputs imitate
     /// the labels `raw` (raw actions of the expert, see [`Self::raw_of`]). For discrete heads
     /// the labels' log-probability; for `Simplex`, the cross-entropy's negative between the
@@ -236,6 +233,9 @@ impl ActionHead {
         }
     }
 
+    /// Log-probabilities `[B, parts]` of raw actions `[B, raw_len]` under outputs
+    /// `[B, outputs]`, per part of `parts(per_row)` (they add up to the action's), and
+    /// entropies `[B]`; `legal` `[B, mask_len]` for categorical heads.
     pub fn log_prob_entropy(
         &self,
         params: Tensor<2>,
