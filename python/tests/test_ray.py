@@ -182,3 +182,22 @@ def test_shares_cover_every_episode_once():
             parts = cluster.shares(episodes, workers)
             covered = [e for first, n in parts for e in range(first, first + n)]
             assert covered == list(range(episodes)) and all(n >= 1 for _, n in parts)
+
+
+def test_the_sweep_command_line_parses_grids_and_runs(two_nodes, tmp_path, capsys):
+    config = tmp_path / "tiny.toml"
+    config.write_text(
+        'scenario = "batch"\ntotal_steps = 128\nnum_envs = 2\nhidden = 8\n'
+        "[env]\nwindow_jobs = 32\nvisible_jobs = 8\n[ppo]\nrollout_steps = 64\nminibatches = 1\n"
+    )
+    assert [cluster._grid_value(v) for v in ("3e-4", "64", "true", '"sjf"', "sjf")] == [3e-4, 64, True, "sjf", "sjf"]
+    out = tmp_path / "sweep"
+    code = cluster.sweep_command([str(config), "--grid", "ppo.learning_rate=1e-3,3e-4", "--seeds", "1",
+                                  "--episodes", "0", "--address", two_nodes, "--out", str(out)])
+    assert code == 0
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+    assert "learning_rate=0.001" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cluster.sweep_command([str(config), "--grid", "hidden"])
+    assert cluster.sweep_command([str(config), "--grid", "env.window_jobs=32", "--out", str(out)]) == 2
+    assert "one scenario config" in capsys.readouterr().err
