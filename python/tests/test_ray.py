@@ -2,6 +2,7 @@
 node with its own CPU, as ``ray start --address`` would add), torn down after the module."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,8 @@ GRID = {"ppo.learning_rate": [1e-3, 3e-4]}
 
 @pytest.fixture(scope="module")
 def two_nodes():
+    # Nothing leaves the machine: no usage report to Ray's servers from a test run.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     nodes = Cluster(
         initialize_head=True,
         head_node_args={"num_cpus": 1, "object_store_memory": 80 * 2**20, "include_dashboard": False},
