@@ -8,7 +8,7 @@ use crate::error::{DeployError, Result, ensure};
 use crate::onnx::{Model, Prepared, Tensor};
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_env::input;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An export loaded for inference, after every check.
 #[derive(Debug)]
@@ -23,17 +23,12 @@ impl Artifact {
     /// Loads `dir/manifest.json` and `dir/policy.onnx`, refusing an artifact whose checksum,
     /// FeatureSpec hash, scenario or tensors do not match.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = input::read_bytes_or(
-            &path,
-            DeployError::io(format!(
-                "no exported policy at {} (run `planetgym export`)",
-                path.display()
-            )),
+        let (path, manifest): (_, Manifest) = read_manifest(
+            dir,
+            "no exported policy",
+            "run `planetgym export`",
+            "a planetgym manifest",
         )?;
-        let manifest: Manifest = serde_json::from_slice(&text).map_err(DeployError::json(
-            format!("{} is corrupt or not a planetgym manifest", path.display()),
-        ))?;
         ensure!(
             Artifact,
             manifest.format == MANIFEST_FORMAT,
@@ -115,6 +110,26 @@ impl Artifact {
             )),
         }
     }
+}
+
+/// `dir/manifest.json` and its path: `missing` (with `how`, the command that writes one) when
+/// there is none, and it must parse as `what`.
+pub(crate) fn read_manifest<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    missing: &str,
+    how: &str,
+    what: &str,
+) -> Result<(PathBuf, T)> {
+    let path = dir.join(MANIFEST_FILE);
+    let text = input::read_bytes_or(
+        &path,
+        DeployError::io(format!("{missing} at {} ({how})", path.display())),
+    )?;
+    let manifest = serde_json::from_slice(&text).map_err(DeployError::json(format!(
+        "{} is corrupt or not {what}",
+        path.display()
+    )))?;
+    Ok((path, manifest))
 }
 
 /// The graph `file` in `dir`, checked against what the manifest at `manifest_path` records of it

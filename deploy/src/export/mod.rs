@@ -14,7 +14,7 @@ mod graph;
 mod manifest;
 
 pub use artifact::Artifact;
-pub(crate) use artifact::checked_onnx;
+pub(crate) use artifact::{checked_onnx, read_manifest};
 pub use contender::{exported_contender, is_export};
 pub use graph::{Inputs, input};
 pub use manifest::{Axis, Manifest, OnnxFile, TensorSpec, Training, Verification, Versions};

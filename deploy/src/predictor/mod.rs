@@ -14,20 +14,18 @@
 pub mod shadow;
 
 use crate::error::{DeployError, Result, ensure};
-use crate::export::{OnnxFile, checked_onnx, sha256_hex};
+use crate::export::{MANIFEST_FILE, OnnxFile, checked_onnx, read_manifest, sha256_hex};
 use crate::onnx::{Dim, ElemType, Graph, Model, Node, Prepared, Tensor, ValueInfo};
 use crate::shadow::write_json_line;
 use planetgym_agents::risk::dataset::{Dataset, temporal_split};
 use planetgym_agents::risk::logistic::Logistic;
 use planetgym_agents::risk::metrics::{Scores, score, threshold_at_false_alarm_rate};
 use planetgym_agents::risk::tasks::Task;
-use planetgym_env::input;
 use planetgym_training::run_dir::write_atomic;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 pub const ONNX_FILE: &str = "predictor.onnx";
-pub const MANIFEST_FILE: &str = "manifest.json";
 pub const SAMPLE_FILE: &str = "test_records.jsonl";
 pub const KIND: &str = "risk-predictor";
 pub const FORMAT: u32 = 1;
@@ -241,19 +239,12 @@ pub struct Predictor {
 
 impl Predictor {
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = input::read_bytes_or(
-            &path,
-            DeployError::io(format!(
-                "no exported predictor at {} (run `planetgym risk --task T --export DIR`)",
-                path.display()
-            )),
+        let (path, manifest): (_, PredictorManifest) = read_manifest(
+            dir,
+            "no exported predictor",
+            "run `planetgym risk --task T --export DIR`",
+            "a predictor manifest",
         )?;
-        let manifest: PredictorManifest =
-            serde_json::from_slice(&text).map_err(DeployError::json(format!(
-                "{} is corrupt or not a predictor manifest",
-                path.display()
-            )))?;
         ensure!(
             Artifact,
             manifest.kind == KIND && manifest.format == FORMAT,
