@@ -11,9 +11,10 @@ use crate::error::{Result, TrainingError};
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::nn::error::NetworkError;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::normalise::{ObsNormaliser, RewardScaler, RunningStats};
-use planetgym_agents::nn::policy::Brain;
+use planetgym_agents::nn::policy::{Brain, PolicyFile};
 use planetgym_agents::nn::{inference_device, training_device};
 use planetgym_env::rng::{Rng, derive_seed};
 use planetgym_env::{Action, AutoresetMode, MetricAggregation, Scenario, VecEnv};
@@ -177,6 +178,15 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             fresh: None,
             config,
         })
+    }
+
+    /// Takes the weights and observation statistics of `policy` (a checkpoint's, or the
+    /// learner's for a rollout worker).
+    pub fn adopt(&mut self, policy: &PolicyFile) -> std::result::Result<(), NetworkError> {
+        let loaded = Brain::load(&self.prototype, policy, &training_device())?;
+        self.brain.model = loaded.model;
+        self.brain.normaliser = loaded.normaliser;
+        Ok(())
     }
 
     /// One advantage per row of the action (`ppo.counterfactual_rows`).

@@ -20,8 +20,7 @@ use super::config::TrainConfig;
 use crate::error::{Result, TrainingError};
 use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::normalise::RunningStats;
-use planetgym_agents::nn::policy::{Brain, PolicyFile};
-use planetgym_agents::nn::training_device;
+use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_env::Scenario;
 
 /// Where a distributed run's rollouts come from.
@@ -91,10 +90,9 @@ impl<S: Scenario + Clone + 'static> RolloutWork for RolloutWorker<S> {
         let file: PolicyFile = serde_json::from_slice(policy)
             .map_err(|e| TrainingError::run(at(), format!("the learner's policy: {e}")))?;
         let actor = &mut self.actor;
-        let loaded = Brain::load(&actor.prototype, &file, &training_device())
+        actor
+            .adopt(&file)
             .map_err(|e| TrainingError::run(at(), format!("the learner's policy: {e}")))?;
-        actor.brain.model = loaded.model;
-        actor.brain.normaliser = loaded.normaliser;
         actor.fresh = actor.brain.normaliser.as_ref().map(|n| n.emptied());
         actor.update = update;
         let batch = actor.batch()?;

@@ -20,7 +20,7 @@ use crate::run_dir::{
 use crate::tensorboard::EventWriter;
 use burn::tensor::Device;
 use planetgym_agents::evaluate::ContenderFactory;
-use planetgym_agents::nn::policy::{Brain, PolicyFile};
+use planetgym_agents::nn::policy::PolicyFile;
 use planetgym_agents::nn::training_device;
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Scenario};
@@ -307,11 +307,10 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
     /// replayed to where it stood.
     fn restore(&mut self, ck: Checkpoint) -> Result<()> {
         let dir = self.run.run_dir;
-        let loaded = Brain::load(self.prototype, &ck.policy, &self.train_device)
-            .map_err(|e| TrainingError::file(dir, format!("checkpoint policy: {e}")))?;
         let actor = &mut self.actor;
-        actor.brain.model = loaded.model;
-        actor.brain.normaliser = loaded.normaliser;
+        actor
+            .adopt(&ck.policy)
+            .map_err(|e| TrainingError::file(dir, format!("checkpoint policy: {e}")))?;
         let weights = planetgym_agents::nn::params::read(&actor.brain.model);
         ck.adam
             .check(&weights)
