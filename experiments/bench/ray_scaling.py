@@ -84,10 +84,9 @@ def local_wall(trials: int, updates: int, work: Path) -> float:
     return time.perf_counter() - t
 
 
-@ray.remote(num_cpus=1)
-class RolloutActor:
+class Roller:
     """Steps a Rust VecEnv with random legal actions and returns each batch, as a rollout
-    worker would (without the network)."""
+    worker would (without the network): in this process, or as a Ray actor (`RolloutActor`)."""
 
     def __init__(self, copies: int, seed: int) -> None:
         self.env = planetgym.make_vec("batch", copies, config=BATCH_ENV, threads=1)
@@ -95,39 +94,30 @@ class RolloutActor:
         self.obs, self.infos = self.env.reset(seed=seed)
 
     def batch(self, steps: int) -> dict:
-        return collect(self.env, self.rng, self, steps)
+        """`steps` steps of every copy: observations, actions, rewards and dones, as arrays."""
+        obs, actions, rewards, dones = [], [], [], []
+        for _ in range(steps):
+            action = np.array([self.rng.choice(np.flatnonzero(m)) for m in self.infos["action_mask"]])
+            obs.append(self.obs)
+            actions.append(action)
+            self.obs, r, term, trunc, self.infos = self.env.step(action)
+            rewards.append(r)
+            dones.append(term | trunc)
+        return {"obs": np.stack(obs), "actions": np.stack(actions), "rewards": np.stack(rewards),
+                "dones": np.stack(dones)}
 
 
-def collect(env, rng, state, steps: int) -> dict:
-    """`steps` steps of every copy: observations, actions, rewards and dones, as arrays."""
-    obs, actions, rewards, dones = [], [], [], []
-    for _ in range(steps):
-        mask = state.infos["action_mask"]
-        action = np.array([rng.choice(np.flatnonzero(m)) for m in mask])
-        obs.append(state.obs)
-        actions.append(action)
-        state.obs, r, term, trunc, state.infos = env.step(action)
-        rewards.append(r)
-        dones.append(term | trunc)
-    return {"obs": np.stack(obs), "actions": np.stack(actions), "rewards": np.stack(rewards),
-            "dones": np.stack(dones)}
-
-
-class Local:
-    def __init__(self, copies: int, seed: int) -> None:
-        self.env = planetgym.make_vec("batch", copies, config=BATCH_ENV, threads=1)
-        self.rng = np.random.default_rng(seed)
-        self.obs, self.infos = self.env.reset(seed=seed)
+RolloutActor = ray.remote(num_cpus=1)(Roller)
 
 
 def rollouts(batches: int, steps: int, copies: int, workers: int | None) -> tuple[float, int]:
     """(wall s, bytes per batch) of `batches` batches per worker: in this process (None), or
     from `workers` Ray actors in parallel."""
     if workers is None:
-        local = Local(copies, 0)
+        local = Roller(copies, 0)
         t = time.perf_counter()
         for _ in range(batches):
-            out = collect(local.env, local.rng, local, steps)
+            out = local.batch(steps)
         return time.perf_counter() - t, len(pickle.dumps(out))
     actors = [RolloutActor.remote(copies, k) for k in range(workers)]
     ray.get([a.batch.remote(1) for a in actors])  # started and warm

@@ -165,7 +165,6 @@ def shares(episodes: int, workers: int) -> list[tuple[int, int]]:
 def evaluate_spread(
     cluster: str | bool,
     workers: int | None,
-    cpus_per_worker: int,
     scenario: str,
     text: str,
     origin: str,
@@ -187,7 +186,7 @@ def evaluate_spread(
         )
     ray = connect(None if cluster is True else str(cluster))
     if workers is None:
-        workers = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus_per_worker))
+        workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     workers = count("workers", workers)
     if workers < 1:
         raise ValueError(f"workers = {workers}: must be at least 1")
@@ -199,7 +198,7 @@ def evaluate_spread(
             f"the policies to ship weigh {size / 2**20:.0f} MiB, above the "
             f"{MAX_SHIPPED_BYTES / 2**20:.0f} MiB a spread evaluation sends to each worker"
         )
-    task = _task(_evaluate_share, cpus_per_worker)
+    task = _task(_evaluate_share, 1)
     common = (ray.put(shipped_policies), ray.put(shipped_exports), ray.put(callables))
     futures = [
         task.remote(scenario, text, origin, baselines, *common, first, n, seed, reference)
@@ -244,14 +243,14 @@ class _RolloutActor:
         return self.worker.collect(policy, update)
 
 
-def rollout_workers(config: str, origin: str, workers: int, address: str | None,
-                    cpus_per_worker: int = 1) -> tuple[Any, Any]:
+def rollout_workers(config: str, origin: str, workers: int,
+                    address: str | None) -> tuple[Any, Any]:
     """``workers`` Ray actors, each stepping its share of the run's copies, as the learner's
     rollout function ``(policy, update) -> [batch per worker]``, and a function that stops
     them."""
     workers = count("rollout_workers", workers)
     ray = connect(address)
-    actor = _task(_RolloutActor, cpus_per_worker)
+    actor = _task(_RolloutActor, 1)
     actors = [actor.remote(config, k, workers, origin) for k in range(workers)]
 
     def stop() -> None:

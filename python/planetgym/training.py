@@ -286,25 +286,11 @@ def _progress_bar(label: str) -> Callable[[int, int], None]:
     return update
 
 
-def _evaluate_here(scenario: str, text: str, origin: str, names: list[str] | None,
-                   trained: list[Policy], exports: list, callables: list, episodes: int | None,
-                   seed: int, reference: str | None, progress: bool) -> dict:
-    """``_core.evaluate`` in this process, with a progress bar."""
+def _evaluate_here(scenario: str, text: str, origin: str, progress: bool, **job: Any) -> dict:
+    """``_core.evaluate`` of ``job`` in this process, with a progress bar."""
     bar = _progress_bar(f"evaluate {scenario}") if progress else None
     try:
-        return _core.evaluate(
-            scenario,
-            text,
-            origin,
-            baselines=names,
-            policies=[(p.name, p.path) for p in trained],
-            exports=[(name, path) for name, path, _ in exports],
-            callables=callables,
-            episodes=episodes,
-            seed=seed,
-            reference=reference,
-            progress=bar,
-        )
+        return _core.evaluate(scenario, text, origin, progress=bar, **job)
     finally:
         if bar is not None:
             bar.close()  # type: ignore[attr-defined]
@@ -425,16 +411,15 @@ def evaluate(
     if functions:
         space = action_space(_core.Env(scenario, text, origin).describe())
         callables = [(name, _flattened(space, f, name)) for name, f in functions]
+    job = dict(baselines=names, policies=[(p.name, p.path) for p in trained],
+               exports=[(name, path) for name, path, _ in exports], callables=callables,
+               episodes=episodes, seed=seed, reference=reference)
     if cluster is not None and cluster is not False:
         from planetgym.cluster import evaluate_spread
 
-        out = evaluate_spread(cluster, workers, 1, scenario, text, origin, names,
-                              [(p.name, p.path) for p in trained],
-                              [(name, path) for name, path, _ in exports],
-                              callables, episodes, seed, reference)
+        out = evaluate_spread(cluster, workers, scenario, text, origin, **job)
     else:
-        out = _evaluate_here(scenario, text, origin, names, trained, exports, callables,
-                             episodes, seed, reference, progress)
+        out = _evaluate_here(scenario, text, origin, progress, **job)
     if out["warning"] is not None:
         warnings.warn(out["warning"], UserWarning, stacklevel=2)
     frame = pd.DataFrame(out["columns"])

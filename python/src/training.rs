@@ -186,9 +186,11 @@ impl RolloutWorker {
     fn collect<'py>(
         &mut self,
         py: Python<'py>,
-        policy: Vec<u8>,
+        policy: Cow<[u8]>,
         update: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
+        // A borrowed or copied buffer, not a list of ints (`Vec<u8>` reads bytes one by one).
+        let policy = policy.into_owned();
         let worker = self
             .worker
             .get_mut()
