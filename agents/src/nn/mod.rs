@@ -6,6 +6,7 @@
 pub mod classifier;
 pub mod distributions;
 pub mod error;
+pub mod fused;
 pub mod head;
 pub mod models;
 pub mod normalise;

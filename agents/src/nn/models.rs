@@ -9,7 +9,9 @@
 //! any number of candidates; masked softmax over candidates; the value reads the mean of the
 //! candidates' hidden rows (over present candidates) and the context.
 
+use super::fused::{Entity, FusedNetwork, Layers, Mlp};
 use super::head::ActionHead;
+use super::params;
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::tensor::activation::relu;
@@ -242,9 +244,12 @@ impl EntityScorer {
             .value
             .forward(Tensor::cat(vec![pooled, context], 1))
             .reshape([batch]);
-        (scores.mask_fill(present.bool_not(), -1.0e9), value)
+        (scores.mask_fill(present.bool_not(), MASKED_SCORE), value)
     }
 }
+
+/// The score of an absent candidate: low enough that a softmax never picks it.
+pub(crate) const MASKED_SCORE: f32 = -1.0e9;
 
 /// Below this share of present candidates the entity layers run on the present rows only
 /// (gathered, then scattered back): the padding of batch's 128 job slots was most of its
@@ -349,6 +354,26 @@ impl ActorCritic {
             Network::Mlp(m) => m.hidden2.weight.val().dims()[1],
             Network::Entity(m) => m.parts.entities * m.entity2.weight.val().dims()[1],
         }
+    }
+
+    /// The network's shape for the hand-written passes of `fused`.
+    pub fn fused(&self) -> FusedNetwork {
+        let layers = match &self.network {
+            Network::Mlp(m) => {
+                let [inputs, hidden] = m.hidden1.weight.val().dims();
+                let [_, outputs] = m.policy.weight.val().dims();
+                Layers::Mlp(Mlp {
+                    inputs,
+                    hidden,
+                    outputs,
+                })
+            }
+            Network::Entity(m) => Layers::Entity(Entity {
+                parts: m.parts,
+                hidden: m.entity2.weight.val().dims()[1],
+            }),
+        };
+        FusedNetwork::new(layers, params::read(self).shapes)
     }
 
     /// `forward` on row-major observations `[B * obs_len]`, returning plain vectors: action

@@ -8,10 +8,10 @@ use super::config::TrainConfig;
 use super::imitation::{self, Experts};
 use super::rollout::Rollout;
 use crate::error::{Result, TrainingError};
-use burn::module::Module;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use planetgym_agents::evaluate::ContenderFactory;
 use planetgym_agents::nn::error::NetworkError;
+use planetgym_agents::nn::fused::FusedPolicy;
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::normalise::{ObsNormaliser, RewardScaler, RunningStats};
 use planetgym_agents::nn::policy::{Brain, PolicyFile};
@@ -202,11 +202,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
         let c = &self.config.ppo;
         let mut last_obs = self.envs.observations().to_vec();
         self.brain.normalise(&mut last_obs);
-        let (_, last_values) = self.brain.model.valid().forward_rows(
-            &last_obs,
-            self.envs.obs_len(),
-            &self.infer_device,
-        );
+        let (_, last_values) = self.infer(&mut FusedPolicy::of(&self.brain.model), &last_obs)?;
         let rollout = &collected.rollout;
         let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
         collected.inference_s += t0.elapsed().as_secs_f64();
@@ -235,10 +231,8 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
         let (rollout_steps, gamma) = (self.config.ppo.rollout_steps, self.config.ppo.gamma);
         let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();
-        let infer = self.brain.model.valid();
-        let log_std = planetgym_agents::nn::params::read(&infer.log_std)
-            .values
-            .concat();
+        let mut infer = FusedPolicy::of(&self.brain.model);
+        let log_std = infer.log_std().to_vec();
         let parts = self.head.parts(self.per_row());
         let mut rollout = Rollout::new(
             copies,
@@ -260,7 +254,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
                 n.update(&obs, obs_len);
                 n.apply(&mut obs, obs_len);
             }
-            let (out, values) = infer.forward_rows(&obs, obs_len, &self.infer_device);
+            let (out, values) = self.infer(&mut infer, &obs)?;
             let mut sampled = self.sample(out, &log_std)?;
             let labels = self.imitate(&mut sampled)?;
             let log_probs = self.log_probs(&sampled, &log_std)?;
@@ -281,7 +275,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             env_s += t1.elapsed().as_secs_f64();
 
             let t2 = Instant::now();
-            let bootstrap = self.truncation_bootstrap(&infer)?;
+            let bootstrap = self.truncation_bootstrap(&mut infer)?;
             inference_s += t2.elapsed().as_secs_f64();
 
             for i in 0..copies {
@@ -482,10 +476,14 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
     /// Per copy, the value of the final observation of an episode that was truncated (not
     /// terminated) by this step, to be bootstrapped into its last reward; 0 elsewhere. Every
     /// truncated copy must come with its final observation (same-step autoreset keeps it).
-    fn truncation_bootstrap(
-        &self,
-        infer: &planetgym_agents::nn::models::ActorCritic,
-    ) -> Result<Vec<f32>> {
+    /// The network's outputs and values for normalised observations.
+    fn infer(&self, policy: &mut FusedPolicy, obs: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
+        policy
+            .forward(obs)
+            .map_err(|e| TrainingError::run(format!("update {}", self.update), e))
+    }
+
+    fn truncation_bootstrap(&self, infer: &mut FusedPolicy) -> Result<Vec<f32>> {
         let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();
         let truncated: Vec<usize> = (0..copies)
@@ -506,7 +504,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             finals.extend_from_slice(last);
         }
         self.brain.normalise(&mut finals);
-        let (_, v) = infer.forward_rows(&finals, obs_len, &self.infer_device);
+        let (_, v) = self.infer(infer, &finals)?;
         for (k, &i) in truncated.iter().enumerate() {
             bootstrap[i] = v[k];
         }

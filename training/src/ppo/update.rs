@@ -1,16 +1,19 @@
 //! The PPO update: clipped policy objective, (optionally clipped) value loss, entropy bonus,
 //! minibatch epochs with a KL early stop, on the training (autodiff) device.
 //!
-//! Each minibatch is cut into shards whose gradients are computed in parallel, each on its own
-//! replica of the network (its own autodiff graph, so backward passes do not wait on one
-//! another), and summed in shard order. Shards are sized from the network and the minibatch
-//! alone, never from the number of threads, so results do not depend on it.
+//! Each minibatch is cut into shards whose gradients are computed in parallel and summed in
+//! shard order. A shard's network passes run by hand (`FusedNetwork`) on the host copy of the
+//! weights that Adam updates, and burn's autodiff computes only the head's loss on the
+//! network's outputs: the weights are written into the burn model once, after the last
+//! minibatch. Shards are sized from the network and the minibatch alone, never from the number
+//! of threads, so results do not depend on it.
 
 use super::adam::Adam;
 use super::config::PpoConfig;
 use super::rollout::Rollout;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use planetgym_agents::nn::error::NetworkError;
+use planetgym_agents::nn::fused::{FusedNetwork, Tape};
 use planetgym_agents::nn::head::ActionHead;
 use planetgym_agents::nn::models::ActorCritic;
 use planetgym_agents::nn::params::{self, Weights};
@@ -105,27 +108,26 @@ impl Update<'_> {
         let mut batches = 0.0;
         let mut order: Vec<usize> = (0..n).collect();
         let shard_size = shard_rows(size, model.activations_per_row());
-        // Replica 0 is `model`; the others hold the same weights in their own tensors.
-        let mut replicas = vec![model];
-        for _ in 1..size.div_ceil(shard_size) {
-            replicas.push(params::write(replicas[0].clone(), weights)?);
-        }
+        let net = model.fused();
+        let mut tapes = vec![Tape::default(); size.div_ceil(shard_size)];
         'epochs: for _ in 0..c.epochs {
             stats.epochs += 1;
             shuffle(&mut order, rng);
             for chunk in order.chunks(size) {
                 let adv = minibatch_advantages(chunk, advantages, rollout.parts, c);
-                let shards: Vec<(Weights, [f64; 5])> = replicas
-                    .par_iter()
+                let shard = Shard {
+                    net: &net,
+                    weights,
+                    rollout,
+                    returns,
+                    rows: chunk.len(),
+                };
+                let shards: Vec<(Weights, [f64; 5])> = tapes
+                    .par_iter_mut()
                     .zip(chunk.par_chunks(shard_size))
                     .zip(adv.par_chunks(shard_size * rollout.parts))
-                    .map(|((model, shard), adv)| {
-                        let rows = chunk.len();
-                        let (loss, parts) = self.loss(model, rollout, returns, shard, adv, rows);
-                        let grads = loss.backward();
-                        (params::read_grads(model, &grads), parts)
-                    })
-                    .collect();
+                    .map(|((tape, idx), adv)| self.gradient(&shard, tape, idx, adv))
+                    .collect::<Result<_, _>>()?;
                 let (g, parts) = sum_shards(shards);
                 let norm = adam.step(weights, &g, self.learning_rate, c.max_grad_norm);
                 if !norm.is_finite() {
@@ -133,10 +135,6 @@ impl Update<'_> {
                         "the gradient norm is not finite: training diverged".into(),
                     ));
                 }
-                replicas = replicas
-                    .into_iter()
-                    .map(|r| params::write(r, weights))
-                    .collect::<Result<_, _>>()?;
                 let [pl, vl, h, kl, cf] = parts;
                 stats.policy_loss += pl;
                 stats.value_loss += vl;
@@ -150,7 +148,7 @@ impl Update<'_> {
                 }
             }
         }
-        let model = replicas.swap_remove(0);
+        let model = params::write(model, weights)?;
         for v in [
             &mut stats.policy_loss,
             &mut stats.value_loss,
@@ -164,36 +162,85 @@ impl Update<'_> {
         Ok((model, stats))
     }
 
-    /// The loss of the `idx` rows of a minibatch of `rows` rows and its parts (policy loss,
-    /// value loss, entropy, approximate KL, clip fraction), each a sum over these rows divided
-    /// by `rows`: the shards' losses and parts add up to the minibatch's means. `adv` holds the
-    /// rows' advantages, normalised over the minibatch.
-    fn loss(
+    /// The gradient of the loss of the `idx` rows (every parameter, in `params::read` order)
+    /// and its parts: the network's passes by hand, the head's loss through burn's autodiff on
+    /// the network's outputs.
+    fn gradient(
         &self,
-        model: &ActorCritic,
-        rollout: &Rollout,
-        returns: &[f32],
+        shard: &Shard,
+        tape: &mut Tape,
         idx: &[usize],
         adv: &[f32],
-        rows: usize,
+    ) -> Result<(Weights, [f64; 5]), NetworkError> {
+        let Shard {
+            net,
+            weights,
+            rollout,
+            ..
+        } = *shard;
+        let d = self.device;
+        let m = idx.len();
+        let width = rollout.obs_len;
+        let obs: Vec<&[f32]> = idx
+            .iter()
+            .map(|&i| &rollout.obs[i * width..(i + 1) * width])
+            .collect();
+        let (out, values) = net.forward(weights, &obs, tape)?;
+        let outputs = net.outputs();
+        let out = Tensor::<2>::from_data(TensorData::new(out, [m, outputs]), d).require_grad();
+        let values = Tensor::<1>::from_data(TensorData::new(values, [m]), d).require_grad();
+        let log_std = weights.values.last().cloned().unwrap_or_default();
+        let std_len = log_std.len();
+        let log_std = Tensor::<1>::from_data(TensorData::new(log_std, [std_len]), d).require_grad();
+        let (loss, parts) = self.loss(
+            (out.clone(), values.clone(), log_std.clone()),
+            shard,
+            idx,
+            adv,
+        );
+        let grads = loss.backward();
+        let d_out = host(out.grad(&grads), m * outputs);
+        let d_values = host(values.grad(&grads), m);
+        let mut values = net.backward(weights, tape, &d_out, &d_values)?;
+        values.push(host(log_std.grad(&grads), std_len));
+        Ok((
+            Weights {
+                shapes: weights.shapes.clone(),
+                values,
+            },
+            parts,
+        ))
+    }
+
+    /// The loss of the `idx` rows of a minibatch of `shard.rows` rows from the network's
+    /// outputs (action parameters, values, log standard deviations), and its parts (policy
+    /// loss, value loss, entropy, approximate KL, clip fraction), each a sum over these rows
+    /// divided by `shard.rows`: the shards' losses and parts add up to the minibatch's means.
+    /// `adv` holds the rows' advantages, normalised over the minibatch.
+    fn loss(
+        &self,
+        (out, values, log_std): (Tensor<2>, Tensor<1>, Tensor<1>),
+        shard: &Shard,
+        idx: &[usize],
+        adv: &[f32],
     ) -> (Tensor<1>, [f64; 5]) {
+        let Shard {
+            rollout,
+            returns,
+            rows,
+            ..
+        } = *shard;
         let c = self.config;
         let d = self.device;
         let m = idx.len();
-        let gather = |src: &[f32], width: usize| -> Vec<f32> {
-            idx.iter()
-                .flat_map(|&i| src[i * width..(i + 1) * width].iter().copied())
-                .collect()
-        };
         let t1 = |v: Vec<f32>| Tensor::<1>::from_data(TensorData::new(v, [m]), d);
         let t2 = |v: Vec<f32>, w: usize| Tensor::<2>::from_data(TensorData::new(v, [m, w]), d);
         let parts = rollout.parts;
         // Means over the whole minibatch: per row (values) and per row and part (the policy).
         let per_row = 1.0 / rows as f32;
         let per_part = per_row / parts as f32;
-        let obs = t2(gather(&rollout.obs, rollout.obs_len), rollout.obs_len);
         let raw = t2(
-            gather(&rollout.raw_actions, rollout.raw_len),
+            gather(idx, &rollout.raw_actions, rollout.raw_len),
             rollout.raw_len,
         );
         let legal = (rollout.mask_len > 0).then(|| {
@@ -204,28 +251,27 @@ impl Update<'_> {
                 .collect();
             Tensor::<2, Bool>::from_data(TensorData::new(v, [m, w]), d)
         });
-        let old_log_probs = t2(gather(&rollout.log_probs, parts), parts);
-        let old_values = t1(gather(&rollout.values, 1));
-        let returns = t1(gather(returns, 1));
+        let old_log_probs = t2(gather(idx, &rollout.log_probs, parts), parts);
+        let old_values = t1(gather(idx, &rollout.values, 1));
+        let returns = t1(gather(idx, returns, 1));
         let adv = t2(adv.to_vec(), parts);
 
-        let (out, values) = model.forward(obs);
         if !rollout.label_weights.is_empty() {
-            let log_probs =
-                self.head
-                    .label_log_prob(out, model.log_std.val(), raw, legal, parts > 1);
+            let log_probs = self
+                .head
+                .label_log_prob(out, log_std, raw, legal, parts > 1);
             return self.imitation_loss(
                 log_probs,
-                gather(&rollout.label_weights, 1),
+                gather(idx, &rollout.label_weights, 1),
                 values,
                 returns,
                 per_part,
                 per_row,
             );
         }
-        let (log_probs, entropy) =
-            self.head
-                .log_prob_entropy(out, model.log_std.val(), raw, legal, parts > 1);
+        let (log_probs, entropy) = self
+            .head
+            .log_prob_entropy(out, log_std, raw, legal, parts > 1);
         let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
         // Each part's ratio is clipped on its own, and the KL early stop reads the mean over
         // parts: each row keeps its own trust region.
@@ -310,6 +356,29 @@ impl Update<'_> {
         ];
         (loss, parts)
     }
+}
+
+/// What every shard of a minibatch shares.
+struct Shard<'a> {
+    net: &'a FusedNetwork,
+    weights: &'a Weights,
+    rollout: &'a Rollout,
+    returns: &'a [f32],
+    /// Rows in the whole minibatch.
+    rows: usize,
+}
+
+/// The `idx` rows of `src` (rows of `width` values), in `idx` order.
+fn gather(idx: &[usize], src: &[f32], width: usize) -> Vec<f32> {
+    idx.iter()
+        .flat_map(|&i| src[i * width..(i + 1) * width].iter().copied())
+        .collect()
+}
+
+/// A gradient's values (zeros where the tensor got none).
+fn host<const D: usize>(grad: Option<Tensor<D>>, len: usize) -> Vec<f32> {
+    grad.and_then(|t| t.into_data().convert::<f32>().try_into_vec::<f32>().ok())
+        .unwrap_or_else(|| vec![0.0; len])
 }
 
 /// The advantages of the `idx` rows (`parts` per row, in `idx` order), normalised over them when
