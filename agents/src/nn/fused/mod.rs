@@ -1,11 +1,11 @@
 //! The policy networks' forward and backward passes written out by hand, on host memory: what
-//! the PPO update runs instead of burn's autodiff graph. Each observation row goes through all
-//! layers while its activations sit in the core's cache, inputs that are zero (most ReLU
-//! outputs) are skipped, absent candidates cost nothing, and nothing is allocated per layer;
-//! pulp compiles the passes for the machine's SIMD level (AVX2 + FMA on x86-64). burn still
-//! computes the action head's loss from these outputs (see `training::ppo::update`), and the
-//! burn modules in `models` stay the reference: tests hold both to the same outputs and
-//! gradients.
+//! the PPO update and rollout inference run instead of burn's autodiff graph. A pass runs the
+//! layers one at a time over all its rows with a register-blocked product (`product`), on
+//! buffers the `Tape` keeps between calls; entity networks gather the present candidates first,
+//! so absent ones cost nothing. pulp compiles the passes for the machine's SIMD level (AVX-512,
+//! else AVX2 + FMA on x86-64). burn still computes the action head's loss from the outputs (see
+//! `training::ppo::update`), and the burn modules in `models` stay the reference: tests hold
+//! both to the same outputs and gradients.
 
 mod entity;
 mod mlp;
@@ -19,9 +19,14 @@ pub(crate) use entity::Entity;
 pub(crate) use mlp::Mlp;
 use pulp::{Arch, Simd, WithSimd};
 
-/// Runs `op` compiled for the best SIMD level of this machine. pulp's own `Arch` needs its
-/// `x86-v3` feature for AVX2, which would rebuild burn's gemm; its `V3` level is there without it.
+/// Runs `op` compiled for the best SIMD level of this machine: AVX-512, else AVX2 + FMA (pulp's
+/// own `Arch` has AVX2 only with its default features, which burn's gemm turns off), else
+/// what `Arch` finds.
 fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        return Simd::vectorize(simd, op);
+    }
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V3::try_new() {
         return Simd::vectorize(simd, op);

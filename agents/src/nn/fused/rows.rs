@@ -1,6 +1,6 @@
 //! Row operations of the fused passes, generic over pulp's SIMD levels. Every function is
 //! `#[inline(always)]`: they are only fast when inlined into a pass that pulp compiled for the
-//! machine's instruction set (AVX2 + FMA on x86-64), and only correct-but-slow otherwise.
+//! machine's instruction set (AVX-512 or AVX2 + FMA on x86-64), and correct but slow otherwise.
 
 use pulp::Simd;
 
