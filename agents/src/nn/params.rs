@@ -57,13 +57,18 @@ impl ModuleVisitor for Reader<'_> {
             None => Some(value),
             Some(grads) => value.grad(grads),
         };
-        let numel = shape.iter().product();
-        let values = data
-            .and_then(|t| t.into_data().convert::<f32>().try_into_vec::<f32>().ok())
-            .unwrap_or_else(|| vec![0.0; numel]);
+        let values = values_or_zeros(data, shape.iter().product());
         self.out.shapes.push(shape);
         self.out.values.push(values);
     }
+}
+
+/// A tensor's values as f32, or `len` zeros where there is no tensor (a parameter that got no
+/// gradient) or it cannot be read.
+pub fn values_or_zeros<const D: usize>(tensor: Option<Tensor<D>>, len: usize) -> Vec<f32> {
+    tensor
+        .and_then(|t| t.into_data().convert::<f32>().try_into_vec::<f32>().ok())
+        .unwrap_or_else(|| vec![0.0; len])
 }
 
 /// The module's parameters.

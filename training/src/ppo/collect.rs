@@ -197,12 +197,13 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
     /// A rollout with its GAE targets, bootstrapped from the value of the observations the
     /// copies stand at after it.
     pub fn batch(&mut self) -> Result<Batch> {
-        let mut collected = self.collect()?;
+        let mut infer = FusedPolicy::of(&self.brain.model);
+        let mut collected = self.collect(&mut infer)?;
         let t0 = Instant::now();
         let c = &self.config.ppo;
         let mut last_obs = self.envs.observations().to_vec();
         self.brain.normalise(&mut last_obs);
-        let (_, last_values) = self.infer(&mut FusedPolicy::of(&self.brain.model), &last_obs)?;
+        let (_, last_values) = self.infer(&mut infer, &last_obs)?;
         let rollout = &collected.rollout;
         let (advantages, returns) = rollout.advantages(&last_values, c.gamma, c.gae_lambda);
         collected.inference_s += t0.elapsed().as_secs_f64();
@@ -227,11 +228,11 @@ struct Collected {
 }
 
 impl<S: Scenario + Clone + 'static> Actor<S> {
-    fn collect(&mut self) -> Result<Collected> {
+    /// `rollout_steps` steps of every copy, acting with `infer` (the current weights).
+    fn collect(&mut self, infer: &mut FusedPolicy) -> Result<Collected> {
         let (rollout_steps, gamma) = (self.config.ppo.rollout_steps, self.config.ppo.gamma);
         let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();
-        let mut infer = FusedPolicy::of(&self.brain.model);
         let log_std = infer.log_std().to_vec();
         let parts = self.head.parts(self.per_row());
         let mut rollout = Rollout::new(
@@ -254,7 +255,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
                 n.update(&obs, obs_len);
                 n.apply(&mut obs, obs_len);
             }
-            let (out, values) = self.infer(&mut infer, &obs)?;
+            let (out, values) = self.infer(infer, &obs)?;
             let mut sampled = self.sample(out, &log_std)?;
             let labels = self.imitate(&mut sampled)?;
             let log_probs = self.log_probs(&sampled, &log_std)?;
@@ -275,7 +276,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             env_s += t1.elapsed().as_secs_f64();
 
             let t2 = Instant::now();
-            let bootstrap = self.truncation_bootstrap(&mut infer)?;
+            let bootstrap = self.truncation_bootstrap(infer)?;
             inference_s += t2.elapsed().as_secs_f64();
 
             for i in 0..copies {
@@ -473,9 +474,6 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
         Ok(all)
     }
 
-    /// Per copy, the value of the final observation of an episode that was truncated (not
-    /// terminated) by this step, to be bootstrapped into its last reward; 0 elsewhere. Every
-    /// truncated copy must come with its final observation (same-step autoreset keeps it).
     /// The network's outputs and values for normalised observations.
     fn infer(&self, policy: &mut FusedPolicy, obs: &[f32]) -> Result<(Vec<f32>, Vec<f32>)> {
         policy
@@ -483,6 +481,9 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             .map_err(|e| TrainingError::run(format!("update {}", self.update), e))
     }
 
+    /// Per copy, the value of the final observation of an episode that was truncated (not
+    /// terminated) by this step, to be bootstrapped into its last reward; 0 elsewhere. Every
+    /// truncated copy must come with its final observation (same-step autoreset keeps it).
     fn truncation_bootstrap(&self, infer: &mut FusedPolicy) -> Result<Vec<f32>> {
         let copies = self.config.num_envs;
         let obs_len = self.envs.obs_len();

@@ -199,10 +199,10 @@ impl Update<'_> {
             adv,
         );
         let grads = loss.backward();
-        let d_out = host(out.grad(&grads), m * outputs);
-        let d_values = host(values.grad(&grads), m);
+        let d_out = params::values_or_zeros(out.grad(&grads), m * outputs);
+        let d_values = params::values_or_zeros(values.grad(&grads), m);
         let mut values = net.backward(weights, tape, &d_out, &d_values)?;
-        values.push(host(log_std.grad(&grads), std_len));
+        values.push(params::values_or_zeros(log_std.grad(&grads), std_len));
         Ok((
             Weights {
                 shapes: weights.shapes.clone(),
@@ -245,11 +245,7 @@ impl Update<'_> {
         );
         let legal = (rollout.mask_len > 0).then(|| {
             let w = rollout.mask_len;
-            let v: Vec<bool> = idx
-                .iter()
-                .flat_map(|&i| rollout.masks[i * w..(i + 1) * w].iter().copied())
-                .collect();
-            Tensor::<2, Bool>::from_data(TensorData::new(v, [m, w]), d)
+            Tensor::<2, Bool>::from_data(TensorData::new(gather(idx, &rollout.masks, w), [m, w]), d)
         });
         let old_log_probs = t2(gather(idx, &rollout.log_probs, parts), parts);
         let old_values = t1(gather(idx, &rollout.values, 1));
@@ -369,16 +365,10 @@ struct Shard<'a> {
 }
 
 /// The `idx` rows of `src` (rows of `width` values), in `idx` order.
-fn gather(idx: &[usize], src: &[f32], width: usize) -> Vec<f32> {
+fn gather<T: Copy>(idx: &[usize], src: &[T], width: usize) -> Vec<T> {
     idx.iter()
         .flat_map(|&i| src[i * width..(i + 1) * width].iter().copied())
         .collect()
-}
-
-/// A gradient's values (zeros where the tensor got none).
-fn host<const D: usize>(grad: Option<Tensor<D>>, len: usize) -> Vec<f32> {
-    grad.and_then(|t| t.into_data().convert::<f32>().try_into_vec::<f32>().ok())
-        .unwrap_or_else(|| vec![0.0; len])
 }
 
 /// The advantages of the `idx` rows (`parts` per row, in `idx` order), normalised over them when

@@ -7,7 +7,7 @@
 
 use super::Tape;
 use super::product::{Shape, Strided, product};
-use super::rows::{add, add_bias, add_rows, axpy, dot, scaled, through_relu, transpose};
+use super::rows::{add, add_bias, add_rows, axpy, dot, relu, scaled, through_relu, transpose};
 use crate::nn::models::MASKED_SCORE;
 use planetgym_env::features::EntityParts;
 use pulp::Simd;
@@ -88,7 +88,7 @@ impl Entity {
         for (h1, &b) in tape.hidden1.chunks_exact_mut(h).zip(&tape.owner) {
             add(&w[3], h1);
             add(&tape.context[b * h..(b + 1) * h], h1);
-            h1.iter_mut().for_each(|v| *v = v.max(0.0));
+            relu(h1);
         }
         let h1 = Strided::rows(&tape.hidden1, h);
         product(simd, layer(h), h1, &w[4], &mut tape.hidden2, false);

@@ -64,13 +64,13 @@ pub(super) fn product<S: Simd>(
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let chunk = (B_BLOCK / shape.n.max(1)).max(16);
+    // Eight rows with 16-lane vectors, four with 8: enough accumulators in flight to cover the
+    // multiply-add latency, few enough to stay in registers.
+    let tall = if lanes >= 16 { 8 } else { 4 };
     let mut q = 0;
     loop {
         let shared = q..(q + chunk).min(shape.p);
         let add = accumulate || q > 0;
-        // Eight rows with 16-lane vectors, four with 8: enough accumulators in flight to
-        // cover the multiply-add latency, few enough to stay in registers.
-        let tall = if lanes >= 16 { 8 } else { 4 };
         let mut i = 0;
         while i < shape.m {
             let rows = if i + tall <= shape.m { tall } else { 1 };
