@@ -54,7 +54,7 @@ fn agree(model: &ActorCritic, obs: Vec<f32>, rows: usize, seed: u64) {
     close("outputs", &o, &flat(out));
     close("values", &v, &flat(values.reshape([rows, 1])));
     let grads = net
-        .backward(&weights, &mut tape, &d_out, &d_values)
+        .backward(&weights, &obs_rows, &mut tape, &d_out, &d_values)
         .unwrap();
     assert_eq!(grads.len() + 1, expected.values.len(), "all but log_std");
     for (i, (g, e)) in grads.iter().zip(&expected.values).enumerate() {
@@ -108,6 +108,9 @@ fn the_entity_passes_match_burn_packed_and_padded() {
     // Nearly all present (burn runs the padded rows).
     let dense = entity_obs(parts, 5, |r, e| (r * 13 + e) % 11 != 0);
     agree(&model, dense, 5, 9);
+    // More present candidates than one tile of the fused passes (256), the last tile partial.
+    let many = entity_obs(parts, 31, |r, e| (r + 2 * e) % 7 != 0);
+    agree(&model, many, 31, 10);
 }
 
 #[test]
@@ -126,16 +129,24 @@ fn inputs_that_do_not_fit_are_refused() {
             .contains("row 1 has 2 values, the network reads 5"),
         "{err}"
     );
-    net.forward(&weights, &[&[0.5; 5], &[0.5; 5]], &mut tape)
-        .unwrap();
+    let obs: [&[f32]; 2] = [&[0.5; 5], &[0.5; 5]];
+    net.forward(&weights, &obs, &mut tape).unwrap();
     let err = net
-        .backward(&weights, &mut tape, &[0.0; 5], &[0.0; 2])
+        .backward(&weights, &obs, &mut tape, &[0.0; 5], &[0.0; 2])
         .unwrap_err();
     assert!(err.to_string().contains("6 expected"), "{err}");
     let err = net
-        .backward(&weights, &mut tape, &[0.0; 6], &[0.0; 1])
+        .backward(&weights, &obs, &mut tape, &[0.0; 6], &[0.0; 1])
         .unwrap_err();
     assert!(err.to_string().contains("1 value gradients"), "{err}");
+    let err = net
+        .backward(&weights, &obs[..1], &mut tape, &[0.0; 6], &[0.0; 2])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("1 observation rows with a tape of 2"),
+        "{err}"
+    );
     weights.values[2].pop();
     let err = net.forward(&weights, &[&[0.5; 5]], &mut tape).unwrap_err();
     assert!(err.to_string().contains("parameter tensor 2"), "{err}");

@@ -201,7 +201,7 @@ impl Update<'_> {
         let grads = loss.backward();
         let d_out = params::values_or_zeros(out.grad(&grads), m * outputs);
         let d_values = params::values_or_zeros(values.grad(&grads), m);
-        let mut values = net.backward(weights, tape, &d_out, &d_values)?;
+        let mut values = net.backward(weights, &obs, tape, &d_out, &d_values)?;
         values.push(params::values_or_zeros(log_std.grad(&grads), std_len));
         Ok((
             Weights {

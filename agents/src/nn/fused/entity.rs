@@ -1,16 +1,27 @@
 //! `EntityScorer` by hand, on the present candidates only: context `c = relu(g Wc + bc)`;
 //! for each present candidate `h1 = relu(x W1 + b1 + c)`, `h2 = relu(h1 W2 + b2)`, score
 //! `h2 . ws + bs`; value `[mean of h2, c] . wv + bv`; absent candidates score `MASKED_SCORE`
-//! and get no gradient. The present candidates of all the rows are gathered into one matrix,
-//! so every layer is one product however sparse the mask. Parameters in `params::read` order:
-//! Wc, bc, W1, b1, W2, b2, ws, bs, wv, bv.
+//! and get no gradient. Parameters in `params::read` order: Wc, bc, W1, b1, W2, b2, ws, bs, wv,
+//! bv.
+//!
+//! The present candidates of all the rows are listed once and run through every layer in tiles
+//! of `TILE` candidates, whose rows stay in cache from the first layer to the last: a minibatch
+//! holds hundreds of thousands of candidates, and layer after layer over all of them streamed
+//! each hidden layer through memory several times. The backward pass recomputes a tile's hidden
+//! layers instead of keeping them (a third more arithmetic, no memory traffic, and a tape whose
+//! size does not grow with the minibatch).
 
 use super::Tape;
-use super::product::{Shape, Strided, product};
-use super::rows::{add, add_bias, add_rows, axpy, dot, relu, scaled, through_relu, transpose};
+use super::product::{Finish, Lhs, Shape, Start, product};
+use super::rows::{add_bias, add_rows, dot, scaled, through_relu, transpose};
 use crate::nn::models::MASKED_SCORE;
 use planetgym_env::features::EntityParts;
 use pulp::Simd;
+use std::ops::Range;
+
+/// Candidates per tile: a tile's hidden layers and their gradients (4 x `TILE` x hidden floats)
+/// stay in the second-level cache for hidden sizes up to 128.
+const TILE: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Entity {
@@ -24,7 +35,7 @@ impl Entity {
     }
 
     /// Fills `out` (`[rows, entities]`) and `values` (`[rows]`), keeping the context, the
-    /// mean pooled row and the present candidates (their rows, owners and hidden layers) in
+    /// mean pooled row and the present candidates (their observation and output slot) in
     /// `tape`. The caller has checked every length.
     #[inline(always)]
     pub(super) fn forward<S: Simd>(
@@ -37,98 +48,107 @@ impl Entity {
         values: &mut [f32],
     ) {
         let (h, p) = (self.hidden, self.parts);
-        let f = p.entity_features;
         let rows = values.len();
-        tape.globals.clear();
-        obs.iter()
-            .for_each(|row| tape.globals.extend_from_slice(&row[..p.global_len]));
         tape.context.resize(rows * h, 0.0);
         let global = Shape {
             m: rows,
             n: h,
             p: p.global_len,
         };
-        let globals = Strided::rows(&tape.globals, p.global_len);
-        product(simd, global, globals, &w[0], &mut tape.context, false);
-        add_bias(&mut tape.context, &w[1], true);
+        let (context, bc) = (Start::Bias(&w[1]), Finish::Relu);
+        product(simd, global, Lhs::RowRefs(obs), &w[0], &mut tape.context, context, bc);
+        // Every candidate's first layer starts from its observation's context plus b1.
+        tape.lifted.clear();
+        tape.lifted.extend_from_slice(&tape.context);
+        add_bias(&mut tape.lifted, &w[3], false);
 
-        tape.x.clear();
         tape.owner.clear();
         tape.slot.clear();
+        tape.counts.clear();
         for (b, (obs, scores)) in obs.iter().zip(out.chunks_exact_mut(p.entities)).enumerate() {
-            let entities = &obs[p.entities_offset()..p.mask_offset()];
             let present = &obs[p.mask_offset()..];
-            for (e, ((x, &present), score)) in entities
-                .chunks_exact(f)
-                .zip(present)
-                .zip(scores.iter_mut())
-                .enumerate()
-            {
+            let before = tape.owner.len();
+            for (e, (&present, score)) in present.iter().zip(scores.iter_mut()).enumerate() {
                 if present > 0.5 {
-                    tape.x.extend_from_slice(x);
                     tape.owner.push(b);
                     tape.slot.push(b * p.entities + e);
                 } else {
                     *score = MASKED_SCORE;
                 }
             }
+            tape.counts.push((tape.owner.len() - before).max(1) as f32);
         }
-        let n = tape.owner.len();
-        let layer = |p| Shape { m: n, n: h, p };
-        tape.hidden1.resize(n * h, 0.0);
-        tape.hidden2.resize(n * h, 0.0);
-        product(
-            simd,
-            layer(f),
-            Strided::rows(&tape.x, f),
-            &w[2],
-            &mut tape.hidden1,
-            false,
-        );
-        for (h1, &b) in tape.hidden1.chunks_exact_mut(h).zip(&tape.owner) {
-            add(&w[3], h1);
-            add(&tape.context[b * h..(b + 1) * h], h1);
-            relu(h1);
-        }
-        let h1 = Strided::rows(&tape.hidden1, h);
-        product(simd, layer(h), h1, &w[4], &mut tape.hidden2, false);
-        add_bias(&mut tape.hidden2, &w[5], true);
 
         tape.pooled.clear();
         tape.pooled.resize(rows * h, 0.0);
-        tape.counts.clear();
-        tape.counts.resize(rows, 0.0);
-        let candidates = tape
-            .hidden2
-            .chunks_exact(h)
-            .zip(&tape.owner)
-            .zip(&tape.slot);
-        for ((h2, &b), &slot) in candidates {
-            out[slot] = w[7][0] + dot(simd, h2, &w[6]);
-            add(h2, &mut tape.pooled[b * h..(b + 1) * h]);
-            tape.counts[b] += 1.0;
+        let mut features = Vec::with_capacity(TILE);
+        for tile in tiles(tape.owner.len()) {
+            self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
+            let h2 = &tape.hidden2;
+            for (score, &slot) in h2.chunks_exact(h).zip(&tape.slot[tile.clone()]) {
+                out[slot] = w[7][0] + dot(simd, score, &w[6]);
+            }
+            for (b, run) in runs(&tape.owner[tile]) {
+                let pooled = &mut tape.pooled[b * h..(b + 1) * h];
+                add_rows(simd, None, &h2[run.start * h..run.end * h], pooled);
+            }
         }
         let (wv_pooled, wv_context) = w[8].split_at(h);
         let per_row = tape
             .pooled
             .chunks_exact_mut(h)
             .zip(tape.context.chunks_exact(h))
-            .zip(tape.counts.iter_mut())
+            .zip(&tape.counts)
             .zip(values.iter_mut());
         for (((pooled, c), count), value) in per_row {
-            *count = count.max(1.0);
-            pooled.iter_mut().for_each(|v| *v /= *count);
+            pooled.iter_mut().for_each(|v| *v /= count);
             *value = w[9][0] + dot(simd, pooled, wv_pooled) + dot(simd, c, wv_context);
         }
     }
 
-    /// Adds to `g` (one vector per parameter) the gradient of `sum(out * d_out) +
-    /// sum(values * d_values)` (absent candidates' `d_out` ignored).
+    /// Points `features` at the feature rows of the present candidates `tile` and computes
+    /// their hidden layers into `tape.hidden1` and `tape.hidden2`: the same values in the
+    /// forward pass and when the backward pass recomputes them.
     #[inline(always)]
+    fn hidden_layers<'o, S: Simd>(
+        &self,
+        simd: S,
+        w: &[Vec<f32>],
+        obs: &[&'o [f32]],
+        tape: &mut Tape,
+        tile: Range<usize>,
+        features: &mut Vec<&'o [f32]>,
+    ) {
+        let (h, p) = (self.hidden, self.parts);
+        let f = p.entity_features;
+        let owner = &tape.owner[tile.clone()];
+        features.clear();
+        for (&b, &slot) in owner.iter().zip(&tape.slot[tile]) {
+            let at = p.entities_offset() + (slot - b * p.entities) * f;
+            features.push(&obs[b][at..at + f]);
+        }
+        let n = owner.len();
+        let layer = |p| Shape { m: n, n: h, p };
+        tape.hidden1.resize(n * h, 0.0);
+        tape.hidden2.resize(n * h, 0.0);
+        let first = Start::RowBias(&tape.lifted, owner);
+        let x = Lhs::RowRefs(features);
+        product(simd, layer(f), x, &w[2], &mut tape.hidden1, first, Finish::Relu);
+        let h1 = Lhs::Rows(&tape.hidden1, h);
+        let second = Start::Bias(&w[5]);
+        product(simd, layer(h), h1, &w[4], &mut tape.hidden2, second, Finish::Relu);
+    }
+
+    /// Adds to `g` (one vector per parameter) the gradient of `sum(out * d_out) +
+    /// sum(values * d_values)` (absent candidates' `d_out` ignored), for the tape of the
+    /// forward pass over `obs`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn backward<S: Simd>(
         &self,
         simd: S,
         w: &[Vec<f32>],
+        obs: &[&[f32]],
         tape: &mut Tape,
         d_out: &[f32],
         d_values: &[f32],
@@ -139,90 +159,101 @@ impl Entity {
             return;
         };
         let rows = d_values.len();
-        let n = tape.owner.len();
-        let Tape {
-            hidden1,
-            hidden2,
-            context,
-            pooled,
-            counts,
-            x,
-            globals,
-            owner,
-            slot,
-            d1,
-            d2,
-            d_context,
-            d_pooled,
-            ..
-        } = tape;
         let (wv_pooled, wv_context) = w[8].split_at(h);
         let (gv_pooled, gv_context) = gv.split_at_mut(h);
-        d_context.resize(rows * h, 0.0);
+        tape.d_context.resize(rows * h, 0.0);
         // The value's inputs: the pooled rows (whose gradient reaches each present candidate
         // divided by their count, kept in d_pooled) and the context.
-        d_pooled.resize(rows * h, 0.0);
-        let per_row = pooled
-            .chunks_exact(h)
-            .zip(context.chunks_exact(h))
-            .zip(counts.iter())
+        tape.d_pooled.resize(rows * h, 0.0);
+        let pooled_rows = (&tape.pooled, &tape.context);
+        add_rows(simd, Some(d_values), pooled_rows.0, gv_pooled);
+        add_rows(simd, Some(d_values), pooled_rows.1, gv_context);
+        gbv[0] += d_values.iter().sum::<f32>();
+        let per_row = tape
+            .counts
+            .iter()
             .zip(d_values)
             .zip(
-                d_pooled
+                tape.d_pooled
                     .chunks_exact_mut(h)
-                    .zip(d_context.chunks_exact_mut(h)),
+                    .zip(tape.d_context.chunks_exact_mut(h)),
             );
-        for ((((pooled, c), &count), &d_value), (d_pooled, d_c)) in per_row {
-            axpy(simd, d_value, pooled, gv_pooled);
-            axpy(simd, d_value, c, gv_context);
-            gbv[0] += d_value;
+        for ((&count, &d_value), (d_pooled, d_c)) in per_row {
             scaled(d_value / count, wv_pooled, d_pooled);
             scaled(d_value, wv_context, d_c);
         }
 
-        d1.resize(n * h, 0.0);
-        d2.resize(n * h, 0.0);
-        let candidates = d2
-            .chunks_exact_mut(h)
-            .zip(hidden2.chunks_exact(h))
-            .zip(owner.iter().zip(slot.iter()));
-        for ((d2, h2), (&b, &slot)) in candidates {
-            let d_score = d_out[slot];
-            axpy(simd, d_score, h2, gs);
-            gbs[0] += d_score;
-            d2.copy_from_slice(&d_pooled[b * h..(b + 1) * h]);
-            axpy(simd, d_score, &w[6], d2);
-            through_relu(h2, d2);
-        }
-        let weights_of = |p| Shape { m: p, n: h, p: n };
-        product(
-            simd,
-            weights_of(h),
-            Strided::transposed(hidden1, h),
-            d2,
-            g2,
-            true,
-        );
-        add_rows(d2, gb2);
         let w2t = transpose(&w[4], h, h);
-        let back = Shape { m: n, n: h, p: h };
-        product(simd, back, Strided::rows(d2, h), &w2t, d1, false);
-        through_relu(hidden1, d1);
         let f = p.entity_features;
-        product(simd, weights_of(f), Strided::transposed(x, f), d1, g1, true);
-        add_rows(d1, gb1);
-
-        for (d1, &b) in d1.chunks_exact(h).zip(owner.iter()) {
-            add(d1, &mut d_context[b * h..(b + 1) * h]);
+        let mut features = Vec::with_capacity(TILE);
+        for tile in tiles(tape.owner.len()) {
+            self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
+            let n = tile.len();
+            let Tape {
+                hidden1,
+                hidden2,
+                owner,
+                slot,
+                d1,
+                d2,
+                d_scores,
+                d_context,
+                d_pooled,
+                ..
+            } = &mut *tape;
+            let (owner, slot) = (&owner[tile.clone()], &slot[tile]);
+            d1.resize(n * h, 0.0);
+            d2.resize(n * h, 0.0);
+            d_scores.clear();
+            d_scores.extend(slot.iter().map(|&slot| d_out[slot]));
+            add_rows(simd, Some(d_scores), hidden2, gs);
+            gbs[0] += d_scores.iter().sum::<f32>();
+            // d2 = d_scores (a column) times ws (a row), plus the pooled rows' gradient of each
+            // candidate's observation, through the ReLU.
+            let scores = Shape { m: n, n: h, p: 1 };
+            let from_value = Start::RowBias(d_pooled, owner);
+            let through = Finish::ThroughRelu(hidden2);
+            let d_scores_rows = Lhs::Rows(d_scores, 1);
+            product(simd, scores, d_scores_rows, &w[6], d2, from_value, through);
+            let weights_of = |p| Shape { m: p, n: h, p: n };
+            let (sum, keep) = (Start::Accumulate, Finish::Keep);
+            product(simd, weights_of(h), Lhs::Columns(hidden1, h), d2, g2, sum, keep);
+            add_rows(simd, None, d2, gb2);
+            let back = Shape { m: n, n: h, p: h };
+            let through = Finish::ThroughRelu(hidden1);
+            product(simd, back, Lhs::Rows(d2, h), &w2t, d1, Start::Zero, through);
+            let x_t = Lhs::ColumnRefs(&features);
+            product(simd, weights_of(f), x_t, d1, g1, sum, keep);
+            add_rows(simd, None, d1, gb1);
+            for (b, run) in runs(owner) {
+                let d_c = &mut d_context[b * h..(b + 1) * h];
+                add_rows(simd, None, &d1[run.start * h..run.end * h], d_c);
+            }
         }
-        through_relu(context, d_context);
+
+        through_relu(&tape.context, &mut tape.d_context);
         let global = Shape {
             m: p.global_len,
             n: h,
             p: rows,
         };
-        let g_t = Strided::transposed(globals, p.global_len);
-        product(simd, global, g_t, d_context, gc, true);
-        add_rows(d_context, gbc);
+        let (sum, keep) = (Start::Accumulate, Finish::Keep);
+        product(simd, global, Lhs::ColumnRefs(obs), &tape.d_context, gc, sum, keep);
+        add_rows(simd, None, &tape.d_context, gbc);
     }
+}
+
+/// The runs of equal values in `owner` (present candidates are listed observation by
+/// observation): each run's observation and its candidates' positions.
+fn runs(owner: &[usize]) -> impl Iterator<Item = (usize, Range<usize>)> {
+    owner.chunk_by(|a, b| a == b).scan(0, |at, run| {
+        let from = *at;
+        *at += run.len();
+        Some((run[0], from..*at))
+    })
+}
+
+/// `0..n` in tiles of `TILE` (the last one shorter).
+fn tiles(n: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..n).step_by(TILE).map(move |from| from..(from + TILE).min(n))
 }

@@ -3,8 +3,8 @@
 //! W1, b1, W2, b2, Wp, bp, wv, bv.
 
 use super::Tape;
-use super::product::{Shape, Strided, product};
-use super::rows::{add_bias, add_rows, axpy, dot, through_relu, transpose};
+use super::product::{Finish, Lhs, Shape, Start, product};
+use super::rows::{add_rows, dot, transpose};
 use pulp::Simd;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,36 +38,34 @@ impl Mlp {
             n: hidden,
             p,
         };
-        tape.x.clear();
-        obs.iter().for_each(|row| tape.x.extend_from_slice(row));
         tape.hidden1.resize(rows * hidden, 0.0);
         tape.hidden2.resize(rows * hidden, 0.0);
-        let x = Strided::rows(&tape.x, inputs);
-        product(simd, layer(inputs), x, &w[0], &mut tape.hidden1, false);
-        add_bias(&mut tape.hidden1, &w[1], true);
-        let h1 = Strided::rows(&tape.hidden1, hidden);
-        product(simd, layer(hidden), h1, &w[2], &mut tape.hidden2, false);
-        add_bias(&mut tape.hidden2, &w[3], true);
-        let h2 = Strided::rows(&tape.hidden2, hidden);
+        let (first, relu) = (Start::Bias(&w[1]), Finish::Relu);
+        product(simd, layer(inputs), Lhs::RowRefs(obs), &w[0], &mut tape.hidden1, first, relu);
+        let h1 = Lhs::Rows(&tape.hidden1, hidden);
+        let second = Start::Bias(&w[3]);
+        product(simd, layer(hidden), h1, &w[2], &mut tape.hidden2, second, relu);
+        let h2 = Lhs::Rows(&tape.hidden2, hidden);
         let shape = Shape {
             m: rows,
             n: outputs,
             p: hidden,
         };
-        product(simd, shape, h2, &w[4], out, false);
-        add_bias(out, &w[5], false);
+        product(simd, shape, h2, &w[4], out, Start::Bias(&w[5]), Finish::Keep);
         for (value, h2) in values.iter_mut().zip(tape.hidden2.chunks_exact(hidden)) {
             *value = w[7][0] + dot(simd, h2, &w[6]);
         }
     }
 
     /// Adds to `g` (one vector per parameter) the gradient of `sum(out * d_out) +
-    /// sum(values * d_values)`.
+    /// sum(values * d_values)`, for the tape of the forward pass over `obs`.
     #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn backward<S: Simd>(
         &self,
         simd: S,
         w: &[Vec<f32>],
+        obs: &[&[f32]],
         tape: &mut Tape,
         d_out: &[f32],
         d_values: &[f32],
@@ -83,7 +81,6 @@ impl Mlp {
         };
         let rows = d_values.len();
         let Tape {
-            x,
             hidden1,
             hidden2,
             d1,
@@ -93,41 +90,40 @@ impl Mlp {
         d1.resize(rows * hidden, 0.0);
         d2.resize(rows * hidden, 0.0);
         let weights_of = |p, n| Shape { m: p, n, p: rows };
+        let (sum, keep) = (Start::Accumulate, Finish::Keep);
 
-        let h2 = Strided::transposed(hidden2, hidden);
-        product(simd, weights_of(hidden, outputs), h2, d_out, gp, true);
-        add_rows(d_out, gbp);
+        let h2 = Lhs::Columns(hidden2, hidden);
+        product(simd, weights_of(hidden, outputs), h2, d_out, gp, sum, keep);
+        add_rows(simd, None, d_out, gbp);
         let wpt = transpose(&w[4], hidden, outputs);
         let shape = Shape {
             m: rows,
             n: hidden,
             p: outputs,
         };
-        product(simd, shape, Strided::rows(d_out, outputs), &wpt, d2, false);
-        let per_row = d2
-            .chunks_exact_mut(hidden)
-            .zip(hidden2.chunks_exact(hidden));
-        for ((d2, h2), &d_value) in per_row.zip(d_values) {
-            axpy(simd, d_value, h2, gv);
-            gbv[0] += d_value;
-            axpy(simd, d_value, &w[6], d2);
-            through_relu(h2, d2);
-        }
+        let d_out_rows = Lhs::Rows(d_out, outputs);
+        product(simd, shape, d_out_rows, &wpt, d2, Start::Zero, keep);
+        add_rows(simd, Some(d_values), hidden2, gv);
+        gbv[0] += d_values.iter().sum::<f32>();
+        // Plus the value's share, d_values (a column) times wv (a row), through the ReLU.
+        let value = Shape { p: 1, ..shape };
+        let through = Finish::ThroughRelu(hidden2);
+        product(simd, value, Lhs::Rows(d_values, 1), &w[6], d2, sum, through);
 
-        let h1 = Strided::transposed(hidden1, hidden);
-        product(simd, weights_of(hidden, hidden), h1, d2, g2, true);
-        add_rows(d2, gb2);
+        let h1 = Lhs::Columns(hidden1, hidden);
+        product(simd, weights_of(hidden, hidden), h1, d2, g2, sum, keep);
+        add_rows(simd, None, d2, gb2);
         let w2t = transpose(&w[2], hidden, hidden);
         let shape = Shape {
             m: rows,
             n: hidden,
             p: hidden,
         };
-        product(simd, shape, Strided::rows(d2, hidden), &w2t, d1, false);
-        through_relu(hidden1, d1);
+        let through = Finish::ThroughRelu(hidden1);
+        product(simd, shape, Lhs::Rows(d2, hidden), &w2t, d1, Start::Zero, through);
 
-        let x = Strided::transposed(x, inputs);
-        product(simd, weights_of(inputs, hidden), x, d1, g1, true);
-        add_rows(d1, gb1);
+        let x_t = Lhs::ColumnRefs(obs);
+        product(simd, weights_of(inputs, hidden), x_t, d1, g1, sum, keep);
+        add_rows(simd, None, d1, gb1);
     }
 }

@@ -39,23 +39,26 @@ fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
 #[derive(Debug, Default, Clone)]
 pub struct Tape {
     rows: usize,
-    /// Hidden layers, one row per observation (MLP) or per present candidate (entity).
+    /// Hidden layers, one row per observation (MLP) or per present candidate of the current
+    /// tile (entity).
     hidden1: Vec<f32>,
     hidden2: Vec<f32>,
-    /// Entity networks: per observation, the context and the mean of its candidates' rows.
+    /// Entity networks: per observation, the context, the context plus the first layer's bias
+    /// (where every candidate's first layer starts), and the mean of its candidates' rows.
     context: Vec<f32>,
+    lifted: Vec<f32>,
     pooled: Vec<f32>,
-    counts: Vec<f32>,
-    /// The input rows: whole observations (MLP) or the present candidates' feature rows.
-    x: Vec<f32>,
-    /// Entity networks: each observation's global features, and each present candidate's
-    /// observation and output slot.
-    globals: Vec<f32>,
+    /// Entity networks: each present candidate's observation and output slot, and each
+    /// observation's number of present candidates (at least 1).
     owner: Vec<usize>,
     slot: Vec<usize>,
-    /// Gradients of `hidden1`, `hidden2`, `context` and `pooled`.
+    counts: Vec<f32>,
+    /// Gradients of `hidden1`, `hidden2` (of the current tile for entity networks), `context`
+    /// and `pooled`.
     d1: Vec<f32>,
     d2: Vec<f32>,
+    /// Entity networks: the output gradients of the current tile's candidates.
+    d_scores: Vec<f32>,
     d_context: Vec<f32>,
     d_pooled: Vec<f32>,
 }
@@ -122,16 +125,22 @@ impl FusedNetwork {
 
     /// The gradient of `sum(out * d_out) + sum(values * d_values)` with respect to every
     /// network parameter (all but the log standard deviations, last in `weights`), for the
-    /// `tape` of the last `forward`.
+    /// `tape` of the last `forward`, which ran over the same `obs`.
     pub fn backward(
         &self,
         weights: &Weights,
+        obs: &[&[f32]],
         tape: &mut Tape,
         d_out: &[f32],
         d_values: &[f32],
     ) -> Result<Vec<Vec<f32>>, NetworkError> {
-        weights.check_shapes(&self.shapes)?;
         let rows = tape.rows;
+        if self.rows(weights, obs)? != rows {
+            return Err(NetworkError::Mismatch(format!(
+                "backward pass over {} observation rows with a tape of {rows}",
+                obs.len()
+            )));
+        }
         if d_out.len() != rows * self.outputs() || d_values.len() != rows {
             return Err(NetworkError::Mismatch(format!(
                 "backward pass over a tape of {rows} rows with {} output gradients ({} expected) \
@@ -150,6 +159,7 @@ impl FusedNetwork {
             layers: self.layers,
             w: &weights.values,
             work: Work::Backward {
+                obs,
                 tape,
                 d_out,
                 d_values,
@@ -190,6 +200,7 @@ enum Work<'a> {
         values: &'a mut [f32],
     },
     Backward {
+        obs: &'a [&'a [f32]],
         tape: &'a mut Tape,
         d_out: &'a [f32],
         d_values: &'a [f32],
@@ -232,21 +243,23 @@ impl WithSimd for Pass<'_> {
             (
                 Layers::Mlp(m),
                 Work::Backward {
+                    obs,
                     tape,
                     d_out,
                     d_values,
                     grads,
                 },
-            ) => m.backward(simd, w, tape, d_out, d_values, grads),
+            ) => m.backward(simd, w, obs, tape, d_out, d_values, grads),
             (
                 Layers::Entity(e),
                 Work::Backward {
+                    obs,
                     tape,
                     d_out,
                     d_values,
                     grads,
                 },
-            ) => e.backward(simd, w, tape, d_out, d_values, grads),
+            ) => e.backward(simd, w, obs, tape, d_out, d_values, grads),
         }
     }
 }

@@ -1,39 +1,50 @@
-//! The matrix product of the fused passes, `C (+)= A B`, with a register-blocked inner kernel:
-//! four rows of C (eight with AVX-512) by two SIMD vectors of columns are held in registers
-//! while the shared dimension runs, so each step does 8 (16) fused multiply-adds for 6 (10)
-//! loads and no store. Rows of layer activations are short (16-128 units): what matters is that
-//! no partial sum goes back to memory, which is what bounded a row-at-a-time product (one axpy
-//! per input) below burn's gemm.
+//! The matrix product of the fused passes, `C = start + A B`, then `finish`, with a
+//! register-blocked inner kernel: four rows of C (eight with AVX-512) by two SIMD vectors of
+//! columns are held in registers while the shared dimension runs, so each step does 8 (16)
+//! fused multiply-adds for 6 (10) loads and no store. Rows of layer activations are short
+//! (16-128 units): what matters is that no partial sum goes back to memory, which is what
+//! bounded a row-at-a-time product (one axpy per input) below burn's gemm.
 //!
-//! A is read through strides, so the same kernel computes `X W` (A = X), `X^T dY` (A = X read
-//! down its columns) and `dY W^T` (B = W transposed once per pass).
+//! A is read in place in any of the layouts the passes need ([`Lhs`]), so the same kernel
+//! computes `X W`, `X^T dY` and `dY W^T` without copies, and what a layer does around its
+//! product (a bias, a ReLU, the gradient through a ReLU) is done on the registers before they
+//! are stored: a separate pass over C for each was most of the time on narrow layers.
 
+use super::rows::{load, store};
 use pulp::Simd;
+use std::ops::Range;
 
-/// A matrix read as `A(i, q) = data[i * row + q * col]`.
+/// The left operand `A [m, p]`.
 #[derive(Clone, Copy)]
-pub(super) struct Strided<'a> {
-    pub data: &'a [f32],
-    pub row: usize,
-    pub col: usize,
+pub(super) enum Lhs<'a> {
+    /// Row-major with rows `width` apart: `A(i, q) = data[i * width + q]`.
+    Rows(&'a [f32], usize),
+    /// The transpose of a row-major matrix with rows `width` apart: `A(i, q) = data[q * width + i]`.
+    Columns(&'a [f32], usize),
+    /// Rows lying anywhere: `A(i, q) = rows[i][q]`.
+    RowRefs(&'a [&'a [f32]]),
+    /// The transpose of rows lying anywhere: `A(i, q) = rows[q][i]`.
+    ColumnRefs(&'a [&'a [f32]]),
 }
 
-impl<'a> Strided<'a> {
-    /// A row-major matrix with rows `width` apart.
-    pub fn rows(data: &'a [f32], width: usize) -> Self {
-        Self {
-            data,
-            row: width,
-            col: 1,
+impl Lhs<'_> {
+    /// `A(i, q)` for `q` in `shared` (row layouts).
+    #[inline(always)]
+    fn row(&self, i: usize, shared: Range<usize>) -> &[f32] {
+        match *self {
+            Lhs::Rows(data, width) => &data[i * width + shared.start..i * width + shared.end],
+            Lhs::RowRefs(rows) => &rows[i][shared],
+            Lhs::Columns(..) | Lhs::ColumnRefs(..) => &[],
         }
     }
 
-    /// The transpose of a row-major matrix with rows `width` apart.
-    pub fn transposed(data: &'a [f32], width: usize) -> Self {
-        Self {
-            data,
-            row: 1,
-            col: width,
+    /// `A(i + r, q)` for `r` in `0..len` (column layouts).
+    #[inline(always)]
+    fn column(&self, q: usize, i: usize, len: usize) -> &[f32] {
+        match *self {
+            Lhs::Columns(data, width) => &data[q * width + i..q * width + i + len],
+            Lhs::ColumnRefs(rows) => &rows[q][i..i + len],
+            Lhs::Rows(..) | Lhs::RowRefs(..) => &[],
         }
     }
 }
@@ -46,21 +57,43 @@ pub(super) struct Shape {
     pub p: usize,
 }
 
+/// What C starts from before `A B` is added.
+#[derive(Clone, Copy)]
+pub(super) enum Start<'a> {
+    Zero,
+    /// C's own values (`C += A B`).
+    Accumulate,
+    /// The same row `bias` (`n` long) in every row.
+    Bias(&'a [f32]),
+    /// Row `i` starts from row `of_row[i]` of `biases` (rows `n` long).
+    RowBias(&'a [f32], &'a [usize]),
+}
+
+/// What is done to C once `A B` is in.
+#[derive(Clone, Copy)]
+pub(super) enum Finish<'a> {
+    Keep,
+    Relu,
+    /// The gradient through a ReLU whose outputs were `h` (C's shape): zero where `h <= 0`.
+    ThroughRelu(&'a [f32]),
+}
+
 /// Floats of B one pass of the kernel keeps in the core's first-level cache (16 KiB).
 const B_BLOCK: usize = 4096;
 
-/// `C = A B` (or `C += A B` with `accumulate`), B and C row-major with rows `n` apart. The
-/// shared dimension runs in chunks whose rows of B stay in cache while every block of C reads
-/// them: a weight gradient sums over thousands of rows, which streamed from memory once per
-/// block without the chunks.
+/// `C = start + A B`, then `finish`; B and C row-major with rows `n` apart. The shared
+/// dimension runs in chunks whose rows of B stay in cache while every block of C reads them:
+/// a weight gradient sums over thousands of rows, which streamed from memory once per block
+/// without the chunks.
 #[inline(always)]
 pub(super) fn product<S: Simd>(
     simd: S,
     shape: Shape,
-    a: Strided,
+    a: Lhs,
     b: &[f32],
     c: &mut [f32],
-    accumulate: bool,
+    start: Start,
+    finish: Finish,
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let chunk = (B_BLOCK / shape.n.max(1)).max(16);
@@ -70,7 +103,18 @@ pub(super) fn product<S: Simd>(
     let mut q = 0;
     loop {
         let shared = q..(q + chunk).min(shape.p);
-        let add = accumulate || q > 0;
+        let job = Job {
+            shape,
+            a,
+            b,
+            start: if q == 0 { start } else { Start::Accumulate },
+            finish: if shared.end >= shape.p {
+                finish
+            } else {
+                Finish::Keep
+            },
+            shared: shared.clone(),
+        };
         let mut i = 0;
         while i < shape.m {
             let rows = if i + tall <= shape.m { tall } else { 1 };
@@ -78,14 +122,13 @@ pub(super) fn product<S: Simd>(
             while j < shape.n {
                 let width = (shape.n - j).min(2 * lanes);
                 let at = (i, j, width);
-                let range = shared.clone();
                 match (rows, width > lanes) {
-                    (8, true) => block::<S, 8, 2>(simd, shape, a, b, c, at, range, add),
-                    (8, false) => block::<S, 8, 1>(simd, shape, a, b, c, at, range, add),
-                    (4, true) => block::<S, 4, 2>(simd, shape, a, b, c, at, range, add),
-                    (4, false) => block::<S, 4, 1>(simd, shape, a, b, c, at, range, add),
-                    (_, true) => block::<S, 1, 2>(simd, shape, a, b, c, at, range, add),
-                    (_, false) => block::<S, 1, 1>(simd, shape, a, b, c, at, range, add),
+                    (8, true) => block::<S, 8, 2>(simd, &job, c, at),
+                    (8, false) => block::<S, 8, 1>(simd, &job, c, at),
+                    (4, true) => block::<S, 4, 2>(simd, &job, c, at),
+                    (4, false) => block::<S, 4, 1>(simd, &job, c, at),
+                    (_, true) => block::<S, 1, 2>(simd, &job, c, at),
+                    (_, false) => block::<S, 1, 1>(simd, &job, c, at),
                 }
                 j += width;
             }
@@ -98,21 +141,26 @@ pub(super) fn product<S: Simd>(
     }
 }
 
-/// `R` rows from `i` by `width` columns from `j` (`V` vectors, the last one possibly partial),
-/// over the `shared` part of the shared dimension.
+/// One chunk of the shared dimension of a product.
+struct Job<'a> {
+    shape: Shape,
+    a: Lhs<'a>,
+    b: &'a [f32],
+    start: Start<'a>,
+    finish: Finish<'a>,
+    shared: Range<usize>,
+}
+
+/// `R` rows from `i` by `width` columns from `j` (`V` vectors, the last one possibly partial).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn block<S: Simd, const R: usize, const V: usize>(
     simd: S,
-    shape: Shape,
-    a: Strided,
-    b: &[f32],
+    job: &Job,
     c: &mut [f32],
     (i, j, width): (usize, usize, usize),
-    shared: std::ops::Range<usize>,
-    accumulate: bool,
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let n = job.shape.n;
     // Where each vector's columns start and end (closures would not inline into the SIMD code).
     let mut parts = [(0, 0); V];
     for (v, part) in parts.iter_mut().enumerate() {
@@ -120,49 +168,72 @@ fn block<S: Simd, const R: usize, const V: usize>(
     }
     let zero = simd.splat_f32s(0.0);
     let mut acc = [[zero; V]; R];
-    for q in shared {
-        let row = &b[q * shape.n + j..q * shape.n + j + width];
-        let mut bv = [zero; V];
-        for (bv, &(from, to)) in bv.iter_mut().zip(&parts) {
-            *bv = load(simd, &row[from..to], lanes);
+    let b_rows = job.b[job.shared.start * n..job.shared.end * n].chunks_exact(n);
+    match job.a {
+        Lhs::Rows(..) | Lhs::RowRefs(..) => {
+            let len = job.shared.len();
+            let mut rows: [&[f32]; R] = [&[]; R];
+            for (r, row) in rows.iter_mut().enumerate() {
+                *row = &job.a.row(i + r, job.shared.clone())[..len];
+            }
+            for (k, b_row) in b_rows.enumerate() {
+                let bv = load_row::<S, V>(simd, &b_row[j..j + width], &parts);
+                for (acc, row) in acc.iter_mut().zip(&rows) {
+                    let x = simd.splat_f32s(row[k]);
+                    for (acc, bv) in acc.iter_mut().zip(bv) {
+                        *acc = simd.mul_add_f32s(x, bv, *acc);
+                    }
+                }
+            }
         }
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = simd.splat_f32s(a.data[(i + r) * a.row + q * a.col]);
-            for (acc, bv) in acc.iter_mut().zip(bv) {
-                *acc = simd.mul_add_f32s(x, bv, *acc);
+        Lhs::Columns(..) | Lhs::ColumnRefs(..) => {
+            for (q, b_row) in job.shared.clone().zip(b_rows) {
+                let bv = load_row::<S, V>(simd, &b_row[j..j + width], &parts);
+                let column = job.a.column(q, i, R);
+                for (acc, &x) in acc.iter_mut().zip(column) {
+                    let x = simd.splat_f32s(x);
+                    for (acc, bv) in acc.iter_mut().zip(bv) {
+                        *acc = simd.mul_add_f32s(x, bv, *acc);
+                    }
+                }
             }
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        let at = (i + r) * shape.n + j;
-        let out = &mut c[at..at + width];
+        let at = (i + r) * n + j;
         for (acc, &(from, to)) in acc.iter().zip(&parts) {
-            store(simd, &mut out[from..to], *acc, accumulate);
+            let cols = at + from..at + to;
+            let mut v = match job.start {
+                Start::Zero => *acc,
+                Start::Accumulate => simd.add_f32s(*acc, load(simd, &c[cols.clone()], lanes)),
+                Start::Bias(bias) => {
+                    simd.add_f32s(*acc, load(simd, &bias[j + from..j + to], lanes))
+                }
+                Start::RowBias(biases, of_row) => {
+                    let row = of_row[i + r] * n + j;
+                    simd.add_f32s(*acc, load(simd, &biases[row + from..row + to], lanes))
+                }
+            };
+            v = match job.finish {
+                Finish::Keep => v,
+                Finish::Relu => simd.max_f32s(v, zero),
+                Finish::ThroughRelu(h) => {
+                    let on = simd.greater_than_f32s(load(simd, &h[cols.clone()], lanes), zero);
+                    simd.select_f32s(on, v, zero)
+                }
+            };
+            store(simd, &mut c[cols], v);
         }
     }
 }
 
+/// The `V` vectors of `row` split at `parts`.
 #[inline(always)]
-fn load<S: Simd>(simd: S, values: &[f32], lanes: usize) -> S::f32s {
-    match S::as_simd_f32s(values).0.first() {
-        Some(v) if values.len() == lanes => *v,
-        _ => simd.partial_load_f32s(values),
-    }
-}
-
-#[inline(always)]
-fn store<S: Simd>(simd: S, out: &mut [f32], v: S::f32s, accumulate: bool) {
+fn load_row<S: Simd, const V: usize>(simd: S, row: &[f32], parts: &[(usize, usize); V]) -> [S::f32s; V] {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
-    let v = if accumulate {
-        simd.add_f32s(v, load(simd, out, lanes))
-    } else {
-        v
-    };
-    if out.len() == lanes {
-        if let Some(slot) = S::as_mut_simd_f32s(out).0.first_mut() {
-            *slot = v;
-        }
-    } else {
-        simd.partial_store_f32s(out, v);
+    let mut vectors = [simd.splat_f32s(0.0); V];
+    for (vector, &(from, to)) in vectors.iter_mut().zip(parts) {
+        *vector = load(simd, &row[from..to], lanes);
     }
+    vectors
 }

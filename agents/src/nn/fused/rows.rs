@@ -4,20 +4,6 @@
 
 use pulp::Simd;
 
-/// `y += a * x`.
-#[inline(always)]
-pub(super) fn axpy<S: Simd>(simd: S, a: f32, x: &[f32], y: &mut [f32]) {
-    let (xv, xt) = S::as_simd_f32s(x);
-    let (yv, yt) = S::as_mut_simd_f32s(y);
-    let av = simd.splat_f32s(a);
-    for (y, x) in yv.iter_mut().zip(xv) {
-        *y = simd.mul_add_f32s(av, *x, *y);
-    }
-    for (y, x) in yt.iter_mut().zip(xt) {
-        *y += a * x;
-    }
-}
-
 /// `x . y`.
 #[inline(always)]
 pub(super) fn dot<S: Simd>(simd: S, x: &[f32], y: &[f32]) -> f32 {
@@ -69,11 +55,68 @@ pub(super) fn add_bias(m: &mut [f32], bias: &[f32], relu_after: bool) {
     }
 }
 
-/// `sums += ` every row of `m` (rows as long as `sums`).
+/// `sums += sum_k weights[k] * row k of m` (every weight 1 without `weights`), the rows of `m`
+/// as long as `sums`. Four rows are in flight in separate accumulators, so that consecutive
+/// rows do not wait on each other's additions.
 #[inline(always)]
-pub(super) fn add_rows(m: &[f32], sums: &mut [f32]) {
-    for row in m.chunks_exact(sums.len().max(1)) {
-        add(row, sums);
+pub(super) fn add_rows<S: Simd>(simd: S, weights: Option<&[f32]>, m: &[f32], sums: &mut [f32]) {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let width = sums.len();
+    let rows = m.len() / width.max(1);
+    let zero = simd.splat_f32s(0.0);
+    let mut from = 0;
+    while from < width {
+        let to = (from + lanes).min(width);
+        let mut acc = [zero; 4];
+        let mut k = 0;
+        while k + 4 <= rows {
+            for (r, acc) in acc.iter_mut().enumerate() {
+                let row = (k + r) * width;
+                let x = load(simd, &m[row + from..row + to], lanes);
+                *acc = simd.mul_add_f32s(simd.splat_f32s(weight(weights, k + r)), x, *acc);
+            }
+            k += 4;
+        }
+        while k < rows {
+            let x = load(simd, &m[k * width + from..k * width + to], lanes);
+            acc[0] = simd.mul_add_f32s(simd.splat_f32s(weight(weights, k)), x, acc[0]);
+            k += 1;
+        }
+        let total = simd.add_f32s(simd.add_f32s(acc[0], acc[1]), simd.add_f32s(acc[2], acc[3]));
+        let out = &mut sums[from..to];
+        let total = simd.add_f32s(total, load(simd, out, lanes));
+        store(simd, out, total);
+        from = to;
+    }
+}
+
+#[inline(always)]
+fn weight(weights: Option<&[f32]>, k: usize) -> f32 {
+    match weights {
+        Some(w) => w[k],
+        None => 1.0,
+    }
+}
+
+/// The first `values.len()` lanes of a vector (the others 0).
+#[inline(always)]
+pub(super) fn load<S: Simd>(simd: S, values: &[f32], lanes: usize) -> S::f32s {
+    match S::as_simd_f32s(values).0.first() {
+        Some(v) if values.len() == lanes => *v,
+        _ => simd.partial_load_f32s(values),
+    }
+}
+
+/// Stores the first `out.len()` lanes of `v`.
+#[inline(always)]
+pub(super) fn store<S: Simd>(simd: S, out: &mut [f32], v: S::f32s) {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    if out.len() == lanes {
+        if let Some(slot) = S::as_mut_simd_f32s(out).0.first_mut() {
+            *slot = v;
+        }
+    } else {
+        simd.partial_store_f32s(out, v);
     }
 }
 
