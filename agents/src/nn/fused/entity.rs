@@ -56,7 +56,15 @@ impl Entity {
             p: p.global_len,
         };
         let (context, bc) = (Start::Bias(&w[1]), Finish::Relu);
-        product(simd, global, Lhs::RowRefs(obs), &w[0], &mut tape.context, context, bc);
+        product(
+            simd,
+            global,
+            Lhs::RowRefs(obs),
+            &w[0],
+            &mut tape.context,
+            context,
+            bc,
+        );
         // Every candidate's first layer starts from its observation's context plus b1.
         tape.lifted.clear();
         tape.lifted.extend_from_slice(&tape.context);
@@ -133,10 +141,26 @@ impl Entity {
         tape.hidden2.resize(n * h, 0.0);
         let first = Start::RowBias(&tape.lifted, owner);
         let x = Lhs::RowRefs(features);
-        product(simd, layer(f), x, &w[2], &mut tape.hidden1, first, Finish::Relu);
+        product(
+            simd,
+            layer(f),
+            x,
+            &w[2],
+            &mut tape.hidden1,
+            first,
+            Finish::Relu,
+        );
         let h1 = Lhs::Rows(&tape.hidden1, h);
         let second = Start::Bias(&w[5]);
-        product(simd, layer(h), h1, &w[4], &mut tape.hidden2, second, Finish::Relu);
+        product(
+            simd,
+            layer(h),
+            h1,
+            &w[4],
+            &mut tape.hidden2,
+            second,
+            Finish::Relu,
+        );
     }
 
     /// Adds to `g` (one vector per parameter) the gradient of `sum(out * d_out) +
@@ -169,15 +193,11 @@ impl Entity {
         add_rows(simd, Some(d_values), pooled_rows.0, gv_pooled);
         add_rows(simd, Some(d_values), pooled_rows.1, gv_context);
         gbv[0] += d_values.iter().sum::<f32>();
-        let per_row = tape
-            .counts
-            .iter()
-            .zip(d_values)
-            .zip(
-                tape.d_pooled
-                    .chunks_exact_mut(h)
-                    .zip(tape.d_context.chunks_exact_mut(h)),
-            );
+        let per_row = tape.counts.iter().zip(d_values).zip(
+            tape.d_pooled
+                .chunks_exact_mut(h)
+                .zip(tape.d_context.chunks_exact_mut(h)),
+        );
         for ((&count, &d_value), (d_pooled, d_c)) in per_row {
             scaled(d_value / count, wv_pooled, d_pooled);
             scaled(d_value, wv_context, d_c);
@@ -217,7 +237,15 @@ impl Entity {
             product(simd, scores, d_scores_rows, &w[6], d2, from_value, through);
             let weights_of = |p| Shape { m: p, n: h, p: n };
             let (sum, keep) = (Start::Accumulate, Finish::Keep);
-            product(simd, weights_of(h), Lhs::Columns(hidden1, h), d2, g2, sum, keep);
+            product(
+                simd,
+                weights_of(h),
+                Lhs::Columns(hidden1, h),
+                d2,
+                g2,
+                sum,
+                keep,
+            );
             add_rows(simd, None, d2, gb2);
             let back = Shape { m: n, n: h, p: h };
             let through = Finish::ThroughRelu(hidden1);
@@ -238,7 +266,15 @@ impl Entity {
             p: rows,
         };
         let (sum, keep) = (Start::Accumulate, Finish::Keep);
-        product(simd, global, Lhs::ColumnRefs(obs), &tape.d_context, gc, sum, keep);
+        product(
+            simd,
+            global,
+            Lhs::ColumnRefs(obs),
+            &tape.d_context,
+            gc,
+            sum,
+            keep,
+        );
         add_rows(simd, None, &tape.d_context, gbc);
     }
 }
@@ -255,5 +291,7 @@ fn runs(owner: &[usize]) -> impl Iterator<Item = (usize, Range<usize>)> {
 
 /// `0..n` in tiles of `TILE` (the last one shorter).
 fn tiles(n: usize) -> impl Iterator<Item = Range<usize>> {
-    (0..n).step_by(TILE).map(move |from| from..(from + TILE).min(n))
+    (0..n)
+        .step_by(TILE)
+        .map(move |from| from..(from + TILE).min(n))
 }

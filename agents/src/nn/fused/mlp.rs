@@ -41,17 +41,41 @@ impl Mlp {
         tape.hidden1.resize(rows * hidden, 0.0);
         tape.hidden2.resize(rows * hidden, 0.0);
         let (first, relu) = (Start::Bias(&w[1]), Finish::Relu);
-        product(simd, layer(inputs), Lhs::RowRefs(obs), &w[0], &mut tape.hidden1, first, relu);
+        product(
+            simd,
+            layer(inputs),
+            Lhs::RowRefs(obs),
+            &w[0],
+            &mut tape.hidden1,
+            first,
+            relu,
+        );
         let h1 = Lhs::Rows(&tape.hidden1, hidden);
         let second = Start::Bias(&w[3]);
-        product(simd, layer(hidden), h1, &w[2], &mut tape.hidden2, second, relu);
+        product(
+            simd,
+            layer(hidden),
+            h1,
+            &w[2],
+            &mut tape.hidden2,
+            second,
+            relu,
+        );
         let h2 = Lhs::Rows(&tape.hidden2, hidden);
         let shape = Shape {
             m: rows,
             n: outputs,
             p: hidden,
         };
-        product(simd, shape, h2, &w[4], out, Start::Bias(&w[5]), Finish::Keep);
+        product(
+            simd,
+            shape,
+            h2,
+            &w[4],
+            out,
+            Start::Bias(&w[5]),
+            Finish::Keep,
+        );
         for (value, h2) in values.iter_mut().zip(tape.hidden2.chunks_exact(hidden)) {
             *value = w[7][0] + dot(simd, h2, &w[6]);
         }
@@ -120,7 +144,15 @@ impl Mlp {
             p: hidden,
         };
         let through = Finish::ThroughRelu(hidden1);
-        product(simd, shape, Lhs::Rows(d2, hidden), &w2t, d1, Start::Zero, through);
+        product(
+            simd,
+            shape,
+            Lhs::Rows(d2, hidden),
+            &w2t,
+            d1,
+            Start::Zero,
+            through,
+        );
 
         let x_t = Lhs::ColumnRefs(obs);
         product(simd, weights_of(inputs, hidden), x_t, d1, g1, sum, keep);

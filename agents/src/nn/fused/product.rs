@@ -96,6 +96,29 @@ pub(super) fn product<S: Simd>(
     finish: Finish,
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    // B's rows padded with zeros to whole vectors, so that the kernel's loop loads only whole
+    // vectors: a partial load there made the compiler keep the accumulators in memory.
+    if shape.n.is_multiple_of(lanes) {
+        blocks(simd, shape, a, (b, shape.n), c, start, finish);
+    } else {
+        let width = shape.n.next_multiple_of(lanes);
+        let padded = pad_rows(b, shape.n, width);
+        blocks(simd, shape, a, (&padded, width), c, start, finish);
+    }
+}
+
+/// `product` with B's rows `b_width` apart, a whole number of vectors.
+#[inline(always)]
+fn blocks<S: Simd>(
+    simd: S,
+    shape: Shape,
+    a: Lhs,
+    (b, b_width): (&[f32], usize),
+    c: &mut [f32],
+    start: Start,
+    finish: Finish,
+) {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let chunk = (B_BLOCK / shape.n.max(1)).max(16);
     // Eight rows with 16-lane vectors, four with 8: enough accumulators in flight to cover the
     // multiply-add latency, few enough to stay in registers.
@@ -107,6 +130,7 @@ pub(super) fn product<S: Simd>(
             shape,
             a,
             b,
+            b_width,
             start: if q == 0 { start } else { Start::Accumulate },
             finish: if shared.end >= shape.p {
                 finish
@@ -145,7 +169,9 @@ pub(super) fn product<S: Simd>(
 struct Job<'a> {
     shape: Shape,
     a: Lhs<'a>,
+    /// B with rows `b_width` apart, a whole number of vectors.
     b: &'a [f32],
+    b_width: usize,
     start: Start<'a>,
     finish: Finish<'a>,
     shared: Range<usize>,
@@ -168,7 +194,8 @@ fn block<S: Simd, const R: usize, const V: usize>(
     }
     let zero = simd.splat_f32s(0.0);
     let mut acc = [[zero; V]; R];
-    let b_rows = job.b[job.shared.start * n..job.shared.end * n].chunks_exact(n);
+    let bw = job.b_width;
+    let b_rows = job.b[job.shared.start * bw..job.shared.end * bw].chunks_exact(bw);
     match job.a {
         Lhs::Rows(..) | Lhs::RowRefs(..) => {
             let len = job.shared.len();
@@ -177,7 +204,7 @@ fn block<S: Simd, const R: usize, const V: usize>(
                 *row = &job.a.row(i + r, job.shared.clone())[..len];
             }
             for (k, b_row) in b_rows.enumerate() {
-                let bv = load_row::<S, V>(simd, &b_row[j..j + width], &parts);
+                let bv = load_row::<S, V>(simd, &b_row[j..j + V * lanes]);
                 for (acc, row) in acc.iter_mut().zip(&rows) {
                     let x = simd.splat_f32s(row[k]);
                     for (acc, bv) in acc.iter_mut().zip(bv) {
@@ -188,7 +215,7 @@ fn block<S: Simd, const R: usize, const V: usize>(
         }
         Lhs::Columns(..) | Lhs::ColumnRefs(..) => {
             for (q, b_row) in job.shared.clone().zip(b_rows) {
-                let bv = load_row::<S, V>(simd, &b_row[j..j + width], &parts);
+                let bv = load_row::<S, V>(simd, &b_row[j..j + V * lanes]);
                 let column = job.a.column(q, i, R);
                 for (acc, &x) in acc.iter_mut().zip(column) {
                     let x = simd.splat_f32s(x);
@@ -227,13 +254,25 @@ fn block<S: Simd, const R: usize, const V: usize>(
     }
 }
 
-/// The `V` vectors of `row` split at `parts`.
+/// The `V` whole vectors of `row` (`V` vectors long).
 #[inline(always)]
-fn load_row<S: Simd, const V: usize>(simd: S, row: &[f32], parts: &[(usize, usize); V]) -> [S::f32s; V] {
+fn load_row<S: Simd, const V: usize>(simd: S, row: &[f32]) -> [S::f32s; V] {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let mut vectors = [simd.splat_f32s(0.0); V];
-    for (vector, &(from, to)) in vectors.iter_mut().zip(parts) {
-        *vector = load(simd, &row[from..to], lanes);
+    for (v, vector) in vectors.iter_mut().enumerate() {
+        *vector = S::as_simd_f32s(&row[v * lanes..(v + 1) * lanes]).0[0];
     }
     vectors
+}
+
+/// The rows of `b` (`width` long) copied `padded` apart, zeros after each.
+fn pad_rows(b: &[f32], width: usize, padded: usize) -> Vec<f32> {
+    let mut out = vec![0.0; b.len() / width.max(1) * padded];
+    for (to, from) in out
+        .chunks_exact_mut(padded)
+        .zip(b.chunks_exact(width.max(1)))
+    {
+        to[..width].copy_from_slice(from);
+    }
+    out
 }
