@@ -242,20 +242,24 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             self.head.mask_len(),
             parts,
         );
+        rollout.reserve(rollout_steps);
         let mut finished = Vec::new();
         let (mut env_s, mut inference_s) = (0.0, 0.0);
 
         for _ in 0..rollout_steps {
             let t0 = Instant::now();
-            let mut obs = self.envs.observations().to_vec();
+            // Straight into the rollout, normalised there.
+            let from = rollout.obs.len();
+            rollout.obs.extend_from_slice(self.envs.observations());
+            let obs = &mut rollout.obs[from..];
             if let Some(n) = &mut self.brain.normaliser {
                 if let Some(fresh) = &mut self.fresh {
-                    fresh.update(&obs, obs_len);
+                    fresh.update(obs, obs_len);
                 }
-                n.update(&obs, obs_len);
-                n.apply(&mut obs, obs_len);
+                n.update(obs, obs_len);
+                n.apply(obs, obs_len);
             }
-            let (out, values) = self.infer(infer, &obs)?;
+            let (out, values) = self.infer(infer, obs)?;
             let mut sampled = self.sample(out, &log_std)?;
             let labels = self.imitate(&mut sampled)?;
             let log_probs = self.log_probs(&sampled, &log_std)?;
@@ -303,7 +307,6 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
                     finished.push(episode);
                 }
             }
-            rollout.obs.extend(obs);
             match labels {
                 // Imitation learns the labels; a step without one keeps the action taken.
                 Some(labels) => {

@@ -58,6 +58,22 @@ impl Rollout {
         }
     }
 
+    /// Room for `steps` more steps of every copy, so that a rollout is allocated once instead
+    /// of copied on every doubling (observations alone can be over 100 MB).
+    pub fn reserve(&mut self, steps: usize) {
+        let n = steps * self.copies;
+        self.obs.reserve(n * self.obs_len);
+        self.raw_actions.reserve(n * self.raw_len);
+        self.masks.reserve(n * self.mask_len);
+        self.log_probs.reserve(n * self.parts);
+        self.values.reserve(n);
+        if self.parts > 1 {
+            self.counterfactuals.reserve(n * self.parts);
+        }
+        self.rewards.reserve(n);
+        self.dones.reserve(n);
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }
