@@ -3,6 +3,7 @@
 //! observations, running normalisation statistics and the saved policy format. Training lives
 //! in the training crate.
 
+pub mod categorical;
 pub mod classifier;
 pub mod distributions;
 pub mod error;

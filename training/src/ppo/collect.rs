@@ -10,6 +10,7 @@ use super::rollout::Rollout;
 use crate::error::{Result, TrainingError};
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use planetgym_agents::evaluate::ContenderFactory;
+use planetgym_agents::nn::categorical::Categorical;
 use planetgym_agents::nn::error::NetworkError;
 use planetgym_agents::nn::fused::FusedPolicy;
 use planetgym_agents::nn::head::ActionHead;
@@ -404,11 +405,19 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
         Ok(Some(raws))
     }
 
-    /// Log-probabilities of the sampled raw actions, computed by the same tensor code as the
-    /// update so that the first epoch's ratios start at exactly 1.
+    /// Log-probabilities of the sampled raw actions, computed by the same code as the update
+    /// (`Categorical` for a `Discrete` head, the head's tensor code otherwise) so that the
+    /// first epoch's ratios start at exactly 1.
     fn log_probs(&self, sampled: &Sampled, log_std: &[f32]) -> Result<Vec<f32>> {
         let copies = self.config.num_envs;
         let (head, device) = (&self.head, &self.infer_device);
+        let at = || format!("update {}", self.update);
+        if let ActionHead::Discrete { n } = head {
+            let computed = Categorical::new(&sampled.out, *n, &sampled.masks, &sampled.raws);
+            return computed
+                .map(|c| c.log_probs)
+                .map_err(|e| TrainingError::run(at(), e));
+        }
         let params = Tensor::<2>::from_data(
             TensorData::new(sampled.out.clone(), [copies, head.outputs()]),
             device,
@@ -426,12 +435,9 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             )
         });
         let (lp, _) = head.log_prob_entropy(params, std, raw, legal, self.per_row());
-        lp.into_data().try_into_vec::<f32>().map_err(|e| {
-            TrainingError::run(
-                format!("update {}", self.update),
-                format!("log-probabilities: {e:?}"),
-            )
-        })
+        lp.into_data()
+            .try_into_vec::<f32>()
+            .map_err(|e| TrainingError::run(at(), format!("log-probabilities: {e:?}")))
     }
 
     /// Per copy and row, the reward of the coming step had only that row taken the mean action

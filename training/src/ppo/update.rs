@@ -12,6 +12,7 @@ use super::adam::Adam;
 use super::config::PpoConfig;
 use super::rollout::Rollout;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
+use planetgym_agents::nn::categorical::Categorical;
 use planetgym_agents::nn::error::NetworkError;
 use planetgym_agents::nn::fused::{FusedNetwork, Tape};
 use planetgym_agents::nn::head::ActionHead;
@@ -164,7 +165,8 @@ impl Update<'_> {
 
     /// The gradient of the loss of the `idx` rows (every parameter, in `params::read` order)
     /// and its parts: the network's passes by hand, the head's loss through burn's autodiff on
-    /// the network's outputs.
+    /// the network's outputs (on log-probabilities and entropies computed by hand for a
+    /// `Discrete` head in a PPO update, see `Categorical`).
     fn gradient(
         &self,
         shard: &Shard,
@@ -186,23 +188,54 @@ impl Update<'_> {
             .map(|&i| &rollout.obs[i * width..(i + 1) * width])
             .collect();
         let (out, values) = net.forward(weights, &obs, tape)?;
-        let outputs = net.outputs();
-        let out = Tensor::<2>::from_data(TensorData::new(out, [m, outputs]), d).require_grad();
         let values = Tensor::<1>::from_data(TensorData::new(values, [m]), d).require_grad();
         let log_std = weights.values.last().cloned().unwrap_or_default();
         let std_len = log_std.len();
-        let log_std = Tensor::<1>::from_data(TensorData::new(log_std, [std_len]), d).require_grad();
-        let (loss, parts) = self.loss(
-            (out.clone(), values.clone(), log_std.clone()),
-            shard,
-            idx,
-            adv,
-        );
-        let grads = loss.backward();
-        let d_out = params::values_or_zeros(out.grad(&grads), m * outputs);
-        let d_values = params::values_or_zeros(values.grad(&grads), m);
+        let ppo = rollout.label_weights.is_empty();
+        let (d_out, d_values, d_log_std, parts) = match self.head {
+            ActionHead::Discrete { n } if ppo => {
+                let legal = gather(idx, &rollout.masks, rollout.mask_len);
+                let raw = gather(idx, &rollout.raw_actions, rollout.raw_len);
+                let head = Categorical::new(&out, *n, &legal, &raw)?;
+                let log_probs =
+                    Tensor::<2>::from_data(TensorData::new(head.log_probs.clone(), [m, 1]), d)
+                        .require_grad();
+                let entropy = Tensor::<1>::from_data(TensorData::new(head.entropy.clone(), [m]), d)
+                    .require_grad();
+                let policy = Policy::Computed {
+                    log_probs: log_probs.clone(),
+                    entropy: entropy.clone(),
+                };
+                let (loss, parts) = self.loss(policy, values.clone(), shard, idx, adv);
+                let grads = loss.backward();
+                let d_log_probs = params::values_or_zeros(log_probs.grad(&grads), m);
+                let d_entropy = params::values_or_zeros(entropy.grad(&grads), m);
+                let d_out = head.logit_gradient((&out, &legal), &d_log_probs, &d_entropy);
+                let d_values = params::values_or_zeros(values.grad(&grads), m);
+                (d_out, d_values, vec![0.0; std_len], parts)
+            }
+            _ => {
+                let outputs = net.outputs();
+                let out =
+                    Tensor::<2>::from_data(TensorData::new(out, [m, outputs]), d).require_grad();
+                let log_std =
+                    Tensor::<1>::from_data(TensorData::new(log_std, [std_len]), d).require_grad();
+                let policy = Policy::Outputs {
+                    out: out.clone(),
+                    log_std: log_std.clone(),
+                };
+                let (loss, parts) = self.loss(policy, values.clone(), shard, idx, adv);
+                let grads = loss.backward();
+                (
+                    params::values_or_zeros(out.grad(&grads), m * outputs),
+                    params::values_or_zeros(values.grad(&grads), m),
+                    params::values_or_zeros(log_std.grad(&grads), std_len),
+                    parts,
+                )
+            }
+        };
         let mut values = net.backward(weights, &obs, tape, &d_out, &d_values)?;
-        values.push(params::values_or_zeros(log_std.grad(&grads), std_len));
+        values.push(d_log_std);
         Ok((
             Weights {
                 shapes: weights.shapes.clone(),
@@ -219,7 +252,8 @@ impl Update<'_> {
     /// `adv` holds the rows' advantages, normalised over the minibatch.
     fn loss(
         &self,
-        (out, values, log_std): (Tensor<2>, Tensor<1>, Tensor<1>),
+        policy: Policy,
+        values: Tensor<1>,
         shard: &Shard,
         idx: &[usize],
         adv: &[f32],
@@ -239,35 +273,40 @@ impl Update<'_> {
         // Means over the whole minibatch: per row (values) and per row and part (the policy).
         let per_row = 1.0 / rows as f32;
         let per_part = per_row / parts as f32;
-        let raw = t2(
-            gather(idx, &rollout.raw_actions, rollout.raw_len),
-            rollout.raw_len,
-        );
-        let legal = (rollout.mask_len > 0).then(|| {
-            let w = rollout.mask_len;
-            Tensor::<2, Bool>::from_data(TensorData::new(gather(idx, &rollout.masks, w), [m, w]), d)
-        });
         let old_log_probs = t2(gather(idx, &rollout.log_probs, parts), parts);
         let old_values = t1(gather(idx, &rollout.values, 1));
         let returns = t1(gather(idx, returns, 1));
         let adv = t2(adv.to_vec(), parts);
 
-        if !rollout.label_weights.is_empty() {
-            let log_probs = self
-                .head
-                .label_log_prob(out, log_std, raw, legal, parts > 1);
-            return self.imitation_loss(
-                log_probs,
-                gather(idx, &rollout.label_weights, 1),
-                values,
-                returns,
-                per_part,
-                per_row,
-            );
-        }
-        let (log_probs, entropy) = self
-            .head
-            .log_prob_entropy(out, log_std, raw, legal, parts > 1);
+        let (log_probs, entropy) = match policy {
+            Policy::Computed { log_probs, entropy } => (log_probs, entropy),
+            Policy::Outputs { out, log_std } => {
+                let raw = t2(
+                    gather(idx, &rollout.raw_actions, rollout.raw_len),
+                    rollout.raw_len,
+                );
+                let legal = (rollout.mask_len > 0).then(|| {
+                    let w = rollout.mask_len;
+                    let flags = gather(idx, &rollout.masks, w);
+                    Tensor::<2, Bool>::from_data(TensorData::new(flags, [m, w]), d)
+                });
+                if !rollout.label_weights.is_empty() {
+                    let log_probs = self
+                        .head
+                        .label_log_prob(out, log_std, raw, legal, parts > 1);
+                    return self.imitation_loss(
+                        log_probs,
+                        gather(idx, &rollout.label_weights, 1),
+                        values,
+                        returns,
+                        per_part,
+                        per_row,
+                    );
+                }
+                self.head
+                    .log_prob_entropy(out, log_std, raw, legal, parts > 1)
+            }
+        };
         let scalar = |t: Tensor<1>| f64::from(t.into_scalar::<f32>());
         // Each part's ratio is clipped on its own, and the KL early stop reads the mean over
         // parts: each row keeps its own trust region.
@@ -352,6 +391,19 @@ impl Update<'_> {
         ];
         (loss, parts)
     }
+}
+
+/// How a shard's loss reads the policy: through the head's burn code on the network's outputs
+/// (and log standard deviations), or as log-probabilities and entropies already computed.
+enum Policy {
+    Outputs {
+        out: Tensor<2>,
+        log_std: Tensor<1>,
+    },
+    Computed {
+        log_probs: Tensor<2>,
+        entropy: Tensor<1>,
+    },
 }
 
 /// What every shard of a minibatch shares.
