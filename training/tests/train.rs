@@ -204,6 +204,42 @@ fn every_action_head_trains_a_few_updates() {
     }
 }
 
+/// One epoch of one minibatch: the update's log-probabilities must be exactly those the rollout
+/// recorded (every ratio 1, so the approximate KL and the clip fraction are 0), although the
+/// update runs the network over other groupings of rows than collection did.
+#[test]
+fn the_first_epoch_starts_from_the_recorded_log_probabilities() {
+    for (scenario, env) in [
+        ("traffic", "episode_intervals = 16\nobservation = \"pairs\""),
+        ("traffic", "episode_intervals = 16"),
+        ("batch", "window_jobs = 32"),
+        ("placement", "inflation_target = 0.05"),
+        ("capacity", "episode_periods = 48"),
+    ] {
+        let cfg = config(&format!(
+            "scenario = \"{scenario}\"\ntotal_steps = 96\nnum_envs = 3\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nepochs = 1\nminibatches = 1\n[eval]\nepisodes = 0\n"
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        train(&cfg, dir.path(), false, None);
+        let text = std::fs::read_to_string(dir.path().join("metrics.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (kl, clipped) = (column("losses/approx_kl"), column("losses/clip_fraction"));
+        for line in lines {
+            let values: Vec<f64> = line
+                .split(',')
+                .map(|v| v.parse().unwrap_or(f64::NAN))
+                .collect();
+            assert_eq!(
+                (values[kl], values[clipped]),
+                (0.0, 0.0),
+                "{scenario} {env}: {line}"
+            );
+        }
+    }
+}
+
 /// A small traffic world (54 regions x 12 sites, one-hour episodes) trained for 20 updates.
 fn traffic_small(counterfactual_rows: bool) -> TrainConfig {
     config(&format!(

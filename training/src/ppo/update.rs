@@ -4,7 +4,8 @@
 //! Each minibatch is cut into shards whose gradients are computed in parallel and summed in
 //! shard order. A shard's network passes run by hand (`FusedNetwork`) on the host copy of the
 //! weights that Adam updates, and burn's autodiff computes only the head's loss on the
-//! network's outputs: the weights are written into the burn model once, after the last
+//! network's outputs (on per-row log-probabilities and entropies computed by hand, for a
+//! `Discrete` head): the weights are written into the burn model once, after the last
 //! minibatch. Shards are sized from the network and the minibatch alone, never from the number
 //! of threads, so results do not depend on it.
 

@@ -1,11 +1,12 @@
 //! The policy networks' forward and backward passes written out by hand, on host memory: what
-//! the PPO update and rollout inference run instead of burn's autodiff graph. A pass runs the
-//! layers one at a time over all its rows with a register-blocked product (`product`), on
-//! buffers the `Tape` keeps between calls; entity networks gather the present candidates first,
-//! so absent ones cost nothing. pulp compiles the passes for the machine's SIMD level (AVX-512,
-//! else AVX2 + FMA on x86-64). burn still computes the action head's loss from the outputs (see
-//! `training::ppo::update`), and the burn modules in `models` stay the reference: tests hold
-//! both to the same outputs and gradients.
+//! the PPO update and rollout inference run instead of burn's autodiff graph. Each layer is one
+//! register-blocked product (`product`) that reads its operands in place and applies the bias
+//! and ReLU before storing, on buffers the `Tape` keeps between calls. The MLP runs its layers
+//! over all its rows; the entity scorer lists the present candidates (absent ones cost nothing)
+//! and runs them through every layer a tile at a time. pulp compiles the passes for the
+//! machine's SIMD level (AVX-512, else AVX2 + FMA on x86-64). The action head's loss is
+//! computed from the outputs elsewhere (see `training::ppo::update`), and the burn modules in
+//! `models` stay the reference: tests hold both to the same outputs and gradients.
 
 mod entity;
 mod mlp;
