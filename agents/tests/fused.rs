@@ -66,12 +66,14 @@ fn agree(model: &ActorCritic, obs: Vec<f32>, rows: usize, seed: u64) {
 #[test]
 fn the_mlp_passes_match_burn() {
     let d = training_device();
-    let head = ActionHead::MultiDiscrete { nvec: vec![3, 4] };
-    let model = ActorCritic::new(11, None, &head, 24, -0.5, &mut Rng::new(1), &d);
-    let mut rng = Rng::new(2);
-    let mut obs = normal(9 * 11, &mut rng);
-    obs.iter_mut().step_by(4).for_each(|x| *x = 0.0);
-    agree(&model, obs, 9, 3);
+    for (nvec, hidden) in [(vec![3, 4], 24), (vec![8, 8], 16), (vec![16, 16], 32)] {
+        let head = ActionHead::MultiDiscrete { nvec };
+        let model = ActorCritic::new(11, None, &head, hidden, -0.5, &mut Rng::new(1), &d);
+        let mut rng = Rng::new(2);
+        let mut obs = normal(9 * 11, &mut rng);
+        obs.iter_mut().step_by(4).for_each(|x| *x = 0.0);
+        agree(&model, obs, 9, 3);
+    }
 }
 
 fn entity_obs(parts: EntityParts, rows: usize, present: impl Fn(usize, usize) -> bool) -> Vec<f32> {
@@ -93,24 +95,27 @@ fn the_entity_passes_match_burn_packed_and_padded() {
         entity_features: 6,
     };
     let head = ActionHead::Discrete { n: 13 };
-    let model = ActorCritic::new(
-        parts.mask_offset() + 13,
-        Some(parts),
-        &head,
-        20,
-        -0.5,
-        &mut Rng::new(7),
-        &d,
-    );
-    // A third present (burn packs the rows), one observation with none.
-    let sparse = entity_obs(parts, 6, |r, e| r != 2 && (r + e) % 3 == 0);
-    agree(&model, sparse, 6, 8);
-    // Nearly all present (burn runs the padded rows).
-    let dense = entity_obs(parts, 5, |r, e| (r * 13 + e) % 11 != 0);
-    agree(&model, dense, 5, 9);
-    // More present candidates than one tile of the fused passes (256), the last tile partial.
-    let many = entity_obs(parts, 31, |r, e| (r + 2 * e) % 7 != 0);
-    agree(&model, many, 31, 10);
+    // Hidden sizes that are and are not whole SIMD vectors (8 or 16 lanes).
+    for hidden in [20, 16, 32] {
+        let model = ActorCritic::new(
+            parts.mask_offset() + 13,
+            Some(parts),
+            &head,
+            hidden,
+            -0.5,
+            &mut Rng::new(7),
+            &d,
+        );
+        // A third present (burn packs the rows), one observation with none.
+        let sparse = entity_obs(parts, 6, |r, e| r != 2 && (r + e) % 3 == 0);
+        agree(&model, sparse, 6, 8);
+        // Nearly all present (burn runs the padded rows).
+        let dense = entity_obs(parts, 5, |r, e| (r * 13 + e) % 11 != 0);
+        agree(&model, dense, 5, 9);
+        // More present candidates than one tile of the fused passes (256), the last tile partial.
+        let many = entity_obs(parts, 31, |r, e| (r + 2 * e) % 7 != 0);
+        agree(&model, many, 31, 10);
+    }
 }
 
 #[test]
