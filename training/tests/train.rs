@@ -184,14 +184,19 @@ episodes = 0
     );
 }
 
+/// Small worlds (scenario, `[env]` lines) for every action head and network: traffic's simplex
+/// from the entity scorer (pairs) and from the MLP, batch's and placement's masked choices from
+/// the entity scorer.
+const EVERY_HEAD: [(&str, &str); 4] = [
+    ("traffic", "episode_intervals = 16\nobservation = \"pairs\""),
+    ("traffic", "episode_intervals = 16"),
+    ("batch", "window_jobs = 32"),
+    ("placement", "inflation_target = 0.05"),
+];
+
 #[test]
 fn every_action_head_trains_a_few_updates() {
-    for (scenario, env) in [
-        ("traffic", "episode_intervals = 16\nobservation = \"pairs\""),
-        ("traffic", "episode_intervals = 16"),
-        ("batch", "window_jobs = 32"),
-        ("placement", "inflation_target = 0.05"),
-    ] {
+    for (scenario, env) in EVERY_HEAD {
         let cfg = config(&format!(
             "scenario = \"{scenario}\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[eval]\nepisodes = 0\n"
         ));
@@ -209,13 +214,8 @@ fn every_action_head_trains_a_few_updates() {
 /// update runs the network over other groupings of rows than collection did.
 #[test]
 fn the_first_epoch_starts_from_the_recorded_log_probabilities() {
-    for (scenario, env) in [
-        ("traffic", "episode_intervals = 16\nobservation = \"pairs\""),
-        ("traffic", "episode_intervals = 16"),
-        ("batch", "window_jobs = 32"),
-        ("placement", "inflation_target = 0.05"),
-        ("capacity", "episode_periods = 48"),
-    ] {
+    let capacity = ("capacity", "episode_periods = 48");
+    for (scenario, env) in EVERY_HEAD.into_iter().chain([capacity]) {
         let cfg = config(&format!(
             "scenario = \"{scenario}\"\ntotal_steps = 96\nnum_envs = 3\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nepochs = 1\nminibatches = 1\n[eval]\nepisodes = 0\n"
         ));

@@ -189,51 +189,48 @@ impl Update<'_> {
             .map(|&i| &rollout.obs[i * width..(i + 1) * width])
             .collect();
         let (out, values) = net.forward(weights, &obs, tape)?;
-        let values = Tensor::<1>::from_data(TensorData::new(values, [m]), d).require_grad();
+        let values = leaf(values, [m], d);
         let log_std = weights.values.last().cloned().unwrap_or_default();
         let std_len = log_std.len();
         let ppo = rollout.label_weights.is_empty();
-        let (d_out, d_values, d_log_std, parts) = match self.head {
+        let policy = match self.head {
             ActionHead::Discrete { n } if ppo => {
                 let legal = gather(idx, &rollout.masks, rollout.mask_len);
                 let raw = gather(idx, &rollout.raw_actions, rollout.raw_len);
                 let head = Categorical::new(&out, *n, &legal, &raw)?;
-                let log_probs =
-                    Tensor::<2>::from_data(TensorData::new(head.log_probs.clone(), [m, 1]), d)
-                        .require_grad();
-                let entropy = Tensor::<1>::from_data(TensorData::new(head.entropy.clone(), [m]), d)
-                    .require_grad();
-                let policy = Policy::Computed {
-                    log_probs: log_probs.clone(),
-                    entropy: entropy.clone(),
-                };
-                let (loss, parts) = self.loss(policy, values.clone(), shard, idx, adv);
-                let grads = loss.backward();
+                Policy::Computed {
+                    log_probs: leaf(head.log_probs.clone(), [m, 1], d),
+                    entropy: leaf(head.entropy.clone(), [m], d),
+                    head,
+                    logits: out,
+                    legal,
+                }
+            }
+            _ => Policy::Outputs {
+                out: leaf(out, [m, net.outputs()], d),
+                log_std: leaf(log_std, [std_len], d),
+            },
+        };
+        let (loss, parts) = self.loss(&policy, values.clone(), shard, idx, adv);
+        let grads = loss.backward();
+        let d_values = params::values_or_zeros(values.grad(&grads), m);
+        let (d_out, d_log_std) = match &policy {
+            Policy::Computed {
+                log_probs,
+                entropy,
+                head,
+                logits,
+                legal,
+            } => {
                 let d_log_probs = params::values_or_zeros(log_probs.grad(&grads), m);
                 let d_entropy = params::values_or_zeros(entropy.grad(&grads), m);
-                let d_out = head.logit_gradient((&out, &legal), &d_log_probs, &d_entropy);
-                let d_values = params::values_or_zeros(values.grad(&grads), m);
-                (d_out, d_values, vec![0.0; std_len], parts)
+                let d_out = head.logit_gradient((logits, legal), &d_log_probs, &d_entropy);
+                (d_out, vec![0.0; std_len])
             }
-            _ => {
-                let outputs = net.outputs();
-                let out =
-                    Tensor::<2>::from_data(TensorData::new(out, [m, outputs]), d).require_grad();
-                let log_std =
-                    Tensor::<1>::from_data(TensorData::new(log_std, [std_len]), d).require_grad();
-                let policy = Policy::Outputs {
-                    out: out.clone(),
-                    log_std: log_std.clone(),
-                };
-                let (loss, parts) = self.loss(policy, values.clone(), shard, idx, adv);
-                let grads = loss.backward();
-                (
-                    params::values_or_zeros(out.grad(&grads), m * outputs),
-                    params::values_or_zeros(values.grad(&grads), m),
-                    params::values_or_zeros(log_std.grad(&grads), std_len),
-                    parts,
-                )
-            }
+            Policy::Outputs { out, log_std } => (
+                params::values_or_zeros(out.grad(&grads), m * net.outputs()),
+                params::values_or_zeros(log_std.grad(&grads), std_len),
+            ),
         };
         let mut values = net.backward(weights, &obs, tape, &d_out, &d_values)?;
         values.push(d_log_std);
@@ -253,7 +250,7 @@ impl Update<'_> {
     /// `adv` holds the rows' advantages, normalised over the minibatch.
     fn loss(
         &self,
-        policy: Policy,
+        policy: &Policy,
         values: Tensor<1>,
         shard: &Shard,
         idx: &[usize],
@@ -280,8 +277,11 @@ impl Update<'_> {
         let adv = t2(adv.to_vec(), parts);
 
         let (log_probs, entropy) = match policy {
-            Policy::Computed { log_probs, entropy } => (log_probs, entropy),
+            Policy::Computed {
+                log_probs, entropy, ..
+            } => (log_probs.clone(), entropy.clone()),
             Policy::Outputs { out, log_std } => {
+                let (out, log_std) = (out.clone(), log_std.clone());
                 let raw = t2(
                     gather(idx, &rollout.raw_actions, rollout.raw_len),
                     rollout.raw_len,
@@ -395,7 +395,8 @@ impl Update<'_> {
 }
 
 /// How a shard's loss reads the policy: through the head's burn code on the network's outputs
-/// (and log standard deviations), or as log-probabilities and entropies already computed.
+/// (and log standard deviations), or as log-probabilities and entropies already computed by
+/// `head` from `logits`, which turns their gradients into the logits'.
 enum Policy {
     Outputs {
         out: Tensor<2>,
@@ -404,6 +405,9 @@ enum Policy {
     Computed {
         log_probs: Tensor<2>,
         entropy: Tensor<1>,
+        head: Categorical,
+        logits: Vec<f32>,
+        legal: Vec<bool>,
     },
 }
 
@@ -415,6 +419,11 @@ struct Shard<'a> {
     returns: &'a [f32],
     /// Rows in the whole minibatch.
     rows: usize,
+}
+
+/// An autodiff leaf holding `values`: the loss's gradients are read back from it.
+fn leaf<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values, shape), device).require_grad()
 }
 
 /// The `idx` rows of `src` (rows of `width` values), in `idx` order.

@@ -55,20 +55,20 @@ impl Entity {
             n: h,
             p: p.global_len,
         };
-        let (context, bc) = (Start::Bias(&w[1]), Finish::Relu);
+        let (start, relu) = (Start::Bias(&w[1]), Finish::Relu);
         product(
             simd,
             global,
             Lhs::RowRefs(obs),
             &w[0],
             &mut tape.context,
-            context,
-            bc,
+            start,
+            relu,
         );
         // Every candidate's first layer starts from its observation's context plus b1.
         tape.lifted.clear();
         tape.lifted.extend_from_slice(&tape.context);
-        add_bias(&mut tape.lifted, &w[3], false);
+        add_bias(&mut tape.lifted, &w[3]);
 
         tape.owner.clear();
         tape.slot.clear();
@@ -189,9 +189,8 @@ impl Entity {
         // The value's inputs: the pooled rows (whose gradient reaches each present candidate
         // divided by their count, kept in d_pooled) and the context.
         tape.d_pooled.resize(rows * h, 0.0);
-        let pooled_rows = (&tape.pooled, &tape.context);
-        add_rows(simd, Some(d_values), pooled_rows.0, gv_pooled);
-        add_rows(simd, Some(d_values), pooled_rows.1, gv_context);
+        add_rows(simd, Some(d_values), &tape.pooled, gv_pooled);
+        add_rows(simd, Some(d_values), &tape.context, gv_context);
         gbv[0] += d_values.iter().sum::<f32>();
         let per_row = tape.counts.iter().zip(d_values).zip(
             tape.d_pooled

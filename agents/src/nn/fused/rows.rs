@@ -28,12 +28,6 @@ pub(super) fn scaled(a: f32, x: &[f32], y: &mut [f32]) {
     y.iter_mut().zip(x).for_each(|(y, x)| *y = a * x);
 }
 
-/// `y = max(y, 0)`.
-#[inline(always)]
-pub(super) fn relu(y: &mut [f32]) {
-    y.iter_mut().for_each(|y| *y = y.max(0.0));
-}
-
 /// The gradient through a ReLU whose outputs were `h`: zero where the unit was off.
 #[inline(always)]
 pub(super) fn through_relu(h: &[f32], d: &mut [f32]) {
@@ -44,14 +38,11 @@ pub(super) fn through_relu(h: &[f32], d: &mut [f32]) {
     });
 }
 
-/// `m += bias` on every row of `m`, then, with `relu`, `m = max(m, 0)`.
+/// `m += bias` on every row of `m`.
 #[inline(always)]
-pub(super) fn add_bias(m: &mut [f32], bias: &[f32], relu_after: bool) {
+pub(super) fn add_bias(m: &mut [f32], bias: &[f32]) {
     for row in m.chunks_exact_mut(bias.len().max(1)) {
         add(bias, row);
-        if relu_after {
-            relu(row);
-        }
     }
 }
 
