@@ -1,9 +1,12 @@
-//! Traffic env steps per second: one env, and a VecEnv of 64 copies on 1 and 2 threads.
+//! Traffic env steps per second: one env, and a VecEnv of 64 copies on 1 and 2 threads; and,
+//! with the pair observation PPO trains on, the parts of a training step's env time (the
+//! step, the encoding, the per-region counterfactual rewards).
 //! Run: cargo bench -p planetgym-env --bench traffic_step
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use planetgym_env::traffic::config::ObservationKind;
 use planetgym_env::{Action, AutoresetMode, Scenario, TrafficConfig, TrafficScenario, VecEnv};
 use std::hint::black_box;
 
@@ -51,5 +54,33 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn pairs(c: &mut Criterion) {
+    let config = TrafficConfig {
+        observation: ObservationKind::Pairs,
+        ..TrafficConfig::default()
+    };
+    let mut env = TrafficScenario::new(config).unwrap();
+    let action = capacity_split(&env);
+    let mut obs = env.reset(0);
+    let mut out = vec![0.0f32; env.feature_spec().encoded_len()];
+    let mut group = c.benchmark_group("traffic_pairs");
+    group.bench_function("step", |b| {
+        b.iter(|| {
+            let t = env.step(black_box(&action)).unwrap();
+            if t.truncated {
+                env.reset(1);
+            }
+            obs = t.obs;
+        })
+    });
+    group.bench_function("encode", |b| {
+        b.iter(|| env.encode(black_box(&obs), &mut out));
+    });
+    group.bench_function("counterfactuals", |b| {
+        b.iter(|| env.row_counterfactual_rewards(black_box(&action), &action))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, pairs);
 criterion_main!(benches);

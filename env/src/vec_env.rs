@@ -33,7 +33,9 @@ pub enum AutoresetMode {
 #[derive(Debug)]
 struct Slot<S: Scenario> {
     scenario: S,
-    obs: S::Obs,
+    /// The current typed observation; None only while the copy steps (it may share state with
+    /// the scenario, such as placement's Arc'd cluster, which stepping would then copy).
+    obs: Option<S::Obs>,
     info: Info,
     episode: u64,
     /// The copy's episode ended on the previous step (`NextStep` mode only).
@@ -93,7 +95,7 @@ impl<S: Scenario> VecEnv<S> {
                 let obs = scenario.reset(episode_seed(seed, i, 0));
                 Slot {
                     scenario,
-                    obs,
+                    obs: Some(obs),
                     info: Info::default(),
                     episode: 0,
                     needs_reset: false,
@@ -176,7 +178,7 @@ impl<S: Scenario> VecEnv<S> {
             c.final_obs = None;
             c.final_info = None;
             c.info = Info::default();
-            c.obs = c.scenario.reset(episode_seed(seed, i, 0));
+            c.obs = Some(c.scenario.reset(episode_seed(seed, i, 0)));
             Ok(())
         });
         self.rewards.fill(0.0);
@@ -224,12 +226,16 @@ impl<S: Scenario> VecEnv<S> {
                 if c.needs_reset {
                     c.needs_reset = false;
                     c.episode += 1;
-                    c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                    let first = c.scenario.reset(episode_seed(seed, i, c.episode));
                     c.info = Info::default();
                     (*reward, *terminated, *truncated) = (0.0, false, false);
-                    c.scenario.encode(&c.obs, obs);
+                    c.scenario.encode(&first, obs);
+                    c.obs = Some(first);
                     return Ok(());
                 }
+                // Actions were checked above, so a step refuses none: let go of the held
+                // observation first.
+                c.obs = None;
                 let t = c.scenario.step(a).map_err(|e| match e {
                     EnvError::InvalidAction(source) => EnvError::InvalidActionAt {
                         index: i,
@@ -246,19 +252,21 @@ impl<S: Scenario> VecEnv<S> {
                         c.final_info = Some(t.info.clone());
                         c.info = t.info;
                         c.episode += 1;
-                        c.obs = c.scenario.reset(episode_seed(seed, i, c.episode));
+                        c.obs = Some(c.scenario.reset(episode_seed(seed, i, c.episode)));
                     }
                     (true, AutoresetMode::NextStep) => {
                         c.needs_reset = true;
-                        c.obs = t.obs;
+                        c.obs = Some(t.obs);
                         c.info = t.info;
                     }
                     (false, _) => {
-                        c.obs = t.obs;
+                        c.obs = Some(t.obs);
                         c.info = t.info;
                     }
                 }
-                c.scenario.encode(&c.obs, obs);
+                if let Some(current) = &c.obs {
+                    c.scenario.encode(current, obs);
+                }
                 Ok(())
             },
         )
@@ -271,7 +279,9 @@ impl<S: Scenario> VecEnv<S> {
             .zip(&self.copies)
             .collect();
         let _ = self.workers.for_each(work, |(out, c)| {
-            c.scenario.encode(&c.obs, out);
+            if let Some(obs) = &c.obs {
+                c.scenario.encode(obs, out);
+            }
             Ok(())
         });
     }
@@ -300,8 +310,9 @@ impl<S: Scenario> VecEnv<S> {
         c.final_obs = None;
         c.final_info = None;
         c.info = Info::default();
-        c.obs = c.scenario.reset(episode_seed(seed, index, episode));
+        let mut current = c.scenario.reset(episode_seed(seed, index, episode));
         for (k, a) in actions.iter().enumerate() {
+            drop(current);
             let t = c.scenario.step(a)?;
             if t.terminated || t.truncated {
                 return Err(EnvError::config(format!(
@@ -309,13 +320,14 @@ impl<S: Scenario> VecEnv<S> {
                     actions.len()
                 )));
             }
-            c.obs = t.obs;
+            current = t.obs;
             c.info = t.info;
         }
         c.scenario.encode(
-            &c.obs,
+            &current,
             &mut self.obs[index * obs_len..(index + 1) * obs_len],
         );
+        c.obs = Some(current);
         Ok(())
     }
 
@@ -326,7 +338,7 @@ impl<S: Scenario> VecEnv<S> {
 
     /// Typed observation of copy `i` (what heuristics read).
     pub fn typed_observation(&self, i: usize) -> Option<&S::Obs> {
-        self.copies.get(i).map(|c| &c.obs)
+        self.copies.get(i)?.obs.as_ref()
     }
 
     pub fn rewards(&self) -> &[f64] {

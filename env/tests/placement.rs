@@ -155,6 +155,29 @@ fn vector_env_is_identical_on_one_and_two_threads() {
 }
 
 #[test]
+fn a_vector_env_step_updates_the_cluster_in_place() {
+    // The typed observation each copy holds shares the scenario's cluster; were it held while
+    // stepping, every step would copy the whole cluster (and restart its change log).
+    let scenario = PlacementScenario::new(config("synthetic_nodes = 60")).unwrap();
+    let mut env = VecEnv::new(scenario, 2, 5, 1, AutoresetMode::SameStep).unwrap();
+    for _ in 0..20 {
+        let before: Vec<_> = (0..2)
+            .map(|i| std::sync::Arc::as_ptr(&env.typed_observation(i).unwrap().cluster))
+            .collect();
+        let actions: Vec<Action> = (0..2)
+            .map(|i| first_allowed(env.scenario(i).unwrap()))
+            .collect();
+        env.step(&actions).unwrap();
+        for (i, &was) in before.iter().enumerate() {
+            if env.final_typed_observation(i).is_none() {
+                let now = std::sync::Arc::as_ptr(&env.typed_observation(i).unwrap().cluster);
+                assert_eq!(now, was, "copy {i}: the step copied the cluster");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_synthetic_cluster_of_100k_nodes_runs() {
     let mut env = PlacementScenario::new(config("synthetic_nodes = 100000")).unwrap();
     assert_eq!(env.nodes(), 100_000);

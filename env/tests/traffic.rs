@@ -263,6 +263,49 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
     assert_eq!(flat.feature_spec().encoded_len(), 2 + 54 + 54 * 12 + 4 * 12);
 }
 
+/// Every pair's RTT rank and nearer-demand load in `obs`'s encoding, against the slow way.
+fn check_rtt_features(env: &TrafficScenario, obs: &planetgym_env::traffic::TrafficObs) {
+    let parts = env.feature_spec().entity_parts().unwrap();
+    let mut out = vec![f32::NAN; env.feature_spec().encoded_len()];
+    env.encode(obs, &mut out);
+    let (r, s) = (obs.regions(), obs.sites());
+    for (region, site) in (0..r).flat_map(|q| (0..s).map(move |j| (q, j))) {
+        let row = parts.entities_offset() + (region * s + site) * parts.entity_features;
+        let rtt = obs.rtt(region, site);
+        let nearer_sites = (0..s).filter(|&j| obs.rtt(region, j) < rtt).count();
+        assert_eq!(out[row + 6], (nearer_sites as f64 / (s - 1) as f64) as f32);
+        let nearer: f64 = (0..r)
+            .filter(|&q| obs.rtt(q, site) < rtt)
+            .map(|q| obs.demand_rps[q])
+            .sum();
+        let load = (nearer / obs.available_rps(site)).min(10.0);
+        let got = f64::from(out[row + 7]);
+        assert!(
+            (got - load).abs() < 1e-5 * load.max(1.0),
+            "pair {region}-{site}: {got} vs {load}"
+        );
+    }
+}
+
+#[test]
+fn pair_features_follow_rtt_changes_whatever_order_observations_are_encoded_in() {
+    // eastasia -> japaneast is 4x slower for minutes 0-4, then back.
+    let toml = "observation = \"pairs\"\nepisode_intervals = 10\n[failures]\nsite_failures_per_day = 0.0\n\
+                link_degradations_per_day = 0.0\nscripted = [{ kind = \"link\", region = \"eastasia\", \
+                site = \"japaneast\", at_minute = 0, minutes = 5, rtt_factor = 4.0 }]\n";
+    let mut env = TrafficScenario::new(config(toml)).unwrap();
+    let mut seen = vec![env.reset(0)];
+    for _ in 0..7 {
+        check_rtt_features(&env, seen.last().unwrap());
+        seen.push(env.step(&uniform_split(&env)).unwrap().obs);
+    }
+    assert_ne!(seen[0].rtt_ms, seen[6].rtt_ms, "the link recovered");
+    // Older observations again, slow link and recovered in turn.
+    for obs in [&seen[0], &seen[6], &seen[1], &seen[7]] {
+        check_rtt_features(&env, obs);
+    }
+}
+
 #[test]
 fn synthetic_world_scales_to_1000_regions_and_200_sites() {
     let mut env = TrafficScenario::new(config(

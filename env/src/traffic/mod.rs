@@ -7,6 +7,7 @@
 //! `t` is applied to interval `t + 1`, whose demand and failures the policy has not seen.
 
 pub mod config;
+mod rtt_order;
 mod scene;
 mod serving;
 mod sites;
@@ -26,6 +27,7 @@ use crate::world::disruptions::Disruptions;
 use crate::world::diurnal::DiurnalProfile;
 use crate::world::geography::Geography;
 use config::{ObservationKind, ScriptedEvent};
+use rtt_order::RttMemo;
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.
@@ -160,6 +162,7 @@ pub struct TrafficScenario {
     utilisation: Vec<f64>,
     split: Vec<f64>,
     scratch: Scratch,
+    rtt_orders: RttMemo,
 }
 
 impl TrafficScenario {
@@ -243,6 +246,7 @@ impl TrafficScenario {
             utilisation: vec![0.0; s],
             split: vec![0.0; r * s],
             scratch: Scratch::default(),
+            rtt_orders: RttMemo::default(),
             sites: sites.into(),
             geo: Arc::new(geo),
             config,
@@ -663,24 +667,37 @@ impl Scenario for TrafficScenario {
                 out[0] = angle.sin() as f32;
                 out[1] = angle.cos() as f32;
                 out[2] = (total / self.config.demand.global_rate_rps) as f32;
-                let competition = closer_demand_load(obs);
+                let orders = self.rtt_orders.orders(&obs.rtt_ms, s);
+                let competition = closer_demand_load(obs, &orders.by_site);
+                // What a site shows in every region's row, computed once.
+                let site_features: Vec<[f64; 5]> = (0..s)
+                    .map(|site| {
+                        let u = obs.utilisation[site];
+                        [
+                            obs.capacity_rps[site] / capacity_scale,
+                            obs.health[site],
+                            utilisation(u),
+                            obs.cost_per_million_usd[site],
+                            self.serving.sojourn_ms(u) / 100.0,
+                        ]
+                    })
+                    .collect();
+                let rank_scale = (s.max(2) - 1) as f64;
                 let rows = &mut out[3..3 + r * s * PAIR_FEATURES];
                 for (pair, row) in rows.chunks_exact_mut(PAIR_FEATURES).enumerate() {
                     let (region, site) = (pair / s, pair % s);
-                    let rank = (0..s)
-                        .filter(|&j| obs.rtt(region, j) < obs.rtt_ms[pair])
-                        .count();
+                    let [capacity, health, load, cost, queue_delay] = site_features[site];
                     let values = [
                         obs.demand_rps[region] / demand_scale,
                         obs.rtt_ms[pair] / 100.0,
-                        obs.capacity_rps[site] / capacity_scale,
-                        obs.health[site],
-                        utilisation(obs.utilisation[site]),
-                        obs.cost_per_million_usd[site],
-                        rank as f64 / (s.max(2) - 1) as f64,
+                        capacity,
+                        health,
+                        load,
+                        cost,
+                        orders.rank[pair] as f64 / rank_scale,
                         competition[pair],
                         obs.split[pair],
-                        self.serving.sojourn_ms(obs.utilisation[site]) / 100.0,
+                        queue_delay,
                     ];
                     row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
                 }
@@ -734,14 +751,12 @@ const PAIR_FEATURES: usize = 10;
 
 /// For each pair (region r, site s): the demand of the regions nearer to s than r, over s's
 /// available capacity (capped at 10): how much of the site closer users would take first if
-/// everyone preferred nearby sites. Per site, regions sorted by RTT and prefix-summed.
-fn closer_demand_load(obs: &TrafficObs) -> Vec<f64> {
+/// everyone preferred nearby sites. Per site, regions in RTT order (`by_site`), prefix-summed.
+fn closer_demand_load(obs: &TrafficObs, by_site: &[Vec<usize>]) -> Vec<f64> {
     let (r, s) = (obs.regions(), obs.sites());
     let mut out = vec![0.0; r * s];
-    let mut order: Vec<usize> = (0..r).collect();
-    for site in 0..s {
+    for (site, order) in by_site.iter().enumerate() {
         let available = obs.capacity_rps[site] * obs.health[site];
-        order.sort_by(|&a, &b| obs.rtt(a, site).total_cmp(&obs.rtt(b, site)));
         let (mut before, mut k) = (0.0, 0);
         while k < r {
             // Regions at the same RTT do not count each other.

@@ -91,26 +91,48 @@ impl DiurnalProfile {
 
     /// Normalised value at `t` seconds after the series start (any real `t`; wraps).
     pub fn at(&self, t: f64) -> f64 {
-        self.interpolate(&self.values, t)
+        self.segment(t).interpolate(&self.values)
     }
 
     /// The series at `t` with its within-day swing around the day's level multiplied by
     /// `gain`: `level x (1 + gain x (value / level - 1))`, floored at 5 % of the level. Real
     /// day-to-day changes of level are kept as they are.
     pub fn amplified(&self, t: f64, gain: f64) -> f64 {
-        let level = self.interpolate(&self.levels, t);
-        level * (1.0 + gain * (self.at(t) / level - 1.0)).max(0.05)
+        let segment = self.segment(t);
+        let level = segment.interpolate(&self.levels);
+        level * (1.0 + gain * (segment.interpolate(&self.values) / level - 1.0)).max(0.05)
     }
 
-    fn interpolate(&self, values: &[f64], t: f64) -> f64 {
+    /// The samples either side of `t` (wrapped into the period), for `values` or `levels`.
+    fn segment(&self, t: f64) -> Segment {
         let t = t.rem_euclid(self.period);
         let i = self.times.partition_point(|&x| x <= t) - 1; // times[0] = 0 <= t
-        let (t0, v0) = (self.times[i], values[i]);
-        let (t1, v1) = match self.times.get(i + 1) {
-            Some(&t1) => (t1, values[i + 1]),
-            None => (self.period, values[0]),
+        let (next, t1) = match self.times.get(i + 1) {
+            Some(&t1) => (i + 1, t1),
+            None => (0, self.period),
         };
-        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+        Segment {
+            i,
+            next,
+            offset: t - self.times[i],
+            span: t1 - self.times[i],
+        }
+    }
+}
+
+/// Where a time falls between two samples: their indices, its time since the first and the
+/// time between them.
+struct Segment {
+    i: usize,
+    next: usize,
+    offset: f64,
+    span: f64,
+}
+
+impl Segment {
+    fn interpolate(&self, values: &[f64]) -> f64 {
+        let (v0, v1) = (values[self.i], values[self.next]);
+        v0 + (v1 - v0) * self.offset / self.span
     }
 }
 

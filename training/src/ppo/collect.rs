@@ -264,14 +264,16 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             let mut sampled = self.sample(out, &log_std)?;
             let labels = self.imitate(&mut sampled)?;
             let log_probs = self.log_probs(&sampled, &log_std)?;
-            inference_s += t0.elapsed().as_secs_f64();
-
-            let t1 = Instant::now();
-            let counterfactuals = if self.per_row() {
-                self.row_counterfactuals(&sampled)?
+            // The policy's mean actions, the reference of the counterfactual rewards.
+            let means = if self.per_row() {
+                self.mean_actions(&sampled.out)?
             } else {
                 Vec::new()
             };
+            inference_s += t0.elapsed().as_secs_f64();
+
+            let t1 = Instant::now();
+            let counterfactuals = self.row_counterfactuals(&sampled.actions, &means)?;
             self.envs
                 .step(&sampled.actions)
                 .map_err(|source| TrainingError::Step {
@@ -440,23 +442,30 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
             .map_err(|e| TrainingError::run(at(), format!("log-probabilities: {e:?}")))
     }
 
+    /// Every copy's mean action: the head's action at the network outputs `out`.
+    fn mean_actions(&self, out: &[f32]) -> Result<Vec<Action>> {
+        out.chunks(self.head.outputs().max(1))
+            .enumerate()
+            .map(|(i, params)| {
+                self.head.to_action(params).map_err(|e| {
+                    TrainingError::run(format!("update {}, copy {i}: mean action", self.update), e)
+                })
+            })
+            .collect()
+    }
+
     /// Per copy and row, the reward of the coming step had only that row taken the mean action
-    /// (the network's output), laid out copy-major.
-    fn row_counterfactuals(&self, sampled: &Sampled) -> Result<Vec<f64>> {
-        let width = self.head.outputs();
+    /// (`means`), laid out copy-major; empty without means.
+    fn row_counterfactuals(&self, actions: &[Action], means: &[Action]) -> Result<Vec<f64>> {
         let mut all = Vec::new();
-        for (i, action) in sampled.actions.iter().enumerate() {
+        for (i, (action, mean)) in actions.iter().zip(means).enumerate() {
             let at = || format!("update {}, copy {i}: counterfactual rewards", self.update);
             let scenario = self
                 .envs
                 .scenario(i)
                 .ok_or_else(|| TrainingError::run(at(), "no such copy"))?;
-            let mean = self
-                .head
-                .to_action(&sampled.out[i * width..(i + 1) * width])
-                .map_err(|e| TrainingError::run(at(), e))?;
             let rewards = scenario
-                .row_counterfactual_rewards(action, &mean)
+                .row_counterfactual_rewards(action, mean)
                 .ok_or_else(|| {
                     TrainingError::config(
                         "ppo.counterfactual_rows",
