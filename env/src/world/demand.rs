@@ -73,6 +73,8 @@ pub struct DemandModel {
     crowds: Vec<Option<FlashCrowd>>,
     /// Series time (s) of UTC midnight on the episode's first day.
     start_s: f64,
+    /// Per region, the diurnal sample its last time fell after (a search hint).
+    segments: Vec<usize>,
 }
 
 impl DemandModel {
@@ -93,6 +95,7 @@ impl DemandModel {
             noise: vec![0.0; n],
             crowds: vec![None; n],
             start_s: 0.0,
+            segments: vec![0; n],
         }
     }
 
@@ -121,9 +124,11 @@ impl DemandModel {
         let crowd_p = c.flash_crowds_per_region_day * self.interval_s / 86_400.0;
         let minutes_to_intervals = |m: f64| ((m * 60.0 / self.interval_s).round() as u64).max(1);
         for (r, out) in out.iter_mut().enumerate() {
-            let shape = self
-                .profile
-                .amplified(t + self.utc_offset_s[r], c.diurnal_gain);
+            let shape = self.profile.amplified(
+                t + self.utc_offset_s[r],
+                c.diurnal_gain,
+                &mut self.segments[r],
+            );
             self.noise[r] = rho * self.noise[r] + innovation * rng.normal();
             let noise = (self.noise[r] - 0.5 * c.noise_sigma * c.noise_sigma).exp();
             if self.crowds[r]

@@ -91,22 +91,36 @@ impl DiurnalProfile {
 
     /// Normalised value at `t` seconds after the series start (any real `t`; wraps).
     pub fn at(&self, t: f64) -> f64 {
-        self.segment(t).interpolate(&self.values)
+        self.segment(t, &mut 0).interpolate(&self.values)
     }
 
     /// The series at `t` with its within-day swing around the day's level multiplied by
     /// `gain`: `level x (1 + gain x (value / level - 1))`, floored at 5 % of the level. Real
-    /// day-to-day changes of level are kept as they are.
-    pub fn amplified(&self, t: f64, gain: f64) -> f64 {
-        let segment = self.segment(t);
+    /// day-to-day changes of level are kept as they are. `hint` is where the caller's last `t`
+    /// fell (any value will do): a caller stepping through time then finds each sample
+    /// without a search.
+    pub fn amplified(&self, t: f64, gain: f64, hint: &mut usize) -> f64 {
+        let segment = self.segment(t, hint);
         let level = segment.interpolate(&self.levels);
         level * (1.0 + gain * (segment.interpolate(&self.values) / level - 1.0)).max(0.05)
     }
 
-    /// The samples either side of `t` (wrapped into the period), for `values` or `levels`.
-    fn segment(&self, t: f64) -> Segment {
+    /// The samples either side of `t` (wrapped into the period): the last sample at or before
+    /// it, found at `hint` or just after it, else by binary search; `hint` is moved there.
+    fn segment(&self, t: f64, hint: &mut usize) -> Segment {
         let t = t.rem_euclid(self.period);
-        let i = self.times.partition_point(|&x| x <= t) - 1; // times[0] = 0 <= t
+        let starts_at = |i: usize| {
+            self.times.get(i).is_some_and(|&x| x <= t)
+                && self.times.get(i + 1).is_none_or(|&next| next > t)
+        };
+        let i = match [*hint, hint.saturating_add(1)]
+            .into_iter()
+            .find(|&i| starts_at(i))
+        {
+            Some(i) => i,
+            None => self.times.partition_point(|&x| x <= t) - 1, // times[0] = 0 <= t
+        };
+        *hint = i;
         let (next, t1) = match self.times.get(i + 1) {
             Some(&t1) => (i + 1, t1),
             None => (0, self.period),
@@ -195,7 +209,7 @@ mod tests {
     fn amplification_keeps_the_day_level() {
         let p = DiurnalProfile::load("builtin:azure_vm_v2_2019", "").unwrap();
         for day in [0.0, 7.0, 15.0] {
-            let at = |h: f64, gain: f64| p.amplified((day * 24.0 + h) * 3600.0, gain);
+            let at = |h: f64, gain: f64| p.amplified((day * 24.0 + h) * 3600.0, gain, &mut 0);
             let mean = |gain: f64| (0..288).map(|i| at(i as f64 / 12.0, gain)).sum::<f64>() / 288.0;
             assert!(
                 (mean(6.0) / mean(1.0) - 1.0).abs() < 0.05,
@@ -237,6 +251,21 @@ mod tests {
             .collect();
         for (a, b) in daily_levels(&times, &values, period).iter().zip(&direct) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_carried_hint_finds_what_a_search_finds() {
+        let p =
+            DiurnalProfile::parse("timestamp,v\n0,1\n10,3\n20,2\n30,5\n", "v", "inline").unwrap();
+        let mut hint = 0;
+        // Small steps, a step past a whole sample, backwards, across the wrap and negative.
+        for t in [
+            0.0, 4.0, 9.9, 10.0, 12.0, 33.0, 41.0, 3.0, 39.9, 40.0, -1.0, 25.0, 25.0,
+        ] {
+            let carried = p.amplified(t, 1.7, &mut hint);
+            let searched = p.amplified(t, 1.7, &mut usize::MAX);
+            assert_eq!(carried.to_bits(), searched.to_bits(), "t = {t}");
         }
     }
 
