@@ -224,15 +224,17 @@ fn a_mask_asked_for_after_unasked_steps_is_the_full_recount() {
 
 #[test]
 fn memoised_fragments_encode_like_direct_ones() {
-    // Every node row's fragment (its last feature) is the fragment computed directly; `other`
-    // is built separately (another typical-workload allocation), so its memo switches workloads
-    // to encode `env`'s observations, and must encode them alike.
-    let mut env = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
-    let other = PlacementScenario::new(config("synthetic_nodes = 300")).unwrap();
+    // Every node row's fragment (its last feature) is the fragment computed directly, whether
+    // the memo finds it by class id or by state; `other` is built separately (another
+    // typical-workload allocation), so its memo switches workloads to encode `env`'s
+    // observations, and must encode them alike.
+    let mut env = PlacementScenario::new(config("synthetic_nodes = 60")).unwrap();
+    let other = PlacementScenario::new(config("synthetic_nodes = 60")).unwrap();
     let len = env.feature_spec().encoded_len();
     let (mut memoised, mut switched) = (vec![0.0f32; len], vec![0.0f32; len]);
     let (global, features) = (6, 9);
     let mut obs = env.reset(6);
+    let mut episodes = 1;
     for step in 0..400 {
         env.encode(&obs, &mut memoised);
         other.encode(&obs, &mut switched);
@@ -247,10 +249,14 @@ fn memoised_fragments_encode_like_direct_ones() {
                 "step {step} node {node}"
             );
         }
+        // Across episodes too: a new cluster reuses the class ids with other states.
         let t = env.step(&first_allowed(&env)).unwrap();
-        if t.terminated {
-            break;
-        }
-        obs = t.obs;
+        obs = if t.terminated {
+            episodes += 1;
+            env.reset(step)
+        } else {
+            t.obs
+        };
     }
+    assert!(episodes > 1, "the second episode was reached");
 }

@@ -267,6 +267,11 @@ impl Cluster {
         self.class_of[node] as usize
     }
 
+    /// Every node's class id, in node order.
+    pub fn class_ids(&self) -> &[u32] {
+        &self.class_of
+    }
+
     /// Every class id with at least one member, and its class.
     pub fn classes(&self) -> impl Iterator<Item = (usize, &NodeClass)> + Clone {
         self.classes

@@ -107,6 +107,9 @@ pub struct FragmentMemo {
 struct Memo {
     typical: Option<Arc<Vec<TypicalPod>>>,
     fragments: FxHashMap<ClassKey, f64>,
+    /// By class id, the key last asked for under that id and its fragment: a class keeps its
+    /// key until its nodes change, so asking class by class is mostly a comparison, not a hash.
+    by_class: Vec<Option<(ClassKey, f64)>>,
 }
 
 impl Clone for FragmentMemo {
@@ -134,6 +137,36 @@ impl FragmentMemo {
         typical: &Arc<Vec<TypicalPod>>,
         f: impl FnOnce(&mut dyn FnMut(&ClassKey) -> f64) -> R,
     ) -> R {
+        let mut memo = self.lock(typical);
+        f(&mut |k| memo.fragment(k, typical))
+    }
+
+    /// Runs `f` with a memoised fragment function of a cluster's classes (class id and key)
+    /// for `typical`. Class ids must be those of one cluster's `classes()` (so at most its
+    /// number of nodes).
+    pub fn with_classes<R>(
+        &self,
+        typical: &Arc<Vec<TypicalPod>>,
+        f: impl FnOnce(&mut dyn FnMut(usize, &ClassKey) -> f64) -> R,
+    ) -> R {
+        let mut memo = self.lock(typical);
+        f(&mut |id, k| {
+            if let Some(Some((key, fragment))) = memo.by_class.get(id)
+                && key == k
+            {
+                return *fragment;
+            }
+            let fragment = memo.fragment(k, typical);
+            if memo.by_class.len() <= id {
+                memo.by_class.resize(id + 1, None);
+            }
+            memo.by_class[id] = Some((*k, fragment));
+            fragment
+        })
+    }
+
+    /// The memo, emptied first if it is of another workload or past its bound.
+    fn lock(&self, typical: &Arc<Vec<TypicalPod>>) -> std::sync::MutexGuard<'_, Memo> {
         // Nothing in here can leave the memo half-written, so a poisoned lock is usable.
         let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
         let other = !memo
@@ -143,15 +176,19 @@ impl FragmentMemo {
         if other || memo.fragments.len() > self.kept {
             *memo = Memo {
                 typical: Some(typical.clone()),
-                fragments: FxHashMap::default(),
+                ..Memo::default()
             };
         }
-        f(&mut |k| {
-            *memo
-                .fragments
-                .entry(*k)
-                .or_insert_with(|| node_fragment(k, typical))
-        })
+        memo
+    }
+}
+
+impl Memo {
+    fn fragment(&mut self, k: &ClassKey, typical: &[TypicalPod]) -> f64 {
+        *self
+            .fragments
+            .entry(*k)
+            .or_insert_with(|| node_fragment(k, typical))
     }
 }
 

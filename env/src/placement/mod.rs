@@ -695,7 +695,7 @@ impl Scenario for PlacementScenario {
             [0.0f32; NODE_FEATURES];
             cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)
         ];
-        self.fragments.with(&obs.typical, |fragment| {
+        self.fragments.with_classes(&obs.typical, |fragment| {
             for (id, class) in cluster.classes() {
                 let k = &class.key;
                 let gpus = f64::from(k.spec.gpus);
@@ -716,7 +716,7 @@ impl Scenario for PlacementScenario {
                         0.0
                     },
                     if k.fits(pod) { 1.0 } else { 0.0 },
-                    fragment(k) / 8000.0,
+                    fragment(id, k) / 8000.0,
                 ];
                 rows[id]
                     .iter_mut()
@@ -726,8 +726,13 @@ impl Scenario for PlacementScenario {
         });
         let n = cluster.len();
         let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * NODE_FEATURES];
-        for (node, row) in body.chunks_exact_mut(NODE_FEATURES).enumerate() {
-            row.copy_from_slice(&rows[cluster.class_of(node)]);
+        for (row, &class) in body
+            .chunks_exact_mut(NODE_FEATURES)
+            .zip(cluster.class_ids())
+        {
+            for (o, v) in row.iter_mut().zip(rows[class as usize]) {
+                *o = v;
+            }
         }
         out[GLOBAL_FEATURES + n * NODE_FEATURES..].fill(1.0);
     }
