@@ -264,7 +264,8 @@ mod tests {
             0.0, 4.0, 9.9, 10.0, 12.0, 33.0, 41.0, 3.0, 39.9, 40.0, -1.0, 25.0, 25.0,
         ] {
             let carried = p.amplified(t, 1.7, &mut hint);
-            let searched = p.amplified(t, 1.7, &mut usize::MAX);
+            let mut no_hint = usize::MAX;
+            let searched = p.amplified(t, 1.7, &mut no_hint);
             assert_eq!(carried.to_bits(), searched.to_bits(), "t = {t}");
         }
     }
