@@ -336,7 +336,8 @@ impl<S: Scenario> VecEnv<S> {
         &self.obs
     }
 
-    /// Typed observation of copy `i` (what heuristics read).
+    /// Typed observation of copy `i` (what heuristics read); None for a copy whose last step
+    /// failed.
     pub fn typed_observation(&self, i: usize) -> Option<&S::Obs> {
         self.copies.get(i)?.obs.as_ref()
     }
