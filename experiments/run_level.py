@@ -9,17 +9,14 @@ in means with the runs resampled within each build.
 import sys
 
 import numpy as np
-import pandas as pd
+
+from before_after import read
 
 
 def runs(paths: str) -> np.ndarray:
-    """Each PPO run's mean reward, over the files' runs in order."""
-    means = []
-    for p in paths.split(","):
-        f = pd.read_csv(p)
-        f = f[f.policy == "ppo"]
-        means += list(f.groupby("run")["reward"].mean())
-    return np.array(means)
+    """Each PPO run's mean reward, the files' runs numbered on as before_after.py reads them."""
+    frame = read(paths)
+    return frame[frame["policy"] == "ppo"].groupby("run")["reward"].mean().to_numpy()
 
 
 b, a = runs(sys.argv[1]), runs(sys.argv[2])

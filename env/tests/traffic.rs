@@ -228,19 +228,8 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
     // Row of pair (region 1, site 2): its RTT feature is rtt / 100.
     let row = parts.entities_offset() + (12 + 2) * parts.entity_features;
     assert!((f64::from(out[row + 1]) - obs.rtt(1, 2) / 100.0).abs() < 1e-5);
-    // Its RTT rank and the load of the regions nearer to site 2, computed the slow way.
-    let nearer_sites = (0..12).filter(|&j| obs.rtt(1, j) < obs.rtt(1, 2)).count();
-    assert!((f64::from(out[row + 6]) - nearer_sites as f64 / 11.0).abs() < 1e-6);
-    let nearer_demand: f64 = (0..54)
-        .filter(|&q| obs.rtt(q, 2) < obs.rtt(1, 2))
-        .map(|q| obs.demand_rps[q])
-        .sum();
-    let load = (nearer_demand / (obs.capacity_rps[2] * obs.health[2])).min(10.0);
-    assert!(
-        (f64::from(out[row + 7]) - load).abs() < 1e-4 * load.max(1.0),
-        "{} vs {load}",
-        out[row + 7]
-    );
+    // Every pair's RTT rank and the load of the regions nearer to its site, the slow way.
+    check_rtt_features(&env, &obs);
     // After a step: the pair's share in the applied split and the site's queueing delay at the
     // utilisation that split caused.
     assert_eq!(out[row + 8], 0.0, "nothing routed before the first step");
