@@ -28,7 +28,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let mut all: Vec<_> = policies
                 .iter()
-                .filter_map(|x| compare(x, &reference, RESAMPLES, 1).ok())
+                .filter_map(|x| compare(&[x], &[&reference], RESAMPLES, 1).ok())
                 .collect();
             holm(&mut all.iter_mut().collect::<Vec<_>>());
             black_box(all)

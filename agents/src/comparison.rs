@@ -4,13 +4,16 @@
 //! The reference is the best fair baseline by mean episode return unless one is named; oracles
 //! are compared too but as bounds: never the reference, never in the corrected family, and their
 //! verdict says "bound". A policy trained with several seeds contributes, per episode, the mean
-//! over its runs, so the paired difference compares the method, not one lucky run.
+//! over its runs, so the paired difference compares the method, not one lucky run; its runs are
+//! resampled in the bootstrap as well (`stats::paired`), so a verdict holds across training
+//! seeds.
 
-use crate::evaluate::{EpisodeResult, SummaryRow, per_episode, summarise};
+use crate::evaluate::{EpisodeResult, SummaryRow, summarise};
 use crate::stats::aggregate::{self, ScoreMatrix};
 use crate::stats::bootstrap::Interval;
 use crate::stats::paired::{self, Paired, Verdict};
 use planetgym_env::rng::derive_seed;
+use std::collections::BTreeMap;
 
 /// Bootstrap resamples per comparison unless the caller asks for another number.
 pub const RESAMPLES: usize = 10_000;
@@ -80,25 +83,47 @@ pub struct Comparison {
     pub paired: Vec<Option<PairedCell>>,
 }
 
+/// Per training run of `policy` (in run order), its values for `column` (None: the reward) in
+/// episode order. Every run must have every episode up to the last one any run has.
+fn run_values(
+    results: &[EpisodeResult],
+    policy: &str,
+    column: Option<usize>,
+) -> Result<Vec<Vec<f64>>, String> {
+    let mut runs: BTreeMap<usize, BTreeMap<usize, f64>> = BTreeMap::new();
+    for r in results.iter().filter(|r| r.policy == policy) {
+        let value = column.map_or(r.reward, |c| r.metrics[c]);
+        runs.entry(r.run).or_default().insert(r.episode, value);
+    }
+    let episodes = runs
+        .values()
+        .filter_map(|values| values.keys().next_back())
+        .max()
+        .map_or(0, |last| last + 1);
+    runs.into_iter()
+        .map(
+            |(run, values)| match (0..episodes).find(|e| !values.contains_key(e)) {
+                Some(e) => Err(format!(
+                    "{policy} has no result for episode {e} in run {run}"
+                )),
+                None => Ok(values.into_values().collect()),
+            },
+        )
+        .collect()
+}
+
 /// Per-episode values of `policy` for `column` (None: the reward), in episode order, averaged
-/// over training runs. Every episode up to the last must be there.
+/// over training runs ([`run_values`]).
 fn episode_values(
     results: &[EpisodeResult],
     policy: &str,
     column: Option<usize>,
 ) -> Result<Vec<f64>, String> {
-    let mine = results.iter().filter(|r| r.policy == policy);
-    per_episode(mine, |r| column.map_or(r.reward, |c| r.metrics[c]))
-        .into_iter()
-        .enumerate()
-        .map(|(k, (e, v))| {
-            if k == e {
-                Ok(v)
-            } else {
-                Err(format!("{policy} has no result for episode {k}"))
-            }
-        })
-        .collect()
+    let runs = run_values(results, policy, column)?;
+    let episodes = runs.first().map_or(0, Vec::len);
+    Ok((0..episodes)
+        .map(|e| runs.iter().map(|run| run[e]).sum::<f64>() / runs.len() as f64)
+        .collect())
 }
 
 /// The policies of `results` in order of first appearance, with whether each is an oracle.
@@ -278,12 +303,12 @@ pub fn compare(
         .collect();
     let mut paired: Vec<Option<PairedCell>> = vec![None; rows.len()];
     for (m, (metric, column)) in columns.iter().enumerate() {
-        let y = episode_values(results, &reference, *column)?;
+        let y = run_values(results, &reference, *column)?;
         for (p, (policy, is_oracle)) in all.iter().enumerate() {
             if *policy == reference {
                 continue;
             }
-            let x = episode_values(results, policy, *column)?;
+            let x = run_values(results, policy, *column)?;
             let seed = derive_seed(options.seed, &[m as u64, p as u64]);
             let cell = paired::compare(&x, &y, options.resamples, seed)
                 .map_err(|e| format!("{policy} against {reference}: {e}"))?;
@@ -570,5 +595,12 @@ mod tests {
         let l = a.rows.iter().find(|r| r.policy == "l").unwrap();
         assert_eq!((l.runs, l.episodes), (2, 20));
         assert!((l.mean.point - 0.5).abs() < 1e-12);
+        // Each run must cover every episode: a mean over fewer runs is not the method's.
+        rows.retain(|r| !(r.policy == "l" && r.run == 5 && r.episode == 7));
+        let err = table(&rows).unwrap_err();
+        assert!(
+            err.contains("l has no result for episode 7 in run 5"),
+            "{err}"
+        );
     }
 }

@@ -208,8 +208,8 @@ fn deploy(config: &RiskConfig, model: &Logistic, o: &Options) -> Result<Vec<Vec<
 fn summary(episodes: &[Vec<f64>], reference: &[Vec<f64>], o: &Options) -> Result<Deployed, String> {
     let column = |rows: &[Vec<f64>], k: usize| rows.iter().map(|m| m[k]).collect::<Vec<f64>>();
     let paired = compare(
-        &column(episodes, 0),
-        &column(reference, 0),
+        &[column(episodes, 0)],
+        &[column(reference, 0)],
         o.resamples,
         o.seed,
     )?;
