@@ -3,8 +3,13 @@
 //! passes of `exp` over every candidate plus autodiff's buffers were a third of placement's
 //! gradient step). One function serves both, so a rollout's log-probabilities and the update's
 //! first epoch agree exactly. Masked logits count as `MASKED_LOGIT`, as in the burn head.
+//!
+//! Each row runs on whole SIMD vectors (`simd::exp`, sixteen lanes with AVX-512): the scalar
+//! `exp` per candidate was 8 % of placement's training CPU.
 
 use super::error::NetworkError;
+use super::simd::{self, dispatch};
+use pulp::{Simd, WithSimd};
 
 const MASKED_LOGIT: f32 = -1.0e9;
 
@@ -39,46 +44,19 @@ impl Categorical {
                 legal.len()
             )));
         }
-        let mut out = Self {
-            n,
-            probs: vec![0.0; rows * n],
-            ..Self::default()
-        };
-        for (r, (z, probs)) in logits
-            .chunks_exact(n)
-            .zip(out.probs.chunks_exact_mut(n))
-            .enumerate()
-        {
-            let action = raw[r];
+        for (r, &action) in raw.iter().enumerate() {
             if !(action >= 0.0 && action.fract() == 0.0 && (action as usize) < n) {
                 return Err(NetworkError::Unusable(format!(
                     "row {r}: action {action} is not one of the {n} choices"
                 )));
             }
-            let action = action as usize;
-            let legal = legal.get(r * n..(r + 1) * n);
-            let logit = |j: usize| match legal {
-                Some(l) if !l[j] => MASKED_LOGIT,
-                _ => z[j],
-            };
-            let max = (0..n).map(logit).fold(f32::NEG_INFINITY, f32::max);
-            let mut sum = 0.0;
-            for (j, p) in probs.iter_mut().enumerate() {
-                *p = (logit(j) - max).exp();
-                sum += *p;
-            }
-            let (ln_sum, scale) = (sum.ln(), 1.0 / sum);
-            let mut entropy = 0.0;
-            for (j, p) in probs.iter_mut().enumerate() {
-                *p *= scale;
-                entropy -= *p * ((logit(j) - max) - ln_sum);
-            }
-            out.log_probs.push((logit(action) - max) - ln_sum);
-            out.entropy.push(entropy);
-            out.actions.push(action);
-            out.log_norm.push(max + ln_sum);
         }
-        Ok(out)
+        Ok(dispatch(Rows {
+            logits,
+            n,
+            legal,
+            actions: raw.iter().map(|&a| a as usize).collect(),
+        }))
     }
 
     /// The gradient with respect to `logits` (with `legal`, those given to `new`) of
@@ -89,22 +67,143 @@ impl Categorical {
         d_log_probs: &[f32],
         d_entropy: &[f32],
     ) -> Vec<f32> {
-        let n = self.n;
-        let mut d = vec![0.0; self.probs.len()];
+        dispatch(Gradient {
+            head: self,
+            logits,
+            legal,
+            d_log_probs,
+            d_entropy,
+        })
+    }
+}
+
+/// `Categorical::new` on checked inputs.
+struct Rows<'a> {
+    logits: &'a [f32],
+    n: usize,
+    legal: &'a [bool],
+    actions: Vec<usize>,
+}
+
+impl WithSimd for Rows<'_> {
+    type Output = Categorical;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Categorical {
+        let Rows {
+            logits,
+            n,
+            legal,
+            actions,
+        } = self;
+        let rows = actions.len();
+        let lanes = size_of::<S::f32s>() / size_of::<f32>();
+        let mut out = Categorical {
+            n,
+            probs: vec![0.0; rows * n],
+            ..Categorical::default()
+        };
+        // One row's logits, masked, in whole vectors: the lanes past `n` hold -inf, whose
+        // probability is 0 and which no maximum picks.
+        let mut row = vec![f32::NEG_INFINITY; n.next_multiple_of(lanes)];
+        let mut probs = vec![0.0; row.len()];
+        for ((r, z), &action) in logits.chunks_exact(n).enumerate().zip(&actions) {
+            match legal.get(r * n..(r + 1) * n) {
+                Some(legal) => {
+                    for ((x, &z), &legal) in row.iter_mut().zip(z).zip(legal) {
+                        *x = if legal { z } else { MASKED_LOGIT };
+                    }
+                }
+                None => row[..n].copy_from_slice(z),
+            }
+            let (vectors, _) = S::as_simd_f32s(&row);
+            let max = simd.reduce_max_f32s(
+                vectors
+                    .iter()
+                    .fold(simd.splat_f32s(f32::NEG_INFINITY), |m, &v| {
+                        simd.max_f32s(m, v)
+                    }),
+            );
+            let (max_v, zero) = (simd.splat_f32s(max), simd.splat_f32s(0.0));
+            let (p_vectors, _) = S::as_mut_simd_f32s(&mut probs);
+            let mut sum = zero;
+            for (p, &x) in p_vectors.iter_mut().zip(vectors) {
+                *p = simd::exp(simd, simd.sub_f32s(x, max_v));
+                sum = simd.add_f32s(sum, *p);
+            }
+            let sum = simd.reduce_sum_f32s(sum);
+            let ln_sum = sum.ln();
+            let (scale, ln_sum_v) = (simd.splat_f32s(1.0 / sum), simd.splat_f32s(ln_sum));
+            let mut entropy = zero;
+            for (p, &x) in p_vectors.iter_mut().zip(vectors) {
+                *p = simd.mul_f32s(*p, scale);
+                let log_p = simd.sub_f32s(simd.sub_f32s(x, max_v), ln_sum_v);
+                // Lanes of probability 0 (masked, or past `n`) add nothing: 0 * -inf is NaN.
+                let term = simd.mul_f32s(*p, log_p);
+                let on = simd.greater_than_f32s(*p, zero);
+                entropy = simd.sub_f32s(entropy, simd.select_f32s(on, term, zero));
+            }
+            out.probs[r * n..(r + 1) * n].copy_from_slice(&probs[..n]);
+            out.log_probs.push((row[action] - max) - ln_sum);
+            out.entropy.push(simd.reduce_sum_f32s(entropy));
+            out.actions.push(action);
+            out.log_norm.push(max + ln_sum);
+        }
+        out
+    }
+}
+
+/// `Categorical::logit_gradient`.
+struct Gradient<'a> {
+    head: &'a Categorical,
+    logits: &'a [f32],
+    legal: &'a [bool],
+    d_log_probs: &'a [f32],
+    d_entropy: &'a [f32],
+}
+
+impl WithSimd for Gradient<'_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Vec<f32> {
+        let Gradient {
+            head,
+            logits,
+            legal,
+            d_log_probs,
+            d_entropy,
+        } = self;
+        let n = head.n;
+        let mut d = vec![0.0; head.probs.len()];
         let rows = d
             .chunks_exact_mut(n)
-            .zip(self.probs.chunks_exact(n))
+            .zip(head.probs.chunks_exact(n))
             .zip(logits.chunks_exact(n))
             .zip(d_log_probs.iter().zip(d_entropy))
             .enumerate();
         for (r, (((d, probs), z), (&g_lp, &g_h))) in rows {
-            let (h, log_norm) = (self.entropy[r], self.log_norm[r]);
-            let legal = legal.get(r * n..(r + 1) * n);
-            for (j, ((d, &p), &z)) in d.iter_mut().zip(probs).zip(z).enumerate() {
-                if legal.is_none_or(|l| l[j]) {
-                    let taken = if j == self.actions[r] { g_lp } else { 0.0 };
-                    *d = taken - g_lp * p - g_h * p * ((z - log_norm) + h);
-                }
+            // d_j = [j taken] g_lp - p_j (g_lp + g_h (z_j - log_norm + h)) for legal j.
+            let offset = head.entropy[r] - head.log_norm[r];
+            let (g_lp_v, g_h_v) = (simd.splat_f32s(g_lp), simd.splat_f32s(g_h));
+            let offset_v = simd.splat_f32s(offset);
+            let (d_head, d_tail) = S::as_mut_simd_f32s(d);
+            let (p_head, p_tail) = S::as_simd_f32s(probs);
+            let (z_head, z_tail) = S::as_simd_f32s(z);
+            for ((d, &p), &z) in d_head.iter_mut().zip(p_head).zip(z_head) {
+                let inner = simd.mul_add_f32s(g_h_v, simd.add_f32s(z, offset_v), g_lp_v);
+                *d = simd.neg_f32s(simd.mul_f32s(p, inner));
+            }
+            for ((d, &p), &z) in d_tail.iter_mut().zip(p_tail).zip(z_tail) {
+                *d = -(p * g_h.mul_add(z + offset, g_lp));
+            }
+            let action = head.actions[r];
+            d[action] += g_lp;
+            // Masked actions get none (a row with none legal has uniform probabilities).
+            if let Some(legal) = legal.get(r * n..(r + 1) * n) {
+                d.iter_mut()
+                    .zip(legal)
+                    .for_each(|(d, &l)| *d = if l { *d } else { 0.0 });
             }
         }
         d

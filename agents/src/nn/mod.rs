@@ -13,6 +13,7 @@ pub mod models;
 pub mod normalise;
 pub mod params;
 pub mod policy;
+mod simd;
 
 use burn::tensor::Device;
 

@@ -347,12 +347,15 @@ impl ActorCritic {
         shapes
     }
 
-    /// Floats in one hidden-layer activation per observation: what an update's memory traffic
-    /// per row scales with.
+    /// Floats per observation that an update keeps for a whole shard of rows: what its
+    /// memory traffic per row scales with. The MLP's hidden layers run over all of a shard's
+    /// rows; the entity scorer runs its hidden layers a tile of candidates at a time
+    /// (`fused`), so only its outputs (one score per candidate, and their gradients) grow with
+    /// the rows.
     pub fn activations_per_row(&self) -> usize {
         match &self.network {
             Network::Mlp(m) => m.hidden2.weight.val().dims()[1],
-            Network::Entity(m) => m.parts.entities * m.entity2.weight.val().dims()[1],
+            Network::Entity(m) => m.parts.entities,
         }
     }
 

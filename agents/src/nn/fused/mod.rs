@@ -16,24 +16,10 @@ mod rows;
 use super::error::NetworkError;
 use super::models::ActorCritic;
 use super::params::{self, Weights};
+use super::simd::dispatch;
 pub(crate) use entity::Entity;
 pub(crate) use mlp::Mlp;
-use pulp::{Arch, Simd, WithSimd};
-
-/// Runs `op` compiled for the best SIMD level of this machine: AVX-512, else AVX2 + FMA (pulp's
-/// own `Arch` has AVX2 only with its default features, which burn's gemm turns off), else
-/// what `Arch` finds.
-fn dispatch<Op: WithSimd>(op: Op) -> Op::Output {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V4::try_new() {
-        return Simd::vectorize(simd, op);
-    }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = pulp::x86::V3::try_new() {
-        return Simd::vectorize(simd, op);
-    }
-    Arch::new().dispatch(op)
-}
+use pulp::{Simd, WithSimd};
 
 /// What a forward pass keeps for its backward pass, and the backward pass's gradients of the
 /// activations: reused between calls, so that a pass allocates nothing once warm.
