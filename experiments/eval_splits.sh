@@ -3,7 +3,8 @@
 # (1234, never a training seed) and on the scenario's holdout split, writing
 # OUT/{fresh,holdout}/: table.txt (what was printed), table.json, episodes.csv, curves (placement)
 # and report/ (rliable aggregates and plots). Used by reevaluate.sh and train_seeds.sh.
-#   [EVAL_SET=KEY=VALUE] experiments/eval_splits.sh SCENARIO POLICY OUT
+#   [EVAL_SET=KEY=VALUE] [PLANETGYM=BINARY] experiments/eval_splits.sh SCENARIO POLICY OUT
+# PLANETGYM names another build (e.g. an older commit's, for a before/after comparison).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 s=$1 policy=$2 base=$3
@@ -17,6 +18,6 @@ for split in fresh holdout; do
     mkdir -p "$out"
     flags=("${extra[@]}")
     [ "$split" = holdout ] && flags+=(--holdout)
-    target/release/planetgym eval --policy "$policy" "${flags[@]}" --seed 1234 --out "$out" \
+    "${PLANETGYM:-target/release/planetgym}" eval --policy "$policy" "${flags[@]}" --seed 1234 --out "$out" \
         | tee "$out/table.txt"
 done
