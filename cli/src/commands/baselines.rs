@@ -418,7 +418,8 @@ fn run_table<S: RegisteredScenario>(
         args.seed,
         if runs.len() > 1 {
             format!(
-                ", {} training runs of {LEARNED} (one row: the mean over runs)",
+                ", {} training runs of {LEARNED} (one row: the mean over runs; its paired \
+                 interval and verdict also resample the runs, and need Student's t over their means)",
                 runs.len()
             )
         } else {

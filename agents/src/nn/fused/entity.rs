@@ -12,6 +12,7 @@
 //! size does not grow with the minibatch).
 
 use super::Tape;
+use super::narrow;
 use super::product::{Finish, Lhs, Shape, Start, product};
 use super::rows::{add_bias, add_rows, dot, scaled, through_relu, transpose};
 use crate::nn::models::MASKED_SCORE;
@@ -136,9 +137,20 @@ impl Entity {
             features.push(&obs[b][at..at + f]);
         }
         let n = owner.len();
-        let layer = |p| Shape { m: n, n: h, p };
         tape.hidden1.resize(n * h, 0.0);
         tape.hidden2.resize(n * h, 0.0);
+        let narrow = narrow::Tile {
+            features,
+            owner,
+            lifted: &tape.lifted,
+            w1: &w[2],
+            w2: &w[4],
+            b2: &w[5],
+        };
+        if narrow::hidden_layers(simd, &narrow, &mut tape.hidden1, &mut tape.hidden2) {
+            return;
+        }
+        let layer = |p| Shape { m: n, n: h, p };
         let first = Start::RowBias(&tape.lifted, owner);
         let x = Lhs::RowRefs(features);
         product(

@@ -10,6 +10,7 @@
 
 mod entity;
 mod mlp;
+mod narrow;
 mod product;
 mod rows;
 
