@@ -54,19 +54,29 @@ fn run<S: Simd, const V: usize, const R: usize>(
             .map(|row| std::array::from_fn(|v| load(simd, &row[v * lanes..(v + 1) * lanes], lanes)))
             .collect()
     };
-    let (w1, w2) = (vectors(tile.w1), vectors(tile.w2));
-    let b2 = vectors(tile.b2);
+    let weights = Loaded::<S, V> {
+        w1: vectors(tile.w1),
+        w2: vectors(tile.w2),
+        b2: vectors(tile.b2)[0],
+    };
     let n = tile.owner.len();
     let mut i = 0;
     while i < n {
         if i + R <= n {
-            group::<S, V, R>(simd, tile, (&w1, &w2, &b2[0]), i, h1, h2);
+            group::<S, V, R>(simd, tile, &weights, i, h1, h2);
             i += R;
         } else {
-            group::<S, V, 1>(simd, tile, (&w1, &w2, &b2[0]), i, h1, h2);
+            group::<S, V, 1>(simd, tile, &weights, i, h1, h2);
             i += 1;
         }
     }
+}
+
+/// A tile's weights as vectors, `V` per row.
+struct Loaded<S: Simd, const V: usize> {
+    w1: Vec<[S::f32s; V]>,
+    w2: Vec<[S::f32s; V]>,
+    b2: [S::f32s; V],
 }
 
 /// Candidates `i..i + R` through both layers.
@@ -74,13 +84,14 @@ fn run<S: Simd, const V: usize, const R: usize>(
 fn group<S: Simd, const V: usize, const R: usize>(
     simd: S,
     tile: &Tile,
-    (w1, w2, b2): (&[[S::f32s; V]], &[[S::f32s; V]], &[S::f32s; V]),
+    weights: &Loaded<S, V>,
     i: usize,
     h1: &mut [f32],
     h2: &mut [f32],
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let h = V * lanes;
+    let Loaded { w1, w2, b2 } = weights;
     let zero = simd.splat_f32s(0.0);
     let mut acc = [[zero; V]; R];
     let features: [&[f32]; R] = std::array::from_fn(|r| tile.features[i + r]);
