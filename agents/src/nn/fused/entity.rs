@@ -240,12 +240,26 @@ impl Entity {
             add_rows(simd, Some(d_scores), hidden2, gs);
             gbs[0] += d_scores.iter().sum::<f32>();
             // d2 = d_scores (a column) times ws (a row), plus the pooled rows' gradient of each
-            // candidate's observation, through the ReLU.
-            let scores = Shape { m: n, n: h, p: 1 };
-            let from_value = Start::RowBias(d_pooled, owner);
-            let through = Finish::ThroughRelu(hidden2);
-            let d_scores_rows = Lhs::Rows(d_scores, 1);
-            product(simd, scores, d_scores_rows, &w[6], d2, from_value, through);
+            // candidate's observation, through the ReLU; d1 = d2 W2^T through the first ReLU.
+            let narrow = narrow::Gradients {
+                d_scores,
+                owner,
+                d_pooled,
+                ws: &w[6],
+                w2t: &w2t,
+                h1: hidden1,
+                h2: hidden2,
+            };
+            if !narrow::gradients(simd, &narrow, d2, d1) {
+                let scores = Shape { m: n, n: h, p: 1 };
+                let from_value = Start::RowBias(d_pooled, owner);
+                let through = Finish::ThroughRelu(hidden2);
+                let d_scores_rows = Lhs::Rows(d_scores, 1);
+                product(simd, scores, d_scores_rows, &w[6], d2, from_value, through);
+                let back = Shape { m: n, n: h, p: h };
+                let through = Finish::ThroughRelu(hidden1);
+                product(simd, back, Lhs::Rows(d2, h), &w2t, d1, Start::Zero, through);
+            }
             let weights_of = |p| Shape { m: p, n: h, p: n };
             let (sum, keep) = (Start::Accumulate, Finish::Keep);
             product(
@@ -258,9 +272,6 @@ impl Entity {
                 keep,
             );
             add_rows(simd, None, d2, gb2);
-            let back = Shape { m: n, n: h, p: h };
-            let through = Finish::ThroughRelu(hidden1);
-            product(simd, back, Lhs::Rows(d2, h), &w2t, d1, Start::Zero, through);
             let x_t = Lhs::ColumnRefs(&features);
             product(simd, weights_of(f), x_t, d1, g1, sum, keep);
             add_rows(simd, None, d1, gb1);

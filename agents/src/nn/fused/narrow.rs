@@ -1,11 +1,13 @@
 //! The entity scorer's two hidden layers for one tile when a hidden row is one or two SIMD
-//! vectors (16 or 32 units with AVX-512): both layers of a group of candidates in one loop,
-//! with every weight row loaded into vectors once per tile. The general `product` pays its
+//! vectors (16 or 32 units with AVX-512), and in the backward pass their activations'
+//! gradients: both layers of a group of candidates in one loop, with every weight row loaded
+//! into vectors once per tile. The general `product` pays its
 //! setup (slicing each row, matching its operand layouts) once per block of rows and layer,
 //! which on rows this short cost about as much as the multiply-adds.
 //!
 //! The arithmetic is `product`'s to the bit: each unit starts from 0, adds `x_k w_k` by fused
-//! multiply-adds in order of `k`, then the bias, then the ReLU.
+//! multiply-adds in order of `k`, then the bias (or a row of `start`), then the ReLU (or the
+//! gradient through it).
 
 use super::rows::{load, store};
 use pulp::Simd;
@@ -131,6 +133,123 @@ fn group<S: Simd, const V: usize, const R: usize>(
                 &mut out[v * lanes..(v + 1) * lanes],
                 simd.max_f32s(x, zero),
             );
+        }
+    }
+}
+
+/// One tile's backward operands: candidate `i`'s score gradient `d_scores[i]`, its pooled
+/// rows' gradient row `owner[i]` of `d_pooled`, its hidden layers rows `i` of `h1` and `h2`.
+pub(super) struct Gradients<'a> {
+    pub d_scores: &'a [f32],
+    pub owner: &'a [usize],
+    pub d_pooled: &'a [f32],
+    /// `[hidden]` and the transpose of W2, `[hidden, hidden]`.
+    pub ws: &'a [f32],
+    pub w2t: &'a [f32],
+    pub h1: &'a [f32],
+    pub h2: &'a [f32],
+}
+
+/// Computes `d2 = (d_score ws + d_pooled row) through h2's ReLU` and `d1 = d2 W2^T through h1's
+/// ReLU` for every candidate of the tile and returns true, or returns false (leaving them)
+/// when a hidden row is not one or two whole vectors.
+#[inline(always)]
+pub(super) fn gradients<S: Simd>(
+    simd: S,
+    tile: &Gradients,
+    d2: &mut [f32],
+    d1: &mut [f32],
+) -> bool {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    match (tile.ws.len() / lanes, tile.ws.len() % lanes, lanes >= 16) {
+        (1, 0, true) => run_back::<S, 1, 8>(simd, tile, d2, d1),
+        (1, 0, false) => run_back::<S, 1, 4>(simd, tile, d2, d1),
+        (2, 0, true) => run_back::<S, 2, 8>(simd, tile, d2, d1),
+        (2, 0, false) => run_back::<S, 2, 4>(simd, tile, d2, d1),
+        _ => return false,
+    }
+    true
+}
+
+#[inline(always)]
+fn run_back<S: Simd, const V: usize, const R: usize>(
+    simd: S,
+    tile: &Gradients,
+    d2: &mut [f32],
+    d1: &mut [f32],
+) {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let h = V * lanes;
+    let ws: [S::f32s; V] =
+        std::array::from_fn(|v| load(simd, &tile.ws[v * lanes..][..lanes], lanes));
+    let w2t: Vec<[S::f32s; V]> = tile
+        .w2t
+        .chunks_exact(h)
+        .map(|row| std::array::from_fn(|v| load(simd, &row[v * lanes..][..lanes], lanes)))
+        .collect();
+    let zero = simd.splat_f32s(0.0);
+    let rows = d2
+        .chunks_exact_mut(h)
+        .zip(tile.h2.chunks_exact(h))
+        .zip(tile.d_scores.iter().zip(tile.owner));
+    for ((d2, h2), (&d_score, &owner)) in rows {
+        let start = &tile.d_pooled[owner * h..][..h];
+        let d_score = simd.splat_f32s(d_score);
+        for (v, ws) in ws.iter().enumerate() {
+            let cols = v * lanes..(v + 1) * lanes;
+            let x = simd.mul_add_f32s(d_score, *ws, zero);
+            let x = simd.add_f32s(x, load(simd, &start[cols.clone()], lanes));
+            store(simd, &mut d2[cols.clone()], through(simd, x, &h2[cols]));
+        }
+    }
+    let n = tile.owner.len();
+    let mut i = 0;
+    while i < n {
+        if i + R <= n {
+            back_group::<S, V, R>(simd, &w2t, i, d2, tile.h1, d1);
+            i += R;
+        } else {
+            back_group::<S, V, 1>(simd, &w2t, i, d2, tile.h1, d1);
+            i += 1;
+        }
+    }
+}
+
+/// `x` through a ReLU whose output was `h`: zero where it was off.
+#[inline(always)]
+fn through<S: Simd>(simd: S, x: S::f32s, h: &[f32]) -> S::f32s {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let zero = simd.splat_f32s(0.0);
+    simd.select_f32s(simd.greater_than_f32s(load(simd, h, lanes), zero), x, zero)
+}
+
+/// `d1 = d2 W2^T` through h1's ReLU for candidates `i..i + R`.
+#[inline(always)]
+fn back_group<S: Simd, const V: usize, const R: usize>(
+    simd: S,
+    w2t: &[[S::f32s; V]],
+    i: usize,
+    d2: &[f32],
+    h1: &[f32],
+    d1: &mut [f32],
+) {
+    let lanes = size_of::<S::f32s>() / size_of::<f32>();
+    let h = V * lanes;
+    let zero = simd.splat_f32s(0.0);
+    let mut acc = [[zero; V]; R];
+    let rows = &d2[i * h..(i + R) * h];
+    for (k, w) in w2t.iter().enumerate() {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = simd.splat_f32s(rows[r * h + k]);
+            for (acc, w) in acc.iter_mut().zip(w) {
+                *acc = simd.mul_add_f32s(x, *w, *acc);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (v, acc) in acc.iter().enumerate() {
+            let cols = (i + r) * h + v * lanes..(i + r) * h + (v + 1) * lanes;
+            store(simd, &mut d1[cols.clone()], through(simd, *acc, &h1[cols]));
         }
     }
 }
