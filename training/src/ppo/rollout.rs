@@ -74,6 +74,40 @@ impl Rollout {
         self.dones.reserve(n);
     }
 
+    /// Whether `other` holds steps of the same widths.
+    pub fn same_shape(&self, other: &Rollout) -> bool {
+        (
+            self.copies,
+            self.obs_len,
+            self.raw_len,
+            self.mask_len,
+            self.parts,
+        ) == (
+            other.copies,
+            other.obs_len,
+            other.raw_len,
+            other.mask_len,
+            other.parts,
+        )
+    }
+
+    /// Empties every array, keeping its memory.
+    pub fn clear(&mut self) {
+        for v in [
+            &mut self.obs,
+            &mut self.raw_actions,
+            &mut self.log_probs,
+            &mut self.values,
+            &mut self.counterfactuals,
+            &mut self.rewards,
+            &mut self.label_weights,
+        ] {
+            v.clear();
+        }
+        self.masks.clear();
+        self.dones.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.values.len()
     }

@@ -178,6 +178,7 @@ pub fn train<S: Scenario + Clone + 'static>(
         };
         let (stats, update_s) = trainer.update(&batch, learning_rate)?;
         let mut report = trainer.report(&batch, stats, learning_rate, update_s);
+        trainer.actor.recycle(batch.rollout);
         report.eval_return = trainer.evaluate_if_due()?;
         trainer.log(&report)?;
         on_update(&report);
