@@ -28,48 +28,65 @@ pub(super) struct Tile<'a> {
 /// true, or returns false (leaving them) when a hidden row is not one or two whole vectors.
 #[inline(always)]
 pub(super) fn hidden_layers<S: Simd>(simd: S, tile: &Tile, h1: &mut [f32], h2: &mut [f32]) -> bool {
+    narrow(simd, tile.b2.len(), Forward { tile, h1, h2 })
+}
+
+/// A pass over a tile, compiled for `V` vectors per hidden row and `R` candidates in flight.
+trait Pass {
+    fn run<S: Simd, const V: usize, const R: usize>(self, simd: S);
+}
+
+/// Runs `pass` for hidden rows of `h` units and returns true, or returns false when a row is
+/// not one or two whole vectors.
+#[inline(always)]
+fn narrow<S: Simd>(simd: S, h: usize, pass: impl Pass) -> bool {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
-    let h = tile.b2.len();
     // As many candidates in flight as `product` keeps rows: enough to hide the multiply-add
     // latency, few enough for the registers.
     match (h / lanes, h % lanes, lanes >= 16) {
-        (1, 0, true) => run::<S, 1, 8>(simd, tile, h1, h2),
-        (1, 0, false) => run::<S, 1, 4>(simd, tile, h1, h2),
-        (2, 0, true) => run::<S, 2, 8>(simd, tile, h1, h2),
-        (2, 0, false) => run::<S, 2, 4>(simd, tile, h1, h2),
+        (1, 0, true) => pass.run::<S, 1, 8>(simd),
+        (1, 0, false) => pass.run::<S, 1, 4>(simd),
+        (2, 0, true) => pass.run::<S, 2, 8>(simd),
+        (2, 0, false) => pass.run::<S, 2, 4>(simd),
         _ => return false,
     }
     true
 }
 
+/// The rows of `m` (`V` vectors long) as vectors.
 #[inline(always)]
-fn run<S: Simd, const V: usize, const R: usize>(
-    simd: S,
-    tile: &Tile,
-    h1: &mut [f32],
-    h2: &mut [f32],
-) {
+fn vectors<S: Simd, const V: usize>(simd: S, m: &[f32]) -> Vec<[S::f32s; V]> {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
-    let h = V * lanes;
-    let vectors = |m: &[f32]| -> Vec<[S::f32s; V]> {
-        m.chunks_exact(h)
-            .map(|row| std::array::from_fn(|v| load(simd, &row[v * lanes..(v + 1) * lanes], lanes)))
-            .collect()
-    };
-    let weights = Loaded::<S, V> {
-        w1: vectors(tile.w1),
-        w2: vectors(tile.w2),
-        b2: vectors(tile.b2)[0],
-    };
-    let n = tile.owner.len();
-    let mut i = 0;
-    while i < n {
-        if i + R <= n {
-            group::<S, V, R>(simd, tile, &weights, i, h1, h2);
-            i += R;
-        } else {
-            group::<S, V, 1>(simd, tile, &weights, i, h1, h2);
-            i += 1;
+    m.chunks_exact(V * lanes)
+        .map(|row| std::array::from_fn(|v| load(simd, &row[v * lanes..][..lanes], lanes)))
+        .collect()
+}
+
+struct Forward<'t, 'a> {
+    tile: &'t Tile<'a>,
+    h1: &'t mut [f32],
+    h2: &'t mut [f32],
+}
+
+impl Pass for Forward<'_, '_> {
+    #[inline(always)]
+    fn run<S: Simd, const V: usize, const R: usize>(self, simd: S) {
+        let Forward { tile, h1, h2 } = self;
+        let weights = Loaded::<S, V> {
+            w1: vectors(simd, tile.w1),
+            w2: vectors(simd, tile.w2),
+            b2: vectors(simd, tile.b2)[0],
+        };
+        let n = tile.owner.len();
+        let mut i = 0;
+        while i < n {
+            if i + R <= n {
+                group::<S, V, R>(simd, tile, &weights, i, h1, h2);
+                i += R;
+            } else {
+                group::<S, V, 1>(simd, tile, &weights, i, h1, h2);
+                i += 1;
+            }
         }
     }
 }
@@ -160,57 +177,48 @@ pub(super) fn gradients<S: Simd>(
     d2: &mut [f32],
     d1: &mut [f32],
 ) -> bool {
-    let lanes = size_of::<S::f32s>() / size_of::<f32>();
-    match (tile.ws.len() / lanes, tile.ws.len() % lanes, lanes >= 16) {
-        (1, 0, true) => run_back::<S, 1, 8>(simd, tile, d2, d1),
-        (1, 0, false) => run_back::<S, 1, 4>(simd, tile, d2, d1),
-        (2, 0, true) => run_back::<S, 2, 8>(simd, tile, d2, d1),
-        (2, 0, false) => run_back::<S, 2, 4>(simd, tile, d2, d1),
-        _ => return false,
-    }
-    true
+    narrow(simd, tile.ws.len(), Backward { tile, d2, d1 })
 }
 
-#[inline(always)]
-fn run_back<S: Simd, const V: usize, const R: usize>(
-    simd: S,
-    tile: &Gradients,
-    d2: &mut [f32],
-    d1: &mut [f32],
-) {
-    let lanes = size_of::<S::f32s>() / size_of::<f32>();
-    let h = V * lanes;
-    let ws: [S::f32s; V] =
-        std::array::from_fn(|v| load(simd, &tile.ws[v * lanes..][..lanes], lanes));
-    let w2t: Vec<[S::f32s; V]> = tile
-        .w2t
-        .chunks_exact(h)
-        .map(|row| std::array::from_fn(|v| load(simd, &row[v * lanes..][..lanes], lanes)))
-        .collect();
-    let zero = simd.splat_f32s(0.0);
-    let rows = d2
-        .chunks_exact_mut(h)
-        .zip(tile.h2.chunks_exact(h))
-        .zip(tile.d_scores.iter().zip(tile.owner));
-    for ((d2, h2), (&d_score, &owner)) in rows {
-        let start = &tile.d_pooled[owner * h..][..h];
-        let d_score = simd.splat_f32s(d_score);
-        for (v, ws) in ws.iter().enumerate() {
-            let cols = v * lanes..(v + 1) * lanes;
-            let x = simd.mul_add_f32s(d_score, *ws, zero);
-            let x = simd.add_f32s(x, load(simd, &start[cols.clone()], lanes));
-            store(simd, &mut d2[cols.clone()], through(simd, x, &h2[cols]));
+struct Backward<'t, 'a> {
+    tile: &'t Gradients<'a>,
+    d2: &'t mut [f32],
+    d1: &'t mut [f32],
+}
+
+impl Pass for Backward<'_, '_> {
+    #[inline(always)]
+    fn run<S: Simd, const V: usize, const R: usize>(self, simd: S) {
+        let Backward { tile, d2, d1 } = self;
+        let lanes = size_of::<S::f32s>() / size_of::<f32>();
+        let h = V * lanes;
+        let ws: [S::f32s; V] = vectors(simd, tile.ws)[0];
+        let w2t: Vec<[S::f32s; V]> = vectors(simd, tile.w2t);
+        let zero = simd.splat_f32s(0.0);
+        let rows = d2
+            .chunks_exact_mut(h)
+            .zip(tile.h2.chunks_exact(h))
+            .zip(tile.d_scores.iter().zip(tile.owner));
+        for ((d2, h2), (&d_score, &owner)) in rows {
+            let start = &tile.d_pooled[owner * h..][..h];
+            let d_score = simd.splat_f32s(d_score);
+            for (v, ws) in ws.iter().enumerate() {
+                let cols = v * lanes..(v + 1) * lanes;
+                let x = simd.mul_add_f32s(d_score, *ws, zero);
+                let x = simd.add_f32s(x, load(simd, &start[cols.clone()], lanes));
+                store(simd, &mut d2[cols.clone()], through(simd, x, &h2[cols]));
+            }
         }
-    }
-    let n = tile.owner.len();
-    let mut i = 0;
-    while i < n {
-        if i + R <= n {
-            back_group::<S, V, R>(simd, &w2t, i, d2, tile.h1, d1);
-            i += R;
-        } else {
-            back_group::<S, V, 1>(simd, &w2t, i, d2, tile.h1, d1);
-            i += 1;
+        let n = tile.owner.len();
+        let mut i = 0;
+        while i < n {
+            if i + R <= n {
+                back_group::<S, V, R>(simd, &w2t, i, d2, tile.h1, d1);
+                i += R;
+            } else {
+                back_group::<S, V, 1>(simd, &w2t, i, d2, tile.h1, d1);
+                i += 1;
+            }
         }
     }
 }
