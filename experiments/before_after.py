@@ -3,7 +3,8 @@ the ``ppo`` rows of two ``episodes.csv`` files written by ``experiments/eval_spl
 scenario, seed and split), renamed ``ppo-before`` and ``ppo-after`` and compared with
 planetgym's paired protocol (reference ``ppo-before``; per-episode means over training runs).
 Either side may list several files, comma-separated (more seeds evaluated on the same
-episodes): their runs are numbered on from the previous file's.
+episodes): their runs are numbered on from the previous file's. Where the two sides' pilots
+chose different episode counts, the comparison keeps the episodes both evaluated.
 
     .venv/bin/python experiments/before_after.py SCENARIO BEFORE.csv[,...] AFTER.csv[,...] [OUT.json]
 """
@@ -34,9 +35,16 @@ def read(paths: str) -> pd.DataFrame:
 def main() -> None:
     scenario, before_csv, after_csv = sys.argv[1:4]
     before, after = read(before_csv), read(after_csv)
-    seeds = lambda f: sorted(set(f.loc[f["policy"] == "ppo", "seed"]))
-    if seeds(before) != seeds(after):
+    # Evaluations whose pilots chose different episode counts share their first episodes
+    # (episode k has the same seed in both): compare on those.
+    pairs = lambda f: set(zip(f["episode"], f["seed"]))
+    common = pairs(before[before["policy"] == "ppo"]) & pairs(after[after["policy"] == "ppo"])
+    if not common:
         raise SystemExit("the two files were not evaluated on the same episodes")
+    keep = lambda f: f[[p in common for p in zip(f["episode"], f["seed"])]]
+    if len(common) < max(len(pairs(before)), len(pairs(after))):
+        print(f"comparing on the {len(common)} episodes both evaluated")
+    before, after = keep(before), keep(after)
     rows = pd.concat(
         [
             before.assign(policy=before["policy"].replace({"ppo": "ppo-before"})),
