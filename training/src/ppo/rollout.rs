@@ -91,21 +91,38 @@ impl Rollout {
         )
     }
 
-    /// Empties every array, keeping its memory.
+    /// Empties every array, keeping its memory. (Every field is named, so that an array added
+    /// later cannot carry one rollout's steps into the next.)
     pub fn clear(&mut self) {
+        let Rollout {
+            copies: _,
+            obs_len: _,
+            raw_len: _,
+            mask_len: _,
+            parts: _,
+            obs,
+            raw_actions,
+            masks,
+            log_probs,
+            values,
+            counterfactuals,
+            rewards,
+            dones,
+            label_weights,
+        } = self;
         for v in [
-            &mut self.obs,
-            &mut self.raw_actions,
-            &mut self.log_probs,
-            &mut self.values,
-            &mut self.counterfactuals,
-            &mut self.rewards,
-            &mut self.label_weights,
+            obs,
+            raw_actions,
+            log_probs,
+            values,
+            counterfactuals,
+            rewards,
+            label_weights,
         ] {
             v.clear();
         }
-        self.masks.clear();
-        self.dones.clear();
+        masks.clear();
+        dones.clear();
     }
 
     pub fn len(&self) -> usize {

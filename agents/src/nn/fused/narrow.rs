@@ -112,6 +112,7 @@ fn group<S: Simd, const V: usize, const R: usize>(
     let h = V * lanes;
     let Loaded { w1, w2, b2 } = weights;
     let zero = simd.splat_f32s(0.0);
+    // The first layer reads each candidate's features where they lie in its observation.
     let mut acc = [[zero; V]; R];
     let features: [&[f32]; R] = std::array::from_fn(|r| tile.features[i + r]);
     for (k, w) in w1.iter().enumerate() {
@@ -131,16 +132,7 @@ fn group<S: Simd, const V: usize, const R: usize>(
             store(simd, &mut out[cols], simd.max_f32s(x, zero));
         }
     }
-    let mut acc = [[zero; V]; R];
-    let first = &h1[i * h..(i + R) * h];
-    for (k, w) in w2.iter().enumerate() {
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = simd.splat_f32s(first[r * h + k]);
-            for (acc, w) in acc.iter_mut().zip(w) {
-                *acc = simd.mul_add_f32s(x, *w, *acc);
-            }
-        }
-    }
+    let acc = times::<S, V, R>(simd, &h1[i * h..(i + R) * h], h, w2);
     for (r, acc) in acc.iter().enumerate() {
         let out = &mut h2[(i + r) * h..][..h];
         for (v, (acc, b)) in acc.iter().zip(b2).enumerate() {
@@ -223,6 +215,28 @@ impl Pass for Backward<'_, '_> {
     }
 }
 
+/// `R` rows lying `stride` apart in `rows` (row `r`'s `k`-th value at `rows[r * stride + k]`)
+/// times the matrix whose rows are `w`, `V` vectors each: every unit starts from 0 and adds
+/// `rows[r * stride + k] w_k` by fused multiply-adds in order of `k`, as `product` does.
+#[inline(always)]
+fn times<S: Simd, const V: usize, const R: usize>(
+    simd: S,
+    rows: &[f32],
+    stride: usize,
+    w: &[[S::f32s; V]],
+) -> [[S::f32s; V]; R] {
+    let mut acc = [[simd.splat_f32s(0.0); V]; R];
+    for (k, w) in w.iter().enumerate() {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = simd.splat_f32s(rows[r * stride + k]);
+            for (acc, w) in acc.iter_mut().zip(w) {
+                *acc = simd.mul_add_f32s(x, *w, *acc);
+            }
+        }
+    }
+    acc
+}
+
 /// `x` through a ReLU whose output was `h`: zero where it was off.
 #[inline(always)]
 fn through<S: Simd>(simd: S, x: S::f32s, h: &[f32]) -> S::f32s {
@@ -243,17 +257,7 @@ fn back_group<S: Simd, const V: usize, const R: usize>(
 ) {
     let lanes = size_of::<S::f32s>() / size_of::<f32>();
     let h = V * lanes;
-    let zero = simd.splat_f32s(0.0);
-    let mut acc = [[zero; V]; R];
-    let rows = &d2[i * h..(i + R) * h];
-    for (k, w) in w2t.iter().enumerate() {
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let x = simd.splat_f32s(rows[r * h + k]);
-            for (acc, w) in acc.iter_mut().zip(w) {
-                *acc = simd.mul_add_f32s(x, *w, *acc);
-            }
-        }
-    }
+    let acc = times::<S, V, R>(simd, &d2[i * h..(i + R) * h], h, w2t);
     for (r, acc) in acc.iter().enumerate() {
         for (v, acc) in acc.iter().enumerate() {
             let cols = (i + r) * h + v * lanes..(i + r) * h + (v + 1) * lanes;
