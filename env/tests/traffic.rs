@@ -29,7 +29,7 @@ proptest! {
         let mut rng = planetgym_env::rng::Rng::new(seed);
         let demand: Vec<f64> = (0..regions).map(|_| rng.uniform_in(0.0, 1000.0)).collect();
         let available: Vec<f64> = (0..sites).map(|_| if rng.uniform() < 0.2 { 0.0 } else { rng.uniform_in(0.0, 800.0) }).collect();
-        let rtt: Vec<f64> = (0..regions * sites).map(|_| rng.uniform_in(1.0, 300.0)).collect();
+        let rtt: std::sync::Arc<[f64]> = (0..regions * sites).map(|_| rng.uniform_in(1.0, 300.0)).collect();
         let mut split = Vec::new();
         for _ in 0..regions {
             let w: Vec<f64> = (0..sites).map(|_| if rng.uniform() < 0.3 { 0.0 } else { rng.uniform() }).collect();

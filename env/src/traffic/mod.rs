@@ -27,7 +27,7 @@ use crate::world::disruptions::Disruptions;
 use crate::world::diurnal::DiurnalProfile;
 use crate::world::geography::Geography;
 use config::{ObservationKind, ScriptedEvent};
-use rtt_order::RttMemo;
+use rtt_order::{RttMemo, RttOrders};
 use std::sync::Arc;
 
 /// Metrics reported in every step's `Info`, in this order.
@@ -323,24 +323,30 @@ impl TrafficScenario {
         let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
         let view = &self.next;
         let available = self.available_rps(&view.health);
+        let pairs = || {
+            let rows = taken.chunks_exact(s).zip(other.chunks_exact(s));
+            rows.zip(view.rtt_ms.chunks_exact(s)).zip(&view.demand_rps)
+        };
         let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
-        for (r, &d) in view.demand_rps.iter().enumerate() {
-            for j in 0..s {
-                offered[j] += d * taken[r * s + j];
-                rtt_weighted[j] += d * taken[r * s + j] * view.rtt_ms[r * s + j];
+        for (((taken, _), rtt), &d) in pairs() {
+            for (j, (&share, &rtt)) in taken.iter().zip(rtt).enumerate() {
+                offered[j] += d * share;
+                rtt_weighted[j] += d * share * rtt;
             }
         }
         let demand: f64 = view.demand_rps.iter().sum();
         let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
-        Ok(view
-            .demand_rps
-            .iter()
-            .enumerate()
-            .map(|(r, &d)| {
-                for j in 0..s {
-                    let change = d * (other[r * s + j] - taken[r * s + j]);
-                    o[j] = offered[j] + change;
-                    w[j] = rtt_weighted[j] + change * view.rtt_ms[r * s + j];
+        Ok(pairs()
+            .map(|(((taken, other), rtt), &d)| {
+                let sites = o
+                    .iter_mut()
+                    .zip(&mut w)
+                    .zip(offered.iter().zip(&rtt_weighted));
+                let rows = taken.iter().zip(other).zip(rtt);
+                for (((o, w), (&offered, &weighted)), ((&taken, &other), &rtt)) in sites.zip(rows) {
+                    let change = d * (other - taken);
+                    *o = offered + change;
+                    *w = weighted + change * rtt;
                 }
                 let t = self
                     .serving
@@ -668,7 +674,7 @@ impl Scenario for TrafficScenario {
                 out[1] = angle.cos() as f32;
                 out[2] = (total / self.config.demand.global_rate_rps) as f32;
                 let orders = self.rtt_orders.orders(&obs.rtt_ms, s);
-                let competition = closer_demand_load(obs, &orders.by_site);
+                let competition = closer_demand_load(obs, &orders);
                 // What a site shows in every region's row, computed once.
                 let site_features: Vec<[f64; 5]> = (0..s)
                     .map(|site| {
@@ -682,24 +688,38 @@ impl Scenario for TrafficScenario {
                         ]
                     })
                     .collect();
+                // A rank is a count of the region's other sites: below s, one of s values.
                 let rank_scale = (s.max(2) - 1) as f64;
-                let rows = &mut out[3..3 + r * s * PAIR_FEATURES];
-                for (pair, row) in rows.chunks_exact_mut(PAIR_FEATURES).enumerate() {
-                    let (region, site) = (pair / s, pair % s);
-                    let [capacity, health, load, cost, queue_delay] = site_features[site];
-                    let values = [
-                        obs.demand_rps[region] / demand_scale,
-                        obs.rtt_ms[pair] / 100.0,
-                        capacity,
-                        health,
-                        load,
-                        cost,
-                        orders.rank[pair] as f64 / rank_scale,
-                        competition[pair],
-                        obs.split[pair],
-                        queue_delay,
-                    ];
-                    row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+                let ranks: Vec<f64> = (0..s).map(|k| k as f64 / rank_scale).collect();
+                let rows = out[3..3 + r * s * PAIR_FEATURES].chunks_exact_mut(s * PAIR_FEATURES);
+                for (region, rows) in rows.enumerate() {
+                    let demand = obs.demand_rps[region] / demand_scale;
+                    let pairs = region * s..(region + 1) * s;
+                    let pair_values = obs.rtt_ms[pairs.clone()]
+                        .iter()
+                        .zip(&orders.rank[pairs.clone()]);
+                    let pair_values = pair_values
+                        .zip(&competition[pairs.clone()])
+                        .zip(&obs.split[pairs]);
+                    let sites = rows.chunks_exact_mut(PAIR_FEATURES).zip(&site_features);
+                    for ((row, site), (((rtt, &rank), &competition), &split)) in
+                        sites.zip(pair_values)
+                    {
+                        let [capacity, health, load, cost, queue_delay] = *site;
+                        let values = [
+                            demand,
+                            rtt / 100.0,
+                            capacity,
+                            health,
+                            load,
+                            cost,
+                            ranks[rank],
+                            competition,
+                            split,
+                            queue_delay,
+                        ];
+                        row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+                    }
                 }
                 out[3 + r * s * PAIR_FEATURES..].fill(1.0);
             }
@@ -752,30 +772,27 @@ const PAIR_FEATURES: usize = 10;
 /// For each pair (region r, site s): the demand of the regions nearer to s than r, over s's
 /// available capacity (capped at 10): how much of the site closer users would take first if
 /// everyone preferred nearby sites. Per site, regions in RTT order (`by_site`), prefix-summed.
-fn closer_demand_load(obs: &TrafficObs, by_site: &[Vec<usize>]) -> Vec<f64> {
-    let (r, s) = (obs.regions(), obs.sites());
-    let mut out = vec![0.0; r * s];
-    for (site, order) in by_site.iter().enumerate() {
+fn closer_demand_load(obs: &TrafficObs, orders: &RttOrders) -> Vec<f64> {
+    let s = obs.sites();
+    let mut out = vec![0.0; obs.regions() * s];
+    let sites = orders.by_site.iter().zip(&orders.tie_ends).enumerate();
+    for (site, (order, ends)) in sites {
         let available = obs.capacity_rps[site] * obs.health[site];
-        let (mut before, mut k) = (0.0, 0);
-        while k < r {
-            // Regions at the same RTT do not count each other.
-            let rtt = obs.rtt(order[k], site);
-            let mut end = k;
+        let (mut before, mut start) = (0.0, 0);
+        // Regions at the same RTT do not count each other.
+        for &end in ends {
+            let load = if available > 0.0 {
+                (before / available).min(10.0)
+            } else {
+                10.0
+            };
             let mut tied = 0.0;
-            while end < r && obs.rtt(order[end], site) == rtt {
-                tied += obs.demand_rps[order[end]];
-                end += 1;
-            }
-            for &region in &order[k..end] {
-                out[region * s + site] = if available > 0.0 {
-                    (before / available).min(10.0)
-                } else {
-                    10.0
-                };
+            for &region in &order[start..end] {
+                out[region * s + site] = load;
+                tied += obs.demand_rps[region];
             }
             before += tied;
-            k = end;
+            start = end;
         }
     }
     out

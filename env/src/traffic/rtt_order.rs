@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 pub struct RttOrders {
     /// Per site, the regions by increasing RTT (ties by region).
     pub by_site: Vec<Vec<usize>>,
+    /// Per site, where each run of equal RTTs in `by_site` ends (exclusive), in order.
+    pub tie_ends: Vec<Vec<usize>>,
     /// Per pair (region-major): how many sites of its region are strictly nearer.
     pub rank: Vec<usize>,
 }
@@ -17,11 +19,22 @@ impl RttOrders {
     fn new(rtt_ms: &[f64], sites: usize) -> Self {
         let regions = rtt_ms.len().checked_div(sites).unwrap_or(0);
         let rtt = |region: usize, site: usize| rtt_ms[region * sites + site];
-        let by_site = (0..sites)
+        let by_site: Vec<Vec<usize>> = (0..sites)
             .map(|site| {
                 let mut order: Vec<usize> = (0..regions).collect();
                 order.sort_by(|&a, &b| rtt(a, site).total_cmp(&rtt(b, site)).then(a.cmp(&b)));
                 order
+            })
+            .collect();
+        let tie_ends = by_site
+            .iter()
+            .enumerate()
+            .map(|(site, order)| {
+                let ends = order.windows(2).enumerate();
+                let ends = ends.filter(|(_, w)| rtt(w[0], site) != rtt(w[1], site));
+                let ends = ends.map(|(k, _)| k + 1);
+                ends.chain((!order.is_empty()).then_some(order.len()))
+                    .collect()
             })
             .collect();
         let rank = (0..regions * sites)
@@ -32,7 +45,11 @@ impl RttOrders {
                     .count()
             })
             .collect();
-        Self { by_site, rank }
+        Self {
+            by_site,
+            tie_ends,
+            rank,
+        }
     }
 }
 
@@ -81,6 +98,7 @@ mod tests {
         let first = memo.orders(&a, 2);
         assert_eq!(first.by_site, vec![vec![1, 2, 0], vec![2, 1, 0]]);
         assert_eq!(first.rank, vec![1, 0, 0, 0, 1, 0]);
+        assert_eq!(first.tie_ends, vec![vec![1, 2, 3], vec![1, 2, 3]]);
         assert!(Arc::ptr_eq(&first, &memo.orders(&a, 2)));
         // Equal values in another allocation are computed afresh, and so is a changed matrix.
         let same: Arc<[f64]> = Arc::from(a.to_vec());
@@ -89,5 +107,9 @@ mod tests {
         let orders = memo.orders(&changed, 2);
         assert_eq!(orders.by_site[0], vec![0, 1, 2]);
         assert_eq!(orders.rank, vec![0, 1, 0, 0, 1, 0]);
+        // Ties: site 0 sees RTTs 3, 3, 1 and site 1 sees 1, 2, 2.
+        let tied = memo.orders(&Arc::from(vec![3.0, 1.0, 3.0, 2.0, 1.0, 2.0]), 2);
+        assert_eq!(tied.by_site, vec![vec![2, 0, 1], vec![0, 1, 2]]);
+        assert_eq!(tied.tie_ends, vec![vec![1, 3], vec![1, 3]]);
     }
 }

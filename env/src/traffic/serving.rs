@@ -2,6 +2,7 @@
 //! available capacity, M/M/1 queueing delay, latency distribution and cost.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Latency and cost model parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,7 +19,8 @@ pub struct Interval<'a> {
     pub demand_rps: &'a [f64],
     pub split: &'a [f64],
     pub available_rps: &'a [f64],
-    pub rtt_ms: &'a [f64],
+    /// Shared, so that the order of its RTTs is worked out once per matrix (see `Scratch`).
+    pub rtt_ms: &'a Arc<[f64]>,
     pub cost_per_request_usd: &'a [f64],
 }
 
@@ -56,9 +58,7 @@ pub struct Scratch {
     /// `(rtt, served rps)` of every region-site pair, site-major: each site's flows are read in
     /// RTT order, which jumps between regions, from one contiguous row.
     pairs: Vec<(f64, f64)>,
-    /// Each site's regions by increasing RTT (ties by region). Kept between calls because RTTs
-    /// rarely change: then sorting is only a check.
-    by_rtt: Vec<Vec<usize>>,
+    by_rtt: RttOrder,
     mixture: Mixture,
 }
 
@@ -114,7 +114,7 @@ impl ServingModel {
         let regions = x.demand_rps.len().min(x.split.len() / sites);
         let pairs = &mut scratch.pairs;
         pairs.resize(regions * sites, (0.0, 0.0));
-        let (mut weight, mut latency, mut late) = (0.0, 0.0, 0.0);
+        let (mut weight, mut latency) = (0.0, 0.0);
         for (r, (row, &d)) in x.split.chunks_exact(sites).zip(x.demand_rps).enumerate() {
             for (s, &share) in row.iter().enumerate() {
                 let (rps, rtt) = (d * share * served_share[s], x.rtt_ms[r * sites + s]);
@@ -122,33 +122,24 @@ impl ServingModel {
                 if rps > 0.0 {
                     weight += rps;
                     latency += rps * (rtt + sojourn[s]);
-                    late += rps * exceed_probability(rtt, sojourn[s], self.slo_ms);
                 }
             }
         }
         let demand: f64 = x.demand_rps.iter().sum();
         let served_total: f64 = served.iter().sum();
         let (mean_latency_ms, p95_latency_ms, slo_violation_fraction) = if weight > 0.0 {
-            if scratch.by_rtt.len() != sites || scratch.by_rtt.iter().any(|o| o.len() != regions) {
-                scratch.by_rtt = vec![(0..regions).collect(); sites];
-            }
+            let by_rtt = scratch.by_rtt.of(x.rtt_ms, regions, sites);
             let mixture = &mut scratch.mixture;
             mixture.clear();
-            let sites_rows = pairs.chunks_exact(regions).zip(&mut scratch.by_rtt);
+            let sites_rows = pairs.chunks_exact(regions).zip(by_rtt);
             for ((row, order), &sojourn_ms) in sites_rows.zip(&sojourn) {
-                // Ties by region: equal RTTs then merge in one order whatever came before.
-                let by_rtt = |&a: &usize, &b: &usize| row[a].0.total_cmp(&row[b].0).then(a.cmp(&b));
-                if !order.is_sorted_by(|a, b| by_rtt(a, b).is_le()) {
-                    // Stable sort: fast on an order that a few RTT changes left nearly sorted.
-                    order.sort_by(by_rtt);
-                }
                 let flows = order.iter().map(|&r| row[r]);
                 mixture.push_site(sojourn_ms, flows.filter(|&(_, rps)| rps > 0.0));
             }
             (
                 latency / weight,
                 quantile(mixture, weight, 0.95),
-                late / weight,
+                mixture.fraction_above(self.slo_ms),
             )
         } else {
             (0.0, 0.0, 0.0)
@@ -176,6 +167,41 @@ impl ServingModel {
             max_site_utilisation,
             served_per_site_rps: served,
         }
+    }
+}
+
+/// Each site's regions by increasing RTT (ties by region). Kept between calls because RTTs
+/// rarely change: for the same matrix nothing is done, for a changed one sorting is nearly only
+/// a check.
+#[derive(Debug, Clone, Default)]
+struct RttOrder {
+    by_site: Vec<Vec<usize>>,
+    /// The matrix `by_site` is the order of, kept alive so that no other can take its address.
+    of: Option<Arc<[f64]>>,
+}
+
+impl RttOrder {
+    /// Each site's first `regions` regions by RTT in `rtt_ms`, sorted unless they already are
+    /// for this very matrix.
+    fn of(&mut self, rtt_ms: &Arc<[f64]>, regions: usize, sites: usize) -> &[Vec<usize>] {
+        let shaped = self.by_site.len() == sites && self.by_site.iter().all(|o| o.len() == regions);
+        if shaped && self.of.as_ref().is_some_and(|m| Arc::ptr_eq(m, rtt_ms)) {
+            return &self.by_site;
+        }
+        if !shaped {
+            self.by_site = vec![(0..regions).collect(); sites];
+        }
+        for (site, order) in self.by_site.iter_mut().enumerate() {
+            let rtt = |region: usize| rtt_ms[region * sites + site];
+            // Ties by region: equal RTTs then merge in one order whatever came before.
+            let by_rtt = |&a: &usize, &b: &usize| rtt(a).total_cmp(&rtt(b)).then(a.cmp(&b));
+            if !order.is_sorted_by(|a, b| by_rtt(a, b).is_le()) {
+                // Stable sort: fast on an order that a few RTT changes left nearly sorted.
+                order.sort_by(by_rtt);
+            }
+        }
+        self.of = Some(rtt_ms.clone());
+        &self.by_site
     }
 }
 
@@ -208,8 +234,14 @@ impl ServingModel {
             let served = o.min(a);
             dropped += o - served;
             if served > 0.0 {
-                // Drops hit every flow alike: the served flows carry served / offered of the RTT.
-                latency += served / o * rtt_weighted[s] + served * self.sojourn_ms(served / a);
+                // Drops hit every flow alike: the served flows carry served / offered of the RTT
+                // (all of it without drops: 1 x w is w, so no division is needed for the bits).
+                let rtt = if served == o {
+                    rtt_weighted[s]
+                } else {
+                    served / o * rtt_weighted[s]
+                };
+                latency += rtt + served * self.sojourn_ms(served / a);
                 served_total += served;
                 cost += served * cost_per_request_usd[s];
             }
@@ -223,15 +255,6 @@ impl ServingModel {
             dropped_rps: dropped,
             cost_usd_per_s: cost,
         }
-    }
-}
-
-/// P(rtt + Exp(sojourn) > limit).
-fn exceed_probability(rtt_ms: f64, sojourn_ms: f64, limit: f64) -> f64 {
-    if rtt_ms >= limit {
-        1.0
-    } else {
-        (-(limit - rtt_ms) / sojourn_ms).exp()
     }
 }
 
@@ -351,6 +374,29 @@ impl Mixture {
         }
         (cdf, pdf)
     }
+
+    /// The share of the rps whose latency exceeds `x`: per site, every flow at an RTT of `x`
+    /// or more and the tails of those below. Summed from what lies above `x` rather than as one
+    /// minus the CDF, so that a tiny share keeps its digits and is never negative; capped at 1
+    /// against rounding. 0 without flows.
+    fn fraction_above(&self, x: f64) -> f64 {
+        let (mut above, mut all) = (0.0, 0.0);
+        for (s, range) in &self.groups {
+            let steps = &self.steps[range.clone()];
+            let below = steps.partition_point(|p| p.rtt_ms < x);
+            let total = steps.last().map_or(0.0, |p| p.weight);
+            above += match below.checked_sub(1).map(|i| steps[i]) {
+                Some(p) => total - p.weight + (-(x - p.rtt_ms) / s).exp() * p.decayed,
+                None => total,
+            };
+            all += total;
+        }
+        if all > 0.0 {
+            (above / all).min(1.0)
+        } else {
+            0.0
+        }
+    }
 }
 
 #[cfg(test)]
@@ -405,7 +451,7 @@ mod tests {
                 demand_rps: &[50.0],
                 split: &[1.0],
                 available_rps: &[100.0],
-                rtt_ms: &[30.0],
+                rtt_ms: &Arc::from([30.0]),
                 cost_per_request_usd: &[1e-6],
             },
             &mut scratch,
@@ -432,7 +478,7 @@ mod tests {
                 demand_rps: &[150.0, 50.0],
                 split: &[1.0, 0.0, 0.5, 0.5],
                 available_rps: &[100.0, 0.0],
-                rtt_ms: &[10.0, 80.0, 60.0, 5.0],
+                rtt_ms: &Arc::from([10.0, 80.0, 60.0, 5.0]),
                 cost_per_request_usd: &[0.0, 0.0],
             },
             &mut scratch,
@@ -517,16 +563,56 @@ mod tests {
         }
     }
 
-    /// The cached RTT order is re-sorted when RTTs change, ties are broken by region: a reused
-    /// scratch gives what a fresh one gives, bit for bit.
+    /// The SLO-violation share from the mixture equals the per-flow sum of
+    /// `P(rtt + Exp(sojourn) > x)` (one exp per flow, the way `serve` computed it before),
+    /// across ties, zero and infinite sojourns, and limits below, among and above the RTTs.
+    #[test]
+    fn fraction_above_matches_the_per_flow_sum() {
+        let mut rng = crate::rng::Rng::new(12);
+        for case in 0..5_000 {
+            let sojourns = [0.0, 1e-3, 40.0, 2000.0, f64::INFINITY];
+            let flows: Vec<Flow> = (0..1 + rng.below(60))
+                .map(|_| Flow {
+                    rps: rng.uniform_in(1e-3, 1e3),
+                    rtt_ms: 1.0 + (rng.uniform() * 8.0).floor() * 40.0,
+                    sojourn_ms: sojourns[rng.below(sojourns.len())],
+                })
+                .collect();
+            let x = [0.5, 1.0, 150.0, 161.0, 1e4][case % 5];
+            let weight: f64 = flows.iter().map(|f| f.rps).sum();
+            let above: f64 = flows
+                .iter()
+                .map(|f| match f.rtt_ms >= x {
+                    true => f.rps,
+                    false => f.rps * (-(x - f.rtt_ms) / f.sojourn_ms).exp(),
+                })
+                .sum();
+            let (expected, got) = (above / weight, mixture(&flows).fraction_above(x));
+            assert!(
+                (got - expected).abs() <= 1e-12 + 1e-9 * expected && got <= 1.0,
+                "{got} vs {expected} at {x}: {flows:?}"
+            );
+        }
+        assert_eq!(Mixture::default().fraction_above(150.0), 0.0);
+    }
+
+    /// The cached RTT order is kept for the same matrix, re-sorted for another, and ties are
+    /// broken by region: a reused scratch gives what a fresh one gives, bit for bit.
     #[test]
     fn reused_scratch_serves_like_a_fresh_one() {
         let mut rng = crate::rng::Rng::new(5);
         let mut reused = Scratch::default();
         let (mut regions, mut sites) = (0, 0);
+        let mut rtt: Arc<[f64]> = Arc::from([]);
         for round in 0..1000 {
             if round % 20 == 0 {
                 (regions, sites) = (1 + rng.below(8), 1 + rng.below(4));
+            }
+            // A new matrix with each shape and now and then, else the same one again.
+            if round % 20 == 0 || rng.below(3) == 0 {
+                rtt = (0..regions * sites)
+                    .map(|_| 10.0 * (1 + rng.below(4)) as f64)
+                    .collect();
             }
             let demand: Vec<f64> = (0..regions).map(|_| rng.uniform_in(0.0, 100.0)).collect();
             let split: Vec<f64> = (0..regions)
@@ -537,9 +623,6 @@ mod tests {
                 })
                 .collect();
             let available: Vec<f64> = (0..sites).map(|_| rng.uniform_in(0.0, 300.0)).collect();
-            let rtt: Vec<f64> = (0..regions * sites)
-                .map(|_| 10.0 * (1 + rng.below(4)) as f64)
-                .collect();
             let x = Interval {
                 demand_rps: &demand,
                 split: &split,
@@ -562,7 +645,7 @@ mod tests {
                 demand_rps: &[10.0],
                 split: &[1.0],
                 available_rps: &[0.0],
-                rtt_ms: &[1.0],
+                rtt_ms: &Arc::from([1.0]),
                 cost_per_request_usd: &[0.0],
             },
             &mut scratch,
