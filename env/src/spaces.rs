@@ -140,19 +140,25 @@ impl Space {
             (Space::Simplex { cols, .. }, Action::Continuous(values)) => {
                 self.check_len(values.len())?;
                 for (row, chunk) in values.chunks(*cols).enumerate() {
-                    let mut sum = 0.0f64;
-                    for (j, &v) in chunk.iter().enumerate() {
-                        let index = row * cols + j;
-                        check_finite(index, v)?;
-                        if v < 0.0 {
-                            return Err(ActionError::OutOfRange {
-                                index,
-                                value: v.to_string(),
-                                allowed: "[0, 1] (a share of the row)".into(),
-                            });
+                    // One pass without early exits for the common valid row; a second finds and
+                    // names the first bad share of a row that has one.
+                    if !chunk
+                        .iter()
+                        .fold(true, |ok, v| ok & (0.0..=f32::MAX).contains(v))
+                    {
+                        for (j, &v) in chunk.iter().enumerate() {
+                            let index = row * cols + j;
+                            check_finite(index, v)?;
+                            if v < 0.0 {
+                                return Err(ActionError::OutOfRange {
+                                    index,
+                                    value: v.to_string(),
+                                    allowed: "[0, 1] (a share of the row)".into(),
+                                });
+                            }
                         }
-                        sum += f64::from(v);
                     }
+                    let sum: f64 = chunk.iter().map(|&v| f64::from(v)).sum();
                     if (sum - 1.0).abs() > SIMPLEX_TOLERANCE {
                         return Err(ActionError::RowSum {
                             row,
@@ -290,6 +296,11 @@ mod tests {
         assert!(matches!(
             check(&space, Action::Continuous(inf), None),
             Err(ActionError::NotFinite { index: 0, .. })
+        ));
+        let nan = vec![1.0, 0.0, 0.0, 0.5, f32::NAN, 0.5];
+        assert!(matches!(
+            check(&space, Action::Continuous(nan), None),
+            Err(ActionError::NotFinite { index: 4, .. })
         ));
         let short = vec![1.0, 0.0, 0.0];
         assert!(matches!(
