@@ -19,6 +19,8 @@
 #                     (bc_capacity_mean.toml)                      -> results/capacity/mean_clone/
 #   capacity-mean-only the same oracle cloned for the whole run (bc_capacity_mean_only.toml)
 #                                                                  -> results/capacity/mean_clone_only/
+#   capacity-mean-long capacity-mean with 3x the PPO after imitation (bc_capacity_mean_long.toml)
+#                                                                  -> results/capacity/mean_clone_long/
 #   experiments/imitation.sh                    # the two batch variants (about 8 min)
 #   experiments/imitation.sh placement-cloning  # one
 set -euo pipefail
@@ -44,9 +46,11 @@ for v in "${variants[@]}"; do
         capacity-mean) config=experiments/configs/bc_capacity_mean.toml kind=mean_clone ;;
         capacity-mean-only)
             config=experiments/configs/bc_capacity_mean_only.toml kind=mean_clone_only ;;
+        capacity-mean-long)
+            config=experiments/configs/bc_capacity_mean_long.toml kind=mean_clone_long ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
