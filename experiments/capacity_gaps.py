@@ -13,12 +13,12 @@ It writes markdown (stdout, or the file named):
     .venv/bin/python experiments/capacity_gaps.py [experiments/results/capacity/gaps.md]
 """
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 import planetgym
+from markdown_out import emit
 
 RESULTS = Path(__file__).resolve().parent / "results" / "capacity"
 ORACLE = "oracle-dp (perfect foresight)"
@@ -80,11 +80,7 @@ def report() -> list[str]:
 
 
 def main() -> None:
-    text = "\n".join(report()) + "\n"
-    if len(sys.argv) > 1:
-        Path(sys.argv[1]).write_text(text)
-    else:
-        print(text, end="")
+    emit(report())
 
 
 if __name__ == "__main__":

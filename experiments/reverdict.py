@@ -11,12 +11,12 @@ still hold. It writes markdown (stdout, or the file named):
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
 
 import planetgym
+from markdown_out import emit
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -63,11 +63,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|",
     ]
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows()]
-    text = "\n".join(lines) + "\n"
-    if len(sys.argv) > 1:
-        Path(sys.argv[1]).write_text(text)
-    else:
-        print(text, end="")
+    emit(lines)
 
 
 if __name__ == "__main__":
