@@ -10,6 +10,7 @@ from conftest import SMALL
 @pytest.mark.parametrize(
     "scenario,name",
     [("placement", "fgd"), ("batch", "sjf"), ("batch", "rollout-saf@4+3h"), ("capacity", "reactive@0.7"),
+     ("capacity", "forecast-dp:holt-winters-additive(24)"),
      ("traffic", "lp")],
 )
 def test_a_baseline_stepped_from_python_earns_the_evaluator_s_return(scenario, name):

@@ -108,6 +108,55 @@ impl Policy<CapacityScenario> for ForecastHeadroom {
     }
 }
 
+/// Periods a `ForecastDp` plans ahead: a day at hourly periods, far past any lead time.
+pub const PLAN_PERIODS: usize = 24;
+
+/// Model-predictive control on a forecast: each period and site, the exact DP over the next
+/// `PLAN_PERIODS` with the forecaster's predictions as the demand's mean and the scenario's
+/// log-normal noise around them (`CapacityDp::solve_expected`, as `oracle-mean-dp` plans on
+/// the true mean); it takes the plan's first decision and plans again the next period. Causal:
+/// it sees the history the forecast baselines see and the noise's law (the config's sigma),
+/// not the mean ahead or the draws.
+#[derive(Debug)]
+pub struct ForecastDp {
+    pub config: CapacityConfig,
+    pub forecaster: Arc<dyn Forecaster>,
+}
+
+impl Policy<CapacityScenario> for ForecastDp {
+    fn name(&self) -> String {
+        format!("forecast-dp:{}", self.forecaster.name())
+    }
+
+    fn act(&mut self, obs: &CapacityObs, mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        // Planned again every period: an episode's plans together are held to one table's size.
+        let periods = PLAN_PERIODS.saturating_mul(self.config.episode_periods);
+        check_dp_size(&self.config, periods, &self.name())?;
+        let sigma = self.config.noise_sigma;
+        let choices = (0..self.config.sites)
+            .map(|site| {
+                let forecast = self.forecaster.forecast(&obs.history[site], PLAN_PERIODS);
+                let dp = CapacityDp::solve_expected(&self.config, PLAN_PERIODS, |t, units| {
+                    lognormal_excess(forecast[t], sigma, units as f64)
+                });
+                let planned = dp
+                    .decide(0, obs.capacity[site], &obs.in_flight[site])
+                    .ok_or_else(|| PolicyError::Invalid {
+                        policy: self.name(),
+                        message: format!("site {site}: state outside the DP's table"),
+                    })?;
+                Ok(closest_change(
+                    &self.config,
+                    site,
+                    self.config.changes[planned],
+                    mask,
+                ))
+            })
+            .collect::<Result<_, PolicyError>>()?;
+        Ok(Action::MultiDiscrete(choices))
+    }
+}
+
 /// Exact dynamic programme for one site: states are (capacity, in-flight units per arrival
 /// slot), the horizon is the episode, the demand known exactly (`solve`) or in expectation
 /// (`solve_expected`). Keeps the optimal policy per period and state, and the optimal cost
@@ -271,6 +320,20 @@ impl CapacityDp {
 /// Largest DP table (states x periods) the oracle builds, about 2 GB with its values.
 const MAX_DP_ENTRIES: usize = 200_000_000;
 
+/// Refuses a DP table of more than `MAX_DP_ENTRIES` for `periods` under `config`.
+fn check_dp_size(config: &CapacityConfig, periods: usize, policy: &str) -> Result<(), PolicyError> {
+    let (_, _, states) = CapacityDp::states(config);
+    if states.saturating_mul(periods) > MAX_DP_ENTRIES {
+        return Err(PolicyError::Invalid {
+            policy: policy.into(),
+            message: format!(
+                "{states} states x {periods} periods is too large for the exact DP (limit {MAX_DP_ENTRIES}): lower max_units, the largest change or the lead time"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The demand the plans were made for, and one DP per site.
 type Plans = (Arc<Vec<Vec<f64>>>, Vec<CapacityDp>);
 
@@ -324,20 +387,12 @@ impl Oracle<CapacityScenario> for CapacityOracle {
     }
 
     fn act(&mut self, obs: &CapacityObs, view: &CapacityOracleView) -> Result<Action, PolicyError> {
-        let (_, _, states) = CapacityDp::states(&self.config);
         let demand = match self.foresight {
             Foresight::Perfect => &view.demand,
             Foresight::Mean => &view.mean_demand,
         };
         let periods = demand.first().map_or(0, Vec::len);
-        if states.saturating_mul(periods) > MAX_DP_ENTRIES {
-            return Err(PolicyError::Invalid {
-                policy: self.name(),
-                message: format!(
-                    "{states} states x {periods} periods is too large for the exact DP (limit {MAX_DP_ENTRIES}): lower max_units, the largest change or the lead time"
-                ),
-            });
-        }
+        check_dp_size(&self.config, periods, &self.name())?;
         let stale = self
             .plans
             .as_ref()
@@ -396,8 +451,9 @@ fn normal_cdf(x: f64) -> f64 {
     }
 }
 
-/// Reactive rule, forecast + 20 % headroom for every forecaster, then the two oracles (the
-/// first, perfect foresight, is the reference of the gap table).
+/// Reactive rule, forecast + 20 % headroom for every forecaster, the forecast DP on the
+/// scenario's own forecaster, then the two oracles (the first, perfect foresight, is the
+/// reference of the gap table).
 pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenario>> {
     let mut all: Vec<ContenderFactory<CapacityScenario>> = Vec::new();
     let c = config.clone();
@@ -420,6 +476,17 @@ pub fn baselines(config: &CapacityConfig) -> Vec<ContenderFactory<CapacityScenar
             }))
         }));
     }
+    let c = config.clone();
+    all.push(Box::new(move || {
+        let f = &c.forecast;
+        let forecaster = f
+            .forecaster
+            .build(f.season_periods, f.moving_average_window);
+        Contender::Fair(Box::new(ForecastDp {
+            config: c.clone(),
+            forecaster,
+        }))
+    }));
     for foresight in [Foresight::Perfect, Foresight::Mean] {
         let c = config.clone();
         all.push(Box::new(move || {
@@ -466,6 +533,8 @@ impl RegisteredScenario for CapacityScenario {
         "forecast+H%:FORECASTER (headroom 0 <= H <= 500; FORECASTER seasonal-naive(N), \
          moving-average(N), holt-winters-additive(N) or holt-winters-multiplicative(N), \
          1 <= N <= 10000)",
+        "forecast-dp:FORECASTER (the DP over the next 24 periods on the forecast, re-planned \
+         every period; FORECASTER as above)",
     ];
 
     fn baseline_named(
@@ -486,6 +555,17 @@ impl RegisteredScenario for CapacityScenario {
                     }) as ContenderFactory<Self>
                 },
             ));
+        }
+        if let Some(forecaster) = name.strip_prefix("forecast-dp:") {
+            return Some(ForecasterKind::parse(forecaster).map(|(kind, n)| {
+                let forecaster = kind.build(n, n);
+                Box::new(move || {
+                    Contender::Fair(Box::new(ForecastDp {
+                        config: c.clone(),
+                        forecaster: forecaster.clone(),
+                    }))
+                }) as ContenderFactory<Self>
+            }));
         }
         let rest = name.strip_prefix("forecast+")?;
         let parsed = || -> Result<ContenderFactory<Self>, String> {
