@@ -141,6 +141,19 @@ fn without_noise_the_mean_oracle_is_the_perfect_one() {
 }
 
 #[test]
+fn more_changes_than_a_decision_byte_names_are_refused_by_the_dps() {
+    let changes: Vec<String> = (-150..=150).map(|c| c.to_string()).collect();
+    let toml = format!("max_units = 200\nlead_time_periods = 0\nchanges = [{}]", changes.join(", "));
+    let config = CapacityConfig::from_toml(&toml, "test").unwrap();
+    let env = CapacityScenario::new(config.clone()).unwrap();
+    let mut all = baselines(&config);
+    for dp in [all.pop().unwrap(), all.pop().unwrap(), all.pop().unwrap()] {
+        let err = evaluate(&env, &[dp], 1, 0, false, &|| {}).unwrap_err();
+        assert!(err.to_string().contains("at most 256"), "{err}");
+    }
+}
+
+#[test]
 fn an_oversized_dp_is_refused_with_a_clear_error() {
     let config = CapacityConfig::from_toml(
         "lead_time_periods = 8\nmax_units = 60\nchanges = [0, 10, 20, 30]",

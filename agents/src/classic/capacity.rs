@@ -247,7 +247,7 @@ impl CapacityDp {
             policy: Vec::new(),
             value0: Vec::new(),
         };
-        let lead = config.lead_time_periods;
+        let moves = dp.moves(config, n_states);
         let mut next = vec![0.0; n_states];
         let mut policy = vec![vec![0u8; n_states]; periods];
         for t in (0..periods).rev() {
@@ -255,45 +255,18 @@ impl CapacityDp {
                 .map(|units| expected_unmet(t, units))
                 .collect();
             let mut current = vec![f64::INFINITY; n_states];
-            for (state, value) in current.iter_mut().enumerate() {
-                let (cap, flying) = dp.decode(state);
-                let planned = cap + flying.iter().sum::<i64>();
-                for (k, &change) in config.changes.iter().enumerate() {
-                    let allowed = if change < 0 {
-                        cap + change >= config.min_units
-                    } else {
-                        planned + change <= config.max_units
-                    };
-                    if !allowed {
-                        continue;
-                    }
-                    let serving = if change < 0 || lead == 0 {
-                        cap + change
-                    } else {
-                        cap
-                    };
+            for ((value, moves), choice) in current.iter_mut().zip(&moves).zip(&mut policy[t]) {
+                for m in moves {
+                    let serving = i64::from(m.serving);
                     let unmet = usize::try_from(serving)
                         .ok()
                         .and_then(|u| unmet_by_units.get(u).copied())
                         .unwrap_or_else(|| expected_unmet(t, serving));
-                    let (a, b, c) = period_cost(&config.cost, serving, unmet, change);
-                    // Next period: slot 0 arrives, the others move up, the order joins last.
-                    let mut pipeline: Vec<i64> = flying.clone();
-                    if lead >= 1 {
-                        pipeline.push(change.max(0));
-                    }
-                    let arriving = if pipeline.is_empty() {
-                        0
-                    } else {
-                        pipeline.remove(0)
-                    };
-                    let Some(next_state) = dp.encode(serving + arriving, &pipeline) else {
-                        continue;
-                    };
-                    let total = a + b + c + next[next_state];
+                    let (a, b, c) = period_cost(&config.cost, serving, unmet, m.change);
+                    let total = a + b + c + next[m.next as usize];
                     if total < *value {
                         *value = total;
-                        policy[t][state] = k as u8;
+                        *choice = m.index;
                     }
                 }
             }
@@ -302,6 +275,54 @@ impl CapacityDp {
         dp.policy = policy;
         dp.value0 = next;
         dp
+    }
+
+    /// Per state, the allowed changes in the order of `config.changes` and where each leads:
+    /// the same for every period, so worked out once rather than per period. (Changes past the
+    /// 256th, which a decision byte cannot name, are left out; the oracles refuse such configs.)
+    fn moves(&self, config: &CapacityConfig, n_states: usize) -> Vec<Vec<Move>> {
+        let lead = config.lead_time_periods;
+        (0..n_states)
+            .map(|state| {
+                let (cap, flying) = self.decode(state);
+                let planned = cap + flying.iter().sum::<i64>();
+                let changes = config.changes.iter().enumerate();
+                changes
+                    .filter_map(|(k, &change)| {
+                        let allowed = if change < 0 {
+                            cap + change >= config.min_units
+                        } else {
+                            planned + change <= config.max_units
+                        };
+                        if !allowed {
+                            return None;
+                        }
+                        let serving = if change < 0 || lead == 0 {
+                            cap + change
+                        } else {
+                            cap
+                        };
+                        // Next period: slot 0 arrives, the others move up, the order joins last.
+                        let mut pipeline: Vec<i64> = flying.clone();
+                        if lead >= 1 {
+                            pipeline.push(change.max(0));
+                        }
+                        let arriving = if pipeline.is_empty() {
+                            0
+                        } else {
+                            pipeline.remove(0)
+                        };
+                        let next = self.encode(serving + arriving, &pipeline)?;
+                        Some(Move {
+                            index: u8::try_from(k).ok()?,
+                            change,
+                            serving: i32::try_from(serving).ok()?,
+                            next: u32::try_from(next).ok()?,
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// The optimal change index at period `t` from the given state.
@@ -317,11 +338,31 @@ impl CapacityDp {
     }
 }
 
+/// An allowed change from a DP state: its index in the config's changes, the units serving
+/// this period and the state it leads to.
+#[derive(Debug, Clone, Copy)]
+struct Move {
+    index: u8,
+    change: i64,
+    serving: i32,
+    next: u32,
+}
+
 /// Largest DP table (states x periods) the oracle builds, about 2 GB with its values.
 const MAX_DP_ENTRIES: usize = 200_000_000;
 
-/// Refuses a DP table of more than `MAX_DP_ENTRIES` for `periods` under `config`.
+/// Refuses a DP table of more than `MAX_DP_ENTRIES` for `periods` under `config`, or more
+/// changes than its byte per decision can name.
 fn check_dp_size(config: &CapacityConfig, periods: usize, policy: &str) -> Result<(), PolicyError> {
+    if config.changes.len() > usize::from(u8::MAX) + 1 {
+        return Err(PolicyError::Invalid {
+            policy: policy.into(),
+            message: format!(
+                "{} changes: the exact DP stores a decision in a byte, so at most 256",
+                config.changes.len()
+            ),
+        });
+    }
     let (_, _, states) = CapacityDp::states(config);
     if states.saturating_mul(periods) > MAX_DP_ENTRIES {
         return Err(PolicyError::Invalid {
