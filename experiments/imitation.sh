@@ -21,6 +21,8 @@
 #                                                                  -> results/capacity/mean_clone_only/
 #   capacity-mean-long capacity-mean with 3x the PPO after imitation (bc_capacity_mean_long.toml)
 #                                                                  -> results/capacity/mean_clone_long/
+#   capacity-forecast-dp DAgger from the forecast DP (causal), then PPO (bc_capacity_forecast_dp.toml)
+#                                                                  -> results/capacity/forecast_dp_clone/
 #   experiments/imitation.sh                    # the two batch variants (about 8 min)
 #   experiments/imitation.sh placement-cloning  # one
 set -euo pipefail
@@ -48,9 +50,11 @@ for v in "${variants[@]}"; do
             config=experiments/configs/bc_capacity_mean_only.toml kind=mean_clone_only ;;
         capacity-mean-long)
             config=experiments/configs/bc_capacity_mean_long.toml kind=mean_clone_long ;;
+        capacity-forecast-dp)
+            config=experiments/configs/bc_capacity_forecast_dp.toml kind=forecast_dp_clone ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning or placement-wide)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
