@@ -24,6 +24,7 @@ EVALUATIONS = {
     "DAgger from oracle-mean-dp, then PPO": "mean_clone",
     "DAgger from oracle-mean-dp only": "mean_clone_only",
     "DAgger, then 3x the PPO": "mean_clone_long",
+    "DAgger from the forecast DP, then PPO": "forecast_dp_clone",
 }
 
 
