@@ -143,7 +143,10 @@ fn without_noise_the_mean_oracle_is_the_perfect_one() {
 #[test]
 fn more_changes_than_a_decision_byte_names_are_refused_by_the_dps() {
     let changes: Vec<String> = (-150..=150).map(|c| c.to_string()).collect();
-    let toml = format!("max_units = 200\nlead_time_periods = 0\nchanges = [{}]", changes.join(", "));
+    let toml = format!(
+        "max_units = 200\nlead_time_periods = 0\nchanges = [{}]",
+        changes.join(", ")
+    );
     let config = CapacityConfig::from_toml(&toml, "test").unwrap();
     let env = CapacityScenario::new(config.clone()).unwrap();
     let mut all = baselines(&config);
