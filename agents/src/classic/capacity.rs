@@ -132,19 +132,11 @@ impl Policy<CapacityScenario> for ForecastDp {
         // Planned again every period: an episode's plans together are held to one table's size.
         let periods = PLAN_PERIODS.saturating_mul(self.config.episode_periods);
         check_dp_size(&self.config, periods, &self.name())?;
-        let sigma = self.config.noise_sigma;
         let choices = (0..self.config.sites)
             .map(|site| {
                 let forecast = self.forecaster.forecast(&obs.history[site], PLAN_PERIODS);
-                let dp = CapacityDp::solve_expected(&self.config, PLAN_PERIODS, |t, units| {
-                    lognormal_excess(forecast[t], sigma, units as f64)
-                });
-                let planned = dp
-                    .decide(0, obs.capacity[site], &obs.in_flight[site])
-                    .ok_or_else(|| PolicyError::Invalid {
-                        policy: self.name(),
-                        message: format!("site {site}: state outside the DP's table"),
-                    })?;
+                let dp = CapacityDp::solve_mean(&self.config, &forecast);
+                let planned = dp.decision(0, obs, site, &self.name())?;
                 Ok(closest_change(
                     &self.config,
                     site,
@@ -227,6 +219,16 @@ impl CapacityDp {
     pub fn solve(config: &CapacityConfig, demand: &[f64]) -> Self {
         Self::solve_expected(config, demand.len(), |t, units| {
             (demand[t] - units as f64).max(0.0)
+        })
+    }
+
+    /// Solves the site's problem when period t's demand is `mean[t]` times the scenario's
+    /// log-normal noise (mean 1): what `oracle-mean-dp` plans on the true mean and
+    /// `ForecastDp` on a forecast.
+    pub fn solve_mean(config: &CapacityConfig, mean: &[f64]) -> Self {
+        let sigma = config.noise_sigma;
+        Self::solve_expected(config, mean.len(), |t, units| {
+            lognormal_excess(mean[t], sigma, units as f64)
         })
     }
 
@@ -325,6 +327,22 @@ impl CapacityDp {
             .collect()
     }
 
+    /// `decide` for `site`'s state in `obs`, an error naming the site and `policy` when the
+    /// state lies outside the table.
+    fn decision(
+        &self,
+        t: usize,
+        obs: &CapacityObs,
+        site: usize,
+        policy: &str,
+    ) -> Result<usize, PolicyError> {
+        self.decide(t, obs.capacity[site], &obs.in_flight[site])
+            .ok_or_else(|| PolicyError::Invalid {
+                policy: policy.into(),
+                message: format!("site {site}: state outside the DP's table"),
+            })
+    }
+
     /// The optimal change index at period `t` from the given state.
     pub fn decide(&self, t: usize, capacity: i64, in_flight: &[i64]) -> Option<usize> {
         let flying = if self.slots == 0 {
@@ -409,12 +427,7 @@ impl CapacityOracle {
     fn plan(&self, demand: &[f64]) -> CapacityDp {
         match self.foresight {
             Foresight::Perfect => CapacityDp::solve(&self.config, demand),
-            Foresight::Mean => {
-                let sigma = self.config.noise_sigma;
-                CapacityDp::solve_expected(&self.config, demand.len(), |t, units| {
-                    lognormal_excess(demand[t], sigma, units as f64)
-                })
-            }
+            Foresight::Mean => CapacityDp::solve_mean(&self.config, demand),
         }
     }
 }
@@ -448,13 +461,7 @@ impl Oracle<CapacityScenario> for CapacityOracle {
         let choices = plans
             .iter()
             .enumerate()
-            .map(|(site, dp)| {
-                dp.decide(obs.period, obs.capacity[site], &obs.in_flight[site])
-                    .ok_or_else(|| PolicyError::Invalid {
-                        policy: self.name(),
-                        message: format!("site {site}: state outside the DP's table"),
-                    })
-            })
+            .map(|(site, dp)| dp.decision(obs.period, obs, site, &self.name()))
             .collect::<Result<_, _>>()?;
         Ok(Action::MultiDiscrete(choices))
     }
