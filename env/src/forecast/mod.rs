@@ -264,16 +264,26 @@ impl HoltWinters {
             .map(|(i, _)| i)
     }
 
-    /// The run over `history` of the set with the least error, and which set that is.
-    fn best_run(&self, history: &[f64]) -> Option<(HwRuns, usize)> {
-        let runs = self.fits(history).then(|| self.run(history)).flatten()?;
-        Self::best(&runs).map(|i| (runs, i))
+    /// Every set run over `history`, where it is long enough to fit.
+    fn fitted(&self, history: &[f64]) -> Option<HwRuns> {
+        self.fits(history).then(|| self.run(history)).flatten()
     }
 
     /// Smoothing parameters with the least one-step squared error on `history`.
     pub fn fit(&self, history: &[f64]) -> Option<(f64, f64, f64)> {
-        let (runs, i) = self.best_run(history)?;
+        let runs = self.fitted(history)?;
+        let i = Self::best(&runs)?;
         Some((runs.alpha[i], runs.beta[i], runs.gamma[i]))
+    }
+
+    /// The forecast after `history` from the best set of `runs` (the sets run over it), or the
+    /// fallback when the history is too short or no set has a finite error.
+    fn forecast_from(&self, runs: Option<&HwRuns>, history: &[f64], horizon: usize) -> Vec<f64> {
+        let runs = runs.filter(|_| self.fits(history));
+        match runs.and_then(|runs| Self::best(runs).map(|i| (runs, i))) {
+            Some((runs, i)) => self.extrapolate(runs, i, history.len(), horizon),
+            None => self.fallback(history, horizon),
+        }
     }
 
     /// Forecasts from set `i` of `runs` at the end of `n` values.
@@ -325,11 +335,8 @@ impl Incremental for HoltWintersIncremental {
     }
 
     fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
-        let runs = self.runs.as_ref().filter(|_| self.model.fits(history));
-        match runs.and_then(|runs| HoltWinters::best(runs).map(|i| (runs, i))) {
-            Some((runs, i)) => self.model.extrapolate(runs, i, history.len(), horizon),
-            None => self.model.fallback(history, horizon),
-        }
+        self.model
+            .forecast_from(self.runs.as_ref(), history, horizon)
     }
 
     fn boxed_clone(&self) -> Box<dyn Incremental> {
@@ -347,10 +354,7 @@ impl Forecaster for HoltWinters {
     }
 
     fn forecast(&self, history: &[f64], horizon: usize) -> Vec<f64> {
-        match self.best_run(history) {
-            Some((runs, i)) => self.extrapolate(&runs, i, history.len(), horizon),
-            None => self.fallback(history, horizon),
-        }
+        self.forecast_from(self.fitted(history).as_ref(), history, horizon)
     }
 
     fn incremental(&self) -> Option<Box<dyn Incremental>> {
