@@ -192,9 +192,7 @@ impl RttOrder {
             self.by_site = vec![(0..regions).collect(); sites];
         }
         for (site, order) in self.by_site.iter_mut().enumerate() {
-            let rtt = |region: usize| rtt_ms[region * sites + site];
-            // Ties by region: equal RTTs then merge in one order whatever came before.
-            let by_rtt = |&a: &usize, &b: &usize| rtt(a).total_cmp(&rtt(b)).then(a.cmp(&b));
+            let by_rtt = super::rtt_order::by_rtt(rtt_ms, sites, site);
             if !order.is_sorted_by(|a, b| by_rtt(a, b).is_le()) {
                 // Stable sort: fast on an order that a few RTT changes left nearly sorted.
                 order.sort_by(by_rtt);
