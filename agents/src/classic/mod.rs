@@ -4,6 +4,7 @@ pub mod batch;
 pub mod batch_rollout;
 pub mod capacity;
 pub mod placement;
+pub mod placement_rollout;
 pub mod risk;
 pub mod services;
 pub mod services_milp;

@@ -23,6 +23,7 @@
 //! O(classes) (10,000 classes on a 100,000-node cluster). Departure: the GPU a sharing pod takes inside the chosen node is the scenario's `gpu_selection` for every
 //! policy (FGD's own choice is `gpu_selection = "fgd"`).
 
+use super::placement_rollout::PlacementRollout;
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
 use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
@@ -30,7 +31,8 @@ use crate::{Contender, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::placement::PlacementConfig;
 use planetgym_env::placement::{
-    ClassIndex, ClassKey, FragmentMemo, PodRequest, RequestIndexes, TypicalPod, node_fragment,
+    ClassIndex, ClassKey, Cluster, FragmentMemo, PodRequest, RequestIndexes, TypicalPod,
+    node_fragment,
 };
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
@@ -67,6 +69,20 @@ impl PlacementRule {
             PlacementRule::GpuPacking => "gpu-packing",
             PlacementRule::GpuClustering => "gpu-clustering",
             PlacementRule::Fgd => "fgd",
+        }
+    }
+
+    /// `cost`, with FGD's node fragments supplied by `fragment` (e.g. memoised).
+    pub fn cost_with(
+        self,
+        key: &ClassKey,
+        pod: &PodRequest,
+        typical: &[TypicalPod],
+        fragment: &mut dyn FnMut(&ClassKey) -> f64,
+    ) -> f64 {
+        match self {
+            PlacementRule::Fgd => growth_with(key, pod, fragment),
+            _ => self.cost(key, pod, typical),
         }
     }
 
@@ -178,6 +194,8 @@ pub struct PlacementHeuristic {
     rankings: RequestIndexes<Ranking>,
     /// The tied best classes of the current decision (kept to reuse its memory).
     tied: Vec<usize>,
+    /// The first classes of the current decision's ranking, best first (as many as asked).
+    top: Vec<usize>,
 }
 
 /// The classes that can host one pod request, by score.
@@ -245,23 +263,65 @@ impl PlacementHeuristic {
             fragments: FragmentMemo::new(FRAGMENTS_KEPT),
             rankings: RequestIndexes::new(RANKED_REQUESTS, RANKED_ENTRIES),
             tied: Vec::new(),
+            top: Vec::new(),
         }
     }
 
-    /// Fills `self.tied` with the best classes for the observation's pod, from its ranking
-    /// brought up to date.
-    fn find_best(&mut self, obs: &PlacementObs) {
+    /// Fills `self.tied` with the best classes for the observation's pod, and `self.top` with
+    /// the first `top` classes of its ranking, from the ranking brought up to date.
+    pub(super) fn find_best(&mut self, obs: &PlacementObs, top: usize) {
         let (rule, pod, typical) = (self.rule, obs.pod, &obs.typical);
-        let (rankings, tied) = (&mut self.rankings, &mut self.tied);
+        let (rankings, tied, first) = (&mut self.rankings, &mut self.tied, &mut self.top);
         self.fragments.with(typical, |fragment| {
             let mut score = |key: &ClassKey| {
-                key.fits(&pod).then(|| match rule {
-                    PlacementRule::Fgd => growth_with(key, &pod, fragment),
-                    _ => rule.cost(key, &pod, typical),
-                })
+                key.fits(&pod)
+                    .then(|| rule.cost_with(key, &pod, typical, fragment))
             };
-            rankings.current(&obs.cluster, &pod, &mut score).best(tied);
+            let ranking = rankings.current(&obs.cluster, &pod, &mut score);
+            ranking.best(tied);
+            first.clear();
+            first.extend(ranking.order.iter().take(top).map(|&(_, id)| id as usize));
         });
+    }
+
+    /// The first classes of the last decision's ranking (`find_best`'s `top`), best first.
+    pub(super) fn top(&self) -> &[usize] {
+        &self.top
+    }
+
+    /// Runs `f` with the memoised node-fragment function for `typical`.
+    pub(super) fn with_fragments<R>(
+        &self,
+        typical: &std::sync::Arc<Vec<TypicalPod>>,
+        f: impl FnOnce(&mut dyn FnMut(&ClassKey) -> f64) -> R,
+    ) -> R {
+        self.fragments.with(typical, f)
+    }
+
+    /// A node of the last decision's best classes, picked as the rule picks (uniformly among
+    /// the tied nodes, or the lowest-numbered for first fit); with `instead`, a node of that
+    /// class alone (which must host the pod), picked the same way.
+    pub(super) fn choose(&mut self, cluster: &Cluster, instead: Option<usize>) -> Option<usize> {
+        if let Some(id) = instead {
+            self.tied.clear();
+            self.tied.push(id);
+        }
+        if self.rule == PlacementRule::FirstFit {
+            self.tied
+                .iter()
+                .filter_map(|&id| cluster.lowest_member(id))
+                .min()
+        } else {
+            let groups = self
+                .tied
+                .iter()
+                .map(|&id| cluster.class(id).members.as_slice());
+            pick_uniform(&mut self.rng, groups)
+        }
+    }
+
+    pub fn rule(&self) -> PlacementRule {
+        self.rule
     }
 }
 
@@ -281,21 +341,9 @@ impl Policy<PlacementScenario> for PlacementHeuristic {
     }
 
     fn act(&mut self, obs: &PlacementObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
-        self.find_best(obs);
-        let cluster = &obs.cluster;
-        let node = if self.rule == PlacementRule::FirstFit {
-            self.tied
-                .iter()
-                .filter_map(|&id| cluster.lowest_member(id))
-                .min()
-        } else {
-            let groups = self
-                .tied
-                .iter()
-                .map(|&id| cluster.class(id).members.as_slice());
-            pick_uniform(&mut self.rng, groups)
-        };
-        node.map(Action::Discrete)
+        self.find_best(obs, 0);
+        self.choose(&obs.cluster, None)
+            .map(Action::Discrete)
             .ok_or_else(|| PolicyError::Invalid {
                 policy: self.name(),
                 message: "no node can host the pod".into(),
@@ -416,6 +464,46 @@ impl RegisteredScenario for PlacementScenario {
 
     fn baselines(&self, _config: &PlacementConfig) -> Vec<ContenderFactory<Self>> {
         baselines()
+    }
+
+    const BASELINE_FORMS: &'static [&'static str] = &[
+        "rollout-RULE@K+H or rollout-RULE@K+HxS (rollout search over the base rule RULE's K best node classes, 1 <= K <= 64, simulating H more pods drawn from the pod list, in S futures, 1 <= S <= 64, K x S x (H + 1) <= 32768)",
+    ];
+
+    fn baseline_named(
+        &self,
+        config: &PlacementConfig,
+        name: &str,
+    ) -> Option<Result<ContenderFactory<Self>, String>> {
+        let (rule, search) = name.strip_prefix("rollout-")?.split_once('@')?;
+        let parsed = || -> Result<ContenderFactory<Self>, String> {
+            let rule = PlacementRule::ALL
+                .into_iter()
+                .find(|r| r.name() == rule)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = PlacementRule::ALL.iter().map(|r| r.name()).collect();
+                    format!("no base rule `{rule}`; known: {}", names.join(", "))
+                })?;
+            let form = || format!("`{name}` is not rollout-RULE@K+H or rollout-RULE@K+HxS");
+            let (k, rest) = search.split_once('+').ok_or_else(form)?;
+            let (h, s) = rest.split_once('x').unwrap_or((rest, "1"));
+            let number = |text: &str, what: &str| {
+                text.parse::<usize>()
+                    .map_err(|_| format!("{}: the {what} `{text}` is not a whole number", form()))
+            };
+            let search = PlacementRollout::new(
+                rule,
+                number(k, "candidate count")?,
+                number(h, "horizon")?,
+                number(s, "future count")?,
+                self,
+                config,
+            )?;
+            Ok(Box::new(move || {
+                crate::Contender::Fair(Box::new(search.clone()))
+            }))
+        };
+        Some(parsed())
     }
 
     fn heading(&self, config: &PlacementConfig) -> String {

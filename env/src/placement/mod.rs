@@ -448,19 +448,6 @@ impl PlacementScenario {
         e.fit_counts.any_fits(&e.cluster, pod)
     }
 
-    /// Index (into the sorted shares of `key`) of the GPU a sharing pod takes.
-    fn pick_gpu(&self, key: &ClassKey, pod: &PodRequest) -> Option<usize> {
-        match self.config.gpu_selection {
-            // Shares are sorted largest first: the last that fits is the fullest GPU.
-            GpuSelection::Best => key.sharing_candidates(pod).last(),
-            GpuSelection::Fgd => key
-                .sharing_candidates(pod)
-                .map(|g| (g, node_fragment(&key.after(pod, Some(g)), &self.typical)))
-                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
-                .map(|(g, _)| g),
-        }
-    }
-
     fn observation(&self) -> PlacementObs {
         let e = &self.episode;
         PlacementObs {
@@ -511,6 +498,21 @@ impl PlacementScenario {
                 e.allocated_cpu / self.totals.cpu_milli.max(1.0),
                 e.allocated_memory / self.totals.memory_mib.max(1.0),
             ],
+        }
+    }
+}
+
+impl GpuSelection {
+    /// Index (into the sorted shares of `key`) of the GPU a sharing pod takes.
+    pub fn pick(self, key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> Option<usize> {
+        match self {
+            // Shares are sorted largest first: the last that fits is the fullest GPU.
+            GpuSelection::Best => key.sharing_candidates(pod).last(),
+            GpuSelection::Fgd => key
+                .sharing_candidates(pod)
+                .map(|g| (g, node_fragment(&key.after(pod, Some(g)), typical)))
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+                .map(|(g, _)| g),
         }
     }
 }
@@ -628,7 +630,9 @@ impl Scenario for PlacementScenario {
         let fragment_before = self.episode.fragment;
         let key = self.episode.cluster.key_of(node);
         let gpu = if pod.request.is_sharing() {
-            self.pick_gpu(&key, &pod.request)
+            self.config
+                .gpu_selection
+                .pick(&key, &pod.request, &self.typical)
         } else {
             None
         };
