@@ -15,6 +15,8 @@
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
 #                                                                  -> results/placement/wide/
+#   placement-rollout cloning the search rollout-fgd@16+4, growth observed
+#                     (bc_placement_rollout.toml)                  -> results/placement/rollout_clone/
 #   capacity-mean     DAgger from the mean-demand DP oracle for 200 updates, then PPO
 #                     (bc_capacity_mean.toml)                      -> results/capacity/mean_clone/
 #   capacity-mean-only the same oracle cloned for the whole run (bc_capacity_mean_only.toml)
@@ -54,7 +56,10 @@ for v in "${variants[@]}"; do
             config=experiments/configs/bc_capacity_forecast_dp.toml kind=forecast_dp_clone ;;
         placement-cloning) config=experiments/configs/bc_placement.toml ;;
         placement-wide) config=experiments/configs/bc_placement_wide.toml ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning or placement-wide)" >&2; exit 2 ;;
+        placement-rollout)
+            config=experiments/configs/bc_placement_rollout.toml kind=rollout_clone
+            eval_set=observe_growth=true ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning, placement-wide or placement-rollout)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"

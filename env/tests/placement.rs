@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_env::ScenarioConfig;
-use planetgym_env::placement::{PodRequest, node_fragment};
+use planetgym_env::placement::{PodRequest, fragment_growth, node_fragment};
 use planetgym_env::{
     Action, AutoresetMode, PlacementConfig, PlacementObs, PlacementScenario, Scenario, VecEnv,
 };
@@ -259,4 +259,53 @@ fn memoised_fragments_encode_like_direct_ones() {
         };
     }
     assert!(episodes > 1, "the second episode was reached");
+}
+
+#[test]
+fn observed_growth_is_fgd_s_score_of_each_node_and_zero_where_the_pod_does_not_fit() {
+    let mut env =
+        PlacementScenario::new(config("synthetic_nodes = 60\nobserve_growth = true")).unwrap();
+    let plain = PlacementScenario::new(config("synthetic_nodes = 60")).unwrap();
+    assert_ne!(env.feature_spec().hash(), plain.feature_spec().hash());
+    let (global, features) = (6, 10);
+    let len = env.feature_spec().encoded_len();
+    assert_eq!(len, plain.feature_spec().encoded_len() + 60);
+    let (mut with, mut without) = (
+        vec![0.0f32; len],
+        vec![0.0f32; plain.feature_spec().encoded_len()],
+    );
+    let mut obs = env.reset(4);
+    let (mut fitting, mut unfit) = (0, 0);
+    for step in 0..300 {
+        env.encode(&obs, &mut with);
+        plain.encode(&obs, &mut without);
+        for node in 0..obs.cluster.len() {
+            let row = &with[global + node * features..global + (node + 1) * features];
+            let key = obs.cluster.key_of(node);
+            let expected = if key.fits(&obs.pod) {
+                fitting += 1;
+                fragment_growth(&key, &obs.pod, &obs.typical) / 8000.0
+            } else {
+                unfit += 1;
+                0.0
+            };
+            assert_eq!(
+                row[9].to_bits(),
+                (expected as f32).to_bits(),
+                "step {step} node {node}"
+            );
+            // The other features are the plain encoding's.
+            let plain_row = &without[global + node * 9..global + (node + 1) * 9];
+            assert_eq!(&row[..9], plain_row, "step {step} node {node}");
+        }
+        let t = env.step(&first_allowed(&env)).unwrap();
+        if t.terminated {
+            break;
+        }
+        obs = t.obs;
+    }
+    assert!(
+        fitting > 1000 && unfit > 100,
+        "{fitting} fitting, {unfit} not"
+    );
 }

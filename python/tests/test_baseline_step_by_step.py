@@ -7,15 +7,21 @@ import planetgym
 from conftest import SMALL
 
 
+# Rollout search on placement draws futures as inflation does, so it runs on a small inflated
+# cluster instead of the small replay.
+INFLATED = {"synthetic_nodes": 60, "inflation_target": 0.8}
+
+
 @pytest.mark.parametrize(
     "scenario,name",
-    [("placement", "fgd"), ("batch", "sjf"), ("batch", "rollout-saf@4+3h"), ("capacity", "reactive@0.7"),
+    [("placement", "fgd"), ("placement", "rollout-fgd@4+8"), ("batch", "sjf"), ("batch", "rollout-saf@4+3h"), ("capacity", "reactive@0.7"),
      ("capacity", "forecast-dp:holt-winters-additive(24)"),
      ("traffic", "lp")],
 )
 def test_a_baseline_stepped_from_python_earns_the_evaluator_s_return(scenario, name):
-    table = planetgym.evaluate([name], scenario, episodes=2, seed=3, config=SMALL[scenario], progress=False)
-    env = planetgym.PlanetgymEnv(scenario, SMALL[scenario])
+    config = INFLATED if name.startswith("rollout-fgd") else SMALL[scenario]
+    table = planetgym.evaluate([name], scenario, episodes=2, seed=3, config=config, progress=False)
+    env = planetgym.PlanetgymEnv(scenario, config)
     policy = planetgym.baseline(name, env)
     assert policy.name == name and not policy.oracle
     for seed, expected in zip(table["seed"], table["reward"]):

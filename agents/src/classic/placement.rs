@@ -30,9 +30,10 @@ use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra, 
 use crate::{Contender, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::placement::PlacementConfig;
+pub use planetgym_env::placement::fragment_growth;
 use planetgym_env::placement::{
     ClassIndex, ClassKey, Cluster, FragmentMemo, PodRequest, RequestIndexes, TypicalPod,
-    node_fragment,
+    growth_with,
 };
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
@@ -147,29 +148,6 @@ fn gpu_clustering_score(key: &ClassKey, pod: &PodRequest) -> f64 {
         _ => 0,
     };
     (base + offset) as f64
-}
-
-/// Growth of a node's expected fragmentation if it takes the pod (sharing pods on their best
-/// GPU for it, as FGD scores them).
-pub fn fragment_growth(key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> f64 {
-    growth_with(key, pod, &mut |k| node_fragment(k, typical))
-}
-
-/// `fragment_growth` with the node fragment supplied by `fragment` (e.g. memoised).
-fn growth_with(
-    key: &ClassKey,
-    pod: &PodRequest,
-    fragment: &mut dyn FnMut(&ClassKey) -> f64,
-) -> f64 {
-    let before = fragment(key);
-    let after = if pod.is_sharing() {
-        key.sharing_candidates(pod)
-            .map(|g| fragment(&key.after(pod, Some(g))))
-            .fold(f64::INFINITY, f64::min)
-    } else {
-        fragment(&key.after(pod, None))
-    };
-    after - before
 }
 
 /// Class rankings kept for at most this many pod requests at once, fewer on clusters with

@@ -19,6 +19,7 @@ pub struct PlacementConfig {
     pub replay_pods: usize,
     pub gpu_selection: GpuSelection,
     pub typical_coverage: f64,
+    pub observe_growth: bool,
     pub reward: PlacementReward,
 }
 

@@ -93,6 +93,29 @@ pub fn node_fragment(key: &ClassKey, typical: &[TypicalPod]) -> f64 {
         .sum()
 }
 
+/// Growth of a node's expected fragmentation if it takes the pod (sharing pods on their best
+/// GPU for it, as FGD scores them): FGD's score, the least wins.
+pub fn fragment_growth(key: &ClassKey, pod: &PodRequest, typical: &[TypicalPod]) -> f64 {
+    growth_with(key, pod, &mut |k| node_fragment(k, typical))
+}
+
+/// `fragment_growth` with the node fragment supplied by `fragment` (e.g. memoised).
+pub fn growth_with(
+    key: &ClassKey,
+    pod: &PodRequest,
+    fragment: &mut dyn FnMut(&ClassKey) -> f64,
+) -> f64 {
+    let before = fragment(key);
+    let after = if pod.is_sharing() {
+        key.sharing_candidates(pod)
+            .map(|g| fragment(&key.after(pod, Some(g))))
+            .fold(f64::INFINITY, f64::min)
+    } else {
+        fragment(&key.after(pod, None))
+    };
+    after - before
+}
+
 /// Node fragments memoised by node state, for the typical workload last asked for (node states
 /// recur constantly: observations encode every class's fragment at every step, FGD scores every
 /// class's). Copies start empty; the memo is dropped whole when it passes its bound, or when

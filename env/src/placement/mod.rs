@@ -16,7 +16,9 @@ mod scene;
 
 pub use cluster::{ClassKey, Cluster, LogPosition, NodeSpec, PodRequest};
 pub use config::{ArrivalMode, GpuSelection, PlacementConfig};
-pub use frag::{FragmentMemo, TypicalPod, node_fragment, typical_pods};
+pub use frag::{
+    FragmentMemo, TypicalPod, fragment_growth, growth_with, node_fragment, typical_pods,
+};
 pub use request_index::{ClassIndex, RequestIndexes};
 
 use crate::config::ScenarioConfig;
@@ -313,7 +315,7 @@ impl PlacementScenario {
         let cluster = Arc::new(Cluster::new(specs.clone()));
         Ok(Self {
             space: Space::Discrete { n },
-            spec: feature_spec(n),
+            spec: feature_spec(n, config.observe_growth),
             episode: Episode {
                 started: false,
                 rng: Rng::new(0),
@@ -696,9 +698,17 @@ impl Scenario for PlacementScenario {
         let cluster = &obs.cluster;
         // Per class once, then copied to its member rows.
         let mut rows = vec![
-            [0.0f32; NODE_FEATURES];
+            [0.0f32; NODE_FEATURES + 1];
             cluster.classes().map(|(id, _)| id + 1).max().unwrap_or(0)
         ];
+        if self.config.observe_growth {
+            self.fragments.with(&obs.typical, |fragment| {
+                for (id, class) in cluster.classes().filter(|(_, c)| c.key.fits(pod)) {
+                    rows[id][NODE_FEATURES] =
+                        (growth_with(&class.key, pod, fragment) / 8000.0) as f32;
+                }
+            });
+        }
         self.fragments.with_classes(&obs.typical, |fragment| {
             for (id, class) in cluster.classes() {
                 let k = &class.key;
@@ -728,17 +738,15 @@ impl Scenario for PlacementScenario {
                     .for_each(|(o, v)| *o = v as f32);
             }
         });
-        let n = cluster.len();
-        let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * NODE_FEATURES];
-        for (row, &class) in body
-            .chunks_exact_mut(NODE_FEATURES)
-            .zip(cluster.class_ids())
-        {
-            for (o, v) in row.iter_mut().zip(rows[class as usize]) {
-                *o = v;
-            }
+        let (n, width) = (
+            cluster.len(),
+            NODE_FEATURES + usize::from(self.config.observe_growth),
+        );
+        let body = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + n * width];
+        for (row, &class) in body.chunks_exact_mut(width).zip(cluster.class_ids()) {
+            row.copy_from_slice(&rows[class as usize][..width]);
         }
-        out[GLOBAL_FEATURES + n * NODE_FEATURES..].fill(1.0);
+        out[GLOBAL_FEATURES + n * width..].fill(1.0);
     }
 
     fn oracle_view(&self) -> &() {
@@ -757,7 +765,21 @@ const FRAGMENTS_KEPT: usize = 1 << 16;
 const GLOBAL_FEATURES: usize = 6;
 const NODE_FEATURES: usize = 9;
 
-fn feature_spec(nodes: usize) -> FeatureSpec {
+fn feature_spec(nodes: usize, observe_growth: bool) -> FeatureSpec {
+    let mut entity = vec![
+        Feature::new("cpu_free", "fraction of the node", 1.0),
+        Feature::new("memory_free", "fraction of the node", 1.0),
+        Feature::new("gpu_free", "fraction of the node's GPUs", 1.0),
+        Feature::new("gpus", "GPUs", 8.0),
+        Feature::new("fully_free_gpus", "GPUs", 8.0),
+        Feature::new("largest_gpu_share_free", "milli-GPU", 1000.0),
+        Feature::new("gpu_model_allowed", "0/1", 1.0),
+        Feature::new("fits", "0/1", 1.0),
+        Feature::new("fragment", "milli-GPU", 8000.0),
+    ];
+    if observe_growth {
+        entity.push(Feature::new("fragment_growth", "milli-GPU", 8000.0));
+    }
     FeatureSpec {
         scenario: "placement".into(),
         layout: Layout::Entity {
@@ -769,17 +791,7 @@ fn feature_spec(nodes: usize) -> FeatureSpec {
                 Feature::new("arrived_gpu_ratio", "fraction of cluster GPUs", 1.0),
                 Feature::new("gpu_allocation_ratio", "fraction of cluster GPUs", 1.0),
             ],
-            entity: vec![
-                Feature::new("cpu_free", "fraction of the node", 1.0),
-                Feature::new("memory_free", "fraction of the node", 1.0),
-                Feature::new("gpu_free", "fraction of the node's GPUs", 1.0),
-                Feature::new("gpus", "GPUs", 8.0),
-                Feature::new("fully_free_gpus", "GPUs", 8.0),
-                Feature::new("largest_gpu_share_free", "milli-GPU", 1000.0),
-                Feature::new("gpu_model_allowed", "0/1", 1.0),
-                Feature::new("fits", "0/1", 1.0),
-                Feature::new("fragment", "milli-GPU", 8000.0),
-            ],
+            entity,
             entities: nodes,
         },
     }

@@ -3,7 +3,10 @@
 //! Nodes: `sn, cpu_milli, memory_mib, gpu, model` (model empty for CPU-only nodes).
 //! Pods: `name, cpu_milli, memory_mib, num_gpu, gpu_milli, gpu_spec, qos, pod_phase,
 //! creation_time, deletion_time, scheduled_time`; `gpu_milli` is the share of one GPU (x1000)
-//! a sharing pod needs, `gpu_spec` the allowed GPU models joined by `|` (empty = any).
+//! a sharing pod needs, `gpu_spec` the allowed GPU models joined by `|` (empty = any). The
+//! columns after `gpu_milli` may be absent, as in the trace's multigpu workload lists, which are
+//! meant for inflation: every model allowed, creation at 0, no deletion (a replay of such a list
+//! places every pod at once and keeps it).
 
 use super::table::{number, read_rows};
 use crate::error::EnvError;
@@ -63,20 +66,30 @@ pub fn read_nodes(reader: impl Read, source: &str) -> Result<Vec<OpenbNode>, Env
     })
 }
 
-pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvError> {
+pub fn read_pods(mut reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvError> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::input::line_error(source, None, &e))?;
+    // Lists without times are workload lists (inflation only); in a list with times, an empty
+    // creation time is an error.
+    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let timed = String::from_utf8_lossy(header)
+        .split(',')
+        .any(|c| c.trim() == "creation_time");
     let columns = [
         "name",
         "cpu_milli",
         "memory_mib",
         "num_gpu",
         "gpu_milli",
-        "gpu_spec",
-        "qos",
-        "pod_phase",
-        "creation_time",
-        "deletion_time",
+        "?gpu_spec",
+        "?qos",
+        "?pod_phase",
+        "?creation_time",
+        "?deletion_time",
     ];
-    read_rows(reader, source, &columns, |f, _| {
+    read_rows(bytes.as_slice(), source, &columns, |f, _| {
         let num_gpu: u32 = number(f[3], "num_gpu")?;
         let gpu_milli: u32 = number(f[4], "gpu_milli")?;
         if num_gpu > 8 {
@@ -92,7 +105,11 @@ pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvEr
         }
         // Times are seconds from the trace start: a pod cannot start before it or end before
         // it starts (the replay orders events by them).
-        let creation_time: i64 = number(f[8], "creation_time")?;
+        let creation_time: i64 = if timed {
+            number(f[8], "creation_time")?
+        } else {
+            0
+        };
         if !(0..=MAX_TIME_S).contains(&creation_time) {
             return Err(format!(
                 "creation_time = {creation_time}: must be in [0, {MAX_TIME_S}] (s from the trace start)"
@@ -163,6 +180,18 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("line 2: num_gpu = 2, gpu_milli = 500")
+        );
+        // The multigpu lists have no columns after gpu_milli.
+        let short = "name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,6000,12288,2,1000\n";
+        let pods = read_pods(short.as_bytes(), "pods.csv").unwrap();
+        assert_eq!(
+            (
+                pods[0].num_gpu,
+                &pods[0].gpu_spec,
+                pods[0].creation_time,
+                pods[0].deletion_time
+            ),
+            (2, &Vec::<String>::new(), 0, None)
         );
         let bad = "name,cpu_milli\np,1\n";
         assert!(

@@ -150,8 +150,8 @@ fn line_at(text: &str, offset: u64) -> usize {
         .count()
 }
 
-/// Reads a CSV with the named columns, calling `row(fields, line)` for each data line (line
-/// numbers are physical). The input is read whole first: its size is bounded by the reader.
+/// Reads a CSV with the named columns (`?name`: optional), calling `row(fields, line)` for each
+/// data line (line numbers are physical). The input is read whole first: its size is bounded by the reader.
 pub fn read_rows<T>(
     mut reader: impl Read,
     source: &str,
@@ -164,16 +164,20 @@ pub fn read_rows<T>(
         .map_err(|e| crate::input::line_error(source, None, &e))?;
     let text = crate::input::text(bytes, source)?;
     let (headers, rows) = rows(&text, source)?;
-    let index: Vec<usize> = columns
+    // A column named `?name` may be absent: its fields then read as empty.
+    let index: Vec<Option<usize>> = columns
         .iter()
-        .map(|c| column(&headers, c, source))
+        .map(|c| match c.strip_prefix('?') {
+            Some(optional) => Ok(headers.iter().position(|h| h == optional)),
+            None => column(&headers, c, source).map(Some),
+        })
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for record in rows {
         let (line, record) = record?;
         let fields: Vec<&str> = index
             .iter()
-            .map(|&c| record.get(c).unwrap_or("").trim())
+            .map(|c| c.and_then(|c| record.get(c)).unwrap_or("").trim())
             .collect();
         out.push(
             row(&fields, line).map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
