@@ -17,6 +17,8 @@
 #                                                                  -> results/placement/wide/
 #   placement-rollout cloning the search rollout-fgd@16+4, growth observed
 #                     (bc_placement_rollout.toml)                  -> results/placement/rollout_clone/
+#   placement-growth  FGD cloning with growth observed (bc_placement_growth.toml)
+#                                                                  -> results/placement/growth_clone/
 #   capacity-mean     DAgger from the mean-demand DP oracle for 200 updates, then PPO
 #                     (bc_capacity_mean.toml)                      -> results/capacity/mean_clone/
 #   capacity-mean-only the same oracle cloned for the whole run (bc_capacity_mean_only.toml)
@@ -59,7 +61,10 @@ for v in "${variants[@]}"; do
         placement-rollout)
             config=experiments/configs/bc_placement_rollout.toml kind=rollout_clone
             eval_set=observe_growth=true ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning, placement-wide or placement-rollout)" >&2; exit 2 ;;
+        placement-growth)
+            config=experiments/configs/bc_placement_growth.toml kind=growth_clone
+            eval_set=observe_growth=true ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning, placement-wide, placement-rollout or placement-growth)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
