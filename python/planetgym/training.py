@@ -170,6 +170,7 @@ class Policy:
         self._core = _core.Policy(Path(path), name, mode, seed)
         self.path = Path(path)
         self.name = name
+        self.mode = mode
         self.description: dict = self._core.describe()
         self.scenario: str = self.description["scenario"]
         self.action_space = action_space(self.description)
@@ -365,6 +366,11 @@ def evaluate(
         names = []
         for k, (label, p) in enumerate(named):
             if isinstance(p, Policy):
+                if p.mode != "greedy":
+                    # The evaluator runs trained policies greedily, from their directory.
+                    raise ValueError(
+                        f"policy {p.name!r} was loaded with mode={p.mode!r}; evaluate runs trained policies "
+                        "greedily: load it with mode='greedy', or pass a callable (obs, mask) -> p.act(obs, mask)")
                 trained.append(p if label is None else load_policy(p.path, name=label))
             elif isinstance(p, str) and not os.path.isdir(p):
                 if label is not None and label != p:

@@ -122,6 +122,10 @@ def test_committed_policies_load_act_and_evaluate():
     assert policy.scenario == "batch"
     table = planetgym.evaluate([policy, "f1"], episodes=1, seed=0, window_jobs=64)
     assert set(table["policy"]) == {"ppo", "f1"}
+    # The evaluator acts greedily; a sampling policy is refused rather than silently run greedy.
+    sampling = planetgym.load_policy(REPO / "experiments" / "policies" / "batch", mode="sample")
+    with pytest.raises(ValueError, match="mode='sample'.*greedily"):
+        planetgym.evaluate([sampling, "f1"], episodes=1, seed=0, window_jobs=64)
     traffic = planetgym.load_policy(REPO / "experiments" / "policies" / "traffic")
     env = planetgym.PlanetgymEnv("traffic", observation="pairs")
     obs, _ = env.reset(seed=0)

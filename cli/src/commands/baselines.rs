@@ -55,7 +55,8 @@ pub struct Args {
     /// The baselines to run, comma-separated (default: all). Parameterised names are allowed
     /// where the scenario has them: greedy-spillover@U (traffic), reactive@U,
     /// forecast+H%:FORECASTER(N) and forecast-dp:FORECASTER(N) (capacity),
-    /// rollout-RULE@K[+Hh] (batch); an unknown name lists the known ones.
+    /// rollout-RULE@K[+Hh] (batch), rollout-RULE@K+H[xS] (placement); an unknown name lists
+    /// the known ones.
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     policies: Option<Vec<String>>,
     /// Folder for every output file: episodes.csv (one row per policy, run and episode),
