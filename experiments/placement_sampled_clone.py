@@ -1,5 +1,5 @@
 """The FGD clone that observes each node's fragment growth (experiments/imitation.sh
-placement-growth, three runs), drawing its actions from its distribution instead of taking the
+placement-growth, three runs, committed in experiments/policies/placement_growth_clone), drawing its actions from its distribution instead of taking the
 greedy node, against FGD and first fit under the paired protocol: inflation to 100 % arrived,
 20 episodes of seed 4321 (seed 1234 showed the effect on 10 episodes of one run, see
 experiments/placement_clone_sampling.py, so it is not reused here), the runs resampled.
@@ -19,7 +19,7 @@ import pandas as pd
 import planetgym
 
 REPO = Path(__file__).resolve().parent.parent
-RUNS = [REPO / "runs" / "seeds_placement_growth_clone" / f"run-{k}" for k in range(3)]
+RUNS = [REPO / "experiments" / "policies" / "placement_growth_clone" / f"run-{k}" for k in range(3)]
 DATA = REPO.parent / "shared" / "data"
 CLONE = "fgd-clone (sampled)"
 
