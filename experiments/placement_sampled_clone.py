@@ -1,6 +1,7 @@
 """The FGD clone that observes each node's fragment growth (experiments/imitation.sh
-placement-growth, three runs, committed in experiments/policies/placement_growth_clone), drawing its actions from its distribution instead of taking the
-greedy node, against FGD and first fit under the paired protocol: inflation to 100 % arrived,
+placement-growth, three runs, committed in experiments/policies/placement_growth_clone),
+drawing its actions from its distribution (the evaluator's `ppo-sampled` row, seeded per
+episode, so reproducible) instead of taking the greedy node, against FGD and first fit under the paired protocol: inflation to 100 % arrived,
 20 episodes of seed 4321 (seed 1234 showed the effect on 10 episodes of one run, see
 experiments/placement_clone_sampling.py, so it is not reused here), the runs resampled.
 Score: unallocated GPUs, negated (a positive difference is GPUs left unallocated fewer than the
@@ -11,6 +12,7 @@ reference, the mix's better heuristic of fgd and first-fit). Writes markdown row
 MIX: default, gpushare40, multigpu20, gpuspec10, cpu050 or holdout (gpushare100).
 """
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,27 +21,35 @@ import pandas as pd
 import planetgym
 
 REPO = Path(__file__).resolve().parent.parent
-RUNS = [REPO / "experiments" / "policies" / "placement_growth_clone" / f"run-{k}" for k in range(3)]
-DATA = REPO.parent / "shared" / "data"
+POLICY = REPO / "experiments" / "policies" / "placement_growth_clone"
+DATA = REPO.parent / "shared" / "data" / "alibaba" / "gpu_v2023_openb"
 CLONE = "fgd-clone (sampled)"
 
 
-def pods(mix: str) -> str:
+def flags(mix: str) -> list[str]:
     if mix == "default":
-        return "builtin:openb_default"
+        return []
     if mix == "holdout":
-        return str(DATA / "holdout" / "alibaba" / "gpu_v2023_openb" / "openb_pod_list_gpushare100.csv")
-    return str(DATA / "alibaba" / "gpu_v2023_openb" / f"openb_pod_list_{mix}.csv")
+        return ["--holdout"]
+    return ["--pods", str(DATA / f"openb_pod_list_{mix}.csv")]
 
 
-def rows(mix: str) -> pd.DataFrame:
-    config = {"inflation_target": 1.0, "observe_growth": True, "pods": pods(mix)}
-    run = dict(scenario="placement", episodes=20, seed=4321, config=config, progress=False)
-    parts = [planetgym.evaluate(["fgd", "first-fit"], **run)]
-    for k, path in enumerate(RUNS):
-        policy = planetgym.load_policy(path, mode="sample", seed=k)
-        part = planetgym.evaluate({CLONE: lambda obs, mask, p=policy: p.act(obs, mask)}, **run)
-        parts.append(part.assign(run=k))
+def rows(mix: str, out: Path) -> pd.DataFrame:
+    """Each run evaluated alone by the CLI, whose single-run rows include `ppo-sampled` (actions
+    drawn with a generator seeded per episode: reproducible); its runs' sampled rows joined as
+    one method, the heuristics' rows taken from the first."""
+    parts = []
+    for k in range(3):
+        where = out / f"{mix}_run{k}"
+        subprocess.run(
+            [str(REPO / "target" / "release" / "planetgym"), "eval", "--policy", str(POLICY / f"run-{k}"),
+             "--config", str(REPO / "experiments" / "configs" / "placement_openb_at_100.toml"),
+             "--set", "observe_growth=true", *flags(mix), "--policies", "fgd,first-fit",
+             "--seed", "4321", "--episodes", "20", "--out", str(where)],
+            check=True, stdout=subprocess.DEVNULL)
+        episodes = pd.read_csv(where / "episodes.csv")
+        sampled = episodes[episodes["policy"] == "ppo-sampled"].assign(policy=CLONE, run=k)
+        parts.append(sampled if k else pd.concat([episodes[episodes["policy"].isin(["fgd", "first-fit"])], sampled]))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -69,7 +79,7 @@ lines = out.read_text().splitlines() if out.exists() else [
     "|---|---|---|---|---|---|---|---|",
 ]
 for mix in mixes:
-    episodes = rows(mix)
+    episodes = rows(mix, out.parent / "sampled_runs")
     episodes.to_csv(out.parent / f"sampled_clone_{mix}.csv", index=False)
     lines.append(row(mix, episodes))
     out.write_text("\n".join(lines) + "\n")
