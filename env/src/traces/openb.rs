@@ -8,7 +8,7 @@
 //! meant for inflation: every model allowed, creation at 0, no deletion (a replay of such a list
 //! places every pod at once and keeps it).
 
-use super::table::{number, read_rows};
+use super::table::{number, read_rows, read_rows_with};
 use crate::error::EnvError;
 use std::io::Read;
 
@@ -66,17 +66,7 @@ pub fn read_nodes(reader: impl Read, source: &str) -> Result<Vec<OpenbNode>, Env
     })
 }
 
-pub fn read_pods(mut reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvError> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| crate::input::line_error(source, None, &e))?;
-    // Lists without times are workload lists (inflation only); in a list with times, an empty
-    // creation time is an error.
-    let header = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let timed = String::from_utf8_lossy(header)
-        .split(',')
-        .any(|c| c.trim() == "creation_time");
+pub fn read_pods(reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, EnvError> {
     let columns = [
         "name",
         "cpu_milli",
@@ -89,7 +79,7 @@ pub fn read_pods(mut reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, E
         "?creation_time",
         "?deletion_time",
     ];
-    read_rows(bytes.as_slice(), source, &columns, |f, _| {
+    read_rows_with(reader, source, &columns, |f, _, present| {
         let num_gpu: u32 = number(f[3], "num_gpu")?;
         let gpu_milli: u32 = number(f[4], "gpu_milli")?;
         if num_gpu > 8 {
@@ -105,7 +95,9 @@ pub fn read_pods(mut reader: impl Read, source: &str) -> Result<Vec<OpenbPod>, E
         }
         // Times are seconds from the trace start: a pod cannot start before it or end before
         // it starts (the replay orders events by them).
-        let creation_time: i64 = if timed {
+        // Lists without times are workload lists (inflation only); in a list with times, an
+        // empty creation time is an error.
+        let creation_time: i64 = if present[8] {
             number(f[8], "creation_time")?
         } else {
             0
@@ -192,6 +184,19 @@ mod tests {
                 pods[0].deletion_time
             ),
             (2, &Vec::<String>::new(), 0, None)
+        );
+        // A list with times must give each pod one, whatever the header's quoting.
+        let untimed = "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time\np,1,1,0,0,,LS,Running,,\n";
+        assert!(
+            read_pods(untimed.as_bytes(), "pods.csv")
+                .unwrap_err()
+                .to_string()
+                .contains("line 2: creation_time = ``")
+        );
+        let quoted = "\"name\",\"cpu_milli\",\"memory_mib\",\"num_gpu\",\"gpu_milli\",\"creation_time\"\np,1,1,0,0,42\n";
+        assert_eq!(
+            read_pods(quoted.as_bytes(), "pods.csv").unwrap()[0].creation_time,
+            42
         );
         let bad = "name,cpu_milli\np,1\n";
         assert!(

@@ -153,10 +153,21 @@ fn line_at(text: &str, offset: u64) -> usize {
 /// Reads a CSV with the named columns (`?name`: optional), calling `row(fields, line)` for each
 /// data line (line numbers are physical). The input is read whole first: its size is bounded by the reader.
 pub fn read_rows<T>(
-    mut reader: impl Read,
+    reader: impl Read,
     source: &str,
     columns: &[&str],
     mut row: impl FnMut(&[&str], usize) -> Result<T, String>,
+) -> Result<Vec<T>, EnvError> {
+    read_rows_with(reader, source, columns, |fields, line, _| row(fields, line))
+}
+
+/// `read_rows`, also telling `row` which of `columns` the header has (`present[i]`: false only
+/// for an absent optional column, whose fields read as empty).
+pub fn read_rows_with<T>(
+    mut reader: impl Read,
+    source: &str,
+    columns: &[&str],
+    mut row: impl FnMut(&[&str], usize, &[bool]) -> Result<T, String>,
 ) -> Result<Vec<T>, EnvError> {
     let mut bytes = Vec::new();
     reader
@@ -172,6 +183,7 @@ pub fn read_rows<T>(
             None => column(&headers, c, source).map(Some),
         })
         .collect::<Result<_, _>>()?;
+    let present: Vec<bool> = index.iter().map(Option::is_some).collect();
     let mut out = Vec::new();
     for record in rows {
         let (line, record) = record?;
@@ -180,7 +192,8 @@ pub fn read_rows<T>(
             .map(|c| c.and_then(|c| record.get(c)).unwrap_or("").trim())
             .collect();
         out.push(
-            row(&fields, line).map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
+            row(&fields, line, &present)
+                .map_err(|m| EnvError::data(source, format!("line {line}: {m}")))?,
         );
     }
     Ok(out)
