@@ -247,9 +247,9 @@ fn named(
 
 #[test]
 fn one_candidate_places_every_pod_where_its_base_rule_does() {
-    let (env, config) = small("");
+    let (env, _) = small("");
     for rule in [PlacementRule::Fgd, PlacementRule::BestFit] {
-        let mut search = PlacementRollout::new(rule, 1, 16, 2, &env, &config).unwrap();
+        let mut search = PlacementRollout::new(rule, 1, 16, 2, &env).unwrap();
         let mut base = PlacementHeuristic::new(rule);
         let mut env = env.clone();
         let mut obs = env.reset(11);

@@ -450,7 +450,7 @@ impl RegisteredScenario for PlacementScenario {
 
     fn baseline_named(
         &self,
-        config: &PlacementConfig,
+        _config: &PlacementConfig,
         name: &str,
     ) -> Option<Result<ContenderFactory<Self>, String>> {
         let (rule, search) = name.strip_prefix("rollout-")?.split_once('@')?;
@@ -475,7 +475,6 @@ impl RegisteredScenario for PlacementScenario {
                 number(h, "horizon")?,
                 number(s, "future count")?,
                 self,
-                config,
             )?;
             Ok(Box::new(move || {
                 crate::Contender::Fair(Box::new(search.clone()))

@@ -18,7 +18,7 @@
 use super::placement::{PlacementHeuristic, PlacementRule};
 use crate::{Policy, PolicyError};
 use planetgym_env::placement::{
-    ArrivalMode, ClassKey, Cluster, GpuSelection, PlacementConfig, PodRequest, TypicalPod,
+    ArrivalMode, ClassKey, Cluster, GpuSelection, PodRequest, TypicalPod,
 };
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
@@ -64,8 +64,8 @@ impl PlacementRollout {
         horizon: usize,
         futures: usize,
         env: &PlacementScenario,
-        config: &PlacementConfig,
     ) -> Result<Self, String> {
+        let config = env.config();
         if rule == PlacementRule::FirstFit {
             return Err("first fit picks by node number, which the class-level simulation does not keep; use another base rule".into());
         }
@@ -337,21 +337,18 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
     use super::*;
+    use planetgym_env::placement::PlacementConfig;
     use planetgym_env::{Scenario, ScenarioConfig};
 
-    fn small(extra: &str) -> (PlacementScenario, PlacementConfig) {
-        let config = PlacementConfig::from_toml(
-            &format!("synthetic_nodes = 200\ninflation_target = 1.0\n{extra}"),
-            "test",
-        )
-        .unwrap();
-        (PlacementScenario::new(config.clone()).unwrap(), config)
+    fn small() -> PlacementScenario {
+        let config = "synthetic_nodes = 200\ninflation_target = 1.0";
+        PlacementScenario::new(PlacementConfig::from_toml(config, "test").unwrap()).unwrap()
     }
 
     #[test]
     fn one_placement_simulated_earns_what_the_scenario_pays_and_is_undone() {
-        let (mut env, config) = small("");
-        let search = PlacementRollout::new(PlacementRule::Fgd, 8, 0, 1, &env, &config).unwrap();
+        let mut env = small();
+        let search = PlacementRollout::new(PlacementRule::Fgd, 8, 0, 1, &env).unwrap();
         let mut fgd = PlacementHeuristic::new(PlacementRule::Fgd);
         let mut obs = env.reset(3);
         fgd.reset(3);
