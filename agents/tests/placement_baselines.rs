@@ -4,14 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_agents::Policy;
-use planetgym_agents::classic::placement::{
-    PlacementHeuristic, PlacementRule, baselines, fragment_growth,
-};
+use planetgym_agents::classic::placement::{PlacementHeuristic, PlacementRule, baselines};
 use planetgym_agents::classic::placement_rollout::PlacementRollout;
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate, summarise};
 use planetgym_agents::registry::RegisteredScenario;
 use planetgym_env::ScenarioConfig;
-use planetgym_env::placement::node_fragment;
+use planetgym_env::placement::{fragment_growth, node_fragment};
 use planetgym_env::rng::Rng;
 use planetgym_env::traces::openb::{read_nodes, read_pods};
 use planetgym_env::{Action, PlacementConfig, PlacementObs, PlacementScenario, Scenario};

@@ -30,10 +30,9 @@ use crate::registry::{CurveSpec, OutcomeModel, RegisteredScenario, ReportExtra, 
 use crate::{Contender, Policy, PolicyError};
 use planetgym_env::EnvError;
 use planetgym_env::placement::PlacementConfig;
-pub use planetgym_env::placement::fragment_growth;
 use planetgym_env::placement::{
     ClassIndex, ClassKey, Cluster, FragmentMemo, PodRequest, RequestIndexes, TypicalPod,
-    growth_with,
+    fragment_growth, growth_with,
 };
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, PlacementObs, PlacementScenario};
