@@ -708,13 +708,21 @@ fn several_seeds_train_into_run_directories_that_eval_aggregates() {
         &p(&report),
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("2 training runs of ppo"), "{out}");
+    assert!(
+        out.contains("2 training runs of ppo and ppo-sampled"),
+        "{out}"
+    );
     assert!(out.contains("aggregated as rliable does"), "{out}");
     let ppo = out
         .lines()
         .find(|l| l.starts_with("ppo ") && l.contains("2 x 4"))
         .unwrap();
     assert!(ppo.contains('['), "{ppo}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ppo-sampled ") && l.contains("2 x 4")),
+        "{out}"
+    );
     for file in [
         "aggregate.json",
         "performance_profile.png",

@@ -75,20 +75,15 @@ pub fn load_runs(dir: &Path) -> Result<Vec<PolicyFile>> {
 /// A learned policy's evaluation row, with the training run it comes from.
 pub type RunContender<S> = (usize, ContenderFactory<S>);
 
-/// Each run's learned policy as evaluation rows. A single run is also evaluated with sampled
-/// actions ([`LEARNED_SAMPLED`]); several runs only greedily (the method's rows).
+/// Each run's learned policy as evaluation rows, greedy ([`LEARNED`]) and sampled
+/// ([`LEARNED_SAMPLED`]): the runs of one mode are one method, judged across its runs.
 pub fn run_contenders<S: Scenario + Clone + 'static>(
     env: &S,
     runs: &[PolicyFile],
 ) -> Result<Vec<RunContender<S>>> {
     let mut out = Vec::new();
     for (k, file) in runs.iter().enumerate() {
-        let learned = if runs.len() == 1 {
-            learned_contenders(env, file)?
-        } else {
-            vec![learned_contender(env, file, LEARNED, Mode::Greedy)?]
-        };
-        out.extend(learned.into_iter().map(|c| (k, c)));
+        out.extend(learned_contenders(env, file)?.into_iter().map(|c| (k, c)));
     }
     Ok(out)
 }

@@ -13,7 +13,7 @@ use planetgym_agents::registry::{
 use planetgym_agents::stats::mean_ci95;
 use planetgym_deploy::export;
 use planetgym_env::{Scenario, bounds};
-use planetgym_training::session::LEARNED;
+use planetgym_training::session::{LEARNED, LEARNED_SAMPLED};
 use rayon::prelude::*;
 
 /// The row of an exported policy in `eval` tables.
@@ -419,8 +419,9 @@ fn run_table<S: RegisteredScenario>(
         args.seed,
         if runs.len() > 1 {
             format!(
-                ", {} training runs of {LEARNED} (one row: the mean over runs; its paired \
-                 interval and verdict also resample the runs, and need Student's t over their means)",
+                ", {} training runs of {LEARNED} and {LEARNED_SAMPLED} (one row each: the mean over \
+                 runs; its paired interval and verdict also resample the runs, and need Student's t \
+                 over their means)",
                 runs.len()
             )
         } else {
