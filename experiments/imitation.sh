@@ -12,6 +12,8 @@
 #                     (bc_batch_rollout_start.toml)                -> results/batch/rollout_start_clone/
 #   batch-rollout-long  the same with three times the data (bc_batch_rollout_start_long.toml)
 #                                                                  -> results/batch/rollout_start_long_clone/
+#   batch-rollout-1024  the long variant trained on 1024-job windows, the length it is judged on
+#                     (bc_batch_rollout_start_1024.toml)           -> results/batch/rollout_start_1024_clone/
 #   placement-cloning FGD cloning alone (bc_placement.toml)        -> results/placement/cloning/
 #   placement-wide    the same, 32 hidden units, 4 epochs (bc_placement_wide.toml)
 #                                                                  -> results/placement/wide/
@@ -49,6 +51,9 @@ for v in "${variants[@]}"; do
         batch-rollout-long)
             config=experiments/configs/bc_batch_rollout_start_long.toml kind=rollout_start_long_clone
             eval_set=observe_start=true ;;
+        batch-rollout-1024)
+            config=experiments/configs/bc_batch_rollout_start_1024.toml kind=rollout_start_1024_clone
+            eval_set=observe_start=true ;;
         capacity-mean) config=experiments/configs/bc_capacity_mean.toml kind=mean_clone ;;
         capacity-mean-only)
             config=experiments/configs/bc_capacity_mean_only.toml kind=mean_clone_only ;;
@@ -64,7 +69,7 @@ for v in "${variants[@]}"; do
         placement-growth)
             config=experiments/configs/bc_placement_growth.toml kind=growth_clone
             eval_set=observe_growth=true ;;
-        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning, placement-wide, placement-rollout or placement-growth)" >&2; exit 2 ;;
+        *) echo "unknown variant $v (batch-cloning, batch-imitation, batch-gentle, batch-rollout, batch-rollout-start, batch-rollout-long, batch-rollout-1024, capacity-mean, capacity-mean-only, capacity-mean-long, capacity-forecast-dp, placement-cloning, placement-wide, placement-rollout or placement-growth)" >&2; exit 2 ;;
     esac
     run="runs/seeds_${scenario}_$kind"
     rm -rf "$run"
