@@ -252,6 +252,65 @@ fn pairs_layout_has_one_row_per_region_site_pair() {
     assert_eq!(flat.feature_spec().encoded_len(), 2 + 54 + 54 * 12 + 4 * 12);
 }
 
+#[test]
+fn pairs_without_the_share_are_the_pair_rows_less_that_feature() {
+    let mut with = TrafficScenario::new(config("observation = \"pairs\"")).unwrap();
+    let mut without =
+        TrafficScenario::new(config("observation = \"pairs\"\nobserve_share = false")).unwrap();
+    let (full, short) = (with.feature_spec().clone(), without.feature_spec().clone());
+    let names = |spec: &planetgym_env::FeatureSpec| {
+        let Layout::Entity { entity, .. } = &spec.layout else {
+            panic!("expected the entity layout")
+        };
+        entity.iter().map(|f| f.name.clone()).collect::<Vec<_>>()
+    };
+    let mut expected = names(&full);
+    assert_eq!(expected.remove(8), "share");
+    assert_eq!(names(&short), expected);
+    assert_ne!(
+        full.hash(),
+        short.hash(),
+        "a policy cannot run on the other layout"
+    );
+    // After a step with a non-uniform split, every row is the full row without its share.
+    let (a, b) = (with.reset(3), without.reset(3));
+    assert_eq!(a.demand_rps, b.demand_rps);
+    let s = with.sites().len();
+    let split: Vec<f32> = (0..with.geography().regions.len() * s)
+        .map(|k| {
+            if k % s == k / s % s {
+                0.5
+            } else {
+                0.5 / (s - 1) as f32
+            }
+        })
+        .collect();
+    let (a, b) = (
+        with.step(&Action::Continuous(split.clone())).unwrap().obs,
+        without.step(&Action::Continuous(split)).unwrap().obs,
+    );
+    let (mut x, mut y) = (
+        vec![f32::NAN; full.encoded_len()],
+        vec![f32::NAN; short.encoded_len()],
+    );
+    with.encode(&a, &mut x);
+    without.encode(&b, &mut y);
+    let (p, q) = (full.entity_parts().unwrap(), short.entity_parts().unwrap());
+    assert_eq!(q.entity_features, p.entity_features - 1);
+    assert_eq!(x[..p.entities_offset()], y[..q.entities_offset()]);
+    for k in 0..p.entities {
+        let mut row =
+            x[p.entities_offset() + k * p.entity_features..][..p.entity_features].to_vec();
+        assert!(row[8] > 0.0, "pair {k} has a share");
+        row.remove(8);
+        assert_eq!(
+            row,
+            y[q.entities_offset() + k * q.entity_features..][..q.entity_features]
+        );
+    }
+    assert!(y[q.mask_offset()..].iter().all(|&m| m == 1.0));
+}
+
 /// Every pair's RTT rank and nearer-demand load in `obs`'s encoding, against the slow way.
 fn check_rtt_features(env: &TrafficScenario, obs: &planetgym_env::traffic::TrafficObs) {
     let parts = env.feature_spec().entity_parts().unwrap();

@@ -15,6 +15,7 @@ pub struct TrafficConfig {
     pub interval_s: f64,
     pub episode_intervals: usize,
     pub observation: ObservationKind,
+    pub observe_share: bool,
     pub world: WorldConfig,
     pub demand: DemandConfig,
     pub sites: SitesConfig,
@@ -159,6 +160,12 @@ impl ScenarioConfig for TrafficConfig {
                 "episode_intervals = {}: must be at least 1, and an episode (episode_intervals x interval_s) at most a year of simulated time",
                 self.episode_intervals
             ));
+        }
+        if !self.observe_share && self.observation != ObservationKind::Pairs {
+            return Err(
+                "observe_share = false: applies to observation = \"pairs\" only (the flat observation holds no split)"
+                    .into(),
+            );
         }
         within(
             "world.intra_region_rtt_ms",
@@ -339,6 +346,12 @@ mod tests {
         assert!(err.to_string().contains("unknown field `cost`"), "{err}");
         let err = TrafficConfig::from_toml("observation = \"image\"\n", "my.toml").unwrap_err();
         assert!(err.to_string().contains("unknown variant `image`"), "{err}");
+        let err = TrafficConfig::from_toml("observe_share = false\n", "my.toml").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("observe_share = false: applies to observation = \"pairs\" only"),
+            "{err}"
+        );
         let scripted = "[failures]\nscripted = [{ kind = \"site\", site = \"eastus\", at_minute = 1, minutes = 5, capacity_fraction = 2.0 }]\n";
         let err = TrafficConfig::from_toml(scripted, "my.toml").unwrap_err();
         assert!(

@@ -691,7 +691,9 @@ impl Scenario for TrafficScenario {
                 // A rank is a count of the region's other sites: below s, one of s values.
                 let rank_scale = (s.max(2) - 1) as f64;
                 let ranks: Vec<f64> = (0..s).map(|k| k as f64 / rank_scale).collect();
-                let rows = out[3..3 + r * s * PAIR_FEATURES].chunks_exact_mut(s * PAIR_FEATURES);
+                let per_pair = pair_features(&self.config);
+                let observe_share = self.config.observe_share;
+                let rows = out[3..3 + r * s * per_pair].chunks_exact_mut(s * per_pair);
                 for (region, rows) in rows.enumerate() {
                     let demand = obs.demand_rps[region] / demand_scale;
                     let pairs = region * s..(region + 1) * s;
@@ -701,7 +703,7 @@ impl Scenario for TrafficScenario {
                     let pair_values = pair_values
                         .zip(&competition[pairs.clone()])
                         .zip(&obs.split[pairs]);
-                    let sites = rows.chunks_exact_mut(PAIR_FEATURES).zip(&site_features);
+                    let sites = rows.chunks_exact_mut(per_pair).zip(&site_features);
                     for ((row, site), (((rtt, &rank), &competition), &split)) in
                         sites.zip(pair_values)
                     {
@@ -718,10 +720,16 @@ impl Scenario for TrafficScenario {
                             split,
                             queue_delay,
                         ];
-                        row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
+                        let kept = values
+                            .into_iter()
+                            .enumerate()
+                            .filter(|&(k, _)| observe_share || k != SHARE_FEATURE);
+                        row.iter_mut()
+                            .zip(kept)
+                            .for_each(|(o, (_, v))| *o = v as f32);
                     }
                 }
-                out[3 + r * s * PAIR_FEATURES..].fill(1.0);
+                out[3 + r * s * per_pair..].fill(1.0);
             }
         }
     }
@@ -767,7 +775,14 @@ impl Scenario for TrafficScenario {
     }
 }
 
+/// Features of a region-site pair's row, and where the share sits among them (left out with
+/// `observe_share = false`).
 const PAIR_FEATURES: usize = 10;
+const SHARE_FEATURE: usize = 8;
+
+fn pair_features(config: &TrafficConfig) -> usize {
+    PAIR_FEATURES - usize::from(!config.observe_share)
+}
 
 /// For each pair (region r, site s): the demand of the regions nearer to s than r, over s's
 /// available capacity (capped at 10): how much of the site closer users would take first if
@@ -855,7 +870,7 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
             // Demand and capacity relative to the mean region's and site's share of the global
             // rate: the same schema for any number of regions and sites, so a policy trained
             // on one world runs on another.
-            let entity = vec![
+            let mut entity = vec![
                 Feature::new("region_demand", "req/s / (global rate / regions)", 1.0),
                 Feature::new("rtt", "ms", 100.0),
                 Feature::new("site_capacity", "req/s / (global rate / sites)", 1.0),
@@ -871,6 +886,10 @@ fn feature_spec(config: &TrafficConfig, geo: &Geography, sites: &[Site]) -> Feat
                 Feature::new("share", "fraction of the region's requests", 1.0),
                 Feature::new("site_queue_delay", "ms", 100.0),
             ];
+            if !config.observe_share {
+                entity.remove(SHARE_FEATURE);
+            }
+            debug_assert_eq!(entity.len(), pair_features(config));
             Layout::Entity {
                 global,
                 entity,
