@@ -7,9 +7,10 @@
 # start) and half (bc_traffic_half_expert.toml: the expert acts on half the steps at first);
 # evaluates each against every baseline on 10 episodes of seed 77; then measures, on LP-driven
 # states, how far each clone's split is from the LP's and how much it rests on the observed
-# shares (traffic_clone_diagnostics.py). Results in experiments/results/traffic/clone_pilot/
-# (diagnostics_VARIANT.txt). About 35 min for the first three on 2 cores (the runs train side
-# by side, one thread each), 10 min for the last two.
+# shares (traffic_clone_diagnostics.py). Results in
+# experiments/results/traffic/clone_pilot/VARIANT/ (table.txt, diagnostics.txt and the eval
+# files). About 35 min for the first three on 2 cores (the runs train side by side, one thread
+# each), 10 min for the last two.
 #   experiments/traffic_clone_pilot.sh [VARIANT ...]    # default: all five
 set -euo pipefail
 cd "$(dirname "$0")/.."
