@@ -1,7 +1,8 @@
 //! The hand-written entity network passes (`nn::fused`) at the shapes the PPO update runs them:
 //! one thread's shard of a minibatch (forward then backward) for the committed traffic config
 //! (648 region-site pairs of 10 features, hidden 32, 180 rows) and placement config (1,523 nodes
-//! of 9 features, hidden 16, 256 rows), every candidate present. Criterion's throughput line
+//! of 9 features, hidden 16, 256 rows), every candidate present; and the traffic shard with
+//! column pooling over its 54 x 12 grid (`traffic_column_pooled`). Criterion's throughput line
 //! reads in GFLOP/s (forward x 3, the count `experiments/bench/train_sps.sh` uses), to set
 //! against the matmul limit (`cargo bench -p planetgym-training --bench matmul`, 1_thread).
 //!   cargo bench -p planetgym-agents --bench fused
@@ -9,7 +10,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use planetgym_agents::nn::fused::Tape;
 use planetgym_agents::nn::head::ActionHead;
-use planetgym_agents::nn::models::ActorCritic;
+use planetgym_agents::nn::models::{ActorCritic, Architecture};
 use planetgym_agents::nn::{params, training_device};
 use planetgym_env::features::EntityParts;
 use planetgym_env::rng::Rng;
@@ -20,18 +21,30 @@ struct Case {
     parts: EntityParts,
     hidden: usize,
     rows: usize,
+    /// Column pooling over a grid of (rows, columns) candidates.
+    pooled_grid: Option<(usize, usize)>,
 }
 
-const CASES: [Case; 2] = [
+const TRAFFIC: EntityParts = EntityParts {
+    global_len: 3,
+    entities: 648,
+    entity_features: 10,
+};
+
+const CASES: [Case; 3] = [
     Case {
         name: "traffic",
-        parts: EntityParts {
-            global_len: 3,
-            entities: 648,
-            entity_features: 10,
-        },
+        parts: TRAFFIC,
         hidden: 32,
         rows: 180,
+        pooled_grid: None,
+    },
+    Case {
+        name: "traffic_column_pooled",
+        parts: TRAFFIC,
+        hidden: 32,
+        rows: 180,
+        pooled_grid: Some((54, 12)),
     },
     Case {
         name: "placement",
@@ -42,6 +55,7 @@ const CASES: [Case; 2] = [
         },
         hidden: 16,
         rows: 256,
+        pooled_grid: None,
     },
 ];
 
@@ -52,9 +66,24 @@ fn bench(c: &mut Criterion) {
     for case in CASES {
         let (p, h) = (case.parts, case.hidden);
         let obs_len = p.mask_offset() + p.entities;
-        let head = ActionHead::Discrete { n: p.entities };
+        let head = match case.pooled_grid {
+            Some((rows, cols)) => ActionHead::Simplex { rows, cols },
+            None => ActionHead::Discrete { n: p.entities },
+        };
+        let architecture = Architecture {
+            hidden: h,
+            column_pooling: case.pooled_grid.is_some(),
+        };
         let mut rng = Rng::new(1);
-        let model = ActorCritic::new(obs_len, Some(p), &head, h, -0.5, &mut rng, &device);
+        let model = ActorCritic::new(
+            obs_len,
+            Some(p),
+            &head,
+            architecture,
+            -0.5,
+            &mut rng,
+            &device,
+        );
         let (net, weights) = (model.fused(), params::read(&model));
         let mut obs: Vec<f32> = (0..case.rows * obs_len)
             .map(|_| rng.normal() as f32)

@@ -1,14 +1,15 @@
 //! The hand-written network passes (`nn::fused`, what the PPO update runs) against burn's
 //! modules and autodiff: the same outputs and the same gradient of every parameter, for the MLP
 //! and for the entity scorer (with absent candidates, an observation with none, and both the
-//! packed and the padded burn paths); and clear errors for inputs that do not fit.
+//! packed and the padded burn paths, and with column pooling over a split grid); and clear
+//! errors for inputs that do not fit.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use burn::tensor::{Tensor, TensorData};
 use planetgym_agents::nn::fused::Tape;
 use planetgym_agents::nn::head::ActionHead;
-use planetgym_agents::nn::models::ActorCritic;
+use planetgym_agents::nn::models::{ActorCritic, Architecture};
 use planetgym_agents::nn::{params, training_device};
 use planetgym_env::features::EntityParts;
 use planetgym_env::rng::Rng;
@@ -68,7 +69,15 @@ fn the_mlp_passes_match_burn() {
     let d = training_device();
     for (nvec, hidden) in [(vec![3, 4], 24), (vec![8, 8], 16), (vec![16, 16], 32)] {
         let head = ActionHead::MultiDiscrete { nvec };
-        let model = ActorCritic::new(11, None, &head, hidden, -0.5, &mut Rng::new(1), &d);
+        let model = ActorCritic::new(
+            11,
+            None,
+            &head,
+            Architecture::plain(hidden),
+            -0.5,
+            &mut Rng::new(1),
+            &d,
+        );
         let mut rng = Rng::new(2);
         let mut obs = normal(9 * 11, &mut rng);
         obs.iter_mut().step_by(4).for_each(|x| *x = 0.0);
@@ -101,7 +110,7 @@ fn the_entity_passes_match_burn_packed_and_padded() {
             parts.mask_offset() + 13,
             Some(parts),
             &head,
-            hidden,
+            Architecture::plain(hidden),
             -0.5,
             &mut Rng::new(7),
             &d,
@@ -119,10 +128,52 @@ fn the_entity_passes_match_burn_packed_and_padded() {
 }
 
 #[test]
+fn the_column_pooled_entity_passes_match_burn() {
+    let d = training_device();
+    // A split over a grid of 4 rows by 3 columns, as traffic's region-site pairs.
+    let head = ActionHead::Simplex { rows: 4, cols: 3 };
+    let parts = EntityParts {
+        global_len: 4,
+        entities: 12,
+        entity_features: 6,
+    };
+    let pooled = Architecture {
+        hidden: 16,
+        column_pooling: true,
+    };
+    for hidden in [20, 16] {
+        let architecture = Architecture { hidden, ..pooled };
+        let model = ActorCritic::new(
+            parts.mask_offset() + 12,
+            Some(parts),
+            &head,
+            architecture,
+            -0.5,
+            &mut Rng::new(7),
+            &d,
+        );
+        // Absent pairs, a column with none present, an observation with none.
+        let sparse = entity_obs(parts, 6, |r, e| r != 2 && e % 3 != 1 && (r + e) % 4 != 0);
+        agree(&model, sparse, 6, 8);
+        // Columns whose pairs lie in several tiles of the fused passes (256 candidates).
+        let many = entity_obs(parts, 40, |r, e| (r + 2 * e) % 7 != 0);
+        agree(&model, many, 40, 10);
+    }
+}
+
+#[test]
 fn inputs_that_do_not_fit_are_refused() {
     let d = training_device();
     let head = ActionHead::Discrete { n: 3 };
-    let model = ActorCritic::new(5, None, &head, 8, -0.5, &mut Rng::new(1), &d);
+    let model = ActorCritic::new(
+        5,
+        None,
+        &head,
+        Architecture::plain(8),
+        -0.5,
+        &mut Rng::new(1),
+        &d,
+    );
     let net = model.fused();
     let mut weights = params::read(&model);
     let mut tape = Tape::default();

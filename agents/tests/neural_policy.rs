@@ -4,6 +4,7 @@
 
 use planetgym_agents::Contender;
 use planetgym_agents::evaluate::{ContenderFactory, evaluate};
+use planetgym_agents::nn::models::Architecture;
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy};
 use planetgym_env::{
     BatchConfig, BatchScenario, CapacityConfig, CapacityScenario, PlacementConfig,
@@ -17,7 +18,8 @@ fn neural<S: Scenario + Clone + 'static>(env: &S) -> Vec<ContenderFactory<S>> {
             let env = env.clone();
             Box::new(move || {
                 Contender::Fair(Box::new(
-                    NeuralPolicy::new(&format!("{mode:?}"), &env, 32, mode, 7).unwrap(),
+                    NeuralPolicy::new(&format!("{mode:?}"), &env, Architecture::plain(32), mode, 7)
+                        .unwrap(),
                 ))
             })
         })

@@ -1,7 +1,7 @@
 """Export round trips through a real ONNX runtime, and ShadowPolicy on decision records.
 
 For each policy type (flat MLP with simplex and multi-discrete heads, entity scorer with
-discrete and simplex heads): train briefly, export, record thousands of observations from the
+discrete and simplex heads, with and without column pooling): train briefly, export, record thousands of observations from the
 simulator, and check that onnxruntime reproduces burn's outputs within 1e-5, also with other
 numbers of entities through the dynamic axis.
 """
@@ -22,6 +22,9 @@ from conftest import SMALL
 CASES = {
     "traffic-flat": ("traffic", {**SMALL["traffic"], "observation": "flat"}),
     "traffic-pairs": ("traffic", {**SMALL["traffic"], "observation": "pairs"}),
+    "traffic-pairs-pooled": (
+        "traffic", {**SMALL["traffic"], "observation": "pairs"}, {"column_pooling": True}
+    ),
     "batch": ("batch", SMALL["batch"]),
     "placement": ("placement", SMALL["placement"]),
     "capacity": ("capacity", SMALL["capacity"]),
@@ -32,9 +35,10 @@ TOLERANCE = 1e-5
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def exported(request, tmp_path_factory):
-    scenario, env = CASES[request.param]
+    scenario, env, *network = CASES[request.param]
     root = tmp_path_factory.mktemp(request.param)
     config = {
+        **(network[0] if network else {}),
         "scenario": scenario,
         "seed": 3,
         "total_steps": 2 * 2 * 32,
@@ -100,7 +104,8 @@ def test_onnxruntime_reproduces_burn_on_recorded_observations(exported):
     if manifest["feature_spec"]["layout"]["kind"] != "entity":
         return
     # The dynamic entity axis: every candidate listed twice scores the same, with the same
-    # value (the pooling is a mean over present candidates).
+    # value (the pooling is a mean over present candidates; with column pooling the grid gains
+    # as many rows again, each column the same candidates twice).
     twice = dict(inputs)
     twice["entities"] = np.concatenate([inputs["entities"]] * 2, axis=1)
     twice["entity_mask"] = np.concatenate([inputs["entity_mask"]] * 2, axis=1)

@@ -317,10 +317,16 @@ fn counterfactual_rows_are_deterministic_and_refused_where_actions_have_no_rows(
     );
 }
 
-/// Trains `scenario` with `env` for two small updates and loads the policy on `other`.
-fn run_on_another_size(scenario: &str, env: &str, other: &str) -> Result<f64, String> {
+/// Trains `scenario` with `env` (and the top-level `network` fields) for two small updates and
+/// loads the policy on `other`.
+fn run_on_another_size(
+    scenario: &str,
+    network: &str,
+    env: &str,
+    other: &str,
+) -> Result<f64, String> {
     let cfg = config(&format!(
-        "scenario = \"{scenario}\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[eval]\nepisodes = 0\n"
+        "scenario = \"{scenario}\"\ntotal_steps = 64\nnum_envs = 2\nhidden = 8\n{network}\n[env]\n{env}\n[ppo]\nrollout_steps = 16\nminibatches = 2\n[eval]\nepisodes = 0\n"
     ));
     let dir = tempfile::tempdir().unwrap();
     train(&cfg, dir.path(), false, None);
@@ -367,11 +373,43 @@ fn entity_policies_run_on_worlds_of_other_sizes() {
         ),
     ];
     for (scenario, small, large) in cases {
-        let reward = run_on_another_size(scenario, small, large)
+        let reward = run_on_another_size(scenario, "", small, large)
             .unwrap_or_else(|e| panic!("{scenario}: {e}"));
         assert!(reward.is_finite(), "{scenario}");
     }
     // A flat observation names every site: another number of sites is refused, with the why.
-    let e = run_on_another_size("capacity", "sites = 2", "sites = 3").unwrap_err();
+    let e = run_on_another_size("capacity", "", "sites = 2", "sites = 3").unwrap_err();
     assert!(e.contains("feature spec hash"), "{e}");
+}
+
+#[test]
+fn column_pooling_is_deterministic_runs_on_other_grids_and_is_refused_elsewhere() {
+    let mut cfg = traffic_small(true);
+    cfg.total_steps = 480;
+    cfg.column_pooling = true;
+    let policy = policy_with_threads(&cfg, 1);
+    assert_eq!(policy, policy_with_threads(&cfg, 2));
+    assert!(policy.contains("column_pooling"), "the policy file says so");
+    cfg.column_pooling = false;
+    assert_ne!(
+        policy,
+        policy_with_threads(&cfg, 1),
+        "pooling changes the policy"
+    );
+    // The column weights are per hidden unit, not per site: 6 x 3 trained, 12 x 6 run.
+    let (small, large) = (
+        "episode_intervals = 8\nobservation = \"pairs\"\nworld = { kind = \"synthetic\", synthetic = { regions = 6, sites = 3 } }",
+        "episode_intervals = 8\nobservation = \"pairs\"\nworld = { kind = \"synthetic\", synthetic = { regions = 12, sites = 6 } }",
+    );
+    let reward = run_on_another_size("traffic", "column_pooling = true", small, large).unwrap();
+    assert!(reward.is_finite());
+    // Other scenarios' candidates form no grid: refused before training, with the reason.
+    let mut batch = config(CAPACITY_SMALL);
+    batch.column_pooling = true;
+    let dir = tempfile::tempdir().unwrap();
+    let e = format!(
+        "{:#}",
+        try_train(&batch, dir.path(), false, None).unwrap_err()
+    );
+    assert!(e.contains("column pooling"), "{e}");
 }

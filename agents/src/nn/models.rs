@@ -7,7 +7,11 @@
 //! `EntityScorer`: scores every candidate (node, job, site, region-site pair) with the same
 //! weights from its own row plus a context of the global features, so one set of weights runs on
 //! any number of candidates; masked softmax over candidates; the value reads the mean of the
-//! candidates' hidden rows (over present candidates) and the context.
+//! candidates' hidden rows (over present candidates) and the context. With column pooling
+//! (for split actions over a grid, e.g. traffic's region-site pairs), each candidate's second
+//! layer also reads the mean first-layer row of the present candidates in its column (the pairs
+//! sharing its site): one round of message passing, so that a pair's score can depend on how
+//! the other regions compete for its site.
 
 use super::fused::{Entity, FusedNetwork, Layers, Mlp};
 use super::head::ActionHead;
@@ -117,30 +121,75 @@ impl MlpActorCritic {
     }
 }
 
+/// The size and structure of a policy network, as a training config and a policy file state
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Architecture {
+    pub hidden: usize,
+    /// Entity scorers of split actions over a grid: candidates of a column exchange their mean
+    /// first-layer row (see `EntityScorer`).
+    pub column_pooling: bool,
+}
+
+impl Architecture {
+    /// `hidden` units, no column pooling.
+    pub fn plain(hidden: usize) -> Self {
+        Self {
+            hidden,
+            column_pooling: false,
+        }
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct EntityScorer {
     /// Where the global features, entity rows and presence mask sit in an encoded observation.
     #[module(skip)]
     parts: EntityParts,
+    /// With column pooling: the grid's number of columns (candidate `e` is in column
+    /// `e % columns`).
+    #[module(skip)]
+    columns: Option<usize>,
     context: Linear,
     entity1: Linear,
     entity2: Linear,
     score: Linear,
     value: Linear,
+    /// With column pooling: `[hidden, hidden]`, from the column's mean first-layer row to the
+    /// second layer (no bias: entity2's serves).
+    column: Option<Linear>,
 }
 
 impl EntityScorer {
     /// A scorer for observations laid out as `parts` (the number of entities there is only
-    /// the encoder's maximum: the weights run on any number).
-    pub fn new(parts: EntityParts, hidden: usize, rng: &mut Rng, device: &Device) -> Self {
+    /// the encoder's maximum: the weights run on any number), pooling over `columns` columns
+    /// when given. The column weights are drawn last, so that a seed starts the other layers
+    /// from the same weights with and without pooling.
+    pub fn new(
+        parts: EntityParts,
+        hidden: usize,
+        columns: Option<usize>,
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Self {
         Self {
             parts,
+            columns,
             context: linear(parts.global_len, hidden, 1.0, rng, device),
             entity1: linear(parts.entity_features, hidden, 1.0, rng, device),
             entity2: linear(hidden, hidden, 1.0, rng, device),
             score: linear(hidden, 1, ACTION_GAIN, rng, device),
             value: linear(2 * hidden, 1, 1.0, rng, device),
+            column: columns.map(|_| Linear {
+                bias: None,
+                ..linear(hidden, hidden, 1.0, rng, device)
+            }),
         }
+    }
+
+    /// With column pooling: the number of columns and the column layer.
+    pub fn column_layer(&self) -> Option<(usize, Dense)> {
+        Some((self.columns?, Dense::of(self.column.as_ref()?)))
     }
 
     /// The layers by name: `context` (global features), `entity1`, `entity2`, `score`, `value`
@@ -177,8 +226,11 @@ impl EntityScorer {
     ) -> (Tensor<2>, Tensor<1>) {
         let [batch, count, _] = entities.dims();
         // Few candidates present (batch queues): run the entity layers on those rows only.
+        // Column pooling reads the padded grid.
         let packed = present_rows(&present).filter(|rows| {
-            !rows.is_empty() && (rows.len() as f64) < PACK_BELOW * (batch * count) as f64
+            self.columns.is_none()
+                && !rows.is_empty()
+                && (rows.len() as f64) < PACK_BELOW * (batch * count) as f64
         });
         self.forward_rows(global, entities, present, packed)
     }
@@ -234,7 +286,14 @@ impl EntityScorer {
                 let rows = relu(
                     self.entity1.forward(entities) + context.clone().reshape([batch, 1, hidden]),
                 );
-                let rows = relu(self.entity2.forward(rows));
+                let second = self.entity2.forward(rows.clone());
+                let second = match (self.columns, &self.column) {
+                    (Some(columns), Some(layer)) => {
+                        second + column_messages(rows, weights.clone(), columns, layer)
+                    }
+                    _ => second,
+                };
+                let rows = relu(second);
                 let scores = self.score.forward(rows.clone()).reshape([batch, count]);
                 (scores, (rows * weights).sum_dim(1).reshape([batch, hidden]))
             }
@@ -245,6 +304,37 @@ impl EntityScorer {
             .forward(Tensor::cat(vec![pooled, context], 1))
             .reshape([batch]);
         (scores.mask_fill(present.bool_not(), MASKED_SCORE), value)
+    }
+}
+
+/// For first-layer rows `[B, E, H]` on a grid of `columns` columns (`E` a multiple of it) and
+/// presence weights `[B, E, 1]`: each row's column mean over the present rows (over at least
+/// one), through `layer`, `[B, E, H]`.
+fn column_messages(
+    rows: Tensor<3>,
+    weights: Tensor<3>,
+    columns: usize,
+    layer: &Linear,
+) -> Tensor<3> {
+    let [batch, count, hidden] = rows.dims();
+    let grid = [batch, count / columns, columns, hidden];
+    let total = (rows * weights.clone()).reshape(grid).sum_dim(1);
+    let present = weights
+        .reshape([batch, count / columns, columns, 1])
+        .sum_dim(1)
+        .clamp_min(1.0);
+    let message = layer.forward(total / present);
+    message
+        .expand([batch, count / columns, columns, hidden])
+        .reshape([batch, count, hidden])
+}
+
+/// The grid's number of columns when `architecture` pools over columns and `head` splits over
+/// a grid (`Brain::new` refuses pooling for other heads).
+pub(crate) fn pooled_columns(architecture: Architecture, head: &ActionHead) -> Option<usize> {
+    match head {
+        ActionHead::Simplex { cols, .. } if architecture.column_pooling => Some(*cols),
+        _ => None,
     }
 }
 
@@ -271,6 +361,7 @@ fn present_rows(present: &Tensor<2, Bool>) -> Option<Vec<usize>> {
 
 /// The trunk chosen from the observation layout.
 #[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)] // one per policy, moved rarely: its size does not matter
 pub enum Network {
     Mlp(MlpActorCritic),
     Entity(EntityScorer),
@@ -287,15 +378,18 @@ pub struct ActorCritic {
 impl ActorCritic {
     /// An MLP for flat observations (`parts` = None), an entity scorer otherwise, with the
     /// outputs `head` needs and its log standard deviations starting at `initial_log_std`.
+    /// Column pooling applies to entity scorers of split heads only (`pooled_columns`).
     pub fn new(
         obs_len: usize,
         parts: Option<EntityParts>,
         head: &ActionHead,
-        hidden: usize,
+        architecture: Architecture,
         initial_log_std: f32,
         rng: &mut Rng,
         device: &Device,
     ) -> Self {
+        let hidden = architecture.hidden;
+        let columns = pooled_columns(architecture, head);
         let network = match parts {
             None => Network::Mlp(MlpActorCritic::new(
                 obs_len,
@@ -304,7 +398,7 @@ impl ActorCritic {
                 rng,
                 device,
             )),
-            Some(p) => Network::Entity(EntityScorer::new(p, hidden, rng, device)),
+            Some(p) => Network::Entity(EntityScorer::new(p, hidden, columns, rng, device)),
         };
         Self {
             network,
@@ -322,8 +416,9 @@ impl ActorCritic {
         obs_len: usize,
         parts: Option<EntityParts>,
         head: &ActionHead,
-        hidden: usize,
+        architecture: Architecture,
     ) -> Vec<Vec<usize>> {
+        let hidden = architecture.hidden;
         let layers = match parts {
             None => vec![
                 (obs_len, hidden),
@@ -343,6 +438,9 @@ impl ActorCritic {
             .into_iter()
             .flat_map(|(inputs, outputs)| [vec![inputs, outputs], vec![outputs]])
             .collect();
+        if parts.is_some() && pooled_columns(architecture, head).is_some() {
+            shapes.push(vec![hidden, hidden]);
+        }
         shapes.push(vec![head.std_len()]);
         shapes
     }
@@ -374,6 +472,7 @@ impl ActorCritic {
             Network::Entity(m) => Layers::Entity(Entity {
                 parts: m.parts,
                 hidden: m.entity2.weight.val().dims()[1],
+                columns: m.columns,
             }),
         };
         FusedNetwork::new(layers, params::read(self).shapes)
@@ -467,7 +566,7 @@ mod tests {
             entities: 1500,
             entity_features: 5,
         };
-        let model = EntityScorer::new(parts, 16, &mut Rng::new(1), &d);
+        let model = EntityScorer::new(parts, 16, None, &mut Rng::new(1), &d);
         let global = Tensor::<2>::zeros([1, 3], &d);
         for count in [500, 1500] {
             let entities = random([1, count, 5], count as u64, &d);
@@ -515,6 +614,48 @@ mod tests {
     }
 
     #[test]
+    fn column_pooling_lets_a_candidate_see_its_column_and_only_it() {
+        let d = device();
+        let parts = EntityParts {
+            global_len: 2,
+            entities: 12,
+            entity_features: 3,
+        };
+        // A 4 x 3 grid: candidate e in row e / 3, column e % 3.
+        let scores_with = |columns: Option<usize>, changed: usize| {
+            let model = EntityScorer::new(parts, 8, columns, &mut Rng::new(3), &d);
+            let entities = random([1, 12, 3], 4, &d);
+            let bump = Tensor::<3>::from_data(
+                TensorData::new(
+                    (0..36)
+                        .map(|i| if i / 3 == changed { 2.0f32 } else { 0.0 })
+                        .collect::<Vec<f32>>(),
+                    [1, 12, 3],
+                ),
+                &d,
+            );
+            let all = Tensor::<2, Bool>::from_data(TensorData::new(vec![true; 12], [1, 12]), &d);
+            let global = Tensor::<2>::zeros([1, 2], &d);
+            let run = |e: Tensor<3>| {
+                let (scores, _) = model.forward(global.clone(), e, all.clone());
+                scores.into_data().try_to_vec::<f32>().unwrap()
+            };
+            let (before, after) = (run(entities.clone()), run(entities + bump));
+            (before[0] - after[0]).abs()
+        };
+        // Candidate 0 (row 0, column 0); candidate 9 shares its column, candidate 10 does not.
+        assert!(scores_with(Some(3), 9) > 1e-6, "a candidate of its column");
+        assert!(
+            scores_with(Some(3), 10) == 0.0,
+            "a candidate of another column"
+        );
+        assert!(
+            scores_with(None, 9) == 0.0,
+            "without pooling, candidates are scored alone"
+        );
+    }
+
+    #[test]
     fn packed_rows_score_and_learn_like_padded_ones() {
         let d = crate::nn::training_device();
         let parts = EntityParts {
@@ -522,7 +663,7 @@ mod tests {
             entities: 40,
             entity_features: 5,
         };
-        let model = EntityScorer::new(parts, 16, &mut Rng::new(2), &d);
+        let model = EntityScorer::new(parts, 16, None, &mut Rng::new(2), &d);
         let global = random([1, 6, 3], 7, &d).reshape([6, 3]);
         let entities = random([6, 40, 5], 8, &d);
         // A third present, and one observation with none.

@@ -8,12 +8,13 @@
 
 use super::error::NetworkError;
 use super::head::ActionHead;
-use super::models::ActorCritic;
+use super::models::{ActorCritic, Architecture};
 use super::normalise::{ObsNormaliser, RunningStats};
 use super::params::{self, Weights};
 use crate::{Policy, PolicyError};
 use burn::tensor::Device;
 use planetgym_env::bounds;
+use planetgym_env::features::EntityParts;
 use planetgym_env::rng::Rng;
 use planetgym_env::{Action, Scenario};
 use serde::{Deserialize, Serialize};
@@ -85,11 +86,38 @@ pub struct PolicyFile {
     /// The action space, as `Display` prints it (e.g. `Discrete(128)`).
     pub action_space: String,
     pub hidden: usize,
+    /// Whether the entity scorer pools over the columns of its split grid (absent in files
+    /// written before the option existed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub column_pooling: bool,
     pub weights: Weights,
     /// Observation statistics (None: observations are used as encoded).
     pub obs_stats: Option<RunningStats>,
     /// Environment steps of training behind these weights.
     pub trained_steps: u64,
+}
+
+impl PolicyFile {
+    /// The network's size and structure.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            hidden: self.hidden,
+            column_pooling: self.column_pooling,
+        }
+    }
+}
+
+/// Column pooling needs an entity scorer whose candidates form the grid of a split action
+/// (traffic's region-site pairs), whatever its size.
+fn check_column_pooling(parts: Option<EntityParts>, head: &ActionHead) -> Result<(), NetworkError> {
+    match (parts, head) {
+        (Some(p), ActionHead::Simplex { rows, cols }) if p.entities == rows * cols => Ok(()),
+        _ => Err(NetworkError::Mismatch(
+            "column pooling needs an entity observation whose candidates form the grid of a \
+             split action (traffic with observation = \"pairs\")"
+                .into(),
+        )),
+    }
 }
 
 /// Network, head and normaliser for one scenario: builds, checks and runs a policy's network.
@@ -107,7 +135,7 @@ impl Brain {
     /// split over, the entities).
     pub fn new<S: Scenario>(
         scenario: &S,
-        hidden: usize,
+        architecture: Architecture,
         initial_log_std: f32,
         normalise: bool,
         seed: u64,
@@ -125,16 +153,19 @@ impl Brain {
                 head.outputs()
             )));
         }
+        if architecture.column_pooling {
+            check_column_pooling(parts, &head)?;
+        }
         check_size(
-            &ActorCritic::shapes(spec.encoded_len(), parts, &head, hidden),
-            hidden,
+            &ActorCritic::shapes(spec.encoded_len(), parts, &head, architecture),
+            architecture.hidden,
         )?;
         Ok(Self {
             model: ActorCritic::new(
                 spec.encoded_len(),
                 parts,
                 &head,
-                hidden,
+                architecture,
                 initial_log_std,
                 &mut Rng::new(seed),
                 device,
@@ -183,11 +214,15 @@ impl Brain {
         // huge network must not allocate it.
         let head = ActionHead::for_space(scenario.action_space());
         let spec = scenario.feature_spec();
+        let architecture = file.architecture();
+        if architecture.column_pooling {
+            check_column_pooling(spec.entity_parts(), &head)?;
+        }
         let shapes =
-            ActorCritic::shapes(spec.encoded_len(), spec.entity_parts(), &head, file.hidden);
+            ActorCritic::shapes(spec.encoded_len(), spec.entity_parts(), &head, architecture);
         check_size(&shapes, file.hidden)?;
         file.weights.check_shapes(&shapes)?;
-        let mut brain = Self::new(scenario, file.hidden, 0.0, false, 0, device)?;
+        let mut brain = Self::new(scenario, architecture, 0.0, false, 0, device)?;
         brain.model = params::write(brain.model, &file.weights)?;
         brain.normaliser = match &file.obs_stats {
             Some(stats) => Some(ObsNormaliser::with_stats(
@@ -204,7 +239,7 @@ impl Brain {
         &self,
         scenario: &S,
         scenario_config: &str,
-        hidden: usize,
+        architecture: Architecture,
         trained_steps: u64,
     ) -> PolicyFile {
         PolicyFile {
@@ -213,7 +248,8 @@ impl Brain {
             scenario_config: scenario_config.to_string(),
             feature_spec_hash: scenario.feature_spec().hash(),
             action_space: scenario.action_space().to_string(),
-            hidden,
+            hidden: architecture.hidden,
+            column_pooling: architecture.column_pooling,
             weights: params::read(&self.model),
             obs_stats: self.normaliser.as_ref().map(|n| n.stats.clone()),
             trained_steps,
@@ -255,12 +291,12 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
     pub fn new(
         name: &str,
         scenario: &S,
-        hidden: usize,
+        architecture: Architecture,
         mode: Mode,
         seed: u64,
     ) -> Result<Self, PolicyError> {
         let device = super::inference_device();
-        let brain = Brain::new(scenario, hidden, 0.0, false, seed, &device).map_err(|e| {
+        let brain = Brain::new(scenario, architecture, 0.0, false, seed, &device).map_err(|e| {
             PolicyError::Invalid {
                 policy: name.to_string(),
                 message: e.to_string(),

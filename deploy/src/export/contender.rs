@@ -49,6 +49,16 @@ pub fn exported_contender<S: Scenario + Clone + 'static>(
         dir.display(),
         env.name()
     );
+    ensure!(
+        Artifact,
+        !m.training.column_pooling || m.action_space == *env.action_space(),
+        "{}: its graph pools over the columns of a {} grid, this {} config's actions are {}; \
+         evaluate it with the scenario config in its manifest",
+        dir.display(),
+        m.action_space,
+        env.name(),
+        env.action_space()
+    );
     let encoder = Arc::new(env.clone());
     let name = name.to_string();
     Ok(Box::new(move || {

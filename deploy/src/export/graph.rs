@@ -69,6 +69,43 @@ impl Builder {
         self.op("Add", &format!("{name}.out"), &[&product, &b], vec![])
     }
 
+    /// `second` (`[B, E, H]`) plus, for each entity, `layer` applied to the mean of `h1`
+    /// (`[B, E, H]`) over the present entities (weights `[B, E, 1]`) of its column of a grid
+    /// with `columns` columns (entity `e` in column `e % columns`).
+    fn column_pooling(
+        &mut self,
+        h1: &str,
+        second: &str,
+        weights: &str,
+        columns: usize,
+        layer: &Dense,
+    ) -> String {
+        let hidden = layer.outputs as i64;
+        let grid = self.axes("column.grid", &[0, -1, columns as i64, hidden]);
+        let grid_weights = self.axes("column.grid_weights", &[0, -1, columns as i64, 1]);
+        let rows = self.axes("column.rows", &[0, -1, hidden]);
+        let axes1 = self.axes("column.axes", &[1]);
+        let keep = || vec![("keepdims".into(), Attribute::Int(0))];
+        let present = self.op("Mul", "column.present_h1", &[h1, weights], vec![]);
+        let present = self.op("Reshape", "column.present_grid", &[&present, &grid], vec![]);
+        let total = self.op("ReduceSum", "column.sum", &[&present, &axes1], keep());
+        let w = self.op(
+            "Reshape",
+            "column.weights",
+            &[weights, &grid_weights],
+            vec![],
+        );
+        let count = self.op("ReduceSum", "column.count", &[&w, &axes1], keep());
+        let one = self.constant("column.one", vec![], vec![1.0]);
+        let count = self.op("Max", "column.count_at_least_1", &[&count, &one], vec![]);
+        let mean = self.op("Div", "column.mean", &[&total, &count], vec![]);
+        let message = self.dense(&mean, "column", layer);
+        let message = self.op("Unsqueeze", "column.per_row", &[&message, &axes1], vec![]);
+        let second = self.op("Reshape", "column.second_grid", &[second, &grid], vec![]);
+        let sum = self.op("Add", "column.with_message", &[&second, &message], vec![]);
+        self.op("Reshape", "column.second", &[&sum, &rows], vec![])
+    }
+
     fn relu(&mut self, x: &str) -> String {
         self.op("Relu", &format!("{x}.relu"), &[x], vec![])
     }
@@ -150,13 +187,6 @@ pub(super) fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> 
             let axes1 = b.axes("axes.1", &[1]);
             let axes2 = b.axes("axes.2", &[2]);
             let c3 = b.op("Unsqueeze", "context.per_entity", &[&c, &axes1], vec![]);
-            let r = b.dense(&ex, entity1.0, &entity1.1);
-            let r = b.op("Add", "entity1.with_context", &[&r, &c3], vec![]);
-            let r = b.relu(&r);
-            let r = b.dense(&r, entity2.0, &entity2.1);
-            let rows = b.relu(&r);
-            let s = b.dense(&rows, score.0, &score.1);
-            let s = b.op("Squeeze", "score.per_entity", &[&s, &axes2], vec![]);
             let half = b.constant("half", vec![], vec![0.5]);
             let present = b.op("Greater", "present", &["entity_mask", &half], vec![]);
             let w = b.op(
@@ -167,6 +197,17 @@ pub(super) fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> 
             );
             let w = b.op("Unsqueeze", "present.weights", &[&w, &axes2], vec![]);
             let keep = || vec![("keepdims".into(), Attribute::Int(0))];
+            let r = b.dense(&ex, entity1.0, &entity1.1);
+            let r = b.op("Add", "entity1.with_context", &[&r, &c3], vec![]);
+            let h1 = b.relu(&r);
+            let r = b.dense(&h1, entity2.0, &entity2.1);
+            let r = match scorer.column_layer() {
+                Some((columns, layer)) => b.column_pooling(&h1, &r, &w, columns, &layer),
+                None => r,
+            };
+            let rows = b.relu(&r);
+            let s = b.dense(&rows, score.0, &score.1);
+            let s = b.op("Squeeze", "score.per_entity", &[&s, &axes2], vec![]);
             let weighted = b.op("Mul", "rows.present", &[&rows, &w], vec![]);
             let total = b.op("ReduceSum", "rows.sum", &[&weighted, &axes1], keep());
             let count = b.op("ReduceSum", "present.count", &[&w, &axes1], keep());

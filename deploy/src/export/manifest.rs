@@ -29,6 +29,10 @@ pub struct TensorSpec {
 pub struct Training {
     pub trained_steps: u64,
     pub hidden: usize,
+    /// Whether the network pools over the columns of its split grid: the graph then holds the
+    /// number of columns (absent in manifests written before the option existed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub column_pooling: bool,
     /// The last row of the run's `metrics.csv` (empty when the directory has none).
     pub last_metrics: BTreeMap<String, f64>,
     /// The run's final evaluation table (`eval.json`), when there is one.

@@ -196,6 +196,7 @@ fn training_summary(dir: &Path, file: &PolicyFile) -> Result<Training> {
     Ok(Training {
         trained_steps: file.trained_steps,
         hidden: file.hidden,
+        column_pooling: file.column_pooling,
         last_metrics,
         evaluation,
     })

@@ -119,7 +119,7 @@ impl<S: Scenario + Clone + 'static> Actor<S> {
         let metric_count = prototype.metric_names().len();
         let brain = Brain::new(
             prototype,
-            config.hidden,
+            config.architecture(),
             c.initial_log_std as f32,
             c.normalise_obs,
             derive_seed(config.seed, &[0x1417]),

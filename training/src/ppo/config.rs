@@ -4,6 +4,7 @@
 
 use crate::error::{Result, TrainingError};
 use crate::tensorboard::HParam;
+use planetgym_agents::nn::models::Architecture;
 use planetgym_agents::nn::policy::check_hidden;
 use planetgym_agents::registry;
 use planetgym_env::bounds;
@@ -28,6 +29,10 @@ pub struct TrainConfig {
     pub threads: usize,
     /// Hidden units per layer.
     pub hidden: usize,
+    /// Entity scorers of split actions over a grid (traffic's region-site pairs): each
+    /// candidate's second layer also reads the mean first-layer row of its column (the pairs
+    /// sharing its site).
+    pub column_pooling: bool,
     /// Save a checkpoint every this many updates (and at the end, and on Ctrl-C).
     pub checkpoint_every: u64,
     /// Scenario config fields that differ from the scenario's default (its documented TOML).
@@ -111,6 +116,16 @@ pub struct EvalConfig {
     pub during_episodes: usize,
 }
 
+impl TrainConfig {
+    /// The policy network's size and structure.
+    pub fn architecture(&self) -> Architecture {
+        Architecture {
+            hidden: self.hidden,
+            column_pooling: self.column_pooling,
+        }
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
@@ -120,6 +135,7 @@ impl Default for TrainConfig {
             num_envs: 8,
             threads: 0,
             hidden: 64,
+            column_pooling: false,
             checkpoint_every: 10,
             env: toml::Table::new(),
             ppo: PpoConfig::default(),

@@ -449,7 +449,7 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         self.actor.brain.to_file(
             self.prototype,
             self.run.scenario_config,
-            self.run.config.hidden,
+            self.run.config.architecture(),
             self.env_steps,
         )
     }

@@ -2,7 +2,12 @@
 //! for each present candidate `h1 = relu(x W1 + b1 + c)`, `h2 = relu(h1 W2 + b2)`, score
 //! `h2 . ws + bs`; value `[mean of h2, c] . wv + bv`; absent candidates score `MASKED_SCORE`
 //! and get no gradient. Parameters in `params::read` order: Wc, bc, W1, b1, W2, b2, ws, bs, wv,
-//! bv.
+//! bv, then with column pooling Wg, where `h2 = relu(h1 W2 + b2 + m Wg)` and `m` is the mean
+//! `h1` of the present candidates in the candidate's column.
+//!
+//! Column pooling needs every tile's first layer before any second layer: the forward pass
+//! runs the tiles' first layers once to sum the columns, and the backward pass runs the tiles
+//! once to sum the columns' gradients before the pass that needs them.
 //!
 //! The present candidates of all the rows are listed once and run through every layer in tiles
 //! of `TILE` candidates, whose rows stay in cache from the first layer to the last: a minibatch
@@ -28,6 +33,8 @@ const TILE: usize = 256;
 pub(crate) struct Entity {
     pub(crate) parts: EntityParts,
     pub(crate) hidden: usize,
+    /// With column pooling: the grid's number of columns.
+    pub(crate) columns: Option<usize>,
 }
 
 impl Entity {
@@ -74,6 +81,8 @@ impl Entity {
         tape.owner.clear();
         tape.slot.clear();
         tape.counts.clear();
+        tape.group.clear();
+        let columns = self.columns.unwrap_or(1);
         for (b, (obs, scores)) in obs.iter().zip(out.chunks_exact_mut(p.entities)).enumerate() {
             let present = &obs[p.mask_offset()..];
             let before = tape.owner.len();
@@ -81,6 +90,7 @@ impl Entity {
                 if present > 0.5 {
                     tape.owner.push(b);
                     tape.slot.push(b * p.entities + e);
+                    tape.group.push(b * columns + e % columns);
                 } else {
                     *score = MASKED_SCORE;
                 }
@@ -88,9 +98,12 @@ impl Entity {
             tape.counts.push((tape.owner.len() - before).max(1) as f32);
         }
 
+        let mut features = Vec::with_capacity(TILE);
+        if self.columns.is_some() {
+            self.column_messages(simd, w, obs, tape, rows * columns, &mut features);
+        }
         tape.pooled.clear();
         tape.pooled.resize(rows * h, 0.0);
-        let mut features = Vec::with_capacity(TILE);
         for tile in tiles(tape.owner.len()) {
             self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
             let h2 = &tape.hidden2;
@@ -115,6 +128,108 @@ impl Entity {
         }
     }
 
+    /// Column pooling: the columns' mean first-layer rows (`tape.column_mean`, `groups` rows)
+    /// and where the present candidates' second layers start, `b2 + mean Wg`
+    /// (`tape.lifted2`).
+    #[inline(always)]
+    fn column_messages<'o, S: Simd>(
+        &self,
+        simd: S,
+        w: &[Vec<f32>],
+        obs: &[&'o [f32]],
+        tape: &mut Tape,
+        groups: usize,
+        features: &mut Vec<&'o [f32]>,
+    ) {
+        let h = self.hidden;
+        tape.column_mean.clear();
+        tape.column_mean.resize(groups * h, 0.0);
+        tape.column_count.clear();
+        tape.column_count.resize(groups, 0.0);
+        for tile in tiles(tape.owner.len()) {
+            self.first_layer(simd, w, obs, tape, tile.clone(), features);
+            let rows = tape.hidden1.chunks_exact(h).zip(&tape.group[tile]);
+            for (row, &g) in rows {
+                add_rows(simd, None, row, &mut tape.column_mean[g * h..(g + 1) * h]);
+                tape.column_count[g] += 1.0;
+            }
+        }
+        let means = tape.column_mean.chunks_exact_mut(h).zip(&tape.column_count);
+        for (mean, &count) in means {
+            mean.iter_mut().for_each(|v| *v /= count.max(1.0));
+        }
+        tape.lifted2.resize(groups * h, 0.0);
+        let shape = Shape {
+            m: groups,
+            n: h,
+            p: h,
+        };
+        let means = Lhs::Rows(&tape.column_mean, h);
+        let start = Start::Bias(&w[5]);
+        product(
+            simd,
+            shape,
+            means,
+            &w[10],
+            &mut tape.lifted2,
+            start,
+            Finish::Keep,
+        );
+    }
+
+    /// Points `features` at the feature rows of the present candidates `tile` and computes
+    /// their first layer into `tape.hidden1`.
+    #[inline(always)]
+    fn first_layer<'o, S: Simd>(
+        &self,
+        simd: S,
+        w: &[Vec<f32>],
+        obs: &[&'o [f32]],
+        tape: &mut Tape,
+        tile: Range<usize>,
+        features: &mut Vec<&'o [f32]>,
+    ) {
+        let (h, p) = (self.hidden, self.parts);
+        let f = p.entity_features;
+        let owner = &tape.owner[tile.clone()];
+        self.point_at_features(obs, owner, &tape.slot[tile], features);
+        tape.hidden1.resize(owner.len() * h, 0.0);
+        let shape = Shape {
+            m: owner.len(),
+            n: h,
+            p: f,
+        };
+        let first = Start::RowBias(&tape.lifted, owner);
+        let x = Lhs::RowRefs(features);
+        product(
+            simd,
+            shape,
+            x,
+            &w[2],
+            &mut tape.hidden1,
+            first,
+            Finish::Relu,
+        );
+    }
+
+    /// Points `features` at the feature rows of the present candidates `owner`, `slot`.
+    #[inline(always)]
+    fn point_at_features<'o>(
+        &self,
+        obs: &[&'o [f32]],
+        owner: &[usize],
+        slot: &[usize],
+        features: &mut Vec<&'o [f32]>,
+    ) {
+        let p = self.parts;
+        let f = p.entity_features;
+        features.clear();
+        for (&b, &slot) in owner.iter().zip(slot) {
+            let at = p.entities_offset() + (slot - b * p.entities) * f;
+            features.push(&obs[b][at..at + f]);
+        }
+    }
+
     /// Points `features` at the feature rows of the present candidates `tile` and computes
     /// their hidden layers into `tape.hidden1` and `tape.hidden2`: the same values in the
     /// forward pass and when the backward pass recomputes them.
@@ -128,42 +243,32 @@ impl Entity {
         tile: Range<usize>,
         features: &mut Vec<&'o [f32]>,
     ) {
-        let (h, p) = (self.hidden, self.parts);
-        let f = p.entity_features;
-        let owner = &tape.owner[tile.clone()];
-        features.clear();
-        for (&b, &slot) in owner.iter().zip(&tape.slot[tile]) {
-            let at = p.entities_offset() + (slot - b * p.entities) * f;
-            features.push(&obs[b][at..at + f]);
-        }
-        let n = owner.len();
-        tape.hidden1.resize(n * h, 0.0);
+        let h = self.hidden;
+        let n = tile.len();
         tape.hidden2.resize(n * h, 0.0);
-        let narrow = narrow::Tile {
-            features,
-            owner,
-            lifted: &tape.lifted,
-            w1: &w[2],
-            w2: &w[4],
-            b2: &w[5],
-        };
-        if narrow::hidden_layers(simd, &narrow, &mut tape.hidden1, &mut tape.hidden2) {
-            return;
+        if self.columns.is_none() {
+            let owner = &tape.owner[tile.clone()];
+            self.point_at_features(obs, owner, &tape.slot[tile.clone()], features);
+            tape.hidden1.resize(n * h, 0.0);
+            let narrow = narrow::Tile {
+                features,
+                owner,
+                lifted: &tape.lifted,
+                w1: &w[2],
+                w2: &w[4],
+                b2: &w[5],
+            };
+            if narrow::hidden_layers(simd, &narrow, &mut tape.hidden1, &mut tape.hidden2) {
+                return;
+            }
         }
+        self.first_layer(simd, w, obs, tape, tile.clone(), features);
         let layer = |p| Shape { m: n, n: h, p };
-        let first = Start::RowBias(&tape.lifted, owner);
-        let x = Lhs::RowRefs(features);
-        product(
-            simd,
-            layer(f),
-            x,
-            &w[2],
-            &mut tape.hidden1,
-            first,
-            Finish::Relu,
-        );
         let h1 = Lhs::Rows(&tape.hidden1, h);
-        let second = Start::Bias(&w[5]);
+        let second = match self.columns {
+            Some(_) => Start::RowBias(&tape.lifted2, &tape.group[tile]),
+            None => Start::Bias(&w[5]),
+        };
         product(
             simd,
             layer(h),
@@ -191,7 +296,7 @@ impl Entity {
         g: &mut [Vec<f32>],
     ) {
         let (h, p) = (self.hidden, self.parts);
-        let [gc, gbc, g1, gb1, g2, gb2, gs, gbs, gv, gbv] = g else {
+        let [gc, gbc, g1, gb1, g2, gb2, gs, gbs, gv, gbv, g_column @ ..] = g else {
             return;
         };
         let rows = d_values.len();
@@ -217,6 +322,9 @@ impl Entity {
         let w2t = transpose(&w[4], h, h);
         let f = p.entity_features;
         let mut features = Vec::with_capacity(TILE);
+        if let (Some(columns), [g_column, ..]) = (self.columns, g_column) {
+            self.column_gradients(simd, w, obs, tape, d_out, rows * columns, g_column);
+        }
         for tile in tiles(tape.owner.len()) {
             self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
             let n = tile.len();
@@ -225,14 +333,16 @@ impl Entity {
                 hidden2,
                 owner,
                 slot,
+                group,
                 d1,
                 d2,
                 d_scores,
                 d_context,
                 d_pooled,
+                d_column,
                 ..
             } = &mut *tape;
-            let (owner, slot) = (&owner[tile.clone()], &slot[tile]);
+            let (owner, slot, group) = (&owner[tile.clone()], &slot[tile.clone()], &group[tile]);
             d1.resize(n * h, 0.0);
             d2.resize(n * h, 0.0);
             d_scores.clear();
@@ -250,15 +360,17 @@ impl Entity {
                 h1: hidden1,
                 h2: hidden2,
             };
-            if !narrow::gradients(simd, &narrow, d2, d1) {
-                let scores = Shape { m: n, n: h, p: 1 };
-                let from_value = Start::RowBias(d_pooled, owner);
-                let through = Finish::ThroughRelu(hidden2);
-                let d_scores_rows = Lhs::Rows(d_scores, 1);
-                product(simd, scores, d_scores_rows, &w[6], d2, from_value, through);
+            if self.columns.is_some() || !narrow::gradients(simd, &narrow, d2, d1) {
+                second_layer_gradient(simd, &w[6], d_scores, d_pooled, owner, hidden2, d2);
+                // With column pooling, each candidate's column passes back its share of the
+                // gradient of the column's mean.
+                let from_column = match self.columns {
+                    Some(_) => Start::RowBias(d_column, group),
+                    None => Start::Zero,
+                };
                 let back = Shape { m: n, n: h, p: h };
                 let through = Finish::ThroughRelu(hidden1);
-                product(simd, back, Lhs::Rows(d2, h), &w2t, d1, Start::Zero, through);
+                product(simd, back, Lhs::Rows(d2, h), &w2t, d1, from_column, through);
             }
             let weights_of = |p| Shape { m: p, n: h, p: n };
             let (sum, keep) = (Start::Accumulate, Finish::Keep);
@@ -299,6 +411,114 @@ impl Entity {
         );
         add_rows(simd, None, &tape.d_context, gbc);
     }
+}
+
+impl Entity {
+    /// Column pooling, before the backward pass's main loop: adds `Wg`'s gradient to
+    /// `g_column` and puts in `tape.d_column` the gradient each present candidate's first layer
+    /// receives through its column's mean (`groups` rows), from the second layers' gradients
+    /// of every tile.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn column_gradients<S: Simd>(
+        &self,
+        simd: S,
+        w: &[Vec<f32>],
+        obs: &[&[f32]],
+        tape: &mut Tape,
+        d_out: &[f32],
+        groups: usize,
+        g_column: &mut [f32],
+    ) {
+        let h = self.hidden;
+        tape.d_column.clear();
+        tape.d_column.resize(groups * h, 0.0);
+        // The column sums of the second layers' gradients (kept in d_column until the end).
+        let mut features = Vec::with_capacity(TILE);
+        for tile in tiles(tape.owner.len()) {
+            self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
+            let Tape {
+                hidden2,
+                owner,
+                slot,
+                group,
+                d2,
+                d_scores,
+                d_pooled,
+                d_column,
+                ..
+            } = &mut *tape;
+            let (owner, group) = (&owner[tile.clone()], &group[tile.clone()]);
+            d2.resize(tile.len() * h, 0.0);
+            d_scores.clear();
+            d_scores.extend(slot[tile].iter().map(|&slot| d_out[slot]));
+            second_layer_gradient(simd, &w[6], d_scores, d_pooled, owner, hidden2, d2);
+            for (row, &g) in d2.chunks_exact(h).zip(group) {
+                add_rows(simd, None, row, &mut d_column[g * h..(g + 1) * h]);
+            }
+        }
+        let (sum, keep) = (Start::Accumulate, Finish::Keep);
+        let weights = Shape {
+            m: h,
+            n: h,
+            p: groups,
+        };
+        let means = Lhs::Columns(&tape.column_mean, h);
+        product(simd, weights, means, &tape.d_column, g_column, sum, keep);
+        // The gradient of a column's mean, shared out over its members.
+        let wgt = transpose(&w[10], h, h);
+        let back = Shape {
+            m: groups,
+            n: h,
+            p: h,
+        };
+        let column_sums = Lhs::Rows(&tape.d_column, h);
+        let mut d_mean = vec![0.0; groups * h];
+        product(
+            simd,
+            back,
+            column_sums,
+            &wgt,
+            &mut d_mean,
+            Start::Zero,
+            keep,
+        );
+        for (d, &count) in d_mean.chunks_exact_mut(h).zip(&tape.column_count) {
+            d.iter_mut().for_each(|v| *v /= count.max(1.0));
+        }
+        tape.d_column = d_mean;
+    }
+}
+
+/// `d2`, the gradient of a tile's second layer (before its ReLU, whose outputs were
+/// `hidden2`): `d_scores` (a column) times `ws` (a row) plus the pooled rows' gradient of each
+/// candidate's observation (`d_pooled` row `owner[i]`), through the ReLU.
+#[inline(always)]
+fn second_layer_gradient<S: Simd>(
+    simd: S,
+    ws: &[f32],
+    d_scores: &[f32],
+    d_pooled: &[f32],
+    owner: &[usize],
+    hidden2: &[f32],
+    d2: &mut [f32],
+) {
+    let shape = Shape {
+        m: owner.len(),
+        n: ws.len(),
+        p: 1,
+    };
+    let from_value = Start::RowBias(d_pooled, owner);
+    let through = Finish::ThroughRelu(hidden2);
+    product(
+        simd,
+        shape,
+        Lhs::Rows(d_scores, 1),
+        ws,
+        d2,
+        from_value,
+        through,
+    );
 }
 
 /// The runs of equal values in `owner` (present candidates are listed observation by

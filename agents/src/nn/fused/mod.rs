@@ -41,6 +41,13 @@ pub struct Tape {
     owner: Vec<usize>,
     slot: Vec<usize>,
     counts: Vec<f32>,
+    /// Column pooling: each present candidate's column (`observation * columns + column`),
+    /// each column's mean first-layer row and number of present candidates, and where its
+    /// candidates' second layers start (`b2 + mean Wg`).
+    group: Vec<usize>,
+    column_mean: Vec<f32>,
+    column_count: Vec<f32>,
+    lifted2: Vec<f32>,
     /// Gradients of `hidden1`, `hidden2` (of the current tile for entity networks), `context`
     /// and `pooled`.
     d1: Vec<f32>,
@@ -49,6 +56,9 @@ pub struct Tape {
     d_scores: Vec<f32>,
     d_context: Vec<f32>,
     d_pooled: Vec<f32>,
+    /// Column pooling: the gradient a present candidate's first layer receives through its
+    /// column's mean, per column.
+    d_column: Vec<f32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +177,19 @@ impl FusedNetwork {
         if widths.contains(&0) {
             return Err(NetworkError::Mismatch(format!(
                 "a network with an empty layer ({widths:?} inputs, hidden units, outputs)"
+            )));
+        }
+        if let Layers::Entity(Entity {
+            parts,
+            columns: Some(columns),
+            ..
+        }) = self.layers
+            && (columns == 0 || parts.entities % columns != 0)
+        {
+            return Err(NetworkError::Mismatch(format!(
+                "column pooling over {columns} columns of {} entities: the entities must fill \
+                 whole rows of the grid",
+                parts.entities
             )));
         }
         let width = self.obs_len();
