@@ -69,6 +69,35 @@ impl Builder {
         self.op("Add", &format!("{name}.out"), &[&product, &b], vec![])
     }
 
+    /// The mean of `x` over axis 1 weighted by `weights` (0 or 1, broadcast against `x`) and
+    /// divided by at least 1, the axis dropped: the mean over the present entities. Values are
+    /// named `{name}.*`.
+    fn masked_mean(&mut self, name: &str, x: &str, weights: &str) -> String {
+        let axes1 = self.axes(&format!("{name}.axes"), &[1]);
+        let keep = || vec![("keepdims".into(), Attribute::Int(0))];
+        let present = self.op("Mul", &format!("{name}.present"), &[x, weights], vec![]);
+        let total = self.op(
+            "ReduceSum",
+            &format!("{name}.sum"),
+            &[&present, &axes1],
+            keep(),
+        );
+        let count = self.op(
+            "ReduceSum",
+            &format!("{name}.count"),
+            &[weights, &axes1],
+            keep(),
+        );
+        let one = self.constant(&format!("{name}.one"), vec![], vec![1.0]);
+        let count = self.op(
+            "Max",
+            &format!("{name}.count_at_least_1"),
+            &[&count, &one],
+            vec![],
+        );
+        self.op("Div", &format!("{name}.mean"), &[&total, &count], vec![])
+    }
+
     /// `second` (`[B, E, H]`) plus, for each entity, `layer` applied to the mean of `h1`
     /// (`[B, E, H]`) over the present entities (weights `[B, E, 1]`) of its column of a grid
     /// with `columns` columns (entity `e` in column `e % columns`).
@@ -84,21 +113,15 @@ impl Builder {
         let grid = self.axes("column.grid", &[0, -1, columns as i64, hidden]);
         let grid_weights = self.axes("column.grid_weights", &[0, -1, columns as i64, 1]);
         let rows = self.axes("column.rows", &[0, -1, hidden]);
-        let axes1 = self.axes("column.axes", &[1]);
-        let keep = || vec![("keepdims".into(), Attribute::Int(0))];
-        let present = self.op("Mul", "column.present_h1", &[h1, weights], vec![]);
-        let present = self.op("Reshape", "column.present_grid", &[&present, &grid], vec![]);
-        let total = self.op("ReduceSum", "column.sum", &[&present, &axes1], keep());
+        let axes1 = self.axes("column.axes1", &[1]);
+        let h1 = self.op("Reshape", "column.h1_grid", &[h1, &grid], vec![]);
         let w = self.op(
             "Reshape",
             "column.weights",
             &[weights, &grid_weights],
             vec![],
         );
-        let count = self.op("ReduceSum", "column.count", &[&w, &axes1], keep());
-        let one = self.constant("column.one", vec![], vec![1.0]);
-        let count = self.op("Max", "column.count_at_least_1", &[&count, &one], vec![]);
-        let mean = self.op("Div", "column.mean", &[&total, &count], vec![]);
+        let mean = self.masked_mean("column", &h1, &w);
         let message = self.dense(&mean, "column", layer);
         let message = self.op("Unsqueeze", "column.per_row", &[&message, &axes1], vec![]);
         let second = self.op("Reshape", "column.second_grid", &[second, &grid], vec![]);
@@ -196,7 +219,6 @@ pub(super) fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> 
                 vec![("to".into(), Attribute::Int(1))],
             );
             let w = b.op("Unsqueeze", "present.weights", &[&w, &axes2], vec![]);
-            let keep = || vec![("keepdims".into(), Attribute::Int(0))];
             let r = b.dense(&ex, entity1.0, &entity1.1);
             let r = b.op("Add", "entity1.with_context", &[&r, &c3], vec![]);
             let h1 = b.relu(&r);
@@ -208,12 +230,7 @@ pub(super) fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> 
             let rows = b.relu(&r);
             let s = b.dense(&rows, score.0, &score.1);
             let s = b.op("Squeeze", "score.per_entity", &[&s, &axes2], vec![]);
-            let weighted = b.op("Mul", "rows.present", &[&rows, &w], vec![]);
-            let total = b.op("ReduceSum", "rows.sum", &[&weighted, &axes1], keep());
-            let count = b.op("ReduceSum", "present.count", &[&w, &axes1], keep());
-            let one = b.constant("one", vec![], vec![1.0]);
-            let count = b.op("Max", "present.count_at_least_1", &[&count, &one], vec![]);
-            let pooled = b.op("Div", "rows.mean", &[&total, &count], vec![]);
+            let pooled = b.masked_mean("rows", &rows, &w);
             let both = b.op(
                 "Concat",
                 "pooled_and_context",

@@ -147,7 +147,8 @@ impl Entity {
         tape.column_count.clear();
         tape.column_count.resize(groups, 0.0);
         for tile in tiles(tape.owner.len()) {
-            self.first_layer(simd, w, obs, tape, tile.clone(), features);
+            self.point_at_features(obs, tape, tile.clone(), features);
+            self.first_layer(simd, w, tape, tile.clone(), features);
             let rows = tape.hidden1.chunks_exact(h).zip(&tape.group[tile]);
             for (row, &g) in rows {
                 add_rows(simd, None, row, &mut tape.column_mean[g * h..(g + 1) * h]);
@@ -177,29 +178,25 @@ impl Entity {
         );
     }
 
-    /// Points `features` at the feature rows of the present candidates `tile` and computes
-    /// their first layer into `tape.hidden1`.
+    /// The first layer of the present candidates `tile`, whose feature rows are `features`,
+    /// into `tape.hidden1`.
     #[inline(always)]
-    fn first_layer<'o, S: Simd>(
+    fn first_layer<S: Simd>(
         &self,
         simd: S,
         w: &[Vec<f32>],
-        obs: &[&'o [f32]],
         tape: &mut Tape,
         tile: Range<usize>,
-        features: &mut Vec<&'o [f32]>,
+        features: &[&[f32]],
     ) {
-        let (h, p) = (self.hidden, self.parts);
-        let f = p.entity_features;
-        let owner = &tape.owner[tile.clone()];
-        self.point_at_features(obs, owner, &tape.slot[tile], features);
-        tape.hidden1.resize(owner.len() * h, 0.0);
+        let h = self.hidden;
+        tape.hidden1.resize(tile.len() * h, 0.0);
         let shape = Shape {
-            m: owner.len(),
+            m: tile.len(),
             n: h,
-            p: f,
+            p: self.parts.entity_features,
         };
-        let first = Start::RowBias(&tape.lifted, owner);
+        let first = Start::RowBias(&tape.lifted, &tape.owner[tile]);
         let x = Lhs::RowRefs(features);
         product(
             simd,
@@ -212,19 +209,19 @@ impl Entity {
         );
     }
 
-    /// Points `features` at the feature rows of the present candidates `owner`, `slot`.
+    /// Points `features` at the feature rows of the present candidates `tile`.
     #[inline(always)]
     fn point_at_features<'o>(
         &self,
         obs: &[&'o [f32]],
-        owner: &[usize],
-        slot: &[usize],
+        tape: &Tape,
+        tile: Range<usize>,
         features: &mut Vec<&'o [f32]>,
     ) {
         let p = self.parts;
         let f = p.entity_features;
         features.clear();
-        for (&b, &slot) in owner.iter().zip(slot) {
+        for (&b, &slot) in tape.owner[tile.clone()].iter().zip(&tape.slot[tile]) {
             let at = p.entities_offset() + (slot - b * p.entities) * f;
             features.push(&obs[b][at..at + f]);
         }
@@ -245,14 +242,13 @@ impl Entity {
     ) {
         let h = self.hidden;
         let n = tile.len();
+        self.point_at_features(obs, tape, tile.clone(), features);
+        tape.hidden1.resize(n * h, 0.0);
         tape.hidden2.resize(n * h, 0.0);
         if self.columns.is_none() {
-            let owner = &tape.owner[tile.clone()];
-            self.point_at_features(obs, owner, &tape.slot[tile.clone()], features);
-            tape.hidden1.resize(n * h, 0.0);
             let narrow = narrow::Tile {
                 features,
-                owner,
+                owner: &tape.owner[tile.clone()],
                 lifted: &tape.lifted,
                 w1: &w[2],
                 w2: &w[4],
@@ -262,7 +258,7 @@ impl Entity {
                 return;
             }
         }
-        self.first_layer(simd, w, obs, tape, tile.clone(), features);
+        self.first_layer(simd, w, tape, tile.clone(), features);
         let layer = |p| Shape { m: n, n: h, p };
         let h1 = Lhs::Rows(&tape.hidden1, h);
         let second = match self.columns {
@@ -323,7 +319,8 @@ impl Entity {
         let f = p.entity_features;
         let mut features = Vec::with_capacity(TILE);
         if let (Some(columns), [g_column, ..]) = (self.columns, g_column) {
-            self.column_gradients(simd, w, obs, tape, d_out, rows * columns, g_column);
+            let groups = rows * columns;
+            self.column_gradients(simd, w, obs, tape, d_out, groups, g_column, &mut features);
         }
         for tile in tiles(tape.owner.len()) {
             self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
@@ -420,23 +417,22 @@ impl Entity {
     /// of every tile.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn column_gradients<S: Simd>(
+    fn column_gradients<'o, S: Simd>(
         &self,
         simd: S,
         w: &[Vec<f32>],
-        obs: &[&[f32]],
+        obs: &[&'o [f32]],
         tape: &mut Tape,
         d_out: &[f32],
         groups: usize,
         g_column: &mut [f32],
+        features: &mut Vec<&'o [f32]>,
     ) {
         let h = self.hidden;
-        tape.d_column.clear();
-        tape.d_column.resize(groups * h, 0.0);
-        // The column sums of the second layers' gradients (kept in d_column until the end).
-        let mut features = Vec::with_capacity(TILE);
+        tape.d_column_sum.clear();
+        tape.d_column_sum.resize(groups * h, 0.0);
         for tile in tiles(tape.owner.len()) {
-            self.hidden_layers(simd, w, obs, tape, tile.clone(), &mut features);
+            self.hidden_layers(simd, w, obs, tape, tile.clone(), features);
             let Tape {
                 hidden2,
                 owner,
@@ -445,7 +441,7 @@ impl Entity {
                 d2,
                 d_scores,
                 d_pooled,
-                d_column,
+                d_column_sum,
                 ..
             } = &mut *tape;
             let (owner, group) = (&owner[tile.clone()], &group[tile.clone()]);
@@ -454,7 +450,7 @@ impl Entity {
             d_scores.extend(slot[tile].iter().map(|&slot| d_out[slot]));
             second_layer_gradient(simd, &w[6], d_scores, d_pooled, owner, hidden2, d2);
             for (row, &g) in d2.chunks_exact(h).zip(group) {
-                add_rows(simd, None, row, &mut d_column[g * h..(g + 1) * h]);
+                add_rows(simd, None, row, &mut d_column_sum[g * h..(g + 1) * h]);
             }
         }
         let (sum, keep) = (Start::Accumulate, Finish::Keep);
@@ -464,7 +460,15 @@ impl Entity {
             p: groups,
         };
         let means = Lhs::Columns(&tape.column_mean, h);
-        product(simd, weights, means, &tape.d_column, g_column, sum, keep);
+        product(
+            simd,
+            weights,
+            means,
+            &tape.d_column_sum,
+            g_column,
+            sum,
+            keep,
+        );
         // The gradient of a column's mean, shared out over its members.
         let wgt = transpose(&w[10], h, h);
         let back = Shape {
@@ -472,21 +476,20 @@ impl Entity {
             n: h,
             p: h,
         };
-        let column_sums = Lhs::Rows(&tape.d_column, h);
-        let mut d_mean = vec![0.0; groups * h];
+        let column_sums = Lhs::Rows(&tape.d_column_sum, h);
+        tape.d_column.resize(groups * h, 0.0);
         product(
             simd,
             back,
             column_sums,
             &wgt,
-            &mut d_mean,
+            &mut tape.d_column,
             Start::Zero,
             keep,
         );
-        for (d, &count) in d_mean.chunks_exact_mut(h).zip(&tape.column_count) {
+        for (d, &count) in tape.d_column.chunks_exact_mut(h).zip(&tape.column_count) {
             d.iter_mut().for_each(|v| *v /= count.max(1.0));
         }
-        tape.d_column = d_mean;
     }
 }
 

@@ -56,8 +56,9 @@ pub struct Tape {
     d_scores: Vec<f32>,
     d_context: Vec<f32>,
     d_pooled: Vec<f32>,
-    /// Column pooling: the gradient a present candidate's first layer receives through its
-    /// column's mean, per column.
+    /// Column pooling, per column: the sum of its candidates' second-layer gradients, and the
+    /// gradient each of its present candidates' first layer receives through its mean.
+    d_column_sum: Vec<f32>,
     d_column: Vec<f32>,
 }
 
