@@ -114,3 +114,75 @@ fn episodes_are_seeded() {
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
 }
+
+/// An Azure-format series of hourly steps: sample `k` of hour `h` is `value(h)`.
+fn hourly_csv(dir: &std::path::Path, name: &str, hours: usize, value: fn(usize) -> f64) -> String {
+    let mut text = String::from("timestamp,cpu_usage\n");
+    for slot in 0..hours * 12 {
+        text.push_str(&format!("{},{}\n", slot * 300, value(slot / 12)));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    format!("azure_vm_v2:{}", path.display())
+}
+
+#[test]
+fn history_series_gives_the_history_and_episodes_score_only_the_series() {
+    let dir = tempfile::tempdir().unwrap();
+    // History hours are below 10 and scored hours are 10 + their index, so each value says
+    // where it came from; the scored mean is 14.5, which the scaling keeps.
+    let before = hourly_csv(dir.path(), "before.csv", 6, |h| 1.0 + h as f64 / 100.0);
+    let series = hourly_csv(dir.path(), "series.csv", 10, |h| 10.0 + h as f64);
+    let config = |history: &str| {
+        CapacityConfig::from_toml(
+            &format!(
+                "series = ['{series}']\nhistory_series = [{history}]\nsites = 2\n\
+                 site_phase_shift_h = 5\nhistory_periods = 4\nepisode_periods = 3\n\
+                 mean_demand_units = 14.5\nnoise_sigma = 0.0"
+            ),
+            "test",
+        )
+    };
+    let mut env = CapacityScenario::new(config(&format!("'{before}'")).unwrap()).unwrap();
+    let mut starts = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let obs = env.reset(seed);
+        let demand = &env.oracle_view().demand;
+        // Every scored period, of the shifted site too (which wraps past the end), is in the
+        // series; the clock counts from the series' start.
+        assert!(demand.iter().flatten().all(|&d| d > 9.99), "{demand:?}");
+        let start = (demand[0][0] - 10.0).round();
+        assert_eq!(obs.hour_of_day, start, "seed {seed}");
+        let expected: Vec<f64> = (0..4)
+            .map(|i| match start as usize + i {
+                k if k < 4 => 1.0 + (k + 2) as f64 / 100.0,
+                k => 10.0 + (k - 4) as f64,
+            })
+            .collect();
+        let close = obs.history[0]
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| (a - b).abs() < 1e-9);
+        assert!(
+            close,
+            "seed {seed}: {:?} against {expected:?}",
+            obs.history[0]
+        );
+        starts.insert(start as usize);
+    }
+    // 10 series hours leave 7 starts for 3-period episodes; without history_series the 4
+    // history periods would come from the series and leave 3.
+    assert_eq!(starts, (0..7).collect(), "{starts:?}");
+    let err = config(&format!("'{before}', '{before}'")).unwrap_err();
+    assert!(
+        err.to_string().contains("history_series has 2 entries"),
+        "{err}"
+    );
+    let short = hourly_csv(dir.path(), "short.csv", 3, |_| 1.0);
+    let err = CapacityScenario::new(config(&format!("'{short}'")).unwrap()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("has 3 periods; need history_periods = 4"),
+        "{err}"
+    );
+}

@@ -556,15 +556,16 @@ impl RegisteredScenario for CapacityScenario {
         max: 500,
     };
 
-    /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21). Nine days (216
-    /// hours) hold a week of history and just under two days of episode, so holdout episodes are
-    /// 47 periods long.
+    /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21), with the
+    /// history before them from the built-in days 15-21: every scored period is a holdout day,
+    /// and episodes keep their configured length (a week of periods starts anywhere in days
+    /// 22-23).
     fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
         let file = dir.join("azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv");
         let series = toml_string(&format!("azure_vm_v2:{}", file.display()));
         Ok(vec![
             format!("series=[{series}]"),
-            "episode_periods=47".into(),
+            "history_series=[\"builtin:azure_vm_v2\"]".into(),
         ])
     }
 

@@ -13,6 +13,7 @@ pub const DEFAULT_TOML: &str = include_str!("default.toml");
 #[serde(deny_unknown_fields)]
 pub struct CapacityConfig {
     pub series: Vec<String>,
+    pub history_series: Vec<String>,
     pub sites: usize,
     pub site_phase_shift_h: f64,
     pub period_s: f64,
@@ -112,7 +113,7 @@ impl Default for CapacityConfig {
 impl ScenarioConfig for CapacityConfig {
     /// Series are `KIND:PATH` (or `planetlab:PATH:ROW`): the PATH part is rebased.
     fn rebase_paths(table: &mut toml::Table, base: &std::path::Path) {
-        crate::config::map_strings(table, "series", &|spec| {
+        let rebase = |spec: &str| {
             let Some((kind, rest)) = spec.split_once(':') else {
                 return spec.to_string();
             };
@@ -124,7 +125,9 @@ impl ScenarioConfig for CapacityConfig {
                 return spec.to_string();
             }
             format!("{kind}:{}{row}", crate::config::rebased(path, base))
-        });
+        };
+        crate::config::map_strings(table, "series", &rebase);
+        crate::config::map_strings(table, "history_series", &rebase);
     }
 
     const DEFAULT_TOML: &'static str = DEFAULT_TOML;
@@ -144,6 +147,13 @@ impl ScenarioConfig for CapacityConfig {
             64,
             "one series per site at most",
         )?;
+        if !self.history_series.is_empty() && self.history_series.len() != self.series.len() {
+            return Err(format!(
+                "history_series has {} entries and series {}: give one per series, or none",
+                self.history_series.len(),
+                self.series.len()
+            ));
+        }
         bounds::within("site_phase_shift_h", self.site_phase_shift_h, 0.0, 8_784.0)?;
         bounds::positive_at_most("period_s", self.period_s, 30.0 * 86_400.0)?;
         // The forecasters read the whole visible history at every step.

@@ -77,6 +77,16 @@ pub fn period_cost(cost: &CostConfig, capacity: i64, unmet: f64, change: i64) ->
     )
 }
 
+/// Index `t` of a source of `len` periods; past the end it wraps onto the scored part, so a
+/// shifted site never scores the history tail.
+fn wrapped(t: usize, len: usize, scored_from: usize) -> usize {
+    if t < len {
+        t
+    } else {
+        scored_from + (t - scored_from) % (len - scored_from)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapacityObs {
     /// Period index in the episode (decisions made so far).
@@ -104,8 +114,11 @@ pub struct CapacityOracleView {
 #[derive(Debug, Clone)]
 pub struct CapacityScenario {
     config: CapacityConfig,
-    /// Per source series, resampled to periods and scaled to the mean demand.
+    /// Per source series, resampled to periods and scaled to the mean demand, after its
+    /// `history_series` tail if there is one.
     sources: Arc<Vec<Vec<f64>>>,
+    /// Length of that tail (0 without `history_series`): episodes score only later periods.
+    scored_from: usize,
     gaps: Vec<String>,
     forecaster: Arc<dyn Forecaster>,
     /// Per site, the forecaster following the demand visible so far (one value per period).
@@ -130,29 +143,55 @@ pub struct CapacityScenario {
 impl CapacityScenario {
     pub fn new(config: CapacityConfig) -> Result<Self, EnvError> {
         config.validate().map_err(EnvError::Config)?;
-        let mut sources = Vec::new();
         let mut gaps = Vec::new();
-        for spec in &config.series {
+        let mut periods = |spec: &str| -> Result<Vec<f64>, EnvError> {
             let s = series::load(spec)?;
             if !s.gaps.is_empty() {
                 gaps.push(format!("{spec}: {}", s.gaps));
             }
-            let values = s.resample(config.period_s)?;
+            s.resample(config.period_s)
+        };
+        let (h, n) = (config.history_periods, config.episode_periods);
+        let mut sources = Vec::new();
+        for (i, spec) in config.series.iter().enumerate() {
+            let values = periods(spec)?;
+            let before = match config.history_series.get(i) {
+                Some(earlier) => {
+                    let v = periods(earlier)?;
+                    let tail = v.len().checked_sub(h).ok_or_else(|| {
+                        EnvError::config(format!(
+                            "history_series {earlier} has {} periods; need history_periods = {h}",
+                            v.len()
+                        ))
+                    })?;
+                    v[tail..].to_vec()
+                }
+                None => Vec::new(),
+            };
             let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-            if values.len() < config.history_periods + config.episode_periods + 1 || mean <= 0.0 {
+            if before.len() + values.len() < h + n + 1 || mean <= 0.0 {
                 return Err(EnvError::config(format!(
-                    "series {spec} has {} periods (mean {mean}); need more than history_periods + episode_periods = {}",
+                    "series {spec} has {} periods (mean {mean}); need more than {}",
                     values.len(),
-                    config.history_periods + config.episode_periods
+                    match before.len() {
+                        0 => format!("history_periods + episode_periods = {}", h + n),
+                        _ => format!("episode_periods = {n} (history_series gives the history)"),
+                    }
                 )));
             }
             sources.push(
-                values
+                before
                     .iter()
+                    .chain(&values)
                     .map(|v| v / mean * config.mean_demand_units)
                     .collect(),
             );
         }
+        let scored_from = if config.history_series.is_empty() {
+            0
+        } else {
+            h
+        };
         let forecaster = config.forecast.forecaster.build(
             config.forecast.season_periods,
             config.forecast.moving_average_window,
@@ -177,6 +216,7 @@ impl CapacityScenario {
             ordered: Vec::new(),
             mask: vec![false; sites * options],
             sources: Arc::new(sources),
+            scored_from,
             gaps,
             trackers: Vec::new(),
             forecaster,
@@ -281,7 +321,8 @@ impl Scenario for CapacityScenario {
         let periods_per_hour = 3600.0 / c.period_s;
         let shortest = self.sources.iter().map(Vec::len).min().unwrap_or(0);
         let start = rng.below(shortest - h - n);
-        self.start_hour = ((start + h) as f64 / periods_per_hour) as usize;
+        // Hours since the first scored period's series began (the history tail is before it).
+        self.start_hour = ((start + h - self.scored_from) as f64 / periods_per_hour) as usize;
         let mut mean_demand = Vec::with_capacity(c.sites);
         self.demand = (0..c.sites)
             .map(|site| {
@@ -295,7 +336,7 @@ impl Scenario for CapacityScenario {
                 };
                 let (mean, noisy): (Vec<f64>, Vec<f64>) = (0..h + n)
                     .map(|i| {
-                        let t = (start + i + shift) % source.len();
+                        let t = wrapped(start + i + shift, source.len(), self.scored_from);
                         let weeks = (i as f64 - h as f64) * c.period_s / (7.0 * 86_400.0);
                         let noise = (c.noise_sigma * rng.normal()
                             - 0.5 * c.noise_sigma * c.noise_sigma)
