@@ -746,6 +746,42 @@ fn several_seeds_train_into_run_directories_that_eval_aggregates() {
 }
 
 #[test]
+fn stop_after_stops_every_run_of_several_seeds_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(&config, TINY_TRAIN).unwrap();
+    let run = dir.path().join("seeds");
+    let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
+    let (ok, out, err) = planetgym(&[
+        "train",
+        "--config",
+        &p(&config),
+        "--run-dir",
+        &p(&run),
+        "--seeds",
+        "2",
+        "--stop-after",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    for k in 0..2 {
+        let resume = format!("--resume {}", p(&run.join(format!("run-{k}"))));
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("stopped after update 2 ") && l.ends_with(&resume)),
+            "run {k}: {out}"
+        );
+    }
+    assert!(
+        !out.contains("evaluation:") && !out.contains("not started"),
+        "{out}"
+    );
+    let (ok, out, err) = planetgym(&["train", "--resume", &p(&run.join("run-1"))]);
+    assert!(ok, "{err}");
+    assert!(out.contains("evaluation: 2 episodes"), "{out}");
+}
+
+#[test]
 fn holdout_evaluates_on_the_shared_holdout_split() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/holdout");
     let (ok, _, err) = planetgym(&[
@@ -784,8 +820,8 @@ fn holdout_evaluates_on_the_shared_holdout_split() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("day22-30"),
-        "the heading names the holdout series: {text}"
+        text.contains("day22-30") && text.contains("(history from builtin:azure_vm_v2)"),
+        "the heading names the holdout series and where its history comes from: {text}"
     );
 }
 

@@ -18,7 +18,7 @@ use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::{Scenario, bounds};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Name of the learned policy's row in evaluation tables (greedy actions).
 pub const LEARNED: &str = "ppo";
@@ -137,6 +137,9 @@ pub struct SessionResult {
     pub outcome: Outcome,
     /// Every run's directory.
     pub runs: Vec<PathBuf>,
+    /// The runs stopped before their configured steps (checkpoint saved, resumable): each run
+    /// with `stop_after`, the one running with the stop flag (the later ones are not started).
+    pub stopped: Vec<PathBuf>,
     /// The final evaluation table (None when interrupted or `eval.episodes = 0`).
     pub evaluation: Option<Comparison>,
 }
@@ -281,7 +284,7 @@ fn session<S: RegisteredScenario>(
             .map(|k| run_dir_of(&request.run_dir, k))
             .collect()
     };
-    let mut outcome = None;
+    let (mut outcome, mut stopped) = (None, Vec::new());
     for (k, dir) in dirs.iter().enumerate() {
         let mut config = request.config.clone();
         config.seed = config.seed.wrapping_add(k as u64);
@@ -302,15 +305,21 @@ fn session<S: RegisteredScenario>(
         let interrupted = o.interrupted;
         outcome = Some(o);
         if interrupted {
-            break;
+            stopped.push(dir.clone());
+            // The stop flag (Ctrl-C) ends the session; `stop_after` ends each run at the same
+            // update, so that every run is trained alike.
+            if request.stop.load(Ordering::Relaxed) {
+                break;
+            }
         }
     }
     let outcome = outcome.ok_or_else(|| TrainingError::config(&request.origin, "no run"))?;
     let eval = &request.config.eval;
-    if outcome.interrupted || eval.episodes == 0 {
+    if !stopped.is_empty() || eval.episodes == 0 {
         return Ok(SessionResult {
             outcome,
             runs: dirs,
+            stopped,
             evaluation: None,
         });
     }
@@ -358,6 +367,7 @@ fn session<S: RegisteredScenario>(
     Ok(SessionResult {
         outcome,
         runs: dirs,
+        stopped,
         evaluation: Some(table),
     })
 }

@@ -651,6 +651,9 @@ impl RegisteredScenario for CapacityScenario {
             config.lead_time_periods,
             config.series.join(", ")
         );
+        if !config.history_series.is_empty() {
+            heading += &format!(" (history from {})", config.history_series.join(", "));
+        }
         for gap in self.gaps() {
             heading += &format!("\n  gaps: {gap}");
         }

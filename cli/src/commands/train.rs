@@ -30,7 +30,8 @@ pub struct Args {
     /// Continue the run in DIR from its last checkpoint.
     #[arg(long, value_name = "DIR", conflicts_with = "config")]
     resume: Option<PathBuf>,
-    /// Stop cleanly (checkpoint saved) once this many updates are done, as Ctrl-C would.
+    /// Stop each run cleanly (checkpoint saved) once this many updates are done; with --seeds
+    /// every run stops there, where Ctrl-C ends the whole session.
     #[arg(long, value_name = "UPDATES")]
     stop_after: Option<u64>,
     /// Independent training runs (seeds seed, seed+1, ...; run K in RUN_DIR/run-K), evaluated
@@ -115,15 +116,31 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     bar.finish();
     let o = &result.outcome;
-    if o.interrupted {
+    for dir in &result.stopped {
         writeln!(
             out,
             "stopped after update {} ({} steps), checkpoint saved; continue with: planetgym train --resume {}",
             o.updates,
             o.env_steps,
-            run_dir.display()
+            dir.display()
         )?;
     }
+    // Ctrl-C leaves the runs after the stopped one unstarted: each can be trained on its own.
+    let first_unstarted = result
+        .stopped
+        .last()
+        .and_then(|last| result.runs.iter().position(|d| d == last))
+        .map_or(result.runs.len(), |k| k + 1);
+    for (k, dir) in result.runs.iter().enumerate().skip(first_unstarted) {
+        writeln!(
+            out,
+            "not started: {}; train it alone with this command, --set seed={} and --run-dir {} instead of --seeds",
+            dir.display(),
+            request.config.seed.wrapping_add(k as u64),
+            dir.display()
+        )?;
+    }
+
     if let Some(rows) = &result.evaluation {
         writeln!(
             out,
