@@ -779,6 +779,9 @@ fn stop_after_stops_every_run_of_several_seeds_alike() {
     let (ok, out, err) = planetgym(&["train", "--resume", &p(&run.join("run-1"))]);
     assert!(ok, "{err}");
     assert!(out.contains("evaluation: 2 episodes"), "{out}");
+    // A run stopped before its first update would have nothing to resume.
+    let (ok, _, err) = planetgym(&["train", "--config", &p(&config), "--stop-after", "0"]);
+    assert!(!ok && err.contains("--stop-after"), "{err}");
 }
 
 #[test]

@@ -182,7 +182,7 @@ fn history_series_gives_the_history_and_episodes_score_only_the_series() {
     let err = CapacityScenario::new(config(&format!("'{short}'")).unwrap()).unwrap_err();
     assert!(
         err.to_string()
-            .contains("has 3 periods; need history_periods = 4"),
+            .contains("has 3 periods; need at least history_periods = 4"),
         "{err}"
     );
 }

@@ -137,10 +137,14 @@ pub struct SessionResult {
     pub outcome: Outcome,
     /// Every run's directory.
     pub runs: Vec<PathBuf>,
-    /// The runs stopped before their configured steps (checkpoint saved, resumable): each run
-    /// with `stop_after`, the one running with the stop flag (the later ones are not started).
-    pub stopped: Vec<PathBuf>,
-    /// The final evaluation table (None when interrupted or `eval.episodes = 0`).
+    /// How many of `runs` were started: fewer than all only when the stop flag ended the
+    /// session.
+    pub started: usize,
+    /// The runs stopped before their configured steps, checkpoint saved if they made an
+    /// update: every run with `stop_after`, the one running when the stop flag was raised.
+    pub stopped: Vec<Outcome>,
+    /// The final evaluation table (None when a run was stopped or not started, or when
+    /// `eval.episodes = 0`).
     pub evaluation: Option<Comparison>,
 }
 
@@ -284,8 +288,14 @@ fn session<S: RegisteredScenario>(
             .map(|k| run_dir_of(&request.run_dir, k))
             .collect()
     };
-    let (mut outcome, mut stopped) = (None, Vec::new());
+    let (mut outcome, mut stopped, mut started) = (None, Vec::new(), 0);
     for (k, dir) in dirs.iter().enumerate() {
+        // The stop flag (Ctrl-C) ends the session; `stop_after` ends each run at the same
+        // update, so that every run is trained alike.
+        if request.stop.load(Ordering::Relaxed) {
+            break;
+        }
+        started += 1;
         let mut config = request.config.clone();
         config.seed = config.seed.wrapping_add(k as u64);
         let run = Run {
@@ -302,23 +312,18 @@ fn session<S: RegisteredScenario>(
             None => None,
         };
         let o = ppo::train(env, &run, expert, source, on_update)?;
-        let interrupted = o.interrupted;
-        outcome = Some(o);
-        if interrupted {
-            stopped.push(dir.clone());
-            // The stop flag (Ctrl-C) ends the session; `stop_after` ends each run at the same
-            // update, so that every run is trained alike.
-            if request.stop.load(Ordering::Relaxed) {
-                break;
-            }
+        if o.interrupted {
+            stopped.push(o.clone());
         }
+        outcome = Some(o);
     }
     let outcome = outcome.ok_or_else(|| TrainingError::config(&request.origin, "no run"))?;
     let eval = &request.config.eval;
-    if !stopped.is_empty() || eval.episodes == 0 {
+    if !stopped.is_empty() || started < dirs.len() || eval.episodes == 0 {
         return Ok(SessionResult {
             outcome,
             runs: dirs,
+            started,
             stopped,
             evaluation: None,
         });
@@ -367,6 +372,7 @@ fn session<S: RegisteredScenario>(
     Ok(SessionResult {
         outcome,
         runs: dirs,
+        started,
         stopped,
         evaluation: Some(table),
     })

@@ -559,7 +559,8 @@ impl RegisteredScenario for CapacityScenario {
     /// Days 22-30 of the Azure VM v2 series (the built-in series is days 1-21), with the
     /// history before them from the built-in days 15-21: every scored period is a holdout day,
     /// and episodes keep their configured length (a week of periods starts anywhere in days
-    /// 22-23).
+    /// 22-23). A config whose episodes need more than the nine days (216 hourly periods), or
+    /// whose history is longer than days 1-21, is refused with the lengths named.
     fn holdout(dir: &std::path::Path) -> Result<Vec<String>, &'static str> {
         let file = dir.join("azure/vm_v2_2019_aggregated/vm_cpu_mem_sum_300s_day22-30.csv");
         let series = toml_string(&format!("azure_vm_v2:{}", file.display()));

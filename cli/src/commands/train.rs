@@ -32,7 +32,7 @@ pub struct Args {
     resume: Option<PathBuf>,
     /// Stop each run cleanly (checkpoint saved) once this many updates are done; with --seeds
     /// every run stops there, where Ctrl-C ends the whole session.
-    #[arg(long, value_name = "UPDATES")]
+    #[arg(long, value_name = "UPDATES", value_parser = clap::value_parser!(u64).range(1..))]
     stop_after: Option<u64>,
     /// Independent training runs (seeds seed, seed+1, ...; run K in RUN_DIR/run-K), evaluated
     /// together: the paired table compares their per-episode mean, and `eval --policy RUN_DIR`
@@ -115,32 +115,32 @@ pub fn run(args: Args) -> Result<()> {
         bar.set_position(r.env_steps);
     })?;
     bar.finish();
-    let o = &result.outcome;
-    for dir in &result.stopped {
+    for o in &result.stopped {
+        if o.updates == 0 {
+            writeln!(
+                out,
+                "stopped {} before its first update: nothing saved",
+                o.run_dir.display()
+            )?;
+            continue;
+        }
         writeln!(
             out,
             "stopped after update {} ({} steps), checkpoint saved; continue with: planetgym train --resume {}",
             o.updates,
             o.env_steps,
-            dir.display()
+            o.run_dir.display()
         )?;
     }
-    // Ctrl-C leaves the runs after the stopped one unstarted: each can be trained on its own.
-    let first_unstarted = result
-        .stopped
-        .last()
-        .and_then(|last| result.runs.iter().position(|d| d == last))
-        .map_or(result.runs.len(), |k| k + 1);
-    for (k, dir) in result.runs.iter().enumerate().skip(first_unstarted) {
+    for (k, dir) in result.runs.iter().enumerate().skip(result.started) {
         writeln!(
             out,
-            "not started: {}; train it alone with this command, --set seed={} and --run-dir {} instead of --seeds",
+            "not started: {}; run the same train command with --set seed={} --run-dir {} in place of --seeds",
             dir.display(),
             request.config.seed.wrapping_add(k as u64),
             dir.display()
         )?;
     }
-
     if let Some(rows) = &result.evaluation {
         writeln!(
             out,

@@ -160,7 +160,7 @@ impl CapacityScenario {
                     let v = periods(earlier)?;
                     let tail = v.len().checked_sub(h).ok_or_else(|| {
                         EnvError::config(format!(
-                            "history_series {earlier} has {} periods; need history_periods = {h}",
+                            "history_series {earlier} has {} periods; need at least history_periods = {h}",
                             v.len()
                         ))
                     })?;
