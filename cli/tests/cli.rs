@@ -675,22 +675,35 @@ fn tables_compare_every_policy_with_a_reference_on_the_same_episodes() {
     assert!(out.contains("(pilot of 20, then as many as"), "{out}");
 }
 
+/// Trains `TINY_TRAIN` (written to DIR/tiny.toml) with two seeds into DIR/seeds, with `extra`
+/// arguments: the run directory and what planetgym said.
+fn train_two_seeds(
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> (std::path::PathBuf, (bool, String, String)) {
+    let config = dir.join("tiny.toml");
+    std::fs::write(&config, TINY_TRAIN).unwrap();
+    let run = dir.join("seeds");
+    let (config_arg, run_arg) = (config.to_str().unwrap(), run.to_str().unwrap());
+    let mut args = vec![
+        "train",
+        "--config",
+        config_arg,
+        "--run-dir",
+        run_arg,
+        "--seeds",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let said = planetgym(&args);
+    (run, said)
+}
+
 #[test]
 fn several_seeds_train_into_run_directories_that_eval_aggregates() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.toml");
-    std::fs::write(&config, TINY_TRAIN).unwrap();
-    let run = dir.path().join("seeds");
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
-    let (ok, out, err) = planetgym(&[
-        "train",
-        "--config",
-        &p(&config),
-        "--run-dir",
-        &p(&run),
-        "--seeds",
-        "2",
-    ]);
+    let (run, (ok, out, err)) = train_two_seeds(dir.path(), &[]);
     assert!(ok, "{err}");
     assert!(out.contains("reward, paired against "), "{out}");
     for k in 0..2 {
@@ -748,21 +761,8 @@ fn several_seeds_train_into_run_directories_that_eval_aggregates() {
 #[test]
 fn stop_after_stops_every_run_of_several_seeds_alike() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.toml");
-    std::fs::write(&config, TINY_TRAIN).unwrap();
-    let run = dir.path().join("seeds");
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
-    let (ok, out, err) = planetgym(&[
-        "train",
-        "--config",
-        &p(&config),
-        "--run-dir",
-        &p(&run),
-        "--seeds",
-        "2",
-        "--stop-after",
-        "2",
-    ]);
+    let (run, (ok, out, err)) = train_two_seeds(dir.path(), &["--stop-after", "2"]);
     assert!(ok, "{err}");
     for k in 0..2 {
         let resume = format!("--resume {}", p(&run.join(format!("run-{k}"))));
@@ -780,7 +780,8 @@ fn stop_after_stops_every_run_of_several_seeds_alike() {
     assert!(ok, "{err}");
     assert!(out.contains("evaluation: 2 episodes"), "{out}");
     // A run stopped before its first update would have nothing to resume.
-    let (ok, _, err) = planetgym(&["train", "--config", &p(&config), "--stop-after", "0"]);
+    let config = p(&dir.path().join("tiny.toml"));
+    let (ok, _, err) = planetgym(&["train", "--config", &config, "--stop-after", "0"]);
     assert!(!ok && err.contains("--stop-after"), "{err}");
 }
 
