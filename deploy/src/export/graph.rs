@@ -69,23 +69,22 @@ impl Builder {
         self.op("Add", &format!("{name}.out"), &[&product, &b], vec![])
     }
 
-    /// The mean of `x` over axis 1 weighted by `weights` (0 or 1, broadcast against `x`) and
-    /// divided by at least 1, the axis dropped: the mean over the present entities. Values are
-    /// named `{name}.*`.
-    fn masked_mean(&mut self, name: &str, x: &str, weights: &str) -> String {
-        let axes1 = self.axes(&format!("{name}.axes"), &[1]);
+    /// The mean of `x` over axis 1 (`axes1` names the constant `[1]`) weighted by `weights` (0
+    /// or 1, broadcast against `x`) and divided by at least 1, the axis dropped: the mean over
+    /// the present entities. Values are named `{name}.*`.
+    fn masked_mean(&mut self, name: &str, x: &str, weights: &str, axes1: &str) -> String {
         let keep = || vec![("keepdims".into(), Attribute::Int(0))];
         let present = self.op("Mul", &format!("{name}.present"), &[x, weights], vec![]);
         let total = self.op(
             "ReduceSum",
             &format!("{name}.sum"),
-            &[&present, &axes1],
+            &[&present, axes1],
             keep(),
         );
         let count = self.op(
             "ReduceSum",
             &format!("{name}.count"),
-            &[weights, &axes1],
+            &[weights, axes1],
             keep(),
         );
         let one = self.constant(&format!("{name}.one"), vec![], vec![1.0]);
@@ -100,7 +99,8 @@ impl Builder {
 
     /// `second` (`[B, E, H]`) plus, for each entity, `layer` applied to the mean of `h1`
     /// (`[B, E, H]`) over the present entities (weights `[B, E, 1]`) of its column of a grid
-    /// with `columns` columns (entity `e` in column `e % columns`).
+    /// with `columns` columns (entity `e` in column `e % columns`); `axes1` names the constant
+    /// `[1]`.
     fn column_pooling(
         &mut self,
         h1: &str,
@@ -108,12 +108,12 @@ impl Builder {
         weights: &str,
         columns: usize,
         layer: &Dense,
+        axes1: &str,
     ) -> String {
         let hidden = layer.outputs as i64;
         let grid = self.axes("column.grid", &[0, -1, columns as i64, hidden]);
         let grid_weights = self.axes("column.grid_weights", &[0, -1, columns as i64, 1]);
         let rows = self.axes("column.rows", &[0, -1, hidden]);
-        let axes1 = self.axes("column.axes1", &[1]);
         let h1 = self.op("Reshape", "column.h1_grid", &[h1, &grid], vec![]);
         let w = self.op(
             "Reshape",
@@ -121,9 +121,9 @@ impl Builder {
             &[weights, &grid_weights],
             vec![],
         );
-        let mean = self.masked_mean("column", &h1, &w);
+        let mean = self.masked_mean("column", &h1, &w, axes1);
         let message = self.dense(&mean, "column", layer);
-        let message = self.op("Unsqueeze", "column.per_row", &[&message, &axes1], vec![]);
+        let message = self.op("Unsqueeze", "column.per_row", &[&message, axes1], vec![]);
         let second = self.op("Reshape", "column.second_grid", &[second, &grid], vec![]);
         let sum = self.op("Add", "column.with_message", &[&second, &message], vec![]);
         self.op("Reshape", "column.second", &[&sum, &rows], vec![])
@@ -224,13 +224,13 @@ pub(super) fn policy_graph(brain: &Brain, spec: &FeatureSpec, space: &Space) -> 
             let h1 = b.relu(&r);
             let r = b.dense(&h1, entity2.0, &entity2.1);
             let r = match scorer.column_layer() {
-                Some((columns, layer)) => b.column_pooling(&h1, &r, &w, columns, &layer),
+                Some((columns, layer)) => b.column_pooling(&h1, &r, &w, columns, &layer, &axes1),
                 None => r,
             };
             let rows = b.relu(&r);
             let s = b.dense(&rows, score.0, &score.1);
             let s = b.op("Squeeze", "score.per_entity", &[&s, &axes2], vec![]);
-            let pooled = b.masked_mean("rows", &rows, &w);
+            let pooled = b.masked_mean("rows", &rows, &w, &axes1);
             let both = b.op(
                 "Concat",
                 "pooled_and_context",

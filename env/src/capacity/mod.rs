@@ -115,10 +115,8 @@ pub struct CapacityOracleView {
 pub struct CapacityScenario {
     config: CapacityConfig,
     /// Per source series, resampled to periods and scaled to the mean demand, after its
-    /// `history_series` tail if there is one.
+    /// `history_series` tail if there is one (see `scored_from`).
     sources: Arc<Vec<Vec<f64>>>,
-    /// Length of that tail (0 without `history_series`): episodes score only later periods.
-    scored_from: usize,
     gaps: Vec<String>,
     forecaster: Arc<dyn Forecaster>,
     /// Per site, the forecaster following the demand visible so far (one value per period).
@@ -187,11 +185,6 @@ impl CapacityScenario {
                     .collect(),
             );
         }
-        let scored_from = if config.history_series.is_empty() {
-            0
-        } else {
-            h
-        };
         let forecaster = config.forecast.forecaster.build(
             config.forecast.season_periods,
             config.forecast.moving_average_window,
@@ -216,7 +209,6 @@ impl CapacityScenario {
             ordered: Vec::new(),
             mask: vec![false; sites * options],
             sources: Arc::new(sources),
-            scored_from,
             gaps,
             trackers: Vec::new(),
             forecaster,
@@ -226,6 +218,15 @@ impl CapacityScenario {
 
     pub fn config(&self) -> &CapacityConfig {
         &self.config
+    }
+
+    /// Where a source's scored periods begin: after its `history_series` tail (0 without one).
+    fn scored_from(&self) -> usize {
+        if self.config.history_series.is_empty() {
+            0
+        } else {
+            self.config.history_periods
+        }
     }
 
     /// Gaps cut from the source series, one line per series with gaps.
@@ -322,7 +323,8 @@ impl Scenario for CapacityScenario {
         let shortest = self.sources.iter().map(Vec::len).min().unwrap_or(0);
         let start = rng.below(shortest - h - n);
         // Hours since the first scored period's series began (the history tail is before it).
-        self.start_hour = ((start + h - self.scored_from) as f64 / periods_per_hour) as usize;
+        let scored_from = self.scored_from();
+        self.start_hour = ((start + h - scored_from) as f64 / periods_per_hour) as usize;
         let mut mean_demand = Vec::with_capacity(c.sites);
         self.demand = (0..c.sites)
             .map(|site| {
@@ -336,7 +338,7 @@ impl Scenario for CapacityScenario {
                 };
                 let (mean, noisy): (Vec<f64>, Vec<f64>) = (0..h + n)
                     .map(|i| {
-                        let t = wrapped(start + i + shift, source.len(), self.scored_from);
+                        let t = wrapped(start + i + shift, source.len(), scored_from);
                         let weeks = (i as f64 - h as f64) * c.period_s / (7.0 * 86_400.0);
                         let noise = (c.noise_sigma * rng.normal()
                             - 0.5 * c.noise_sigma * c.noise_sigma)
