@@ -15,6 +15,8 @@
 # configs/bc_batch_saf_backfill.toml):
 #   POLICY=experiments/policies/batch_saf_backfill_clone SEED=2468 BACKFILL=1 \
 #   OUT=experiments/results/batch/saf_backfill_clone/seed2468 experiments/batch_clone_six_runs.sh
+# EVAL_SET=KEY=VALUE adds one more setting to the evaluation's scenario (stop 46: the clone that
+# also observes logs, configs/bc_batch_rollout_start_1024_log.toml, needs EVAL_SET=observe_log=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p planetgym-cli
@@ -22,7 +24,7 @@ policy=${POLICY:-experiments/policies/batch_rollout_start_1024_clone}
 seed=${SEED:-8642}
 out=${OUT:-experiments/results/batch/rollout_start_1024_clone/six_runs_seed8642}
 eval_config=(--config experiments/configs/batch_lublin1_eval.toml --set observe_start=true --seed "$seed"
-             ${BACKFILL:+--backfill})
+             ${BACKFILL:+--backfill} ${EVAL_SET:+--set "$EVAL_SET"})
 for split in lublin1 holdout lublin2; do
     mkdir -p "$out/$split"
     case $split in

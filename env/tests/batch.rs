@@ -210,3 +210,73 @@ fn observe_start_encodes_when_each_visible_job_could_start() {
     }
     assert!(waiting > 0, "some visible job had to wait");
 }
+
+#[test]
+fn observe_log_adds_the_logs_of_what_each_visible_job_shows() {
+    let with = |extra: &str| {
+        let toml = format!("window_jobs = 200\nobserve_start = true\n{extra}");
+        BatchScenario::new(BatchConfig::from_toml(&toml, "test").unwrap()).unwrap()
+    };
+    let mut plain = with("");
+    let mut logs = with("observe_log = true");
+    let (plain_parts, log_parts) = (
+        plain.feature_spec().entity_parts().unwrap(),
+        logs.feature_spec().entity_parts().unwrap(),
+    );
+    assert_eq!(
+        (plain_parts.entity_features, log_parts.entity_features),
+        (5, 9)
+    );
+    assert_ne!(plain.feature_spec().hash(), logs.feature_spec().hash());
+    let without_start = BatchConfig::from_toml("observe_log = true", "test").unwrap();
+    let without_start = BatchScenario::new(without_start).unwrap();
+    assert_eq!(
+        without_start
+            .feature_spec()
+            .entity_parts()
+            .unwrap()
+            .entity_features,
+        7
+    );
+
+    let (mut obs, same) = (plain.reset(3), logs.reset(3));
+    assert_eq!(
+        obs, same,
+        "the option changes what is encoded, not the episode"
+    );
+    let mut a = vec![0.0; plain.feature_spec().encoded_len()];
+    let mut b = vec![0.0; logs.feature_spec().encoded_len()];
+    let mut checked = 0;
+    loop {
+        plain.encode(&obs, &mut a);
+        logs.encode(&obs, &mut b);
+        assert_eq!(a[..4], b[..4], "global features");
+        for (i, job) in obs.visible().iter().enumerate() {
+            let ra = &a[plain_parts.entities_offset() + i * 5..][..5];
+            let rb = &b[log_parts.entities_offset() + i * 9..][..9];
+            assert_eq!(ra, &rb[..5], "job {i}: the features without logs stay");
+            let start_minutes = f64::from(ra[4]) * 60.0;
+            let expected = [
+                (job.wait_s as f64 / 60.0).ln_1p(),
+                (job.requested_s as f64 / 60.0).ln_1p(),
+                f64::from(job.procs).ln(),
+                start_minutes.ln_1p(),
+            ];
+            for (k, want) in expected.into_iter().enumerate() {
+                assert!(
+                    (f64::from(rb[5 + k]) - want).abs() < 1e-4,
+                    "job {i} log {k}"
+                );
+            }
+            checked += 1;
+        }
+        let t = plain.step(&shortest(&obs)).unwrap();
+        let u = logs.step(&shortest(&obs)).unwrap();
+        assert_eq!(t.obs, u.obs);
+        if t.terminated {
+            break;
+        }
+        obs = t.obs;
+    }
+    assert!(checked > 1000, "checked {checked} rows");
+}

@@ -17,6 +17,7 @@ pub struct BatchConfig {
     pub window_jobs: usize,
     pub visible_jobs: usize,
     pub observe_start: bool,
+    pub observe_log: bool,
     pub backfill: bool,
     pub bounded_slowdown_threshold_s: f64,
     pub reward: RewardMetric,

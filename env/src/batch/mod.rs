@@ -231,7 +231,7 @@ impl BatchScenario {
         let k = config.visible_jobs;
         Ok(Self {
             space: Space::Discrete { n: k },
-            spec: feature_spec(k, config.observe_start),
+            spec: feature_spec(k, config.observe_start, config.observe_log),
             mask: vec![false; k],
             sim: None,
             origin_s: 0,
@@ -471,21 +471,32 @@ impl Scenario for BatchScenario {
             .iter_mut()
             .zip(global)
             .for_each(|(o, v)| *o = v as f32);
-        let per_job = JOB_FEATURES + usize::from(self.config.observe_start);
+        let per_job = job_features(self.config.observe_start, self.config.observe_log);
         let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * per_job];
         rows.fill(0.0);
         let starts = self.config.observe_start.then(|| FreeProcessors::of(obs));
+        let mut values = Vec::with_capacity(per_job);
         for (row, job) in rows.chunks_exact_mut(per_job).zip(obs.visible()) {
-            let values = [
+            values.clear();
+            values.extend([
                 job.wait_s as f64 / 3600.0,
                 job.requested_s as f64 / 3600.0,
                 f64::from(job.procs) / p,
                 if job.fits_now { 1.0 } else { 0.0 },
-            ];
-            row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
-            if let Some(starts) = &starts {
-                row[JOB_FEATURES] = (starts.wait_for(job.procs) as f64 / 3600.0) as f32;
+            ]);
+            let start_s = starts.as_ref().map(|s| s.wait_for(job.procs));
+            values.extend(start_s.map(|s| s as f64 / 3600.0));
+            if self.config.observe_log {
+                values.extend([
+                    ln_minutes(job.wait_s),
+                    ln_minutes(job.requested_s),
+                    f64::from(job.procs.max(1)).ln(),
+                ]);
+                values.extend(start_s.map(ln_minutes));
             }
+            row.iter_mut()
+                .zip(&values)
+                .for_each(|(o, &v)| *o = v as f32);
         }
         let mask = &mut out[GLOBAL_FEATURES + k * per_job..];
         mask.iter_mut()
@@ -529,7 +540,23 @@ impl Scenario for BatchScenario {
 const GLOBAL_FEATURES: usize = 4;
 const JOB_FEATURES: usize = 4;
 
-fn feature_spec(visible_jobs: usize, observe_start: bool) -> FeatureSpec {
+/// Features per visible job: the four always there, then the optional ones in the order
+/// `encode` writes them.
+fn job_features(observe_start: bool, observe_log: bool) -> usize {
+    let logs = if observe_log {
+        3 + usize::from(observe_start)
+    } else {
+        0
+    };
+    JOB_FEATURES + usize::from(observe_start) + logs
+}
+
+/// ln(1 + seconds / 60): 0 for none, about 7.3 for a day, defined for any wait or runtime.
+fn ln_minutes(seconds: i64) -> f64 {
+    (seconds.max(0) as f64 / 60.0).ln_1p()
+}
+
+fn feature_spec(visible_jobs: usize, observe_start: bool, observe_log: bool) -> FeatureSpec {
     let mut entity = vec![
         Feature::new("wait", "s", 3600.0),
         Feature::new("requested_time", "s", 3600.0),
@@ -538,6 +565,18 @@ fn feature_spec(visible_jobs: usize, observe_start: bool) -> FeatureSpec {
     ];
     if observe_start {
         entity.push(Feature::new("earliest_start", "s from now", 3600.0));
+    }
+    if observe_log {
+        entity.push(Feature::new("ln_wait", "ln(1 + minutes)", 1.0));
+        entity.push(Feature::new("ln_requested_time", "ln(1 + minutes)", 1.0));
+        entity.push(Feature::new("ln_processors", "ln(processors)", 1.0));
+        if observe_start {
+            entity.push(Feature::new(
+                "ln_earliest_start",
+                "ln(1 + minutes from now)",
+                1.0,
+            ));
+        }
     }
     FeatureSpec {
         scenario: "batch".into(),
