@@ -280,3 +280,66 @@ fn observe_log_adds_the_logs_of_what_each_visible_job_shows() {
     }
     assert!(checked > 1000, "checked {checked} rows");
 }
+
+#[test]
+fn reward_per_job_gives_each_job_its_share_and_the_same_return() {
+    for reward in ["bounded_slowdown", "wait", "turnaround"] {
+        let with = |per_job: bool| {
+            let toml = format!(
+                "window_jobs = 300\nbackfill = true\nreward = \"{reward}\"\nreward_per_job = {per_job}"
+            );
+            BatchScenario::new(BatchConfig::from_toml(&toml, "test").unwrap()).unwrap()
+        };
+        let (mut at_end, mut per_job) = (with(false), with(true));
+        let mut obs = at_end.reset(5);
+        assert_eq!(per_job.reset(5), obs);
+        let (mut end_return, mut per_job_return, mut early) = (0.0, 0.0, 0);
+        loop {
+            let (t, u) = (
+                at_end.step(&shortest(&obs)).unwrap(),
+                per_job.step(&shortest(&obs)).unwrap(),
+            );
+            assert_eq!((&t.obs, t.terminated), (&u.obs, u.terminated), "{reward}");
+            assert_eq!(
+                t.info.values, u.info.values,
+                "{reward}: the metrics do not change"
+            );
+            // Every step starts the chosen job, whose bounded slowdown is at least 1.
+            let bsld = reward == "bounded_slowdown";
+            assert!(
+                u.reward < 0.0 || (!bsld && u.reward == 0.0),
+                "{reward}: a cost"
+            );
+            early += usize::from(!t.terminated && u.reward < 0.0);
+            end_return += t.reward;
+            per_job_return += u.reward;
+            if t.terminated {
+                break;
+            }
+            obs = t.obs;
+        }
+        assert!(
+            early > 40,
+            "{reward}: rewards come as jobs start ({early} early)"
+        );
+        let tolerance = 1e-9 * end_return.abs().max(1.0);
+        assert!(
+            (end_return - per_job_return).abs() < tolerance,
+            "{reward}: {end_return} at the end, {per_job_return} per job"
+        );
+    }
+}
+
+#[test]
+fn reward_per_job_is_refused_for_metrics_that_are_not_job_averages() {
+    for reward in ["utilisation", "makespan"] {
+        let toml = format!("reward = \"{reward}\"\nreward_per_job = true");
+        let err = BatchConfig::from_toml(&toml, "b.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("reward_per_job") && err.contains("b.toml"),
+            "{err}"
+        );
+    }
+}

@@ -21,6 +21,7 @@ pub struct BatchConfig {
     pub backfill: bool,
     pub bounded_slowdown_threshold_s: f64,
     pub reward: RewardMetric,
+    pub reward_per_job: bool,
     pub compat: Convention,
     pub window_draw: Convention,
     pub simulator: Convention,
@@ -74,6 +75,14 @@ pub enum RewardMetric {
     Makespan,
 }
 
+impl RewardMetric {
+    /// Whether the metric is a mean over the window's jobs, so that each job's share can be
+    /// given when it starts.
+    pub fn is_per_job_average(self) -> bool {
+        matches!(self, Self::BoundedSlowdown | Self::Wait | Self::Turnaround)
+    }
+}
+
 impl Default for BatchConfig {
     fn default() -> Self {
         Self::builtin_default()
@@ -116,6 +125,12 @@ impl ScenarioConfig for BatchConfig {
             self.bounded_slowdown_threshold_s,
             86_400.0,
         )?;
+        if self.reward_per_job && !self.reward.is_per_job_average() {
+            return Err(format!(
+                "reward_per_job = true needs a reward that averages over jobs (bounded_slowdown, wait or turnaround), not {:?}",
+                self.reward
+            ));
+        }
         Ok(())
     }
 }

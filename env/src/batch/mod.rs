@@ -5,7 +5,8 @@
 //! job has started, the policy picks one of the first `visible_jobs` queued jobs
 //! (`Discrete(visible_jobs)` with a mask). The chosen job starts as soon as enough processors
 //! are free; until then nothing else starts, except by EASY backfilling when enabled. The episode
-//! ends when every job of the window has started; metrics and the reward come at its end.
+//! ends when every job of the window has started; metrics and the reward come at its end (or,
+//! with `reward_per_job`, each job's share of the reward in the step it starts).
 //!
 //! The observation lists the whole queue: a learned policy sees and picks among its first
 //! `visible_jobs` (the action space and mask), while the heuristic baselines choose among every
@@ -18,7 +19,7 @@ pub mod rlscheduler;
 mod sim;
 
 pub use config::{BatchConfig, Convention, RewardMetric};
-pub use sim::{Backfill, Job, RunningMetrics, ScheduleMetrics, Simulation};
+pub use sim::{Backfill, Job, JobTotals, RunningMetrics, ScheduleMetrics, Simulation};
 
 use crate::config::ScenarioConfig;
 use crate::error::{ActionError, EnvError};
@@ -330,6 +331,17 @@ impl BatchScenario {
         }
     }
 
+    /// The reward of a metric summed over jobs (only for the per-job averages).
+    fn reward_of_totals(&self, t: JobTotals) -> f64 {
+        match self.config.reward {
+            RewardMetric::BoundedSlowdown => -t.bounded_slowdown,
+            RewardMetric::Wait => -t.wait_s / 3600.0,
+            RewardMetric::Turnaround => -t.turnaround_s / 3600.0,
+            // Refused by validation: not an average over jobs.
+            RewardMetric::Utilisation | RewardMetric::Makespan => 0.0,
+        }
+    }
+
     fn final_reward(&self, m: &ScheduleMetrics) -> f64 {
         match self.config.reward {
             RewardMetric::BoundedSlowdown => -m.bounded_slowdown,
@@ -441,17 +453,23 @@ impl Scenario for BatchScenario {
         };
         sim.schedule(*position);
         self.done = !sim.advance_to_decision();
+        let before = self.metrics.job_totals();
         let metrics = self
             .metrics
             .update(sim, self.config.bounded_slowdown_threshold_s);
+        let reward = if self.config.reward_per_job {
+            let after = self.metrics.job_totals();
+            let jobs = sim.jobs().len().max(1) as f64;
+            self.reward_of_totals(after.minus(&before)) / jobs
+        } else if self.done {
+            self.final_reward(&metrics)
+        } else {
+            0.0
+        };
         self.update_mask();
         Ok(Transition {
             obs: self.observation(),
-            reward: if self.done {
-                self.final_reward(&metrics)
-            } else {
-                0.0
-            },
+            reward,
             terminated: self.done,
             truncated: false,
             info: self.info(&metrics),

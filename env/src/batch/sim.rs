@@ -439,7 +439,33 @@ impl Default for RunningMetrics {
     }
 }
 
+/// Per-job metrics summed over the jobs started so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JobTotals {
+    pub bounded_slowdown: f64,
+    pub wait_s: f64,
+    pub turnaround_s: f64,
+}
+
+impl JobTotals {
+    pub fn minus(&self, earlier: &Self) -> Self {
+        Self {
+            bounded_slowdown: self.bounded_slowdown - earlier.bounded_slowdown,
+            wait_s: self.wait_s - earlier.wait_s,
+            turnaround_s: self.turnaround_s - earlier.turnaround_s,
+        }
+    }
+}
+
 impl RunningMetrics {
+    pub fn job_totals(&self) -> JobTotals {
+        JobTotals {
+            bounded_slowdown: self.bsld,
+            wait_s: self.wait,
+            turnaround_s: self.turnaround,
+        }
+    }
+
     /// The metrics of `sim` (the simulation every earlier update saw, further on).
     pub fn update(&mut self, sim: &Simulation, bsld_threshold_s: f64) -> ScheduleMetrics {
         for &j in &sim.start_order[self.counted.min(sim.start_order.len())..] {
