@@ -493,28 +493,29 @@ impl Scenario for BatchScenario {
         let rows = &mut out[GLOBAL_FEATURES..GLOBAL_FEATURES + k * per_job];
         rows.fill(0.0);
         let starts = self.config.observe_start.then(|| FreeProcessors::of(obs));
-        let mut values = Vec::with_capacity(per_job);
+        let logs = self.config.observe_log;
         for (row, job) in rows.chunks_exact_mut(per_job).zip(obs.visible()) {
-            values.clear();
-            values.extend([
+            let start_s = starts.as_ref().map(|s| s.wait_for(job.procs));
+            let raw = [
                 job.wait_s as f64 / 3600.0,
                 job.requested_s as f64 / 3600.0,
                 f64::from(job.procs) / p,
                 if job.fits_now { 1.0 } else { 0.0 },
-            ]);
-            let start_s = starts.as_ref().map(|s| s.wait_for(job.procs));
-            values.extend(start_s.map(|s| s as f64 / 3600.0));
-            if self.config.observe_log {
-                values.extend([
+            ];
+            let log_values = logs.then(|| {
+                [
                     ln_minutes(job.wait_s),
                     ln_minutes(job.requested_s),
                     f64::from(job.procs.max(1)).ln(),
-                ]);
-                values.extend(start_s.map(ln_minutes));
-            }
-            row.iter_mut()
-                .zip(&values)
-                .for_each(|(o, &v)| *o = v as f32);
+                ]
+            });
+            // In `feature_spec`'s order: raw, earliest start, their logs, the start's log.
+            let values = raw
+                .into_iter()
+                .chain(start_s.map(|s| s as f64 / 3600.0))
+                .chain(log_values.into_iter().flatten())
+                .chain(start_s.filter(|_| logs).map(ln_minutes));
+            row.iter_mut().zip(values).for_each(|(o, v)| *o = v as f32);
         }
         let mask = &mut out[GLOBAL_FEATURES + k * per_job..];
         mask.iter_mut()
