@@ -331,18 +331,9 @@ impl BatchScenario {
         }
     }
 
-    /// The reward of a metric summed over jobs (only for the per-job averages).
-    fn reward_of_totals(&self, t: JobTotals) -> f64 {
-        match self.config.reward {
-            RewardMetric::BoundedSlowdown => -t.bounded_slowdown,
-            RewardMetric::Wait => -t.wait_s / 3600.0,
-            RewardMetric::Turnaround => -t.turnaround_s / 3600.0,
-            // Refused by validation: not an average over jobs.
-            RewardMetric::Utilisation | RewardMetric::Makespan => 0.0,
-        }
-    }
-
-    fn final_reward(&self, m: &ScheduleMetrics) -> f64 {
+    /// The configured reward metric of `m`, signed so that higher is better, in hours where it
+    /// is a time.
+    fn reward_of(&self, m: &ScheduleMetrics) -> f64 {
         match self.config.reward {
             RewardMetric::BoundedSlowdown => -m.bounded_slowdown,
             RewardMetric::Wait => -m.wait_s / 3600.0,
@@ -460,9 +451,11 @@ impl Scenario for BatchScenario {
         let reward = if self.config.reward_per_job {
             let after = self.metrics.job_totals();
             let jobs = sim.jobs().len().max(1) as f64;
-            self.reward_of_totals(after.minus(&before)) / jobs
+            // Validation admits reward_per_job only for the per-job averages, which are all
+            // the totals hold.
+            self.reward_of(&after.minus(&before).as_metrics()) / jobs
         } else if self.done {
-            self.final_reward(&metrics)
+            self.reward_of(&metrics)
         } else {
             0.0
         };

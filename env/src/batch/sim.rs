@@ -455,6 +455,17 @@ impl JobTotals {
             turnaround_s: self.turnaround_s - earlier.turnaround_s,
         }
     }
+
+    /// The totals in the metrics' fields; utilisation and makespan, not sums over jobs, are 0.
+    pub fn as_metrics(&self) -> ScheduleMetrics {
+        ScheduleMetrics {
+            bounded_slowdown: self.bounded_slowdown,
+            wait_s: self.wait_s,
+            turnaround_s: self.turnaround_s,
+            utilisation: 0.0,
+            makespan_s: 0.0,
+        }
+    }
 }
 
 impl RunningMetrics {
