@@ -9,7 +9,7 @@
 # Results: experiments/results/batch/saf_backfill_ppo_per_job/tuning_seed77/<variant>/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 config=experiments/configs/bc_batch_saf_backfill_ppo_per_job.toml
 out=experiments/results/batch/saf_backfill_ppo_per_job/tuning_seed77
 declare -A settings=(

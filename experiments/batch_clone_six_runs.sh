@@ -19,7 +19,7 @@
 # also observes logs, configs/bc_batch_rollout_start_1024_log.toml, needs EVAL_SET=observe_log=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 policy=${POLICY:-experiments/policies/batch_rollout_start_1024_clone}
 seed=${SEED:-8642}
 out=${OUT:-experiments/results/batch/rollout_start_1024_clone/six_runs_seed8642}

@@ -33,7 +33,7 @@
 #   experiments/imitation.sh placement-cloning  # one
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 variants=("$@")
 [ ${#variants[@]} -eq 0 ] && variants=(batch-cloning batch-imitation)
 for v in "${variants[@]}"; do

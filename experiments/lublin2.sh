@@ -9,7 +9,7 @@
 #   (and runs/seeds_batch_rollout_start_long_clone:experiments/results/batch/rollout_start_long_clone/lublin2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 pairs=("$@")
 [ ${#pairs[@]} -eq 0 ] && pairs=(
     experiments/policies/batch:experiments/results/batch/paired/lublin2

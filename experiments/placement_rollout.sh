@@ -16,7 +16,7 @@
 #   experiments/placement_rollout.sh cpu050       # one
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 mixes=("$@")
 [ ${#mixes[@]} -eq 0 ] && mixes=(default gpushare40 multigpu20 gpuspec10 cpu050 holdout open-end decision-time)
 heuristics=random,first-fit,best-fit,worst-fit,dot-product,gpu-packing,gpu-clustering,fgd

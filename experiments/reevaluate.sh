@@ -8,7 +8,7 @@
 #   experiments/reevaluate.sh batch capacity    # some
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(batch capacity placement traffic)
 for s in "${scenarios[@]}"; do

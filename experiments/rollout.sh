@@ -15,7 +15,7 @@
 #   experiments/rollout.sh lublin2    # one
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 splits=("$@")
 [ ${#splits[@]} -eq 0 ] && splits=(lublin1 lublin1-easy lublin2 nasa)
 heuristics=fcfs,sjf,saf,wfp3,unicep,f1

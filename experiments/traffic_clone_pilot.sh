@@ -16,7 +16,7 @@
 #   experiments/traffic_clone_pilot.sh [VARIANT ...]    # default: all seven
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 out=experiments/results/traffic/clone_pilot
 declare -A configs=([narrow]=bc_traffic [wide]=bc_traffic_wide [noshare]=bc_traffic_noshare
                      [own]=bc_traffic_own_states [half]=bc_traffic_half_expert

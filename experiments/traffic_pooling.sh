@@ -10,7 +10,7 @@
 #   experiments/traffic_pooling.sh [--no-train]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 out=experiments/results/traffic/pooling
 declare -A configs=([plain]=ppo_traffic [pooled]=ppo_traffic_pooled)
 if [ "${1:-}" != "--no-train" ]; then

@@ -6,7 +6,7 @@
 #   experiments/train_all.sh capacity batch  # some
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 scenarios=("$@")
 [ ${#scenarios[@]} -eq 0 ] && scenarios=(capacity traffic batch placement)
 for s in "${scenarios[@]}"; do

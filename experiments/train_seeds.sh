@@ -6,7 +6,7 @@
 #   SEEDS=3 experiments/train_seeds.sh batch capacity
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p planetgym-cli
+cargo build --release --workspace --bins
 seeds=${SEEDS:-3}
 for s in "$@"; do
     run="runs/seeds_$s"

@@ -12,7 +12,7 @@ SB3's collect_rollouts, its env's step_wait and train.
     .venv/bin/python experiments/bench/sb3_vs_planetgym.py [--scenarios traffic,batch] \
         [--steps 20000] [--repeats 2] [--out sb3_vs_planetgym.csv]
 
-Needs target/release/planetgym (cargo build --release -p planetgym-cli) and the venv's sb3
+Needs target/release/planetgym (cargo build --release --workspace --bins) and the venv's sb3
 extra. planetgym steps its copies on `threads` threads (0 = every core) and so does the Rust env
 under SB3; torch runs on one thread (two collapse on a 2-core machine, see STACK.md).
 """
@@ -63,7 +63,7 @@ def warn_if_stale() -> None:
     sources = [ROOT / "Cargo.lock", *(p for crate in crates for p in (ROOT / crate).rglob("*.rs"))]
     newest = max(sources, key=lambda p: p.stat().st_mtime)
     for artifact, rebuild in (
-        (BINARY, "cargo build --release -p planetgym-cli"),
+        (BINARY, "cargo build --release --workspace --bins"),
         (Path(_core.__file__), ".venv/bin/maturin develop --release -m python/Cargo.toml"),
     ):
         if artifact.stat().st_mtime < newest.stat().st_mtime:
@@ -506,7 +506,7 @@ def main() -> None:
     if args.steps < 1 or args.repeats < 1:
         parser.error("--steps and --repeats must be at least 1")
     if not BINARY.exists():
-        sys.exit(f"{BINARY} is missing: cargo build --release -p planetgym-cli")
+        sys.exit(f"{BINARY} is missing: cargo build --release --workspace --bins")
     warn_if_stale()
 
     results = []

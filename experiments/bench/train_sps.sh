@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${1:-target/release/planetgym} steps=${2:-20000} gflops=${3:-97}
-[ "$bin" = target/release/planetgym ] && cargo build --release -p planetgym-cli
+[ "$bin" = target/release/planetgym ] && cargo build --release --workspace --bins
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for s in traffic batch placement capacity; do

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Issue 20, batch without backfilling (stop 47): the DAgger clone of rollout-saf@16+3h with
+# validation early stopping. In batch_checkpoint_selection.sh four of six runs kept the policy
+# of update 200, halfway through the clone's 440 DAgger updates (the PPO that follows never beat
+# it on the validation windows), and those four were the steadiest runs on every split.
+# Planned after that result, before this ran: the imitation phase alone (the first 440 updates of
+# configs/bc_batch_rollout_start_1024_ppo_per_job.toml, its learning-rate schedule unchanged),
+# evaluated every 40 updates on the same 50 Lublin-1 windows of tuning seed 77, each run keeping
+# its best checkpoint (best/). Six new runs (training seeds 16-21), judged on evaluation seed 2718
+# (never used before) on Lublin-1, the NASA holdout and Lublin-2, paired protocol, runs resampled.
+#   experiments/batch_dagger_validated.sh     # about 17 min on two cores, then 8 min of evaluation
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --bins
+runs=${RUNS:-runs/dagger_validated}
+policy=${POLICY:-experiments/policies/batch_dagger_validated}
+out=${OUT:-experiments/results/batch/dagger_validated/seed2718}
+config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
+mkdir -p "$runs"
+# Two processes of three runs each (one per core): seeds 16-18 and 19-21.
+for half in 0 1; do
+    target/release/planetgym train --config "$config" --set eval.every=40 --set eval.during_episodes=50 \
+        --set eval.seed=77 --set eval.episodes=0 --set threads=1 --set seed=$((16 + 3 * half)) \
+        --seeds 3 --stop-after 440 --run-dir "$runs/half-$half" > "$runs-half-$half.log" 2>&1 &
+done
+wait
+for k in 0 1 2 3 4 5; do
+    mkdir -p "$policy/run-$k"
+    cp "$runs/half-$((k / 3))/run-$((k % 3))/best/"{policy.json,best.json} "$policy/run-$k/"
+done
+POLICY="$policy" SEED=2718 OUT="$out" experiments/batch_clone_six_runs.sh
