@@ -8,19 +8,26 @@
 # evaluated every 40 updates on the same 50 Lublin-1 windows of tuning seed 77, each run keeping
 # its best checkpoint (best/). Six new runs (training seeds 16-21), judged on evaluation seed 2718
 # (never used before) on Lublin-1, the NASA holdout and Lublin-2, paired protocol, runs resampled.
-#   experiments/batch_dagger_validated.sh     # about 17 min on two cores, then 8 min of evaluation
+#   experiments/batch_dagger_validated.sh     # about 25 min on two cores, then 8 min of evaluation
+# The confirmation, planned after that result and before it ran: six more runs (seeds 22-27) on
+# evaluation seed 1618 (never used before):
+#   FIRST_SEED=22 SEED=1618 RUNS=runs/dagger_validated_confirm \
+#   POLICY=experiments/policies/batch_dagger_validated_confirm \
+#   OUT=experiments/results/batch/dagger_validated/confirm_seed1618 experiments/batch_dagger_validated.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
 runs=${RUNS:-runs/dagger_validated}
 policy=${POLICY:-experiments/policies/batch_dagger_validated}
 out=${OUT:-experiments/results/batch/dagger_validated/seed2718}
+first_seed=${FIRST_SEED:-16}
+seed=${SEED:-2718}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
 mkdir -p "$runs"
-# Two processes of three runs each (one per core): seeds 16-18 and 19-21.
+# Two processes of three runs each (one per core): seeds 16-18 and 19-21 by default.
 for half in 0 1; do
     target/release/planetgym train --config "$config" --set eval.every=40 --set eval.during_episodes=50 \
-        --set eval.seed=77 --set eval.episodes=0 --set threads=1 --set seed=$((16 + 3 * half)) \
+        --set eval.seed=77 --set eval.episodes=0 --set threads=1 --set seed=$((first_seed + 3 * half)) \
         --seeds 3 --stop-after 440 --run-dir "$runs/half-$half" > "$runs-half-$half.log" 2>&1 &
 done
 wait
@@ -28,4 +35,4 @@ for k in 0 1 2 3 4 5; do
     mkdir -p "$policy/run-$k"
     cp "$runs/half-$((k / 3))/run-$((k % 3))/best/"{policy.json,best.json} "$policy/run-$k/"
 done
-POLICY="$policy" SEED=2718 OUT="$out" experiments/batch_clone_six_runs.sh
+POLICY="$policy" SEED="$seed" OUT="$out" experiments/batch_clone_six_runs.sh
