@@ -18,24 +18,10 @@ cargo build --release --workspace --bins
 runs=${RUNS:-runs/rollout_clone_ppo_per_job_best}
 out=${OUT:-experiments/results/batch/rollout_start_1024_ppo_per_job/selection_seed3141}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
-selection=(--set eval.every=200 --set eval.during_episodes=50 --set eval.seed=77 --set eval.episodes=0
-           --set threads=1)
-mkdir -p "$runs"
-# Two processes of three runs each (one per core): seeds 10-12 and 13-15.
-for half in 0 1; do
-    target/release/planetgym train --config "$config" "${selection[@]}" --set seed=$((10 + 3 * half)) \
-        --seeds 3 --run-dir "$runs/half-$half" > "$runs-half-$half.log" 2>&1 &
-done
-wait
+# Seeds 10-15 as two sessions of three, one per core; best/ and final/ hold the six runs of each.
+experiments/six_runs_two_cores.sh "$config" "$runs" 10 --set eval.every=200 --set eval.during_episodes=50 \
+    --set eval.seed=77 --set eval.episodes=0
 for kind in best final; do
-    for k in 0 1 2 3 4 5; do
-        from="$runs/half-$((k / 3))/run-$((k % 3))"
-        mkdir -p "$runs/$kind/run-$k"
-        case $kind in
-            best) cp "$from/best/policy.json" "$from/best/best.json" "$runs/$kind/run-$k/" ;;
-            final) cp "$from/policy.json" "$runs/$kind/run-$k/" ;;
-        esac
-    done
     POLICY="$runs/$kind" SEED=3141 OUT="$out/$kind" experiments/batch_clone_six_runs.sh
 done
 for split in lublin1 holdout lublin2; do

@@ -23,16 +23,9 @@ out=${OUT:-experiments/results/batch/dagger_validated/seed2718}
 first_seed=${FIRST_SEED:-16}
 seed=${SEED:-2718}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
-mkdir -p "$runs"
-# Two processes of three runs each (one per core): seeds 16-18 and 19-21 by default.
-for half in 0 1; do
-    target/release/planetgym train --config "$config" --set eval.every=40 --set eval.during_episodes=50 \
-        --set eval.seed=77 --set eval.episodes=0 --set threads=1 --set seed=$((first_seed + 3 * half)) \
-        --seeds 3 --stop-after 440 --run-dir "$runs/half-$half" > "$runs-half-$half.log" 2>&1 &
-done
-wait
-for k in 0 1 2 3 4 5; do
-    mkdir -p "$policy/run-$k"
-    cp "$runs/half-$((k / 3))/run-$((k % 3))/best/"{policy.json,best.json} "$policy/run-$k/"
-done
+# Seeds 16-21 by default, as two sessions of three, one per core.
+experiments/six_runs_two_cores.sh "$config" "$runs" "$first_seed" --set eval.every=40 \
+    --set eval.during_episodes=50 --set eval.seed=77 --set eval.episodes=0 --stop-after 440
+mkdir -p "$policy"
+cp -r "$runs/best/." "$policy/"
 POLICY="$policy" SEED="$seed" OUT="$out" experiments/batch_clone_six_runs.sh
