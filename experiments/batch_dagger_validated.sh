@@ -14,6 +14,19 @@
 #   FIRST_SEED=22 SEED=1618 RUNS=runs/dagger_validated_confirm \
 #   POLICY=experiments/policies/batch_dagger_validated_confirm \
 #   OUT=experiments/results/batch/dagger_validated/confirm_seed1618 experiments/batch_dagger_validated.sh
+# Stop 48, planned after the confirmation above and before this ran: its two weakest runs on
+# every split kept late checkpoints (updates 280 and 320) by a few points on 50 windows, and no
+# kept checkpoint of the twelve runs that did well came after update 200. So the choice is made
+# among updates 40-240 (STOP_AFTER=240) on 150 validation windows of seed 77 (WINDOWS=150), same
+# schedule otherwise. Six new runs (seeds 28-33) on evaluation seed 9119 (never used before), and
+# the confirmation, whatever the first gives, six more (seeds 34-39) on seed 5511 (never used):
+#   FIRST_SEED=28 SEED=9119 STOP_AFTER=240 WINDOWS=150 RUNS=runs/dagger_validated_150 \
+#   POLICY=experiments/policies/batch_dagger_validated_150 \
+#   OUT=experiments/results/batch/dagger_validated_150/seed9119 experiments/batch_dagger_validated.sh
+#   FIRST_SEED=34 SEED=5511 STOP_AFTER=240 WINDOWS=150 RUNS=runs/dagger_validated_150_confirm \
+#   POLICY=experiments/policies/batch_dagger_validated_150_confirm \
+#   OUT=experiments/results/batch/dagger_validated_150/confirm_seed5511 experiments/batch_dagger_validated.sh
+# The Lublin-2 goal counts as met only if both are better than SAF (and Lublin-1 than SJF).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
@@ -22,10 +35,12 @@ policy=${POLICY:-experiments/policies/batch_dagger_validated}
 out=${OUT:-experiments/results/batch/dagger_validated/seed2718}
 first_seed=${FIRST_SEED:-16}
 seed=${SEED:-2718}
+stop_after=${STOP_AFTER:-440}
+windows=${WINDOWS:-50}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
 # Seeds 16-21 by default, as two sessions of three, one per core.
 experiments/six_runs_two_cores.sh "$config" "$runs" "$first_seed" --set eval.every=40 \
-    --set eval.during_episodes=50 --set eval.seed=77 --set eval.episodes=0 --stop-after 440
+    --set eval.during_episodes="$windows" --set eval.seed=77 --set eval.episodes=0 --stop-after "$stop_after"
 mkdir -p "$policy"
 cp -r "$runs/best/." "$policy/"
 POLICY="$policy" SEED="$seed" OUT="$out" experiments/batch_clone_six_runs.sh
