@@ -12,13 +12,20 @@ share (observe_share = false) and is trained on the same states.
 - refine K: plain, then K rounds that each see the site utilisation the current split implies
   (sum over regions of demand x share over the site's available capacity) and add a correction
   to the scores: an unrolled dual ascent with the sites' shared load as the message;
+- prices (stop 48): the LP's structure instead of a score per pair. The LP's optimum sends each
+  region to the sites with the least latency_weight x RTT + price, where a site's price (its
+  money cost plus the dual of its capacity) is shared by every region. The network outputs one
+  price per site (pairs pooled over regions, then a site layer), and the split is each region's
+  softmax over healthy sites of -(RTT / 100 + price) / temperature (RTT / 100 is latency_weight x
+  RTT in the reward's units; the temperature is learned). With --refine K, K rounds each see
+  the site utilisation the current split implies and correct the prices (dual ascent).
 - --dagger N: N rounds of DAgger (4 episodes of the clone's own states each, LP-labelled).
 
 Cross-entropy to the LP's split per region, Adam 1e-3, batches of 64, one torch thread. Each
 variant is evaluated greedily (the softmax of its scores) on episodes of tuning seed 77, paired
 with the LP and greedy spill-over on the same episodes.
 
-    .venv/bin/python experiments/traffic_coordination_prototype.py [--site] [--refine K] [--dagger N]
+    .venv/bin/python experiments/traffic_coordination_prototype.py [--site | --prices] [--refine K] [--dagger N]
 """
 
 import argparse
@@ -88,6 +95,48 @@ class Scorer(nn.Module):
         return logits
 
 
+class PriceScorer(nn.Module):
+    """Logits -(RTT / 100 + price of the site) / temperature, unhealthy sites masked."""
+
+    def __init__(self, g, f, grid, hidden=32, refine=0):
+        super().__init__()
+        self.g, self.f, (self.r, self.s) = g, f, grid
+        self.context = nn.Linear(g, hidden)
+        self.entity1 = nn.Linear(f, hidden)
+        self.site = nn.Linear(hidden, hidden)
+        self.price = nn.Linear(hidden, 1)
+        self.log_temperature = nn.Parameter(torch.tensor(np.log(0.05), dtype=torch.float32))
+        self.refine = refine
+        if refine:
+            self.r1 = nn.Linear(hidden + 2, hidden)
+            self.delta = nn.Linear(hidden, 1)
+
+    def forward(self, obs):
+        b = obs.shape[0]
+        g = obs[:, : self.g]
+        x = obs[:, self.g : self.g + self.r * self.s * self.f].reshape(b, self.r, self.s, self.f)
+        rtt, healthy = x[..., 1], x[:, 0, :, 3] > 0
+        h1 = torch.relu(self.entity1(x) + self.context(g)[:, None, None, :])
+        z = torch.relu(self.site(h1.mean(1)))
+        price = self.price(z).squeeze(-1)
+        temperature = self.log_temperature.exp()
+
+        def logits_of(price):
+            logits = -(rtt + price[:, None, :]) / temperature
+            return logits.masked_fill(~healthy[:, None, :], -1e9)
+
+        logits = logits_of(price)
+        if self.refine:
+            demand, available = x[..., 0], (x[:, 0, :, 2] * x[:, 0, :, 3]).clamp_min(1e-3)
+            for _ in range(self.refine):
+                p = torch.softmax(logits, -1)
+                load = ((demand * p).sum(1) * self.s / self.r / available).clamp(max=10.0)
+                extra = torch.stack([load, price], -1)
+                price = price + self.delta(torch.relu(self.r1(torch.cat([z, extra], -1)))).squeeze(-1)
+                logits = logits_of(price)
+        return logits
+
+
 def fit(net, opt, xs, ys, epochs):
     for epoch in range(epochs):
         order, total = torch.randperm(len(xs)), 0.0
@@ -118,6 +167,7 @@ def episode(env, act, seed, lp=None):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--site", action="store_true")
+    p.add_argument("--prices", action="store_true")
     p.add_argument("--refine", type=int, default=0)
     p.add_argument("--dagger", type=int, default=0)
     p.add_argument("--epochs", type=int, default=8)
@@ -130,7 +180,10 @@ def main():
     started = time.time()
     xs, ys = lp_states(range(100, 116))
     f = (xs.shape[1] - 3 - grid[0] * grid[1]) // (grid[0] * grid[1])
-    net = Scorer(3, f, grid, site=a.site, refine=a.refine)
+    if a.prices:
+        net = PriceScorer(3, f, grid, refine=a.refine)
+    else:
+        net = Scorer(3, f, grid, site=a.site, refine=a.refine)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     fit(net, opt, xs, ys, a.epochs)
 
@@ -152,7 +205,7 @@ def main():
         rows.append([episode(env, fn, int(seed))[0] for fn in (act, lambda o: lp.act(), lambda o: greedy.act())])
         print(f"episode {seed}: clone {rows[-1][0]:.0f}, lp {rows[-1][1]:.0f}, greedy {rows[-1][2]:.0f}", flush=True)
     r = np.array(rows)
-    print(f"site={a.site} refine={a.refine} dagger={a.dagger}: clone {r[:, 0].mean():.0f}, "
+    print(f"site={a.site} prices={a.prices} refine={a.refine} dagger={a.dagger}: clone {r[:, 0].mean():.0f}, "
           f"lp {r[:, 1].mean():.0f}, greedy {r[:, 2].mean():.0f}")
 
 
