@@ -27,6 +27,7 @@
 #   POLICY=experiments/policies/batch_dagger_validated_150_confirm \
 #   OUT=experiments/results/batch/dagger_validated_150/confirm_seed5511 experiments/batch_dagger_validated.sh
 # The Lublin-2 goal counts as met only if both are better than SAF (and Lublin-1 than SJF).
+# The first was not (-5.06 [-25.27, +14.63] on Lublin-2), so the confirmation was not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
