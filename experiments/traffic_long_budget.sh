@@ -7,7 +7,9 @@
 # then judged on 30 episodes of evaluation seed 4711 (never used) on fresh days, the holdout
 # days and the outage drill, paired with the per-interval LP and greedy spill-over, runs
 # resampled. The goal: within 3 % of the LP and better than greedy on at least 90 % of episodes.
-#   experiments/traffic_long_budget.sh [--no-train]    # about 70 min of training on two cores
+# Then, to pair them with stop 44's pooled runs at 3M steps, the same on seed 1234 (the episodes
+# those were judged on), compared by experiments/before_after.py (against_3m_seed1234/).
+#   experiments/traffic_long_budget.sh [--no-train]    # 50 min of training on two cores, 5 of evaluation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
@@ -31,11 +33,18 @@ if [ "${1:-}" != "--no-train" ]; then
         cp "$runs/run-$k/best/policy.json" "$runs/run-$k/best/best.json" "$policy/run-$k/"
     done
 fi
-for split in fresh holdout outage; do
-    flags=()
+evaluate() {
+    local seed=$1 dir=$2 split=$3 flags=()
     [ "$split" = holdout ] && flags=(--holdout)
     [ "$split" = outage ] && flags=(--config experiments/configs/traffic_outage_drill.toml --set observation=pairs)
-    mkdir -p "$out/$split"
-    target/release/planetgym eval --policy "$policy" "${flags[@]}" --episodes 30 --seed 4711 \
-        --policies lp,greedy-spillover@0.8 --out "$out/$split" > "$out/$split/table.txt"
+    mkdir -p "$dir/$split"
+    target/release/planetgym eval --policy "$policy" "${flags[@]}" --episodes 30 --seed "$seed" \
+        --policies lp,greedy-spillover@0.8 --out "$dir/$split" > "$dir/$split/table.txt"
+}
+for split in fresh holdout outage; do
+    evaluate 4711 "$out" "$split"
+    evaluate 1234 "$out/against_3m_seed1234" "$split"
+    .venv/bin/python experiments/before_after.py traffic \
+        "experiments/results/traffic/pooling/pooled_3m/$split/episodes.csv" \
+        "$out/against_3m_seed1234/$split/episodes.csv" > "$out/against_3m_seed1234/$split/pooled_3m_vs_10m.txt"
 done
