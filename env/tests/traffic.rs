@@ -97,6 +97,65 @@ fn same_seed_same_trajectory_and_seeds_differ() {
     assert_ne!(run(5), run(6));
 }
 
+/// `sites.capacity_draw` scales every site's capacity by one factor per episode, in range, the
+/// same for the same seed and different across seeds; the episode's demand and failures are
+/// those of the fixed-capacity world, and the scaled capacity is what is served.
+#[test]
+fn capacity_draw_scales_each_episode_and_leaves_demand_and_failures_alone() {
+    let events = "episode_intervals = 40\n[failures]\nsite_failures_per_day = 50.0\n";
+    let run = |sites: &str, seed| {
+        let mut env = TrafficScenario::new(config(&format!("{events}[sites]\n{sites}"))).unwrap();
+        let first = env.reset(seed);
+        let mut trace = vec![(first.demand_rps.clone(), first.health.clone())];
+        let mut rewards = Vec::new();
+        for _ in 0..40 {
+            let t = env.step(&uniform_split(&env)).unwrap();
+            trace.push((t.obs.demand_rps.clone(), t.obs.health.clone()));
+            rewards.push(t.reward);
+        }
+        (first.capacity_rps.to_vec(), trace, rewards)
+    };
+    let (base, base_trace, base_rewards) = run("", 9);
+    let drawn = "capacity_draw = [0.5, 0.9]";
+    let mut factors = Vec::new();
+    for seed in [9, 10, 11] {
+        let (capacity, trace, rewards) = run(drawn, seed);
+        let factor = capacity[0] / base[0];
+        assert!((0.5..=0.9).contains(&factor), "factor {factor}");
+        for (c, b) in capacity.iter().zip(&base) {
+            assert!(
+                (c - b * factor).abs() <= 1e-9 * b,
+                "one factor for every site"
+            );
+        }
+        assert_eq!(run(drawn, seed).0, capacity, "same seed, same draw");
+        if seed == 9 {
+            assert_eq!(
+                trace, base_trace,
+                "demand and failures do not depend on the draw"
+            );
+            assert!(base_trace.iter().any(|(_, h)| h.iter().any(|&x| x < 1.0)));
+            let (served, fixed): (f64, f64) = (rewards.iter().sum(), base_rewards.iter().sum());
+            assert!(
+                served < fixed,
+                "less capacity serves worse: {served} vs {fixed}"
+            );
+        }
+        factors.push(factor);
+    }
+    assert!(factors[0] != factors[1] && factors[1] != factors[2]);
+    assert_eq!(
+        run("capacity_draw = [1.0, 1.0]", 9),
+        (base, base_trace, base_rewards)
+    );
+    for bad in ["[0.9, 0.5]", "[0.0, 1.0]", "[1.0, 11.0]", "[nan, 1.0]"] {
+        let err = TrafficConfig::from_toml(&format!("[sites]\ncapacity_draw = {bad}"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sites.capacity_draw"), "{bad}: {err}");
+    }
+}
+
 #[test]
 fn bad_actions_are_errors_with_clear_messages_and_leave_the_state_alone() {
     let mut env = TrafficScenario::new(config("")).unwrap();

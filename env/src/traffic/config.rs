@@ -63,6 +63,9 @@ pub struct SitesConfig {
     pub list: Vec<SiteSpec>,
     pub capacity_factor: f64,
     pub capacity_balance: f64,
+    /// Each episode's capacity multiplier is drawn uniformly from this range (both ends equal:
+    /// that fixed multiplier, no draw).
+    pub capacity_draw: [f64; 2],
     pub carbon_price_usd_per_tonne: f64,
     pub energy_kwh_per_million_requests: f64,
 }
@@ -222,6 +225,7 @@ impl ScenarioConfig for TrafficConfig {
         }
         positive_at_most("sites.capacity_factor", s.capacity_factor, 100.0)?;
         within("sites.capacity_balance", s.capacity_balance, 0.0, 1.0)?;
+        range_pair("sites.capacity_draw", s.capacity_draw, 0.1, 10.0)?;
         weight(
             "sites.carbon_price_usd_per_tonne",
             s.carbon_price_usd_per_tonne,

@@ -19,7 +19,7 @@ pub use sites::Site;
 use crate::config::ScenarioConfig;
 use crate::error::{ActionError, EnvError};
 use crate::features::{Feature, FeatureSpec, Layout};
-use crate::rng::Rng;
+use crate::rng::{Rng, derive_seed};
 use crate::scenario::{Better, Info, Metric, Scenario, Transition, metric_names};
 use crate::spaces::{Action, Space};
 use crate::world::demand::DemandModel;
@@ -142,6 +142,9 @@ pub struct TrafficScenario {
     config: TrafficConfig,
     geo: Arc<Geography>,
     sites: Arc<[Site]>,
+    /// Capacity of each site before the episode's draw (`sites.capacity_draw`).
+    base_capacity_rps: Arc<[f64]>,
+    /// This episode's capacity of each site.
     capacity_rps: Arc<[f64]>,
     cost_per_million_usd: Arc<[f64]>,
     cost_per_request_usd: Vec<f64>,
@@ -220,8 +223,10 @@ impl TrafficScenario {
             health: vec![1.0; s],
             rtt_ms: base_rtt_ms.clone(),
         };
+        let base_capacity_rps: Arc<[f64]> = sites.iter().map(|x| x.capacity_rps).collect();
         Ok(Self {
-            capacity_rps: sites.iter().map(|x| x.capacity_rps).collect(),
+            capacity_rps: base_capacity_rps.clone(),
+            base_capacity_rps,
             cost_per_million_usd: sites.iter().map(|x| x.cost_per_million_usd).collect(),
             cost_per_request_usd: sites
                 .iter()
@@ -354,6 +359,22 @@ impl TrafficScenario {
                 self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
             })
             .collect())
+    }
+
+    /// Every site's capacity for the episode of `seed`: the base capacity times a factor drawn
+    /// from `sites.capacity_draw` with a stream of its own, so the demand and failures drawn
+    /// from `seed` do not depend on the range.
+    fn episode_capacity(&self, seed: u64) -> Arc<[f64]> {
+        let [low, high] = self.config.sites.capacity_draw;
+        let factor = if low < high {
+            low + (high - low) * Rng::new(derive_seed(seed, &[CAPACITY_DRAW_STREAM])).uniform()
+        } else {
+            low
+        };
+        if factor == 1.0 {
+            return self.base_capacity_rps.clone();
+        }
+        self.base_capacity_rps.iter().map(|c| c * factor).collect()
     }
 
     /// Capacity left at each site under `health` (requests/s).
@@ -585,6 +606,7 @@ impl Scenario for TrafficScenario {
 
     fn reset(&mut self, seed: u64) -> TrafficObs {
         self.rng = Rng::new(seed);
+        self.capacity_rps = self.episode_capacity(seed);
         self.demand.reset(&mut self.rng);
         self.outages.clear();
         self.degradations.clear();
@@ -754,6 +776,8 @@ impl Scenario for TrafficScenario {
 
 /// Features of a region-site pair's row, and where the share sits among them (left out with
 /// `observe_share = false`).
+/// Path of the episode's capacity draw under its seed (`derive_seed`).
+const CAPACITY_DRAW_STREAM: u64 = 0xCA9A_C17E;
 const PAIR_FEATURES: usize = 10;
 const SHARE_FEATURE: usize = 8;
 
