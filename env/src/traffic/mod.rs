@@ -266,6 +266,8 @@ impl TrafficScenario {
         &self.geo
     }
 
+    /// The sites as configured: their capacity is before the episode's `sites.capacity_draw`
+    /// (the episode's own is in the observation).
     pub fn sites(&self) -> &[Site] {
         &self.sites
     }
@@ -774,10 +776,10 @@ impl Scenario for TrafficScenario {
     }
 }
 
-/// Features of a region-site pair's row, and where the share sits among them (left out with
-/// `observe_share = false`).
 /// Path of the episode's capacity draw under its seed (`derive_seed`).
 const CAPACITY_DRAW_STREAM: u64 = 0xCA9A_C17E;
+/// Features of a region-site pair's row, and where the share sits among them (left out with
+/// `observe_share = false`).
 const PAIR_FEATURES: usize = 10;
 const SHARE_FEATURE: usize = 8;
 
