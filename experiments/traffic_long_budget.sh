@@ -33,17 +33,11 @@ if [ "${1:-}" != "--no-train" ]; then
         cp "$runs/run-$k/best/policy.json" "$runs/run-$k/best/best.json" "$policy/run-$k/"
     done
 fi
-evaluate() {
-    local seed=$1 dir=$2 split=$3 flags=()
-    [ "$split" = holdout ] && flags=(--holdout)
-    [ "$split" = outage ] && flags=(--config experiments/configs/traffic_outage_drill.toml --set observation=pairs)
-    mkdir -p "$dir/$split"
-    target/release/planetgym eval --policy "$policy" "${flags[@]}" --episodes 30 --seed "$seed" \
-        --policies lp,greedy-spillover@0.8 --out "$dir/$split" > "$dir/$split/table.txt"
-}
+baselines=(--policies lp,greedy-spillover@0.8)
 for split in fresh holdout outage; do
-    evaluate 4711 "$out" "$split"
-    evaluate 1234 "$out/against_3m_seed1234" "$split"
+    experiments/traffic_eval_split.sh "$policy" "$split" 4711 "$out" "${baselines[@]}" > /dev/null
+    experiments/traffic_eval_split.sh "$policy" "$split" 1234 "$out/against_3m_seed1234" \
+        "${baselines[@]}" > /dev/null
     .venv/bin/python experiments/before_after.py traffic \
         "experiments/results/traffic/pooling/pooled_3m/$split/episodes.csv" \
         "$out/against_3m_seed1234/$split/episodes.csv" > "$out/against_3m_seed1234/$split/pooled_3m_vs_10m.txt"

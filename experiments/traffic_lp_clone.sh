@@ -28,12 +28,6 @@ for policy in lp_clone lp_clone_only; do
     dir=$run
     [ "$policy" = lp_clone_only ] && dir=$clone
     for split in fresh holdout outage; do
-        out="experiments/results/traffic/$policy/$split"
-        mkdir -p "$out"
-        flags=()
-        [ "$split" = holdout ] && flags=(--holdout)
-        [ "$split" = outage ] && flags=(--config experiments/configs/traffic_outage_drill.toml --set observation=pairs)
-        target/release/planetgym eval --policy "$dir" "${flags[@]}" --episodes 30 --seed 1234 \
-            --out "$out" | tee "$out/table.txt"
+        experiments/traffic_eval_split.sh "$dir" "$split" 1234 "experiments/results/traffic/$policy"
     done
 done

@@ -25,13 +25,8 @@ if [ "${1:-}" != "--no-train" ]; then
     wait
 fi
 evaluate() {
-    local variant=$1 split=$2 flags=()
-    [ "$split" = holdout ] && flags=(--holdout)
-    [ "$split" = outage ] && flags=(--config experiments/configs/traffic_outage_drill.toml --set observation=pairs)
-    mkdir -p "$out/$variant/$split"
-    target/release/planetgym eval --policy "runs/traffic_pooling_$variant" "${flags[@]}" --episodes 30 \
-        --seed 1234 --threads 1 --policies lp,greedy-spillover@0.8 --out "$out/$variant/$split" \
-        > "$out/$variant/$split/table.txt"
+    experiments/traffic_eval_split.sh "runs/traffic_pooling_$1" "$2" 1234 "$out/$1" --threads 1 \
+        --policies lp,greedy-spillover@0.8 > /dev/null
 }
 for split in fresh holdout outage; do
     evaluate plain $split &
