@@ -56,6 +56,14 @@ def lp_states(seeds, intervals=1440):
     return torch.tensor(np.array(xs)), torch.tensor(np.array(ys))
 
 
+def site_load(x, p):
+    """Utilisation each site would have under split `p` [b, r, s]: demand (relative to the mean
+    region) sent there over its available capacity (relative to the mean site), capped at 10."""
+    r, s = x.shape[1], x.shape[2]
+    demand, available = x[..., 0], (x[:, 0, :, 2] * x[:, 0, :, 3]).clamp_min(1e-3)
+    return ((demand * p).sum(1) * s / r / available).clamp(max=10.0)
+
+
 class Scorer(nn.Module):
     def __init__(self, g, f, grid, hidden=32, site=False, refine=0):
         super().__init__()
@@ -84,11 +92,10 @@ class Scorer(nn.Module):
         logits = self.score(torch.relu(z)).squeeze(-1)
         if self.refine:
             # Demand relative to the mean region, available capacity relative to the mean site.
-            demand, available = x[..., 0], (x[:, 0, :, 2] * x[:, 0, :, 3]).clamp_min(1e-3)
             rc = torch.relu(self.r_context(g))[:, None, None, :]
             for _ in range(self.refine):
                 p = torch.softmax(logits, -1)
-                load = ((demand * p).sum(1) * self.s / self.r / available).clamp(max=10.0)
+                load = site_load(x, p)
                 extra = torch.stack([load[:, None, :].expand(b, self.r, self.s), p, torch.log(p + 1e-6)], -1)
                 h = torch.relu(self.r2(torch.relu(self.r1(torch.cat([x, extra], -1)) + rc)))
                 logits = logits + self.delta(h).squeeze(-1)
@@ -127,10 +134,9 @@ class PriceScorer(nn.Module):
 
         logits = logits_of(price)
         if self.refine:
-            demand, available = x[..., 0], (x[:, 0, :, 2] * x[:, 0, :, 3]).clamp_min(1e-3)
             for _ in range(self.refine):
                 p = torch.softmax(logits, -1)
-                load = ((demand * p).sum(1) * self.s / self.r / available).clamp(max=10.0)
+                load = site_load(x, p)
                 extra = torch.stack([load, price], -1)
                 price = price + self.delta(torch.relu(self.r1(torch.cat([z, extra], -1)))).squeeze(-1)
                 logits = logits_of(price)
