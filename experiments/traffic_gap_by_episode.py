@@ -1,7 +1,8 @@
 """Where a learned traffic policy loses to the per-interval LP, episode by episode: the gap
 (LP minus policy, in % of the LP's return; the policy's return is its mean over training runs)
-by quantile, and the worst and best episodes' latency, drops and busiest site, from an
-``episodes.csv`` written by ``planetgym eval --policies lp,...``. Writes markdown (stdout).
+by quantile, the episodes it beats greedy spill-over on, and the worst and best episodes'
+latency, drops and busiest site, from an ``episodes.csv`` written by ``planetgym eval
+--policies lp,...``. Writes markdown (stdout).
 
     .venv/bin/python experiments/traffic_gap_by_episode.py EPISODES.csv [EPISODES.csv ...]
 """
@@ -11,6 +12,16 @@ import sys
 import pandas as pd
 
 COLUMNS = ["reward", "mean_latency_ms", "dropped_fraction", "max_site_utilisation"]
+
+
+def greedy_wins(rows: pd.DataFrame, policy: pd.Series) -> str:
+    """How many episodes the policy beats greedy spill-over on, where the file has it."""
+    greedy = rows[rows.policy.str.startswith("greedy-spillover")]
+    if greedy.empty:
+        return ""
+    name = greedy.policy.iloc[0]
+    wins = (policy > greedy.set_index("episode").reward).sum()
+    return f"; better than {name} on {wins} of {len(policy)} episodes"
 
 
 def gap_table(path: str) -> str:
@@ -25,7 +36,7 @@ def gap_table(path: str) -> str:
         f"{len(gap)} episodes; LP {lp.reward.mean():.0f}, policy {policy.reward.mean():.0f}, "
         f"gap of the means {(lp.reward.mean() - policy.reward.mean()) / abs(lp.reward.mean()) * 100:.1f} %; "
         f"per-episode gap: 10th percentile {q10:.1f} %, median {q50:.1f} %, 90th {q90:.1f} %, "
-        f"max {gap.max():.1f} %",
+        f"max {gap.max():.1f} %{greedy_wins(rows, policy.reward)}",
         "",
         "| episode | gap | latency LP / policy (ms) | dropped LP / policy | busiest site LP / policy |",
         "|---|---|---|---|---|",

@@ -485,14 +485,18 @@ fn random_split(env: &TrafficScenario, rng: &mut planetgym_env::rng::Rng, zeros:
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
-    /// Each region's counterfactual reward equals the step's own model on the action with that
-    /// row swapped (failures and overloads included), and swapping a row for itself gives the
-    /// reward the step then returns.
+    /// Each region's counterfactual reward equals the reward of stepping the action with that
+    /// row swapped (failures, overloads and the overflow guard included), and swapping a row for
+    /// itself gives the reward the step then returns.
     #[test]
-    fn region_counterfactuals_match_the_step(seed in any::<u64>(), zeros in 0.0f64..0.9) {
-        let mut env = TrafficScenario::new(config(
-            "episode_intervals = 10\n[failures]\nsite_failures_per_day = 200.0\n[demand]\nglobal_rate_rps = 180000.0\n",
-        )).unwrap();
+    fn region_counterfactuals_match_the_step(
+        seed in any::<u64>(),
+        zeros in 0.0f64..0.9,
+        guard in prop_oneof![Just(0.0), 0.5f64..=1.0],
+    ) {
+        let mut env = TrafficScenario::new(config(&format!(
+            "episode_intervals = 10\n[failures]\nsite_failures_per_day = 200.0\n[demand]\nglobal_rate_rps = 180000.0\n[guard]\nmax_utilisation = {guard}\n",
+        ))).unwrap();
         let mut rng = planetgym_env::rng::Rng::new(seed);
         env.reset(seed);
         for _ in 0..3 {
@@ -509,12 +513,60 @@ proptest! {
         for r in [0, 7, swapped.len() - 1] {
             let mut row_swapped = taken.clone();
             row_swapped[r * s..(r + 1) * s].copy_from_slice(&other[r * s..(r + 1) * s]);
-            let want = env.one_step_reward(env.oracle_view(), &Action::Continuous(row_swapped)).unwrap();
+            let want = env.clone().step(&Action::Continuous(row_swapped)).unwrap().reward;
             prop_assert!(close(swapped[r], want), "region {}: {} vs {}", r, swapped[r], want);
         }
         let reward = env.step(&action).unwrap().reward;
         prop_assert!(itself.iter().all(|&c| close(c, reward)), "{:?} vs {}", &itself[..3], reward);
     }
+}
+
+/// With the guard on, the split a step applies (the one the next observation shows) loads no
+/// site above the mark on the demand and health the policy observed, and serving that split
+/// unguarded earns the same reward.
+#[test]
+fn the_overflow_guard_keeps_sites_below_the_mark_on_what_the_policy_saw() {
+    let guarded = config("episode_intervals = 20\n[guard]\nmax_utilisation = 0.9\n");
+    let mut env = TrafficScenario::new(guarded.clone()).unwrap();
+    let mut plain = TrafficScenario::new(TrafficConfig {
+        guard: planetgym_env::traffic::config::GuardConfig {
+            max_utilisation: 0.0,
+        },
+        ..guarded
+    })
+    .unwrap();
+    let (mut obs, _) = (env.reset(5), plain.reset(5));
+    let (r, s) = (obs.regions(), obs.sites());
+    let mut all_to_first = vec![0.0f32; r * s];
+    all_to_first.iter_mut().step_by(s).for_each(|x| *x = 1.0);
+    let mut moved = 0.0;
+    for _ in 0..20 {
+        let step = env.step(&Action::Continuous(all_to_first.clone())).unwrap();
+        let split = &step.obs.split;
+        for row in split.chunks_exact(s) {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{row:?}");
+        }
+        for site in 0..s {
+            let load: f64 = (0..r)
+                .map(|i| obs.demand_rps[i] * split[i * s + site])
+                .sum();
+            let mark = 0.9 * obs.available_rps(site);
+            assert!(
+                load <= mark * (1.0 + 1e-9),
+                "site {site}: {load} above {mark}"
+            );
+        }
+        moved += 1.0 - split[0];
+        let as_applied = Action::Continuous(split.iter().map(|&x| x as f32).collect());
+        let want = plain.step(&as_applied).unwrap().reward;
+        assert!(
+            (step.reward - want).abs() <= 1e-6 * want.abs(),
+            "{} vs {want}",
+            step.reward
+        );
+        obs = step.obs;
+    }
+    assert!(moved > 1.0, "the guard never moved region 0's demand");
 }
 
 #[test]

@@ -21,6 +21,7 @@ pub struct TrafficConfig {
     pub sites: SitesConfig,
     pub latency: LatencyConfig,
     pub failures: FailureConfig,
+    pub guard: GuardConfig,
     pub reward: RewardConfig,
 }
 
@@ -124,6 +125,13 @@ impl ScriptedEvent {
             } => (*at_minute, *minutes),
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardConfig {
+    /// The overflow guard's mark (0 = off): see `default.toml`.
+    pub max_utilisation: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -304,6 +312,12 @@ impl ScenarioConfig for TrafficConfig {
                 }
             }
         }
+        within(
+            "guard.max_utilisation",
+            self.guard.max_utilisation,
+            0.0,
+            1.0,
+        )?;
         weight("reward.latency_weight", r.latency_weight)?;
         weight("reward.drop_weight", r.drop_weight)?;
         weight("reward.cost_weight", r.cost_weight)?;

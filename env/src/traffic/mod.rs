@@ -7,6 +7,7 @@
 //! `t` is applied to interval `t + 1`, whose demand and failures the policy has not seen.
 
 pub mod config;
+mod overflow;
 mod rtt_order;
 mod scene;
 mod serving;
@@ -283,7 +284,9 @@ impl TrafficScenario {
 
     /// The reward `split` (the simplex action's values, rows normalised as a step does) would
     /// have earned in an interval with `conditions`: the step's own model, for shadow mode's
-    /// counterfactual rewards.
+    /// counterfactual rewards. The split is served as given, without the overflow guard: the
+    /// guard works on the interval the policy observed, which a logged decision does not carry;
+    /// a deployment that runs the guard logs the split it applied.
     pub fn one_step_reward(
         &self,
         conditions: &TrafficOracleView,
@@ -330,20 +333,29 @@ impl TrafficScenario {
         let (taken, other) = (normalise_rows(taken, s), normalise_rows(other, s));
         let view = &self.next;
         let available = self.available_rps(&view.health);
-        let pairs = || {
-            let rows = taken.chunks_exact(s).zip(other.chunks_exact(s));
-            rows.zip(view.rtt_ms.chunks_exact(s)).zip(&view.demand_rps)
-        };
-        let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
-        for (((taken, _), rtt), &d) in pairs() {
-            for (j, (&share, &rtt)) in taken.iter().zip(rtt).enumerate() {
-                offered[j] += d * share;
-                rtt_weighted[j] += d * share * rtt;
-            }
-        }
         let demand: f64 = view.demand_rps.iter().sum();
+        let reward_of = |offered: &[f64], weighted: &[f64]| {
+            let t =
+                self.serving
+                    .site_totals(offered, weighted, &available, &self.cost_per_request_usd);
+            self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
+        };
+        if self.config.guard.max_utilisation > 0.0 {
+            // The guard couples the rows: every swapped split is guarded and summed whole,
+            // O(regions^2 x sites).
+            let swapped = |r: usize| {
+                let mut split = taken.clone();
+                split[r * s..(r + 1) * s].copy_from_slice(&other[r * s..(r + 1) * s]);
+                let (offered, weighted) = self.site_sums(&self.guarded(split));
+                reward_of(&offered, &weighted)
+            };
+            return Ok((0..view.demand_rps.len()).map(swapped).collect());
+        }
+        let (offered, rtt_weighted) = self.site_sums(&taken);
+        let rows = taken.chunks_exact(s).zip(other.chunks_exact(s));
+        let pairs = rows.zip(view.rtt_ms.chunks_exact(s)).zip(&view.demand_rps);
         let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
-        Ok(pairs()
+        Ok(pairs
             .map(|(((taken, other), rtt), &d)| {
                 let sites = o
                     .iter_mut()
@@ -355,12 +367,24 @@ impl TrafficScenario {
                     *o = offered + change;
                     *w = weighted + change * rtt;
                 }
-                let t = self
-                    .serving
-                    .site_totals(&o, &w, &available, &self.cost_per_request_usd);
-                self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
+                reward_of(&o, &w)
             })
             .collect())
+    }
+
+    /// Per site, the load `split` offers in the next interval and its demand-weighted RTT.
+    fn site_sums(&self, split: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let s = self.sites.len();
+        let view = &self.next;
+        let (mut offered, mut rtt_weighted) = (vec![0.0; s], vec![0.0; s]);
+        let rows = split.chunks_exact(s).zip(view.rtt_ms.chunks_exact(s));
+        for ((row, rtt), &d) in rows.zip(&view.demand_rps) {
+            for (j, (&share, &rtt)) in row.iter().zip(rtt).enumerate() {
+                offered[j] += d * share;
+                rtt_weighted[j] += d * share * rtt;
+            }
+        }
+        (offered, rtt_weighted)
     }
 
     /// Every site's capacity for the episode of `seed`: the base capacity times a factor drawn
@@ -386,6 +410,17 @@ impl TrafficScenario {
             .zip(health)
             .map(|(c, h)| c * h)
             .collect()
+    }
+
+    /// `split` after the overflow guard (`[guard]`), on the observed interval's conditions.
+    fn guarded(&self, mut split: Vec<f64>) -> Vec<f64> {
+        let mark = self.config.guard.max_utilisation;
+        if mark > 0.0 {
+            let c = &self.current;
+            let available = self.available_rps(&c.health);
+            overflow::guard(&mut split, &c.demand_rps, &available, &c.rtt_ms, mark);
+        }
+        split
     }
 
     /// Serves `split` (rows summing to 1) under `conditions`: the outcome and its reward.
@@ -635,7 +670,7 @@ impl Scenario for TrafficScenario {
         let Action::Continuous(values) = action else {
             unreachable!("check_action accepts only continuous actions for a simplex space")
         };
-        let split = normalise_rows(values, self.sites.len());
+        let split = self.guarded(normalise_rows(values, self.sites.len()));
         let mut scratch = std::mem::take(&mut self.scratch);
         let (outcome, reward) = self.serve(&self.next, &split, &mut scratch);
         self.scratch = scratch;
