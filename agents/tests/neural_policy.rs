@@ -66,3 +66,56 @@ fn mlp_and_entity_networks_act_on_every_scenario() {
         Some(24),
     );
 }
+
+/// An ensemble of one network twice acts as that network; of two, it takes the best action of
+/// their averaged logits among the allowed ones; members that read other observations are
+/// refused, as is an empty ensemble.
+#[test]
+fn an_ensemble_acts_on_its_members_averaged_logits() {
+    use planetgym_agents::Policy;
+    use planetgym_agents::nn::ensemble::EnsemblePolicy;
+    use planetgym_env::Action;
+    let config = |extra: &str| BatchConfig::from_toml(&format!("window_jobs = 64\n{extra}"), "b");
+    let mut env = BatchScenario::new(config("").unwrap()).unwrap();
+    let net =
+        |seed| NeuralPolicy::new("m", &env, Architecture::plain(32), Mode::Greedy, seed).unwrap();
+    let (a, b) = (net(1), net(2));
+    let mut twice =
+        EnsemblePolicy::new("e", &env, vec![a.clone(), a.clone()], Mode::Greedy).unwrap();
+    let mut pair =
+        EnsemblePolicy::new("e", &env, vec![a.clone(), b.clone()], Mode::Greedy).unwrap();
+    let mut single = a.clone();
+    let mut obs = env.reset(3);
+    let mut row = vec![0.0; a.obs_len()];
+    let mut differs = 0;
+    for _ in 0..40 {
+        let mask = env.action_mask().map(<[bool]>::to_vec);
+        let mask = mask.as_deref();
+        assert_eq!(
+            twice.act(&obs, mask).unwrap(),
+            single.act(&obs, mask).unwrap()
+        );
+        env.encode(&obs, &mut row);
+        let (la, lb) = (a.outputs(&row).0, b.outputs(&row).0);
+        let allowed = |i: &usize| mask.is_none_or(|m| m[*i]);
+        let best = (0..la.len())
+            .filter(allowed)
+            .max_by(|&i, &j| (la[i] + lb[i]).total_cmp(&(la[j] + lb[j])))
+            .unwrap();
+        let action = pair.act(&obs, mask).unwrap();
+        assert_eq!(action, Action::Discrete(best));
+        differs += usize::from(action != single.act(&obs, mask).unwrap());
+        let step = env.step(&action).unwrap();
+        if step.terminated || step.truncated {
+            break;
+        }
+        obs = step.obs;
+    }
+    assert!(differs > 0, "the second member never changed an action");
+    let narrow = BatchScenario::new(config("visible_jobs = 16").unwrap()).unwrap();
+    let other = NeuralPolicy::new("m", &narrow, Architecture::plain(32), Mode::Greedy, 1).unwrap();
+    let err = EnsemblePolicy::new("e", &env, vec![a, other], Mode::Greedy).unwrap_err();
+    assert!(err.to_string().contains("member 1 reads"), "{err}");
+    let err = EnsemblePolicy::<BatchScenario>::new("e", &env, vec![], Mode::Greedy).unwrap_err();
+    assert!(err.to_string().contains("at least one member"), "{err}");
+}

@@ -754,6 +754,30 @@ fn several_seeds_train_into_run_directories_that_eval_aggregates() {
             .iter()
             .all(|r| r["optimality_gap"].is_number())
     );
+    // Both runs as one ensemble: one run of the method; three do not divide two runs.
+    let ensemble = |n: &str| {
+        planetgym(&[
+            "eval",
+            "--policy",
+            &p(&run),
+            "--episodes",
+            "4",
+            "--ensemble",
+            n,
+        ])
+    };
+    let (ok, out, err) = ensemble("2");
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("ppo ") && l.contains("1 x 4")),
+        "{out}"
+    );
+    let (ok, _, err) = ensemble("3");
+    assert!(
+        !ok && err.contains("--ensemble") && err.contains("2 training runs"),
+        "{err}"
+    );
     let (ok, _, err) = planetgym(&["train", "--resume", &p(&run.join("run-0")), "--seeds", "2"]);
     assert!(!ok && err.contains("--seeds"), "{err}");
 }

@@ -14,6 +14,7 @@ use crate::run_dir::{
 use planetgym_agents::Contender;
 use planetgym_agents::comparison::{CompareOptions, Comparison, compare};
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate_episodes};
+use planetgym_agents::nn::ensemble::EnsemblePolicy;
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::{Scenario, bounds};
@@ -84,6 +85,39 @@ pub fn run_contenders<S: Scenario + Clone + 'static>(
     let mut out = Vec::new();
     for (k, file) in runs.iter().enumerate() {
         out.extend(learned_contenders(env, file)?.into_iter().map(|c| (k, c)));
+    }
+    Ok(out)
+}
+
+/// Consecutive groups of `size` runs, each acting as one policy on its members' averaged action
+/// parameters ([`EnsemblePolicy`]), as evaluation rows like [`run_contenders`]'s: the groups are
+/// the method's runs.
+pub fn ensemble_contenders<S: Scenario + Clone + 'static>(
+    env: &S,
+    runs: &[PolicyFile],
+    size: usize,
+) -> Result<Vec<RunContender<S>>> {
+    if size == 0 || runs.is_empty() || !runs.len().is_multiple_of(size) {
+        return Err(TrainingError::config(
+            "--ensemble",
+            format!(
+                "{size}: the policy has {} training runs, which do not divide into groups of {size}",
+                runs.len()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for (k, group) in runs.chunks(size).enumerate() {
+        for (name, mode) in [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)] {
+            let members = group
+                .iter()
+                .map(|file| NeuralPolicy::load(name, env, file, mode))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let policy = EnsemblePolicy::new(name, env, members, mode)?;
+            let row: ContenderFactory<S> =
+                Box::new(move || Contender::Fair(Box::new(policy.clone())));
+            out.push((k, row));
+        }
     }
     Ok(out)
 }

@@ -36,6 +36,11 @@ pub struct Args {
     /// manifest.json, run by planetgym's ONNX interpreter, row `onnx`).
     #[arg(long, value_name = "DIR")]
     policy: Option<PathBuf>,
+    /// eval: act as ensembles of N consecutive training runs of --policy (run-0 to run-N-1 is
+    /// one policy, and so on), each averaging its members' action parameters; the ensembles
+    /// are the method's runs. The runs must divide into groups of N.
+    #[arg(long, value_name = "N")]
+    ensemble: Option<usize>,
     /// TOML config with the fields to change from the scenario's default.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -361,7 +366,10 @@ fn run_table<S: RegisteredScenario>(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--out: could not create {}", dir.display()))?;
     }
-    let mut learned = session::run_contenders(env, runs)?;
+    let mut learned = match args.ensemble {
+        Some(size) => session::ensemble_contenders(env, runs, size)?,
+        None => session::run_contenders(env, runs)?,
+    };
     if let Some(dir) = export {
         learned.push((0, export::exported_contender(dir, EXPORTED, env)?));
     }
