@@ -8,7 +8,7 @@
 # evaluated every 40 updates on the same 50 Lublin-1 windows of tuning seed 77, each run keeping
 # its best checkpoint (best/). Six new runs (training seeds 16-21), judged on evaluation seed 2718
 # (never used before) on Lublin-1, the NASA holdout and Lublin-2, paired protocol, runs resampled.
-#   experiments/batch_dagger_validated.sh     # about 25 min on two cores, then 8 min of evaluation
+#   experiments/batch_dagger_validated.sh     # about 25 min on two cores per six runs (SETS), then 8 min of evaluation
 # The confirmation, planned after that result and before it ran: six more runs (seeds 22-27) on
 # evaluation seed 1618 (never used before):
 #   FIRST_SEED=22 SEED=1618 RUNS=runs/dagger_validated_confirm \
@@ -28,6 +28,16 @@
 #   OUT=experiments/results/batch/dagger_validated_150/confirm_seed5511 experiments/batch_dagger_validated.sh
 # The Lublin-2 goal counts as met only if both are better than SAF (and Lublin-1 than SJF).
 # The first was not (-5.06 [-25.27, +14.63] on Lublin-2), so the confirmation was not run.
+# Stop 49, planned after all of the above and before this ran: the three evaluations of six
+# runs each put the runs' Lublin-2 means between 614 and 682 (SAF 663-674): six runs are too few
+# to tell a lead of 10-20 from none. So twelve new runs (SETS=2, seeds 34-45) of stop 47's
+# recipe (update cap 440, 50 validation windows: +22.43 and +13.72 on Lublin-2, against stop
+# 48's -5.06), judged on evaluation seed 8080 (never used before). The Lublin-2 goal counts as
+# met if the twelve are better than SAF on Lublin-2 and than SJF on Lublin-1 (Holm, runs
+# resampled); whatever the outcome, all evaluations of the recipe are reported together.
+#   SETS=2 FIRST_SEED=34 SEED=8080 RUNS=runs/dagger_validated_twelve \
+#   POLICY=experiments/policies/batch_dagger_validated_twelve \
+#   OUT=experiments/results/batch/dagger_validated_twelve/seed8080 experiments/batch_dagger_validated.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
@@ -39,9 +49,15 @@ seed=${SEED:-2718}
 stop_after=${STOP_AFTER:-440}
 windows=${WINDOWS:-50}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
-# Seeds 16-21 by default, as two sessions of three, one per core.
-experiments/six_runs_two_cores.sh "$config" "$runs" "$first_seed" --set eval.every=40 \
-    --set eval.during_episodes="$windows" --set eval.seed=77 --set eval.episodes=0 --stop-after "$stop_after"
+sets=${SETS:-1}
 mkdir -p "$policy"
-cp -r "$runs/best/." "$policy/"
+# SETS x six runs, seeds 16-21 by default, each six as two sessions of three, one per core; the
+# kept checkpoints become run-0, run-1, ... of one policy directory.
+for ((i = 0; i < sets; i++)); do
+    experiments/six_runs_two_cores.sh "$config" "$runs/set-$i" $((first_seed + 6 * i)) --set eval.every=40 \
+        --set eval.during_episodes="$windows" --set eval.seed=77 --set eval.episodes=0 --stop-after "$stop_after"
+    for k in 0 1 2 3 4 5; do
+        cp -r "$runs/set-$i/best/run-$k" "$policy/run-$((6 * i + k))"
+    done
+done
 POLICY="$policy" SEED="$seed" OUT="$out" experiments/batch_clone_six_runs.sh
