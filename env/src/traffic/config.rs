@@ -370,6 +370,12 @@ mod tests {
                 .contains("observe_share = false: applies to observation = \"pairs\" only"),
             "{err}"
         );
+        let err =
+            TrafficConfig::from_toml("[guard]\nmax_utilisation = 1.5\n", "my.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config error: my.toml: guard.max_utilisation = 1.5: must be in [0, 1] (inclusive)"
+        );
         let scripted = "[failures]\nscripted = [{ kind = \"site\", site = \"eastus\", at_minute = 1, minutes = 5, capacity_fraction = 2.0 }]\n";
         let err = TrafficConfig::from_toml(scripted, "my.toml").unwrap_err();
         assert!(
