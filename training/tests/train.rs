@@ -413,3 +413,72 @@ fn column_pooling_is_deterministic_runs_on_other_grids_and_is_refused_elsewhere(
     );
     assert!(e.contains("column pooling"), "{e}");
 }
+
+/// Every number of a policy file's weights, in file order.
+fn weights_of(dir: &Path) -> Vec<f64> {
+    fn numbers(v: &serde_json::Value, out: &mut Vec<f64>) {
+        match v {
+            serde_json::Value::Number(n) => out.extend(n.as_f64()),
+            serde_json::Value::Array(items) => items.iter().for_each(|i| numbers(i, out)),
+            serde_json::Value::Object(map) => map.values().for_each(|i| numbers(i, out)),
+            _ => {}
+        }
+    }
+    let text = std::fs::read_to_string(dir.join("policy.json")).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    numbers(&file["weights"], &mut out);
+    out
+}
+
+/// A run with `init_policy` starts from that policy's weights (one update later it is far
+/// nearer to them than the same run from a new network); a policy of another shape, or none
+/// at the path, is refused naming `init_policy`, before the run writes anything.
+#[test]
+fn a_run_can_start_from_a_saved_policy() {
+    let mut cfg = config(CAPACITY_SMALL);
+    cfg.eval.episodes = 0;
+    let saved = tempfile::tempdir().unwrap();
+    train(&cfg, saved.path(), false, None);
+    let mut one_update = cfg.clone();
+    one_update.seed = 99;
+    one_update.total_steps = one_update.steps_per_update();
+    let fresh = tempfile::tempdir().unwrap();
+    train(&one_update, fresh.path(), false, None);
+    let mut from_saved = one_update.clone();
+    from_saved.init_policy = saved.path().to_str().unwrap().into();
+    let tuned = tempfile::tempdir().unwrap();
+    train(&from_saved, tuned.path(), false, None);
+    let distance = |a: &[f64], b: &[f64]| -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let (start, fresh, tuned) = (
+        weights_of(saved.path()),
+        weights_of(fresh.path()),
+        weights_of(tuned.path()),
+    );
+    assert_eq!(start.len(), tuned.len());
+    assert!(
+        distance(&tuned, &start) * 10.0 < distance(&fresh, &start),
+        "{} against {}",
+        distance(&tuned, &start),
+        distance(&fresh, &start)
+    );
+    let mut wider = from_saved.clone();
+    wider.hidden = 32;
+    let dir = tempfile::tempdir().unwrap();
+    let e = try_train(&wider, dir.path(), false, None).unwrap_err();
+    assert!(e.to_string().contains("init_policy"), "{e}");
+    let mut missing = from_saved;
+    missing.init_policy = dir.path().join("nothing").to_str().unwrap().into();
+    let e = try_train(&missing, dir.path(), false, None).unwrap_err();
+    assert!(
+        e.to_string().contains("init_policy") && e.to_string().contains("nothing"),
+        "{e}"
+    );
+    assert!(!dir.path().join("config.toml").exists());
+}

@@ -35,6 +35,9 @@ pub struct TrainConfig {
     pub column_pooling: bool,
     /// Save a checkpoint every this many updates (and at the end, and on Ctrl-C).
     pub checkpoint_every: u64,
+    /// The folder of a saved policy (its `policy.json`) whose weights and observation statistics
+    /// a fresh run starts from instead of a new network; empty for none.
+    pub init_policy: String,
     /// Scenario config fields that differ from the scenario's default (its documented TOML).
     pub env: toml::Table,
     pub ppo: PpoConfig,
@@ -137,6 +140,7 @@ impl Default for TrainConfig {
             hidden: 64,
             column_pooling: false,
             checkpoint_every: 10,
+            init_policy: String::new(),
             env: toml::Table::new(),
             ppo: PpoConfig::default(),
             imitation: ImitationConfig::default(),

@@ -240,8 +240,23 @@ impl<'a, S: Scenario + Clone + 'static> Trainer<'a, S> {
         if distributed {
             own.num_envs = 1;
         }
-        let actor = Actor::new(prototype, own, expert, 0)?;
+        let mut actor = Actor::new(prototype, own, expert, 0)?;
         check_memory(prototype, config)?;
+        if !run.resume && !config.init_policy.is_empty() {
+            let from = Path::new(&config.init_policy);
+            let at = |e: String| {
+                TrainingError::config("init_policy", format!("{}: {e}", from.display()))
+            };
+            let file = load_policy(from).map_err(|e| at(e.to_string()))?;
+            if file.architecture() != config.architecture() {
+                return Err(at(format!(
+                    "the policy's network is {:?}, the config's {:?}",
+                    file.architecture(),
+                    config.architecture()
+                )));
+            }
+            actor.adopt(&file).map_err(|e| at(e.to_string()))?;
+        }
         let optimiser = Optimiser::for_model(&actor.brain.model);
         // A resumed run's checkpoint is read (and checked against the config) before anything
         // is written; a fresh run writes its resolved config and an empty metrics log.
