@@ -315,7 +315,8 @@ impl TrafficScenario {
 
     /// `row_counterfactual_rewards` for the traffic split: per region, from per-site totals
     /// (the action's offered load and demand-weighted RTT per site, then each region's row
-    /// swapped for the reference's), O(regions x sites) in all.
+    /// swapped for the reference's), O(regions x sites) in all; with the overflow guard on,
+    /// O(regions x sites) more for each region whose swapped split the guard changes.
     fn region_counterfactuals(
         &self,
         action: &Action,
@@ -340,28 +341,26 @@ impl TrafficScenario {
                     .site_totals(offered, weighted, &available, &self.cost_per_request_usd);
             self.reward(demand, t.mean_latency_ms, t.dropped_rps, t.cost_usd_per_s)
         };
-        if self.config.guard.max_utilisation > 0.0 {
-            // The guard couples the rows: every swapped split is guarded and summed whole,
-            // O(regions^2 x sites).
-            let swapped = |r: usize| {
-                let mut split = taken.clone();
-                split[r * s..(r + 1) * s].copy_from_slice(&other[r * s..(r + 1) * s]);
-                let (offered, weighted) = self.site_sums(&self.guarded(split));
-                reward_of(&offered, &weighted)
-            };
-            return Ok((0..view.demand_rps.len()).map(swapped).collect());
-        }
+        let guard_moves = self.guard_moves(&taken, &other);
         let (offered, rtt_weighted) = self.site_sums(&taken);
+        let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
         let rows = taken.chunks_exact(s).zip(other.chunks_exact(s));
         let pairs = rows.zip(view.rtt_ms.chunks_exact(s)).zip(&view.demand_rps);
-        let (mut o, mut w) = (vec![0.0; s], vec![0.0; s]);
         Ok(pairs
-            .map(|(((taken, other), rtt), &d)| {
+            .enumerate()
+            .map(|(r, (((taken_row, other_row), rtt), &d))| {
+                if guard_moves.as_ref().is_some_and(|moves| moves(r)) {
+                    // The guard couples the rows: this swapped split is guarded and summed whole.
+                    let mut split = taken.clone();
+                    split[r * s..(r + 1) * s].copy_from_slice(other_row);
+                    let (offered, weighted) = self.site_sums(&self.guarded(split));
+                    return reward_of(&offered, &weighted);
+                }
                 let sites = o
                     .iter_mut()
                     .zip(&mut w)
                     .zip(offered.iter().zip(&rtt_weighted));
-                let rows = taken.iter().zip(other).zip(rtt);
+                let rows = taken_row.iter().zip(other_row).zip(rtt);
                 for (((o, w), (&offered, &weighted)), ((&taken, &other), &rtt)) in sites.zip(rows) {
                     let change = d * (other - taken);
                     *o = offered + change;
@@ -370,6 +369,39 @@ impl TrafficScenario {
                 reward_of(&o, &w)
             })
             .collect())
+    }
+
+    /// With the overflow guard on, whether it would change `taken` (`[regions, sites]`, rows
+    /// normalised) with region `r`'s row swapped for `other`'s: whether that split loads a site
+    /// above the mark on the observed interval. O(sites) per region, from the taken split's loads.
+    fn guard_moves<'a>(
+        &self,
+        taken: &'a [f64],
+        other: &'a [f64],
+    ) -> Option<impl Fn(usize) -> bool + 'a> {
+        let mark = self.config.guard.max_utilisation;
+        if mark <= 0.0 {
+            return None;
+        }
+        let s = self.sites.len();
+        let c = &self.current;
+        let limit: Vec<f64> = self
+            .available_rps(&c.health)
+            .iter()
+            .map(|a| mark * a)
+            .collect();
+        let mut load = vec![0.0; s];
+        for (row, &d) in taken.chunks_exact(s).zip(&c.demand_rps) {
+            load.iter_mut().zip(row).for_each(|(l, x)| *l += d * x);
+        }
+        let demand = c.demand_rps.clone();
+        Some(move |r: usize| {
+            let rows = taken[r * s..(r + 1) * s]
+                .iter()
+                .zip(&other[r * s..(r + 1) * s]);
+            rows.zip(load.iter().zip(&limit))
+                .any(|((t, o), (l, limit))| l + demand[r] * (o - t) > *limit)
+        })
     }
 
     /// Per site, the load `split` offers in the next interval and its demand-weighted RTT.
