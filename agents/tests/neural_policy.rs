@@ -73,17 +73,14 @@ fn mlp_and_entity_networks_act_on_every_scenario() {
 #[test]
 fn an_ensemble_acts_on_its_members_averaged_logits() {
     use planetgym_agents::Policy;
-    use planetgym_agents::nn::ensemble::EnsemblePolicy;
     use planetgym_env::Action;
     let config = |extra: &str| BatchConfig::from_toml(&format!("window_jobs = 64\n{extra}"), "b");
     let mut env = BatchScenario::new(config("").unwrap()).unwrap();
     let net =
         |seed| NeuralPolicy::new("m", &env, Architecture::plain(32), Mode::Greedy, seed).unwrap();
     let (a, b) = (net(1), net(2));
-    let mut twice =
-        EnsemblePolicy::new("e", &env, vec![a.clone(), a.clone()], Mode::Greedy).unwrap();
-    let mut pair =
-        EnsemblePolicy::new("e", &env, vec![a.clone(), b.clone()], Mode::Greedy).unwrap();
+    let mut twice = NeuralPolicy::ensemble(vec![a.clone(), a.clone()]).unwrap();
+    let mut pair = NeuralPolicy::ensemble(vec![a.clone(), b.clone()]).unwrap();
     let mut single = a.clone();
     let mut obs = env.reset(3);
     let mut row = vec![0.0; a.obs_len()];
@@ -114,8 +111,8 @@ fn an_ensemble_acts_on_its_members_averaged_logits() {
     assert!(differs > 0, "the second member never changed an action");
     let narrow = BatchScenario::new(config("visible_jobs = 16").unwrap()).unwrap();
     let other = NeuralPolicy::new("m", &narrow, Architecture::plain(32), Mode::Greedy, 1).unwrap();
-    let err = EnsemblePolicy::new("e", &env, vec![a, other], Mode::Greedy).unwrap_err();
+    let err = NeuralPolicy::ensemble(vec![a, other]).unwrap_err();
     assert!(err.to_string().contains("member 1 reads"), "{err}");
-    let err = EnsemblePolicy::<BatchScenario>::new("e", &env, vec![], Mode::Greedy).unwrap_err();
+    let err = NeuralPolicy::<BatchScenario>::ensemble(vec![]).unwrap_err();
     assert!(err.to_string().contains("at least one member"), "{err}");
 }

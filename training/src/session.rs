@@ -14,7 +14,6 @@ use crate::run_dir::{
 use planetgym_agents::Contender;
 use planetgym_agents::comparison::{CompareOptions, Comparison, compare};
 use planetgym_agents::evaluate::{ContenderFactory, EpisodeResult, evaluate_episodes};
-use planetgym_agents::nn::ensemble::EnsemblePolicy;
 use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{self, Built, RegisteredScenario, ScenarioVisitor};
 use planetgym_env::{Scenario, bounds};
@@ -26,14 +25,15 @@ pub const LEARNED: &str = "ppo";
 /// The same policy drawing its actions from its distribution, seeded per episode.
 pub const LEARNED_SAMPLED: &str = "ppo-sampled";
 
-/// The learned policy as evaluation rows (greedy and sampled), checked against `env` once.
+/// The learned policy as evaluation rows (greedy and sampled), checked against `env` once: one
+/// run's policy, or a group of runs acting as one ensemble ([`NeuralPolicy::ensemble`]).
 pub fn learned_contenders<S: Scenario + Clone + 'static>(
     env: &S,
-    file: &PolicyFile,
+    group: &[PolicyFile],
 ) -> Result<Vec<ContenderFactory<S>>> {
     [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)]
         .into_iter()
-        .map(|(name, mode)| learned_contender(env, file, name, mode))
+        .map(|(name, mode)| group_contender(env, group, name, mode))
         .collect()
 }
 
@@ -44,7 +44,21 @@ pub fn learned_contender<S: Scenario + Clone + 'static>(
     name: &str,
     mode: Mode,
 ) -> Result<ContenderFactory<S>> {
-    let policy = NeuralPolicy::load(name, env, file, mode)?;
+    group_contender(env, std::slice::from_ref(file), name, mode)
+}
+
+/// The policies in `group` acting as one (an ensemble of one is its policy) as one row.
+fn group_contender<S: Scenario + Clone + 'static>(
+    env: &S,
+    group: &[PolicyFile],
+    name: &str,
+    mode: Mode,
+) -> Result<ContenderFactory<S>> {
+    let members = group
+        .iter()
+        .map(|file| NeuralPolicy::load(name, env, file, mode))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let policy = NeuralPolicy::ensemble(members)?;
     Ok(Box::new(move || Contender::Fair(Box::new(policy.clone()))))
 }
 
@@ -77,47 +91,30 @@ pub fn load_runs(dir: &Path) -> Result<Vec<PolicyFile>> {
 pub type RunContender<S> = (usize, ContenderFactory<S>);
 
 /// Each run's learned policy as evaluation rows, greedy ([`LEARNED`]) and sampled
-/// ([`LEARNED_SAMPLED`]): the runs of one mode are one method, judged across its runs.
+/// ([`LEARNED_SAMPLED`]): the runs of one mode are one method, judged across its runs. With
+/// `group` above 1 (`eval --ensemble`), each `group` consecutive runs act as one ensemble,
+/// and the ensembles are the method's runs.
 pub fn run_contenders<S: Scenario + Clone + 'static>(
     env: &S,
     runs: &[PolicyFile],
+    group: usize,
 ) -> Result<Vec<RunContender<S>>> {
-    let mut out = Vec::new();
-    for (k, file) in runs.iter().enumerate() {
-        out.extend(learned_contenders(env, file)?.into_iter().map(|c| (k, c)));
-    }
-    Ok(out)
-}
-
-/// Consecutive groups of `size` runs, each acting as one policy on its members' averaged action
-/// parameters ([`EnsemblePolicy`]), as evaluation rows like [`run_contenders`]'s: the groups are
-/// the method's runs.
-pub fn ensemble_contenders<S: Scenario + Clone + 'static>(
-    env: &S,
-    runs: &[PolicyFile],
-    size: usize,
-) -> Result<Vec<RunContender<S>>> {
-    if size == 0 || runs.is_empty() || !runs.len().is_multiple_of(size) {
+    if group == 0 || !runs.len().is_multiple_of(group) || (group > 1 && runs.is_empty()) {
         return Err(TrainingError::config(
             "--ensemble",
             format!(
-                "{size}: the policy has {} training runs, which do not divide into groups of {size}",
+                "{group}: the policy has {} training runs, which do not divide into groups of {group}",
                 runs.len()
             ),
         ));
     }
     let mut out = Vec::new();
-    for (k, group) in runs.chunks(size).enumerate() {
-        for (name, mode) in [(LEARNED, Mode::Greedy), (LEARNED_SAMPLED, Mode::Sample)] {
-            let members = group
-                .iter()
-                .map(|file| NeuralPolicy::load(name, env, file, mode))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let policy = EnsemblePolicy::new(name, env, members, mode)?;
-            let row: ContenderFactory<S> =
-                Box::new(move || Contender::Fair(Box::new(policy.clone())));
-            out.push((k, row));
-        }
+    for (k, members) in runs.chunks(group).enumerate() {
+        out.extend(
+            learned_contenders(env, members)?
+                .into_iter()
+                .map(|c| (k, c)),
+        );
     }
     Ok(out)
 }
@@ -366,7 +363,7 @@ fn session<S: RegisteredScenario>(
         .iter()
         .map(|d| ppo::load_policy(d))
         .collect::<Result<_>>()?;
-    let learned = run_contenders(env, &files)?;
+    let learned = run_contenders(env, &files, 1)?;
     let results = evaluate_runs(
         env,
         baselines,

@@ -6,7 +6,6 @@
 pub mod categorical;
 pub mod classifier;
 pub mod distributions;
-pub mod ensemble;
 pub mod error;
 pub mod fused;
 pub mod head;

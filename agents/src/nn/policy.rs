@@ -278,6 +278,9 @@ impl Brain {
 pub struct NeuralPolicy<S: Scenario + Clone> {
     name: String,
     brain: Brain,
+    /// Further members of an ensemble ([`NeuralPolicy::ensemble`]): the action parameters are
+    /// the mean over `brain` and these. Empty for one network.
+    others: Vec<Brain>,
     /// A copy of the scenario, used only for its encoder.
     scenario: S,
     device: Device,
@@ -320,11 +323,37 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         Ok(Self::from_brain(name, scenario, brain, device, mode))
     }
 
+    /// Several policies acting as one: every member sees the same observation, their action
+    /// parameters (logits, or a Gaussian's means and log standard deviations) are averaged,
+    /// and the first member's head acts on the average. Averaging logits is a geometric mean of
+    /// the members' categorical distributions; members trained from different seeds err in
+    /// different places, so their average may err less (Lakshminarayanan et al. 2017), at the
+    /// members' inference cost summed. The first member's name and mode are the ensemble's;
+    /// refused when there are no members or their observations or actions differ.
+    pub fn ensemble(members: Vec<Self>) -> Result<Self, PolicyError> {
+        let mut members = members.into_iter();
+        let mut first = members.next().ok_or_else(|| PolicyError::Invalid {
+            policy: "ensemble".into(),
+            message: "an ensemble needs at least one member".into(),
+        })?;
+        for (k, m) in members.enumerate().map(|(k, m)| (k + 1, m)) {
+            if m.brain.obs_len != first.brain.obs_len || m.brain.head != first.brain.head {
+                return Err(first.invalid(format!(
+                    "member {k} reads {} features and acts as {:?}, member 0 {} and {:?}",
+                    m.brain.obs_len, m.brain.head, first.brain.obs_len, first.brain.head
+                )));
+            }
+            first.others.push(m.brain);
+        }
+        Ok(first)
+    }
+
     fn from_brain(name: &str, scenario: &S, brain: Brain, device: Device, mode: Mode) -> Self {
         Self {
             name: name.to_string(),
             buffer: vec![0.0; brain.obs_len],
             brain,
+            others: Vec::new(),
             scenario: scenario.clone(),
             device,
             mode,
@@ -407,7 +436,7 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         }
         let (out, _) = self.outputs(rows);
         let outputs = out.len() / batch;
-        let log_std = self.brain.log_std();
+        let log_std = self.log_std();
         let mut actions = Vec::with_capacity(batch);
         for (b, params) in out.chunks(outputs).enumerate() {
             let mask = masks.map(|m| &m[b * mask_len..(b + 1) * mask_len]);
@@ -428,11 +457,28 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
     /// The network's action parameters `[B, outputs]` and values `[B]` for encoded rows
     /// `[B, obs_len]` (whole rows; normalised first, as when acting).
     pub fn outputs(&self, rows: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let mut input = rows.to_vec();
-        self.brain.normalise(&mut input);
-        self.brain
-            .model
-            .forward_rows(&input, self.brain.obs_len, &self.device)
+        let forward = |brain: &Brain| {
+            let mut input = rows.to_vec();
+            brain.normalise(&mut input);
+            brain
+                .model
+                .forward_rows(&input, brain.obs_len, &self.device)
+        };
+        if self.others.is_empty() {
+            return forward(&self.brain);
+        }
+        let (outputs, values) = self.members().map(forward).unzip();
+        (mean(outputs), mean(values))
+    }
+
+    /// The log standard deviations of a Gaussian head (the members' mean for an ensemble).
+    fn log_std(&self) -> Vec<f32> {
+        mean(self.members().map(Brain::log_std).collect())
+    }
+
+    /// The networks whose action parameters are averaged: one, or an ensemble's members.
+    fn members(&self) -> impl Iterator<Item = &Brain> {
+        std::iter::once(&self.brain).chain(&self.others)
     }
 
     fn invalid(&self, message: String) -> PolicyError {
@@ -441,4 +487,16 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
             message,
         }
     }
+}
+
+/// The element-wise mean of equally long vectors, summed in order (empty for none).
+fn mean(parts: Vec<Vec<f32>>) -> Vec<f32> {
+    let n = parts.len() as f32;
+    let mut parts = parts.into_iter();
+    let mut sum = parts.next().unwrap_or_default();
+    for part in parts {
+        sum.iter_mut().zip(part).for_each(|(s, v)| *s += v);
+    }
+    sum.iter_mut().for_each(|v| *v /= n);
+    sum
 }

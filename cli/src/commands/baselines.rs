@@ -366,10 +366,7 @@ fn run_table<S: RegisteredScenario>(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--out: could not create {}", dir.display()))?;
     }
-    let mut learned = match args.ensemble {
-        Some(size) => session::ensemble_contenders(env, runs, size)?,
-        None => session::run_contenders(env, runs)?,
-    };
+    let mut learned = session::run_contenders(env, runs, args.ensemble.unwrap_or(1))?;
     if let Some(dir) = export {
         learned.push((0, export::exported_contender(dir, EXPORTED, env)?));
     }

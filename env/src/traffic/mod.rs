@@ -375,7 +375,7 @@ impl TrafficScenario {
     /// normalised) with region `r`'s row swapped for `other`'s: whether that split loads a site
     /// above the mark on the observed interval. O(sites) per region, from the taken split's loads.
     fn guard_moves<'a>(
-        &self,
+        &'a self,
         taken: &'a [f64],
         other: &'a [f64],
     ) -> Option<impl Fn(usize) -> bool + 'a> {
@@ -390,11 +390,8 @@ impl TrafficScenario {
             .iter()
             .map(|a| mark * a)
             .collect();
-        let mut load = vec![0.0; s];
-        for (row, &d) in taken.chunks_exact(s).zip(&c.demand_rps) {
-            load.iter_mut().zip(row).for_each(|(l, x)| *l += d * x);
-        }
-        let demand = c.demand_rps.clone();
+        let load = overflow::site_loads(taken, &c.demand_rps, s);
+        let demand = &c.demand_rps;
         Some(move |r: usize| {
             let rows = taken[r * s..(r + 1) * s]
                 .iter()

@@ -68,17 +68,18 @@ pub(super) fn guard(
     }
 }
 
+/// The load `split` (`[regions, sites]`) puts on each site under `demand` (per region).
+pub(super) fn site_loads(split: &[f64], demand: &[f64], sites: usize) -> Vec<f64> {
+    let mut load = vec![0.0; sites];
+    for (row, &d) in split.chunks_exact(sites).zip(demand) {
+        load.iter_mut().zip(row).for_each(|(l, x)| *l += d * x);
+    }
+    load
+}
+
 #[cfg(test)]
 mod tests {
-    use super::guard;
-
-    fn loads(split: &[f64], demand: &[f64], sites: usize) -> Vec<f64> {
-        let mut load = vec![0.0; sites];
-        for (row, d) in split.chunks_exact(sites).zip(demand) {
-            load.iter_mut().zip(row).for_each(|(l, x)| *l += d * x);
-        }
-        load
-    }
+    use super::{guard, site_loads as loads};
 
     #[test]
     fn a_split_within_the_mark_is_left_alone() {
