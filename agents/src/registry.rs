@@ -120,6 +120,20 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
     ) -> Option<Result<ContenderFactory<Self>, String>> {
         None
     }
+    /// `eval --guide NAME`: the decision-time search `name` with the learned policy `prior`
+    /// ranking its candidates, as one fair row; an error when the scenario has none or `name`
+    /// is malformed.
+    fn guided(
+        &self,
+        _config: &Self::Config,
+        name: &str,
+        _prior: crate::nn::policy::NeuralPolicy<Self>,
+    ) -> Result<ContenderFactory<Self>, String> {
+        Err(format!(
+            "`{name}`: the {} scenario has no search guided by a learned policy (batch has rollout-RULE@K[+Hh])",
+            Self::NAME
+        ))
+    }
     /// The heading of a results table: what was simulated.
     fn heading(&self, config: &Self::Config) -> String;
     /// Decisions in a typical episode (sizes progress bars).

@@ -3,11 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use planetgym_agents::Contender;
+use planetgym_agents::Policy;
 use planetgym_agents::classic::batch::{
     PriorityRule, PriorityScheduler, RandomScheduler, baselines,
 };
+use planetgym_agents::classic::batch_guided::GuidedRollout;
 use planetgym_agents::classic::batch_rollout::{RolloutOracle, RolloutScheduler};
 use planetgym_agents::evaluate::{ContenderFactory, evaluate, run_episode, summarise};
+use planetgym_agents::nn::models::Architecture;
+use planetgym_agents::nn::policy::{Mode, NeuralPolicy};
+use planetgym_agents::registry::RegisteredScenario;
 use planetgym_env::ScenarioConfig;
 use planetgym_env::batch::load_log;
 use planetgym_env::traces::swf::{self, SwfOptions};
@@ -299,4 +304,72 @@ fn the_oracle_rollout_that_sees_the_whole_window_never_loses_to_its_base_on_lubl
         }
         assert!(oracle.iter().zip(&sjf).any(|(o, b)| o.reward > b.reward));
     }
+}
+
+#[test]
+fn a_search_guided_by_a_network_is_the_network_with_one_candidate_and_keeps_the_rollout_guarantee()
+{
+    let env = all_at_once_scenario(false);
+    let config = env.config().clone();
+    let network = NeuralPolicy::new("net", &env, Architecture::plain(8), Mode::Greedy, 3).unwrap();
+    let guided = |k: usize| {
+        let search = RolloutScheduler::new(PriorityRule::Saf, k, 0, &config);
+        GuidedRollout::new(network.clone(), search)
+    };
+    let (one, all) = (guided(1), guided(40));
+    assert_eq!(one.name(), "net+rollout-saf@1");
+    let contenders: Vec<ContenderFactory<BatchScenario>> = vec![
+        Box::new(|| Contender::Fair(Box::new(PriorityScheduler::new(PriorityRule::Saf)))),
+        Box::new(move || Contender::Fair(Box::new(network.clone()))),
+        Box::new(move || Contender::Fair(Box::new(one.clone()))),
+        Box::new(move || Contender::Fair(Box::new(all.clone()))),
+    ];
+    let results = evaluate(&env, &contenders, 8, 5, false, &|| {}).unwrap();
+    let rewards = |policy: &str| -> Vec<f64> {
+        let mut rows: Vec<_> = results.iter().filter(|r| r.policy == policy).collect();
+        rows.sort_by_key(|r| r.episode);
+        rows.iter().map(|r| r.reward).collect()
+    };
+    let (saf, net) = (rewards("saf"), rewards("net"));
+    assert_eq!(
+        rewards("net+rollout-saf@1"),
+        net,
+        "one candidate is the network's choice"
+    );
+    // Every queued job is a candidate, the base rule's choice among them: with an exact model
+    // the search is never worse than its base rule, whoever ranked the candidates.
+    for (s, b) in rewards("net+rollout-saf@40").iter().zip(&saf) {
+        assert!(s >= b, "guided search {s} below saf {b}");
+    }
+    assert_ne!(
+        net, saf,
+        "the untrained network schedules differently from saf"
+    );
+}
+
+#[test]
+fn guided_searches_are_named_like_the_rollout_baselines_and_checked_alike() {
+    let config = BatchConfig::from_toml("window_jobs = 64", "test").unwrap();
+    let env = BatchScenario::new(config.clone()).unwrap();
+    let prior = || NeuralPolicy::new("ppo", &env, Architecture::plain(8), Mode::Greedy, 1).unwrap();
+    let factory = env.guided(&config, "rollout-sjf@4+3h", prior()).unwrap();
+    let Contender::Fair(policy) = factory() else {
+        panic!("a guided search is a fair policy");
+    };
+    assert_eq!(policy.name(), "ppo+rollout-sjf@4+3h");
+    for (name, why) in [
+        ("rollout-sjf@0", "must be a whole number in [1, 64]"),
+        ("rollout-xyz@4", "no base rule `xyz`"),
+        ("sjf", "is not of the form rollout-RULE@K[+Hh]"),
+    ] {
+        let err = env.guided(&config, name, prior()).err().unwrap();
+        assert!(err.contains(why), "{name}: {err}");
+    }
+    let mut guided = GuidedRollout::new(
+        prior(),
+        RolloutScheduler::new(PriorityRule::Sjf, 2, 0, &config),
+    );
+    let obs = env.clone().reset(1);
+    let err = guided.act(&obs, None).unwrap_err().to_string();
+    assert!(err.contains("needs the scenario's action mask"), "{err}");
 }

@@ -586,6 +586,68 @@ fn committed_policies_re_evaluate_in_one_command() {
 }
 
 #[test]
+fn a_committed_batch_policy_guides_a_rollout_search() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let policy = root.join("experiments/policies/batch");
+    let guided = |guide: &str| {
+        planetgym(&[
+            "eval",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--jobs",
+            "64",
+            "--episodes",
+            "2",
+            "--policies",
+            "sjf,rollout-sjf@2",
+            "--guide",
+            guide,
+        ])
+    };
+    let (ok, out, err) = guided("rollout-sjf@2");
+    assert!(ok, "{err}");
+    for row in [
+        "\nsjf ",
+        "\nrollout-sjf@2 ",
+        "\nppo ",
+        "\nppo+rollout-sjf@2 ",
+    ] {
+        assert!(out.contains(row), "{row}: {out}");
+    }
+    let (ok, _, err) = guided("rollout-sjf@99");
+    assert!(
+        !ok && err.contains("--guide") && err.contains("[1, 64]"),
+        "{err}"
+    );
+    let capacity = root.join("experiments/policies/capacity");
+    let (ok, _, err) = planetgym(&[
+        "eval",
+        "--policy",
+        capacity.to_str().unwrap(),
+        "--episodes",
+        "1",
+        "--guide",
+        "rollout-sjf@2",
+    ]);
+    assert!(
+        !ok && err.contains("no search guided by a learned policy"),
+        "{err}"
+    );
+    let (ok, _, err) = planetgym(&[
+        "baselines",
+        "--scenario",
+        "batch",
+        "--jobs",
+        "64",
+        "--episodes",
+        "1",
+        "--guide",
+        "rollout-sjf@2",
+    ]);
+    assert!(!ok && err.contains("pass --policy DIR"), "{err}");
+}
+
+#[test]
 fn tables_compare_every_policy_with_a_reference_on_the_same_episodes() {
     let dir = tempfile::tempdir().unwrap();
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();

@@ -113,6 +113,58 @@ fn load_scale_compresses_arrivals() {
     );
 }
 
+/// The jobs (submit, run, requested) of the episode of `seed` under `time_scale`.
+fn window_times(time_scale: &str, seed: u64) -> Vec<[i64; 3]> {
+    let config = BatchConfig::from_toml(
+        &format!("window_jobs = 50\ntime_scale = {time_scale}\n"),
+        "test",
+    )
+    .unwrap();
+    let mut env = BatchScenario::new(config).unwrap();
+    env.reset(seed);
+    env.simulation()
+        .unwrap()
+        .jobs()
+        .iter()
+        .map(|j| [j.submit, j.run, j.requested])
+        .collect()
+}
+
+#[test]
+fn time_scale_stretches_every_time_of_the_same_window() {
+    let base = window_times("[1.0, 1.0]", 8);
+    let half = window_times("[0.5, 0.5]", 8);
+    for (a, b) in base.iter().flatten().zip(half.iter().flatten()) {
+        assert!((a / 2 - b).abs() <= 1, "{a} / 2 vs {b}");
+    }
+    // A range draws one factor per episode from its seed: the same seed gives the same window,
+    // each episode stays within the range, and different seeds draw different factors.
+    let ratios: Vec<f64> = (0..20)
+        .map(|seed| {
+            let (base, drawn) = (
+                window_times("[1.0, 1.0]", seed),
+                window_times("[0.25, 4.0]", seed),
+            );
+            assert_eq!(drawn, window_times("[0.25, 4.0]", seed));
+            let total = |w: &[[i64; 3]]| w.iter().map(|j| j[1] as f64).sum::<f64>();
+            total(&drawn) / total(&base)
+        })
+        .collect();
+    assert!(
+        ratios.iter().all(|r| (0.24..=4.1).contains(r)),
+        "{ratios:?}"
+    );
+    assert!(
+        ratios.iter().any(|&r| r < 1.0) && ratios.iter().any(|&r| r > 1.0),
+        "{ratios:?}"
+    );
+    let err = BatchConfig::from_toml("time_scale = [2.0, 1.0]", "test").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "config error: test: time_scale = [2, 1]: need finite 0.01 <= low <= high <= 100"
+    );
+}
+
 #[test]
 fn metrics_kept_up_to_date_each_step_equal_a_recount_of_the_schedule() {
     let config = BatchConfig::from_toml("window_jobs = 300\nbackfill = true", "test").unwrap();

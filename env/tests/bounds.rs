@@ -99,6 +99,10 @@ fn scenario_configs_bound_every_size_rate_and_weight() {
             "load_scale = 0.001: must be in [0.01, 100] (inclusive)",
         ),
         (
+            "time_scale = [0.001, 1.0]",
+            "time_scale = [0.001, 1]: need finite 0.01 <= low <= high <= 100",
+        ),
+        (
             "bounded_slowdown_threshold_s = -1",
             "bounded_slowdown_threshold_s = -1",
         ),

@@ -54,12 +54,21 @@ fn group_contender<S: Scenario + Clone + 'static>(
     name: &str,
     mode: Mode,
 ) -> Result<ContenderFactory<S>> {
+    let policy = load_group(env, group, name, mode)?;
+    Ok(Box::new(move || Contender::Fair(Box::new(policy.clone()))))
+}
+
+fn load_group<S: Scenario + Clone + 'static>(
+    env: &S,
+    group: &[PolicyFile],
+    name: &str,
+    mode: Mode,
+) -> Result<NeuralPolicy<S>> {
     let members = group
         .iter()
         .map(|file| NeuralPolicy::load(name, env, file, mode))
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    let policy = NeuralPolicy::ensemble(members)?;
-    Ok(Box::new(move || Contender::Fair(Box::new(policy.clone()))))
+    Ok(NeuralPolicy::ensemble(members)?)
 }
 
 /// At most this many training runs per session (each is a full training run).
@@ -117,6 +126,31 @@ pub fn run_contenders<S: Scenario + Clone + 'static>(
         );
     }
     Ok(out)
+}
+
+/// `eval --guide`: each run's greedy policy (or each `group` of runs as one ensemble, as in
+/// [`run_contenders`]) ranking the candidates of the search `guide` builds around it; the
+/// rows are one method, judged across its runs.
+pub fn guided_contenders<S: Scenario + Clone + 'static>(
+    env: &S,
+    runs: &[PolicyFile],
+    group: usize,
+    guide: impl Fn(NeuralPolicy<S>) -> std::result::Result<ContenderFactory<S>, String>,
+) -> Result<Vec<RunContender<S>>> {
+    if runs.is_empty() {
+        return Err(TrainingError::config(
+            "--guide",
+            "needs the learned policy to guide the search: pass --policy DIR",
+        ));
+    }
+    runs.chunks(group.max(1))
+        .enumerate()
+        .map(|(k, members)| {
+            let prior = load_group(env, members, LEARNED, Mode::Greedy)?;
+            let row = guide(prior).map_err(|e| TrainingError::config("--guide", e))?;
+            Ok((k, row))
+        })
+        .collect()
 }
 
 /// Baselines once, and each learned row on the same evaluation episodes; learned rows carry

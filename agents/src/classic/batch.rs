@@ -18,9 +18,11 @@
 //! - F1's s is the submit time relative to the window's first job, floored at 0.1 s as in
 //!   RLScheduler (which uses absolute log times).
 
+use super::batch_guided::GuidedRollout;
 use super::batch_rollout::{MAX_CANDIDATES, MAX_HORIZON_H, RolloutOracle, RolloutScheduler};
 use crate::comparison::EpisodeBudget;
 use crate::evaluate::ContenderFactory;
+use crate::nn::policy::NeuralPolicy;
 use crate::registry::{OutcomeModel, RegisteredScenario, ReportExtra, holdout_set};
 use crate::{Policy, PolicyError};
 use planetgym_env::batch::{BatchConfig, BatchObs, Convention, QueuedJob};
@@ -194,6 +196,45 @@ pub fn baselines(config: &BatchConfig) -> Vec<ContenderFactory<BatchScenario>> {
     all
 }
 
+/// The fair rollout search `search` names (`rollout-RULE@K[+Hh]`): None when it has another
+/// form, an error saying what is allowed when its parameters are malformed or out of range.
+fn rollout_named(config: &BatchConfig, search: &str) -> Option<Result<RolloutScheduler, String>> {
+    let (rule, k) = search.strip_prefix("rollout-")?.split_once('@')?;
+    let (k, horizon) = match k.split_once('+') {
+        Some((k, horizon)) => (k, Some(horizon)),
+        None => (k, None),
+    };
+    let parsed = || -> Result<RolloutScheduler, String> {
+        let rule = PriorityRule::ALL
+            .into_iter()
+            .find(|r| r.name() == rule)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PriorityRule::ALL.iter().map(|r| r.name()).collect();
+                format!("no base rule `{rule}`; known: {}", names.join(", "))
+            })?;
+        let candidates = match k.parse::<usize>() {
+            Ok(k) if (1..=MAX_CANDIDATES).contains(&k) => k,
+            _ => {
+                return Err(format!(
+                    "the candidate count `{k}` must be a whole number in [1, {MAX_CANDIDATES}]"
+                ));
+            }
+        };
+        let horizon_h = match horizon.map(|h| h.strip_suffix('h').map(str::parse::<u32>)) {
+            None => 0,
+            Some(Some(Ok(h))) if (1..=MAX_HORIZON_H).contains(&h) => h,
+            Some(_) => {
+                return Err(format!(
+                    "the forecast horizon `{}` must be whole hours in [1, {MAX_HORIZON_H}], e.g. 6h",
+                    horizon.unwrap_or_default()
+                ));
+            }
+        };
+        Ok(RolloutScheduler::new(rule, candidates, horizon_h, config))
+    };
+    Some(parsed())
+}
+
 impl RegisteredScenario for BatchScenario {
     type Config = BatchConfig;
     const NAME: &'static str = "batch";
@@ -239,44 +280,14 @@ impl RegisteredScenario for BatchScenario {
             Some(search) => (true, search),
             None => (false, name),
         };
-        let (rule, k) = search.strip_prefix("rollout-")?.split_once('@')?;
-        let (k, horizon) = match k.split_once('+') {
-            Some((k, horizon)) => (k, Some(horizon)),
-            None => (k, None),
-        };
-        let parsed = || -> Result<ContenderFactory<Self>, String> {
-            let rule = PriorityRule::ALL
-                .into_iter()
-                .find(|r| r.name() == rule)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = PriorityRule::ALL.iter().map(|r| r.name()).collect();
-                    format!("no base rule `{rule}`; known: {}", names.join(", "))
-                })?;
-            let candidates = match k.parse::<usize>() {
-                Ok(k) if (1..=MAX_CANDIDATES).contains(&k) => k,
-                _ => {
-                    return Err(format!(
-                        "the candidate count `{k}` must be a whole number in [1, {MAX_CANDIDATES}]"
-                    ));
-                }
-            };
-            let horizon_h = match horizon.map(|h| h.strip_suffix('h').map(str::parse::<u32>)) {
-                None => 0,
-                Some(Some(Ok(h))) if (1..=MAX_HORIZON_H).contains(&h) => h,
-                Some(_) => {
-                    return Err(format!(
-                        "the forecast horizon `{}` must be whole hours in [1, {MAX_HORIZON_H}], e.g. 6h",
-                        horizon.unwrap_or_default()
-                    ));
-                }
-            };
-            let scheduler = RolloutScheduler::new(rule, candidates, horizon_h, config);
+        let parsed = rollout_named(config, search)?.and_then(|scheduler| {
             if !oracle {
-                return Ok(Box::new(move || {
-                    crate::Contender::Fair(Box::new(scheduler.clone()))
-                }));
+                return Ok(
+                    Box::new(move || crate::Contender::Fair(Box::new(scheduler.clone())))
+                        as ContenderFactory<Self>,
+                );
             }
-            if horizon_h == 0 {
+            if scheduler.horizon_s == 0 {
                 return Err(
                     "an oracle rollout sees the next H hours: oracle-rollout-RULE@K+Hh".into(),
                 );
@@ -284,8 +295,22 @@ impl RegisteredScenario for BatchScenario {
             Ok(Box::new(move || {
                 crate::Contender::Oracle(Box::new(RolloutOracle(scheduler.clone())))
             }))
-        };
-        Some(parsed())
+        });
+        Some(parsed)
+    }
+
+    fn guided(
+        &self,
+        config: &BatchConfig,
+        name: &str,
+        prior: NeuralPolicy<Self>,
+    ) -> Result<ContenderFactory<Self>, String> {
+        let search = rollout_named(config, name)
+            .unwrap_or_else(|| Err(format!("`{name}` is not of the form rollout-RULE@K[+Hh]")))?;
+        let guided = GuidedRollout::new(prior, search);
+        Ok(Box::new(move || {
+            crate::Contender::Fair(Box::new(guided.clone()))
+        }))
     }
 
     fn heading(&self, config: &BatchConfig) -> String {

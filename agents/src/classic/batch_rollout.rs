@@ -131,16 +131,17 @@ impl RolloutScheduler {
         order
     }
 
-    /// The queue position to run next: the candidate whose lookahead from the simulation
-    /// `resume` builds of (running, queued, arriving) costs least, the first on ties.
+    /// The queue position to run next among `candidates` (best first): the one whose
+    /// lookahead from the simulation `resume` builds of (running, queued, arriving) costs
+    /// least, the first on ties.
     fn search(
         &self,
         obs: &BatchObs,
+        candidates: Vec<usize>,
         running: &[(i64, u32)],
         queued: &[Job],
         arriving: &[Job],
     ) -> Result<usize, PolicyError> {
-        let candidates = self.candidates(&obs.queue);
         let (Some(&first), Some(seen)) = (candidates.first(), obs.queue.first()) else {
             return Err(PolicyError::Invalid {
                 policy: Policy::name(self),
@@ -193,6 +194,20 @@ impl Policy<BatchScenario> for RolloutScheduler {
     }
 
     fn act(&mut self, obs: &BatchObs, _mask: Option<&[bool]>) -> Result<Action, PolicyError> {
+        let candidates = self.candidates(&obs.queue);
+        self.act_among(obs, candidates).map(Action::Discrete)
+    }
+}
+
+impl RolloutScheduler {
+    /// The fair search's choice among `candidates` (queue positions, best first, ties going
+    /// to the earlier), whoever ranked them: the base rule, or a learned policy
+    /// ([`super::batch_guided::GuidedRollout`]).
+    pub fn act_among(
+        &mut self,
+        obs: &BatchObs,
+        candidates: Vec<usize>,
+    ) -> Result<usize, PolicyError> {
         let arriving = self.forecast(obs);
         let running: Vec<(i64, u32)> = obs
             .running
@@ -200,8 +215,7 @@ impl Policy<BatchScenario> for RolloutScheduler {
             .map(|r| (r.requested_end_s, r.procs))
             .collect();
         let queued: Vec<Job> = obs.queue.iter().map(QueuedJob::as_requested).collect();
-        let position = self.search(obs, &running, &queued, &arriving)?;
-        Ok(Action::Discrete(position))
+        self.search(obs, candidates, &running, &queued, &arriving)
     }
 }
 
@@ -232,7 +246,10 @@ impl Oracle<BatchScenario> for RolloutOracle {
         let until = sim.now().saturating_add(self.0.horizon_s);
         let upcoming = sim.upcoming();
         let arriving = &upcoming[..upcoming.partition_point(|j| j.submit <= until)];
-        let position = self.0.search(obs, &running, &queued, arriving)?;
+        let candidates = self.0.candidates(&obs.queue);
+        let position = self
+            .0
+            .search(obs, candidates, &running, &queued, arriving)?;
         Ok(Action::Discrete(position))
     }
 }

@@ -1,6 +1,7 @@
 //! Classic decision makers: heuristics, exact optimisers and labelled oracles.
 
 pub mod batch;
+pub mod batch_guided;
 pub mod batch_rollout;
 pub mod capacity;
 pub mod placement;

@@ -416,15 +416,7 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         if batch == 0 {
             return Ok(Vec::new());
         }
-        // A NaN or infinite input gives NaN outputs, which would become action 0 unnoticed.
-        if let Some(i) = rows.iter().position(|v| !v.is_finite()) {
-            return Err(self.invalid(format!(
-                "observation {}, encoded feature {}: {} is not a finite number",
-                i / obs_len,
-                i % obs_len,
-                rows[i]
-            )));
-        }
+        self.check_finite(rows)?;
         if let Some(m) = masks
             && m.len() != batch * mask_len
         {
@@ -469,6 +461,30 @@ impl<S: Scenario + Clone> NeuralPolicy<S> {
         }
         let (outputs, values) = self.members().map(forward).unzip();
         (mean(outputs), mean(values))
+    }
+
+    /// The action parameters (a categorical head's logits, a Gaussian's means) for one
+    /// observation, as `act` computes them before choosing.
+    pub fn action_parameters(&mut self, obs: &S::Obs) -> Result<Vec<f32>, PolicyError> {
+        let mut row = std::mem::take(&mut self.buffer);
+        self.scenario.encode(obs, &mut row);
+        let parameters = self.check_finite(&row).map(|()| self.outputs(&row).0);
+        self.buffer = row;
+        parameters
+    }
+
+    /// A NaN or infinite input gives NaN outputs, which would become action 0 unnoticed.
+    fn check_finite(&self, rows: &[f32]) -> Result<(), PolicyError> {
+        let obs_len = self.brain.obs_len.max(1);
+        match rows.iter().position(|v| !v.is_finite()) {
+            None => Ok(()),
+            Some(i) => Err(self.invalid(format!(
+                "observation {}, encoded feature {}: {} is not a finite number",
+                i / obs_len,
+                i % obs_len,
+                rows[i]
+            ))),
+        }
     }
 
     /// The log standard deviations of a Gaussian head (the members' mean for an ensemble).

@@ -41,6 +41,11 @@ pub struct Args {
     /// are the method's runs. The runs must divide into groups of N.
     #[arg(long, value_name = "N")]
     ensemble: Option<usize>,
+    /// eval: also run each training run of --policy (or each ensemble) as the prior of the
+    /// decision-time search SEARCH, which simulates the policy's K most likely actions (batch:
+    /// rollout-RULE@K[+Hh], row `ppo+rollout-RULE@K[+Hh]`; rollout-RULE@K alone is its ablation).
+    #[arg(long, value_name = "SEARCH")]
+    guide: Option<String>,
     /// TOML config with the fields to change from the scenario's default.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -366,7 +371,13 @@ fn run_table<S: RegisteredScenario>(
         std::fs::create_dir_all(dir)
             .with_context(|| format!("--out: could not create {}", dir.display()))?;
     }
-    let mut learned = session::run_contenders(env, runs, args.ensemble.unwrap_or(1))?;
+    let group = args.ensemble.unwrap_or(1);
+    let mut learned = session::run_contenders(env, runs, group)?;
+    if let Some(search) = &args.guide {
+        learned.extend(session::guided_contenders(env, runs, group, |prior| {
+            env.guided(&built.config, search, prior)
+        })?);
+    }
     if let Some(dir) = export {
         learned.push((0, export::exported_contender(dir, EXPORTED, env)?));
     }

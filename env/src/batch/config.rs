@@ -13,6 +13,7 @@ pub struct BatchConfig {
     pub trace: String,
     pub processors: u32,
     pub load_scale: f64,
+    pub time_scale: [f64; 2],
     pub lenient: bool,
     pub window_jobs: usize,
     pub visible_jobs: usize,
@@ -120,6 +121,8 @@ impl ScenarioConfig for BatchConfig {
             "far beyond any machine in the Parallel Workloads Archive",
         )?;
         bounds::within("load_scale", self.load_scale, 0.01, 100.0)?;
+        // Scaled run times stay whole seconds of an i64 clock far below overflow.
+        bounds::range_pair("time_scale", self.time_scale, 0.01, 100.0)?;
         bounds::positive_at_most(
             "bounded_slowdown_threshold_s",
             self.bounded_slowdown_threshold_s,

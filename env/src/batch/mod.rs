@@ -409,12 +409,14 @@ impl Scenario for BatchScenario {
         let t0 = window[0].submit;
         self.origin_s = t0;
         self.window_first = first;
+        let time = episode_time_scale(self.config.time_scale, seed);
+        let scaled = |s: i64| s as f64 * time;
         let jobs = window
             .iter()
             .map(|j| Job {
-                submit: ((j.submit - t0) as f64 / self.config.load_scale).round() as i64,
-                run: j.run,
-                requested: j.requested_time,
+                submit: (scaled(j.submit - t0) / self.config.load_scale).round() as i64,
+                run: scaled(j.run).round() as i64,
+                requested: scaled(j.requested_time).round() as i64,
                 procs: j.procs,
             })
             .collect();
@@ -566,6 +568,17 @@ fn job_features(observe_start: bool, observe_log: bool) -> usize {
 /// ln(1 + seconds / 60): 0 for none, about 7.3 for a day, defined for any wait or runtime.
 fn ln_minutes(seconds: i64) -> f64 {
     (seconds.max(0) as f64 / 60.0).ln_1p()
+}
+
+/// The factor an episode of `seed` multiplies its times by: drawn log-uniformly in `[low,
+/// high]` from its own stream of the seed (the window draw is unchanged), exactly `low` when the
+/// two are equal.
+fn episode_time_scale([low, high]: [f64; 2], seed: u64) -> f64 {
+    if low == high {
+        return low;
+    }
+    let mut rng = Rng::new(crate::rng::derive_seed(seed, &[0x71AE]));
+    rng.uniform_in(low.ln(), high.ln()).exp()
 }
 
 fn feature_spec(visible_jobs: usize, observe_start: bool, observe_log: bool) -> FeatureSpec {

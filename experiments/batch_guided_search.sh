@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Issue 20, batch Lublin-2 without retraining (stop 50): rollout search guided by the learned
+# clone (`eval --guide`): the clone's K most likely visible jobs are the search's candidates,
+# each simulated with the base rule; `rollout-RULE@K`, the same search over the rule's own K
+# best jobs, is the ablation (what the learned ranking adds). No training: the twelve clones of
+# experiments/policies/batch_dagger_validated_twelve (stop 49), each run guiding its own search.
+#   TUNE=1 experiments/batch_guided_search.sh   # the choice: Lublin-1, tuning seed 77, 50 windows (about 10 min)
+#   GUIDE=rollout-saf@4+3h SEED=2929 experiments/batch_guided_search.sh   # the chosen search on a fresh seed, three splits (about 40 min)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --bins
+policy=${POLICY:-experiments/policies/batch_dagger_validated_twelve}
+eval_config=(--config experiments/configs/batch_lublin1_eval.toml --set observe_start=true)
+heuristics=fcfs,sjf,saf,wfp3,unicep,f1
+if [[ ${TUNE:-0} == 1 ]]; then
+    out=${OUT:-experiments/results/batch/guided_search/tuning_seed77}
+    for guide in rollout-sjf@2 rollout-sjf@4 rollout-sjf@8 rollout-sjf@16 rollout-saf@4+3h rollout-saf@16+3h; do
+        mkdir -p "$out/$guide"
+        target/release/planetgym eval --policy "$policy" "${eval_config[@]}" --seed 77 --episodes 50 \
+            --policies "$heuristics,$guide" --guide "$guide" --out "$out/$guide" > "$out/$guide/table.txt"
+    done
+    exit 0
+fi
+guide=${GUIDE:?GUIDE=rollout-RULE@K[+Hh], the search chosen on the tuning seed}
+ablation=${ABLATION:-$guide}
+searches=${SEARCHES:-rollout-sjf@16,rollout-saf@16+3h}
+seed=${SEED:?SEED=an evaluation seed never used before}
+out=${OUT:-experiments/results/batch/guided_search/seed$seed}
+# Per split: the guided search against the heuristics (reference: the best of them, as many
+# windows as the paired comparisons need), then on the same windows against the searches
+# without learning (reference: the ablation, the same search over the base rule's own K best).
+for split in lublin1 holdout lublin2; do
+    case $split in
+        lublin1) flags=() ;;
+        holdout) flags=(--holdout) ;;
+        lublin2) flags=(--set trace=builtin:lublin_256_new2) ;;
+    esac
+    run() {
+        mkdir -p "$out/$split/$1"
+        target/release/planetgym eval --policy "$policy" "${eval_config[@]}" "${flags[@]}" --seed "$seed" \
+            --guide "$guide" --out "$out/$split/$1" "${@:2}" | tee "$out/$split/$1/table.txt"
+    }
+    run vs_heuristics --policies "$heuristics"
+    windows=$(grep -m1 -o '^episodes [0-9]*' "$out/$split/vs_heuristics/table.txt" | cut -d' ' -f2)
+    run vs_searches --policies "$ablation,$searches" --reference "$ablation" --episodes "$windows"
+done
