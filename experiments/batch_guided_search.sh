@@ -5,7 +5,9 @@
 # best jobs, is the ablation (what the learned ranking adds). No training: the twelve clones of
 # experiments/policies/batch_dagger_validated_twelve (stop 49), each run guiding its own search.
 #   TUNE=1 experiments/batch_guided_search.sh   # the choice: Lublin-1, tuning seed 77, 50 windows (about 10 min)
-#   GUIDE=rollout-saf@4+3h SEED=2929 experiments/batch_guided_search.sh   # the chosen search on a fresh seed, three splits (about 40 min)
+#   GUIDE=rollout-saf@4+3h SEED=2929 experiments/batch_guided_search.sh   # the chosen search on a fresh seed, three splits (about 75 min)
+# SPLITS (default "lublin1 holdout lublin2") and WINDOWS (default: as many as the comparisons
+# need) narrow it, e.g. the confirmation: SPLITS=lublin2 WINDOWS=1000 SEED=3737.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
@@ -27,20 +29,23 @@ searches=${SEARCHES:-rollout-sjf@16,rollout-saf@16+3h}
 seed=${SEED:?SEED=an evaluation seed never used before}
 out=${OUT:-experiments/results/batch/guided_search/seed$seed}
 # Per split: the guided search against the heuristics (reference: the best of them, as many
-# windows as the paired comparisons need), then on the same windows against the searches
-# without learning (reference: the ablation, the same search over the base rule's own K best).
-for split in lublin1 holdout lublin2; do
+# windows as the paired comparisons need), then the searches without learning on the same
+# windows (reference in batch_guided_summary.py: the ablation, the same search over the base
+# rule's own K best). A split whose tables exist is kept.
+for split in ${SPLITS:-lublin1 holdout lublin2}; do
     case $split in
         lublin1) flags=() ;;
         holdout) flags=(--holdout) ;;
         lublin2) flags=(--set trace=builtin:lublin_256_new2) ;;
     esac
     run() {
+        [[ -f $out/$split/$1/table.txt ]] && return
         mkdir -p "$out/$split/$1"
-        target/release/planetgym eval --policy "$policy" "${eval_config[@]}" "${flags[@]}" --seed "$seed" \
-            --guide "$guide" --out "$out/$split/$1" "${@:2}" | tee "$out/$split/$1/table.txt"
+        target/release/planetgym "$2" "${eval_config[@]}" "${flags[@]}" --seed "$seed" \
+            --out "$out/$split/$1" "${@:3}" | tee "$out/$split/$1/table.txt"
     }
-    run vs_heuristics --policies "$heuristics"
+    run vs_heuristics eval --policy "$policy" --guide "$guide" --policies "$heuristics" ${WINDOWS:+--episodes "$WINDOWS"}
     windows=$(grep -m1 -o '^episodes [0-9]*' "$out/$split/vs_heuristics/table.txt" | cut -d' ' -f2)
-    run vs_searches --policies "$ablation,$searches" --reference "$ablation" --episodes "$windows"
+    run searches baselines --scenario batch --policies "$ablation,$searches" --episodes "$windows"
 done
+.venv/bin/python experiments/batch_guided_summary.py "$out" "$ablation" | tee "$out/summary.md"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Issue 20, stop 50: time per batch decision, one thread, 10 episodes (10240 decisions) of
+# tuning seed 77 on Lublin-1 and Lublin-2: the clone alone (run 0 of the twelve), the search
+# without learning and the clone guiding it. Each is timed as a whole run minus the same run
+# without it (the simulator and SJF); the clone's run evaluates its greedy and sampled rows, so
+# its time is halved. Writes results/batch/guided_search/decision_time.txt.
+#   experiments/batch_guided_decision_time.sh     # about 3 min
+set -euo pipefail
+cd "$(dirname "$0")/.."
+guide=${GUIDE:-rollout-saf@4+3h}
+policy=experiments/policies/batch_dagger_validated_twelve/run-0
+out=experiments/results/batch/guided_search
+decisions=$((10 * 1024))
+seconds() {
+    local start end
+    start=$(date +%s.%N)
+    target/release/planetgym "$@" --config experiments/configs/batch_lublin1_eval.toml --set observe_start=true \
+        --episodes 10 --seed 77 --threads 1 >/dev/null 2>&1
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
+}
+us() { echo "($1) * 1000000 / $decisions" | bc; }
+for split in lublin1 lublin2; do
+    case $split in
+        lublin1) flags=() ;;
+        lublin2) flags=(--set trace=builtin:lublin_256_new2) ;;
+    esac
+    base=$(seconds baselines --scenario batch "${flags[@]}" --policies sjf)
+    search=$(seconds baselines --scenario batch "${flags[@]}" --policies "sjf,$guide")
+    clone=$(seconds eval --policy $policy "${flags[@]}" --policies sjf)
+    guided=$(seconds eval --policy $policy "${flags[@]}" --policies sjf --guide "$guide")
+    echo "$split simulator and sjf: $(us "$base") us/decision"
+    echo "$split $guide: $(us "$search - $base") us/decision beyond it"
+    echo "$split ppo: $(us "($clone - $base) / 2") us/decision beyond it"
+    echo "$split ppo+$guide: $(us "$guided - $clone") us/decision beyond it"
+done | tee $out/decision_time.txt
