@@ -19,7 +19,8 @@ seconds() {
     end=$(date +%s.%N)
     echo "$end - $start" | bc
 }
-us() { echo "($1) * 1000000 / $decisions" | bc; }
+# bc divides to whole numbers: the halving comes after the scaling to microseconds.
+us() { echo "($1) * 1000000 / $decisions / ${2:-1}" | bc; }
 for split in lublin1 lublin2; do
     case $split in
         lublin1) flags=() ;;
@@ -31,6 +32,6 @@ for split in lublin1 lublin2; do
     guided=$(seconds eval --policy $policy "${flags[@]}" --policies sjf --guide "$guide")
     echo "$split simulator and sjf: $(us "$base") us/decision"
     echo "$split $guide: $(us "$search - $base") us/decision beyond it"
-    echo "$split ppo: $(us "($clone - $base) / 2") us/decision beyond it"
+    echo "$split ppo: $(us "$clone - $base" 2) us/decision beyond it"
     echo "$split ppo+$guide: $(us "$guided - $clone") us/decision beyond it"
 done | tee $out/decision_time.txt
