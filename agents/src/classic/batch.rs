@@ -205,13 +205,7 @@ fn rollout_named(config: &BatchConfig, search: &str) -> Option<Result<RolloutSch
         None => (k, None),
     };
     let parsed = || -> Result<RolloutScheduler, String> {
-        let rule = PriorityRule::ALL
-            .into_iter()
-            .find(|r| r.name() == rule)
-            .ok_or_else(|| {
-                let names: Vec<&str> = PriorityRule::ALL.iter().map(|r| r.name()).collect();
-                format!("no base rule `{rule}`; known: {}", names.join(", "))
-            })?;
+        let rule = super::base_rule_named(&PriorityRule::ALL, rule, PriorityRule::name)?;
         let candidates = match k.parse::<usize>() {
             Ok(k) if (1..=MAX_CANDIDATES).contains(&k) => k,
             _ => {

@@ -454,13 +454,7 @@ impl RegisteredScenario for PlacementScenario {
     ) -> Option<Result<ContenderFactory<Self>, String>> {
         let (rule, search) = name.strip_prefix("rollout-")?.split_once('@')?;
         let parsed = || -> Result<ContenderFactory<Self>, String> {
-            let rule = PlacementRule::ALL
-                .into_iter()
-                .find(|r| r.name() == rule)
-                .ok_or_else(|| {
-                    let names: Vec<&str> = PlacementRule::ALL.iter().map(|r| r.name()).collect();
-                    format!("no base rule `{rule}`; known: {}", names.join(", "))
-                })?;
+            let rule = super::base_rule_named(&PlacementRule::ALL, rule, PlacementRule::name)?;
             let form = || format!("`{name}` is not rollout-RULE@K+H or rollout-RULE@K+HxS");
             let (k, rest) = search.split_once('+').ok_or_else(form)?;
             let (h, s) = rest.split_once('x').unwrap_or((rest, "1"));
