@@ -50,14 +50,17 @@ stop_after=${STOP_AFTER:-440}
 windows=${WINDOWS:-50}
 config=experiments/configs/bc_batch_rollout_start_1024_ppo_per_job.toml
 sets=${SETS:-1}
+first_run=${FIRST_RUN:-0}
 mkdir -p "$policy"
 # SETS x six runs, seeds 16-21 by default, each six as two sessions of three, one per core; the
-# kept checkpoints become run-0, run-1, ... of one policy directory.
+# kept checkpoints become run-FIRST_RUN, run-FIRST_RUN+1, ... of one policy directory (FIRST_RUN
+# lets new runs join runs already there). NO_EVAL=1 stops after training.
 for ((i = 0; i < sets; i++)); do
     experiments/six_runs_two_cores.sh "$config" "$runs/set-$i" $((first_seed + 6 * i)) --set eval.every=40 \
         --set eval.during_episodes="$windows" --set eval.seed=77 --set eval.episodes=0 --stop-after "$stop_after"
     for k in 0 1 2 3 4 5; do
-        cp -r "$runs/set-$i/best/run-$k" "$policy/run-$((6 * i + k))"
+        cp -r "$runs/set-$i/best/run-$k" "$policy/run-$((first_run + 6 * i + k))"
     done
 done
+[ -n "${NO_EVAL:-}" ] && exit 0
 POLICY="$policy" SEED="$seed" OUT="$out" experiments/batch_clone_six_runs.sh
