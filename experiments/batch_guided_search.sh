@@ -5,6 +5,8 @@
 # best jobs, is the ablation (what the learned ranking adds). No training: the twelve clones of
 # experiments/policies/batch_dagger_validated_twelve (stop 49), each run guiding its own search.
 #   TUNE=1 experiments/batch_guided_search.sh   # the choice: Lublin-1, tuning seed 77, 50 windows (about 10 min)
+# TUNE_GUIDES replaces the tuned searches (stop 51: the union searches, whose ablation row is
+# the search without the union- prefix), OUT the folder.
 #   GUIDE=rollout-saf@4+3h SEED=2929 experiments/batch_guided_search.sh   # the chosen search on a fresh seed, three splits (about 75 min)
 # SPLITS (default "lublin1 holdout lublin2") and WINDOWS (default: as many as the comparisons
 # need) narrow it, e.g. the confirmation: SPLITS=lublin2 WINDOWS=1000 SEED=3737.
@@ -16,15 +18,15 @@ eval_config=(--config experiments/configs/batch_lublin1_eval.toml --set observe_
 heuristics=fcfs,sjf,saf,wfp3,unicep,f1
 if [[ ${TUNE:-0} == 1 ]]; then
     out=${OUT:-experiments/results/batch/guided_search/tuning_seed77}
-    for guide in rollout-sjf@2 rollout-sjf@4 rollout-sjf@8 rollout-sjf@16 rollout-saf@4+3h rollout-saf@16+3h; do
+    for guide in ${TUNE_GUIDES:-rollout-sjf@2 rollout-sjf@4 rollout-sjf@8 rollout-sjf@16 rollout-saf@4+3h rollout-saf@16+3h}; do
         mkdir -p "$out/$guide"
         target/release/planetgym eval --policy "$policy" "${eval_config[@]}" --seed 77 --episodes 50 \
-            --policies "$heuristics,$guide" --guide "$guide" --out "$out/$guide" > "$out/$guide/table.txt"
+            --policies "$heuristics,${guide#union-}" --guide "$guide" --out "$out/$guide" > "$out/$guide/table.txt"
     done
     exit 0
 fi
-guide=${GUIDE:?GUIDE=rollout-RULE@K[+Hh], the search chosen on the tuning seed}
-ablation=${ABLATION:-$guide}
+guide=${GUIDE:?GUIDE=[union-]rollout-RULE@K[+Hh], the search chosen on the tuning seed}
+ablation=${ABLATION:-${guide#union-}}
 searches=${SEARCHES:-rollout-sjf@16,rollout-saf@16+3h}
 seed=${SEED:?SEED=an evaluation seed never used before}
 out=${OUT:-experiments/results/batch/guided_search/seed$seed}

@@ -130,7 +130,7 @@ pub trait RegisteredScenario: Scenario + Clone + 'static {
         _prior: crate::nn::policy::NeuralPolicy<Self>,
     ) -> Result<ContenderFactory<Self>, String> {
         Err(format!(
-            "`{name}`: the {} scenario has no search guided by a learned policy (batch has rollout-RULE@K[+Hh])",
+            "`{name}`: the {} scenario has no search guided by a learned policy (batch has [union-]rollout-RULE@K[+Hh])",
             Self::NAME
         ))
     }

@@ -312,17 +312,21 @@ fn a_search_guided_by_a_network_is_the_network_with_one_candidate_and_keeps_the_
     let env = all_at_once_scenario(false);
     let config = env.config().clone();
     let network = NeuralPolicy::new("net", &env, Architecture::plain(8), Mode::Greedy, 3).unwrap();
-    let guided = |k: usize| {
-        let search = RolloutScheduler::new(PriorityRule::Saf, k, 0, &config);
-        GuidedRollout::new(network.clone(), search)
-    };
-    let (one, all) = (guided(1), guided(40));
+    let search = |k: usize| RolloutScheduler::new(PriorityRule::Saf, k, 0, &config);
+    let guided = |k: usize, union: bool| GuidedRollout::new(network.clone(), search(k), union);
+    let (one, all) = (guided(1, false), guided(40, false));
+    let (union_one, union_all) = (guided(1, true), guided(40, true));
     assert_eq!(one.name(), "net+rollout-saf@1");
+    assert_eq!(union_one.name(), "net+union-rollout-saf@1");
+    let ablation = search(40);
     let contenders: Vec<ContenderFactory<BatchScenario>> = vec![
         Box::new(|| Contender::Fair(Box::new(PriorityScheduler::new(PriorityRule::Saf)))),
         Box::new(move || Contender::Fair(Box::new(network.clone()))),
         Box::new(move || Contender::Fair(Box::new(one.clone()))),
         Box::new(move || Contender::Fair(Box::new(all.clone()))),
+        Box::new(move || Contender::Fair(Box::new(union_one.clone()))),
+        Box::new(move || Contender::Fair(Box::new(union_all.clone()))),
+        Box::new(move || Contender::Fair(Box::new(ablation.clone()))),
     ];
     let results = evaluate(&env, &contenders, 8, 5, false, &|| {}).unwrap();
     let rewards = |policy: &str| -> Vec<f64> {
@@ -341,6 +345,15 @@ fn a_search_guided_by_a_network_is_the_network_with_one_candidate_and_keeps_the_
     for (s, b) in rewards("net+rollout-saf@40").iter().zip(&saf) {
         assert!(s >= b, "guided search {s} below saf {b}");
     }
+    // The union always holds the base rule's own choice, so the guarantee holds for any K; with
+    // every queued job among the base rule's candidates, the network adds none: the ablation.
+    for (s, b) in rewards("net+union-rollout-saf@1").iter().zip(&saf) {
+        assert!(s >= b, "union search {s} below saf {b}");
+    }
+    assert_eq!(
+        rewards("net+union-rollout-saf@40"),
+        rewards("rollout-saf@40")
+    );
     assert_ne!(
         net, saf,
         "the untrained network schedules differently from saf"
@@ -360,14 +373,25 @@ fn guided_searches_are_named_like_the_rollout_baselines_and_checked_alike() {
     for (name, why) in [
         ("rollout-sjf@0", "must be a whole number in [1, 64]"),
         ("rollout-xyz@4", "no base rule `xyz`"),
-        ("sjf", "is not of the form rollout-RULE@K[+Hh]"),
+        ("sjf", "is not of the form [union-]rollout-RULE@K[+Hh]"),
+        ("union-rollout-sjf@0", "must be a whole number in [1, 64]"),
+        (
+            "union-sjf",
+            "is not of the form [union-]rollout-RULE@K[+Hh]",
+        ),
     ] {
         let err = env.guided(&config, name, prior()).err().unwrap();
         assert!(err.contains(why), "{name}: {err}");
     }
+    let factory = env.guided(&config, "union-rollout-sjf@4", prior()).unwrap();
+    let Contender::Fair(policy) = factory() else {
+        panic!("a union search is a fair policy");
+    };
+    assert_eq!(policy.name(), "ppo+union-rollout-sjf@4");
     let mut guided = GuidedRollout::new(
         prior(),
         RolloutScheduler::new(PriorityRule::Sjf, 2, 0, &config),
+        false,
     );
     let obs = env.clone().reset(1);
     let err = guided.act(&obs, None).unwrap_err().to_string();

@@ -614,6 +614,11 @@ fn a_committed_batch_policy_guides_a_rollout_search() {
     ] {
         assert!(out.contains(row), "{row}: {out}");
     }
+    let (ok, out, err) = guided("union-rollout-sjf@2");
+    assert!(
+        ok && out.contains("\nppo+union-rollout-sjf@2 "),
+        "{err}{out}"
+    );
     let (ok, _, err) = guided("rollout-sjf@99");
     assert!(
         !ok && err.contains("--guide") && err.contains("[1, 64]"),

@@ -64,6 +64,7 @@ def evaluate(
     policies: list[tuple[str, str | PathLike[str]]] = ...,
     exports: list[tuple[str, str | PathLike[str]]] = ...,
     callables: list[tuple[str, Callable[[Any, Any], Any]]] = ...,
+    guide: str | None = None,
     episodes: int | None = None,
     first_episode: int = 0,
     seed: int = 0,
@@ -76,7 +77,8 @@ def evaluate(
     scored the same on every episode) or None}. Callables take (obs float32 [obs_len], mask bool
     [mask_len] or None) and return a flat float64 action row; ``progress(done, total)`` counts
     steps. ``first_episode`` (with ``episodes``) runs episodes ``first_episode ..
-    first_episode + episodes``."""
+    first_episode + episodes``. ``guide`` adds a row ``NAME+SEARCH`` per trained policy: its
+    runs ranking the candidates of that decision-time search."""
 
 def rebase_config_paths(text: str, base: str | PathLike[str], scenario: str | None = None) -> str:
     """A config file's text with its relative data paths pointing into its folder ``base``

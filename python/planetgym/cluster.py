@@ -127,6 +127,7 @@ def _evaluate_share(
     policies: list[tuple[str, bytes]],
     exports: list[tuple[str, bytes]],
     callables: list[tuple[str, Any]],
+    guide: str | None,
     first: int,
     episodes: int,
     seed: int,
@@ -143,6 +144,7 @@ def _evaluate_share(
             policies=[(n, _unpack(a, root / f"policy-{i}")) for i, (n, a) in enumerate(policies)],
             exports=[(n, _unpack(a, root / f"export-{i}")) for i, (n, a) in enumerate(exports)],
             callables=callables,
+            guide=guide,
             episodes=episodes,
             first_episode=first,
             seed=seed,
@@ -172,6 +174,7 @@ def evaluate_spread(
     policies: list[tuple[str, Path]],
     exports: list[tuple[str, Path]],
     callables: list[tuple[str, Any]],
+    guide: str | None,
     episodes: int | None,
     seed: int,
     reference: str | None,
@@ -201,7 +204,7 @@ def evaluate_spread(
     task = _task(_evaluate_share, 1)
     common = (ray.put(shipped_policies), ray.put(shipped_exports), ray.put(callables))
     futures = [
-        task.remote(scenario, text, origin, baselines, *common, first, n, seed, reference)
+        task.remote(scenario, text, origin, baselines, *common, guide, first, n, seed, reference)
         for first, n in shares(episodes, workers)
     ]
     parts = ray.get(futures)

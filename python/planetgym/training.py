@@ -307,6 +307,7 @@ def evaluate(
     progress: bool = True,
     cluster: str | bool | None = None,
     workers: int | None = None,
+    guide: str | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Runs policies on identical seeded episodes and returns one row per (policy, episode)
@@ -336,6 +337,13 @@ def evaluate(
     head's ``"host:6379"``), or True for the cluster this process is connected to (else a
     private local one). Trained policies are shipped to the workers, callables pickled. The
     rows are exactly those of a local run. It needs ``episodes``.
+
+    ``guide`` names a decision-time search (batch: ``"rollout-RULE@K[+Hh]"``) that each trained
+    policy also guides, as ``planetgym eval --guide`` does: every training run of policy NAME
+    ranks the search's candidates (its K most likely actions), and the rows are named
+    ``NAME+SEARCH``. The same search without learning is the baseline ``"rollout-RULE@K[+Hh]"``,
+    its ablation; ``"union-rollout-RULE@K[+Hh]"`` searches the base rule's K best jobs and the
+    policy's K most likely.
     """
     seed = count("seed", seed)
     if episodes is not None:
@@ -392,7 +400,14 @@ def evaluate(
                     f"not a policy: {p!r} (a baseline name, a Policy, a directory, an export, a "
                     "Stable-Baselines3 model or a callable (obs, mask) -> action)"
                 )
-    taken = (names or []) + [p.name for p in trained] + [e[0] for e in exports] + [
+    if guide is not None:
+        if not isinstance(guide, str) or not guide:
+            raise ValueError(f"guide = {guide!r}: must name a search, e.g. 'rollout-saf@4+3h'")
+        if not trained:
+            raise ValueError(
+                f"guide = {guide!r} needs a trained policy (a directory or a Policy) to guide the search")
+    guided = [f"{p.name}+{guide}" for p in trained] if guide is not None else []
+    taken = (names or []) + [p.name for p in trained] + guided + [e[0] for e in exports] + [
         n for n, _ in functions]
     clash = sorted({n for n in taken if taken.count(n) > 1})
     if clash:
@@ -419,7 +434,7 @@ def evaluate(
         callables = [(name, _flattened(space, f, name)) for name, f in functions]
     job = dict(baselines=names, policies=[(p.name, p.path) for p in trained],
                exports=[(name, path) for name, path, _ in exports], callables=callables,
-               episodes=episodes, seed=seed, reference=reference)
+               guide=guide, episodes=episodes, seed=seed, reference=reference)
     if cluster is not None and cluster is not False:
         from planetgym.cluster import evaluate_spread
 

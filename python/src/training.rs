@@ -13,6 +13,7 @@ use planetgym_agents::nn::policy::{Mode, NeuralPolicy, PolicyFile};
 use planetgym_agents::registry::{Built, RegisteredScenario, ScenarioVisitor, with_scenario};
 use planetgym_agents::{Policy as _, PolicyError};
 use planetgym_env::{Action, Scenario};
+use planetgym_training::error::TrainingError;
 use planetgym_training::ppo::{self, TrainConfig, UpdateReport};
 use planetgym_training::report;
 use planetgym_training::session::{self, Request};
@@ -433,6 +434,8 @@ struct Evaluate {
     exports: Vec<(String, PathBuf)>,
     /// Python functions `(obs, mask) -> flat action row`, by row name.
     callables: Vec<(String, Arc<Py<PyAny>>)>,
+    /// The decision-time search each trained policy's runs also guide (row `NAME+SEARCH`).
+    guide: Option<String>,
     shared: Shared,
     steps: Arc<Steps>,
     /// None: from a pilot (see `visit`).
@@ -459,10 +462,22 @@ impl ScenarioVisitor for Evaluate {
         // A directory of several training runs contributes one row per run and episode.
         let mut learned: Vec<session::RunContender<S>> = Vec::new();
         for (name, path) in &self.policies {
-            for (k, file) in session::load_runs(path)?.iter().enumerate() {
+            let runs = session::load_runs(path)?;
+            for (k, file) in runs.iter().enumerate() {
                 let row = session::learned_contender(&built.env, file, name, Mode::Greedy)
                     .with_context(|| format!("policy {name} ({})", path.display()))?;
                 learned.push((k, row));
+            }
+            if let Some(search) = &self.guide {
+                learned.extend(
+                    session::guided_contenders(&built.env, &runs, 1, name, |prior| {
+                        built
+                            .env
+                            .guided(&built.config, search, prior)
+                            .map_err(|e| TrainingError::config(format!("guide={search:?}"), e))
+                    })
+                    .with_context(|| format!("policy {name} ({})", path.display()))?,
+                );
             }
         }
         for (name, dir) in &self.exports {
@@ -527,7 +542,9 @@ impl ScenarioVisitor for Evaluate {
 /// `reactive@0.7`), trained policies (name, directory) and Python functions (name,
 /// `(obs, mask) -> flat float64 action row`) on the same `episodes` seeded episodes (None: the
 /// scenario's pilot, extended until the paired comparisons with the best fair baseline are
-/// precise enough, as `planetgym baselines` does). `progress(done, total)` (steps) is called
+/// precise enough, as `planetgym baselines` does). With `guide` (a search name, e.g. batch's
+/// `rollout-saf@4+3h`), each run of each trained policy NAME also ranks that search's
+/// candidates, as rows `NAME+SEARCH` (`eval --guide`). `progress(done, total)` (steps) is called
 /// about ten times a second. Returns a dict: `columns` (policy, oracle, run (training run of
 /// a multi-seed directory), episode, seed, steps, reward and one per metric), `metrics` (each
 /// metric's name, unit, better and episode meaning), `fair_baselines` (those that ran) and
@@ -536,7 +553,7 @@ impl ScenarioVisitor for Evaluate {
 /// to `first_episode..first_episode + episodes` (a worker's share of a spread evaluation: each
 /// episode's seed depends on its index only).
 #[pyfunction]
-#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), exports = Vec::new(), callables = Vec::new(), episodes = None, first_episode = 0, seed = 0, reference = None, progress = None))]
+#[pyo3(signature = (scenario, config = "", origin = "config", baselines = None, policies = Vec::new(), exports = Vec::new(), callables = Vec::new(), guide = None, episodes = None, first_episode = 0, seed = 0, reference = None, progress = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn evaluate<'py>(
     py: Python<'py>,
@@ -547,6 +564,7 @@ pub fn evaluate<'py>(
     policies: Vec<(String, PathBuf)>,
     exports: Vec<(String, PathBuf)>,
     callables: Vec<(String, Py<PyAny>)>,
+    guide: Option<String>,
     episodes: Option<usize>,
     first_episode: usize,
     seed: u64,
@@ -571,6 +589,7 @@ pub fn evaluate<'py>(
             .into_iter()
             .map(|(name, f)| (name, Arc::new(f)))
             .collect(),
+        guide,
         shared: shared.clone(),
         steps: steps.clone(),
         episodes,

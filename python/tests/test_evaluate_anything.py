@@ -40,6 +40,35 @@ def test_a_callable_wrapping_a_policy_gives_the_policy_s_own_rows():
     np.testing.assert_array_equal(sjf[sjf["policy"] == "first_legal"]["reward"], first["reward"])
 
 
+def test_a_trained_policy_guides_a_rollout_search_next_to_its_ablation():
+    batch = REPO / "experiments" / "policies" / "batch"
+    table = planetgym.evaluate([batch, "rollout-sjf@2"], episodes=2, seed=4, window_jobs=64,
+                               progress=False, guide="rollout-sjf@2")
+    assert list(dict.fromkeys(table["policy"])) == ["rollout-sjf@2", "batch", "batch+rollout-sjf@2"]
+    # With one candidate the search runs the network's own choice: the policy's rows exactly.
+    one = planetgym.evaluate({"clone": batch, "sjf": "sjf"}, episodes=2, seed=4, window_jobs=64,
+                             progress=False, guide="rollout-sjf@1")
+    clone, guided = (one[one["policy"] == p].reset_index(drop=True) for p in ("clone", "clone+rollout-sjf@1"))
+    pd.testing.assert_frame_equal(clone.drop(columns="policy"), guided.drop(columns="policy"))
+
+
+@pytest.mark.parametrize("policies, guide, words", [
+    (["batch"], "rollout-sjf@99", ["guide=", "[1, 64]"]),
+    (["batch"], "greedy", ["guide=", "rollout-RULE@K"]),
+    (["batch"], "", ["guide = ''"]),
+    (["capacity"], "rollout-sjf@2", ["guide=", "no search guided"]),
+    ([], "rollout-sjf@2", ["needs a trained policy"]),
+])
+def test_a_guide_that_cannot_run_is_refused_with_its_name(policies, guide, words):
+    dirs = [REPO / "experiments" / "policies" / p for p in policies]
+    config = {"window_jobs": 64} if policies == ["batch"] else {}
+    with pytest.raises(ValueError) as error:
+        planetgym.evaluate(dirs + ["sjf"] * (not dirs), scenario=None if dirs else "batch", episodes=1,
+                           progress=False, guide=guide, **config)
+    for word in words:
+        assert word in str(error.value), str(error.value)
+
+
 def test_a_stable_baselines3_model_is_evaluated_greedily_with_its_masks():
     env = make_vec_env("batch", 2, config=SMALL["batch"], seed=0)
     model = MaskablePPO("MlpPolicy", env, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")

@@ -105,10 +105,14 @@ def test_a_spread_evaluation_equals_the_local_one(two_nodes, tmp_path):
         return int(np.argmax(mask))
 
     policies = {"sjf": "sjf", "f1": "f1", "ppo": str(trained.run_dir), "first-legal": first_legal}
-    local = planetgym.evaluate(policies, scenario="batch", episodes=5, seed=77, progress=False)
-    spread = planetgym.evaluate(policies, scenario="batch", episodes=5, seed=77, cluster=True, workers=3)
+    # The trained runs also guide a rollout search, which the workers rebuild from the name.
+    local = planetgym.evaluate(policies, scenario="batch", episodes=5, seed=77, progress=False,
+                               guide="rollout-sjf@2")
+    spread = planetgym.evaluate(policies, scenario="batch", episodes=5, seed=77, cluster=True, workers=3,
+                                guide="rollout-sjf@2")
     pd.testing.assert_frame_equal(local, spread)
     assert set(spread["run"][spread["policy"] == "ppo"]) == {0, 1}
+    assert set(spread["run"][spread["policy"] == "ppo+rollout-sjf@2"]) == {0, 1}
 
 
 def test_rllib_ppo_trains_through_the_vector_entry_point_and_is_evaluated_by_planetgym(two_nodes):

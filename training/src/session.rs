@@ -128,28 +128,20 @@ pub fn run_contenders<S: Scenario + Clone + 'static>(
     Ok(out)
 }
 
-/// `eval --guide`: each run's greedy policy (or each `group` of runs as one ensemble, as in
-/// [`run_contenders`]) ranking the candidates of the search `guide` builds around it; the
-/// rows are one method, judged across its runs.
+/// `eval --guide` (and Python's `evaluate(guide=...)`): each run's greedy policy, named
+/// `name` (or each `group` of runs as one ensemble, as in [`run_contenders`]), ranking the
+/// candidates of the search `guide` builds around it; the rows are one method, judged across
+/// its runs. `guide`'s errors name the option the caller was given.
 pub fn guided_contenders<S: Scenario + Clone + 'static>(
     env: &S,
     runs: &[PolicyFile],
     group: usize,
-    guide: impl Fn(NeuralPolicy<S>) -> std::result::Result<ContenderFactory<S>, String>,
+    name: &str,
+    guide: impl Fn(NeuralPolicy<S>) -> Result<ContenderFactory<S>>,
 ) -> Result<Vec<RunContender<S>>> {
-    if runs.is_empty() {
-        return Err(TrainingError::config(
-            "--guide",
-            "needs the learned policy to guide the search: pass --policy DIR",
-        ));
-    }
     runs.chunks(group.max(1))
         .enumerate()
-        .map(|(k, members)| {
-            let prior = load_group(env, members, LEARNED, Mode::Greedy)?;
-            let row = guide(prior).map_err(|e| TrainingError::config("--guide", e))?;
-            Ok((k, row))
-        })
+        .map(|(k, members)| Ok((k, guide(load_group(env, members, name, Mode::Greedy)?)?)))
         .collect()
 }
 

@@ -299,9 +299,16 @@ impl RegisteredScenario for BatchScenario {
         name: &str,
         prior: NeuralPolicy<Self>,
     ) -> Result<ContenderFactory<Self>, String> {
-        let search = rollout_named(config, name)
-            .unwrap_or_else(|| Err(format!("`{name}` is not of the form rollout-RULE@K[+Hh]")))?;
-        let guided = GuidedRollout::new(prior, search);
+        let (union, search) = match name.strip_prefix("union-") {
+            Some(search) => (true, search),
+            None => (false, name),
+        };
+        let search = rollout_named(config, search).unwrap_or_else(|| {
+            Err(format!(
+                "`{name}` is not of the form [union-]rollout-RULE@K[+Hh]"
+            ))
+        })?;
+        let guided = GuidedRollout::new(prior, search, union);
         Ok(Box::new(move || {
             crate::Contender::Fair(Box::new(guided.clone()))
         }))

@@ -2,7 +2,10 @@
 //! learned policy as prior"): the policy's K most likely visible jobs are the candidates, and
 //! the fair rollout search ([`RolloutScheduler`]) simulates each with its base rule and runs the
 //! cheapest. With K = 1 it is the learned policy; the same search over the base rule's own K
-//! best jobs (`rollout-RULE@K`) is its ablation: what the learned ranking adds.
+//! best jobs (`rollout-RULE@K`) is its ablation: what the learned ranking adds. The union
+//! variant (`union-rollout-RULE@K`) keeps the ablation's K candidates and adds the policy's K
+//! most likely: the policy can only propose, and wins only where the simulation says its
+//! proposal is strictly cheaper (ties go to the base rule's choices).
 
 use super::batch_rollout::RolloutScheduler;
 use crate::nn::policy::NeuralPolicy;
@@ -14,6 +17,8 @@ use planetgym_env::{Action, BatchScenario};
 pub struct GuidedRollout {
     prior: NeuralPolicy<BatchScenario>,
     search: RolloutScheduler,
+    /// Also the base rule's own K best (`union-rollout-RULE@K`), ahead of the policy's.
+    union: bool,
 }
 
 impl std::fmt::Debug for GuidedRollout {
@@ -23,8 +28,12 @@ impl std::fmt::Debug for GuidedRollout {
 }
 
 impl GuidedRollout {
-    pub fn new(prior: NeuralPolicy<BatchScenario>, search: RolloutScheduler) -> Self {
-        Self { prior, search }
+    pub fn new(prior: NeuralPolicy<BatchScenario>, search: RolloutScheduler, union: bool) -> Self {
+        Self {
+            prior,
+            search,
+            union,
+        }
     }
 }
 
@@ -38,9 +47,20 @@ fn most_likely(logits: &[f32], mask: &[bool], k: usize) -> Vec<usize> {
     order
 }
 
+/// `base` (best first), then the positions of `proposed` it lacks, in `proposed`'s order.
+fn union(mut base: Vec<usize>, proposed: Vec<usize>) -> Vec<usize> {
+    for p in proposed {
+        if !base.contains(&p) {
+            base.push(p);
+        }
+    }
+    base
+}
+
 impl Policy<BatchScenario> for GuidedRollout {
     fn name(&self) -> String {
-        format!("{}+{}", self.prior.name(), self.search.name())
+        let union = if self.union { "union-" } else { "" };
+        format!("{}+{union}{}", self.prior.name(), self.search.name())
     }
 
     fn reset(&mut self, episode_seed: u64) {
@@ -56,14 +76,17 @@ impl Policy<BatchScenario> for GuidedRollout {
             });
         };
         let logits = self.prior.action_parameters(obs)?;
-        let candidates = most_likely(&logits, mask, self.search.candidates);
+        let mut candidates = most_likely(&logits, mask, self.search.candidates);
+        if self.union {
+            candidates = union(self.search.candidates(&obs.queue), candidates);
+        }
         self.search.act_among(obs, candidates).map(Action::Discrete)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::most_likely;
+    use super::{most_likely, union};
 
     #[test]
     fn candidates_are_the_unmasked_highest_logits_earlier_first_on_ties() {
@@ -72,5 +95,11 @@ mod tests {
         assert_eq!(most_likely(&logits, &mask, 3), vec![1, 3, 0]);
         assert_eq!(most_likely(&logits, &mask, 10), vec![1, 3, 0, 4]);
         assert_eq!(most_likely(&logits, &mask, 0), vec![1], "at least one");
+    }
+
+    #[test]
+    fn a_union_keeps_the_base_order_and_appends_only_new_proposals() {
+        assert_eq!(union(vec![4, 0, 2], vec![2, 7, 4, 5]), vec![4, 0, 2, 7, 5]);
+        assert_eq!(union(vec![1, 3], vec![3, 1]), vec![1, 3], "nothing new");
     }
 }

@@ -120,7 +120,7 @@ impl RolloutScheduler {
     }
 
     /// The base rule's `candidates` best queue positions, best first.
-    fn candidates(&self, queue: &[QueuedJob]) -> Vec<usize> {
+    pub(super) fn candidates(&self, queue: &[QueuedJob]) -> Vec<usize> {
         let mut order: Vec<usize> = (0..queue.len()).collect();
         order.sort_by(|&i, &j| {
             self.score(&queue[i])

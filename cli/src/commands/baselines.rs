@@ -13,6 +13,7 @@ use planetgym_agents::registry::{
 use planetgym_agents::stats::mean_ci95;
 use planetgym_deploy::export;
 use planetgym_env::{Scenario, bounds};
+use planetgym_training::error::TrainingError;
 use planetgym_training::session::{LEARNED, LEARNED_SAMPLED};
 use rayon::prelude::*;
 
@@ -43,7 +44,8 @@ pub struct Args {
     ensemble: Option<usize>,
     /// eval: also run each training run of --policy (or each ensemble) as the prior of the
     /// decision-time search SEARCH, which simulates the policy's K most likely actions (batch:
-    /// rollout-RULE@K[+Hh], row `ppo+rollout-RULE@K[+Hh]`; rollout-RULE@K alone is its ablation).
+    /// rollout-RULE@K[+Hh], row `ppo+rollout-RULE@K[+Hh]`; rollout-RULE@K alone is its ablation;
+    /// union-rollout-RULE@K[+Hh] simulates the base rule's K best and the policy's K most likely).
     #[arg(long, value_name = "SEARCH")]
     guide: Option<String>,
     /// TOML config with the fields to change from the scenario's default.
@@ -374,9 +376,19 @@ fn run_table<S: RegisteredScenario>(
     let group = args.ensemble.unwrap_or(1);
     let mut learned = session::run_contenders(env, runs, group)?;
     if let Some(search) = &args.guide {
-        learned.extend(session::guided_contenders(env, runs, group, |prior| {
-            env.guided(&built.config, search, prior)
-        })?);
+        if runs.is_empty() {
+            bail!("--guide needs the learned policy to guide the search: pass --policy DIR");
+        }
+        learned.extend(session::guided_contenders(
+            env,
+            runs,
+            group,
+            LEARNED,
+            |prior| {
+                env.guided(&built.config, search, prior)
+                    .map_err(|e| TrainingError::config("--guide", e))
+            },
+        )?);
     }
     if let Some(dir) = export {
         learned.push((0, export::exported_contender(dir, EXPORTED, env)?));
