@@ -8,7 +8,8 @@ the same numbers ``planetgym baselines`` and ``planetgym eval`` print:
   reference (the best fair baseline unless named): mean difference and P(X > reference) with
   bootstrap 95 % intervals, wins/ties/losses, Holm-corrected p-value and verdict. A policy with
   several training runs is judged across them too: the bootstrap resamples its runs, and the
-  verdict also needs Student's t over the runs' mean returns;
+  verdict also needs Student's t over the runs' mean returns. No verdict is called while the
+  difference's interval holds zero;
 - ``aggregate``: per policy, rliable's IQM, mean and optimality gap of the normalised reward
   (0 = the worst fair baseline's mean, 1 = the oracle's, or the best fair baseline's where the
   scenario has no oracle) and the probability of improvement over the reference, with
