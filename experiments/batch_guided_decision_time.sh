@@ -5,11 +5,14 @@
 # without it (the simulator and SJF); the clone's run evaluates its greedy and sampled rows, so
 # its time is halved. Writes results/batch/guided_search/decision_time.txt.
 #   experiments/batch_guided_decision_time.sh     # about 3 min
+# Stop 51, the union search (its search row is the ablation, the same search without union-):
+#   GUIDE=union-rollout-saf@4+3h OUT_FILE=experiments/results/batch/guided_search/decision_time_union.txt \
+#   experiments/batch_guided_decision_time.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 guide=${GUIDE:-rollout-saf@4+3h}
 policy=experiments/policies/batch_dagger_validated_twelve/run-0
-out=experiments/results/batch/guided_search
+out_file=${OUT_FILE:-experiments/results/batch/guided_search/decision_time.txt}
 decisions=$((10 * 1024))
 seconds() {
     local start end
@@ -27,11 +30,11 @@ for split in lublin1 lublin2; do
         lublin2) flags=(--set trace=builtin:lublin_256_new2) ;;
     esac
     base=$(seconds baselines --scenario batch "${flags[@]}" --policies sjf)
-    search=$(seconds baselines --scenario batch "${flags[@]}" --policies "sjf,$guide")
+    search=$(seconds baselines --scenario batch "${flags[@]}" --policies "sjf,${guide#union-}")
     clone=$(seconds eval --policy $policy "${flags[@]}" --policies sjf)
     guided=$(seconds eval --policy $policy "${flags[@]}" --policies sjf --guide "$guide")
     echo "$split simulator and sjf: $(us "$base") us/decision"
-    echo "$split $guide: $(us "$search - $base") us/decision beyond it"
+    echo "$split ${guide#union-}: $(us "$search - $base") us/decision beyond it"
     echo "$split ppo: $(us "$clone - $base" 2) us/decision beyond it"
     echo "$split ppo+$guide: $(us "$guided - $clone") us/decision beyond it"
-done | tee $out/decision_time.txt
+done | tee "$out_file"
