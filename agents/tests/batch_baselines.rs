@@ -347,9 +347,17 @@ fn a_search_guided_by_a_network_is_the_network_with_one_candidate_and_keeps_the_
     }
     // The union always holds the base rule's own choice, so the guarantee holds for any K; with
     // every queued job among the base rule's candidates, the network adds none: the ablation.
-    for (s, b) in rewards("net+union-rollout-saf@1").iter().zip(&saf) {
+    let union_one = rewards("net+union-rollout-saf@1");
+    for (s, b) in union_one.iter().zip(&saf) {
         assert!(s >= b, "union search {s} below saf {b}");
     }
+    // Neither side of that is trivial: the network alone is below saf somewhere, and its one
+    // proposal beside saf's choice is sometimes taken, for the better.
+    assert!(net.iter().zip(&saf).any(|(n, s)| n < s), "{net:?} {saf:?}");
+    assert!(
+        union_one.iter().zip(&saf).any(|(u, s)| u > s),
+        "{union_one:?} {saf:?}"
+    );
     assert_eq!(
         rewards("net+union-rollout-saf@40"),
         rewards("rollout-saf@40")

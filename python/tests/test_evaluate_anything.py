@@ -50,6 +50,10 @@ def test_a_trained_policy_guides_a_rollout_search_next_to_its_ablation():
                              progress=False, guide="rollout-sjf@1")
     clone, guided = (one[one["policy"] == p].reset_index(drop=True) for p in ("clone", "clone+rollout-sjf@1"))
     pd.testing.assert_frame_equal(clone.drop(columns="policy"), guided.drop(columns="policy"))
+    # The union search: SJF's best job and the network's, SJF's kept on ties.
+    union = planetgym.evaluate({"clone": batch, "sjf": "sjf"}, episodes=2, seed=4, window_jobs=64,
+                               progress=False, guide="union-rollout-sjf@1")
+    assert list(dict.fromkeys(union["policy"])) == ["sjf", "clone", "clone+union-rollout-sjf@1"]
 
 
 @pytest.mark.parametrize("policies, guide, words", [

@@ -178,7 +178,8 @@ pub fn render_paired(table: &Comparison, metric: &str, resamples: usize) -> Stri
     let _ = writeln!(
         out,
         "(difference = policy - reference per episode; bootstrap percentile CIs over {resamples} \
-         resamples; verdict at 5% after Holm's correction across the policies; oracles are bounds)"
+         resamples; verdict at 5% after Holm's correction across the policies, and only where the CI \
+         excludes 0; oracles are bounds)"
     );
     out
 }

@@ -131,7 +131,8 @@ pub fn run_contenders<S: Scenario + Clone + 'static>(
 /// `eval --guide` (and Python's `evaluate(guide=...)`): each run's greedy policy, named
 /// `name` (or each `group` of runs as one ensemble, as in [`run_contenders`]), ranking the
 /// candidates of the search `guide` builds around it; the rows are one method, judged across
-/// its runs. `guide`'s errors name the option the caller was given.
+/// its runs. `guide`'s errors name the option the caller was given. No runs give no rows:
+/// callers say what is missing.
 pub fn guided_contenders<S: Scenario + Clone + 'static>(
     env: &S,
     runs: &[PolicyFile],

@@ -17,7 +17,8 @@ use crate::{Oracle, Policy, PolicyError};
 use planetgym_env::batch::{Backfill, BatchConfig, BatchObs, Job, QueuedJob, Simulation};
 use planetgym_env::{Action, BatchScenario};
 
-/// The most candidates a rollout scheduler may simulate per decision.
+/// The most candidates a rollout scheduler may simulate per decision (a union search,
+/// `union-rollout-RULE@K`, simulates up to twice its K: the rule's and the policy's).
 pub const MAX_CANDIDATES: usize = 64;
 
 /// The longest forecast horizon, h.

@@ -47,7 +47,8 @@ pub const ALPHA: f64 = 0.05;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// Higher than the reference, with the Holm-corrected interval excluding 0.
+    /// Higher than the reference: Holm-corrected p below [`ALPHA`] and the (uncorrected) 95 %
+    /// interval above 0.
     Higher,
     /// Lower than the reference, likewise.
     Lower,
@@ -311,11 +312,12 @@ pub fn holm(comparisons: &mut [&mut Paired]) {
         running = running.max(((m - rank) as f64 * comparisons[i].p_value).min(1.0));
         let c = &mut *comparisons[i];
         c.p_holm = running;
-        let excludes_zero = c.difference.low > 0.0 || c.difference.high < 0.0;
-        c.verdict = match (running < ALPHA && excludes_zero, c.difference.point > 0.0) {
-            (false, _) => Verdict::NoSignificantDifference,
-            (true, true) => Verdict::Higher,
-            (true, false) => Verdict::Lower,
+        // The direction is the interval's side of zero (a percentile interval need not hold
+        // the point estimate).
+        c.verdict = match (running < ALPHA, c.difference.excludes(0.0)) {
+            (true, true) if c.difference.low > 0.0 => Verdict::Higher,
+            (true, true) => Verdict::Lower,
+            _ => Verdict::NoSignificantDifference,
         };
     }
 }

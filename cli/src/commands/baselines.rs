@@ -45,7 +45,8 @@ pub struct Args {
     /// eval: also run each training run of --policy (or each ensemble) as the prior of the
     /// decision-time search SEARCH, which simulates the policy's K most likely actions (batch:
     /// rollout-RULE@K[+Hh], row `ppo+rollout-RULE@K[+Hh]`; rollout-RULE@K alone is its ablation;
-    /// union-rollout-RULE@K[+Hh] simulates the base rule's K best and the policy's K most likely).
+    /// union-rollout-RULE@K[+Hh], row `ppo+union-rollout-RULE@K[+Hh]`, simulates the base
+    /// rule's K best and the policy's K most likely).
     #[arg(long, value_name = "SEARCH")]
     guide: Option<String>,
     /// TOML config with the fields to change from the scenario's default.
