@@ -341,9 +341,10 @@ def evaluate(
     ``guide`` names a decision-time search (batch: ``"rollout-RULE@K[+Hh]"``) that each trained
     policy also guides, as ``planetgym eval --guide`` does: every training run of policy NAME
     ranks the search's candidates (its K most likely actions), and the rows are named
-    ``NAME+SEARCH`` (SEARCH as the table spells it: ``@04`` reads ``@4``). The same search without learning is the baseline ``"rollout-RULE@K[+Hh]"``,
-    its ablation; ``"union-rollout-RULE@K[+Hh]"`` searches the base rule's K best jobs and the
-    policy's K most likely.
+    ``NAME+SEARCH`` (SEARCH as the table spells it: ``@04`` reads ``@4``). The same search
+    without learning is the baseline ``"rollout-RULE@K[+Hh]"``, its ablation;
+    ``"union-rollout-RULE@K[+Hh]"`` searches the base rule's K best jobs and the policy's K most
+    likely.
     """
     seed = count("seed", seed)
     if episodes is not None:
